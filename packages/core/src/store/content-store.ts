@@ -1,0 +1,238 @@
+import type {
+  ArtifactRecord,
+  CountsByType,
+  DigestAlgorithm,
+  Digests,
+  ExistingUnit,
+  RepoUnitKey,
+  SyncReport,
+  UnitKey,
+  UnitOrigin,
+} from '@tributary/plugin-api';
+
+/**
+ * The ContentStore port: the catalog's data model (DESIGN.md, "Data model") behind one interface,
+ * implemented by the embedded SQLite store and the MongoDB store. One store conformance suite
+ * (test/store-conformance) runs against both.
+ *
+ * Rules every implementation keeps:
+ * - Every method is one round trip to the database, whatever the array sizes it is given
+ *   (implementations split into chunks internally if they must, counting each chunk in `stats`).
+ *   The sync path never calls per unit.
+ * - A version being written (N+1) is invisible to readers of the committed version N: readers pass
+ *   the version they read, and rows carry the version that added / removed them.
+ * - No multi-document transactions are needed for correctness: rows of an uncommitted version are
+ *   rolled back by `rollbackVersion`, and `beginVersion` rolls back a stale uncommitted version left
+ *   by a crashed host before handing out the number again.
+ */
+export interface ContentStore {
+  readonly kind: 'sqlite' | 'mongodb';
+  /** Round trips made so far (one per method call, or per chunk where one call is split). */
+  readonly stats: StoreStats;
+
+  /** Creates tables / collections and indexes; idempotent. */
+  init(): Promise<void>;
+  close(): Promise<void>;
+
+  // ---- repositories ----
+  /** Throws TRIBUTARY_ERR_REPO_EXISTS if the name is taken. */
+  createRepository(input: RepositoryInput): Promise<RepositoryRecord>;
+  getRepository(name: string): Promise<RepositoryRecord | undefined>;
+  listRepositories(): Promise<RepositoryRecord[]>;
+  /** Updates importer settings; never the version pointer. */
+  updateRepository(id: string, patch: Partial<RepositoryInput>): Promise<RepositoryRecord>;
+  /** Removes the repository, its content rows, history and lease (units and artifacts become orphans). */
+  deleteRepository(id: string): Promise<boolean>;
+
+  // ---- lease: one sync per repository at a time ----
+  /**
+   * Takes the repository's lease for `holder` in a single atomic operation when it is free or
+   * expired (or already held by `holder`); returns false when another holder has a live lease.
+   */
+  acquireLease(repoId: string, holder: string, ttlMs: number): Promise<boolean>;
+  /** Extends a lease still held by `holder`; false when it was lost (expired and taken). */
+  renewLease(repoId: string, holder: string, ttlMs: number): Promise<boolean>;
+  releaseLease(repoId: string, holder: string): Promise<void>;
+  getLease(repoId: string): Promise<LeaseRecord | undefined>;
+
+  // ---- versions ----
+  /**
+   * Starts version `latestVersion + 1` for writing: first rolls back any rows a crashed writer left
+   * under that number, then returns it. The caller must hold the lease.
+   */
+  beginVersion(repoId: string): Promise<number>;
+  /** Moves the latest-version pointer from `version - 1` to `version` (the commit). */
+  commitVersion(repoId: string, version: number): Promise<void>;
+  /** Undoes every content-row change made under `version`; the pointer is untouched. */
+  rollbackVersion(repoId: string, version: number): Promise<void>;
+
+  // ---- units ----
+  /**
+   * Idempotent upsert by unit id (a deterministic hash of type and canonical key, computed by the
+   * caller). Also replaces the unit's unit-artifact rows for the relative paths given (rows for paths
+   * not given are kept). Returns, per input in order, whether the unit was created, had its metadata
+   * changed, or was already identical.
+   */
+  upsertUnits(units: readonly UnitWrite[]): Promise<UpsertStatus[]>;
+  /** Units by id; ids not stored are absent. Includes their unit-artifact rows. */
+  findUnits(unitIds: readonly string[]): Promise<ExistingUnit[]>;
+
+  // ---- artifacts ----
+  /** Records stored artifacts (idempotent by sha256; merges in digests not known before). */
+  upsertArtifacts(artifacts: readonly ArtifactRecord[]): Promise<void>;
+  /** Artifacts whose digest of `algorithm` is one of `digests` (lower-case hex). */
+  findArtifacts(algorithm: DigestAlgorithm, digests: readonly string[]): Promise<ArtifactRecord[]>;
+  /** Upserts remote artifacts by (unitId, relativePath, remote). */
+  upsertRemoteArtifacts(remotes: readonly RemoteArtifactRecord[]): Promise<void>;
+
+  // ---- repository content ----
+  /**
+   * Adds units to the in-progress `version`. A unit already present (in the committed version or
+   * earlier in this one) is only marked seen by `version`; origin 'user' is sticky. Returns the
+   * units newly added, counted by type.
+   */
+  associate(repoId: string, version: number, units: readonly AssociateRow[], origin: UnitOrigin): Promise<CountsByType>;
+  /** Removes units (by id) from the in-progress `version`. Returns removed counts by type. */
+  unassociate(repoId: string, version: number, unitIds: readonly string[]): Promise<CountsByType>;
+  /**
+   * Removes from `version` every unit present in `version - 1` that `version` has not associated
+   * (seen). Units with origin 'user' are kept unless `includeUserAdded`. Returns counts by type.
+   */
+  unassociateUnseen(repoId: string, version: number, includeUserAdded: boolean): Promise<CountsByType>;
+  /** Streams type + key + origin of every unit in `version` (one query, cursor/iteration inside). */
+  repoUnitKeys(repoId: string, version: number, typeId?: string): AsyncIterable<RepoUnitKey>;
+  /**
+   * Streams units of `version` with metadata and artifacts (joined with artifact sizes and remote
+   * artifacts), in pages of `pageSize`, ordered by type then unit id.
+   */
+  repoUnits(repoId: string, version: number, options?: { typeId?: string; pageSize?: number }): AsyncIterable<RepoUnitView>;
+  /** Units in `version`, counted by type. */
+  countRepoUnits(repoId: string, version: number): Promise<CountsByType>;
+
+  // ---- sync history ----
+  /** Starts a history record (status 'running'); returns its id. */
+  startSyncRecord(record: SyncRecordStart): Promise<string>;
+  finishSyncRecord(id: string, outcome: SyncRecordOutcome): Promise<void>;
+  /** Newest first. */
+  listSyncRecords(repoId: string, limit?: number): Promise<SyncRecord[]>;
+  /** Fingerprint of the newest successful sync of `repoId` whose settings hash equals `settingsHash`. */
+  lastFingerprint(repoId: string, settingsHash: string): Promise<string | undefined>;
+
+  // ---- orphans ----
+  /**
+   * Deletes units that are in no repository content row (of any version) together with their
+   * unit-artifact and remote-artifact rows, then artifacts referenced by no unit-artifact row.
+   * Returns the sha256 of deleted artifacts so the caller removes their files.
+   */
+  deleteOrphans(): Promise<{ units: number; artifacts: string[] }>;
+}
+
+export interface StoreStats {
+  roundTrips: number;
+}
+
+export interface RepositoryInput {
+  readonly name: string;
+  readonly importer?: string | null;
+  readonly feedUrl?: string | null;
+  readonly config?: Readonly<Record<string, unknown>> | null;
+  readonly description?: string | null;
+}
+
+export interface RepositoryRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly importer: string | null;
+  readonly feedUrl: string | null;
+  readonly config: Record<string, unknown> | null;
+  readonly description: string | null;
+  /** 0 for a new repository: version 0 is empty. */
+  readonly latestVersion: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface LeaseRecord {
+  readonly repoId: string;
+  readonly holder: string;
+  /** Epoch milliseconds. */
+  readonly expiresAt: number;
+}
+
+export interface UnitArtifactWrite {
+  readonly relativePath: string;
+  /** sha256 of stored bytes, or null while the bytes are deferred (on-demand). */
+  readonly sha256: string | null;
+}
+
+export interface UnitWrite {
+  readonly unitId: string;
+  readonly typeId: string;
+  readonly key: UnitKey;
+  readonly metadata: Readonly<Record<string, unknown>>;
+  readonly artifacts: readonly UnitArtifactWrite[];
+}
+
+export type UpsertStatus = 'created' | 'updated' | 'unchanged';
+
+export interface AssociateRow {
+  readonly unitId: string;
+  readonly typeId: string;
+}
+
+export interface RemoteArtifactRecord {
+  readonly unitId: string;
+  readonly relativePath: string;
+  /** Identifies the upstream (the repository's feed url). */
+  readonly remote: string;
+  readonly urls: readonly string[];
+  readonly size: number | null;
+  readonly digests: Digests;
+}
+
+export interface RepoUnitView {
+  readonly unitId: string;
+  readonly typeId: string;
+  readonly key: UnitKey;
+  readonly metadata: Readonly<Record<string, unknown>>;
+  readonly origin: UnitOrigin;
+  readonly artifacts: readonly RepoUnitArtifactView[];
+}
+
+export interface RepoUnitArtifactView {
+  readonly relativePath: string;
+  /** Known sha256: of stored bytes, or the remote's expected one; null if unknown. */
+  readonly sha256: string | null;
+  readonly size: number | null;
+  /** Whether the bytes are in storage. */
+  readonly stored: boolean;
+  /** Remote urls for on-demand fetch (empty when none recorded). */
+  readonly remoteUrls: readonly string[];
+  readonly digests: Digests;
+}
+
+export type SyncStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface SyncRecordStart {
+  readonly repoId: string;
+  readonly importer: string;
+  readonly settingsHash: string;
+  readonly version: number;
+  readonly startedAt: string;
+}
+
+export interface SyncRecordOutcome {
+  readonly status: Exclude<SyncStatus, 'running'>;
+  readonly finishedAt: string;
+  readonly report: SyncReport | null;
+  /** Typed error as JSON ({ code, message, details }) when failed. */
+  readonly error: Record<string, unknown> | null;
+  readonly fingerprint: string | null;
+  /** The version the repository is at after the sync (the new one, or unchanged). */
+  readonly resultVersion: number;
+}
+
+export interface SyncRecord extends SyncRecordStart, Partial<Omit<SyncRecordOutcome, 'status'>> {
+  readonly id: string;
+  readonly status: SyncStatus;
+}

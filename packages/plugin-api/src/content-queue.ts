@@ -1,0 +1,113 @@
+import { ErrorCodes, TributaryError } from './errors.js';
+
+const END: unique symbol = Symbol('tributary.queue.end');
+export type QueueEnd = typeof END;
+export const QUEUE_END: QueueEnd = END;
+
+/**
+ * A bounded async FIFO between two pipeline stages. `put` waits while the queue is full, which is
+ * what keeps a pipeline's memory flat: a fast first stage cannot run ahead of a slow saver.
+ */
+export class ContentQueue<T> {
+  private readonly items: T[] = [];
+  private head = 0;
+  private closed = false;
+  private readonly getters: Array<(value: T | QueueEnd) => void> = [];
+  private readonly putters: Array<() => void> = [];
+
+  constructor(
+    readonly capacity: number,
+    private readonly signal?: AbortSignal,
+  ) {
+    if (!Number.isInteger(capacity) || capacity < 1) {
+      throw new TributaryError(ErrorCodes.INVALID_ARGUMENT, `queue capacity must be a positive integer, got ${capacity}`);
+    }
+    signal?.addEventListener('abort', () => this.wakeAll(), { once: true });
+  }
+
+  get size(): number {
+    return this.items.length - this.head;
+  }
+
+  /** True when an item can be taken without waiting. */
+  get ready(): boolean {
+    return this.size > 0 || this.closed;
+  }
+
+  async put(item: T): Promise<void> {
+    while (this.size >= this.capacity && !this.closed) {
+      this.throwIfAborted();
+      await new Promise<void>((resolve) => this.putters.push(resolve));
+    }
+    this.throwIfAborted();
+    if (this.closed) throw new TributaryError(ErrorCodes.INVALID_ARGUMENT, 'put() on a closed pipeline queue');
+    const getter = this.getters.shift();
+    if (getter) getter(item);
+    else this.items.push(item);
+  }
+
+  /** Marks the end of input: readers drain what is left, then see QUEUE_END. */
+  close(): void {
+    this.closed = true;
+    this.wakeAll();
+  }
+
+  /** Next item, or QUEUE_END once closed and drained. */
+  async get(): Promise<T | QueueEnd> {
+    this.throwIfAborted();
+    if (this.size > 0) return this.take();
+    if (this.closed) return END;
+    const value = await new Promise<T | QueueEnd>((resolve) => this.getters.push(resolve));
+    if (value === END) this.throwIfAborted();
+    return value;
+  }
+
+  /** Waits until an item is ready (or the queue closes), or until `wake` settles; takes nothing. */
+  async waitReady(wake: Promise<unknown>): Promise<void> {
+    if (this.ready) return;
+    let onItem!: () => void;
+    const itemReady = new Promise<void>((resolve) => (onItem = resolve));
+    const getter = (value: T | QueueEnd) => {
+      // put back what arrived; the caller will poll() it
+      if (value !== END) this.items.splice(this.head, 0, value);
+      onItem();
+    };
+    this.getters.push(getter);
+    try {
+      await Promise.race([itemReady, wake]);
+    } finally {
+      const index = this.getters.indexOf(getter);
+      if (index >= 0) this.getters.splice(index, 1);
+    }
+    this.throwIfAborted();
+  }
+
+  /** Takes an item only if one is ready; never waits. */
+  poll(): T | QueueEnd | undefined {
+    if (this.size > 0) return this.take();
+    return this.closed ? END : undefined;
+  }
+
+  private take(): T {
+    const item = this.items[this.head] as T;
+    this.items[this.head] = undefined as T;
+    this.head++;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items.splice(0, this.head);
+      this.head = 0;
+    }
+    this.putters.shift()?.();
+    return item;
+  }
+
+  private wakeAll(): void {
+    for (const getter of this.getters.splice(0)) getter(END);
+    for (const putter of this.putters.splice(0)) putter();
+  }
+
+  private throwIfAborted(): void {
+    if (this.signal?.aborted) {
+      throw new TributaryError(ErrorCodes.SYNC_CANCELLED, 'the sync was cancelled', { cause: this.signal.reason });
+    }
+  }
+}

@@ -1,0 +1,103 @@
+import { ContentQueue, QUEUE_END } from './content-queue.js';
+import type { DeclarativeContent } from './declarative.js';
+import { futureAwaitedSignal } from './declarative.js';
+
+/** Default minimum batch size of `batches()`. */
+export const DEFAULT_BATCH_SIZE = 500;
+
+/**
+ * One station of the sync pipeline. Subclass it and implement `run()`: read with `items()` or
+ * `batches()`, pass content on with `put()`. The host connects the queues before `run()`.
+ *
+ * @example
+ * ```ts
+ * class DropDebugInfo extends Stage {
+ *   async run() {
+ *     for await (const dc of this.items()) {
+ *       if (String(dc.key.name).endsWith('-debuginfo')) dc.resolve();
+ *       else await this.put(dc);
+ *     }
+ *   }
+ * }
+ * ```
+ */
+export abstract class Stage {
+  /** Name used in errors and timings; defaults to the class name. */
+  readonly name: string;
+  private input: ContentQueue<DeclarativeContent> | undefined;
+  private output: ContentQueue<DeclarativeContent> | undefined;
+  private abortSignal: AbortSignal | undefined;
+
+  constructor(name?: string) {
+    this.name = name ?? this.constructor.name;
+  }
+
+  abstract run(): Promise<void>;
+
+  /** Aborted when the sync is cancelled or another stage failed; pass it to long operations. */
+  get signal(): AbortSignal {
+    return (this.abortSignal ??= new AbortController().signal);
+  }
+
+  /** @internal Called by the host's pipeline runner. */
+  connect(input: ContentQueue<DeclarativeContent> | undefined, output: ContentQueue<DeclarativeContent> | undefined, signal: AbortSignal): void {
+    this.input = input;
+    this.output = output;
+    this.abortSignal = signal;
+  }
+
+  /** Content from the previous stage, one at a time. */
+  async *items(): AsyncGenerator<DeclarativeContent> {
+    const input = this.input;
+    if (!input) return;
+    for (;;) {
+      const item = await input.get();
+      if (item === QUEUE_END) return;
+      yield item;
+    }
+  }
+
+  /**
+   * Content from the previous stage in batches of at least `minSize`, except that a partial batch
+   * is yielded when the input ends, or when nothing more is ready and someone awaits the future
+   * of content inside the batch.
+   */
+  async *batches(minSize: number = DEFAULT_BATCH_SIZE): AsyncGenerator<DeclarativeContent[]> {
+    const input = this.input;
+    if (!input) return;
+    const awaited = futureAwaitedSignal();
+    let batch: DeclarativeContent[] = [];
+    for (;;) {
+      const next = input.poll();
+      if (next === QUEUE_END) {
+        if (batch.length > 0) yield batch;
+        return;
+      }
+      if (next !== undefined) {
+        batch.push(next);
+        if (batch.length >= minSize) {
+          yield batch;
+          batch = [];
+        }
+        continue;
+      }
+      // nothing ready right now
+      if (batch.length > 0 && batch.some((dc) => dc.awaited)) {
+        yield batch;
+        batch = [];
+        continue;
+      }
+      const wake = awaited.next();
+      try {
+        await input.waitReady(batch.length > 0 ? wake.promise : new Promise(() => undefined));
+      } finally {
+        wake.cancel();
+      }
+    }
+  }
+
+  /** Passes content to the next stage; waits while the next queue is full. */
+  async put(content: DeclarativeContent): Promise<void> {
+    if (this.output) await this.output.put(content);
+  }
+}
