@@ -138,3 +138,7 @@ export function defineImporter<Config = unknown>(definition: ImporterDefinition<
 }
 
 export type { SyncReport };
+
+/** A plugin of any config type, as hosts hold them. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyImporterPlugin = ImporterPlugin<any>;

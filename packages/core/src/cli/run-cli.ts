@@ -1,0 +1,120 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ErrorCodes, TributaryError } from '@tributary/plugin-api';
+import { createHost } from '../host/create-host.js';
+import type { Host } from '../host/host.js';
+import type { RemoteOptions } from '../download/index.js';
+import { parseStoreUri } from '../store/open-store.js';
+import { BUNDLED_IMPORTERS } from './bundled-importers.js';
+import { reportError, type CliIo } from './cli-io.js';
+import { COMMANDS, USAGE, type CommandArgs } from './commands.js';
+import { loadPluginModule } from './plugin-loader.js';
+
+const OPTIONS = {
+  home: { type: 'string' },
+  store: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  plugin: { type: 'string', multiple: true },
+  importer: { type: 'string' },
+  url: { type: 'string' },
+  policy: { type: 'string' },
+  mirror: { type: 'boolean', default: false },
+  force: { type: 'boolean', default: false },
+  create: { type: 'boolean', default: false },
+  config: { type: 'string' },
+  type: { type: 'string' },
+  version: { type: 'string' },
+  limit: { type: 'string' },
+  description: { type: 'string' },
+  ca: { type: 'string' },
+  'client-cert': { type: 'string' },
+  'client-key': { type: 'string' },
+  'no-tls-verify': { type: 'boolean', default: false },
+  proxy: { type: 'string' },
+  header: { type: 'string', multiple: true },
+  username: { type: 'string' },
+  'password-env': { type: 'string' },
+  concurrency: { type: 'string' },
+  'no-fetch': { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const satisfies ParseArgsConfig['options'];
+
+/**
+ * Runs the `tributary` command line and returns its exit code (0 success, 1 failure, 2 usage).
+ * Everything goes through `io`, so tests run it in-process.
+ */
+export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  let json = argv.includes('--json');
+  let host: Host | undefined;
+  try {
+    const { values, positionals } = parseCommandLine(argv);
+    json = values.json;
+    if (values.help || positionals.length === 0) {
+      io.stdout.write(USAGE);
+      return positionals.length === 0 && !values.help ? 2 : 0;
+    }
+    const [group, ...rest] = positionals;
+    const command = COMMANDS[group!];
+    if (!command) throw usage(`unknown command '${group}'`);
+    const home = path.resolve(io.cwd, values.home ?? io.env.TRIBUTARY_HOME ?? '.tributary');
+    const plugins = [...Object.keys(BUNDLED_IMPORTERS).map((name) => loadPluginModule(BUNDLED_IMPORTERS[name]!, io.cwd)), ...(values.plugin ?? []).map((p) => loadPluginModule(p, io.cwd))];
+    host = await createHost({
+      storageRoot: path.join(home, 'storage'),
+      store: values.store ? parseStoreUri(values.store.startsWith('mongodb') ? values.store : path.resolve(io.cwd, values.store)) : { sqlite: path.join(home, 'catalog.db') },
+      plugins,
+    });
+    const args: CommandArgs = { host, io, json, positionals: rest, values, remote: remoteOptions(values, io) };
+    return (await command(args)) ?? 0;
+  } catch (error) {
+    return reportError(io, error, json);
+  } finally {
+    await host?.close().catch(() => undefined);
+  }
+}
+
+function parseCommandLine(argv: readonly string[]) {
+  try {
+    return parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw usage((error as Error).message);
+  }
+}
+
+export type CliValues = ReturnType<typeof parseCommandLine>['values'];
+
+export function usage(message: string): TributaryError {
+  return new TributaryError(ErrorCodes.USAGE, `${message}\n\n${USAGE}`);
+}
+
+function remoteOptions(values: CliValues, io: CliIo): RemoteOptions {
+  const readPem = (file: string | undefined) => (file ? readFileSync(path.resolve(io.cwd, file)) : undefined);
+  const headers: Record<string, string> = {};
+  for (const header of values.header ?? []) {
+    const colon = header.indexOf(':');
+    if (colon <= 0) throw usage(`--header must look like 'Name: value', got ${JSON.stringify(header.split(':')[0])}`);
+    headers[header.slice(0, colon).trim()] = header.slice(colon + 1).trim();
+  }
+  let password: string | undefined;
+  if (values['password-env']) {
+    password = io.env[values['password-env']];
+    if (password === undefined) throw usage(`--password-env names ${values['password-env']}, which is not set`);
+  }
+  const concurrency = values.concurrency !== undefined ? Number(values.concurrency) : undefined;
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) throw usage('--concurrency must be a positive integer');
+  return {
+    ...(Object.keys(headers).length ? { headers } : {}),
+    ...(values.username ? { username: values.username } : {}),
+    ...(password !== undefined ? { password } : {}),
+    ...(values.ca ? { ca: readPem(values.ca)! } : {}),
+    ...(values['client-cert'] ? { clientCert: readPem(values['client-cert'])! } : {}),
+    ...(values['client-key'] ? { clientKey: readPem(values['client-key'])! } : {}),
+    ...(values['no-tls-verify'] ? { tlsValidation: false } : {}),
+    ...(values.proxy ? { proxyUrl: values.proxy } : {}),
+    ...(concurrency ? { concurrency } : {}),
+  };
+}
+
+function processIo(): CliIo {
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+}

@@ -1,0 +1,263 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { inject, injectable } from 'tsyringe';
+import {
+  canonicalUnitKey,
+  ErrorCodes,
+  TributaryError,
+  type ArtifactRecord,
+  type CountsByType,
+  type DigestAlgorithm,
+  type DownloadedFile,
+  type ExistingUnit,
+  type ImportConduit,
+  type RemoteArtifactInput,
+  type RepoUnitKey,
+  type UnitInput,
+  type UnitKey,
+  type UnitRef,
+} from '@tributary/plugin-api';
+import { PluginRegistry } from '../plugins/plugin-registry.js';
+import { ArtifactStorage } from '../storage/artifact-storage.js';
+import { resolveInside, safeRelativePath } from '../storage/safe-relative-path.js';
+import type { ContentStore, RemoteArtifactRecord, UnitWrite } from '../store/content-store.js';
+import { unitIdFor } from '../store/unit-id.js';
+import { CONTENT_STORE, HOST_OPTIONS, type HostOptionsToken } from '../host/tokens.js';
+import { SYNC_SCOPE, type SyncScope } from './sync-scope.js';
+import { validateDigests } from './digests.js';
+
+/**
+ * The repository-scoped conduit a sync hands its importer (and the default stages). Every call
+ * works on arrays and is split into store batches of `batchSize`; nothing is per unit.
+ */
+@injectable()
+export class RepoConduit implements ImportConduit {
+  readonly repositoryId: string;
+  readonly workingDir: string;
+  readonly batchSize: number;
+
+  constructor(
+    @inject(CONTENT_STORE) private readonly store: ContentStore,
+    @inject(ArtifactStorage) private readonly storage: ArtifactStorage,
+    @inject(PluginRegistry) private readonly registry: PluginRegistry,
+    @inject(HOST_OPTIONS) options: HostOptionsToken,
+    @inject(SYNC_SCOPE) private readonly scope: SyncScope,
+  ) {
+    this.repositoryId = scope.repository.id;
+    this.workingDir = scope.workingDir;
+    this.batchSize = options.batchSize;
+  }
+
+  unitKeysForRepo(typeId?: string): AsyncIterable<RepoUnitKey> {
+    if (typeId !== undefined) this.registry.contentType(typeId);
+    return this.store.repoUnitKeys(this.repositoryId, this.scope.baseVersion, typeId);
+  }
+
+  async requestUnitFilename(typeId: string, relativePath: string): Promise<string> {
+    this.registry.contentType(typeId);
+    const rel = safeRelativePath(relativePath, 'unit file name');
+    const target = resolveInside(path.join(this.scope.scopeDir, 'units'), `${typeId}/${rel}`, 'unit file name');
+    await mkdir(path.dirname(target), { recursive: true });
+    return target;
+  }
+
+  async addOrUpdateUnits(units: readonly UnitInput[]): Promise<UnitRef[]> {
+    const refs: UnitRef[] = [];
+    for (const chunk of chunks(units, this.batchSize)) refs.push(...(await this.upsertChunk(chunk)));
+    return refs;
+  }
+
+  async associateUnits(refs: readonly UnitRef[]): Promise<void> {
+    for (const chunk of chunks(refs, this.batchSize)) {
+      this.checkAborted();
+      const added = await this.store.associate(
+        this.repositoryId,
+        this.scope.version,
+        chunk.map((r) => ({ unitId: r.unitId, typeId: r.typeId })),
+        'sync',
+      );
+      this.scope.report.addAdded(added);
+    }
+  }
+
+  async unassociateUnits(typeId: string, keys: readonly UnitKey[]): Promise<number> {
+    const type = this.registry.contentType(typeId);
+    let removed = 0;
+    for (const chunk of chunks(keys, this.batchSize)) {
+      this.checkAborted();
+      const ids = chunk.map((key) => unitIdFor(typeId, canonicalUnitKey(type, key)));
+      const counts = await this.store.unassociate(this.repositoryId, this.scope.version, ids);
+      this.scope.report.addRemoved(counts);
+      removed += sum(counts);
+    }
+    return removed;
+  }
+
+  async saveUnits(units: readonly UnitInput[]): Promise<UnitRef[]> {
+    const refs: UnitRef[] = [];
+    for (const chunk of chunks(units, this.batchSize)) {
+      const chunkRefs = await this.upsertChunk(chunk);
+      await this.associateUnits(chunkRefs);
+      refs.push(...chunkRefs);
+    }
+    return refs;
+  }
+
+  async findUnits(typeId: string, keys: readonly UnitKey[]): Promise<ExistingUnit[]> {
+    const type = this.registry.contentType(typeId);
+    const found: ExistingUnit[] = [];
+    for (const chunk of chunks(keys, this.batchSize)) {
+      this.checkAborted();
+      found.push(...(await this.store.findUnits(chunk.map((key) => unitIdFor(typeId, canonicalUnitKey(type, key))))));
+    }
+    return found;
+  }
+
+  async findArtifacts(algorithm: DigestAlgorithm, digests: readonly string[]): Promise<ArtifactRecord[]> {
+    const found: ArtifactRecord[] = [];
+    for (const chunk of chunks(digests.map((d) => d.toLowerCase()), this.batchSize)) {
+      this.checkAborted();
+      found.push(...(await this.store.findArtifacts(algorithm, chunk)));
+    }
+    return found;
+  }
+
+  async saveArtifacts(files: readonly DownloadedFile[]): Promise<ArtifactRecord[]> {
+    const saved: ArtifactRecord[] = [];
+    for (const chunk of chunks(files, this.batchSize)) {
+      this.checkAborted();
+      const records: ArtifactRecord[] = [];
+      for (const file of chunk) {
+        this.checkOwnTempFile(file.path);
+        records.push(await this.storage.adoptDownloaded(file));
+      }
+      await this.store.upsertArtifacts(records);
+      saved.push(...records);
+    }
+    return saved;
+  }
+
+  async saveRemoteArtifacts(remotes: readonly RemoteArtifactInput[]): Promise<void> {
+    for (const chunk of chunks(remotes, this.batchSize)) {
+      this.checkAborted();
+      await this.store.upsertRemoteArtifacts(chunk.map((r) => this.remoteRecord(r.unitId, r.relativePath, r)));
+    }
+  }
+
+  async unassociateUnseen(options: { includeUserAdded?: boolean } = {}): Promise<Record<string, number>> {
+    this.checkAborted();
+    const counts = await this.store.unassociateUnseen(this.repositoryId, this.scope.version, options.includeUserAdded ?? false);
+    this.scope.report.addRemoved(counts);
+    return counts;
+  }
+
+  /** One store round trip for the units (plus one for new artifacts and one for remotes when present). */
+  private async upsertChunk(units: readonly UnitInput[]): Promise<UnitRef[]> {
+    this.checkAborted();
+    const writes: UnitWrite[] = [];
+    const artifacts: ArtifactRecord[] = [];
+    const remotes: RemoteArtifactRecord[] = [];
+    for (const unit of units) {
+      const type = this.registry.contentType(unit.typeId);
+      const unitId = unitIdFor(unit.typeId, canonicalUnitKey(type, unit.key));
+      const metadata = unit.metadata ?? {};
+      this.registry.validateMetadata(unit.typeId, metadata);
+      const unitArtifacts: UnitWrite['artifacts'][number][] = [];
+      const seenPaths = new Set<string>();
+      for (const artifact of unit.artifacts ?? []) {
+        const relativePath = safeRelativePath(artifact.relativePath, `artifact path of a '${unit.typeId}' unit`);
+        if (seenPaths.has(relativePath)) {
+          throw new TributaryError(ErrorCodes.INVALID_ARGUMENT, `a '${unit.typeId}' unit lists artifact '${relativePath}' twice`);
+        }
+        seenPaths.add(relativePath);
+        if (artifact.digests) validateDigests(artifact.digests, relativePath);
+        let sha256: string | null = artifact.sha256?.toLowerCase() ?? null;
+        if (artifact.file !== undefined) {
+          this.checkOwnTempFile(artifact.file);
+          const record = await this.storage.adoptFile(artifact.file, { size: artifact.size, digests: artifact.digests });
+          if (sha256 !== null && sha256 !== record.sha256) {
+            throw new TributaryError(ErrorCodes.DIGEST_MISMATCH, `artifact '${relativePath}' was declared with sha256 ${sha256} but the file has ${record.sha256}`);
+          }
+          artifacts.push(record);
+          sha256 = record.sha256;
+        }
+        unitArtifacts.push({ relativePath, sha256 });
+        if (artifact.remote && artifact.remote.urls.length > 0) {
+          remotes.push(this.remoteRecord(unitId, relativePath, artifact.remote));
+        }
+      }
+      writes.push({ unitId, typeId: unit.typeId, key: unit.key, metadata, artifacts: unitArtifacts });
+    }
+    if (artifacts.length > 0) await this.store.upsertArtifacts(artifacts);
+    const statuses = await this.store.upsertUnits(writes);
+    if (remotes.length > 0) await this.store.upsertRemoteArtifacts(remotes);
+    const updated: CountsByType = {};
+    statuses.forEach((status, i) => {
+      if (status === 'updated') updated[writes[i]!.typeId] = (updated[writes[i]!.typeId] ?? 0) + 1;
+    });
+    this.scope.report.addUpdated(updated);
+    return writes.map((w) => ({ unitId: w.unitId, typeId: w.typeId, key: w.key }));
+  }
+
+  private remoteRecord(
+    unitId: string,
+    relativePath: string,
+    remote: { urls: readonly string[]; size?: number; digests?: RemoteArtifactInput['digests'] },
+  ): RemoteArtifactRecord {
+    for (const url of remote.urls) checkRemoteUrl(url);
+    if (remote.digests) validateDigests(remote.digests, relativePath);
+    return {
+      unitId,
+      relativePath: safeRelativePath(relativePath, 'remote artifact path'),
+      remote: this.scope.remoteName,
+      urls: [...remote.urls],
+      size: remote.size ?? null,
+      digests: lowerCaseDigests(remote.digests ?? {}),
+    };
+  }
+
+  /** Only files inside this sync's scratch area may be adopted: a plugin cannot make the host move arbitrary files. */
+  private checkOwnTempFile(file: string): void {
+    const resolved = path.resolve(file);
+    if (!resolved.startsWith(this.scope.scopeDir + path.sep)) {
+      throw new TributaryError(
+        ErrorCodes.PATH_UNSAFE,
+        `file ${JSON.stringify(file)} is outside this sync's storage area; write unit bytes to a path from requestUnitFilename() or use the fetcher`,
+      );
+    }
+  }
+
+  private checkAborted(): void {
+    if (this.scope.signal.aborted) {
+      throw new TributaryError(ErrorCodes.SYNC_CANCELLED, 'the sync was cancelled', { cause: this.scope.signal.reason });
+    }
+  }
+}
+
+function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+}
+
+function sum(counts: CountsByType): number {
+  let total = 0;
+  for (const n of Object.values(counts)) total += n;
+  return total;
+}
+
+function lowerCaseDigests<T extends Record<string, string | undefined>>(digests: T): T {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(digests)) if (v !== undefined) out[k] = v.toLowerCase();
+  return out as T;
+}
+
+function checkRemoteUrl(url: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new TributaryError(ErrorCodes.URL_INVALID, `remote url ${JSON.stringify(url.slice(0, 200))} is not a valid absolute url`);
+  }
+  if (!['http:', 'https:', 'file:'].includes(parsed.protocol)) {
+    throw new TributaryError(ErrorCodes.URL_INVALID, `remote url scheme '${parsed.protocol}' is not supported (http, https, file)`);
+  }
+}

@@ -1,0 +1,21 @@
+import type { RepositoryRecord } from '../store/content-store.js';
+import type { SyncReportBuilder } from '../sync/sync-report-builder.js';
+
+/** Facts about one running sync; registered in the sync's child container. */
+export interface SyncScope {
+  readonly syncId: string;
+  readonly repository: RepositoryRecord;
+  /** The committed version the sync started from (what `unitKeysForRepo` reads). */
+  readonly baseVersion: number;
+  /** The version being written. */
+  readonly version: number;
+  /** Absolute path of the sync's scratch directory inside the storage root. */
+  readonly scopeDir: string;
+  readonly workingDir: string;
+  /** Identifies the upstream in remote-artifact rows. */
+  readonly remoteName: string;
+  readonly report: SyncReportBuilder;
+  readonly signal: AbortSignal;
+}
+
+export const SYNC_SCOPE = Symbol.for('tributary.SyncScope');

@@ -1,0 +1,175 @@
+import type { DependencyContainer } from 'tsyringe';
+import {
+  canonicalUnitKey,
+  ErrorCodes,
+  TributaryError,
+  type CountsByType,
+  type ImporterPlugin,
+  type UnitKey,
+} from '@tributary/plugin-api';
+import { randomUUID } from 'node:crypto';
+import { PluginRegistry } from '../plugins/plugin-registry.js';
+import { ArtifactStorage } from '../storage/artifact-storage.js';
+import type { ContentStore, RepositoryInput, RepositoryRecord, RepoUnitView, SyncRecord } from '../store/content-store.js';
+import { unitIdFor } from '../store/unit-id.js';
+import { LeaseKeeper } from '../sync/lease-keeper.js';
+import { SyncService, type SyncOptions, type SyncOutcome } from '../sync/sync-service.js';
+import { exportRepository, type ExportOptions, type ExportResult } from './repository-export.js';
+import { CONTENT_STORE, HOST_OPTIONS, type HostOptionsToken } from './tokens.js';
+
+/** A running Tributary host. Create one with `createHost()`. */
+export class Host {
+  readonly store: ContentStore;
+  readonly storage: ArtifactStorage;
+  readonly plugins: PluginRegistry;
+  private readonly options: HostOptionsToken;
+  private readonly syncs: SyncService;
+
+  constructor(private readonly container: DependencyContainer) {
+    this.store = container.resolve<ContentStore>(CONTENT_STORE);
+    this.storage = container.resolve(ArtifactStorage);
+    this.plugins = container.resolve(PluginRegistry);
+    this.options = container.resolve<HostOptionsToken>(HOST_OPTIONS);
+    this.syncs = new SyncService(container);
+  }
+
+  registerPlugin(plugin: unknown, config?: Record<string, unknown>): ImporterPlugin {
+    return this.plugins.register(plugin, config);
+  }
+
+  async createRepository(input: RepositoryInput): Promise<RepositoryRecord> {
+    if (typeof input.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(input.name)) {
+      throw new TributaryError(ErrorCodes.INVALID_ARGUMENT, `repository name ${JSON.stringify(input.name)} is invalid: use letters, digits, '.', '_' and '-' (up to 128, starting with a letter or digit)`);
+    }
+    if (input.importer) this.plugins.get(input.importer);
+    return this.store.createRepository(input);
+  }
+
+  async getRepository(name: string): Promise<RepositoryRecord> {
+    const repository = await this.store.getRepository(name);
+    if (!repository) throw new TributaryError(ErrorCodes.REPO_NOT_FOUND, `repository '${name}' does not exist`, { details: { repository: name } });
+    return repository;
+  }
+
+  listRepositories(): Promise<RepositoryRecord[]> {
+    return this.store.listRepositories();
+  }
+
+  /** Deletes a repository (not while it syncs) and its working directory; its units become orphans. */
+  async deleteRepository(name: string): Promise<void> {
+    const repository = await this.getRepository(name);
+    await this.withLease(repository, async () => {
+      await this.store.deleteRepository(repository.id);
+      await this.storage.removeWorkingDir(repository.id);
+    });
+  }
+
+  sync(name: string, options: SyncOptions = {}): Promise<SyncOutcome> {
+    return this.syncs.sync(name, options);
+  }
+
+  /** Streams the units of a repository version (default: the latest). */
+  async *units(name: string, options: { typeId?: string; version?: number } = {}): AsyncGenerator<RepoUnitView> {
+    const repository = await this.getRepository(name);
+    const version = options.version ?? repository.latestVersion;
+    if (!Number.isInteger(version) || version < 0 || version > repository.latestVersion) {
+      throw new TributaryError(ErrorCodes.INVALID_ARGUMENT, `repository '${name}' has versions 0..${repository.latestVersion}, not ${version}`);
+    }
+    yield* this.store.repoUnits(repository.id, version, options.typeId !== undefined ? { typeId: options.typeId } : {});
+  }
+
+  async countUnits(name: string): Promise<CountsByType> {
+    const repository = await this.getRepository(name);
+    return this.store.countRepoUnits(repository.id, repository.latestVersion);
+  }
+
+  async history(name: string, limit = 50): Promise<SyncRecord[]> {
+    const repository = await this.getRepository(name);
+    return this.store.listSyncRecords(repository.id, limit);
+  }
+
+  /** Writes the latest version's files under their relative paths in `directory`. */
+  async exportRepository(name: string, directory: string, options: ExportOptions = {}): Promise<ExportResult> {
+    const repository = await this.getRepository(name);
+    return exportRepository(this.store, this.storage, repository, directory, options);
+  }
+
+  /** A user adds existing units to a repository (origin 'user': mirror syncs keep them). Commits a new version. */
+  async associateUnits(name: string, typeId: string, keys: readonly UnitKey[]): Promise<number> {
+    return this.changeByUser(name, typeId, keys, 'associate');
+  }
+
+  /** A user removes units from a repository by key. Commits a new version. */
+  async unassociateUnits(name: string, typeId: string, keys: readonly UnitKey[]): Promise<number> {
+    return this.changeByUser(name, typeId, keys, 'unassociate');
+  }
+
+  /** Removes units in no repository and artifacts of no unit (refused while any sync holds a lease). */
+  async cleanupOrphans(): Promise<{ units: number; artifacts: number; tempScopes: number }> {
+    for (const repository of await this.store.listRepositories()) {
+      const lease = await this.store.getLease(repository.id);
+      if (lease && lease.expiresAt > Date.now()) {
+        throw new TributaryError(ErrorCodes.REPO_BUSY, `repository '${repository.name}' is syncing; orphan cleanup never runs during a sync — try again when it finishes`);
+      }
+    }
+    const { units, artifacts } = await this.store.deleteOrphans();
+    await this.storage.remove(artifacts);
+    const tempScopes = await this.storage.sweepStaleScopes(24 * 3600 * 1000);
+    return { units, artifacts: artifacts.length, tempScopes };
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+    this.container.clearInstances();
+  }
+
+  private async changeByUser(name: string, typeId: string, keys: readonly UnitKey[], change: 'associate' | 'unassociate'): Promise<number> {
+    const repository = await this.getRepository(name);
+    const type = this.plugins.contentType(typeId);
+    const ids = keys.map((key) => unitIdFor(typeId, canonicalUnitKey(type, key)));
+    return this.withLease(repository, async () => {
+      const version = await this.store.beginVersion(repository.id);
+      try {
+        let changed = 0;
+        for (let i = 0; i < ids.length; i += this.options.batchSize) {
+          const chunk = ids.slice(i, i + this.options.batchSize);
+          if (change === 'associate') {
+            const found = await this.store.findUnits(chunk);
+            if (found.length !== chunk.length) {
+              const known = new Set(found.map((u) => u.unitId));
+              const missing = keys[ids.findIndex((id, j) => j >= i && !known.has(id))];
+              throw new TributaryError(ErrorCodes.UNIT_NOT_FOUND, `no '${typeId}' unit with key ${JSON.stringify(missing)} is stored; sync it into some repository first`);
+            }
+            changed += total(await this.store.associate(repository.id, version, chunk.map((unitId) => ({ unitId, typeId })), 'user'));
+          } else {
+            changed += total(await this.store.unassociate(repository.id, version, chunk));
+          }
+        }
+        if (changed > 0) await this.store.commitVersion(repository.id, version);
+        else await this.store.rollbackVersion(repository.id, version);
+        return changed;
+      } catch (error) {
+        await this.store.rollbackVersion(repository.id, version).catch(() => undefined);
+        throw error;
+      }
+    });
+  }
+
+  private async withLease<T>(repository: RepositoryRecord, work: () => Promise<T>): Promise<T> {
+    const lease = new LeaseKeeper(this.store, repository.id, `${this.options.hostId}:${randomUUID()}`, this.options.leaseTtlMs);
+    if (!(await lease.acquire())) {
+      throw new TributaryError(ErrorCodes.REPO_BUSY, `repository '${repository.name}' is being synced by another process; try again when it finishes`, { details: { repository: repository.name } });
+    }
+    try {
+      return await work();
+    } finally {
+      await lease.release();
+    }
+  }
+}
+
+function total(counts: CountsByType): number {
+  let n = 0;
+  for (const v of Object.values(counts)) n += v;
+  return n;
+}

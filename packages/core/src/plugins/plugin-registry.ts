@@ -1,0 +1,203 @@
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import semver from 'semver';
+import {
+  ErrorCodes,
+  HOST_API_VERSION,
+  IMPORTER_PLUGIN_TYPE,
+  TributaryError,
+  type ContentTypeDefinition,
+  type ImporterPlugin,
+} from '@tributary/plugin-api';
+
+const TYPE_ID = /^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/;
+const KEY_FIELD = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+interface RegisteredPlugin {
+  readonly plugin: ImporterPlugin;
+  readonly validateConfig: ValidateFunction;
+  /** Host-level default config given at registration, already validated. */
+  readonly defaultConfig: Record<string, unknown>;
+}
+
+interface RegisteredType {
+  readonly definition: ContentTypeDefinition;
+  readonly plugin: string;
+  readonly validateMetadata: ValidateFunction | undefined;
+}
+
+/**
+ * The host's importer plugins and the content types they contribute. Registration checks, in this
+ * order: brand → host API range → config schema → content types (shape, then conflicts), and each
+ * failure is a typed error naming the plugin.
+ */
+export class PluginRegistry {
+  private readonly ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+  private readonly plugins = new Map<string, RegisteredPlugin>();
+  private readonly types = new Map<string, RegisteredType>();
+
+  register(candidate: unknown, defaultConfig: Record<string, unknown> = {}): ImporterPlugin {
+    const plugin = checkBrand(candidate);
+    const name = plugin.name;
+    if (typeof plugin.hostApi !== 'string' || !semver.validRange(plugin.hostApi)) {
+      throw new TributaryError(ErrorCodes.PLUGIN_HOST_VERSION, `plugin '${name}' declares host API range ${JSON.stringify(plugin.hostApi)}, which is not a semver range`);
+    }
+    if (!semver.satisfies(HOST_API_VERSION, plugin.hostApi)) {
+      throw new TributaryError(
+        ErrorCodes.PLUGIN_HOST_VERSION,
+        `plugin '${name}' needs host API ${plugin.hostApi}, but this host provides ${HOST_API_VERSION}`,
+        { details: { plugin: name, required: plugin.hostApi, provided: HOST_API_VERSION } },
+      );
+    }
+    if (this.plugins.has(name)) {
+      throw new TributaryError(ErrorCodes.CONTENT_TYPE_CONFLICT, `a plugin named '${name}' is already registered`, { details: { plugin: name } });
+    }
+    let validateConfig: ValidateFunction;
+    try {
+      validateConfig = this.ajv.compile(plugin.configSchema ?? { type: 'object' });
+    } catch (error) {
+      throw new TributaryError(ErrorCodes.PLUGIN_CONFIG_SCHEMA, `plugin '${name}' has an invalid config schema: ${(error as Error).message}`, {
+        cause: error,
+        details: { plugin: name },
+      });
+    }
+    const config = structuredClone(defaultConfig);
+    if (!validateConfig(config)) {
+      throw configError(name, validateConfig.errors, 'its registration config');
+    }
+    const types = this.checkContentTypes(plugin);
+    this.plugins.set(name, { plugin, validateConfig, defaultConfig: config });
+    for (const type of types) this.types.set(type.definition.id, type);
+    return plugin;
+  }
+
+  get(name: string): ImporterPlugin {
+    const entry = this.plugins.get(name);
+    if (!entry) {
+      const known = [...this.plugins.keys()].sort().join(', ') || 'none';
+      throw new TributaryError(ErrorCodes.PLUGIN_NOT_FOUND, `no importer named '${name}' is registered (registered: ${known})`, { details: { plugin: name } });
+    }
+    return entry.plugin;
+  }
+
+  has(name: string): boolean {
+    return this.plugins.has(name);
+  }
+
+  list(): ImporterPlugin[] {
+    return [...this.plugins.values()].map((p) => p.plugin);
+  }
+
+  /** Validates (and fills defaults into) a per-repository config; TRIBUTARY_ERR_CONFIG_INVALID on failure. */
+  validateConfig(pluginName: string, config: unknown): Record<string, unknown> {
+    const entry = this.plugins.get(pluginName);
+    if (!entry) this.get(pluginName);
+    const merged = { ...entry!.defaultConfig, ...(isObject(config) ? structuredClone(config) : {}) };
+    if (config !== undefined && config !== null && !isObject(config)) {
+      throw new TributaryError(ErrorCodes.CONFIG_INVALID, `config for importer '${pluginName}' must be a JSON object, got ${typeof config}`);
+    }
+    if (!entry!.validateConfig(merged)) throw configError(pluginName, entry!.validateConfig.errors, 'the config');
+    return merged;
+  }
+
+  contentType(typeId: string): ContentTypeDefinition {
+    return this.typeEntry(typeId).definition;
+  }
+
+  /** Checks a unit's metadata against its type's schema; TRIBUTARY_ERR_UNIT_METADATA_INVALID on failure. */
+  validateMetadata(typeId: string, metadata: unknown): void {
+    const validate = this.typeEntry(typeId).validateMetadata;
+    if (validate && !validate(metadata)) {
+      throw new TributaryError(
+        ErrorCodes.UNIT_METADATA_INVALID,
+        `metadata of a '${typeId}' unit does not match the type's schema: ${formatAjvErrors(validate.errors)}`,
+        { details: { typeId } },
+      );
+    }
+  }
+
+  private typeEntry(typeId: string): RegisteredType {
+    const entry = this.types.get(typeId);
+    if (!entry) {
+      throw new TributaryError(ErrorCodes.UNKNOWN_CONTENT_TYPE, `content type '${typeId}' is not declared by any registered plugin`, { details: { typeId } });
+    }
+    return entry;
+  }
+
+  private checkContentTypes(plugin: ImporterPlugin): RegisteredType[] {
+    const name = plugin.name;
+    if (!Array.isArray(plugin.contentTypes) || plugin.contentTypes.length === 0) {
+      throw new TributaryError(ErrorCodes.PLUGIN_DEFINITION, `plugin '${name}' declares no content types`);
+    }
+    const seen = new Set<string>();
+    const result: RegisteredType[] = [];
+    for (const definition of plugin.contentTypes) {
+      const id = definition?.id;
+      if (typeof id !== 'string' || !TYPE_ID.test(id)) {
+        throw new TributaryError(ErrorCodes.PLUGIN_DEFINITION, `plugin '${name}' declares a content type with invalid id ${JSON.stringify(id)} (lower-case words joined by dots, e.g. 'rpm.package')`);
+      }
+      const fields = definition.keyFields;
+      if (!Array.isArray(fields) || fields.length === 0 || fields.some((f) => typeof f !== 'string' || !KEY_FIELD.test(f)) || new Set(fields).size !== fields.length) {
+        throw new TributaryError(ErrorCodes.PLUGIN_DEFINITION, `content type '${id}' of plugin '${name}' must declare a non-empty list of distinct identifier key fields`);
+      }
+      if (seen.has(id)) {
+        throw new TributaryError(ErrorCodes.CONTENT_TYPE_CONFLICT, `plugin '${name}' declares content type '${id}' twice`, { details: { plugin: name, typeId: id } });
+      }
+      seen.add(id);
+      const owner = this.types.get(id);
+      if (owner) {
+        throw new TributaryError(ErrorCodes.CONTENT_TYPE_CONFLICT, `plugin '${name}' declares content type '${id}', which plugin '${owner.plugin}' already provides`, {
+          details: { plugin: name, typeId: id, owner: owner.plugin },
+        });
+      }
+      let validateMetadata: ValidateFunction | undefined;
+      if (definition.metadataSchema) {
+        try {
+          validateMetadata = this.ajv.compile(definition.metadataSchema);
+        } catch (error) {
+          throw new TributaryError(ErrorCodes.PLUGIN_DEFINITION, `content type '${id}' of plugin '${name}' has an invalid metadata schema: ${(error as Error).message}`, { cause: error });
+        }
+      }
+      result.push({ definition, plugin: name, validateMetadata });
+    }
+    return result;
+  }
+}
+
+function checkBrand(candidate: unknown): ImporterPlugin {
+  const described = isObject(candidate) && typeof candidate.name === 'string' ? `'${candidate.name}'` : describe(candidate);
+  if (!isObject(candidate) || candidate.$$type !== IMPORTER_PLUGIN_TYPE) {
+    throw new TributaryError(
+      ErrorCodes.PLUGIN_BRAND,
+      `plugin ${described} is not an importer plugin: expected an object made by defineImporter() (with $$type '${IMPORTER_PLUGIN_TYPE}')`,
+    );
+  }
+  const plugin = candidate as unknown as ImporterPlugin;
+  if (typeof plugin.name !== 'string' || plugin.name.length === 0) {
+    throw new TributaryError(ErrorCodes.PLUGIN_DEFINITION, 'importer plugin has no name');
+  }
+  if ((typeof plugin.firstStage === 'function') === (typeof plugin.sync === 'function')) {
+    throw new TributaryError(ErrorCodes.PLUGIN_DEFINITION, `plugin '${plugin.name}' must define exactly one of firstStage or sync`);
+  }
+  return plugin;
+}
+
+function configError(plugin: string, errors: ErrorObject[] | null | undefined, what: string): TributaryError {
+  return new TributaryError(ErrorCodes.CONFIG_INVALID, `${what} of importer '${plugin}' is invalid: ${formatAjvErrors(errors)}`, {
+    details: { plugin, errors: (errors ?? []).map((e) => ({ path: e.instancePath, message: e.message })) },
+  });
+}
+
+export function formatAjvErrors(errors: ErrorObject[] | null | undefined): string {
+  if (!errors || errors.length === 0) return 'unknown schema error';
+  return errors.map((e) => `${e.instancePath || '(root)'} ${e.message ?? ''}${e.params && 'additionalProperty' in e.params ? ` '${String(e.params.additionalProperty)}'` : ''}`.trim()).join('; ');
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return `of type ${typeof value}`;
+}

@@ -1,0 +1,32 @@
+import path from 'node:path';
+import { ErrorCodes, TributaryError } from '@tributary/plugin-api';
+import type { ContentStore } from './content-store.js';
+import { MongoContentStore } from './mongodb/mongodb-content-store.js';
+import { SqliteContentStore } from './sqlite/sqlite-content-store.js';
+
+/** Which catalog a host uses: the embedded SQLite file, a MongoDB deployment, or a store object. */
+export type StoreSpec = { sqlite: string } | { mongodb: string; database?: string } | ContentStore;
+
+/** Opens (and initialises) the store a spec names. */
+export async function openStore(spec: StoreSpec): Promise<ContentStore> {
+  let store: ContentStore;
+  if ('sqlite' in spec && typeof spec.sqlite === 'string') store = new SqliteContentStore(spec.sqlite);
+  else if ('mongodb' in spec && typeof spec.mongodb === 'string') store = new MongoContentStore(spec.mongodb, spec.database ? { database: spec.database } : {});
+  else store = spec as ContentStore;
+  await store.init();
+  return store;
+}
+
+/**
+ * Reads a `--store` value: `mongodb://…` / `mongodb+srv://…`, `sqlite:PATH` / `sqlite://PATH`, or a
+ * plain file path (SQLite).
+ */
+export function parseStoreUri(uri: string): StoreSpec {
+  if (/^mongodb(\+srv)?:\/\//.test(uri)) return { mongodb: uri };
+  if (uri.startsWith('sqlite://')) return { sqlite: path.resolve(uri.slice('sqlite://'.length)) };
+  if (uri.startsWith('sqlite:')) return { sqlite: path.resolve(uri.slice('sqlite:'.length)) };
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri)) {
+    throw new TributaryError(ErrorCodes.INVALID_ARGUMENT, `--store ${JSON.stringify(uri.replace(/\/\/[^@/]*@/, '//'))} is not supported: use mongodb://…, sqlite:PATH or a file path`);
+  }
+  return { sqlite: path.resolve(uri) };
+}

@@ -1,0 +1,71 @@
+import type { CountsByType, SyncReport } from '@tributary/plugin-api';
+
+const MAX_LOG_LINES = 1000;
+
+/** Accumulates a sync's report as the conduit observes what the sync does. */
+export class SyncReportBuilder {
+  private readonly added: CountsByType = {};
+  private readonly updated: CountsByType = {};
+  private readonly removed: CountsByType = {};
+  private readonly logLines: string[] = [];
+  private droppedLogLines = 0;
+  private finishedEarlyReason: string | undefined;
+  readonly downloaded = { count: 0, bytes: 0 };
+  timings: Record<string, number> = {};
+
+  addAdded(counts: CountsByType): void {
+    merge(this.added, counts);
+  }
+  addUpdated(counts: CountsByType): void {
+    merge(this.updated, counts);
+  }
+  addRemoved(counts: CountsByType): void {
+    merge(this.removed, counts);
+  }
+  finishEarly(reason: string): void {
+    this.finishedEarlyReason = reason;
+  }
+  get finishedEarly(): string | undefined {
+    return this.finishedEarlyReason;
+  }
+  /** True when the sync changed which units the repository holds. */
+  get changedContent(): boolean {
+    return hasAny(this.added) || hasAny(this.removed);
+  }
+  totals(): { added: number; updated: number; removed: number } {
+    return { added: sum(this.added), updated: sum(this.updated), removed: sum(this.removed) };
+  }
+  log(line: string): void {
+    if (this.logLines.length < MAX_LOG_LINES) this.logLines.push(line);
+    else this.droppedLogLines++;
+  }
+
+  build(): SyncReport {
+    const log = this.droppedLogLines > 0 ? [...this.logLines, `(${this.droppedLogLines} more log lines dropped)`] : [...this.logLines];
+    return {
+      added: { ...this.added },
+      updated: { ...this.updated },
+      removed: { ...this.removed },
+      downloaded: { ...this.downloaded },
+      ...(this.finishedEarlyReason !== undefined ? { finishedEarly: this.finishedEarlyReason } : {}),
+      log,
+      timings: { ...this.timings },
+    };
+  }
+}
+
+function merge(into: CountsByType, counts: CountsByType): void {
+  for (const [type, n] of Object.entries(counts)) {
+    if (n) into[type] = (into[type] ?? 0) + n;
+  }
+}
+
+function hasAny(counts: CountsByType): boolean {
+  return Object.values(counts).some((n) => n > 0);
+}
+
+function sum(counts: CountsByType): number {
+  let total = 0;
+  for (const n of Object.values(counts)) total += n;
+  return total;
+}

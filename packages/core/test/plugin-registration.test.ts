@@ -1,0 +1,89 @@
+import { defineImporter, isTributaryError, Stage, type ImporterPlugin } from '@tributary/plugin-api';
+import { PluginRegistry } from '@tributary/core';
+import { notesImporter } from './fixtures/conduit-plugins';
+
+class NoopStage extends Stage {
+  async run(): Promise<void> {}
+}
+
+const base = {
+  name: 'p',
+  version: '1.0.0',
+  hostApi: '^1.0.0',
+  contentTypes: [{ id: 'p.thing', keyFields: ['id'] }],
+  firstStage: () => new NoopStage(),
+};
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (error) {
+    return isTributaryError(error) ? error.code : `untyped: ${String(error)}`;
+  }
+  return undefined;
+}
+
+describe('plugin registration checks brand → host API → config schema → content types', () => {
+  it('accepts a well-formed plugin', () => {
+    const registry = new PluginRegistry();
+    registry.register(defineImporter(base));
+    expect(registry.get('p').name).toBe('p');
+  });
+
+  it('rejects an object not made by defineImporter (bad brand)', () => {
+    expect(codeOf(() => new PluginRegistry().register({ ...base }))).toBe('TRIBUTARY_ERR_PLUGIN_BRAND');
+    expect(codeOf(() => new PluginRegistry().register({ ...base, $$type: '@other/Plugin' }))).toBe('TRIBUTARY_ERR_PLUGIN_BRAND');
+    expect(codeOf(() => new PluginRegistry().register(null))).toBe('TRIBUTARY_ERR_PLUGIN_BRAND');
+  });
+
+  it('rejects a plugin needing an incompatible host API range, naming both versions', () => {
+    const registry = new PluginRegistry();
+    try {
+      registry.register(defineImporter({ ...base, hostApi: '^2.0.0' }));
+      throw new Error('not rejected');
+    } catch (error) {
+      expect(isTributaryError(error, 'TRIBUTARY_ERR_PLUGIN_HOST_VERSION')).toBe(true);
+      expect((error as Error).message).toMatch(/'p' needs host API \^2\.0\.0, but this host provides 1\.0\.0/);
+    }
+    expect(codeOf(() => new PluginRegistry().register(defineImporter({ ...base, hostApi: 'not a range' })))).toBe('TRIBUTARY_ERR_PLUGIN_HOST_VERSION');
+  });
+
+  it('rejects an invalid config schema, and registration config failing the schema', () => {
+    expect(codeOf(() => new PluginRegistry().register(defineImporter({ ...base, configSchema: { type: 'no-such-type' } })))).toBe('TRIBUTARY_ERR_PLUGIN_CONFIG_SCHEMA');
+    expect(codeOf(() => new PluginRegistry().register(notesImporter, { count: 'many' }))).toBe('TRIBUTARY_ERR_CONFIG_INVALID');
+  });
+
+  it('rejects a content type another plugin already provides, naming the owner', () => {
+    const registry = new PluginRegistry();
+    registry.register(defineImporter(base));
+    try {
+      registry.register(defineImporter({ ...base, name: 'q' }));
+      throw new Error('not rejected');
+    } catch (error) {
+      expect(isTributaryError(error, 'TRIBUTARY_ERR_CONTENT_TYPE_CONFLICT')).toBe(true);
+      expect((error as Error).message).toMatch(/'q' declares content type 'p.thing', which plugin 'p' already provides/);
+    }
+  });
+
+  it('checks in order: a plugin wrong in several ways fails on the first check', () => {
+    const registry = new PluginRegistry();
+    registry.register(defineImporter(base));
+    const bad = defineImporter({ ...base, name: 'r', hostApi: '^9.0.0', configSchema: { type: 'nope' } });
+    expect(codeOf(() => registry.register(bad))).toBe('TRIBUTARY_ERR_PLUGIN_HOST_VERSION');
+    const bad2 = defineImporter({ ...base, name: 'r', configSchema: { type: 'nope' } });
+    expect(codeOf(() => registry.register(bad2))).toBe('TRIBUTARY_ERR_PLUGIN_CONFIG_SCHEMA');
+  });
+
+  it('defineImporter refuses a plugin with both or neither of firstStage and sync', () => {
+    expect(codeOf(() => defineImporter({ ...base, firstStage: undefined } as unknown as Parameters<typeof defineImporter>[0]))).toBe('TRIBUTARY_ERR_PLUGIN_DEFINITION');
+    const both = { ...base, sync: async () => undefined } as unknown as Parameters<typeof defineImporter>[0];
+    expect(codeOf(() => defineImporter(both))).toBe('TRIBUTARY_ERR_PLUGIN_DEFINITION');
+  });
+
+  it('rejects malformed content types', () => {
+    const malformed = (contentTypes: unknown) => defineImporter({ ...base, contentTypes } as unknown as Parameters<typeof defineImporter>[0]) as ImporterPlugin;
+    expect(codeOf(() => new PluginRegistry().register(malformed([])))).toBe('TRIBUTARY_ERR_PLUGIN_DEFINITION');
+    expect(codeOf(() => new PluginRegistry().register(malformed([{ id: 'Bad Id', keyFields: ['a'] }])))).toBe('TRIBUTARY_ERR_PLUGIN_DEFINITION');
+    expect(codeOf(() => new PluginRegistry().register(malformed([{ id: 'p.x', keyFields: [] }])))).toBe('TRIBUTARY_ERR_PLUGIN_DEFINITION');
+  });
+});
