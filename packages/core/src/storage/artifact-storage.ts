@@ -1,0 +1,352 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { Transform, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  ErrorCodes,
+  TributaryError,
+  isTributaryError,
+  type ArtifactRecord,
+  type Digests,
+  type DownloadedFile,
+} from '@tributary/plugin-api';
+import { safeRelativePath } from './safe-relative-path.js';
+import { StreamingDigests, normalizeExpectedDigests, verifyDigests, verifySize } from './streaming-digests.js';
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+const READ_CHUNK = 1024 * 1024;
+const REMOVE_CONCURRENCY = 32;
+
+/**
+ * Content-addressed artifact files under one root directory:
+ *
+ * ```
+ * root/artifacts/ab/cd/abcd…   stored files, named by their sha256
+ * root/tmp/<scopeId>/…         one scratch dir per sync (downloads land here first)
+ * root/working/<repoId>/       per-repository working dirs of plugins
+ * ```
+ *
+ * A file enters storage only whole and verified: it is hashed, checked against what was expected,
+ * then renamed into place, so a reader never sees a partial artifact and identical bytes are
+ * stored once however many repositories or sources bring them. Nothing is ever written outside
+ * the root. Stored files are not fsynced: after a power loss a sync re-verifies what it needs.
+ */
+export class ArtifactStorage {
+  /** Absolute root directory. */
+  readonly root: string;
+  private readonly artifactsDir: string;
+  private readonly tmpDir: string;
+  private readonly workingRoot: string;
+  private readonly createdDirs = new Set<string>();
+  /** Makes temp names unique across hosts sharing one root, without a syscall per name. */
+  private readonly tag = `${process.pid.toString(36)}${randomBytes(4).toString('hex')}`;
+  private counter = 0;
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+    this.artifactsDir = path.join(this.root, 'artifacts');
+    this.tmpDir = path.join(this.root, 'tmp');
+    this.workingRoot = path.join(this.root, 'working');
+  }
+
+  /** Creates `artifacts/`, `tmp/` and `working/` under the root. Idempotent. */
+  async init(): Promise<void> {
+    await guard('create the storage directories', async () => {
+      for (const dir of [this.artifactsDir, this.tmpDir, this.workingRoot]) await fs.mkdir(dir, { recursive: true });
+    });
+  }
+
+  /** Creates the scratch directory of one sync and returns its path. */
+  async createScope(scopeId: string): Promise<string> {
+    const dir = this.scopeDir(scopeId);
+    await guard(`create scratch directory ${dir}`, () => fs.mkdir(dir, { recursive: true }));
+    return dir;
+  }
+
+  /** Removes a sync's scratch directory and everything left in it; no error if it is gone. */
+  async dropScope(scopeId: string): Promise<void> {
+    const dir = this.scopeDir(scopeId);
+    await guard(`remove scratch directory ${dir}`, () => fs.rm(dir, { recursive: true, force: true }));
+  }
+
+  /**
+   * A path inside the scope's scratch directory that no one has used yet. `hint` (sanitised, cut
+   * short) only makes the name readable when debugging.
+   */
+  tempFilePath(scopeId: string, hint?: string): string {
+    const suffix = hint ? `-${hint.replace(/[^A-Za-z0-9._-]+/g, '_').slice(-48)}` : '';
+    return path.join(this.scopeDir(scopeId), `${this.tag}-${(++this.counter).toString(36)}${suffix}`);
+  }
+
+  /**
+   * Hashes `file` (sha256 plus each algorithm `expected.digests` names) in one pass, verifies size
+   * and digests, and moves it into storage. The source is consumed: moved, or removed when the
+   * bytes are already stored or do not match (TRIBUTARY_ERR_SIZE_MISMATCH,
+   * TRIBUTARY_ERR_DIGEST_MISMATCH). A source outside the root is copied into `tmp/` while being
+   * hashed, so storage never holds a file that was not verified.
+   */
+  async adoptFile(file: string, expected: { size?: number; digests?: Digests } = {}): Promise<ArtifactRecord> {
+    const source = path.resolve(file);
+    const expectedDigests = normalizeExpectedDigests(expected.digests, `artifact ${source}`);
+    const digests = new StreamingDigests(expectedDigests);
+    const inside = this.isInside(source);
+    const staged = inside ? source : path.join(this.tmpDir, `.adopt-${this.tag}-${(++this.counter).toString(36)}`);
+    try {
+      await guard(`read ${source}`, async () => {
+        if (inside) {
+          await pipeline(createReadStream(source, { highWaterMark: READ_CHUNK }), hashingSink(digests));
+        } else {
+          await pipeline(
+            createReadStream(source, { highWaterMark: READ_CHUNK }),
+            hashingPassThrough(digests),
+            createWriteStream(staged, { flags: 'wx' }),
+          );
+        }
+      });
+      const actual = digests.digest();
+      verifySize(expected.size, digests.size, `artifact ${source}`);
+      verifyDigests(expectedDigests, actual, `artifact ${source}`);
+      await this.place(staged, actual.sha256);
+      if (!inside) await fs.rm(source, { force: true });
+      return { sha256: actual.sha256, size: digests.size, digests: actual };
+    } catch (error) {
+      await fs.rm(staged, { force: true });
+      if (!inside && (isTributaryError(error, ErrorCodes.SIZE_MISMATCH) || isTributaryError(error, ErrorCodes.DIGEST_MISMATCH))) {
+        await fs.rm(source, { force: true });
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Moves a file the downloader already hashed and verified into storage: a rename, no re-read.
+   * A file outside the root is adopted (and so re-hashed) instead.
+   */
+  async adoptDownloaded(file: DownloadedFile): Promise<ArtifactRecord> {
+    const source = path.resolve(file.path);
+    if (!this.isInside(source)) return this.adoptFile(source, { size: file.size, digests: file.digests });
+    this.pathFor(file.digests.sha256);
+    try {
+      await this.place(source, file.digests.sha256);
+    } catch (error) {
+      await fs.rm(source, { force: true });
+      throw error;
+    }
+    return { sha256: file.digests.sha256, size: file.size, digests: { ...file.digests } };
+  }
+
+  /** `root/artifacts/<2 hex>/<2 hex>/<sha256>`; anything but 64 lowercase hex is TRIBUTARY_ERR_DIGEST_INVALID. */
+  pathFor(sha256: string): string {
+    if (typeof sha256 !== 'string' || !SHA256_HEX.test(sha256)) {
+      throw new TributaryError(
+        ErrorCodes.DIGEST_INVALID,
+        `${JSON.stringify(String(sha256).slice(0, 200))} is not a sha256 (64 lowercase hex digits)`,
+      );
+    }
+    return path.join(this.artifactsDir, sha256.slice(0, 2), sha256.slice(2, 4), sha256);
+  }
+
+  /** True when the bytes with this sha256 are stored. */
+  async has(sha256: string): Promise<boolean> {
+    try {
+      await fs.access(this.pathFor(sha256));
+      return true;
+    } catch (error) {
+      if (isTributaryError(error)) throw error;
+      return false;
+    }
+  }
+
+  /** Streams a stored file; a missing one fails the stream with TRIBUTARY_ERR_ARTIFACT_MISSING. */
+  openRead(sha256: string): NodeJS.ReadableStream {
+    const file = this.pathFor(sha256);
+    const stream: ReadStream = createReadStream(file, { highWaterMark: READ_CHUNK });
+    const destroy = stream._destroy.bind(stream);
+    // A failed open surfaces through _destroy; translate it so readers get a typed error.
+    stream._destroy = (error, callback) =>
+      destroy(error, (final) => {
+        if ((final as NodeJS.ErrnoException | null)?.code === 'ENOENT') {
+          callback(
+            new TributaryError(ErrorCodes.ARTIFACT_MISSING, `artifact ${sha256} is not in storage`, {
+              cause: final,
+              details: { sha256 },
+            }),
+          );
+        } else callback(final);
+      });
+    return stream;
+  }
+
+  /** Deletes stored files; returns how many existed. Used by orphan cleanup only. */
+  async remove(sha256s: readonly string[]): Promise<number> {
+    const files = sha256s.map((sha256) => this.pathFor(sha256));
+    let removed = 0;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < files.length) {
+        const file = files[next++]!;
+        try {
+          await fs.unlink(file);
+          removed++;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw storageError(`remove ${file}`, error);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(REMOVE_CONCURRENCY, files.length) }, worker));
+    return removed;
+  }
+
+  /**
+   * Removes scratch left in `tmp/` by hosts that crashed mid-sync: every entry in which nothing
+   * has changed for `olderThanMs`. Returns how many entries were removed.
+   */
+  async sweepStaleScopes(olderThanMs: number): Promise<number> {
+    const cutoff = Date.now() - olderThanMs;
+    let entries: string[];
+    try {
+      entries = await fs.readdir(this.tmpDir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw storageError(`list ${this.tmpDir}`, error);
+    }
+    let removed = 0;
+    for (const name of entries) {
+      const entry = path.join(this.tmpDir, name);
+      const newest = await newestChange(entry);
+      if (newest !== undefined && newest < cutoff) {
+        await fs.rm(entry, { recursive: true, force: true });
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  /** The repository's working directory `root/working/<repoId>`, created if needed. */
+  async workingDir(repoId: string): Promise<string> {
+    const dir = path.join(this.workingRoot, singleSegment(repoId, 'repository id'));
+    await guard(`create working directory ${dir}`, () => fs.mkdir(dir, { recursive: true }));
+    return dir;
+  }
+
+  /** Removes a repository's working directory; no error if it is gone. */
+  async removeWorkingDir(repoId: string): Promise<void> {
+    const dir = path.join(this.workingRoot, singleSegment(repoId, 'repository id'));
+    await guard(`remove working directory ${dir}`, () => fs.rm(dir, { recursive: true, force: true }));
+  }
+
+  private scopeDir(scopeId: string): string {
+    return path.join(this.tmpDir, singleSegment(scopeId, 'scope id'));
+  }
+
+  private isInside(file: string): boolean {
+    return file.startsWith(this.root + path.sep);
+  }
+
+  /**
+   * Renames a verified file inside the root to its content address. Identical bytes may already be
+   * there (or arrive concurrently): a rename over them is atomic and changes nothing a reader sees.
+   */
+  private async place(staged: string, sha256: string): Promise<void> {
+    const target = this.pathFor(sha256);
+    const dir = path.dirname(target);
+    await guard(`store ${sha256}`, async () => {
+      if (await exists(target)) {
+        await fs.rm(staged, { force: true });
+        return;
+      }
+      if (!this.createdDirs.has(dir)) {
+        await fs.mkdir(dir, { recursive: true });
+        this.createdDirs.add(dir);
+      }
+      try {
+        await fs.rename(staged, target);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+        // Part of the root is another filesystem: copy next to the target, then rename there.
+        const part = `${target}.${this.tag}-${(++this.counter).toString(36)}.part`;
+        try {
+          await fs.copyFile(staged, part);
+          await fs.rename(part, target);
+        } finally {
+          await fs.rm(part, { force: true });
+        }
+        await fs.rm(staged, { force: true });
+      }
+    });
+  }
+}
+
+function singleSegment(id: string, what: string): string {
+  const safe = safeRelativePath(id, what);
+  if (safe.includes('/')) {
+    throw new TributaryError(ErrorCodes.PATH_UNSAFE, `${what} ${JSON.stringify(id)} is refused: it contains '/'`, {
+      details: { path: id, reason: 'slash' },
+    });
+  }
+  return safe;
+}
+
+function hashingSink(digests: StreamingDigests): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      digests.update(chunk);
+      callback();
+    },
+  });
+}
+
+function hashingPassThrough(digests: StreamingDigests): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      digests.update(chunk);
+      callback(null, chunk);
+    },
+  });
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await fs.access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Latest mtime of an entry and, for a directory, of its direct children. */
+async function newestChange(entry: string): Promise<number | undefined> {
+  try {
+    const stat = await fs.lstat(entry);
+    let newest = stat.mtimeMs;
+    if (stat.isDirectory()) {
+      for (const child of await fs.readdir(entry)) {
+        const childStat = await fs.lstat(path.join(entry, child)).catch(() => undefined);
+        if (childStat && childStat.mtimeMs > newest) newest = childStat.mtimeMs;
+      }
+    }
+    return newest;
+  } catch {
+    return undefined;
+  }
+}
+
+function storageError(action: string, error: unknown): TributaryError {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  return new TributaryError(ErrorCodes.STORAGE, `cannot ${action}: ${code ?? (error as Error)?.message ?? String(error)}`, {
+    cause: error,
+    details: code ? { errno: code } : {},
+  });
+}
+
+/** Runs a filesystem action, turning a raw fs error into TRIBUTARY_ERR_STORAGE naming the action. */
+async function guard<T>(action: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (isTributaryError(error)) throw error;
+    throw storageError(action, error);
+  }
+}

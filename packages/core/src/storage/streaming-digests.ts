@@ -1,0 +1,104 @@
+import { createHash, type Hash } from 'node:crypto';
+import {
+  DIGEST_HEX_LENGTH,
+  ErrorCodes,
+  TributaryError,
+  type DigestAlgorithm,
+  type Digests,
+} from '@tributary/plugin-api';
+
+const HEX = /^[0-9a-f]+$/;
+
+/**
+ * Checks expected digests before any byte is read — a malformed expectation is bad input, not a
+ * mismatch — and returns them lowercased. Unknown algorithms and hex of the wrong length are
+ * TRIBUTARY_ERR_DIGEST_INVALID.
+ */
+export function normalizeExpectedDigests(digests: Digests | undefined, what: string): Digests {
+  const normalized: Partial<Record<DigestAlgorithm, string>> = {};
+  if (digests === undefined) return normalized;
+  for (const [algorithm, value] of Object.entries(digests)) {
+    if (value === undefined) continue;
+    if (!Object.prototype.hasOwnProperty.call(DIGEST_HEX_LENGTH, algorithm)) {
+      throw new TributaryError(ErrorCodes.DIGEST_INVALID, `${what}: unknown digest algorithm '${algorithm}'`, {
+        details: { algorithm },
+      });
+    }
+    const lower = typeof value === 'string' ? value.toLowerCase() : '';
+    const length = DIGEST_HEX_LENGTH[algorithm as DigestAlgorithm];
+    if (lower.length !== length || !HEX.test(lower)) {
+      throw new TributaryError(
+        ErrorCodes.DIGEST_INVALID,
+        `${what}: expected ${algorithm} ${JSON.stringify(String(value).slice(0, 200))} is not ${length} hex digits`,
+        { details: { algorithm } },
+      );
+    }
+    normalized[algorithm as DigestAlgorithm] = lower;
+  }
+  return normalized;
+}
+
+/**
+ * sha256 plus whichever other algorithms an expectation names, fed chunk by chunk as bytes stream
+ * past, so a file is read exactly once.
+ */
+export class StreamingDigests {
+  private readonly sha256 = createHash('sha256');
+  private readonly others: [DigestAlgorithm, Hash][] = [];
+  private bytes = 0;
+
+  constructor(expected?: Digests) {
+    if (expected === undefined) return;
+    for (const algorithm of Object.keys(expected) as DigestAlgorithm[]) {
+      if (algorithm !== 'sha256' && expected[algorithm] !== undefined) {
+        this.others.push([algorithm, createHash(algorithm)]);
+      }
+    }
+  }
+
+  /** Bytes seen so far. */
+  get size(): number {
+    return this.bytes;
+  }
+
+  update(chunk: Buffer): void {
+    this.bytes += chunk.length;
+    this.sha256.update(chunk);
+    for (let i = 0; i < this.others.length; i++) this.others[i]![1].update(chunk);
+  }
+
+  /** Final hex digests; call once, after the last chunk. */
+  digest(): Digests & { sha256: string } {
+    const result: Digests & { sha256: string } = { sha256: this.sha256.digest('hex') };
+    for (const [algorithm, hash] of this.others) result[algorithm] = hash.digest('hex');
+    return result;
+  }
+}
+
+/** Throws TRIBUTARY_ERR_SIZE_MISMATCH when `expected` is given and differs from `actual`. */
+export function verifySize(expected: number | undefined, actual: number, what: string): void {
+  if (expected !== undefined && expected !== actual) {
+    throw new TributaryError(ErrorCodes.SIZE_MISMATCH, `${what}: expected ${expected} bytes, got ${actual}`, {
+      details: { expected, actual },
+    });
+  }
+}
+
+/**
+ * Throws TRIBUTARY_ERR_DIGEST_MISMATCH naming the first algorithm whose expected digest differs
+ * from the computed one. `expected` must already be normalised.
+ */
+export function verifyDigests(expected: Digests, actual: Digests, what: string): void {
+  for (const algorithm of Object.keys(expected) as DigestAlgorithm[]) {
+    const want = expected[algorithm];
+    if (want === undefined) continue;
+    const got = actual[algorithm];
+    if (got !== want) {
+      throw new TributaryError(
+        ErrorCodes.DIGEST_MISMATCH,
+        `${what}: ${algorithm} mismatch, expected ${want}, got ${got ?? '(not computed)'}`,
+        { details: { algorithm, expected: want, actual: got } },
+      );
+    }
+  }
+}

@@ -1,0 +1,212 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ErrorCodes, isTributaryError } from '@tributary/plugin-api';
+import { ArtifactStorage } from '../src/storage/artifact-storage';
+
+const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
+const md5 = (data: Buffer | string): string => createHash('md5').update(data).digest('hex');
+
+async function listFiles(dir: string): Promise<string[]> {
+  const entries = await fs.readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name))).sort();
+}
+
+async function rejection(promise: Promise<unknown> | (() => unknown)): Promise<unknown> {
+  try {
+    await (typeof promise === 'function' ? promise() : promise);
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('ArtifactStorage', () => {
+  let base: string;
+  let storage: ArtifactStorage;
+
+  beforeEach(async () => {
+    base = await fs.mkdtemp(path.join(os.tmpdir(), 'tributary-storage-'));
+    storage = new ArtifactStorage(path.join(base, 'root'));
+    await storage.init();
+  });
+
+  afterEach(async () => {
+    await fs.rm(base, { recursive: true, force: true });
+  });
+
+  async function scratchFile(content: string | Buffer, scope = 'sync-1'): Promise<string> {
+    await storage.createScope(scope);
+    const file = storage.tempFilePath(scope, 'some/name.rpm');
+    await fs.writeFile(file, content);
+    return file;
+  }
+
+  test('init lays out artifacts, tmp and working under an absolute root', async () => {
+    const relative = new ArtifactStorage(path.relative(process.cwd(), path.join(base, 'rel')));
+    expect(path.isAbsolute(relative.root)).toBe(true);
+    await relative.init();
+    expect((await fs.readdir(relative.root)).sort()).toEqual(['artifacts', 'tmp', 'working']);
+  });
+
+  test('pathFor derives a two-level path from the sha256 and refuses anything else', async () => {
+    const digest = sha256('x');
+    expect(storage.pathFor(digest)).toBe(path.join(storage.root, 'artifacts', digest.slice(0, 2), digest.slice(2, 4), digest));
+    for (const bad of [digest.toUpperCase(), digest.slice(1), `${digest.slice(0, 63)}g`, '../../etc/passwd', '']) {
+      const error = await rejection(() => storage.pathFor(bad));
+      expect(isTributaryError(error, ErrorCodes.DIGEST_INVALID)).toBe(true);
+    }
+  });
+
+  test('adoptFile moves a verified file to its content address and computes the expected algorithms', async () => {
+    const content = 'hello artifact';
+    const file = await scratchFile(content);
+    const record = await storage.adoptFile(file, { size: content.length, digests: { md5: md5(content).toUpperCase() } });
+    expect(record).toEqual({ sha256: sha256(content), size: content.length, digests: { sha256: sha256(content), md5: md5(content) } });
+    await expect(fs.access(file)).rejects.toThrow();
+    expect(await fs.readFile(storage.pathFor(record.sha256), 'utf8')).toBe(content);
+    expect(await storage.has(record.sha256)).toBe(true);
+    const chunks: Buffer[] = [];
+    for await (const chunk of storage.openRead(record.sha256)) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).toString()).toBe(content);
+  });
+
+  test('a size mismatch deletes the source and stores nothing', async () => {
+    const file = await scratchFile('12345');
+    const error = await rejection(storage.adoptFile(file, { size: 4 }));
+    expect(isTributaryError(error, ErrorCodes.SIZE_MISMATCH)).toBe(true);
+    await expect(fs.access(file)).rejects.toThrow();
+    expect(await listFiles(path.join(storage.root, 'artifacts'))).toEqual([]);
+  });
+
+  test('a digest mismatch names the algorithm, expected and actual value, and leaves nothing', async () => {
+    const file = await scratchFile('payload');
+    const wrong = sha256('other');
+    const error = await rejection(storage.adoptFile(file, { digests: { sha256: wrong } }));
+    expect(isTributaryError(error, ErrorCodes.DIGEST_MISMATCH)).toBe(true);
+    expect((error as Error).message).toContain('sha256');
+    expect((error as Error).message).toContain(wrong);
+    expect((error as Error).message).toContain(sha256('payload'));
+    expect(await listFiles(storage.root)).toEqual([]);
+  });
+
+  test('a malformed expected digest is refused before anything moves', async () => {
+    const file = await scratchFile('payload');
+    for (const digests of [{ sha1: 'abc' }, { sha256: 'z'.repeat(64) }, { crc32: '00000000' }]) {
+      const error = await rejection(storage.adoptFile(file, { digests: digests as never }));
+      expect(isTributaryError(error, ErrorCodes.DIGEST_INVALID)).toBe(true);
+    }
+    expect(await fs.readFile(file, 'utf8')).toBe('payload');
+  });
+
+  test('identical bytes adopted concurrently from two sources are stored once, with no leftovers', async () => {
+    const content = Buffer.alloc(3 * 1024 * 1024, 7);
+    const first = await scratchFile(content, 'sync-a');
+    const second = await scratchFile(content, 'sync-b');
+    const [a, b] = await Promise.all([storage.adoptFile(first), storage.adoptFile(second)]);
+    expect(a.sha256).toBe(sha256(content));
+    expect(b.sha256).toBe(a.sha256);
+    const digest = a.sha256;
+    expect(await listFiles(storage.root)).toEqual([path.join('artifacts', digest.slice(0, 2), digest.slice(2, 4), digest)]);
+    expect((await fs.readFile(storage.pathFor(digest))).equals(content)).toBe(true);
+  });
+
+  test('adopting bytes already stored removes the source and keeps the stored file', async () => {
+    const record = await storage.adoptFile(await scratchFile('same'));
+    const stat = await fs.stat(storage.pathFor(record.sha256));
+    const again = await scratchFile('same');
+    expect((await storage.adoptFile(again)).sha256).toBe(record.sha256);
+    await expect(fs.access(again)).rejects.toThrow();
+    expect((await fs.stat(storage.pathFor(record.sha256))).ino).toBe(stat.ino);
+  });
+
+  test('a source outside the root is copied in while hashed, then removed', async () => {
+    const outside = path.join(base, 'outside.bin');
+    await fs.writeFile(outside, 'from elsewhere');
+    const record = await storage.adoptFile(outside, { size: 14 });
+    expect(record.sha256).toBe(sha256('from elsewhere'));
+    await expect(fs.access(outside)).rejects.toThrow();
+    expect(await listFiles(path.join(storage.root, 'tmp'))).toEqual([]);
+    expect(await fs.readFile(storage.pathFor(record.sha256), 'utf8')).toBe('from elsewhere');
+  });
+
+  test('a mismatching source outside the root leaves nothing in the root', async () => {
+    const outside = path.join(base, 'outside.bin');
+    await fs.writeFile(outside, 'from elsewhere');
+    const error = await rejection(storage.adoptFile(outside, { digests: { sha256: sha256('x') } }));
+    expect(isTributaryError(error, ErrorCodes.DIGEST_MISMATCH)).toBe(true);
+    expect(await listFiles(storage.root)).toEqual([]);
+  });
+
+  test('adoptDownloaded renames a file the downloader already verified', async () => {
+    const file = await scratchFile('downloaded');
+    const digests = { sha256: sha256('downloaded') };
+    const record = await storage.adoptDownloaded({ path: file, size: 10, digests });
+    expect(record).toEqual({ sha256: digests.sha256, size: 10, digests });
+    await expect(fs.access(file)).rejects.toThrow();
+    expect(await fs.readFile(storage.pathFor(digests.sha256), 'utf8')).toBe('downloaded');
+  });
+
+  test('openRead of a missing artifact fails with TRIBUTARY_ERR_ARTIFACT_MISSING', async () => {
+    const error = await rejection(async () => {
+      for await (const _chunk of storage.openRead(sha256('never stored'))) void _chunk;
+    });
+    expect(isTributaryError(error, ErrorCodes.ARTIFACT_MISSING)).toBe(true);
+  });
+
+  test('remove deletes stored files and counts only those that existed', async () => {
+    const a = await storage.adoptFile(await scratchFile('a'));
+    const b = await storage.adoptFile(await scratchFile('b'));
+    expect(await storage.remove([a.sha256, b.sha256, sha256('absent')])).toBe(2);
+    expect(await storage.has(a.sha256)).toBe(false);
+    expect(await storage.remove([a.sha256])).toBe(0);
+  });
+
+  test('scopes: temp paths are unique and inside the scope, dropScope removes everything', async () => {
+    const dir = await storage.createScope('sync-9');
+    const paths = new Set(Array.from({ length: 1000 }, () => storage.tempFilePath('sync-9', '../../escape')));
+    expect(paths.size).toBe(1000);
+    for (const p of paths) expect(path.dirname(p)).toBe(dir);
+    await fs.writeFile([...paths][0]!, 'x');
+    await storage.dropScope('sync-9');
+    await storage.dropScope('sync-9');
+    expect(await fs.readdir(path.join(storage.root, 'tmp'))).toEqual([]);
+  });
+
+  test('traversal in scope and repository ids is refused and nothing is created outside the root', async () => {
+    for (const id of ['..', '../escape', 'a/b', '/etc', '', 'x\u0000y']) {
+      for (const attempt of [
+        () => storage.createScope(id),
+        () => storage.dropScope(id),
+        () => storage.tempFilePath(id),
+        () => storage.workingDir(id),
+        () => storage.removeWorkingDir(id),
+      ]) {
+        const error = await rejection(attempt);
+        expect(isTributaryError(error, ErrorCodes.PATH_UNSAFE)).toBe(true);
+      }
+    }
+    expect((await fs.readdir(base)).sort()).toEqual(['root']);
+  });
+
+  test('working directories are created per repository and removed on request', async () => {
+    const dir = await storage.workingDir('repo-1');
+    expect(dir).toBe(path.join(storage.root, 'working', 'repo-1'));
+    await fs.writeFile(path.join(dir, 'state'), 'x');
+    await storage.removeWorkingDir('repo-1');
+    await expect(fs.access(dir)).rejects.toThrow();
+  });
+
+  test('sweepStaleScopes removes scratch abandoned by a crashed host and keeps live scopes', async () => {
+    const stale = await storage.createScope('crashed');
+    await fs.writeFile(path.join(stale, 'part'), 'x');
+    const old = new Date(Date.now() - 3_600_000);
+    await fs.utimes(path.join(stale, 'part'), old, old);
+    await fs.utimes(stale, old, old);
+    const live = await storage.createScope('running');
+    await fs.writeFile(path.join(live, 'part'), 'x');
+    expect(await storage.sweepStaleScopes(60_000)).toBe(1);
+    expect(await fs.readdir(path.join(storage.root, 'tmp'))).toEqual(['running']);
+  });
+});
