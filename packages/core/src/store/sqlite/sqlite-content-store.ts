@@ -1,0 +1,306 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import BetterSqlite3, { type Database } from 'better-sqlite3';
+import {
+  ErrorCodes,
+  TributaryError,
+  isTributaryError,
+  type ArtifactRecord,
+  type CountsByType,
+  type DigestAlgorithm,
+  type ExistingUnit,
+  type RepoUnitKey,
+  type UnitOrigin,
+} from '@tributary/plugin-api';
+import type {
+  AssociateRow,
+  ContentStore,
+  LeaseRecord,
+  RemoteArtifactRecord,
+  RepoUnitView,
+  RepositoryInput,
+  RepositoryRecord,
+  StoreStats,
+  SyncRecord,
+  SyncRecordOutcome,
+  SyncRecordStart,
+  UnitWrite,
+  UpsertStatus,
+} from '../content-store.js';
+import { SqliteRepositories } from './sqlite-repositories.js';
+import * as content from './sqlite-repository-content.js';
+import { unitKeysPage, unitsPage, type PageCursor } from './sqlite-repo-unit-pages.js';
+import { migrateSchema } from './sqlite-schema.js';
+import { SqliteStatements } from './sqlite-statements.js';
+import { SqliteSyncHistory } from './sqlite-sync-history.js';
+import * as catalog from './sqlite-units.js';
+
+export interface SqliteContentStoreOptions {
+  /** Units per page when streaming a repository's unit keys (one read per page). Default 1000. */
+  readonly keyPageSize?: number;
+  /** Default page size of `repoUnits`. Default 500. */
+  readonly unitPageSize?: number;
+  /** How long a statement waits for another process's write lock. Default 5000 ms. */
+  readonly busyTimeoutMs?: number;
+}
+
+/**
+ * The embedded catalog: the {@link ContentStore} port on one SQLite file (better-sqlite3, WAL).
+ *
+ * Every method is one transaction, counted as one round trip in `stats`; streams read one
+ * transaction per page. Writes take the write lock up front (`BEGIN IMMEDIATE`), so two processes
+ * sharing the file queue behind `busy_timeout` instead of failing mid-transaction.
+ *
+ * @example
+ * ```ts
+ * const store = new SqliteContentStore('/var/lib/tributary/catalog.db');
+ * await store.init();
+ * const repo = await store.createRepository({ name: 'epel' });
+ * ```
+ */
+export class SqliteContentStore implements ContentStore {
+  readonly kind = 'sqlite' as const;
+  readonly stats: StoreStats = { roundTrips: 0 };
+  private readonly db: Database;
+  private readonly sql: SqliteStatements;
+  private readonly repositories: SqliteRepositories;
+  private readonly history: SqliteSyncHistory;
+  private readonly keyPageSize: number;
+  private readonly unitPageSize: number;
+
+  constructor(
+    readonly file: string,
+    options: SqliteContentStoreOptions = {},
+  ) {
+    try {
+      if (file !== ':memory:' && file !== '') mkdirSync(dirname(file), { recursive: true });
+      this.db = new BetterSqlite3(file, { timeout: options.busyTimeoutMs ?? 5000 });
+      this.db.pragma('journal_mode = WAL');
+      // In WAL mode NORMAL loses at most the last transactions on power loss, never consistency.
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('foreign_keys = ON');
+    } catch (error) {
+      throw storeError(file, 'open the catalog', error);
+    }
+    this.sql = new SqliteStatements(this.db);
+    this.repositories = new SqliteRepositories(this.sql);
+    this.history = new SqliteSyncHistory(this.sql);
+    this.keyPageSize = positive(options.keyPageSize, 1000);
+    this.unitPageSize = positive(options.unitPageSize, 500);
+  }
+
+  async init(): Promise<void> {
+    this.stats.roundTrips++;
+    try {
+      migrateSchema(this.db);
+    } catch (error) {
+      throw storeError(this.file, 'create the schema', error);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  // ---- repositories ----
+
+  async createRepository(input: RepositoryInput): Promise<RepositoryRecord> {
+    return this.write('create repository', () => this.repositories.create(input));
+  }
+
+  async getRepository(name: string): Promise<RepositoryRecord | undefined> {
+    return this.read('get repository', () => this.repositories.byName(name));
+  }
+
+  async listRepositories(): Promise<RepositoryRecord[]> {
+    return this.read('list repositories', () => this.repositories.list());
+  }
+
+  async updateRepository(id: string, patch: Partial<RepositoryInput>): Promise<RepositoryRecord> {
+    return this.write('update repository', () => this.repositories.update(id, patch));
+  }
+
+  async deleteRepository(id: string): Promise<boolean> {
+    return this.write('delete repository', () => this.repositories.delete(id));
+  }
+
+  // ---- lease ----
+
+  async acquireLease(repoId: string, holder: string, ttlMs: number): Promise<boolean> {
+    return this.write('acquire lease', () => this.repositories.acquireLease(repoId, holder, ttlMs));
+  }
+
+  async renewLease(repoId: string, holder: string, ttlMs: number): Promise<boolean> {
+    return this.write('renew lease', () => this.repositories.renewLease(repoId, holder, ttlMs));
+  }
+
+  async releaseLease(repoId: string, holder: string): Promise<void> {
+    this.write('release lease', () => this.repositories.releaseLease(repoId, holder));
+  }
+
+  async getLease(repoId: string): Promise<LeaseRecord | undefined> {
+    return this.read('get lease', () => this.repositories.lease(repoId));
+  }
+
+  // ---- versions ----
+
+  async beginVersion(repoId: string): Promise<number> {
+    return this.write('begin version', () => {
+      const next = this.repositories.latestVersion(repoId) + 1;
+      content.rollbackContent(this.sql, repoId, next);
+      return next;
+    });
+  }
+
+  async commitVersion(repoId: string, version: number): Promise<void> {
+    this.write('commit version', () => this.repositories.commitVersion(repoId, version));
+  }
+
+  async rollbackVersion(repoId: string, version: number): Promise<void> {
+    this.write('roll back version', () => {
+      const latest = this.repositories.latestVersion(repoId);
+      if (version <= latest) {
+        throw new TributaryError(
+          ErrorCodes.STORE,
+          `cannot roll back version ${version} of repository ${repoId}: it is committed (latest is ${latest})`,
+          { details: { repoId, version, latestVersion: latest } },
+        );
+      }
+      content.rollbackContent(this.sql, repoId, version);
+    });
+  }
+
+  // ---- units and artifacts ----
+
+  async upsertUnits(units: readonly UnitWrite[]): Promise<UpsertStatus[]> {
+    return this.write('upsert units', () => catalog.upsertUnits(this.sql, units));
+  }
+
+  async findUnits(unitIds: readonly string[]): Promise<ExistingUnit[]> {
+    return this.read('find units', () => catalog.findUnits(this.sql, unitIds));
+  }
+
+  async upsertArtifacts(artifacts: readonly ArtifactRecord[]): Promise<void> {
+    this.write('upsert artifacts', () => catalog.upsertArtifacts(this.sql, artifacts));
+  }
+
+  async findArtifacts(algorithm: DigestAlgorithm, digests: readonly string[]): Promise<ArtifactRecord[]> {
+    return this.read('find artifacts', () => catalog.findArtifacts(this.sql, algorithm, digests));
+  }
+
+  async upsertRemoteArtifacts(remotes: readonly RemoteArtifactRecord[]): Promise<void> {
+    this.write('upsert remote artifacts', () => catalog.upsertRemoteArtifacts(this.sql, remotes));
+  }
+
+  // ---- repository content ----
+
+  async associate(repoId: string, version: number, units: readonly AssociateRow[], origin: UnitOrigin): Promise<CountsByType> {
+    return this.write('associate units', () => content.associate(this.sql, repoId, version, units, origin));
+  }
+
+  async unassociate(repoId: string, version: number, unitIds: readonly string[]): Promise<CountsByType> {
+    return this.write('unassociate units', () => content.unassociate(this.sql, repoId, version, unitIds));
+  }
+
+  async unassociateUnseen(repoId: string, version: number, includeUserAdded: boolean): Promise<CountsByType> {
+    return this.write('unassociate unseen units', () =>
+      content.unassociateUnseen(this.sql, repoId, version, includeUserAdded),
+    );
+  }
+
+  async *repoUnitKeys(repoId: string, version: number, typeId?: string): AsyncIterable<RepoUnitKey> {
+    const pageSize = this.keyPageSize;
+    yield* this.pages('stream unit keys', pageSize, (after) =>
+      unitKeysPage(this.sql, repoId, version, typeId, after, pageSize),
+    );
+  }
+
+  async *repoUnits(
+    repoId: string,
+    version: number,
+    options: { typeId?: string; pageSize?: number } = {},
+  ): AsyncIterable<RepoUnitView> {
+    const pageSize = positive(options.pageSize, this.unitPageSize);
+    yield* this.pages('stream units', pageSize, (after) => unitsPage(this.sql, repoId, version, options.typeId, after, pageSize));
+  }
+
+  async countRepoUnits(repoId: string, version: number): Promise<CountsByType> {
+    return this.read('count units', () => content.countRepoUnits(this.sql, repoId, version));
+  }
+
+  // ---- sync history ----
+
+  async startSyncRecord(record: SyncRecordStart): Promise<string> {
+    return this.write('start sync record', () => this.history.start(record));
+  }
+
+  async finishSyncRecord(id: string, outcome: SyncRecordOutcome): Promise<void> {
+    this.write('finish sync record', () => this.history.finish(id, outcome));
+  }
+
+  async listSyncRecords(repoId: string, limit?: number): Promise<SyncRecord[]> {
+    return this.read('list sync records', () => this.history.list(repoId, limit));
+  }
+
+  async lastFingerprint(repoId: string, settingsHash: string): Promise<string | undefined> {
+    return this.read('read last fingerprint', () => this.history.lastFingerprint(repoId, settingsHash));
+  }
+
+  // ---- orphans ----
+
+  async deleteOrphans(): Promise<{ units: number; artifacts: string[] }> {
+    return this.write('delete orphans', () => catalog.deleteOrphans(this.sql));
+  }
+
+  // ---- plumbing ----
+
+  /** One write transaction, holding the write lock from its start. */
+  private write<T>(operation: string, body: () => T): T {
+    this.stats.roundTrips++;
+    try {
+      return this.db.transaction(body).immediate();
+    } catch (error) {
+      throw storeError(this.file, operation, error);
+    }
+  }
+
+  /** One read transaction: its statements see one snapshot. */
+  private read<T>(operation: string, body: () => T): T {
+    this.stats.roundTrips++;
+    try {
+      return this.db.transaction(body).deferred();
+    } catch (error) {
+      throw storeError(this.file, operation, error);
+    }
+  }
+
+  /** Yields page after page until one comes back short; each page is its own read. */
+  private async *pages<T extends { typeId: string; unitId: string }>(
+    operation: string,
+    pageSize: number,
+    readPage: (after: PageCursor | undefined) => T[],
+  ): AsyncIterable<T> {
+    let after: PageCursor | undefined;
+    for (;;) {
+      const page = this.read(operation, () => readPage(after));
+      yield* page;
+      if (page.length < pageSize) return;
+      const last = page[page.length - 1]!;
+      after = { typeId: last.typeId, unitId: last.unitId };
+    }
+  }
+}
+
+function positive(value: number | undefined, fallback: number): number {
+  return value !== undefined && Number.isSafeInteger(value) && value > 0 ? value : fallback;
+}
+
+function storeError(file: string, operation: string, error: unknown): TributaryError {
+  if (isTributaryError(error)) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  const sqliteCode = (error as { code?: unknown } | null)?.code;
+  return new TributaryError(ErrorCodes.STORE, `SQLite catalog ${file}: could not ${operation}: ${message}`, {
+    cause: error,
+    details: { file, operation, ...(typeof sqliteCode === 'string' ? { sqliteCode } : {}) },
+  });
+}

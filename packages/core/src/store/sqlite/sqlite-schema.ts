@@ -1,0 +1,125 @@
+import type { Database } from 'better-sqlite3';
+
+/**
+ * Schema migrations of the embedded catalog, applied in order. `PRAGMA user_version` records how
+ * many have run, so opening an older file upgrades it and opening a current one does nothing.
+ * Never edit a migration that has shipped: append a new one.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE repositories (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    latest_version INTEGER NOT NULL DEFAULT 0,
+    importer TEXT,
+    feed_url TEXT,
+    config TEXT,
+    description TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+
+  CREATE TABLE units (
+    unit_id TEXT PRIMARY KEY,
+    type_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    metadata TEXT NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE artifacts (
+    sha256 TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    md5 TEXT,
+    sha1 TEXT,
+    sha224 TEXT,
+    sha384 TEXT,
+    sha512 TEXT
+  );
+  CREATE INDEX artifacts_md5 ON artifacts (md5) WHERE md5 IS NOT NULL;
+  CREATE INDEX artifacts_sha1 ON artifacts (sha1) WHERE sha1 IS NOT NULL;
+  CREATE INDEX artifacts_sha224 ON artifacts (sha224) WHERE sha224 IS NOT NULL;
+  CREATE INDEX artifacts_sha384 ON artifacts (sha384) WHERE sha384 IS NOT NULL;
+  CREATE INDEX artifacts_sha512 ON artifacts (sha512) WHERE sha512 IS NOT NULL;
+
+  CREATE TABLE unit_artifacts (
+    unit_id TEXT NOT NULL,
+    relative_path TEXT NOT NULL,
+    sha256 TEXT,
+    PRIMARY KEY (unit_id, relative_path)
+  ) WITHOUT ROWID;
+  -- orphan cleanup asks "is this artifact referenced by any unit?"
+  CREATE INDEX unit_artifacts_sha256 ON unit_artifacts (sha256) WHERE sha256 IS NOT NULL;
+
+  CREATE TABLE remote_artifacts (
+    unit_id TEXT NOT NULL,
+    relative_path TEXT NOT NULL,
+    remote TEXT NOT NULL,
+    urls TEXT NOT NULL,
+    size INTEGER,
+    digests TEXT NOT NULL,
+    PRIMARY KEY (unit_id, relative_path, remote)
+  ) WITHOUT ROWID;
+
+  -- One row per stretch of versions a unit spends in a repository: a unit removed and later
+  -- re-added has two rows, so the table needs its own row id rather than (repo, unit).
+  CREATE TABLE repository_content (
+    id INTEGER PRIMARY KEY,
+    repo_id TEXT NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
+    unit_id TEXT NOT NULL,
+    type_id TEXT NOT NULL,
+    version_added INTEGER NOT NULL,
+    version_removed INTEGER,
+    seen_version INTEGER NOT NULL,
+    origin TEXT NOT NULL CHECK (origin IN ('sync', 'user'))
+  );
+  -- at most one active row per (repo, unit); also the lookup of associate
+  CREATE UNIQUE INDEX repository_content_active ON repository_content (repo_id, unit_id)
+    WHERE version_removed IS NULL;
+  -- rows of a unit (restoring one removed by the version being written; orphan cleanup)
+  CREATE INDEX repository_content_unit ON repository_content (unit_id, repo_id);
+  -- reading a version in (type, unit) order, page by page
+  CREATE INDEX repository_content_listing ON repository_content (repo_id, type_id, unit_id);
+  -- rolling back a version
+  CREATE INDEX repository_content_added ON repository_content (repo_id, version_added);
+  CREATE INDEX repository_content_removed ON repository_content (repo_id, version_removed)
+    WHERE version_removed IS NOT NULL;
+  -- active rows a mirror sync has not seen
+  CREATE INDEX repository_content_unseen ON repository_content (repo_id, seen_version)
+    WHERE version_removed IS NULL;
+
+  CREATE TABLE sync_history (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    repo_id TEXT NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
+    importer TEXT NOT NULL,
+    settings_hash TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    started_at TEXT NOT NULL,
+    status TEXT NOT NULL,
+    finished_at TEXT,
+    report TEXT,
+    error TEXT,
+    fingerprint TEXT,
+    result_version INTEGER
+  );
+  CREATE INDEX sync_history_repo ON sync_history (repo_id, started_at);
+  CREATE INDEX sync_history_fingerprint ON sync_history (repo_id, settings_hash, status, started_at);
+
+  CREATE TABLE leases (
+    repo_id TEXT PRIMARY KEY REFERENCES repositories (id) ON DELETE CASCADE,
+    holder TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  `,
+];
+
+/** Brings the file's schema up to date inside one transaction; idempotent. */
+export function migrateSchema(db: Database): void {
+  db.transaction(() => {
+    const current = db.pragma('user_version', { simple: true }) as number;
+    for (let index = current; index < MIGRATIONS.length; index++) {
+      db.exec(MIGRATIONS[index]!);
+    }
+    if (current < MIGRATIONS.length) db.pragma(`user_version = ${MIGRATIONS.length}`);
+  }).immediate();
+}

@@ -1,0 +1,84 @@
+import type { Database, Statement } from 'better-sqlite3';
+
+/**
+ * Bound parameters per statement. SQLite allows 32766 in the bundled build; staying far below it
+ * keeps statements small and works with builds that keep the old limit of 999.
+ */
+export const MAX_PARAMETERS = 900;
+
+/**
+ * Prepared statements of one connection, cached by SQL text. Multi-row statements differ by row
+ * count, so the cache is bounded: past the bound it starts over, which only costs re-preparing.
+ */
+export class SqliteStatements {
+  private readonly cache = new Map<string, Statement>();
+
+  constructor(
+    readonly db: Database,
+    private readonly capacity = 256,
+  ) {}
+
+  prepare(sql: string): Statement {
+    let statement = this.cache.get(sql);
+    if (statement === undefined) {
+      if (this.cache.size >= this.capacity) this.cache.clear();
+      statement = this.db.prepare(sql);
+      this.cache.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /**
+   * Runs `sql(placeholders)` once per chunk of `values`, where `placeholders` is `?, ?, …` for an
+   * IN-list, and returns every row. Chunks are padded to a few fixed sizes (repeating the last
+   * value, harmless in an IN-list) so only a handful of distinct statements is ever prepared.
+   */
+  selectIn<R>(values: readonly unknown[], sql: (placeholders: string) => string, leading: readonly unknown[] = []): R[] {
+    const rows: R[] = [];
+    const size = MAX_PARAMETERS - leading.length;
+    for (let start = 0; start < values.length; start += size) {
+      const chunk = values.slice(start, start + size);
+      const padded = padToBucket(chunk, size);
+      rows.push(...(this.prepare(sql(placeholders(padded.length))).all(...leading, ...padded) as R[]));
+    }
+    return rows;
+  }
+
+  /** Like {@link selectIn} for a statement that changes rows; returns the number changed. */
+  runIn(values: readonly unknown[], sql: (placeholders: string) => string, leading: readonly unknown[] = []): number {
+    let changes = 0;
+    const size = MAX_PARAMETERS - leading.length;
+    for (let start = 0; start < values.length; start += size) {
+      const chunk = padToBucket(values.slice(start, start + size), size);
+      changes += this.prepare(sql(placeholders(chunk.length))).run(...leading, ...chunk).changes;
+    }
+    return changes;
+  }
+
+  /**
+   * Inserts `rows` (each an array of `columns` values) with multi-row statements:
+   * `sql(valuesClause)` where `valuesClause` is `(?, ?), (?, ?), …`.
+   */
+  insertRows(rows: readonly (readonly unknown[])[], columns: number, sql: (values: string) => string): void {
+    const perStatement = Math.max(1, Math.floor(MAX_PARAMETERS / columns));
+    for (let start = 0; start < rows.length; start += perStatement) {
+      const chunk = rows.slice(start, start + perStatement);
+      const tuple = `(${placeholders(columns)})`;
+      const values = new Array<string>(chunk.length).fill(tuple).join(', ');
+      this.prepare(sql(values)).run(...chunk.flat());
+    }
+  }
+}
+
+export function placeholders(count: number): string {
+  return new Array<string>(count).fill('?').join(', ');
+}
+
+const BUCKETS = [1, 8, 64, 256];
+
+function padToBucket<T>(chunk: readonly T[], max: number): T[] {
+  const target = BUCKETS.find((bucket) => bucket >= chunk.length && bucket <= max) ?? max;
+  const padded = chunk.slice();
+  while (padded.length < target) padded.push(chunk[chunk.length - 1]!);
+  return padded;
+}

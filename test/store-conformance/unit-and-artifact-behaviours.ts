@@ -1,0 +1,112 @@
+import { DIGEST_ALGORITHMS } from '@tributary/plugin-api';
+import { collect, digestOf, repoWithVersion1, sha256Of, unitId, unitWrite, type CurrentStore } from './store-fixtures.js';
+
+export function unitBehaviours(current: CurrentStore): void {
+  test('upsertUnits reports created, updated and unchanged per input, in order', async () => {
+    const store = current();
+    const a = unitWrite('file', 'a', { size: 1, tags: { x: 1, y: 2 } });
+    const b = unitWrite('file', 'b', { size: 2 });
+    expect(await store.upsertUnits([a, b])).toEqual(['created', 'created']);
+    const aSameOtherKeyOrder = { ...a, metadata: { tags: { y: 2, x: 1 }, size: 1 } };
+    const bChanged = { ...b, metadata: { size: 3 } };
+    const c = unitWrite('file', 'c');
+    expect(await store.upsertUnits([bChanged, aSameOtherKeyOrder, c])).toEqual(['updated', 'unchanged', 'created']);
+    expect(await store.upsertUnits([bChanged, aSameOtherKeyOrder, c])).toEqual(['unchanged', 'unchanged', 'unchanged']);
+  });
+
+  test('upserting is idempotent by unit id and findUnits returns what was stored', async () => {
+    const store = current();
+    const a = unitWrite('rpm.package', 'a', { summary: 'first' }, [{ relativePath: 'Packages/a.rpm', sha256: null }]);
+    await store.upsertUnits([a]);
+    await store.upsertUnits([{ ...a, metadata: { summary: 'second' } }]);
+    const found = await store.findUnits([a.unitId, unitId('rpm.package', 'never-stored')]);
+    expect(found).toEqual([
+      {
+        unitId: a.unitId,
+        typeId: 'rpm.package',
+        key: { name: 'a' },
+        metadata: { summary: 'second' },
+        artifacts: [{ relativePath: 'Packages/a.rpm', sha256: null }],
+      },
+    ]);
+    expect(await store.findUnits([])).toEqual([]);
+  });
+
+  test('upsertUnits replaces unit-artifact rows for the paths given and keeps the others', async () => {
+    const store = current();
+    const [shaA, shaB] = [sha256Of('a'), sha256Of('b')];
+    const u = unitWrite('file', 'u', {}, [
+      { relativePath: 'one', sha256: null },
+      { relativePath: 'two', sha256: shaA },
+    ]);
+    await store.upsertUnits([u]);
+    await store.upsertUnits([{ ...u, artifacts: [{ relativePath: 'one', sha256: shaB }] }]);
+    const [found] = await store.findUnits([u.unitId]);
+    const byPath = Object.fromEntries(found!.artifacts.map((a) => [a.relativePath, a.sha256]));
+    expect(byPath).toEqual({ one: shaB, two: shaA });
+  });
+}
+
+export function artifactBehaviours(current: CurrentStore): void {
+  const bytes = 'hello artifact';
+  const record = () => ({ sha256: sha256Of(bytes), size: bytes.length, digests: { md5: digestOf('md5', bytes) } });
+
+  test('findArtifacts finds an artifact by each digest algorithm once its digests are known', async () => {
+    const store = current();
+    await store.upsertArtifacts([record()]);
+    await store.upsertArtifacts([
+      {
+        sha256: sha256Of(bytes),
+        size: bytes.length,
+        digests: { sha1: digestOf('sha1', bytes), sha224: digestOf('sha224', bytes), sha384: digestOf('sha384', bytes), sha512: digestOf('sha512', bytes) },
+      },
+    ]);
+    for (const algorithm of DIGEST_ALGORITHMS) {
+      const digest = algorithm === 'sha256' ? sha256Of(bytes) : digestOf(algorithm, bytes);
+      const found = await store.findArtifacts(algorithm, [digest, digest.replace(/^./, (c) => (c === '0' ? '1' : '0'))]);
+      expect(found).toHaveLength(1);
+      expect(found[0]).toMatchObject({ sha256: sha256Of(bytes), size: bytes.length });
+      // digests merged from both upserts
+      expect(found[0]!.digests).toMatchObject({ md5: digestOf('md5', bytes), sha512: digestOf('sha512', bytes) });
+    }
+  });
+
+  test('upsertArtifacts is idempotent by sha256', async () => {
+    const store = current();
+    await store.upsertArtifacts([record(), record()]);
+    await store.upsertArtifacts([record()]);
+    expect(await store.findArtifacts('sha256', [sha256Of(bytes)])).toHaveLength(1);
+    expect(await store.findArtifacts('md5', [])).toEqual([]);
+    expect(await store.findArtifacts('sha1', [digestOf('sha1', 'unknown')])).toEqual([]);
+  });
+
+  test('remote artifacts show in repoUnits until the bytes are stored', async () => {
+    const store = current();
+    const content = 'remote bytes';
+    const u = unitWrite('file', 'r', {}, [{ relativePath: 'dir/r.bin', sha256: null }]);
+    const repoId = await repoWithVersion1(store, 'r', [u]);
+    const remote = { unitId: u.unitId, relativePath: 'dir/r.bin', remote: 'http://127.0.0.1:1/repo/', size: content.length, digests: { sha256: sha256Of(content) } };
+    await store.upsertRemoteArtifacts([{ ...remote, urls: ['http://127.0.0.1:1/repo/old.bin'] }]);
+    await store.upsertRemoteArtifacts([{ ...remote, urls: ['http://127.0.0.1:1/repo/dir/r.bin'] }]);
+
+    const [deferred] = await collect(store.repoUnits(repoId, 1));
+    expect(deferred!.artifacts).toEqual([
+      expect.objectContaining({
+        relativePath: 'dir/r.bin',
+        sha256: sha256Of(content),
+        size: content.length,
+        stored: false,
+        remoteUrls: ['http://127.0.0.1:1/repo/dir/r.bin'],
+      }),
+    ]);
+    expect(deferred!.artifacts[0]!.digests).toMatchObject({ sha256: sha256Of(content) });
+
+    await store.upsertArtifacts([{ sha256: sha256Of(content), size: content.length, digests: { md5: digestOf('md5', content) } }]);
+    await store.upsertUnits([{ ...u, artifacts: [{ relativePath: 'dir/r.bin', sha256: sha256Of(content) }] }]);
+    const [stored] = await collect(store.repoUnits(repoId, 1));
+    expect(stored!.artifacts).toEqual([
+      expect.objectContaining({ relativePath: 'dir/r.bin', sha256: sha256Of(content), size: content.length, stored: true }),
+    ]);
+    expect(stored!.artifacts[0]!.digests).toMatchObject({ sha256: sha256Of(content), md5: digestOf('md5', content) });
+  });
+}
