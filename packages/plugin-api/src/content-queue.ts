@@ -64,6 +64,8 @@ export class ContentQueue<T> {
 
   /** Waits until an item is ready (or the queue closes), or until `wake` settles; takes nothing. */
   async waitReady(wake: Promise<unknown>): Promise<void> {
+    // checked first: after the abort the queue no longer wakes anyone, so a new waiter would hang
+    this.throwIfAborted();
     if (this.ready) return;
     let onItem!: () => void;
     const itemReady = new Promise<void>((resolve) => (onItem = resolve));
@@ -82,8 +84,9 @@ export class ContentQueue<T> {
     this.throwIfAborted();
   }
 
-  /** Takes an item only if one is ready; never waits. */
+  /** Takes an item only if one is ready; never waits. Throws once the sync is cancelled. */
   poll(): T | QueueEnd | undefined {
+    this.throwIfAborted();
     if (this.size > 0) return this.take();
     return this.closed ? END : undefined;
   }

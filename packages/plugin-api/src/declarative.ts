@@ -9,7 +9,10 @@ import { ErrorCodes, TributaryError } from './errors.js';
  */
 class FutureAwaitedSignal {
   private waiters: Array<() => void> = [];
+  /** Counts notifications, so a batcher can tell synchronously whether one happened while it waited. */
+  generation = 0;
   notify(): void {
+    this.generation++;
     const waiters = this.waiters;
     this.waiters = [];
     for (const wake of waiters) wake();
@@ -32,6 +35,40 @@ const SIGNAL_KEY = Symbol.for('tributary.pipeline.futureAwaited');
 export function futureAwaitedSignal(): FutureAwaitedSignal {
   const holder = globalThis as unknown as Record<symbol, FutureAwaitedSignal | undefined>;
   return (holder[SIGNAL_KEY] ??= new FutureAwaitedSignal());
+}
+
+/**
+ * Rejecters of awaited futures, per sync signal: when a sync stops, a plugin awaiting
+ * `resolution()` of content still in the pipeline must wake up rather than hang the pipeline.
+ * One abort listener per signal, however many futures are awaited.
+ */
+const pendingBySignal = new WeakMap<AbortSignal, Set<(reason: unknown) => void>>();
+
+function rejectOnAbort(signal: AbortSignal, reject: (reason: unknown) => void): void {
+  if (signal.aborted) {
+    reject(signal.reason);
+    return;
+  }
+  let pending = pendingBySignal.get(signal);
+  if (!pending) {
+    const created = new Set<(reason: unknown) => void>();
+    pendingBySignal.set(signal, created);
+    signal.addEventListener(
+      'abort',
+      () => {
+        pendingBySignal.delete(signal);
+        for (const rejectOne of created) rejectOne(signal.reason);
+        created.clear();
+      },
+      { once: true },
+    );
+    pending = created;
+  }
+  pending.add(reject);
+}
+
+function forgetOnAbort(signal: AbortSignal, reject: (reason: unknown) => void): void {
+  pendingBySignal.get(signal)?.delete(reject);
 }
 
 export interface DeclarativeArtifactInit {
@@ -103,6 +140,8 @@ export class DeclarativeContent {
 
   private future: Promise<UnitRef | undefined> | undefined;
   private settle: ((unit: UnitRef | undefined) => void) | undefined;
+  private cancel: ((reason: unknown) => void) | undefined;
+  private syncSignal: AbortSignal | undefined;
   private done = false;
   private awaitedFlag = false;
 
@@ -129,12 +168,32 @@ export class DeclarativeContent {
    * A promise of the stored unit, settled when the content reaches ResolveContentFutures (or is
    * resolved early, then with `undefined` unless a unit was given). Awaiting it makes batching stages
    * flush a partial batch holding this content, so multi-level discovery never deadlocks.
+   *
+   * Rejects with `TRIBUTARY_ERR_SYNC_CANCELLED` if the sync stops (fails or is cancelled) while the
+   * content is still in the pipeline.
    */
   resolution(): Promise<UnitRef | undefined> {
     if (!this.future) {
-      this.future = this.done
-        ? Promise.resolve(this.unit)
-        : new Promise<UnitRef | undefined>((resolve) => (this.settle = resolve));
+      if (this.done) {
+        this.future = Promise.resolve(this.unit);
+      } else {
+        this.future = new Promise<UnitRef | undefined>((resolve, reject) => {
+          this.settle = resolve;
+          this.cancel = (reason: unknown) => {
+            this.settle = undefined;
+            this.cancel = undefined;
+            reject(
+              new TributaryError(ErrorCodes.SYNC_CANCELLED, 'the sync stopped before this content was resolved', {
+                cause: reason,
+                details: { typeId: this.typeId, key: this.key },
+              }),
+            );
+          };
+        });
+        // Whoever holds the promise sees the rejection; one nobody awaits must not crash the process.
+        this.future.catch(() => undefined);
+        if (this.syncSignal) rejectOnAbort(this.syncSignal, this.cancel!);
+      }
     }
     if (!this.done && !this.awaitedFlag) {
       this.awaitedFlag = true;
@@ -148,6 +207,18 @@ export class DeclarativeContent {
     if (this.done) return;
     this.done = true;
     if (unit) this.unit = unit;
+    if (this.syncSignal && this.cancel) forgetOnAbort(this.syncSignal, this.cancel);
+    this.cancel = undefined;
     this.settle?.(unit);
+  }
+
+  /**
+   * @internal Called by `Stage.put()`: ties the future to the running sync, so that an awaited
+   * `resolution()` rejects instead of hanging when the sync stops. The first binding wins.
+   */
+  bindToSync(signal: AbortSignal): void {
+    if (this.syncSignal || this.done) return;
+    this.syncSignal = signal;
+    if (this.cancel) rejectOnAbort(signal, this.cancel);
   }
 }

@@ -67,6 +67,9 @@ export abstract class Stage {
     if (!input) return;
     const awaited = futureAwaitedSignal();
     let batch: DeclarativeContent[] = [];
+    // Whether content in `batch` has an awaited future. Checked as content arrives and rescanned only
+    // when somebody starts awaiting a future, so a slow input does not cost a batch scan per item.
+    let holdsAwaited = false;
     for (;;) {
       const next = input.poll();
       if (next === QUEUE_END) {
@@ -75,29 +78,41 @@ export abstract class Stage {
       }
       if (next !== undefined) {
         batch.push(next);
+        if (next.awaited) holdsAwaited = true;
         if (batch.length >= minSize) {
           yield batch;
           batch = [];
+          holdsAwaited = false;
         }
         continue;
       }
       // nothing ready right now
-      if (batch.length > 0 && batch.some((dc) => dc.awaited)) {
+      if (holdsAwaited) {
         yield batch;
         batch = [];
+        holdsAwaited = false;
         continue;
       }
+      const generation = awaited.generation;
       const wake = awaited.next();
       try {
         await input.waitReady(batch.length > 0 ? wake.promise : new Promise(() => undefined));
       } finally {
         wake.cancel();
       }
+      // rescan when a future was awaited meanwhile (generation is undefined in an older shared copy)
+      if (batch.length > 0 && (generation === undefined || awaited.generation !== generation)) {
+        holdsAwaited = batch.some((dc) => dc.awaited);
+      }
     }
   }
 
-  /** Passes content to the next stage; waits while the next queue is full. */
+  /**
+   * Passes content to the next stage; waits while the next queue is full. Also ties the content's
+   * `resolution()` future to this sync, so it rejects rather than hangs if the sync stops.
+   */
   async put(content: DeclarativeContent): Promise<void> {
+    content.bindToSync(this.signal);
     if (this.output) await this.output.put(content);
   }
 }

@@ -1,0 +1,78 @@
+import {
+  ErrorCodes,
+  Stage,
+  TributaryError,
+  type DeclarativeArtifact,
+  type DeclarativeContent,
+  type UnitArtifactInput,
+  type UnitInput,
+} from '@tributary/plugin-api';
+import { sameMetadata } from './metadata-equality.js';
+import { batchSizeOf, type PipelineContext } from './pipeline-context.js';
+
+/**
+ * Stores new and changed units, one `addOrUpdateUnits` call per batch, and sets `unit` on each.
+ * A unit's files are recorded by relative path with the sha256 of stored bytes, or without bytes
+ * while they are deferred (RemoteArtifactSaver records where to fetch them). Content already stored
+ * with the same metadata and the same files is not written again; changed content is marked
+ * `updated` (the conduit counts updates for the report itself).
+ */
+export class ContentSaver extends Stage {
+  constructor(private readonly ctx: PipelineContext) {
+    super('ContentSaver');
+  }
+
+  override async run(): Promise<void> {
+    for await (const batch of this.batches(batchSizeOf(this.ctx))) {
+      const live = batch.filter((dc) => !dc.resolved);
+      const toSave = live.filter((dc) => !unchanged(dc));
+      if (toSave.length > 0) {
+        const refs = await this.ctx.conduit.addOrUpdateUnits(toSave.map(unitInputOf));
+        if (refs.length !== toSave.length) {
+          throw new TributaryError(
+            ErrorCodes.STORE,
+            `addOrUpdateUnits returned ${refs.length} unit refs for ${toSave.length} units`,
+          );
+        }
+        toSave.forEach((dc, i) => {
+          dc.unit = refs[i];
+          dc.updated = dc.existing !== undefined;
+          // the conduit adopted downloaded files handed over as `file`
+          for (const artifact of dc.artifacts) if (!artifact.stored) artifact.downloaded = undefined;
+        });
+      }
+      for (const dc of live) await this.put(dc);
+    }
+  }
+}
+
+/** Stored already, with the same metadata and the same bytes (or lack of them) at every declared path. */
+function unchanged(dc: DeclarativeContent): boolean {
+  const existing = dc.existing;
+  if (!existing || !dc.unit) return false;
+  if (!sameMetadata(existing.metadata, dc.metadata)) return false;
+  const storedAt = new Map(existing.artifacts.map((a) => [a.relativePath, a.sha256]));
+  return dc.artifacts.every((artifact) => {
+    if (!storedAt.has(artifact.relativePath)) return false;
+    if (artifact.downloaded && !artifact.stored) return false;
+    return storedAt.get(artifact.relativePath) === (artifact.stored?.sha256 ?? null);
+  });
+}
+
+function unitInputOf(dc: DeclarativeContent): UnitInput {
+  return { typeId: dc.typeId, key: dc.key, metadata: dc.metadata, artifacts: dc.artifacts.map(unitArtifactOf) };
+}
+
+function unitArtifactOf(artifact: DeclarativeArtifact): UnitArtifactInput {
+  if (artifact.stored) return { relativePath: artifact.relativePath, sha256: artifact.stored.sha256 };
+  // downloaded, but no ArtifactSaver ran (a plugin rearranged the stages): the conduit adopts the file
+  if (artifact.downloaded) {
+    return {
+      relativePath: artifact.relativePath,
+      file: artifact.downloaded.path,
+      size: artifact.downloaded.size,
+      digests: artifact.downloaded.digests,
+    };
+  }
+  return { relativePath: artifact.relativePath };
+}

@@ -1,0 +1,12 @@
+export { runPipeline, DEFAULT_QUEUE_CAPACITY, type RunPipelineArgs, type PipelineOutcome } from './run-pipeline.js';
+export { defaultStages } from './default-stages.js';
+export { DEFAULT_DOWNLOAD_CONCURRENCY, type PipelineContext } from './pipeline-context.js';
+export { QueryExistingContents } from './query-existing-contents.js';
+export { QueryExistingArtifacts } from './query-existing-artifacts.js';
+export { ArtifactDownloader } from './artifact-downloader.js';
+export { ArtifactSaver } from './artifact-saver.js';
+export { ContentSaver } from './content-saver.js';
+export { RemoteArtifactSaver } from './remote-artifact-saver.js';
+export { ResolveContentFutures } from './resolve-content-futures.js';
+export { ContentAssociation } from './content-association.js';
+export { ContentUnassociation } from './content-unassociation.js';

@@ -1,0 +1,49 @@
+import {
+  DEFAULT_BATCH_SIZE,
+  ErrorCodes,
+  TributaryError,
+  type ImportConduit,
+  type RemoteFetcher,
+  type SyncSettings,
+} from '@tributary/plugin-api';
+
+/** Downloads in flight at once in ArtifactDownloader unless told otherwise. */
+export const DEFAULT_DOWNLOAD_CONCURRENCY = 10;
+
+/** What the default stages of one sync work with. They reach the host only through `conduit` and `fetcher`. */
+export interface PipelineContext {
+  readonly conduit: ImportConduit;
+  readonly fetcher: RemoteFetcher;
+  /** Policy, mirror, feed url, force. */
+  readonly settings: SyncSettings;
+  /** Content per batch in the batching stages (default 500). */
+  readonly batchSize?: number;
+  /** Capacity of the queues between stages (default 100); for whoever calls `runPipeline`. */
+  readonly queueCapacity?: number;
+  /** Downloads in flight at once across the whole ArtifactDownloader (default 10). */
+  readonly downloadConcurrency?: number;
+  /**
+   * The upstream's name (the redacted feed url). The conduit stamps remote-artifact rows with its
+   * own copy; stages keep this one for log lines and errors.
+   */
+  readonly remoteName: string;
+}
+
+/** The batch size of `ctx`, checked. */
+export function batchSizeOf(ctx: PipelineContext): number {
+  return positiveInteger(ctx.batchSize ?? DEFAULT_BATCH_SIZE, 'batchSize');
+}
+
+/** The download concurrency of `ctx`, checked. */
+export function downloadConcurrencyOf(ctx: PipelineContext): number {
+  return positiveInteger(ctx.downloadConcurrency ?? DEFAULT_DOWNLOAD_CONCURRENCY, 'downloadConcurrency');
+}
+
+function positiveInteger(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new TributaryError(ErrorCodes.INVALID_ARGUMENT, `pipeline setting ${name} must be a positive integer, got ${value}`, {
+      details: { setting: name, value },
+    });
+  }
+  return value;
+}
