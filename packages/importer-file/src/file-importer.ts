@@ -1,0 +1,18 @@
+import { defineImporter } from '@tributary/plugin-api';
+import { fileImporterConfigSchema, type FileImporterConfig } from './file-config.js';
+import { FILE_CONTENT_TYPE } from './file-content-type.js';
+import { FileManifestStage } from './file-manifest-stage.js';
+
+/**
+ * Imports a file repository described by a PULP_MANIFEST (`relative_path,sha256,size` per line).
+ * The sync's url is the manifest's url; files are fetched relative to it.
+ */
+export const fileImporter = defineImporter<FileImporterConfig>({
+  name: 'file',
+  version: '0.1.0',
+  hostApi: '^1.0.0',
+  description: 'Files listed in a PULP_MANIFEST (relative_path,sha256,size per line).',
+  contentTypes: [FILE_CONTENT_TYPE],
+  configSchema: fileImporterConfigSchema,
+  firstStage: (ctx) => new FileManifestStage(ctx),
+});

@@ -1,0 +1,73 @@
+import { rm } from 'node:fs/promises';
+import { DeclarativeContent, ErrorCodes, Stage, TributaryError, type FirstStageContext } from '@tributary/plugin-api';
+import { DEFAULT_MAX_MANIFEST_BYTES, type FileImporterConfig } from './file-config.js';
+import { FILE_CONTENT_TYPE } from './file-content-type.js';
+import { readManifest } from './read-manifest.js';
+
+export const UNCHANGED_REASON = 'PULP_MANIFEST unchanged since the last sync';
+
+/**
+ * The file importer's first stage: downloads the PULP_MANIFEST, finishes early when it is the one
+ * the last sync saw, and otherwise streams it from disk, putting one DeclarativeContent per file.
+ */
+export class FileManifestStage extends Stage {
+  constructor(private readonly ctx: FirstStageContext<FileImporterConfig>) {
+    super('FileManifestStage');
+  }
+
+  override async run(): Promise<void> {
+    const manifestUrl = parseManifestUrl(this.ctx.settings.url);
+    const source = describeUrl(manifestUrl);
+    const maxBytes = this.ctx.config?.maxManifestBytes ?? DEFAULT_MAX_MANIFEST_BYTES;
+    const manifest = await this.ctx.fetcher.download(manifestUrl.href, { maxBytes }, this.signal);
+    try {
+      if (this.ctx.finishEarlyIfUnchanged(manifest.digests.sha256, UNCHANGED_REASON)) return;
+      let files = 0;
+      for await (const entry of readManifest(manifest.path, { source, signal: this.signal })) {
+        await this.put(
+          new DeclarativeContent({
+            typeId: FILE_CONTENT_TYPE.id,
+            key: { relativePath: entry.relativePath, sha256: entry.sha256 },
+            metadata: { size: entry.size },
+            artifacts: [
+              {
+                url: new URL(encodePath(entry.relativePath), manifestUrl).href,
+                relativePath: entry.relativePath,
+                size: entry.size,
+                digests: { sha256: entry.sha256 },
+              },
+            ],
+          }),
+        );
+        files++;
+      }
+      this.ctx.log.info(`${source} lists ${files} files`);
+    } finally {
+      await rm(manifest.path, { force: true });
+    }
+  }
+}
+
+function parseManifestUrl(url: string): URL {
+  try {
+    return new URL(url);
+  } catch {
+    throw new TributaryError(ErrorCodes.URL_INVALID, `the file importer needs the PULP_MANIFEST's absolute url; got an invalid url`, {
+      details: { url: url.replace(/\/\/[^/@]*@/, '//') },
+    });
+  }
+}
+
+/** Each segment percent-encoded, so `#`, `?`, `%` and spaces in names reach the server as names. */
+function encodePath(relativePath: string): string {
+  return relativePath.split('/').map(encodeURIComponent).join('/');
+}
+
+/** The url for messages: without credentials or query, which may carry tokens. */
+function describeUrl(url: URL): string {
+  const shown = new URL(url.href);
+  shown.username = '';
+  shown.password = '';
+  shown.search = '';
+  return shown.href;
+}
