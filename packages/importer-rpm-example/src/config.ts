@@ -1,0 +1,65 @@
+import type { JsonSchema } from '@tributary/plugin-api';
+
+/** Per-repository configuration of the `rpm` importer (after the host applied the schema's defaults). */
+export interface RpmImporterConfig {
+  /**
+   * repomd record types (`filelists`, `other`, `updateinfo`, `group`, …) neither kept as
+   * `rpm.repo_metadata` units nor parsed. `primary` cannot be skipped. Skipping a type that
+   * repomd.xml lists makes an exported tree that dnf refuses, since repomd.xml still names it.
+   */
+  readonly skipTypes: readonly string[];
+  /**
+   * Hard cap on the decompressed size of any metadata file the importer parses, whatever
+   * repomd.xml's `open-size` claims: a decompression bomb fails with
+   * TRIBUTARY_ERR_DECOMPRESSION_LIMIT once it is passed. Also caps each metadata download.
+   */
+  readonly maxMetadataBytes: number;
+  /**
+   * Most distinct packages (NEVRAs) that advisories may name and get linked to package units of
+   * the same sync. It bounds the memory of multi-level discovery; packages past it are still listed
+   * in the advisory, only without a unit id (the sync log says so).
+   */
+  readonly maxLinkedPackages: number;
+}
+
+export const RPM_CONFIG_DEFAULTS: RpmImporterConfig = Object.freeze({
+  skipTypes: Object.freeze([]) as readonly string[],
+  maxMetadataBytes: 2 * 1024 ** 3,
+  maxLinkedPackages: 200_000,
+});
+
+/** JSON schema of {@link RpmImporterConfig}; the host validates it and applies the defaults. */
+export const RPM_CONFIG_SCHEMA: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    skipTypes: {
+      type: 'array',
+      items: { type: 'string', minLength: 1, not: { const: 'primary' } },
+      uniqueItems: true,
+      default: [],
+      description: 'repomd record types not kept nor parsed (primary cannot be skipped)',
+    },
+    maxMetadataBytes: {
+      type: 'integer',
+      minimum: 1024,
+      default: RPM_CONFIG_DEFAULTS.maxMetadataBytes,
+      description: 'hard cap on the decompressed size of a parsed metadata file',
+    },
+    maxLinkedPackages: {
+      type: 'integer',
+      minimum: 0,
+      default: RPM_CONFIG_DEFAULTS.maxLinkedPackages,
+      description: 'most distinct packages advisories get linked to in one sync',
+    },
+  },
+};
+
+/** The config with defaults filled in, for callers (tests, conduit-less use) that bypass the host. */
+export function withConfigDefaults(config: Partial<RpmImporterConfig> | undefined): RpmImporterConfig {
+  return {
+    skipTypes: config?.skipTypes ?? RPM_CONFIG_DEFAULTS.skipTypes,
+    maxMetadataBytes: config?.maxMetadataBytes ?? RPM_CONFIG_DEFAULTS.maxMetadataBytes,
+    maxLinkedPackages: config?.maxLinkedPackages ?? RPM_CONFIG_DEFAULTS.maxLinkedPackages,
+  };
+}

@@ -1,0 +1,83 @@
+import type { DeclarativeContent, UnitRef } from '@tributary/plugin-api';
+
+/**
+ * Multi-level discovery with bounded memory: which package units of this sync each advisory
+ * links to.
+ *
+ * updateinfo.xml is read once before primary.xml to learn the NEVRAs advisories name (at most
+ * `maxLinks` of them: the set is the only thing that grows with updateinfo's size). While primary
+ * streams, only packages with such a NEVRA are remembered, as their DeclarativeContent; once the
+ * pipeline has saved one, the entry shrinks to its UnitRef so the package's metadata can be freed.
+ * When advisories are emitted, each awaits the futures of the packages it lists.
+ */
+export class AdvisoryPackageLinks {
+  private readonly wanted = new Set<string>();
+  private readonly found = new Map<string, DeclarativeContent | UnitRef | null>();
+  private pending: string[] = [];
+  private compactAt = 1024;
+  /** Distinct NEVRAs named by advisories beyond `maxLinks`: listed, never linked. */
+  overflow = 0;
+
+  constructor(private readonly maxLinks: number) {}
+
+  /** Records that an advisory names `nevra`. */
+  want(nevra: string): void {
+    if (this.wanted.has(nevra)) return;
+    if (this.wanted.size >= this.maxLinks) {
+      this.overflow++;
+      return;
+    }
+    this.wanted.add(nevra);
+  }
+
+  get wantedCount(): number {
+    return this.wanted.size;
+  }
+
+  /** Offers a package of this sync; kept only if an advisory names it (the first one seen wins). */
+  offer(nevra: string, content: DeclarativeContent): void {
+    if (!this.wanted.has(nevra) || this.found.has(nevra)) return;
+    this.found.set(nevra, content);
+    this.pending.push(nevra);
+    if (this.pending.length >= this.compactAt) this.compact();
+  }
+
+  /**
+   * Unit ids of the packages (by NEVRA) that this sync created, in the order given, awaiting the
+   * futures of those the pipeline has not saved yet. Packages not in this sync are left out.
+   */
+  async unitIds(nevras: readonly string[]): Promise<string[]> {
+    const ids: string[] = [];
+    const seen = new Set<string>();
+    for (const nevra of nevras) {
+      const entry = this.found.get(nevra);
+      if (!entry) continue;
+      const unit = isUnitRef(entry) ? entry : await entry.resolution();
+      if (unit && !seen.has(unit.unitId)) {
+        seen.add(unit.unitId);
+        ids.push(unit.unitId);
+      }
+    }
+    return ids;
+  }
+
+  /** Shrinks saved packages to their UnitRef; amortised so each entry is rescanned O(1) times. */
+  private compact(): void {
+    const stillPending: string[] = [];
+    for (const nevra of this.pending) {
+      const entry = this.found.get(nevra);
+      if (!entry || isUnitRef(entry)) continue;
+      if (entry.resolved) {
+        this.found.set(nevra, entry.unit ?? null);
+      } else {
+        stillPending.push(nevra);
+      }
+    }
+    this.pending = stillPending;
+    this.compactAt = Math.max(1024, stillPending.length * 2);
+  }
+}
+
+function isUnitRef(entry: DeclarativeContent | UnitRef): entry is UnitRef {
+  return 'unitId' in entry && !('artifacts' in entry);
+}

@@ -1,0 +1,198 @@
+import { createReadStream } from 'node:fs';
+import {
+  DeclarativeContent,
+  ErrorCodes,
+  Stage,
+  TributaryError,
+  type DownloadedFile,
+  type FirstStageContext,
+  type UnitKey,
+} from '@tributary/plugin-api';
+import { withConfigDefaults, type RpmImporterConfig } from '../config.js';
+import { RPM_ADVISORY, RPM_REPO_METADATA } from '../content-types.js';
+import { repositoryBaseUrl } from '../metadata/location.js';
+import type { MetadataFile } from '../metadata/metadata-file.js';
+import { readMetadataRecords } from '../metadata/metadata-file.js';
+import { nevraOf, PRIMARY_RECORDS, primaryPackageOf } from '../metadata/primary-package.js';
+import { parseRepomd, type RepomdRecord } from '../metadata/repomd.js';
+import { advisoryOf, advisoryPackageNevra, UPDATEINFO_RECORDS } from '../metadata/updateinfo-advisory.js';
+import { AdvisoryPackageLinks } from './advisory-package-links.js';
+import { packageContent } from './package-content.js';
+import { REPOMD_PATH, repoMetadataContent, repomdContent } from './repo-metadata-content.js';
+
+/** repomd.xml is a few KiB; anything this large is not one. */
+const REPOMD_MAX_BYTES = 16 * 1024 * 1024;
+/** How many dropped duplicates the log names one by one. */
+const DUPLICATES_LOGGED = 20;
+
+/**
+ * The `rpm` importer's first stage: repomd.xml → `rpm.package` units from primary, `rpm.advisory`
+ * units from updateinfo (linked to the packages of the same sync through their futures), and one
+ * `rpm.repo_metadata` unit per metadata file, so an exported version is a tree dnf installs from.
+ *
+ * Order of work, and why:
+ * 1. repomd.xml is fetched; an unchanged one (same settings, not forced) finishes the sync early.
+ * 2. primary (and updateinfo) are fetched with repomd's size and checksums, so the downloader
+ *    verifies them before a byte is parsed.
+ * 3. updateinfo is read once for the NEVRAs advisories name (see AdvisoryPackageLinks), then
+ *    primary streams into package units, then updateinfo again into advisories.
+ * 4. Metadata units come last: the files already fetched are handed over, not fetched twice.
+ *    Metadata units of the previous version that repomd.xml no longer lists are unassociated even
+ *    without mirror, since an exported tree must hold one consistent set of metadata.
+ */
+export class RpmFirstStage extends Stage {
+  private readonly config: RpmImporterConfig;
+  private readonly baseUrl: string;
+
+  constructor(private readonly ctx: FirstStageContext<RpmImporterConfig>) {
+    super('RpmFirstStage');
+    this.config = withConfigDefaults(ctx.config);
+    this.baseUrl = repositoryBaseUrl(ctx.settings.url);
+  }
+
+  override async run(): Promise<void> {
+    const { log } = this.ctx;
+    const repomdUrl = new URL(REPOMD_PATH, this.baseUrl).toString();
+    const repomdFile = await this.ctx.fetcher.download(repomdUrl, { maxBytes: Math.min(REPOMD_MAX_BYTES, this.config.maxMetadataBytes) }, this.signal);
+    if (this.ctx.finishEarlyIfUnchanged(repomdFile.digests.sha256, 'repomd.xml unchanged')) return;
+
+    const repomd = await parseRepomd(createReadStream(repomdFile.path), this.baseUrl);
+    const skipped = new Set(this.config.skipTypes);
+    const records = uniqueRecords(repomd.records.filter((r) => !skipped.has(r.type)));
+    log.info(`repomd.xml${repomd.revision ? ` revision ${repomd.revision}` : ''}: ${records.map((r) => r.type).join(', ')}${skipped.size ? ` (skipping ${[...skipped].join(', ')})` : ''}`);
+    const primary = records.find((r) => r.type === 'primary');
+    if (!primary) {
+      throw new TributaryError(ErrorCodes.METADATA_MISSING, `repodata/repomd.xml at ${this.baseUrl} lists no primary metadata; is the url the repository's base (the directory holding repodata/)?`, {
+        details: { types: repomd.records.map((r) => r.type) },
+      });
+    }
+    for (const type of duplicatedTypes(records)) log.warn(`repomd.xml lists several '${type}' records; the first one is parsed, all are kept`);
+    const updateinfo = records.find((r) => r.type === 'updateinfo');
+
+    const fetched = new Map<RepomdRecord, DownloadedFile>();
+    fetched.set(primary, await this.fetchRecord(primary));
+    if (updateinfo) fetched.set(updateinfo, await this.fetchRecord(updateinfo));
+
+    const links = new AdvisoryPackageLinks(this.config.maxLinkedPackages);
+    if (updateinfo) await this.collectAdvisoryPackages(this.metadataFile(updateinfo, fetched), links);
+    await this.emitPackages(this.metadataFile(primary, fetched), links);
+    if (updateinfo) await this.emitAdvisories(this.metadataFile(updateinfo, fetched), links);
+
+    const keys: UnitKey[] = [];
+    for (const record of records) {
+      const content = repoMetadataContent(record, repomd.revision, fetched.get(record));
+      keys.push(content.key);
+      await this.put(content);
+    }
+    const repomdUnit = repomdContent(repomdUrl, repomdFile, repomd.revision);
+    keys.push(repomdUnit.key);
+    await this.put(repomdUnit);
+    await this.unassociateStaleMetadata(keys);
+  }
+
+  private fetchRecord(record: RepomdRecord): Promise<DownloadedFile> {
+    return this.ctx.fetcher.download(
+      record.url,
+      { ...(record.size !== undefined ? { size: record.size } : {}), digests: record.digests, maxBytes: this.config.maxMetadataBytes },
+      this.signal,
+    );
+  }
+
+  private metadataFile(record: RepomdRecord, fetched: ReadonlyMap<RepomdRecord, DownloadedFile>): MetadataFile {
+    return { path: fetched.get(record)!.path, href: record.href, type: record.type, ...(record.openSize !== undefined ? { openSize: record.openSize } : {}) };
+  }
+
+  private records(file: MetadataFile, spec: Parameters<typeof readMetadataRecords>[1]) {
+    return readMetadataRecords(file, spec, { maxBytes: this.config.maxMetadataBytes, signal: this.signal });
+  }
+
+  private async collectAdvisoryPackages(file: MetadataFile, links: AdvisoryPackageLinks): Promise<void> {
+    const source = `updateinfo metadata ${file.href}`;
+    for await (const element of this.records(file, UPDATEINFO_RECORDS)) {
+      for (const p of advisoryOf(element, source).packages) links.want(advisoryPackageNevra(p));
+    }
+    if (links.overflow > 0) {
+      this.ctx.log.warn(`advisories name more than ${this.config.maxLinkedPackages} distinct packages (config maxLinkedPackages); ${links.overflow} of them are listed without a unit link`);
+    }
+  }
+
+  private async emitPackages(file: MetadataFile, links: AdvisoryPackageLinks): Promise<void> {
+    const source = `primary metadata ${file.href}`;
+    // The only per-package state kept while primary streams: NEVRAs, to drop duplicates.
+    const seen = new Set<string>();
+    const dropped: string[] = [];
+    let droppedCount = 0;
+    let emitted = 0;
+    for await (const element of this.records(file, PRIMARY_RECORDS)) {
+      const p = primaryPackageOf(element, source);
+      const nevra = nevraOf(p);
+      if (seen.has(nevra)) {
+        droppedCount++;
+        if (dropped.length < DUPLICATES_LOGGED) dropped.push(`${nevra} (${p.checksumType}:${p.checksum.slice(0, 16)}…, line ${p.line})`);
+        continue;
+      }
+      seen.add(nevra);
+      const content = packageContent(p, this.baseUrl, source);
+      links.offer(nevra, content);
+      await this.put(content);
+      emitted++;
+    }
+    this.ctx.log.info(`primary: ${emitted} packages`);
+    if (droppedCount > 0) {
+      this.ctx.log.warn(
+        `primary lists ${droppedCount} package(s) whose NEVRA appeared earlier; the first entry of each NEVRA is kept and these are dropped: ${dropped.join(', ')}${droppedCount > dropped.length ? ', …' : ''}`,
+      );
+    }
+  }
+
+  private async emitAdvisories(file: MetadataFile, links: AdvisoryPackageLinks): Promise<void> {
+    const source = `updateinfo metadata ${file.href}`;
+    const seen = new Set<string>();
+    let emitted = 0;
+    let linked = 0;
+    for await (const element of this.records(file, UPDATEINFO_RECORDS)) {
+      const { line: _line, ...advisory } = advisoryOf(element, source);
+      if (seen.has(advisory.id)) {
+        this.ctx.log.warn(`${source}, line ${element.line}: advisory ${advisory.id} appeared earlier; the first one is kept`);
+        continue;
+      }
+      seen.add(advisory.id);
+      const packageUnitIds = await links.unitIds(advisory.packages.map(advisoryPackageNevra));
+      linked += packageUnitIds.length;
+      const { id, ...metadata } = advisory;
+      await this.put(new DeclarativeContent({ typeId: RPM_ADVISORY, key: { id }, metadata: { ...metadata, packageUnitIds } }));
+      emitted++;
+    }
+    this.ctx.log.info(`updateinfo: ${emitted} advisories, ${linked} links to packages of this sync`);
+  }
+
+  private async unassociateStaleMetadata(current: readonly UnitKey[]): Promise<void> {
+    const keyText = (key: UnitKey) => JSON.stringify([key['dataType'], key['relativePath'], key['checksumType'], key['checksum']]);
+    const wanted = new Set(current.map(keyText));
+    const stale: UnitKey[] = [];
+    for await (const unit of this.ctx.conduit.unitKeysForRepo(RPM_REPO_METADATA)) {
+      if (unit.origin === 'sync' && !wanted.has(keyText(unit.key))) stale.push(unit.key);
+    }
+    if (stale.length > 0) {
+      const removed = await this.ctx.conduit.unassociateUnits(RPM_REPO_METADATA, stale);
+      this.ctx.log.info(`removed ${removed} metadata file(s) that repomd.xml no longer lists`);
+    }
+  }
+}
+
+/** Records with distinct unit keys (a record repeated verbatim is kept once). */
+function uniqueRecords(records: readonly RepomdRecord[]): RepomdRecord[] {
+  const seen = new Set<string>();
+  return records.filter((r) => {
+    const key = JSON.stringify([r.type, r.relativePath, r.checksumType, r.checksum]);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function duplicatedTypes(records: readonly RepomdRecord[]): string[] {
+  const counts = new Map<string, number>();
+  for (const r of records) counts.set(r.type, (counts.get(r.type) ?? 0) + 1);
+  return [...counts].filter(([, n]) => n > 1).map(([type]) => type);
+}

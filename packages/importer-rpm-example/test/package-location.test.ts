@@ -1,0 +1,44 @@
+import { locationUrl, repositoryBaseUrl, storedRelativePath } from '@tributary/importer-rpm-example';
+
+describe('stored relative paths derived from location hrefs', () => {
+  test.each([
+    ['Packages/a/abc-1-1.noarch.rpm', 'Packages/a/abc-1-1.noarch.rpm'],
+    ['./Packages//a/./abc.rpm', 'Packages/a/abc.rpm'],
+    ['Packages/x/../a/abc.rpm', 'Packages/a/abc.rpm'],
+    ['../pool/a.rpm', '_parent/pool/a.rpm'],
+    ['../../a.rpm', '_parent/_parent/a.rpm'],
+    ['x/../../a.rpm', '_parent/a.rpm'],
+    ['/pub/el9/a.rpm', '_root/pub/el9/a.rpm'],
+    ['https://mirror.invalid:8443/el9/a%20b.rpm', '_external/mirror.invalid:8443/el9/a b.rpm'],
+  ])('%s is stored as %s', (href, expected) => {
+    const stored = storedRelativePath(href);
+    expect(stored).toBe(expected);
+    expect(stored.split('/')).not.toContain('..');
+  });
+});
+
+describe('location urls', () => {
+  const base = repositoryBaseUrl('http://127.0.0.1:8080/repos/el9');
+
+  test('the feed url gets a trailing slash so hrefs resolve under it', () => {
+    expect(base).toBe('http://127.0.0.1:8080/repos/el9/');
+    expect(locationUrl('Packages/a.rpm', undefined, base, 't')).toBe('http://127.0.0.1:8080/repos/el9/Packages/a.rpm');
+  });
+
+  test('../ climbs from the base url', () => {
+    expect(locationUrl('../pool/a.rpm', undefined, base, 't')).toBe('http://127.0.0.1:8080/repos/pool/a.rpm');
+  });
+
+  test('xml:base replaces the base url, with or without its trailing slash', () => {
+    expect(locationUrl('Packages/a.rpm', 'http://mirror.invalid/el9', base, 't')).toBe('http://mirror.invalid/el9/Packages/a.rpm');
+    expect(locationUrl('Packages/a.rpm', 'http://mirror.invalid/el9/', base, 't')).toBe('http://mirror.invalid/el9/Packages/a.rpm');
+  });
+
+  test('a relative xml:base resolves against the base url', () => {
+    expect(locationUrl('a.rpm', '../other/', base, 't')).toBe('http://127.0.0.1:8080/repos/other/a.rpm');
+  });
+
+  test('an unusable url is a typed error', () => {
+    expect(() => locationUrl('a.rpm', 'http://[::1', base, 'primary line 3')).toThrow(expect.objectContaining({ code: 'TRIBUTARY_ERR_URL_INVALID' }));
+  });
+});
