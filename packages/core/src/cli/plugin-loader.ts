@@ -12,7 +12,7 @@ export function loadPluginModule(specifier: string, cwd = process.cwd()): Import
   const request = looksLikePath ? path.resolve(cwd, specifier) : specifier;
   let loaded: unknown;
   try {
-    loaded = looksLikePath ? require(request) : require(require.resolve(request, { paths: [cwd, __dirname] }));
+    loaded = looksLikePath ? require(request) : requirePackage(request, cwd);
   } catch (error) {
     throw new TributaryError(ErrorCodes.PLUGIN_LOAD, `could not load plugin '${specifier}': ${(error as Error).message}`, { cause: error, details: { plugin: specifier } });
   }
@@ -20,4 +20,14 @@ export function loadPluginModule(specifier: string, cwd = process.cwd()): Import
   const plugin = candidates.find((c) => typeof c === 'object' && c !== null && (c as { $$type?: unknown }).$$type === IMPORTER_PLUGIN_TYPE);
   // Hand anything else to the registry, whose brand check explains what was expected.
   return (plugin ?? (loaded as { default?: unknown })?.default ?? loaded) as ImporterPlugin;
+}
+
+/** A package from the host's own dependencies first, else from the user's project directory. */
+function requirePackage(name: string, cwd: string): unknown {
+  try {
+    return require(name);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw error;
+    return require(require.resolve(name, { paths: [cwd] }));
+  }
 }

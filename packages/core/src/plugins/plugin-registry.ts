@@ -35,7 +35,11 @@ export class PluginRegistry {
   private readonly plugins = new Map<string, RegisteredPlugin>();
   private readonly types = new Map<string, RegisteredType>();
 
-  register(candidate: unknown, defaultConfig: Record<string, unknown> = {}): ImporterPlugin {
+  /**
+   * Registers a plugin. `defaultConfig`, when given, is a host-level config every repository's
+   * config is merged over; it must satisfy the plugin's schema on its own.
+   */
+  register(candidate: unknown, defaultConfig?: Record<string, unknown>): ImporterPlugin {
     const plugin = checkBrand(candidate);
     const name = plugin.name;
     if (typeof plugin.hostApi !== 'string' || !semver.validRange(plugin.hostApi)) {
@@ -60,9 +64,9 @@ export class PluginRegistry {
         details: { plugin: name },
       });
     }
-    const config = structuredClone(defaultConfig);
-    if (!validateConfig(config)) {
-      throw configError(name, validateConfig.errors, 'its registration config');
+    const config = structuredClone(defaultConfig ?? {});
+    if (defaultConfig !== undefined && !validateConfig(config)) {
+      throw configError(name, validateConfig.errors, 'the registration config');
     }
     const types = this.checkContentTypes(plugin);
     this.plugins.set(name, { plugin, validateConfig, defaultConfig: config });
