@@ -1,0 +1,153 @@
+import type { RepoUnitView } from '@tributary/core';
+import { conformanceFailure } from '../conformance-failure.js';
+import type { ConformanceContext } from '../conformance-context.js';
+import { describeError } from '../error-words.js';
+import {
+  artifactSignature,
+  canonicalJson,
+  countByType,
+  describeCounts,
+  inBoth,
+  listUnits,
+  missingFrom,
+  sameCounts,
+  unitSet,
+  type UnitSet,
+} from '../unit-snapshot.js';
+
+/**
+ * Rule `unit-keys-stable`: a unit whose files did not change upstream keeps its key, and syncing
+ * from the initial to the changed state adds exactly the new keys, removes exactly the vanished
+ * ones and counts metadata changes of the others as updates.
+ */
+export async function checkUnitKeysStable(ctx: ConformanceContext): Promise<void> {
+  const rule = 'unit-keys-stable';
+  const initial = await ctx.survey('initial', rule);
+  const changed = await ctx.survey('changed', rule);
+  checkSameFilesSameKey(initial.units, changed.units);
+
+  await ctx.withScope(async (scope) => {
+    const testHost = await scope.host();
+    const upstream = await scope.upstream('initial');
+    await ctx.syncExpectingSuccess(rule, "the sync of the fixture's initial state", testHost, 'stable', upstream);
+    upstream.serve(changed.state);
+    const outcome = await ctx.syncExpectingSuccess(rule, "the mirror sync from the initial to the changed state", testHost, 'stable', upstream, { mirror: true });
+    const after = unitSet(await testHost.units('stable'));
+    const kept = inBoth(initial.units, changed.units);
+    const expectedAdded = countByType(missingFrom(changed.units, initial.units));
+    const expectedRemoved = countByType(missingFrom(initial.units, changed.units));
+    const { added, updated, removed } = outcome.report;
+    if (!sameCounts(added, expectedAdded) || !sameCounts(removed, expectedRemoved)) {
+      conformanceFailure(
+        rule,
+        `the mirror sync from the initial to the changed state reported ${describeCounts(added)} units added and ${describeCounts(removed)} removed, ` +
+          `but by key ${describeCounts(expectedAdded)} are new upstream and ${describeCounts(expectedRemoved)} disappeared.\n` +
+          `Units present in both states (${listUnits(kept)}) must stay in the repository and be updated in place, not removed and added again.`,
+      );
+    }
+    const metadataChanged = kept.filter((id) => canonicalJson(initial.units.get(id)!.metadata) !== canonicalJson(changed.units.get(id)!.metadata));
+    const expectedUpdated = countByType(metadataChanged);
+    for (const [typeId, count] of Object.entries(expectedUpdated)) {
+      if ((updated[typeId] ?? 0) < count) {
+        conformanceFailure(
+          rule,
+          `${count} '${typeId}' unit(s) kept their key but changed metadata upstream (${listUnits(metadataChanged)}), yet the sync reported ${updated[typeId] ?? 0} updated: metadata changes must be saved as updates of the existing unit`,
+        );
+      }
+    }
+    const stale = metadataChanged.filter((id) => canonicalJson(after.get(id)?.metadata) !== canonicalJson(changed.units.get(id)!.metadata));
+    if (stale.length > 0) {
+      conformanceFailure(rule, `after the sync to the changed state, units still carry the initial state's metadata: ${listUnits(stale)}`);
+    }
+  });
+}
+
+/** A unit whose files (paths and digests) are the same in both states must have the same key in both. */
+function checkSameFilesSameKey(initial: UnitSet, changed: UnitSet): void {
+  const bySignature = (units: UnitSet): Map<string, RepoUnitView | null> => {
+    const map = new Map<string, RepoUnitView | null>();
+    for (const unit of units.values()) {
+      if (unit.artifacts.length === 0 || unit.artifacts.some((a) => !a.sha256)) continue;
+      const signature = `${unit.typeId}\n${artifactSignature(unit)}`;
+      // a signature shared by several units of one state identifies none of them
+      map.set(signature, map.has(signature) ? null : unit);
+    }
+    return map;
+  };
+  const before = bySignature(initial);
+  const after = bySignature(changed);
+  for (const [signature, unit] of before) {
+    const later = after.get(signature);
+    if (!unit || !later) continue;
+    const was = [...initial.entries()].find(([, u]) => u === unit)![0];
+    const now = [...changed.entries()].find(([, u]) => u === later)![0];
+    if (was !== now) {
+      conformanceFailure(
+        'unit-keys-stable',
+        `a unit whose files did not change upstream (${unit.artifacts.map((a) => a.relativePath).join(', ')}) has key ${was} in the initial state but ${now} in the changed state.\n` +
+          'Derive a unit key only from what identifies the unit upstream (its name, path or checksum), not from its position in an index, other units or the time of the sync',
+      );
+    }
+  }
+}
+
+/**
+ * Rule `mirror-removes-keeps-user`: a sync without mirror removes nothing; a mirror sync removes
+ * what disappeared upstream, but keeps units a user added to the repository.
+ */
+export async function checkMirror(ctx: ConformanceContext): Promise<void> {
+  const rule = 'mirror-removes-keeps-user';
+  const initial = await ctx.survey('initial', rule);
+  const changed = await ctx.survey('changed', rule);
+  const vanished = missingFrom(initial.units, changed.units);
+  if (vanished.length === 0) {
+    conformanceFailure(rule, "the fixture's changed state keeps every unit of the initial state, so mirror removal cannot be checked: remove at least one unit (e.g. a file) in the changed state");
+  }
+  await ctx.withScope(async (scope) => {
+    const testHost = await scope.host();
+    const { host } = testHost;
+    const initialUpstream = await scope.upstream('initial');
+    const changedUpstream = await scope.upstream('changed');
+    await ctx.syncExpectingSuccess(rule, "the sync of the fixture's initial state into repository 'mirrored'", testHost, 'mirrored', initialUpstream);
+    await ctx.syncExpectingSuccess(rule, "the sync of the fixture's changed state into repository 'curated'", testHost, 'curated', changedUpstream);
+
+    // A user puts a unit that is gone upstream into 'curated' (it is stored, thanks to 'mirrored').
+    const userUnit = initial.units.get(vanished[0] as string)!;
+    try {
+      await host.associateUnits('curated', userUnit.typeId, [userUnit.key]);
+    } catch (error) {
+      conformanceFailure(rule, `the kit could not add unit ${vanished[0]} to a repository as a user would: ${describeError(error)}`, error);
+    }
+
+    await ctx.syncExpectingSuccess(rule, 'a sync without mirror to the changed state', testHost, 'mirrored', changedUpstream);
+    const union = new Set([...initial.units.keys(), ...changed.units.keys()]);
+    expectUnits(rule, unitSet(await testHost.units('mirrored')), union, 'after a sync without mirror (which must remove nothing)');
+
+    await ctx.syncExpectingSuccess(rule, 'a mirror sync to the changed state', testHost, 'mirrored', changedUpstream, { mirror: true });
+    expectUnits(rule, unitSet(await testHost.units('mirrored')), new Set(changed.units.keys()), 'after a mirror sync to the changed state (which must hold exactly what upstream has)');
+
+    await ctx.syncExpectingSuccess(rule, "a mirror sync of repository 'curated', holding a unit a user added", testHost, 'curated', changedUpstream, { mirror: true });
+    const curated = unitSet(await testHost.units('curated'));
+    const kept = curated.get(vanished[0] as string);
+    if (!kept) {
+      conformanceFailure(
+        rule,
+        `the mirror sync removed ${vanished[0]}, which a user had added to the repository (origin 'user').\n` +
+          "A mirror removes only what the sync itself brought: a conduit-style importer must skip units whose origin is 'user' (unitKeysForRepo tells it) or call conduit.unassociateUnseen()",
+      );
+    }
+    if (kept.origin !== 'user') conformanceFailure(rule, `unit ${vanished[0]}, added by a user, now has origin '${kept.origin}' instead of 'user'`);
+    expectUnits(rule, curated, new Set([...changed.units.keys(), vanished[0] as string]), 'after a mirror sync of a repository holding a user-added unit');
+  });
+}
+
+function expectUnits(rule: 'mirror-removes-keeps-user', actual: UnitSet, expected: ReadonlySet<string>, when: string): void {
+  const missing = [...expected].filter((id) => !actual.has(id));
+  const extra = [...actual.keys()].filter((id) => !expected.has(id));
+  if (missing.length > 0 || extra.length > 0) {
+    conformanceFailure(
+      rule,
+      `${when}, the repository ${missing.length ? `lacks ${listUnits(missing)}` : ''}${missing.length && extra.length ? ' and ' : ''}${extra.length ? `still holds ${listUnits(extra)}` : ''}`,
+    );
+  }
+}

@@ -1,0 +1,107 @@
+import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { conformanceFailure } from '../conformance-failure.js';
+import type { ConformanceContext } from '../conformance-context.js';
+
+const STORAGE_ENTRIES = new Set(['artifacts', 'tmp', 'working', 'catalog.db', 'catalog.db-wal', 'catalog.db-shm', 'catalog.db-journal']);
+const ARTIFACT_PATH = /^[0-9a-f]{2}\/[0-9a-f]{2}\/[0-9a-f]{64}$/;
+const SANDBOXED_ENV = ['TMPDIR', 'TMP', 'TEMP', 'HOME'] as const;
+
+/**
+ * Rule `writes-inside-storage`: while the plugin syncs (immediate, mirror to the changed state,
+ * on_demand), its process's working directory, temporary directory and home are empty sandbox
+ * directories the kit watches: nothing may appear there. Afterwards the host's storage root holds
+ * only artifacts/, tmp/ (empty), working/ and the catalog, and the fixture directories are untouched.
+ */
+export async function checkWritesInsideStorage(ctx: ConformanceContext): Promise<void> {
+  const rule = 'writes-inside-storage';
+  const fixtureRoots = [await ctx.state('initial'), await ctx.state('changed')].flatMap((s) => (s.root ? [s.root] : []));
+  const fixturesBefore = await Promise.all(fixtureRoots.map((root) => treeListing(root)));
+  await ctx.withScope(async (scope) => {
+    const testHost = await scope.host();
+    const upstream = await scope.upstream('initial');
+    const changed = await ctx.state('changed');
+    const sandbox = await mkdtemp(path.join(tmpdir(), 'tributary-conformance-sandbox-'));
+    try {
+      const leave = await enterSandbox(sandbox);
+      try {
+        await ctx.syncExpectingSuccess(rule, 'an immediate sync of the initial state', testHost, 'sandboxed', upstream);
+        upstream.serve(changed);
+        await ctx.syncExpectingSuccess(rule, 'a mirror sync to the changed state', testHost, 'sandboxed', upstream, { mirror: true });
+        await ctx.syncExpectingSuccess(rule, 'an on_demand sync of the changed state', testHost, 'sandboxed-on-demand', upstream, { policy: 'on_demand' });
+      } finally {
+        leave();
+      }
+      const written = (await treeListing(sandbox)).filter((entry) => !['cwd/', 'tmp/', 'home/'].includes(entry.split(' ')[0] as string));
+      if (written.length > 0) {
+        conformanceFailure(
+          rule,
+          `during the syncs the plugin wrote outside the host's storage: ${written.slice(0, 5).map((e) => e.split(' ')[0]).join(', ')} appeared in the process's ` +
+            'working directory (cwd/), temporary directory (tmp/) or home (home/).\n' +
+            'Write scratch files to ctx.workingDir, unit bytes to conduit.requestUnitFilename(), and download through ctx.fetcher',
+        );
+      }
+    } finally {
+      await rm(sandbox, { recursive: true, force: true });
+    }
+    const hostEntries = await readdir(testHost.dir);
+    const strayInHostDir = hostEntries.filter((e) => e !== 'storage');
+    if (strayInHostDir.length > 0) conformanceFailure(rule, `files appeared next to the host's storage root: ${strayInHostDir.join(', ')}`);
+    const strayInStorage = (await readdir(testHost.storageRoot)).filter((e) => !STORAGE_ENTRIES.has(e));
+    if (strayInStorage.length > 0) {
+      conformanceFailure(rule, `the storage root holds entries the host did not make: ${strayInStorage.join(', ')} (only artifacts/, tmp/, working/ and the catalog belong there)`);
+    }
+    const artifacts = path.join(testHost.storageRoot, 'artifacts');
+    const strayArtifacts = (await treeListing(artifacts)).map((e) => e.split(' ')[0] as string).filter((e) => !e.endsWith('/') && !ARTIFACT_PATH.test(e));
+    if (strayArtifacts.length > 0) conformanceFailure(rule, `files in artifacts/ that are not content-addressed artifacts: ${strayArtifacts.slice(0, 3).join(', ')}`);
+    const leftovers = await testHost.tempLeftovers();
+    if (leftovers.length > 0) conformanceFailure(rule, `temporary files were left in storage after the syncs: ${leftovers.slice(0, 3).join(', ')}`);
+  });
+  const fixturesAfter = await Promise.all(fixtureRoots.map((root) => treeListing(root)));
+  fixtureRoots.forEach((root, i) => {
+    if (fixturesBefore[i]!.join('\n') !== fixturesAfter[i]!.join('\n')) conformanceFailure(rule, `the fixture directory ${root} changed during the syncs: a plugin must never write upstream`);
+  });
+}
+
+/**
+ * Points the process's cwd, temporary directory and home at empty directories under `sandbox`;
+ * returns the function that restores them.
+ */
+async function enterSandbox(sandbox: string): Promise<() => void> {
+  for (const dir of ['cwd', 'tmp', 'home']) await mkdir(path.join(sandbox, dir));
+  const saved = Object.fromEntries(SANDBOXED_ENV.map((name) => [name, process.env[name]]));
+  const cwd = process.cwd();
+  process.chdir(path.join(sandbox, 'cwd'));
+  for (const name of ['TMPDIR', 'TMP', 'TEMP']) process.env[name] = path.join(sandbox, 'tmp');
+  process.env['HOME'] = path.join(sandbox, 'home');
+  return () => {
+    process.chdir(cwd);
+    for (const name of SANDBOXED_ENV) {
+      if (saved[name] === undefined) delete process.env[name];
+      else process.env[name] = saved[name];
+    }
+  };
+}
+
+/** Every entry under `root` as `relative/path size mtime` (directories end with '/'), sorted. */
+async function treeListing(root: string): Promise<string[]> {
+  let entries;
+  try {
+    entries = await readdir(root, { withFileTypes: true, recursive: true });
+  } catch {
+    return [];
+  }
+  const lines: string[] = [];
+  for (const entry of entries) {
+    const full = path.join(entry.parentPath, entry.name);
+    const relative = path.relative(root, full).split(path.sep).join('/');
+    if (entry.isDirectory()) {
+      lines.push(`${relative}/`);
+      continue;
+    }
+    const info = await stat(full).catch(() => undefined);
+    lines.push(`${relative} ${info?.size ?? '?'} ${info?.mtimeMs ?? '?'}`);
+  }
+  return lines.sort();
+}

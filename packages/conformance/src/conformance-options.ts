@@ -1,0 +1,36 @@
+import type { AnyImporterPlugin } from '@tributary/plugin-api';
+import type { ConformanceRule } from './conformance-rules.js';
+import type { ImporterFixtures } from './fixture-states.js';
+
+/** What `describeImporterConformance` (and each `checkX`) runs against. */
+export interface ImporterConformanceOptions {
+  /** The plugin under test, as `defineImporter` returned it. */
+  readonly plugin: AnyImporterPlugin;
+  /** The fixture repository in its two states, or a function building them (called once, lazily). */
+  readonly fixtures: ImporterFixtures | (() => ImporterFixtures | Promise<ImporterFixtures>);
+  /** A valid per-repository config every sync uses (default: none). */
+  readonly config?: Record<string, unknown>;
+  /**
+   * A config the plugin must refuse. Default: derived from the config schema (an unknown setting
+   * when it says `additionalProperties: false`, else a declared setting of the wrong type).
+   */
+  readonly invalidConfig?: Record<string, unknown>;
+  /**
+   * Content types whose artifacts the importer downloads even in an `on_demand` sync because it
+   * reads them (declared with `deferredDownload: false`, e.g. repository metadata files).
+   */
+  readonly alwaysDownloadedTypes?: readonly string[];
+  /**
+   * Path (on the fixture server) of an artifact file of the changed state that the kit corrupts or
+   * fails. Default: found automatically, one the initial state does not have.
+   */
+  readonly faultPath?: string;
+  /** Rules not to check, each with the reason (shown as a skipped test). */
+  readonly skip?: Partial<Record<ConformanceRule, string>>;
+  /** Timeout of each check in ms (default 60 s). */
+  readonly timeoutMs?: number;
+  /**
+   * How long a cancelled sync may take to settle before the kit calls it hung, in ms (default 20 s).
+   */
+  readonly cancelSettleMs?: number;
+}
