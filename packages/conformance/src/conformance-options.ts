@@ -27,6 +27,8 @@ export interface ImporterConformanceOptions {
   readonly faultPath?: string;
   /** Rules not to check, each with the reason (shown as a skipped test). */
   readonly skip?: Partial<Record<ConformanceRule, string>>;
+  /** Name of the jest suite (default: `importer '<plugin name>' conformance`). */
+  readonly suiteName?: string;
   /** Timeout of each check in ms (default 60 s). */
   readonly timeoutMs?: number;
   /**

@@ -36,7 +36,7 @@ export function describeImporterConformance(options: ImporterConformanceOptions)
   }
   const { describe, it } = jest as JestGlobals;
   const name = (options.plugin as { name?: unknown })?.name;
-  describe(`importer '${String(name)}' conformance`, () => {
+  describe(options.suiteName ?? `importer '${String(name)}' conformance`, () => {
     const ctx = new ConformanceContext(options);
     for (const rule of CONFORMANCE_RULE_IDS) {
       const title = `${rule}: ${CONFORMANCE_RULES[rule]}`;

@@ -1,5 +1,6 @@
 import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { syncBuiltinESMExports } from 'node:module';
+import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { conformanceFailure } from '../conformance-failure.js';
 import type { ConformanceContext } from '../conformance-context.js';
@@ -7,6 +8,12 @@ import type { ConformanceContext } from '../conformance-context.js';
 const STORAGE_ENTRIES = new Set(['artifacts', 'tmp', 'working', 'catalog.db', 'catalog.db-wal', 'catalog.db-shm', 'catalog.db-journal']);
 const ARTIFACT_PATH = /^[0-9a-f]{2}\/[0-9a-f]{2}\/[0-9a-f]{64}$/;
 const SANDBOXED_ENV = ['TMPDIR', 'TMP', 'TEMP', 'HOME'] as const;
+const SANDBOX_DIRS = new Set(['cwd/', 'tmp/', 'home/']);
+const SANDBOX_DIRS_IN_WORDS: Record<string, string> = {
+  cwd: "the process's working directory (process.cwd())",
+  tmp: 'the temporary directory (os.tmpdir())',
+  home: 'the home directory (os.homedir())',
+};
 
 /**
  * Rule `writes-inside-storage`: while the plugin syncs (immediate, mirror to the changed state,
@@ -33,12 +40,12 @@ export async function checkWritesInsideStorage(ctx: ConformanceContext): Promise
       } finally {
         leave();
       }
-      const written = (await treeListing(sandbox)).filter((entry) => !['cwd/', 'tmp/', 'home/'].includes(entry.split(' ')[0] as string));
+      const written = (await treeListing(sandbox)).map((entry) => entry.split(' ')[0] as string).filter((entry) => !SANDBOX_DIRS.has(entry));
       if (written.length > 0) {
+        const where = written.slice(0, 5).map((entry) => `${entry.slice(entry.indexOf('/') + 1)} in ${SANDBOX_DIRS_IN_WORDS[entry.slice(0, entry.indexOf('/'))]}`);
         conformanceFailure(
           rule,
-          `during the syncs the plugin wrote outside the host's storage: ${written.slice(0, 5).map((e) => e.split(' ')[0]).join(', ')} appeared in the process's ` +
-            'working directory (cwd/), temporary directory (tmp/) or home (home/).\n' +
+          `during the syncs the plugin wrote outside the host's storage: ${where.join(', ')}${written.length > 5 ? ` and ${written.length - 5} more` : ''}.\n` +
             'Write scratch files to ctx.workingDir, unit bytes to conduit.requestUnitFilename(), and download through ctx.fetcher',
         );
       }
@@ -67,16 +74,29 @@ export async function checkWritesInsideStorage(ctx: ConformanceContext): Promise
 /**
  * Points the process's cwd, temporary directory and home at empty directories under `sandbox`;
  * returns the function that restores them.
+ *
+ * `os.tmpdir()` and `os.homedir()` are replaced as well as the variables they read, because a test
+ * runner may hand tests a copy of `process.env` that the real `os` module never sees.
  */
 async function enterSandbox(sandbox: string): Promise<() => void> {
+  const tmp = path.join(sandbox, 'tmp');
+  const home = path.join(sandbox, 'home');
   for (const dir of ['cwd', 'tmp', 'home']) await mkdir(path.join(sandbox, dir));
   const saved = Object.fromEntries(SANDBOXED_ENV.map((name) => [name, process.env[name]]));
+  const osFunctions = os as { tmpdir: () => string; homedir: () => string };
+  const { tmpdir: realTmpdir, homedir: realHomedir } = osFunctions;
   const cwd = process.cwd();
   process.chdir(path.join(sandbox, 'cwd'));
-  for (const name of ['TMPDIR', 'TMP', 'TEMP']) process.env[name] = path.join(sandbox, 'tmp');
-  process.env['HOME'] = path.join(sandbox, 'home');
+  for (const name of ['TMPDIR', 'TMP', 'TEMP']) process.env[name] = tmp;
+  process.env['HOME'] = home;
+  osFunctions.tmpdir = () => tmp;
+  osFunctions.homedir = () => home;
+  syncBuiltinESMExports();
   return () => {
     process.chdir(cwd);
+    osFunctions.tmpdir = realTmpdir;
+    osFunctions.homedir = realHomedir;
+    syncBuiltinESMExports();
     for (const name of SANDBOXED_ENV) {
       if (saved[name] === undefined) delete process.env[name];
       else process.env[name] = saved[name];

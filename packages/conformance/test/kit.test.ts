@@ -1,0 +1,68 @@
+import { defineImporter, type AnyImporterPlugin } from '@tributary/plugin-api';
+import {
+  CONFORMANCE_CHECKS,
+  checkCancelledSyncIntact,
+  createConformanceContext,
+  describeImporterConformance,
+  isConformanceFailure,
+  type ConformanceRule,
+} from '@tributary/conformance';
+import { KIT_FIXTURES, kitNotesConduitImporter, kitNotesImporter } from './fixtures/kit-notes-importer';
+
+/** Runs one rule's check against `plugin`; resolves to the failure it raised, or undefined if it passed. */
+async function failureOf(rule: ConformanceRule, plugin: AnyImporterPlugin) {
+  const ctx = createConformanceContext({ plugin, fixtures: KIT_FIXTURES, cancelSettleMs: 10_000 });
+  try {
+    await CONFORMANCE_CHECKS[rule](ctx);
+    return undefined;
+  } catch (error) {
+    if (!isConformanceFailure(error)) throw error;
+    return error;
+  }
+}
+
+// The well-behaved importers, in both styles, pass every rule.
+describeImporterConformance({ plugin: kitNotesImporter('none'), fixtures: KIT_FIXTURES, suiteName: 'a well-behaved pipeline-style importer passes every rule' });
+describeImporterConformance({ plugin: kitNotesConduitImporter('none'), fixtures: KIT_FIXTURES, suiteName: 'a well-behaved conduit-style importer passes every rule' });
+
+describe('the conformance kit fails broken importers for the right reason', () => {
+  const cases: Array<{ breakage: string; plugin: () => AnyImporterPlugin; rule: ConformanceRule; why: RegExp }> = [
+    { breakage: 'non-idempotent: a key field holds the sync time', plugin: () => kitNotesImporter('timestamp-key'), rule: 'resync-idempotent', why: /added 4 'kitnotes\.note'.*removed 4 'kitnotes\.note'[\s\S]*no timestamps/ },
+    { breakage: 'unstable keys: the key is the position in the index', plugin: () => kitNotesImporter('position-key'), rule: 'unit-keys-stable', why: /files did not change upstream \(notes\/beta\.txt\) has key kitnotes\.note \{"position":1\}.*\{"position":0\}[\s\S]*not from its position/ },
+    { breakage: 'undeclared key fields', plugin: () => kitNotesImporter('undeclared-key-field'), rule: 'unit-keys-declared', why: /TRIBUTARY_ERR_UNIT_KEY_INVALID[\s\S]*undeclared title[\s\S]*keyFields/ },
+    { breakage: 'ignores cancellation: keeps emitting after abort', plugin: () => kitNotesImporter('ignores-cancellation'), rule: 'cancellation-honoured', why: /still made 3 calls \(put ×3\)/ },
+    { breakage: 'writes outside storage: a cache file in the temporary directory', plugin: () => kitNotesImporter('writes-outside'), rule: 'writes-inside-storage', why: /wrote outside the host.s storage: kitnotes-cache\.txt in the temporary directory \(os\.tmpdir\(\)\)/ },
+    { breakage: 'downloads artifacts in an on_demand sync', plugin: () => kitNotesImporter('eager-download'), rule: 'on-demand-defers-downloads', why: /on_demand sync downloaded artifact files: notes\/alpha\.txt/ },
+    { breakage: 'passes no digests, so a corrupt file is stored', plugin: () => kitNotesImporter('no-digests'), rule: 'corrupt-artifact-intact', why: /accepted a corrupt copy of notes\/epsilon\.txt/ },
+    { breakage: 'accepts any config', plugin: () => kitNotesImporter('permissive-config'), rule: 'invalid-config-rejected', why: /accepts any config/ },
+    { breakage: 'calls the conduit once per unit', plugin: () => kitNotesConduitImporter('per-unit-calls'), rule: 'conduit-batched', why: /should have saved at least 3, but saved 0/ },
+    { breakage: "a mirror removes units a user added", plugin: () => kitNotesConduitImporter('mirror-removes-user-units'), rule: 'mirror-removes-keeps-user', why: /removed kitnotes\.note \{"name":"alpha"\}, which a user had added/ },
+  ];
+
+  it.each(cases)('$breakage → $rule', async ({ plugin, rule, why }) => {
+    const failure = await failureOf(rule, plugin());
+    expect(failure).toBeDefined();
+    expect(failure!.rule).toBe(rule);
+    expect(failure!.why).toMatch(why);
+    expect(failure!.message).toContain(`conformance rule '${rule}' failed`);
+  });
+
+  it('an importer that ignores cancellation is flagged, while the host still fails its sync typed and intact', async () => {
+    const ctx = createConformanceContext({ plugin: kitNotesImporter('ignores-cancellation'), fixtures: KIT_FIXTURES });
+    await expect(checkCancelledSyncIntact(ctx)).resolves.toBeUndefined();
+    expect((await failureOf('cancellation-honoured', kitNotesImporter('ignores-cancellation')))?.rule).toBe('cancellation-honoured');
+  });
+
+  it('a plugin object not made by defineImporter is refused, saying what to export', async () => {
+    const good = kitNotesImporter('none');
+    const { $$type: _brand, ...unbranded } = good;
+    const failure = await failureOf('plugin-object-valid', unbranded as unknown as AnyImporterPlugin);
+    expect(failure?.why).toMatch(/no importer brand.*defineImporter\(\)/);
+  });
+
+  it('a plugin needing another host API is refused, naming the range', async () => {
+    const plugin = defineImporter({ ...kitNotesImporter('none'), hostApi: '^2.0.0' } as Parameters<typeof defineImporter>[0]);
+    const failure = await failureOf('plugin-object-valid', plugin);
+    expect(failure?.why).toMatch(/TRIBUTARY_ERR_PLUGIN_HOST_VERSION[\s\S]*\^2\.0\.0[\s\S]*To fix/);
+  });
+});
