@@ -21,6 +21,11 @@ export interface ImporterConformanceOptions {
    */
   readonly alwaysDownloadedTypes?: readonly string[];
   /**
+   * Content types the importer keeps equal to upstream's current set on every sync, mirror or not
+   * (e.g. revisions of repository metadata files): a sync without mirror may remove their units.
+   */
+  readonly replacedTypes?: readonly string[];
+  /**
    * Path (on the fixture server) of an artifact file of the changed state that the kit corrupts or
    * fails. Default: found automatically, one the initial state does not have.
    */
