@@ -79,6 +79,7 @@ export class SqliteContentStore implements ContentStore {
       // In WAL mode NORMAL loses at most the last transactions on power loss, never consistency.
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma('foreign_keys = ON');
+      this.db.pragma('cache_size = -65536');
     } catch (error) {
       throw storeError(file, 'open the catalog', error);
     }
@@ -146,9 +147,9 @@ export class SqliteContentStore implements ContentStore {
 
   async beginVersion(repoId: string): Promise<number> {
     return this.write('begin version', () => {
-      const next = this.repositories.latestVersion(repoId) + 1;
-      content.rollbackContent(this.sql, repoId, next);
-      return next;
+      const { version } = this.repositories.beginWrite(repoId);
+      content.rollbackContent(this.sql, repoId, version);
+      return version;
     });
   }
 
@@ -195,17 +196,24 @@ export class SqliteContentStore implements ContentStore {
   // ---- repository content ----
 
   async associate(repoId: string, version: number, units: readonly AssociateRow[], origin: UnitOrigin): Promise<CountsByType> {
-    return this.write('associate units', () => content.associate(this.sql, repoId, version, units, origin));
+    return this.write('associate units', () => {
+      const generation = this.repositories.writeGeneration(repoId, version);
+      return content.associate(this.sql, repoId, generation, version, units, origin);
+    });
   }
 
   async unassociate(repoId: string, version: number, unitIds: readonly string[]): Promise<CountsByType> {
-    return this.write('unassociate units', () => content.unassociate(this.sql, repoId, version, unitIds));
+    return this.write('unassociate units', () => {
+      this.repositories.writeGeneration(repoId, version);
+      return content.unassociate(this.sql, repoId, version, unitIds);
+    });
   }
 
   async unassociateUnseen(repoId: string, version: number, includeUserAdded: boolean): Promise<CountsByType> {
-    return this.write('unassociate unseen units', () =>
-      content.unassociateUnseen(this.sql, repoId, version, includeUserAdded),
-    );
+    return this.write('unassociate unseen units', () => {
+      const generation = this.repositories.writeGeneration(repoId, version);
+      return content.unassociateUnseen(this.sql, repoId, generation, version, includeUserAdded);
+    });
   }
 
   async *repoUnitKeys(repoId: string, version: number, typeId?: string): AsyncIterable<RepoUnitKey> {

@@ -38,7 +38,11 @@ function pageRows(
     conditions.push('rc.type_id = ?');
     params.push(typeId);
   }
-  if (after !== undefined) {
+  if (after !== undefined && typeId !== undefined) {
+    // within one type a plain range on unit_id lets SQLite seek instead of rescanning the type
+    conditions.push('rc.unit_id > ?');
+    params.push(after.unitId);
+  } else if (after !== undefined) {
     conditions.push('(rc.type_id, rc.unit_id) > (?, ?)');
     params.push(after.typeId, after.unitId);
   }

@@ -7,6 +7,7 @@ interface RepositoryRow {
   id: string;
   name: string;
   latest_version: number;
+  write_generation: number;
   importer: string | null;
   feed_url: string | null;
   config: string | null;
@@ -31,6 +32,7 @@ export class SqliteRepositories {
       id: randomUUID(),
       name,
       latest_version: 0,
+      write_generation: 0,
       importer: input.importer ?? null,
       feed_url: input.feedUrl ?? null,
       config: input.config == null ? null : JSON.stringify(input.config),
@@ -91,6 +93,30 @@ export class SqliteRepositories {
 
   latestVersion(id: string): number {
     return this.row(id).latest_version;
+  }
+
+  /** Starts writing version latest + 1 under a new write generation; returns both. */
+  beginWrite(id: string): { version: number; generation: number } {
+    const row = this.row(id);
+    const generation = row.write_generation + 1;
+    this.sql.prepare('UPDATE repositories SET write_generation = ? WHERE id = ?').run(generation, id);
+    return { version: row.latest_version + 1, generation };
+  }
+
+  /**
+   * The write generation of the version being written, refusing any other version number: a
+   * change to a committed version would rewrite history readers rely on.
+   */
+  writeGeneration(id: string, version: number): number {
+    const row = this.row(id);
+    if (version !== row.latest_version + 1) {
+      throw new TributaryError(
+        ErrorCodes.STORE,
+        `cannot change version ${version} of repository ${id}: only version ${row.latest_version + 1} (after the committed ${row.latest_version}) can be written`,
+        { details: { repoId: id, version, latestVersion: row.latest_version } },
+      );
+    }
+    return row.write_generation;
   }
 
   commitVersion(id: string, version: number): void {

@@ -1,94 +1,124 @@
 import type { CountsByType, UnitOrigin } from '@tributary/plugin-api';
 import type { AssociateRow } from '../content-store.js';
+import { STILL_PRESENT } from './sqlite-schema.js';
 import type { SqliteStatements } from './sqlite-statements.js';
 
 /**
  * Versioned repository content. A row is visible in version V when
- * `version_added <= V AND (version_removed IS NULL OR version_removed > V)`; the version being
- * written is always the newest, so its changes never alter what an older version sees:
- * adding inserts a row with `version_added = V`, removing sets `version_removed = V` (or deletes a
- * row V itself added), and neither touches a row's visibility below V.
+ * `version_added <= V AND version_removed > V` (a present row has `version_removed = STILL_PRESENT`).
+ * The version being written is always the newest, so its changes never alter what an older version
+ * sees: adding inserts a row with `version_added = V`, removing sets `version_removed = V` (or
+ * deletes a row V itself added), and neither touches a row's visibility below V.
+ *
+ * "Seen" marks (for mirror syncs) carry the repository's write generation, which every
+ * `beginVersion` bumps: marks left by a crashed attempt at the same version number are simply stale.
  */
 
-/** SQL condition: the row of table alias `rc` is in the version bound at this point. */
-export const VISIBLE_IN_VERSION = '(rc.version_added <= ? AND (rc.version_removed IS NULL OR rc.version_removed > ?))';
+/** SQL condition: the row of table alias `rc` is in the version bound (twice) at this point. */
+export const VISIBLE_IN_VERSION = '(rc.version_added <= ? AND rc.version_removed > ?)';
 
 interface ContentRow {
   id: number;
-  unit_id: string;
   type_id: string;
+  unit_id: string;
   version_added: number;
-  version_removed: number | null;
+  version_removed: number;
   origin: UnitOrigin;
 }
+
+const ROW_COLUMNS = 'id, type_id, unit_id, version_added, version_removed, origin';
 
 export function associate(
   sql: SqliteStatements,
   repoId: string,
+  generation: number,
   version: number,
   units: readonly AssociateRow[],
   origin: UnitOrigin,
 ): CountsByType {
-  const wanted = new Map<string, string>();
-  for (const unit of units) if (!wanted.has(unit.unitId)) wanted.set(unit.unitId, unit.typeId);
-
-  const active = new Map<string, ContentRow>();
-  const removedHere = new Map<string, ContentRow>();
-  const rows = sql.selectIn<ContentRow>(
-    [...wanted.keys()],
-    (p) =>
-      `SELECT id, unit_id, type_id, version_added, version_removed, origin FROM repository_content
-       WHERE repo_id = ? AND (version_removed IS NULL OR version_removed = ?) AND unit_id IN (${p})`,
-    [repoId, version],
-  );
-  for (const row of rows) (row.version_removed === null ? active : removedHere).set(row.unit_id, row);
-
-  const seen: number[] = [];
-  const promoted: number[] = [];
-  const restored: number[] = [];
-  const endedHere: number[] = [];
+  // Grouped by type: the content table is keyed (repo, type, unit), so lookups seek exactly.
+  const byType = new Map<string, Set<string>>();
+  for (const { unitId, typeId } of units) {
+    let ids = byType.get(typeId);
+    if (ids === undefined) byType.set(typeId, (ids = new Set()));
+    ids.add(unitId);
+  }
+  const seen: ContentRow[] = [];
+  const promoted: ContentRow[] = [];
+  const restored: ContentRow[] = [];
+  const endedHere: ContentRow[] = [];
   const inserts: unknown[][] = [];
   const added: CountsByType = {};
   const keeps = (row: ContentRow) => row.origin === origin || row.origin === 'user';
-  for (const [unitId, typeId] of wanted) {
-    const current = active.get(unitId);
-    const removed = removedHere.get(unitId);
-    if (current !== undefined) {
-      if (keeps(current)) seen.push(current.id);
-      else if (current.version_added === version) promoted.push(current.id);
-      else {
-        // Becoming user-added is a change of this version: end the old row here and start a new
-        // one, so readers of older versions keep the origin they had and a rollback restores it.
-        endedHere.push(current.id);
-        inserts.push([repoId, unitId, current.type_id, version, version, origin]);
+  const insert = (typeId: string, unitId: string) =>
+    inserts.push([repoId, typeId, unitId, STILL_PRESENT, version, generation, origin]);
+
+  for (const [typeId, ids] of byType) {
+    const present = new Map<string, ContentRow>();
+    const removedHere = new Map<string, ContentRow>();
+    const rows = sql.selectIn<ContentRow>(
+      [...ids],
+      (p) =>
+        `SELECT ${ROW_COLUMNS} FROM repository_content
+         WHERE repo_id = ? AND type_id = ? AND unit_id IN (${p}) AND version_removed >= ?`,
+      [repoId, typeId],
+      [version],
+    );
+    for (const row of rows) (row.version_removed === STILL_PRESENT ? present : removedHere).set(row.unit_id, row);
+
+    for (const unitId of ids) {
+      const current = present.get(unitId);
+      if (current !== undefined) {
+        if (keeps(current)) seen.push(current);
+        else if (current.version_added === version) promoted.push(current);
+        else {
+          // Becoming user-added is a change of this version: end the old row here and start a
+          // new one, so readers of older versions keep the origin they had and a rollback restores it.
+          endedHere.push(current);
+          insert(typeId, unitId);
+        }
+        continue;
       }
-      continue;
+      const removed = removedHere.get(unitId);
+      if (removed !== undefined && keeps(removed)) restored.push(removed);
+      else insert(typeId, unitId);
+      added[typeId] = (added[typeId] ?? 0) + 1;
     }
-    if (removed !== undefined && keeps(removed)) restored.push(removed.id);
-    else inserts.push([repoId, unitId, typeId, version, version, origin]);
-    added[removed?.type_id ?? typeId] = (added[removed?.type_id ?? typeId] ?? 0) + 1;
   }
 
-  sql.runIn(seen, (p) => `UPDATE repository_content SET seen_version = ? WHERE id IN (${p})`, [version]);
-  sql.runIn(promoted, (p) => `UPDATE repository_content SET seen_version = ?, origin = 'user' WHERE id IN (${p})`, [version]);
-  sql.runIn(restored, (p) => `UPDATE repository_content SET version_removed = NULL, seen_version = ? WHERE id IN (${p})`, [version]);
-  sql.runIn(endedHere, (p) => `UPDATE repository_content SET version_removed = ? WHERE id IN (${p})`, [version]);
+  const ids = (rows: readonly ContentRow[]) => rows.map((row) => row.id);
+  sql.runIn(ids(seen), (p) => `UPDATE repository_content SET seen_generation = ? WHERE id IN (${p})`, [generation]);
+  sql.runIn(
+    ids(promoted),
+    (p) => `UPDATE repository_content SET seen_generation = ?, origin = 'user' WHERE id IN (${p})`,
+    [generation],
+  );
+  sql.runIn(
+    ids(restored),
+    (p) => `UPDATE repository_content SET version_removed = ?, seen_generation = ? WHERE id IN (${p})`,
+    [STILL_PRESENT, generation],
+  );
+  sql.runIn(ids(endedHere), (p) => `UPDATE repository_content SET version_removed = ? WHERE id IN (${p})`, [version]);
   sql.insertRows(
     inserts,
-    6,
+    7,
     (values) =>
-      `INSERT INTO repository_content (repo_id, unit_id, type_id, version_added, seen_version, origin) VALUES ${values}`,
+      `INSERT INTO repository_content (repo_id, type_id, unit_id, version_removed, version_added, seen_generation, origin)
+       VALUES ${values}`,
   );
   return added;
 }
 
 export function unassociate(sql: SqliteStatements, repoId: string, version: number, unitIds: readonly string[]): CountsByType {
+  // The unit's type (part of the content key) comes from the unit itself.
   const rows = sql.selectIn<ContentRow>(
     [...new Set(unitIds)],
     (p) =>
-      `SELECT id, unit_id, type_id, version_added, version_removed, origin FROM repository_content
-       WHERE repo_id = ? AND version_removed IS NULL AND unit_id IN (${p})`,
-    [repoId],
+      `SELECT rc.id, rc.type_id, rc.unit_id, rc.version_added, rc.version_removed, rc.origin
+       FROM units u JOIN repository_content rc
+         ON rc.repo_id = ? AND rc.type_id = u.type_id AND rc.unit_id = u.unit_id AND rc.version_removed = ?
+       WHERE u.unit_id IN (${p})`,
+    [repoId, STILL_PRESENT],
   );
   const removed: CountsByType = {};
   const addedHere: number[] = [];
@@ -102,32 +132,36 @@ export function unassociate(sql: SqliteStatements, repoId: string, version: numb
   return removed;
 }
 
-export function unassociateUnseen(sql: SqliteStatements, repoId: string, version: number, includeUserAdded: boolean): CountsByType {
-  const where = `repo_id = ? AND version_removed IS NULL AND seen_version < ? AND version_added < ?${
+export function unassociateUnseen(
+  sql: SqliteStatements,
+  repoId: string,
+  generation: number,
+  version: number,
+  includeUserAdded: boolean,
+): CountsByType {
+  const where = `repo_id = ? AND version_removed = ? AND version_added < ? AND seen_generation <> ?${
     includeUserAdded ? '' : ` AND origin <> 'user'`
   }`;
+  const params = [repoId, STILL_PRESENT, version, generation];
   const counts = sql
     .prepare(`SELECT type_id, COUNT(*) AS n FROM repository_content WHERE ${where} GROUP BY type_id`)
-    .all(repoId, version, version) as { type_id: string; n: number }[];
-  sql.prepare(`UPDATE repository_content SET version_removed = ? WHERE ${where}`).run(version, repoId, version, version);
+    .all(...params) as { type_id: string; n: number }[];
+  sql.prepare(`UPDATE repository_content SET version_removed = ? WHERE ${where}`).run(version, ...params);
   return Object.fromEntries(counts.map((row) => [row.type_id, row.n]));
 }
 
 /**
- * Undoes every change made under `version` and any later number (none of which can be committed):
- * rows they added go, rows they removed come back, and "seen" marks fall back below `version` so a
- * retry of the same number starts from a clean slate.
+ * Undoes every change made under `version` and any later number (none of which can be
+ * committed): rows they added go, rows they removed come back.
  */
 export function rollbackContent(sql: SqliteStatements, repoId: string, version: number): void {
   sql.prepare('DELETE FROM repository_content WHERE repo_id = ? AND version_added >= ?').run(repoId, version);
   sql
-    .prepare('UPDATE repository_content SET version_removed = NULL WHERE repo_id = ? AND version_removed >= ?')
-    .run(repoId, version);
-  sql
     .prepare(
-      'UPDATE repository_content SET seen_version = ? WHERE repo_id = ? AND version_removed IS NULL AND seen_version >= ?',
+      `UPDATE repository_content SET version_removed = ?
+       WHERE repo_id = ? AND version_removed >= ? AND version_removed <> ?`,
     )
-    .run(version - 1, repoId, version);
+    .run(STILL_PRESENT, repoId, version, STILL_PRESENT);
 }
 
 export function countRepoUnits(sql: SqliteStatements, repoId: string, version: number): CountsByType {

@@ -1,5 +1,8 @@
 import type { Database } from 'better-sqlite3';
 
+/** `version_removed` of a repository-content row whose unit is still in the repository. */
+export const STILL_PRESENT = Number.MAX_SAFE_INTEGER;
+
 /**
  * Schema migrations of the embedded catalog, applied in order. `PRAGMA user_version` records how
  * many have run, so opening an older file upgrades it and opening a current one does nothing.
@@ -11,6 +14,8 @@ const MIGRATIONS: readonly string[] = [
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
     latest_version INTEGER NOT NULL DEFAULT 0,
+    -- bumped by every beginVersion; "seen" marks carry it, so a crashed attempt's marks are stale
+    write_generation INTEGER NOT NULL DEFAULT 0,
     importer TEXT,
     feed_url TEXT,
     config TEXT,
@@ -19,12 +24,14 @@ const MIGRATIONS: readonly string[] = [
     updated_at TEXT NOT NULL
   );
 
+  -- rowid table: metadata can be kilobytes, too big to live in a WITHOUT ROWID b-tree
   CREATE TABLE units (
-    unit_id TEXT PRIMARY KEY,
+    id INTEGER PRIMARY KEY,
+    unit_id TEXT NOT NULL UNIQUE,
     type_id TEXT NOT NULL,
     key TEXT NOT NULL,
     metadata TEXT NOT NULL
-  ) WITHOUT ROWID;
+  );
 
   CREATE TABLE artifacts (
     sha256 TEXT PRIMARY KEY,
@@ -34,7 +41,7 @@ const MIGRATIONS: readonly string[] = [
     sha224 TEXT,
     sha384 TEXT,
     sha512 TEXT
-  );
+  ) WITHOUT ROWID;
   CREATE INDEX artifacts_md5 ON artifacts (md5) WHERE md5 IS NOT NULL;
   CREATE INDEX artifacts_sha1 ON artifacts (sha1) WHERE sha1 IS NOT NULL;
   CREATE INDEX artifacts_sha224 ON artifacts (sha224) WHERE sha224 IS NOT NULL;
@@ -47,8 +54,6 @@ const MIGRATIONS: readonly string[] = [
     sha256 TEXT,
     PRIMARY KEY (unit_id, relative_path)
   ) WITHOUT ROWID;
-  -- orphan cleanup asks "is this artifact referenced by any unit?"
-  CREATE INDEX unit_artifacts_sha256 ON unit_artifacts (sha256) WHERE sha256 IS NOT NULL;
 
   CREATE TABLE remote_artifacts (
     unit_id TEXT NOT NULL,
@@ -60,32 +65,27 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (unit_id, relative_path, remote)
   ) WITHOUT ROWID;
 
-  -- One row per stretch of versions a unit spends in a repository: a unit removed and later
-  -- re-added has two rows, so the table needs its own row id rather than (repo, unit).
+  -- One row per stretch of versions a unit spends in a repository. version_removed is
+  -- ${STILL_PRESENT} while the unit is still there (not NULL, so the unique key admits exactly
+  -- one present row per unit, and one removed row per version). The unique key's order is the
+  -- listing order (type, unit id) and also the lookup of associate/unassociate. A rowid table,
+  -- because the version indexes then grow at their end instead of at random places.
   CREATE TABLE repository_content (
     id INTEGER PRIMARY KEY,
     repo_id TEXT NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
-    unit_id TEXT NOT NULL,
     type_id TEXT NOT NULL,
+    unit_id TEXT NOT NULL,
+    version_removed INTEGER NOT NULL,
     version_added INTEGER NOT NULL,
-    version_removed INTEGER,
-    seen_version INTEGER NOT NULL,
+    seen_generation INTEGER NOT NULL,
     origin TEXT NOT NULL CHECK (origin IN ('sync', 'user'))
   );
-  -- at most one active row per (repo, unit); also the lookup of associate
-  CREATE UNIQUE INDEX repository_content_active ON repository_content (repo_id, unit_id)
-    WHERE version_removed IS NULL;
-  -- rows of a unit (restoring one removed by the version being written; orphan cleanup)
-  CREATE INDEX repository_content_unit ON repository_content (unit_id, repo_id);
-  -- reading a version in (type, unit) order, page by page
-  CREATE INDEX repository_content_listing ON repository_content (repo_id, type_id, unit_id);
+  CREATE UNIQUE INDEX repository_content_key
+    ON repository_content (repo_id, type_id, unit_id, version_removed);
   -- rolling back a version
   CREATE INDEX repository_content_added ON repository_content (repo_id, version_added);
   CREATE INDEX repository_content_removed ON repository_content (repo_id, version_removed)
-    WHERE version_removed IS NOT NULL;
-  -- active rows a mirror sync has not seen
-  CREATE INDEX repository_content_unseen ON repository_content (repo_id, seen_version)
-    WHERE version_removed IS NULL;
+    WHERE version_removed <> ${STILL_PRESENT};
 
   CREATE TABLE sync_history (
     seq INTEGER PRIMARY KEY,

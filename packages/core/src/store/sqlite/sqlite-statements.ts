@@ -30,27 +30,37 @@ export class SqliteStatements {
 
   /**
    * Runs `sql(placeholders)` once per chunk of `values`, where `placeholders` is `?, ?, …` for an
-   * IN-list, and returns every row. Chunks are padded to a few fixed sizes (repeating the last
+   * IN-list, binding `leading`, the chunk, then `trailing`; returns every row. Chunks are padded to a few fixed sizes (repeating the last
    * value, harmless in an IN-list) so only a handful of distinct statements is ever prepared.
    */
-  selectIn<R>(values: readonly unknown[], sql: (placeholders: string) => string, leading: readonly unknown[] = []): R[] {
+  selectIn<R>(
+    values: readonly unknown[],
+    sql: (placeholders: string) => string,
+    leading: readonly unknown[] = [],
+    trailing: readonly unknown[] = [],
+  ): R[] {
     const rows: R[] = [];
-    const size = MAX_PARAMETERS - leading.length;
+    const size = MAX_PARAMETERS - leading.length - trailing.length;
     for (let start = 0; start < values.length; start += size) {
-      const chunk = values.slice(start, start + size);
-      const padded = padToBucket(chunk, size);
-      rows.push(...(this.prepare(sql(placeholders(padded.length))).all(...leading, ...padded) as R[]));
+      const chunk = padToBucket(values.slice(start, start + size), size);
+      const statement = this.prepare(sql(placeholders(chunk.length)));
+      for (const row of statement.all(...leading, ...chunk, ...trailing) as R[]) rows.push(row);
     }
     return rows;
   }
 
   /** Like {@link selectIn} for a statement that changes rows; returns the number changed. */
-  runIn(values: readonly unknown[], sql: (placeholders: string) => string, leading: readonly unknown[] = []): number {
+  runIn(
+    values: readonly unknown[],
+    sql: (placeholders: string) => string,
+    leading: readonly unknown[] = [],
+    trailing: readonly unknown[] = [],
+  ): number {
     let changes = 0;
-    const size = MAX_PARAMETERS - leading.length;
+    const size = MAX_PARAMETERS - leading.length - trailing.length;
     for (let start = 0; start < values.length; start += size) {
       const chunk = padToBucket(values.slice(start, start + size), size);
-      changes += this.prepare(sql(placeholders(chunk.length))).run(...leading, ...chunk).changes;
+      changes += this.prepare(sql(placeholders(chunk.length))).run(...leading, ...chunk, ...trailing).changes;
     }
     return changes;
   }

@@ -184,14 +184,15 @@ export function compareText(a: string, b: string): number {
  * remote-artifact rows; then artifacts no unit-artifact row references.
  */
 export function deleteOrphans(sql: SqliteStatements): { units: number; artifacts: string[] } {
-  const orphan = (table: string) =>
-    `NOT EXISTS (SELECT 1 FROM repository_content rc WHERE rc.unit_id = ${table}.unit_id)`;
-  sql.prepare(`DELETE FROM unit_artifacts WHERE ${orphan('unit_artifacts')}`).run();
-  sql.prepare(`DELETE FROM remote_artifacts WHERE ${orphan('remote_artifacts')}`).run();
-  const units = sql.prepare(`DELETE FROM units WHERE ${orphan('units')}`).run().changes;
+  // NOT IN (subquery) makes SQLite build the referenced set once; a correlated NOT EXISTS would
+  // need an index on repository_content by unit id that nothing else on the sync path needs.
+  const orphan = `unit_id NOT IN (SELECT unit_id FROM repository_content)`;
+  sql.prepare(`DELETE FROM unit_artifacts WHERE ${orphan}`).run();
+  sql.prepare(`DELETE FROM remote_artifacts WHERE ${orphan}`).run();
+  const units = sql.prepare(`DELETE FROM units WHERE ${orphan}`).run().changes;
   const artifacts = sql
     .prepare(
-      `DELETE FROM artifacts WHERE NOT EXISTS (SELECT 1 FROM unit_artifacts ua WHERE ua.sha256 = artifacts.sha256)
+      `DELETE FROM artifacts WHERE sha256 NOT IN (SELECT sha256 FROM unit_artifacts WHERE sha256 IS NOT NULL)
        RETURNING sha256`,
     )
     .all() as { sha256: string }[];

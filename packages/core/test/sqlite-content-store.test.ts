@@ -1,0 +1,147 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { ErrorCodes, isTributaryError } from '@tributary/plugin-api';
+import { SqliteContentStore } from '../src/store/sqlite/sqlite-content-store.js';
+
+/** What only the embedded store does; the shared behaviours live in test/store-conformance. */
+
+let dir: string;
+const opened: SqliteContentStore[] = [];
+
+async function open(file = join(dir, 'catalog.db'), options = {}): Promise<SqliteContentStore> {
+  const store = new SqliteContentStore(file, options);
+  opened.push(store);
+  await store.init();
+  return store;
+}
+
+async function failure(promise: Promise<unknown>): Promise<{ code: string; message: string; details: Record<string, unknown> }> {
+  try {
+    await promise;
+  } catch (error) {
+    if (isTributaryError(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a failure');
+}
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tributary-sqlite-'));
+});
+
+afterEach(async () => {
+  for (const store of opened.splice(0)) await store.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('the catalog survives closing and reopening, and init on an existing file changes nothing', async () => {
+  const first = await open();
+  const repo = await first.createRepository({ name: 'kept', config: { a: 1 } });
+  await first.upsertUnits([{ unitId: 'u1', typeId: 'file', key: { name: 'u1' }, metadata: {}, artifacts: [] }]);
+  await first.commitVersion(repo.id, await first.beginVersion(repo.id));
+  await first.close();
+
+  const again = await open();
+  await again.init();
+  expect(await again.getRepository('kept')).toMatchObject({ id: repo.id, config: { a: 1 }, latestVersion: 1 });
+  expect(await again.findUnits(['u1'])).toHaveLength(1);
+  const raw = new BetterSqlite3(join(dir, 'catalog.db'), { readonly: true });
+  try {
+    expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(raw.pragma('user_version', { simple: true })).toBeGreaterThanOrEqual(1);
+  } finally {
+    raw.close();
+  }
+});
+
+test('two stores on one file share the lease: only one holder at a time', async () => {
+  const hostA = await open();
+  const hostB = await open();
+  const repo = await hostA.createRepository({ name: 'shared' });
+  expect(await hostA.acquireLease(repo.id, 'host-a', 60_000)).toBe(true);
+  expect(await hostB.acquireLease(repo.id, 'host-b', 60_000)).toBe(false);
+  await hostA.releaseLease(repo.id, 'host-a');
+  expect(await hostB.acquireLease(repo.id, 'host-b', 60_000)).toBe(true);
+  expect(await hostA.getLease(repo.id)).toMatchObject({ holder: 'host-b' });
+});
+
+test('a second connection reading version N does not see version N + 1 being written', async () => {
+  const writer = await open();
+  const reader = await open();
+  const repo = await writer.createRepository({ name: 'r' });
+  const unit = (name: string) => ({ unitId: name, typeId: 'file', key: { name }, metadata: {}, artifacts: [] });
+  await writer.upsertUnits([unit('a'), unit('b')]);
+  const v1 = await writer.beginVersion(repo.id);
+  await writer.associate(repo.id, v1, [{ unitId: 'a', typeId: 'file' }], 'sync');
+  await writer.commitVersion(repo.id, v1);
+  const v2 = await writer.beginVersion(repo.id);
+  await writer.associate(repo.id, v2, [{ unitId: 'b', typeId: 'file' }], 'sync');
+  const latest = (await reader.getRepository('r'))!.latestVersion;
+  expect(latest).toBe(1);
+  expect(await reader.countRepoUnits(repo.id, latest)).toEqual({ file: 1 });
+});
+
+test('writing into a committed version, or rolling one back, is refused with TRIBUTARY_ERR_STORE', async () => {
+  const store = await open();
+  const repo = await store.createRepository({ name: 'r' });
+  await store.upsertUnits([{ unitId: 'a', typeId: 'file', key: { name: 'a' }, metadata: {}, artifacts: [] }]);
+  const v1 = await store.beginVersion(repo.id);
+  await store.associate(repo.id, v1, [{ unitId: 'a', typeId: 'file' }], 'sync');
+  await store.commitVersion(repo.id, v1);
+  expect((await failure(store.associate(repo.id, 1, [{ unitId: 'a', typeId: 'file' }], 'user'))).code).toBe(ErrorCodes.STORE);
+  expect((await failure(store.unassociate(repo.id, 1, ['a']))).code).toBe(ErrorCodes.STORE);
+  expect((await failure(store.rollbackVersion(repo.id, 1))).code).toBe(ErrorCodes.STORE);
+  expect(await store.countRepoUnits(repo.id, 1)).toEqual({ file: 1 });
+});
+
+test('a write blocked by another process holding the lock fails as TRIBUTARY_ERR_STORE after the busy timeout', async () => {
+  const store = await open(join(dir, 'catalog.db'), { busyTimeoutMs: 50 });
+  const other = new BetterSqlite3(join(dir, 'catalog.db'));
+  try {
+    other.exec('BEGIN IMMEDIATE');
+    const error = await failure(store.createRepository({ name: 'blocked' }));
+    expect(error.code).toBe(ErrorCodes.STORE);
+    expect(error.details).toMatchObject({ operation: 'create repository', sqliteCode: 'SQLITE_BUSY' });
+    other.exec('ROLLBACK');
+    await expect(store.createRepository({ name: 'blocked' })).resolves.toMatchObject({ name: 'blocked' });
+  } finally {
+    other.close();
+  }
+});
+
+test('a catalog path that cannot be opened, and a closed store, give TRIBUTARY_ERR_STORE', async () => {
+  const notADir = join(dir, 'plain-file');
+  await writeFile(notADir, 'x');
+  let thrown: unknown;
+  try {
+    new SqliteContentStore(join(notADir, 'catalog.db'));
+  } catch (error) {
+    thrown = error;
+  }
+  expect(isTributaryError(thrown, ErrorCodes.STORE)).toBe(true);
+
+  const store = await open();
+  await store.close();
+  expect((await failure(store.listRepositories())).code).toBe(ErrorCodes.STORE);
+});
+
+test('an empty repository name is TRIBUTARY_ERR_INVALID_ARGUMENT', async () => {
+  const store = await open();
+  expect((await failure(store.createRepository({ name: ' ' }))).code).toBe(ErrorCodes.INVALID_ARGUMENT);
+});
+
+test('repoUnitKeys reads in pages of the configured size, one round trip each', async () => {
+  const store = await open(join(dir, 'catalog.db'), { keyPageSize: 10 });
+  const repo = await store.createRepository({ name: 'r' });
+  const units = Array.from({ length: 35 }, (_, i) => ({ unitId: `u${i}`, typeId: 'file', key: { name: `u${i}` }, metadata: {}, artifacts: [] }));
+  await store.upsertUnits(units);
+  const version = await store.beginVersion(repo.id);
+  await store.associate(repo.id, version, units, 'sync');
+  const before = store.stats.roundTrips;
+  let count = 0;
+  for await (const _ of store.repoUnitKeys(repo.id, version)) count++;
+  expect(count).toBe(35);
+  expect(store.stats.roundTrips - before).toBe(4);
+});
