@@ -30,6 +30,9 @@ const EXTENSIONS: ReadonlyArray<readonly [string, MetadataCompression | 'unsuppo
   ['.lzma', 'unsupported'],
 ];
 
+/** Decompressed chunk size: fewer, larger chunks cost less per byte downstream. */
+const OUTPUT_CHUNK = 256 * 1024;
+
 /** xz dictionaries beyond this are refused rather than allocated (xz -9 needs 64 MiB). */
 const XZ_MEMLIMIT = 256 * 1024 * 1024;
 
@@ -71,7 +74,7 @@ function looksLikeXml(head: Buffer): boolean {
 function createDecompressor(compression: MetadataCompression): Duplex | Transform {
   switch (compression) {
     case 'gzip':
-      return createGunzip();
+      return createGunzip({ chunkSize: OUTPUT_CHUNK });
     case 'xz':
       return createXzDecompressor({ memlimit: XZ_MEMLIMIT });
     case 'bzip2':

@@ -4,6 +4,8 @@ import type { DeclarativeContent, UnitRef } from '@tributary/plugin-api';
  * Multi-level discovery with bounded memory: which package units of this sync each advisory
  * links to.
  *
+ * Packages are named by `compactKey(nevra)` throughout, so nothing here pins parser buffers.
+ *
  * updateinfo.xml is read once before primary.xml to learn the NEVRAs advisories name (at most
  * `maxLinks` of them: the set is the only thing that grows with updateinfo's size). While primary
  * streams, only packages with such a NEVRA are remembered, as their DeclarativeContent; once the

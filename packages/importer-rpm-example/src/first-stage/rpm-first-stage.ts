@@ -10,6 +10,7 @@ import {
 } from '@tributary/plugin-api';
 import { withConfigDefaults, type RpmImporterConfig } from '../config.js';
 import { RPM_ADVISORY, RPM_REPO_METADATA } from '../content-types.js';
+import { compactKey } from '../metadata/compact-key.js';
 import { repositoryBaseUrl } from '../metadata/location.js';
 import type { MetadataFile } from '../metadata/metadata-file.js';
 import { readMetadataRecords } from '../metadata/metadata-file.js';
@@ -109,7 +110,7 @@ export class RpmFirstStage extends Stage {
   private async collectAdvisoryPackages(file: MetadataFile, links: AdvisoryPackageLinks): Promise<void> {
     const source = `updateinfo metadata ${file.href}`;
     for await (const element of this.records(file, UPDATEINFO_RECORDS)) {
-      for (const p of advisoryOf(element, source).packages) links.want(advisoryPackageNevra(p));
+      for (const p of advisoryOf(element, source).packages) links.want(compactKey(advisoryPackageNevra(p)));
     }
     if (links.overflow > 0) {
       this.ctx.log.warn(`advisories name more than ${this.config.maxLinkedPackages} distinct packages (config maxLinkedPackages); ${links.overflow} of them are listed without a unit link`);
@@ -118,7 +119,7 @@ export class RpmFirstStage extends Stage {
 
   private async emitPackages(file: MetadataFile, links: AdvisoryPackageLinks): Promise<void> {
     const source = `primary metadata ${file.href}`;
-    // The only per-package state kept while primary streams: NEVRAs, to drop duplicates.
+    // The only per-package state kept while primary streams: NEVRA keys, to drop duplicates.
     const seen = new Set<string>();
     const dropped: string[] = [];
     let droppedCount = 0;
@@ -126,14 +127,15 @@ export class RpmFirstStage extends Stage {
     for await (const element of this.records(file, PRIMARY_RECORDS)) {
       const p = primaryPackageOf(element, source);
       const nevra = nevraOf(p);
-      if (seen.has(nevra)) {
+      const key = compactKey(nevra);
+      if (seen.has(key)) {
         droppedCount++;
         if (dropped.length < DUPLICATES_LOGGED) dropped.push(`${nevra} (${p.checksumType}:${p.checksum.slice(0, 16)}…, line ${p.line})`);
         continue;
       }
-      seen.add(nevra);
+      seen.add(key);
       const content = packageContent(p, this.baseUrl, source);
-      links.offer(nevra, content);
+      links.offer(key, content);
       await this.put(content);
       emitted++;
     }
@@ -157,7 +159,7 @@ export class RpmFirstStage extends Stage {
         continue;
       }
       seen.add(advisory.id);
-      const packageUnitIds = await links.unitIds(advisory.packages.map(advisoryPackageNevra));
+      const packageUnitIds = await links.unitIds(advisory.packages.map((p) => compactKey(advisoryPackageNevra(p))));
       linked += packageUnitIds.length;
       const { id, ...metadata } = advisory;
       await this.put(new DeclarativeContent({ typeId: RPM_ADVISORY, key: { id }, metadata: { ...metadata, packageUnitIds } }));

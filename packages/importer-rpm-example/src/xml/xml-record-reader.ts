@@ -1,5 +1,5 @@
-import { SaxesParser, type SaxesTagPlain } from 'saxes';
 import { ErrorCodes, TributaryError } from '@tributary/plugin-api';
+import { StrictXmlTokenizer, type XmlTokenHandler } from './strict-xml-tokenizer.js';
 
 /** One element of a record, as a small tree. Names are local names (`rpm:entry` → `entry`). */
 export interface XmlElement {
@@ -8,7 +8,7 @@ export interface XmlElement {
   /** Character data directly inside the element (empty for elements with children). */
   text: string;
   readonly children: XmlElement[];
-  /** 1-based line where the element starts. */
+  /** 1-based line where the element starts (records only; 0 inside them). */
   readonly line: number;
 }
 
@@ -30,124 +30,100 @@ const DEFAULT_MAX_RECORD_CHARS = 64 * 1024 * 1024;
 
 /**
  * Streams the records of an XML document (chunks of UTF-8 bytes in, one element tree per record
- * out), keeping only the record being read in memory.
- *
- * Safe by construction for untrusted metadata: the SAX parser (saxes) never fetches anything and
- * never expands entities other than XML's five and character references; a DOCTYPE (the only way
- * to declare entities, external or billion-laughs ones) is refused outright with
- * TRIBUTARY_ERR_XML_ENTITY, as is a reference to an undeclared entity. Malformed or truncated XML
- * is TRIBUTARY_ERR_XML_INVALID, bytes that are not UTF-8 TRIBUTARY_ERR_ENCODING_INVALID; both name
- * the line and column.
+ * out), keeping only the record being read in memory. The XML is read by
+ * {@link StrictXmlTokenizer}: no DOCTYPE, no entity other than XML's predefined ones, strict
+ * well-formedness with line and column in every error; bytes that are not UTF-8 are
+ * TRIBUTARY_ERR_ENCODING_INVALID.
  */
 export async function* readXmlRecords(chunks: AsyncIterable<Buffer>, spec: XmlRecordSpec): AsyncGenerator<XmlElement> {
-  const parser = new SaxesParser({ xmlns: false, position: true });
   const decoder = new TextDecoder('utf-8', { fatal: true });
-  const maxRecordChars = spec.maxRecordChars ?? DEFAULT_MAX_RECORD_CHARS;
-  let failure: TributaryError | undefined;
-  let ready: XmlElement[] = [];
-  const stack: XmlElement[] = [];
-  let depth = 0;
-  let skipDepth = 0;
-  let recordChars = 0;
-  let rootClosed = false;
-
-  const where = () => ({ line: parser.line, column: parser.column + 1 });
-  const fail = (code: typeof ErrorCodes.XML_INVALID | typeof ErrorCodes.XML_ENTITY | typeof ErrorCodes.ENCODING_INVALID, message: string) => {
-    if (failure) return;
-    const { line, column } = where();
-    failure = new TributaryError(code, `${spec.source}, line ${line} column ${column}: ${message}`, { details: { source: spec.source, line, column } });
-  };
-
-  parser.on('xmldecl', (decl) => {
-    if (decl.encoding && !/^utf-?8$/i.test(decl.encoding)) fail(ErrorCodes.ENCODING_INVALID, `declares encoding ${decl.encoding}; repository metadata must be UTF-8`);
-  });
-  parser.on('doctype', () => {
-    fail(ErrorCodes.XML_ENTITY, 'a DOCTYPE is refused in repository metadata: it could declare external or recursively expanding entities, which are never resolved');
-  });
-  parser.on('opentag', (tag: SaxesTagPlain) => {
-    depth++;
-    if (skipDepth) return;
-    const name = localName(tag.name);
-    if (depth === 1) {
-      if (name !== spec.root) fail(ErrorCodes.XML_INVALID, `the root element is <${tag.name}>, expected <${spec.root}>`);
-      return;
+  const builder = new RecordBuilder(spec);
+  const tokenizer = new StrictXmlTokenizer(spec.source, builder);
+  builder.tokenizer = tokenizer;
+  const decode = (chunk?: Buffer): string => {
+    try {
+      return chunk ? decoder.decode(chunk, { stream: true }) : decoder.decode();
+    } catch {
+      throw new TributaryError(ErrorCodes.ENCODING_INVALID, `${spec.source}: the bytes after line ${tokenizer.currentLine()} are not valid UTF-8`, {
+        details: { source: spec.source, line: tokenizer.currentLine() },
+      });
     }
-    if (stack.length === 0) {
-      if (depth === 2 && spec.records.has(name)) {
-        recordChars = 0;
-        stack.push({ name, attributes: tag.attributes as Record<string, string>, text: '', children: [], line: parser.line });
-      }
-      return;
-    }
-    if (spec.skip?.has(name)) {
-      skipDepth = depth;
-      return;
-    }
-    const element: XmlElement = { name, attributes: tag.attributes as Record<string, string>, text: '', children: [], line: parser.line };
-    stack[stack.length - 1]!.children.push(element);
-    stack.push(element);
-  });
-  parser.on('closetag', () => {
-    if (skipDepth) {
-      if (depth === skipDepth) skipDepth = 0;
-    } else if (stack.length > 0) {
-      const element = stack.pop()!;
-      if (element.children.length > 0) element.text = '';
-      if (stack.length === 0) ready.push(element);
-    }
-    depth--;
-    if (depth === 0) rootClosed = true;
-  });
-  const onText = (text: string) => {
-    if (stack.length === 0 || skipDepth) return;
-    recordChars += text.length;
-    if (recordChars > maxRecordChars) {
-      fail(ErrorCodes.XML_INVALID, `a <${stack[0]!.name}> record holds more than ${maxRecordChars} characters`);
-      return;
-    }
-    stack[stack.length - 1]!.text += text;
-  };
-  parser.on('text', onText);
-  parser.on('cdata', onText);
-  parser.on('error', (error: Error) => {
-    const message = error.message.replace(/^[^:]*:\d+:\d+: /, '');
-    fail(/undefined entity/i.test(message) ? ErrorCodes.XML_ENTITY : ErrorCodes.XML_INVALID, /undefined entity/i.test(message) ? `${message} Only XML's predefined entities are accepted; none is ever resolved or expanded` : message);
-  });
-
-  const feed = (text: string) => {
-    if (failure) throw failure;
-    parser.write(text);
-    if (failure) throw failure;
   };
   for await (const chunk of chunks) {
-    let text: string;
-    try {
-      text = decoder.decode(chunk, { stream: true });
-    } catch {
-      fail(ErrorCodes.ENCODING_INVALID, 'the bytes that follow are not valid UTF-8');
-      throw failure!;
-    }
-    feed(text);
-    if (ready.length > 0) {
-      const records = ready;
-      ready = [];
+    tokenizer.write(decode(chunk));
+    if (builder.ready.length > 0) {
+      const records = builder.ready;
+      builder.ready = [];
       yield* records;
     }
   }
-  try {
-    feed(decoder.decode());
-  } catch (error) {
-    if (failure) throw failure;
-    fail(ErrorCodes.ENCODING_INVALID, 'the document ends inside a UTF-8 sequence');
-    throw failure ?? error;
+  tokenizer.write(decode());
+  tokenizer.end();
+  yield* builder.ready;
+}
+
+/** Builds record trees from tokens; everything outside records is dropped as it streams by. */
+class RecordBuilder implements XmlTokenHandler {
+  tokenizer!: StrictXmlTokenizer;
+  ready: XmlElement[] = [];
+  private readonly stack: XmlElement[] = [];
+  private depth = 0;
+  private skipDepth = 0;
+  private recordChars = 0;
+  private readonly maxRecordChars: number;
+
+  constructor(private readonly spec: XmlRecordSpec) {
+    this.maxRecordChars = spec.maxRecordChars ?? DEFAULT_MAX_RECORD_CHARS;
   }
-  parser.close();
-  if (failure) throw failure;
-  if (!rootClosed) {
-    fail(ErrorCodes.XML_INVALID, `the document ends before its root element <${spec.root}> is closed (truncated?)`);
-    throw failure!;
+
+  openTag(qualifiedName: string, attributes: Record<string, string>): void {
+    this.depth++;
+    if (this.skipDepth) return;
+    const name = localName(qualifiedName);
+    const stack = this.stack;
+    if (this.depth === 1) {
+      if (name !== this.spec.root) this.fail(`the root element is <${qualifiedName}>, expected <${this.spec.root}>`);
+      return;
+    }
+    if (stack.length === 0) {
+      if (this.depth === 2 && this.spec.records.has(name)) {
+        this.recordChars = 0;
+        stack.push({ name, attributes, text: '', children: [], line: this.tokenizer.currentLine() });
+      }
+      return;
+    }
+    if (this.spec.skip?.has(name)) {
+      this.skipDepth = this.depth;
+      return;
+    }
+    const element: XmlElement = { name, attributes, text: '', children: [], line: 0 };
+    stack[stack.length - 1]!.children.push(element);
+    stack.push(element);
   }
-  yield* ready;
+
+  closeTag(): void {
+    if (this.skipDepth) {
+      if (this.depth === this.skipDepth) this.skipDepth = 0;
+    } else if (this.stack.length > 0) {
+      const element = this.stack.pop()!;
+      if (element.children.length > 0) element.text = '';
+      if (this.stack.length === 0) this.ready.push(element);
+    }
+    this.depth--;
+  }
+
+  text(text: string): void {
+    const stack = this.stack;
+    if (stack.length === 0 || this.skipDepth) return;
+    this.recordChars += text.length;
+    if (this.recordChars > this.maxRecordChars) this.fail(`a <${stack[0]!.name}> record holds more than ${this.maxRecordChars} characters`);
+    stack[stack.length - 1]!.text += text;
+  }
+
+  private fail(message: string): never {
+    const line = this.tokenizer.currentLine();
+    throw new TributaryError(ErrorCodes.XML_INVALID, `${this.spec.source}, line ${line}: ${message}`, { details: { source: this.spec.source, line } });
+  }
 }
 
 function localName(name: string): string {

@@ -1,0 +1,75 @@
+/**
+ * One measured step of the rpm-sync benchmark, run in a fresh child process so each peak RSS is
+ * its own. Argument: a JSON {@link RpmWorkerTask}; prints one JSON {@link RpmWorkerResult} line.
+ */
+import path from 'node:path';
+import { createHost, parseStoreUri } from '@tributary/core';
+import { primaryPackageOf, PRIMARY_RECORDS, readMetadataRecords, rpmImporter } from '@tributary/importer-rpm-example';
+
+export type RpmWorkerTask =
+  | {
+      readonly kind: 'sync';
+      readonly home: string;
+      /** `--store` value; default: a SQLite catalog in `home`. */
+      readonly store?: string;
+      /** MongoDB database to use, so each run starts empty. */
+      readonly database?: string;
+      readonly repository: string;
+      readonly url: string;
+    }
+  | { readonly kind: 'floor'; readonly primaryPath: string; readonly openSize: number };
+
+export interface RpmWorkerResult {
+  readonly seconds: number;
+  readonly peakRssBytes: number;
+  readonly packages: number;
+  readonly timings?: Readonly<Record<string, number>>;
+  readonly roundTrips?: number;
+}
+
+async function runSync(task: Extract<RpmWorkerTask, { kind: 'sync' }>): Promise<RpmWorkerResult> {
+  const store = task.store
+    ? { ...parseStoreUri(task.store), ...(task.database ? { database: task.database } : {}) }
+    : { sqlite: path.join(task.home, 'catalog.db') };
+  const host = await createHost({ storageRoot: path.join(task.home, 'storage'), store, plugins: [rpmImporter] });
+  try {
+    await host.createRepository({ name: task.repository });
+    const roundTripsBefore = host.store.stats.roundTrips;
+    const started = process.hrtime.bigint();
+    const outcome = await host.sync(task.repository, { importer: 'rpm', url: task.url, policy: 'on_demand' });
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    return {
+      seconds,
+      peakRssBytes: process.resourceUsage().maxRSS * 1024,
+      packages: outcome.report.added['rpm.package'] ?? 0,
+      timings: outcome.report.timings,
+      roundTrips: host.store.stats.roundTrips - roundTripsBefore,
+    };
+  } finally {
+    await host.close();
+  }
+}
+
+/** The floor: the same file decompressed and parsed into packages by the same parser, nothing else. */
+async function runFloor(task: Extract<RpmWorkerTask, { kind: 'floor' }>): Promise<RpmWorkerResult> {
+  const started = process.hrtime.bigint();
+  let packages = 0;
+  const file = { path: task.primaryPath, href: path.basename(task.primaryPath), type: 'primary', openSize: task.openSize };
+  for await (const element of readMetadataRecords(file, PRIMARY_RECORDS, { maxBytes: 2 * 1024 ** 3 })) {
+    primaryPackageOf(element, 'primary');
+    packages++;
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return { seconds, peakRssBytes: process.resourceUsage().maxRSS * 1024, packages };
+}
+
+async function main(): Promise<void> {
+  const task = JSON.parse(process.argv[2] ?? '{}') as RpmWorkerTask;
+  const result = task.kind === 'floor' ? await runFloor(task) : await runSync(task);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,101 @@
+/**
+ * RPM-repository sync benchmark (issue 4). Prints figures; asserts nothing.
+ *
+ *   npm run bench:rpm -- [--store URI] [--packages 100000] [--json] [--keep]
+ *
+ * Generates primary.xml.gz with PACKAGES packages (~250 MB of XML at 100,000) and its repomd.xml,
+ * serves them from a separate server process on 127.0.0.1, and runs, each in a fresh child process
+ * (so each peak RSS is its own):
+ *   - an on_demand sync into an empty host: seconds, packages/s, peak RSS;
+ *   - the floor: the same primary.xml.gz decompressed and parsed by the same parser, nothing else;
+ *   - the ratio sync / floor.
+ */
+import { execFile, fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { generateRpmRepo } from './rpm-primary-generator.js';
+import type { RpmWorkerResult, RpmWorkerTask } from './rpm-sync-worker.js';
+
+const { values } = parseArgs({
+  options: {
+    store: { type: 'string' },
+    packages: { type: 'string', default: '100000' },
+    json: { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const packageCount = Number(values.packages);
+const runId = `${Date.now().toString(36)}${process.pid}`;
+const workDir = mkdtempSync(path.join(os.tmpdir(), 'tributary-bench-rpm-'));
+
+async function startServer(root: string): Promise<{ url: string; child: ChildProcess }> {
+  const child = fork(path.join(__dirname, 'rpm-repo-server.js'), [root], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const [message] = (await once(child, 'message')) as [{ url: string }];
+  return { url: message.url, child };
+}
+
+function runWorker(task: RpmWorkerTask): Promise<RpmWorkerResult> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [path.join(__dirname, 'rpm-sync-worker.js'), JSON.stringify(task)], { maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`worker failed: ${stderr || error.message}`));
+      else resolve(JSON.parse(stdout.trim().split('\n').pop() as string) as RpmWorkerResult);
+    });
+  });
+}
+
+const mb = (bytes: number) => bytes / (1024 * 1024);
+const fixed = (value: number, digits = 2) => value.toFixed(digits);
+
+async function main(): Promise<void> {
+  const lines: string[] = [];
+  const print = (line: string) => {
+    lines.push(line);
+    if (!values.json) process.stdout.write(`${line}\n`);
+  };
+  const repoDir = path.join(workDir, 'upstream', 'repo');
+  const generated = await generateRpmRepo(repoDir, packageCount);
+  print(
+    `rpm-sync benchmark — store: ${values.store ?? 'embedded SQLite'}, node ${process.version}, ${os.cpus().length} CPUs; ` +
+      `primary.xml.gz: ${generated.packages} packages, ${fixed(mb(generated.openSize), 0)} MiB XML, ${fixed(mb(generated.size), 1)} MiB gzip`,
+  );
+  const { url, child } = await startServer(path.join(workDir, 'upstream'));
+  try {
+    const floorTask: RpmWorkerTask = { kind: 'floor', primaryPath: generated.primaryPath, openSize: generated.openSize };
+    // the floor runs before and after the sync and the faster counts, so the ratio is not flattered
+    const floorBefore = await runWorker(floorTask);
+    const sync = await runWorker({
+      kind: 'sync',
+      home: path.join(workDir, 'home'),
+      ...(values.store ? { store: values.store } : {}),
+      ...(values.store?.startsWith('mongodb') ? { database: `tributary_bench_rpm_${runId}` } : {}),
+      repository: 'bench-rpm',
+      url: new URL('repo/', url).href,
+    });
+    const floorAfter = await runWorker(floorTask);
+    const floor = floorBefore.seconds <= floorAfter.seconds ? floorBefore : floorAfter;
+    const ratio = sync.seconds / floor.seconds;
+    print(`on_demand sync: ${sync.packages} packages in ${fixed(sync.seconds)} s, ${fixed(sync.packages / sync.seconds, 0)} packages/s, peak RSS ${fixed(mb(sync.peakRssBytes), 0)} MiB, ${sync.roundTrips} store round trips`);
+    print(`floor (decompress + parse, same parser): ${floor.packages} packages in ${fixed(floor.seconds)} s, ${fixed(floor.packages / floor.seconds, 0)} packages/s, peak RSS ${fixed(mb(floor.peakRssBytes), 0)} MiB`);
+    print(`ratio sync / floor: ${fixed(ratio)}`);
+    const goals = [
+      ['sync ≤ 15 s', sync.seconds <= 15],
+      ['peak RSS ≤ 400 MB', sync.peakRssBytes <= 400 * 1000 * 1000],
+      ['ratio ≤ 2.5', ratio <= 2.5],
+    ] as const;
+    print(`goals: ${goals.map(([name, met]) => `${name}: ${met ? 'met' : 'MISSED'}`).join('; ')}`);
+    print(`stage timings of the sync, ms: ${JSON.stringify(sync.timings)}`);
+    if (values.json) process.stdout.write(`${JSON.stringify({ generated, sync, floor, ratio, goals: Object.fromEntries(goals) }, null, 2)}\n`);
+  } finally {
+    child.kill();
+    if (!values.keep) rmSync(workDir, { recursive: true, force: true });
+    else process.stderr.write(`kept ${workDir}\n`);
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
+  process.exitCode = 1;
+});

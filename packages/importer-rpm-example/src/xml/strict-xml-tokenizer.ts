@@ -1,0 +1,301 @@
+import { ErrorCodes, TributaryError } from '@tributary/plugin-api';
+
+/** What the tokenizer reports. Names are as written (`rpm:entry`); text is entity-decoded. */
+export interface XmlTokenHandler {
+  openTag(name: string, attributes: Record<string, string>, selfClosing: boolean): void;
+  closeTag(name: string): void;
+  text(text: string): void;
+}
+
+type XmlErrorCode = typeof ErrorCodes.XML_INVALID | typeof ErrorCodes.XML_ENTITY | typeof ErrorCodes.ENCODING_INVALID;
+
+const LESS_THAN = 60; // <
+const GT = 62; // >
+const EQUALS = 61;
+const SLASH = 47;
+const QUESTION = 63;
+const BANG = 33;
+const QUOTE = 34;
+const APOSTROPHE = 39;
+
+const PREDEFINED: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+/**
+ * A strict, streaming, non-validating XML tokenizer for repository metadata, written for speed
+ * (primary.xml of a large repository is hundreds of MB) and for safety:
+ *
+ * - a DOCTYPE is refused (TRIBUTARY_ERR_XML_ENTITY): it is the only way to declare entities, so
+ *   nothing external is ever fetched and nothing expands (no billion laughs);
+ * - only XML's five predefined entities and character references are decoded; any other reference
+ *   is TRIBUTARY_ERR_XML_ENTITY;
+ * - well-formedness that matters is checked (TRIBUTARY_ERR_XML_INVALID with line and column):
+ *   matching end tags, quoted and unique attributes, no `<` in attribute values, one root element,
+ *   no text outside it, nothing left open at the end (a truncated document);
+ * - an XML declaration naming an encoding other than UTF-8 is TRIBUTARY_ERR_ENCODING_INVALID.
+ *
+ * Feed it decoded text in chunks of any size with `write`, then call `end`. Memory is the
+ * unfinished tail of the last chunk (one tag or text run), never the document.
+ */
+export class StrictXmlTokenizer {
+  private buffer = '';
+  private readonly stack: string[] = [];
+  private seenRoot = false;
+  private rootClosed = false;
+  private atStart = true;
+  /** Line of `buffer[0]`, and characters of that line before it. */
+  private linesBefore = 1;
+  private columnBefore = 0;
+  /** Line-counting cursor inside `buffer`: lines up to `cursorPos`. */
+  private cursorPos = 0;
+  private cursorLine = 1;
+  /** Where in `buffer` the token being handled starts (for positions in errors). */
+  private tokenStart = 0;
+
+  constructor(
+    private readonly source: string,
+    private readonly handler: XmlTokenHandler,
+  ) {}
+
+  /** Elements currently open (depth). */
+  get depth(): number {
+    return this.stack.length;
+  }
+
+  /** 1-based line of the token being handled (call from a handler). */
+  currentLine(): number {
+    return this.lineAt(this.tokenStart);
+  }
+
+  write(chunk: string): void {
+    this.buffer = this.buffer.length === 0 ? chunk : this.buffer + chunk;
+    const consumed = this.consume(false);
+    this.discard(consumed);
+  }
+
+  end(): void {
+    const consumed = this.consume(true);
+    this.discard(consumed);
+    if (this.buffer.trim().length > 0) this.fail(ErrorCodes.XML_INVALID, 'the document ends inside a tag, comment or reference (truncated?)', 0);
+    if (this.stack.length > 0) this.fail(ErrorCodes.XML_INVALID, `the document ends inside <${this.stack[this.stack.length - 1]}> (truncated?)`, this.buffer.length);
+    if (!this.seenRoot) this.fail(ErrorCodes.XML_INVALID, 'the document has no root element', 0);
+  }
+
+  /** Handles every complete token in `buffer`; returns how many characters were consumed. */
+  private consume(final: boolean): number {
+    const buffer = this.buffer;
+    const length = buffer.length;
+    let i = 0;
+    while (i < length) {
+      const lt = buffer.indexOf('<', i);
+      if (lt !== i) {
+        // a text run up to the next tag; held back at the end of a chunk until complete
+        const end = lt < 0 ? length : lt;
+        if (lt < 0 && !final) {
+          const amp = buffer.lastIndexOf('&');
+          const safeEnd = amp >= i && buffer.indexOf(';', amp) < 0 ? amp : end;
+          if (safeEnd > i) this.textRun(buffer, i, safeEnd);
+          return safeEnd;
+        }
+        this.textRun(buffer, i, end);
+        if (lt < 0) return end;
+        i = lt;
+      }
+      this.tokenStart = i;
+      const next = buffer.charCodeAt(i + 1);
+      let after: number;
+      if (Number.isNaN(next)) after = -1;
+      else if (next === SLASH) after = this.endTag(buffer, i);
+      else if (next === QUESTION) after = this.processingInstruction(buffer, i);
+      else if (next === BANG) after = this.markup(buffer, i);
+      else after = this.startTag(buffer, i);
+      if (after < 0) return i; // incomplete: wait for more input
+      i = after;
+      this.atStart = false;
+    }
+    return i;
+  }
+
+  private textRun(buffer: string, start: number, end: number): void {
+    this.tokenStart = start;
+    let text = buffer.slice(start, end);
+    if (this.stack.length === 0) {
+      if (text.trim().length > 0) this.fail(ErrorCodes.XML_INVALID, `text outside the root element: ${JSON.stringify(text.trim().slice(0, 40))}`, start);
+      return;
+    }
+    if (text.indexOf('&') >= 0) text = this.decode(text, start);
+    this.handler.text(text);
+  }
+
+  private startTag(buffer: string, start: number): number {
+    const length = buffer.length;
+    let i = start + 1;
+    while (i < length) {
+      const c = buffer.charCodeAt(i);
+      if (c === GT || c === SLASH || c <= 32) break;
+      i++;
+    }
+    if (i >= length) return -1;
+    const name = buffer.slice(start + 1, i);
+    if (!isNameStart(name.charCodeAt(0))) this.fail(ErrorCodes.XML_INVALID, `'<' not followed by a valid element name`, start);
+    const attributes: Record<string, string> = {};
+    for (;;) {
+      while (i < length && buffer.charCodeAt(i) <= 32) i++;
+      if (i >= length) return -1;
+      const c = buffer.charCodeAt(i);
+      if (c === GT || c === SLASH) {
+        const selfClosing = c === SLASH;
+        if (selfClosing) {
+          if (i + 1 >= length) return -1;
+          if (buffer.charCodeAt(i + 1) !== GT) this.fail(ErrorCodes.XML_INVALID, `'/' not followed by '>' in <${name}>`, i);
+          i++;
+        }
+        this.open(name, attributes, selfClosing, start);
+        return i + 1;
+      }
+      let eq = i;
+      while (eq < length) {
+        const d = buffer.charCodeAt(eq);
+        if (d === EQUALS || d <= 32 || d === GT || d === SLASH || d === QUOTE || d === APOSTROPHE || d === LESS_THAN) break;
+        eq++;
+      }
+      const attribute = buffer.slice(i, eq);
+      while (eq < length && buffer.charCodeAt(eq) <= 32) eq++;
+      if (eq >= length) return length - i > 4096 ? this.fail(ErrorCodes.XML_INVALID, `malformed attributes in <${name}>`, i) : -1;
+      if (buffer.charCodeAt(eq) !== EQUALS || attribute.length === 0 || !isNameStart(attribute.charCodeAt(0))) {
+        this.fail(ErrorCodes.XML_INVALID, `malformed attribute in <${name}>`, i);
+      }
+      let q = eq + 1;
+      while (q < length && buffer.charCodeAt(q) <= 32) q++;
+      if (q >= length) return -1;
+      const quote = buffer.charCodeAt(q);
+      if (quote !== QUOTE && quote !== APOSTROPHE) this.fail(ErrorCodes.XML_INVALID, `attribute ${attribute} of <${name}> has an unquoted value`, q);
+      const close = buffer.indexOf(quote === QUOTE ? '"' : "'", q + 1);
+      if (close < 0) return -1;
+      let value = buffer.slice(q + 1, close);
+      if (value.indexOf('<') >= 0) this.fail(ErrorCodes.XML_INVALID, `'<' in the value of attribute ${attribute} of <${name}>`, q);
+      if (value.indexOf('&') >= 0) value = this.decode(value, q + 1);
+      if (attribute in attributes) this.fail(ErrorCodes.XML_INVALID, `attribute ${attribute} appears twice in <${name}>`, i);
+      attributes[attribute] = value;
+      i = close + 1;
+      const after = buffer.charCodeAt(i);
+      if (i < length && after > 32 && after !== GT && after !== SLASH) this.fail(ErrorCodes.XML_INVALID, `no space between attributes in <${name}>`, i);
+    }
+  }
+
+  private open(name: string, attributes: Record<string, string>, selfClosing: boolean, at: number): void {
+    if (this.stack.length === 0) {
+      if (this.rootClosed) this.fail(ErrorCodes.XML_INVALID, `a second root element <${name}>`, at);
+      this.seenRoot = true;
+    }
+    this.stack.push(name);
+    this.handler.openTag(name, attributes, selfClosing);
+    if (selfClosing) this.close(name);
+  }
+
+  private close(name: string): void {
+    this.stack.pop();
+    if (this.stack.length === 0) this.rootClosed = true;
+    this.handler.closeTag(name);
+  }
+
+  private endTag(buffer: string, start: number): number {
+    const gt = buffer.indexOf('>', start);
+    if (gt < 0) return -1;
+    const name = buffer.slice(start + 2, gt).trimEnd();
+    const open = this.stack[this.stack.length - 1];
+    if (open === undefined) this.fail(ErrorCodes.XML_INVALID, `closing tag </${name}> with no element open`, start);
+    if (name !== open) this.fail(ErrorCodes.XML_INVALID, `closing tag </${name}> does not match <${open}>`, start);
+    this.close(name);
+    return gt + 1;
+  }
+
+  private processingInstruction(buffer: string, start: number): number {
+    const end = buffer.indexOf('?>', start);
+    if (end < 0) return -1;
+    const body = buffer.slice(start + 2, end);
+    if (/^xml\s/i.test(body)) {
+      if (!this.atStart) this.fail(ErrorCodes.XML_INVALID, 'the XML declaration is not at the start of the document', start);
+      const encoding = /encoding\s*=\s*["']([^"']*)["']/.exec(body)?.[1];
+      if (encoding && !/^utf-?8$/i.test(encoding)) this.fail(ErrorCodes.ENCODING_INVALID, `the document declares encoding ${encoding}; repository metadata must be UTF-8`, start);
+    }
+    return end + 2;
+  }
+
+  private markup(buffer: string, start: number): number {
+    if (buffer.startsWith('<!--', start)) {
+      const end = buffer.indexOf('-->', start + 4);
+      return end < 0 ? -1 : end + 3;
+    }
+    if (buffer.startsWith('<![CDATA[', start)) {
+      const end = buffer.indexOf(']]>', start + 9);
+      if (end < 0) return -1;
+      if (this.stack.length === 0) this.fail(ErrorCodes.XML_INVALID, 'CDATA outside the root element', start);
+      this.handler.text(buffer.slice(start + 9, end));
+      return end + 3;
+    }
+    if (buffer.length - start < 9) return -1;
+    if (buffer.slice(start, start + 9).toUpperCase() === '<!DOCTYPE') {
+      this.fail(ErrorCodes.XML_ENTITY, 'a DOCTYPE is refused in repository metadata: it could declare external or recursively expanding entities, which are never resolved', start);
+    }
+    return this.fail(ErrorCodes.XML_INVALID, `unexpected markup ${JSON.stringify(buffer.slice(start, start + 12))}`, start);
+  }
+
+  /** Decodes predefined entities and character references; refuses every other reference. */
+  private decode(text: string, offset: number): string {
+    let out = '';
+    let last = 0;
+    for (let amp = text.indexOf('&'); amp >= 0; amp = text.indexOf('&', last)) {
+      const semi = text.indexOf(';', amp);
+      const name = semi < 0 ? '' : text.slice(amp + 1, semi);
+      if (semi < 0 || semi - amp > 40 || name.length === 0) this.fail(ErrorCodes.XML_INVALID, `'&' that starts no entity reference`, offset + amp);
+      let decoded = PREDEFINED[name];
+      if (decoded === undefined && name.charCodeAt(0) === 35) {
+        const code = name.charCodeAt(1) === 120 ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10);
+        const valid = Number.isInteger(code) && (code === 9 || code === 10 || code === 13 || (code >= 32 && code <= 0xd7ff) || (code >= 0xe000 && code <= 0x10ffff && code !== 0xfffe && code !== 0xffff));
+        if (!valid || !/^#(x[0-9a-fA-F]+|[0-9]+)$/.test(name)) this.fail(ErrorCodes.XML_INVALID, `invalid character reference &${name};`, offset + amp);
+        decoded = String.fromCodePoint(code);
+      }
+      if (decoded === undefined) {
+        this.fail(ErrorCodes.XML_ENTITY, `undefined entity &${name}; — only XML's predefined entities are accepted, none is ever resolved or expanded`, offset + amp);
+      }
+      out += text.slice(last, amp) + decoded;
+      last = semi + 1;
+    }
+    return out + text.slice(last);
+  }
+
+  private discard(consumed: number): void {
+    if (consumed === 0) return;
+    this.lineAt(consumed);
+    this.linesBefore = this.cursorLine;
+    const lastNewline = this.buffer.lastIndexOf('\n', consumed - 1);
+    this.columnBefore = lastNewline >= 0 ? consumed - lastNewline - 1 : this.columnBefore + consumed;
+    this.buffer = this.buffer.slice(consumed);
+    this.cursorPos = 0;
+    this.cursorLine = this.linesBefore;
+  }
+
+  /** Line at `pos` in `buffer`, counting forward from the cursor (each character counted once). */
+  private lineAt(pos: number): number {
+    if (pos < this.cursorPos) {
+      this.cursorPos = 0;
+      this.cursorLine = this.linesBefore;
+    }
+    let line = this.cursorLine;
+    for (let nl = this.buffer.indexOf('\n', this.cursorPos); nl >= 0 && nl < pos; nl = this.buffer.indexOf('\n', nl + 1)) line++;
+    this.cursorPos = pos;
+    this.cursorLine = line;
+    return line;
+  }
+
+  private fail(code: XmlErrorCode, message: string, pos: number): never {
+    const line = this.lineAt(pos);
+    const newline = pos > 0 ? this.buffer.lastIndexOf('\n', pos - 1) : -1;
+    const column = newline >= 0 ? pos - newline : this.columnBefore + pos + 1;
+    throw new TributaryError(code, `${this.source}, line ${line} column ${column}: ${message}`, { details: { source: this.source, line, column } });
+  }
+}
+
+function isNameStart(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 58 || c >= 0xc0;
+}
