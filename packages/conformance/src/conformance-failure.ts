@@ -16,6 +16,8 @@ export class ConformanceFailure extends Error {
     this.name = 'ConformanceFailure';
     this.rule = rule;
     this.why = why;
+    // The kit's own frames tell a plugin author nothing: show the message alone.
+    this.stack = `${this.name}: ${this.message}`;
     Object.defineProperty(this, BRAND, { value: true });
   }
 }
