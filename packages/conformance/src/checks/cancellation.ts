@@ -6,8 +6,6 @@ import { expectIntactAfterFailure, GUARDED, planFailingSync, prepareGuardedRepos
 import type { FixtureUpstream } from '../fixture-upstream.js';
 import { instrumentPlugin } from '../instrumented-plugin.js';
 
-/** Artifact downloads are held this long, so the sync is surely midway when the kit cancels it. */
-const ARTIFACT_DELAY_MS = 300;
 /** Calls after cancellation a well-behaved plugin may make: the one that tells it the sync stopped. */
 const CALLS_ALLOWED_AFTER_CANCEL = 1;
 
@@ -20,7 +18,9 @@ export async function checkCancelledSyncIntact(ctx: ConformanceContext): Promise
   const plan = await planFailingSync(ctx, rule);
   await ctx.withScope(async (scope) => {
     const guarded = await prepareGuardedRepository(ctx, scope, plan, rule);
-    for (const path of plan.paths) guarded.upstream.fault(path, { delayMs: ARTIFACT_DELAY_MS });
+    // new files never arrive, so the sync is surely midway when the kit cancels it, however slow the
+    // machine; cancelling must interrupt the downloads in flight
+    for (const path of plan.paths) guarded.upstream.fault(path, { stall: true });
     const controller = new AbortController();
     const watcher = abortWhenRequested(guarded.upstream, plan.paths, controller);
     const sync = ctx.sync(guarded.testHost, GUARDED, guarded.upstream, { mirror: true, signal: controller.signal });
