@@ -3,11 +3,12 @@ import {
   CONFORMANCE_CHECKS,
   checkCancelledSyncIntact,
   createConformanceContext,
-  describeImporterConformance,
   isConformanceFailure,
   type ConformanceRule,
 } from '@tributary/conformance';
 import { KIT_FIXTURES, kitNotesConduitImporter, kitNotesImporter } from './fixtures/kit-notes-importer';
+
+// Each case breaks one rule; the same importers, well-behaved, pass every rule (well-behaved-importers.test.ts).
 
 /** Runs one rule's check against `plugin`; resolves to the failure it raised, or undefined if it passed. */
 async function failureOf(rule: ConformanceRule, plugin: AnyImporterPlugin) {
@@ -20,10 +21,6 @@ async function failureOf(rule: ConformanceRule, plugin: AnyImporterPlugin) {
     return error;
   }
 }
-
-// The well-behaved importers, in both styles, pass every rule.
-describeImporterConformance({ plugin: kitNotesImporter('none'), fixtures: KIT_FIXTURES, suiteName: 'a well-behaved pipeline-style importer passes every rule' });
-describeImporterConformance({ plugin: kitNotesConduitImporter('none'), fixtures: KIT_FIXTURES, suiteName: 'a well-behaved conduit-style importer passes every rule' });
 
 describe('the conformance kit fails broken importers for the right reason', () => {
   const cases: Array<{ breakage: string; plugin: () => AnyImporterPlugin; rule: ConformanceRule; why: RegExp }> = [
