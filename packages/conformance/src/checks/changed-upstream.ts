@@ -64,30 +64,25 @@ export async function checkUnitKeysStable(ctx: ConformanceContext): Promise<void
 
 /** A unit whose files (paths and digests) are the same in both states must have the same key in both. */
 function checkSameFilesSameKey(initial: UnitSet, changed: UnitSet): void {
-  const bySignature = (units: UnitSet): Map<string, RepoUnitView | null> => {
-    const map = new Map<string, RepoUnitView | null>();
-    for (const unit of units.values()) {
+  /** Identity by what the unit's files are; a signature several units share identifies none of them. */
+  const bySignature = (units: UnitSet): Map<string, { id: string; unit: RepoUnitView } | null> => {
+    const map = new Map<string, { id: string; unit: RepoUnitView } | null>();
+    for (const [id, unit] of units) {
       if (unit.artifacts.length === 0 || unit.artifacts.some((a) => !a.sha256)) continue;
       const signature = `${unit.typeId}\n${artifactSignature(unit)}`;
-      // a signature shared by several units of one state identifies none of them
-      map.set(signature, map.has(signature) ? null : unit);
+      map.set(signature, map.has(signature) ? null : { id, unit });
     }
     return map;
   };
-  const before = bySignature(initial);
   const after = bySignature(changed);
-  for (const [signature, unit] of before) {
+  for (const [signature, before] of bySignature(initial)) {
     const later = after.get(signature);
-    if (!unit || !later) continue;
-    const was = [...initial.entries()].find(([, u]) => u === unit)![0];
-    const now = [...changed.entries()].find(([, u]) => u === later)![0];
-    if (was !== now) {
-      conformanceFailure(
-        'unit-keys-stable',
-        `a unit whose files did not change upstream (${unit.artifacts.map((a) => a.relativePath).join(', ')}) has key ${was} in the initial state but ${now} in the changed state.\n` +
-          'Derive a unit key only from what identifies the unit upstream (its name, path or checksum), not from its position in an index, other units or the time of the sync',
-      );
-    }
+    if (!before || !later || before.id === later.id) continue;
+    conformanceFailure(
+      'unit-keys-stable',
+      `a unit whose files did not change upstream (${before.unit.artifacts.map((a) => a.relativePath).join(', ')}) has key ${before.id} in the initial state but ${later.id} in the changed state.\n` +
+        'Derive a unit key only from what identifies the unit upstream (its name, path or checksum), not from its position in an index, other units or the time of the sync',
+    );
   }
 }
 
