@@ -4,9 +4,17 @@ const END: unique symbol = Symbol('tributary.queue.end');
 export type QueueEnd = typeof END;
 export const QUEUE_END: QueueEnd = END;
 
+const DONE: Promise<void> = Promise.resolve();
+
 /**
  * A bounded async FIFO between two pipeline stages. `put` waits while the queue is full, which is
  * what keeps a pipeline's memory flat: a fast first stage cannot run ahead of a slow saver.
+ *
+ * Once the signal aborts, every waiting `put`, `get` and `waitReady` wakes and throws
+ * `TRIBUTARY_ERR_SYNC_CANCELLED`, and so does every later call.
+ *
+ * `put` and `get` settle without allocating when they need not wait: every item of a sync crosses
+ * every queue, so this is the pipeline's hottest path.
  */
 export class ContentQueue<T> {
   private readonly items: T[] = [];
@@ -34,16 +42,17 @@ export class ContentQueue<T> {
     return this.size > 0 || this.closed;
   }
 
-  async put(item: T): Promise<void> {
-    while (this.size >= this.capacity && !this.closed) {
-      this.throwIfAborted();
-      await new Promise<void>((resolve) => this.putters.push(resolve));
+  /** True once `close()` was called (items may still be waiting to be taken). */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  put(item: T): Promise<void> {
+    if (this.size < this.capacity && !this.closed && !this.signal?.aborted) {
+      this.deliver(item);
+      return DONE;
     }
-    this.throwIfAborted();
-    if (this.closed) throw new TributaryError(ErrorCodes.INVALID_ARGUMENT, 'put() on a closed pipeline queue');
-    const getter = this.getters.shift();
-    if (getter) getter(item);
-    else this.items.push(item);
+    return this.putWhenRoom(item);
   }
 
   /** Marks the end of input: readers drain what is left, then see QUEUE_END. */
@@ -53,30 +62,29 @@ export class ContentQueue<T> {
   }
 
   /** Next item, or QUEUE_END once closed and drained. */
-  async get(): Promise<T | QueueEnd> {
-    this.throwIfAborted();
-    if (this.size > 0) return this.take();
-    if (this.closed) return END;
-    const value = await new Promise<T | QueueEnd>((resolve) => this.getters.push(resolve));
-    if (value === END) this.throwIfAborted();
-    return value;
+  get(): Promise<T | QueueEnd> {
+    if (this.size > 0 && !this.signal?.aborted) return Promise.resolve(this.take());
+    return this.getWhenReady();
   }
 
-  /** Waits until an item is ready (or the queue closes), or until `wake` settles; takes nothing. */
-  async waitReady(wake: Promise<unknown>): Promise<void> {
+  /**
+   * Waits until an item is ready (or the queue closes), or until `wake` settles; takes nothing.
+   * Without `wake`, waits for the queue alone.
+   */
+  async waitReady(wake?: Promise<unknown>): Promise<void> {
     // checked first: after the abort the queue no longer wakes anyone, so a new waiter would hang
     this.throwIfAborted();
     if (this.ready) return;
     let onItem!: () => void;
     const itemReady = new Promise<void>((resolve) => (onItem = resolve));
-    const getter = (value: T | QueueEnd) => {
+    const getter = (value: T | QueueEnd): void => {
       // put back what arrived; the caller will poll() it
       if (value !== END) this.items.splice(this.head, 0, value);
       onItem();
     };
     this.getters.push(getter);
     try {
-      await Promise.race([itemReady, wake]);
+      await (wake ? Promise.race([itemReady, wake]) : itemReady);
     } finally {
       const index = this.getters.indexOf(getter);
       if (index >= 0) this.getters.splice(index, 1);
@@ -89,6 +97,31 @@ export class ContentQueue<T> {
     this.throwIfAborted();
     if (this.size > 0) return this.take();
     return this.closed ? END : undefined;
+  }
+
+  private async putWhenRoom(item: T): Promise<void> {
+    while (this.size >= this.capacity && !this.closed) {
+      this.throwIfAborted();
+      await new Promise<void>((resolve) => this.putters.push(resolve));
+    }
+    this.throwIfAborted();
+    if (this.closed) throw new TributaryError(ErrorCodes.INVALID_ARGUMENT, 'put() on a closed pipeline queue');
+    this.deliver(item);
+  }
+
+  private async getWhenReady(): Promise<T | QueueEnd> {
+    this.throwIfAborted();
+    if (this.size > 0) return this.take();
+    if (this.closed) return END;
+    const value = await new Promise<T | QueueEnd>((resolve) => this.getters.push(resolve));
+    if (value === END) this.throwIfAborted();
+    return value;
+  }
+
+  private deliver(item: T): void {
+    const getter = this.getters.shift();
+    if (getter) getter(item);
+    else this.items.push(item);
   }
 
   private take(): T {

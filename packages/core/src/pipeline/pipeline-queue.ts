@@ -19,33 +19,26 @@ export class PipelineQueue extends ContentQueue<DeclarativeContent> {
     return this.producersWaiting > 0;
   }
 
-  override async get(): Promise<DeclarativeContent | QueueEnd> {
-    if (this.ready) return super.get();
-    this.consumersWaiting++;
-    try {
-      return await super.get();
-    } finally {
-      this.consumersWaiting--;
-    }
+  override get(): Promise<DeclarativeContent | QueueEnd> {
+    return this.ready ? super.get() : this.counting('consumer', () => super.get());
   }
 
-  override async waitReady(wake: Promise<unknown>): Promise<void> {
-    if (this.ready) return super.waitReady(wake);
-    this.consumersWaiting++;
-    try {
-      await super.waitReady(wake);
-    } finally {
-      this.consumersWaiting--;
-    }
+  override waitReady(wake?: Promise<unknown>): Promise<void> {
+    return this.ready ? super.waitReady(wake) : this.counting('consumer', () => super.waitReady(wake));
   }
 
-  override async put(item: DeclarativeContent): Promise<void> {
-    if (this.size < this.capacity) return super.put(item);
-    this.producersWaiting++;
+  override put(item: DeclarativeContent): Promise<void> {
+    return this.size < this.capacity ? super.put(item) : this.counting('producer', () => super.put(item));
+  }
+
+  private async counting<T>(side: 'consumer' | 'producer', wait: () => Promise<T>): Promise<T> {
+    if (side === 'consumer') this.consumersWaiting++;
+    else this.producersWaiting++;
     try {
-      await super.put(item);
+      return await wait();
     } finally {
-      this.producersWaiting--;
+      if (side === 'consumer') this.consumersWaiting--;
+      else this.producersWaiting--;
     }
   }
 }

@@ -1,0 +1,92 @@
+import { createHash } from 'node:crypto';
+import {
+  ErrorCodes,
+  TributaryError,
+  type DownloadExpectation,
+  type DownloadedFile,
+  type RemoteFetcher,
+} from '@tributary/plugin-api';
+
+export const sha256Of = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/**
+ * TEST DOUBLE of the RemoteFetcher: serves bodies from a map of url → text, checks the expected
+ * size and sha256, and reports how many downloads ran at once. `hold()` makes every download wait
+ * until released (or aborted). The real undici Downloader is exercised in pipeline-over-sqlite.test.ts.
+ */
+export class MemoryFetcher implements RemoteFetcher {
+  readonly requested: string[] = [];
+  /** Downloads that saw their signal abort. */
+  aborted = 0;
+  running = 0;
+  maxRunning = 0;
+  private gate: Promise<void> | undefined;
+  private openGate: (() => void) | undefined;
+  private readonly startedWaiters: Array<{ n: number; resolve: () => void }> = [];
+
+  constructor(private readonly bodies: ReadonlyMap<string, string>) {}
+
+  /** Makes downloads wait until `release()` (or their abort). */
+  hold(): void {
+    this.gate = new Promise<void>((resolve) => (this.openGate = resolve));
+  }
+
+  release(): void {
+    this.openGate?.();
+    this.gate = undefined;
+  }
+
+  /** Settles once `n` downloads have started. */
+  started(n: number): Promise<void> {
+    if (this.requested.length >= n) return Promise.resolve();
+    return new Promise((resolve) => this.startedWaiters.push({ n, resolve }));
+  }
+
+  async download(url: string | readonly string[], expected: DownloadExpectation = {}, signal?: AbortSignal): Promise<DownloadedFile> {
+    const urls = typeof url === 'string' ? [url] : [...url];
+    this.requested.push(urls[0]!);
+    for (const w of this.startedWaiters.filter((w) => this.requested.length >= w.n)) w.resolve();
+    this.running++;
+    this.maxRunning = Math.max(this.maxRunning, this.running);
+    try {
+      if (this.gate) await abortable(this.gate, signal, () => this.aborted++);
+      else await abortable(new Promise((resolve) => setImmediate(resolve)), signal, () => this.aborted++);
+      const found = urls.find((u) => this.bodies.has(u));
+      if (found === undefined) throw new TributaryError(ErrorCodes.HTTP_STATUS, `404 for ${urls[0]}`, { details: { status: 404 } });
+      const body = this.bodies.get(found)!;
+      const sha256 = sha256Of(body);
+      const size = Buffer.byteLength(body);
+      if (expected.size !== undefined && expected.size !== size) {
+        throw new TributaryError(ErrorCodes.SIZE_MISMATCH, `${found}: expected ${expected.size} bytes, got ${size}`);
+      }
+      if (expected.digests?.sha256 && expected.digests.sha256 !== sha256) {
+        throw new TributaryError(ErrorCodes.DIGEST_MISMATCH, `${found}: sha256 mismatch`);
+      }
+      return { path: `/memory/tmp/${sha256}`, size, digests: { sha256 } };
+    } finally {
+      this.running--;
+    }
+  }
+}
+
+function abortable(promise: Promise<unknown>, signal: AbortSignal | undefined, onAbort: () => void): Promise<unknown> {
+  if (!signal) return promise;
+  return new Promise((resolve, reject) => {
+    const abort = (): void => {
+      onAbort();
+      reject(new TributaryError(ErrorCodes.SYNC_CANCELLED, 'download aborted', { cause: signal.reason }));
+    };
+    if (signal.aborted) return abort();
+    signal.addEventListener('abort', abort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', abort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', abort);
+        reject(e);
+      },
+    );
+  });
+}

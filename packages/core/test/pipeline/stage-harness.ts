@@ -1,0 +1,62 @@
+import { DeclarativeContent, Stage, type DeclarativeContentInit, type RemoteFetcher, type SyncSettings } from '@tributary/plugin-api';
+import { runPipeline, type PipelineContext } from '../../src/pipeline/index';
+import { InMemoryConduit } from './in-memory-conduit';
+import { MemoryFetcher, sha256Of } from './memory-fetcher';
+
+/** A first stage that puts the given content, in order. */
+export class ListSource extends Stage {
+  constructor(private readonly contents: readonly DeclarativeContent[]) {
+    super('ListSource');
+  }
+  override async run(): Promise<void> {
+    for (const dc of this.contents) await this.put(dc);
+  }
+}
+
+/** A last stage that keeps what reaches it. */
+export class Collector extends Stage {
+  readonly seen: DeclarativeContent[] = [];
+  constructor() {
+    super('Collector');
+  }
+  override async run(): Promise<void> {
+    for await (const dc of this.items()) this.seen.push(dc);
+  }
+}
+
+/** Runs `stage` between a source of `contents` and a collector; resolves with what came out. */
+export async function throughStage(stage: Stage, contents: readonly DeclarativeContent[]): Promise<DeclarativeContent[]> {
+  const collector = new Collector();
+  await runPipeline({ stages: [new ListSource(contents), stage, collector], plugin: 'test', repository: 'r' });
+  return collector.seen;
+}
+
+export function settings(overrides: Partial<SyncSettings> = {}): SyncSettings {
+  return { url: 'http://upstream.test/repo/', policy: 'immediate', mirror: false, force: false, ...overrides };
+}
+
+export function contextFor(
+  conduit: InMemoryConduit,
+  options: { fetcher?: RemoteFetcher; settings?: Partial<SyncSettings>; batchSize?: number; downloadConcurrency?: number } = {},
+): PipelineContext {
+  return {
+    conduit,
+    fetcher: options.fetcher ?? new MemoryFetcher(new Map()),
+    settings: settings(options.settings),
+    remoteName: 'http://upstream.test/repo/',
+    ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+    ...(options.downloadConcurrency !== undefined ? { downloadConcurrency: options.downloadConcurrency } : {}),
+  };
+}
+
+/** A `file` unit whose single artifact is served at `http://upstream.test/repo/<name>`. */
+export function fileContent(name: string, body: string, extra: Partial<DeclarativeContentInit> = {}): DeclarativeContent {
+  const sha256 = sha256Of(body);
+  return new DeclarativeContent({
+    typeId: 'file',
+    key: { relativePath: name, sha256 },
+    metadata: { size: Buffer.byteLength(body) },
+    artifacts: [{ url: `http://upstream.test/repo/${name}`, relativePath: name, size: Buffer.byteLength(body), digests: { sha256 } }],
+    ...extra,
+  });
+}
