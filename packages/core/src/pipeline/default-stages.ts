@@ -11,7 +11,7 @@ import { ArtifactSaver } from './artifact-saver.js';
 import { ContentAssociation } from './content-association.js';
 import { ContentSaver } from './content-saver.js';
 import { ContentUnassociation } from './content-unassociation.js';
-import type { PipelineContext } from './pipeline-context.js';
+import { batchSizeOf, downloadConcurrencyOf, type PipelineContext } from './pipeline-context.js';
 import { QueryExistingArtifacts } from './query-existing-artifacts.js';
 import { QueryExistingContents } from './query-existing-contents.js';
 import { RemoteArtifactSaver } from './remote-artifact-saver.js';
@@ -50,6 +50,9 @@ export function defaultStages(
   insertions: readonly StageInsertion[] = [],
   firstStageCtx?: FirstStageContext,
 ): Stage[] {
+  // refuse bad settings now rather than when a stage first reads them
+  batchSizeOf(ctx);
+  downloadConcurrencyOf(ctx);
   const defaults = new Map<DefaultStageName, Stage>([
     ['QueryExistingContents', new QueryExistingContents(ctx)],
     ['QueryExistingArtifacts', new QueryExistingArtifacts(ctx)],

@@ -1,0 +1,108 @@
+import { DeclarativeContent, ErrorCodes, type SyncSettings } from '@tributary/plugin-api';
+import { ArtifactDownloader, ArtifactSaver } from '../../src/pipeline/index';
+import { InMemoryConduit } from './in-memory-conduit';
+import { MemoryFetcher, sha256Of } from './memory-fetcher';
+import { contextFor, fileContent, throughStage } from './stage-harness';
+
+const BASE = 'http://upstream.test/repo/';
+
+function upstream(names: readonly string[]): MemoryFetcher {
+  return new MemoryFetcher(new Map(names.map((n) => [`${BASE}${n}`, `body of ${n}`])));
+}
+
+function downloaderFor(fetcher: MemoryFetcher, settings: Partial<SyncSettings>, downloadConcurrency?: number): ArtifactDownloader {
+  return new ArtifactDownloader(contextFor(new InMemoryConduit(), { fetcher, settings, ...(downloadConcurrency ? { downloadConcurrency } : {}) }));
+}
+
+describe('ArtifactDownloader', () => {
+  it('immediate: downloads every artifact not already stored, verified against its declared digest', async () => {
+    const fetcher = upstream(['a', 'b', 'c']);
+    const contents = ['a', 'b', 'c'].map((n) => fileContent(n, `body of ${n}`));
+    contents[1]!.artifacts[0]!.stored = { sha256: sha256Of('body of b'), size: 9, digests: {} };
+    const out = await throughStage(downloaderFor(fetcher, { policy: 'immediate' }), contents);
+
+    expect(out).toHaveLength(3);
+    expect(fetcher.requested.sort()).toEqual([`${BASE}a`, `${BASE}c`]);
+    const a = out.find((dc) => dc.key.relativePath === 'a')!;
+    expect(a.artifacts[0]!.downloaded?.digests.sha256).toBe(sha256Of('body of a'));
+    expect(out.find((dc) => dc.key.relativePath === 'b')!.artifacts[0]!.downloaded).toBeUndefined();
+  });
+
+  it('on_demand: downloads only artifacts declared with deferredDownload false', async () => {
+    const fetcher = upstream(['a', 'b', 'c']);
+    const contents = [
+      fileContent('a', 'body of a'),
+      new DeclarativeContent({
+        typeId: 'meta',
+        key: { name: 'b' },
+        artifacts: [{ url: `${BASE}b`, relativePath: 'b', deferredDownload: false }],
+      }),
+      new DeclarativeContent({
+        typeId: 'meta',
+        key: { name: 'c' },
+        // explicitly deferred: not even an immediate sync would fetch it
+        artifacts: [{ url: `${BASE}c`, relativePath: 'c', deferredDownload: true }],
+      }),
+    ];
+    const out = await throughStage(downloaderFor(fetcher, { policy: 'on_demand' }), contents);
+    expect(out).toHaveLength(3);
+    expect(fetcher.requested).toEqual([`${BASE}b`]);
+
+    const immediate = upstream(['c']);
+    await throughStage(downloaderFor(immediate, { policy: 'immediate' }), [
+      new DeclarativeContent({ typeId: 'meta', key: { name: 'c' }, artifacts: [{ url: `${BASE}c`, relativePath: 'c', deferredDownload: true }] }),
+    ]);
+    expect(immediate.requested).toEqual([]);
+  });
+
+  it('never runs more downloads at once than its concurrency, and passes every content on', async () => {
+    const names = Array.from({ length: 40 }, (_, i) => `f${i}`);
+    const fetcher = upstream(names);
+    const out = await throughStage(
+      downloaderFor(fetcher, { policy: 'immediate' }, 3),
+      names.map((n) => fileContent(n, `body of ${n}`)),
+    );
+    expect(out.map((dc) => dc.key.relativePath).sort()).toEqual([...names].sort());
+    expect(fetcher.requested).toHaveLength(40);
+    expect(fetcher.maxRunning).toBe(3);
+  });
+
+  it('tries the urls of an artifact in turn (the fetcher gets them all)', async () => {
+    const fetcher = new MemoryFetcher(new Map([['http://mirror-2.test/a', 'body of a']]));
+    const dc = new DeclarativeContent({
+      typeId: 'file',
+      key: { relativePath: 'a' },
+      artifacts: [{ url: ['http://mirror-1.test/a', 'http://mirror-2.test/a'], relativePath: 'a', digests: { sha256: sha256Of('body of a') } }],
+    });
+    const [out] = await throughStage(downloaderFor(fetcher, { policy: 'immediate' }), [dc]);
+    expect(out!.artifacts[0]!.downloaded?.size).toBe('body of a'.length);
+  });
+
+  it('a digest mismatch fails the stage with the fetcher’s typed error', async () => {
+    const fetcher = new MemoryFetcher(new Map([[`${BASE}a`, 'bodY of a']]));
+    const error = await throughStage(downloaderFor(fetcher, { policy: 'immediate' }), [fileContent('a', 'body of a')]).catch((e) => e);
+    expect(error.stage).toBe('ArtifactDownloader');
+    expect(error.details.causeCode).toBe(ErrorCodes.DIGEST_MISMATCH);
+  });
+});
+
+describe('ArtifactSaver', () => {
+  it('hands downloaded files to storage in one call per batch and records them as stored', async () => {
+    const conduit = new InMemoryConduit();
+    const contents = Array.from({ length: 12 }, (_, i) => fileContent(`f${i}`, `body ${i}`));
+    contents.forEach((dc, i) => {
+      if (i % 3 === 0) return; // not downloaded (deferred)
+      const sha256 = sha256Of(`body ${i}`);
+      dc.artifacts[0]!.downloaded = { path: `/memory/tmp/${sha256}`, size: 6, digests: { sha256 } };
+    });
+    const out = await throughStage(new ArtifactSaver(contextFor(conduit, { batchSize: 5 })), contents);
+
+    expect(conduit.calls.saveArtifacts).toBe(3);
+    expect(conduit.artifacts.size).toBe(8);
+    for (const [i, dc] of out.entries()) {
+      const artifact = dc.artifacts[0]!;
+      expect(artifact.downloaded).toBeUndefined();
+      expect(artifact.stored?.sha256 ?? null).toBe(i % 3 === 0 ? null : sha256Of(`body ${i}`));
+    }
+  });
+});
