@@ -21,6 +21,8 @@ export type RpmWorkerTask =
 
 export interface RpmWorkerResult {
   readonly seconds: number;
+  /** CPU time (user + system, all threads) of the measured work: what a loaded machine does not inflate. */
+  readonly cpuSeconds: number;
   readonly peakRssBytes: number;
   readonly packages: number;
   readonly timings?: Readonly<Record<string, number>>;
@@ -36,10 +38,12 @@ async function runSync(task: Extract<RpmWorkerTask, { kind: 'sync' }>): Promise<
     await host.createRepository({ name: task.repository });
     const roundTripsBefore = host.store.stats.roundTrips;
     const started = process.hrtime.bigint();
+    const cpu = process.cpuUsage();
     const outcome = await host.sync(task.repository, { importer: 'rpm', url: task.url, policy: 'on_demand' });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     return {
       seconds,
+      cpuSeconds: cpuSecondsSince(cpu),
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
       packages: outcome.report.added['rpm.package'] ?? 0,
       timings: outcome.report.timings,
@@ -53,6 +57,7 @@ async function runSync(task: Extract<RpmWorkerTask, { kind: 'sync' }>): Promise<
 /** The floor: the same file decompressed and parsed into packages by the same parser, nothing else. */
 async function runFloor(task: Extract<RpmWorkerTask, { kind: 'floor' }>): Promise<RpmWorkerResult> {
   const started = process.hrtime.bigint();
+  const cpu = process.cpuUsage();
   let packages = 0;
   const file = { path: task.primaryPath, href: path.basename(task.primaryPath), type: 'primary', openSize: task.openSize };
   for await (const element of readMetadataRecords(file, PRIMARY_RECORDS, { maxBytes: 2 * 1024 ** 3 })) {
@@ -60,7 +65,12 @@ async function runFloor(task: Extract<RpmWorkerTask, { kind: 'floor' }>): Promis
     packages++;
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { seconds, peakRssBytes: process.resourceUsage().maxRSS * 1024, packages };
+  return { seconds, cpuSeconds: cpuSecondsSince(cpu), peakRssBytes: process.resourceUsage().maxRSS * 1024, packages };
+}
+
+function cpuSecondsSince(start: NodeJS.CpuUsage): number {
+  const { user, system } = process.cpuUsage(start);
+  return (user + system) / 1e6;
 }
 
 async function main(): Promise<void> {

@@ -77,9 +77,10 @@ async function main(): Promise<void> {
     const floorAfter = await runWorker(floorTask);
     const floor = floorBefore.seconds <= floorAfter.seconds ? floorBefore : floorAfter;
     const ratio = sync.seconds / floor.seconds;
-    print(`on_demand sync: ${sync.packages} packages in ${fixed(sync.seconds)} s, ${fixed(sync.packages / sync.seconds, 0)} packages/s, peak RSS ${fixed(mb(sync.peakRssBytes), 0)} MiB, ${sync.roundTrips} store round trips`);
-    print(`floor (decompress + parse, same parser): ${floor.packages} packages in ${fixed(floor.seconds)} s, ${fixed(floor.packages / floor.seconds, 0)} packages/s, peak RSS ${fixed(mb(floor.peakRssBytes), 0)} MiB`);
-    print(`ratio sync / floor: ${fixed(ratio)}`);
+    const load = os.loadavg()[0]!;
+    print(`on_demand sync: ${sync.packages} packages in ${fixed(sync.seconds)} s (CPU ${fixed(sync.cpuSeconds)} s), ${fixed(sync.packages / sync.seconds, 0)} packages/s, peak RSS ${fixed(mb(sync.peakRssBytes), 0)} MiB, ${sync.roundTrips} store round trips`);
+    print(`floor (decompress + parse, same parser): ${floor.packages} packages in ${fixed(floor.seconds)} s (CPU ${fixed(floor.cpuSeconds)} s), ${fixed(floor.packages / floor.seconds, 0)} packages/s, peak RSS ${fixed(mb(floor.peakRssBytes), 0)} MiB`);
+    print(`ratio sync / floor: ${fixed(ratio)} wall, ${fixed(sync.cpuSeconds / floor.cpuSeconds)} CPU; load average ${fixed(load)} on ${os.cpus().length} CPUs${load > os.cpus().length ? ' (a busy machine: wall times are inflated, CPU times less so)' : ''}`);
     const goals = [
       ['sync ≤ 15 s', sync.seconds <= 15],
       ['peak RSS ≤ 400 MB', sync.peakRssBytes <= 400 * 1000 * 1000],

@@ -36,6 +36,11 @@ export class AdvisoryPackageLinks {
     return this.wanted.size;
   }
 
+  /** Packages still held as whole DeclarativeContent (not yet shrunk to a UnitRef): what memory it costs. */
+  get heldContents(): number {
+    return this.pending.length;
+  }
+
   /** Offers a package of this sync; kept only if an advisory names it (the first one seen wins). */
   offer(nevra: string, content: DeclarativeContent): void {
     if (!this.wanted.has(nevra) || this.found.has(nevra)) return;

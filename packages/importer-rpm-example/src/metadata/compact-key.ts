@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * A short, flat string standing for `text`, for sets and maps that live as long as a sync.
@@ -9,5 +9,5 @@ import { createHash } from 'node:crypto';
  * none an upstream could craft.
  */
 export function compactKey(text: string): string {
-  return createHash('sha256').update(text).digest('base64').slice(0, 22);
+  return hash('sha256', text, 'base64').slice(0, 22);
 }

@@ -40,6 +40,7 @@ export function locationUrl(href: string, xmlBase: string | undefined, baseUrl: 
  * exported tree where its metadata says they are.
  */
 export function storedRelativePath(href: string): string {
+  if (!NEEDS_REWRITING.test(href)) return href;
   let prefix: string[] = [];
   let path = href;
   if (/^[a-z][a-z0-9+.-]*:/i.test(href)) {
@@ -66,6 +67,9 @@ export function storedRelativePath(href: string): string {
   }
   return [...prefix, ...Array.from({ length: above }, () => '_parent'), ...kept].join('/');
 }
+
+/** Hrefs that are not already a plain relative path: a scheme, a leading `/`, `//`, `.` or `..` segments. */
+const NEEDS_REWRITING = /^[a-z][a-z0-9+.-]*:|^\/|\/\/|(^|\/)\.\.?(\/|$)/i;
 
 function safeDecode(path: string): string {
   try {

@@ -115,9 +115,12 @@ class RecordBuilder implements XmlTokenHandler {
   text(text: string): void {
     const stack = this.stack;
     if (stack.length === 0 || this.skipDepth) return;
+    const top = stack[stack.length - 1]!;
+    // an element with children keeps no text (see closeTag): do not build what will be dropped
+    if (top.children.length > 0) return;
     this.recordChars += text.length;
     if (this.recordChars > this.maxRecordChars) this.fail(`a <${stack[0]!.name}> record holds more than ${this.maxRecordChars} characters`);
-    stack[stack.length - 1]!.text += text;
+    top.text += text;
   }
 
   private fail(message: string): never {
