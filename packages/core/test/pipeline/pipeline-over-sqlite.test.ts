@@ -1,0 +1,211 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  DeclarativeContent,
+  defineImporter,
+  ErrorCodes,
+  Stage,
+  SyncFailedError,
+  type FirstStageContext,
+} from '@tributary/plugin-api';
+import { startTempHost, type TempHost } from '../fixtures/temp-host';
+
+/**
+ * The default stages over the real pieces: RepoConduit, the SQLite store, ArtifactStorage and the
+ * undici Downloader against a local HTTP server, driven by a small pipeline importer.
+ */
+
+const sha256 = (data: string): string => createHash('sha256').update(data).digest('hex');
+
+interface ListedFile {
+  path: string;
+  sha256: string;
+  size: number;
+}
+interface ListConfig {
+  files: ListedFile[];
+}
+
+class ListFirstStage extends Stage {
+  constructor(private readonly ctx: FirstStageContext<ListConfig>) {
+    super('ListFirstStage');
+  }
+  override async run(): Promise<void> {
+    for (const file of this.ctx.config.files) {
+      await this.put(
+        new DeclarativeContent({
+          typeId: 'list.file',
+          key: { relativePath: file.path, sha256: file.sha256 },
+          metadata: { size: file.size },
+          artifacts: [{ url: new URL(file.path, this.ctx.settings.url).href, relativePath: file.path, size: file.size, digests: { sha256: file.sha256 } }],
+        }),
+      );
+    }
+  }
+}
+
+const listImporter = defineImporter<ListConfig>({
+  name: 'list',
+  version: '1.0.0',
+  hostApi: '^1.0.0',
+  contentTypes: [{ id: 'list.file', keyFields: ['relativePath', 'sha256'] }],
+  configSchema: {
+    type: 'object',
+    required: ['files'],
+    properties: {
+      files: {
+        type: 'array',
+        items: { type: 'object', required: ['path', 'sha256', 'size'], properties: { path: { type: 'string' }, sha256: { type: 'string' }, size: { type: 'integer' } } },
+      },
+    },
+  },
+  firstStage: (ctx) => new ListFirstStage(ctx),
+});
+
+/** Upstream files by path; `stall` paths never answer. */
+class Upstream {
+  readonly bodies = new Map<string, string>();
+  readonly stall = new Set<string>();
+  readonly requests: string[] = [];
+  private server!: Server;
+  url = '';
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      const name = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname.slice('/repo/'.length));
+      this.requests.push(name);
+      if (this.stall.has(name)) return; // hold the request open until the client gives up
+      const body = this.bodies.get(name);
+      if (body === undefined) return void res.writeHead(404).end();
+      res.writeHead(200, { 'content-length': Buffer.byteLength(body) }).end(body);
+    });
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/repo/`;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+
+  listing(): ListConfig {
+    return { files: [...this.bodies].map(([p, body]) => ({ path: p, sha256: sha256(body), size: Buffer.byteLength(body) })) };
+  }
+}
+
+describe('default pipeline over RepoConduit + SQLite + ArtifactStorage + Downloader', () => {
+  let t: TempHost;
+  let upstream: Upstream;
+
+  beforeEach(async () => {
+    upstream = new Upstream();
+    await upstream.start();
+    for (let i = 0; i < 30; i++) upstream.bodies.set(`dir/f${i}.txt`, `contents of file ${i}\n`.repeat(i + 1));
+    t = await startTempHost({ plugins: [listImporter], batchSize: 7 });
+    await t.host.createRepository({ name: 'r' });
+  });
+  afterEach(async () => {
+    await t.close();
+    await upstream.stop();
+  });
+
+  const sync = (options: { policy?: 'immediate' | 'on_demand'; mirror?: boolean; signal?: AbortSignal } = {}) =>
+    t.host.sync('r', { importer: 'list', url: upstream.url, config: upstream.listing() as never, ...options });
+
+  async function units() {
+    const out = [];
+    for await (const unit of t.host.units('r')) out.push(unit);
+    return out.sort((a, b) => String(a.key.relativePath).localeCompare(String(b.key.relativePath)));
+  }
+
+  it('immediate: every file is downloaded once, stored, recorded with its remote, and exported byte for byte', async () => {
+    const outcome = await sync({ policy: 'immediate' });
+    expect(outcome.report.added).toEqual({ 'list.file': 30 });
+    expect(outcome.report.downloaded.count).toBe(30);
+    expect(upstream.requests).toHaveLength(30);
+    const stored = await units();
+    expect(stored).toHaveLength(30);
+    const f7 = stored.find((u) => u.key.relativePath === 'dir/f7.txt')!;
+    expect(f7.artifacts).toEqual([
+      expect.objectContaining({ relativePath: 'dir/f7.txt', stored: true, sha256: sha256(upstream.bodies.get('dir/f7.txt')!), remoteUrls: [`${upstream.url}dir/f7.txt`] }),
+    ]);
+    const out = await mkdtemp(path.join(tmpdir(), 'tributary-export-'));
+    try {
+      await t.host.exportRepository('r', out);
+      expect(await readFile(path.join(out, 'dir/f7.txt'), 'utf8')).toBe(upstream.bodies.get('dir/f7.txt'));
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+    expect(Object.keys(outcome.report.timings)).toEqual(expect.arrayContaining(['ListFirstStage', 'ArtifactDownloader', 'ContentAssociation']));
+  });
+
+  it('on_demand: nothing is downloaded; every file has a remote artifact with its expected size and sha256', async () => {
+    const outcome = await sync({ policy: 'on_demand' });
+    expect(outcome.report.added).toEqual({ 'list.file': 30 });
+    expect(upstream.requests).toHaveLength(0);
+    for (const unit of await units()) {
+      const body = upstream.bodies.get(String(unit.key.relativePath))!;
+      expect(unit.artifacts).toEqual([
+        expect.objectContaining({ stored: false, sha256: sha256(body), size: Buffer.byteLength(body), remoteUrls: [`${upstream.url}${String(unit.key.relativePath)}`] }),
+      ]);
+    }
+  });
+
+  it('a re-sync with nothing changed fetches nothing and adds or updates nothing', async () => {
+    const first = await sync({ policy: 'immediate' });
+    upstream.requests.length = 0;
+    const again = await sync({ policy: 'immediate' });
+    expect(upstream.requests).toHaveLength(0);
+    expect(again.report.added).toEqual({});
+    expect(again.report.updated).toEqual({});
+    expect(again.version).toBe(first.version);
+  });
+
+  it('mirror: files deleted or changed upstream leave the new version; a sync without mirror keeps them', async () => {
+    await sync({ policy: 'immediate' });
+    upstream.bodies.delete('dir/f3.txt');
+    upstream.bodies.set('dir/f4.txt', 'changed upstream\n');
+    const kept = await sync({ policy: 'immediate' });
+    expect(kept.report.removed).toEqual({});
+    expect(await units()).toHaveLength(31);
+
+    const mirrored = await sync({ policy: 'immediate', mirror: true });
+    expect(mirrored.report.removed).toEqual({ 'list.file': 2 });
+    const now = await units();
+    expect(now).toHaveLength(29);
+    expect(now.find((u) => u.key.relativePath === 'dir/f3.txt')).toBeUndefined();
+    expect(now.filter((u) => u.key.relativePath === 'dir/f4.txt').map((u) => u.key.sha256)).toEqual([sha256('changed upstream\n')]);
+  });
+
+  it('a file whose bytes do not match fails the sync in ArtifactDownloader; the previous version stays and no temp file is left', async () => {
+    await sync({ policy: 'on_demand' });
+    const before = await units();
+    const config = upstream.listing();
+    upstream.bodies.set('dir/f5.txt', 'tampered with\n');
+    const error = await t.host
+      .sync('r', { importer: 'list', url: upstream.url, config: config as never, policy: 'immediate' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SyncFailedError);
+    expect((error as SyncFailedError).stage).toBe('ArtifactDownloader');
+    expect([ErrorCodes.DIGEST_MISMATCH, ErrorCodes.SIZE_MISMATCH]).toContain((error as SyncFailedError).details.causeCode);
+    expect(await units()).toEqual(before);
+    expect(await t.tempLeftovers()).toEqual([]);
+  });
+
+  it('cancelling while a download stalls stops the sync promptly as cancelled in ArtifactDownloader', async () => {
+    upstream.stall.add('dir/f9.txt');
+    const controller = new AbortController();
+    const syncing = sync({ policy: 'immediate', signal: controller.signal }).catch((e: unknown) => e);
+    while (!upstream.requests.includes('dir/f9.txt')) await new Promise((resolve) => setTimeout(resolve, 5));
+    controller.abort();
+    const error = (await syncing) as SyncFailedError;
+    expect(error.code).toBe(ErrorCodes.SYNC_CANCELLED);
+    expect(error.stage).toBe('ArtifactDownloader');
+    expect(await units()).toEqual([]);
+    expect(await t.tempLeftovers()).toEqual([]);
+  });
+});
