@@ -247,16 +247,14 @@ export class ArtifactStorage {
 
   /**
    * Renames a verified file inside the root to its content address. Identical bytes may already be
-   * there (or arrive concurrently): a rename over them is atomic and changes nothing a reader sees.
+   * there (or arrive concurrently): a rename over them is atomic, consumes the source and changes
+   * nothing a reader sees — and is one filesystem call cheaper than checking first, which matters
+   * when a sync stores tens of thousands of small files.
    */
   private async place(staged: string, sha256: string): Promise<void> {
     const target = this.pathFor(sha256);
     const dir = path.dirname(target);
     await guard(`store ${sha256}`, async () => {
-      if (await exists(target)) {
-        await fs.rm(staged, { force: true });
-        return;
-      }
       if (!this.createdDirs.has(dir)) {
         await fs.mkdir(dir, { recursive: true });
         this.createdDirs.add(dir);
@@ -305,15 +303,6 @@ function hashingPassThrough(digests: StreamingDigests): Transform {
       callback(null, chunk);
     },
   });
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await fs.access(file);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Latest mtime of an entry and, for a directory, of its direct children. */

@@ -1,0 +1,331 @@
+import { channel } from 'node:diagnostics_channel';
+import fs from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { debuglog } from 'node:util';
+import type { Dispatcher } from 'undici';
+import {
+  ErrorCodes,
+  TributaryError,
+  isTributaryError,
+  type DownloadExpectation,
+  type DownloadedFile,
+  type RemoteFetcher,
+} from '@tributary/plugin-api';
+import type { ArtifactStorage } from '../storage/artifact-storage.js';
+import { normalizeExpectedDigests } from '../storage/streaming-digests.js';
+import { fileTransfer } from './file-transfer.js';
+import { httpTransfer } from './http-transfer.js';
+import { OriginLimiter } from './origin-limiter.js';
+import { redactUrl } from './redact-url.js';
+import { createRemoteDispatcher, resolveRemoteOptions, type RemoteOptions, type ResolvedRemoteOptions } from './remote-options.js';
+import { isRetryable, retryDelayMs } from './retry-policy.js';
+import { SecretScrubber } from './secret-scrubber.js';
+import { transportError } from './transport-errors.js';
+import { VerifyingFileWriter, type WriteExpectation } from './verifying-file-writer.js';
+
+const debug = debuglog('tributary:download');
+/**
+ * Published before each retry: `{ url, retry, retries, delayMs, code, message }`, url redacted and
+ * message scrubbed of credentials.
+ */
+export const DOWNLOAD_RETRY_CHANNEL = 'tributary:download:retry';
+/** Published when one of several urls fails and the next is tried: `{ url, code, message }`. */
+export const DOWNLOAD_URL_FAILED_CHANNEL = 'tributary:download:url-failed';
+const retryChannel = channel(DOWNLOAD_RETRY_CHANNEL);
+const urlFailedChannel = channel(DOWNLOAD_URL_FAILED_CHANNEL);
+const MAX_REDIRECTS = 10;
+
+/** Counters of one Downloader, for reports and benchmarks. */
+export interface DownloaderStats {
+  /** HTTP requests sent, retries and redirects included. */
+  requests: number;
+  /** Attempts repeated after a retryable failure. */
+  retries: number;
+  /** Bytes of the files delivered. */
+  bytes: number;
+  /** Files delivered. */
+  files: number;
+}
+
+interface Target {
+  readonly url: URL;
+  readonly display: string;
+  /** Local path of a `file://` url. */
+  readonly localFile?: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/**
+ * The host's downloader for one sync (one scratch scope) and one remote's settings. Holds one pooled
+ * undici dispatcher (an Agent, or a ProxyAgent), at most `concurrency` transfers per origin, and
+ * retries with jittered exponential backoff. Bytes land in the scope's temp area verified (size
+ * and digests, computed while streaming) or not at all. Credentials never appear in its errors or
+ * logs: every url is shown through {@link redactUrl}.
+ *
+ * @example
+ * ```ts
+ * const downloader = new Downloader(storage, syncId, { username: 'bob', password: 's3cret', retries: 5 });
+ * const file = await downloader.download('https://mirror.example/repo/a.rpm', { size: 1234, digests: { sha256 } }, signal);
+ * await storage.adoptDownloaded(file);
+ * await downloader.close();
+ * ```
+ */
+export class Downloader implements RemoteFetcher {
+  readonly stats: DownloaderStats = { requests: 0, retries: 0, bytes: 0, files: 0 };
+  private readonly options: ResolvedRemoteOptions;
+  private readonly dispatcher: Dispatcher;
+  private readonly limiter: OriginLimiter;
+  private readonly scrubber: SecretScrubber;
+  private readonly baseHeaders: Readonly<Record<string, string>>;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly storage: ArtifactStorage,
+    private readonly scopeId: string,
+    options: RemoteOptions = {},
+  ) {
+    this.options = resolveRemoteOptions(options);
+    this.scrubber = new SecretScrubber();
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(this.options.headers)) {
+      headers[name.toLowerCase()] = value;
+      if (/^(authorization|proxy-authorization|cookie)$/i.test(name)) this.scrubber.addHeaderValue(value);
+    }
+    if (this.options.username !== undefined) {
+      headers['authorization'] = this.scrubber.addBasic(this.options.username, this.options.password ?? '');
+    }
+    this.baseHeaders = headers;
+    if (options.proxyUrl !== undefined) this.scrubber.addUrlUserinfo(options.proxyUrl);
+    this.dispatcher = createRemoteDispatcher(options, this.options);
+    this.limiter = new OriginLimiter(this.options.concurrency);
+  }
+
+  /**
+   * Downloads `url`, or each of several urls in turn until one delivers, to a temporary file of
+   * the scope, verifying `expected` while streaming. On failure nothing is left behind and the
+   * last url's error is thrown (TRIBUTARY_ERR_HTTP_STATUS, _NETWORK, _TIMEOUT, _SIZE_MISMATCH,
+   * _DIGEST_MISMATCH, _URL_INVALID); an aborted `signal` rejects at once with
+   * TRIBUTARY_ERR_SYNC_CANCELLED.
+   */
+  async download(
+    url: string | readonly string[],
+    expected: DownloadExpectation = {},
+    signal?: AbortSignal,
+  ): Promise<DownloadedFile> {
+    const urls = typeof url === 'string' ? [url] : [...url];
+    if (urls.length === 0) throw new TributaryError(ErrorCodes.URL_INVALID, 'download needs at least one url');
+    const first = redactUrl(String(urls[0]));
+    const expectation: WriteExpectation = {
+      ...sizeField('size', expected.size, first),
+      ...sizeField('maxBytes', expected.maxBytes, first),
+      digests: normalizeExpectedDigests(expected.digests, `download of ${first}`),
+    };
+    const file = this.storage.tempFilePath(this.scopeId, lastSegment(String(urls[0])));
+    let failure: unknown;
+    for (const candidate of urls) {
+      try {
+        const result = await this.downloadFrom(String(candidate), file, expectation, signal);
+        this.stats.files++;
+        this.stats.bytes += result.size;
+        return result;
+      } catch (error) {
+        failure = error;
+        if (isTributaryError(error, ErrorCodes.SYNC_CANCELLED)) break;
+        if (urls.length > 1) this.reportUrlFailed(String(candidate), error);
+      }
+    }
+    await fs.rm(file, { force: true }).catch(() => undefined);
+    if (isTributaryError(failure) && urls.length > 1) failure.details['urlsTried'] = urls.length;
+    throw this.scrubber.error(failure);
+  }
+
+  /**
+   * Closes the pooled connections; the downloader cannot be used afterwards. A transfer still
+   * under way is aborted rather than waited for: closing ends the sync's use of the remote.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.dispatcher.destroy().catch(() => undefined);
+    return this.closing;
+  }
+
+  private reportUrlFailed(url: string, error: unknown): void {
+    const display = redactUrl(url);
+    const message = this.scrubber.text(error instanceof Error ? error.message : String(error));
+    const code = isTributaryError(error) ? error.code : undefined;
+    debug('giving up on %s: %s', display, message);
+    if (urlFailedChannel.hasSubscribers) urlFailedChannel.publish({ url: display, code, message });
+  }
+
+  private async downloadFrom(
+    raw: string,
+    file: string,
+    expectation: WriteExpectation,
+    signal: AbortSignal | undefined,
+  ): Promise<DownloadedFile> {
+    const target = this.parseTarget(raw);
+    const cancelled = (): TributaryError => cancellation(target.display, signal);
+    if (signal?.aborted) throw cancelled();
+    if (target.localFile !== undefined) {
+      const writer = new VerifyingFileWriter(file, expectation, `download of ${target.display}`);
+      return this.complete(writer, fileTransfer(target.localFile, target.display, writer, signal, cancelled));
+    }
+    for (let retry = 0; ; retry++) {
+      try {
+        return await this.fetchFollowingRedirects(target, file, expectation, signal, cancelled);
+      } catch (caught) {
+        const error = transportError(caught, target.display);
+        if (signal?.aborted) throw cancelled();
+        if (!isRetryable(error) || retry >= this.options.retries) throw error;
+        const delay = retryDelayMs(error, retry, this.options.backoffMs);
+        this.stats.retries++;
+        const message = this.scrubber.text(error.message);
+        debug('retry %d/%d of %s in %d ms after %s', retry + 1, this.options.retries, target.display, Math.round(delay), message);
+        if (retryChannel.hasSubscribers) {
+          retryChannel.publish({ url: target.display, retry: retry + 1, retries: this.options.retries, delayMs: delay, code: error.code, message });
+        }
+        await sleep(delay, signal, cancelled);
+      }
+    }
+  }
+
+  private async fetchFollowingRedirects(
+    target: Target,
+    file: string,
+    expectation: WriteExpectation,
+    signal: AbortSignal | undefined,
+    cancelled: () => TributaryError,
+  ): Promise<DownloadedFile> {
+    let url = target.url;
+    let display = target.display;
+    let headers = target.headers;
+    for (let hop = 0; ; hop++) {
+      const release = await this.limiter.acquire(url.origin, signal, cancelled);
+      const writer = new VerifyingFileWriter(file, expectation, `download of ${display}`);
+      this.stats.requests++;
+      let redirectTo: URL | undefined;
+      try {
+        ({ redirectTo } = await httpTransfer({
+          dispatcher: this.dispatcher,
+          url,
+          displayUrl: display,
+          headers: { ...headers },
+          writer,
+          ...(signal !== undefined ? { signal } : {}),
+          cancelled,
+        }));
+      } catch (error) {
+        await writer.discard();
+        throw error;
+      } finally {
+        release();
+      }
+      if (redirectTo === undefined) return this.complete(writer, Promise.resolve());
+      await writer.discard();
+      if (redirectTo.protocol !== 'http:' && redirectTo.protocol !== 'https:') {
+        throw new TributaryError(ErrorCodes.URL_INVALID, `${display} redirects to a ${redirectTo.protocol} url, only http(s) is followed`);
+      }
+      if (hop + 1 >= MAX_REDIRECTS) {
+        throw new TributaryError(ErrorCodes.HTTP_STATUS, `download of ${target.display} failed: more than ${MAX_REDIRECTS} redirects`, {
+          details: { url: target.display, redirects: MAX_REDIRECTS },
+        });
+      }
+      if (redirectTo.origin !== url.origin) headers = withoutCredentials(headers);
+      this.scrubber.addUrlUserinfo(redirectTo.href);
+      redirectTo.username = '';
+      redirectTo.password = '';
+      url = redirectTo;
+      display = redactUrl(url.href);
+    }
+  }
+
+  /** Waits for the transfer, then verifies and writes the file; removes it on any failure. */
+  private async complete(writer: VerifyingFileWriter, transfer: Promise<void>): Promise<DownloadedFile> {
+    try {
+      await transfer;
+      return await writer.finish();
+    } catch (error) {
+      await writer.discard();
+      throw error;
+    }
+  }
+
+  private parseTarget(raw: string): Target {
+    const display = redactUrl(raw);
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new TributaryError(ErrorCodes.URL_INVALID, `${JSON.stringify(display)} is not a valid absolute url`, { details: { url: display } });
+    }
+    if (url.protocol === 'file:') {
+      try {
+        return { url, display, localFile: fileURLToPath(url), headers: this.baseHeaders };
+      } catch {
+        throw new TributaryError(ErrorCodes.URL_INVALID, `${display} is not a local file url`, { details: { url: display } });
+      }
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new TributaryError(ErrorCodes.URL_INVALID, `${display}: only http, https and file urls can be downloaded`, {
+        details: { url: display },
+      });
+    }
+    let headers = this.baseHeaders;
+    if (url.username !== '' || url.password !== '') {
+      const authorization = this.scrubber.addBasic(decode(url.username), decode(url.password));
+      this.scrubber.addUrlUserinfo(raw);
+      headers = { ...headers, authorization };
+      url.username = '';
+      url.password = '';
+    }
+    return { url, display, headers };
+  }
+}
+
+function sizeField(name: 'size' | 'maxBytes', value: number | undefined, display: string): { size?: number; maxBytes?: number } {
+  if (value === undefined) return {};
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new TributaryError(ErrorCodes.INVALID_ARGUMENT, `download of ${display}: expected ${name} ${String(value)} is not a non-negative integer`);
+  }
+  return { [name]: value };
+}
+
+function withoutCredentials(headers: Readonly<Record<string, string>>): Record<string, string> {
+  const { authorization: _authorization, cookie: _cookie, ...rest } = headers;
+  return rest;
+}
+
+function cancellation(display: string, signal: AbortSignal | undefined): TributaryError {
+  const reason: unknown = signal?.reason;
+  return new TributaryError(ErrorCodes.SYNC_CANCELLED, `download of ${display} was cancelled`, {
+    ...(reason instanceof Error ? { cause: reason } : {}),
+    details: { url: display },
+  });
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined, cancelled: () => TributaryError): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(cancelled());
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(cancelled());
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function decode(component: string): string {
+  try {
+    return decodeURIComponent(component);
+  } catch {
+    return component;
+  }
+}
+
+function lastSegment(url: string): string {
+  const path = url.split(/[?#]/, 1)[0] ?? '';
+  return path.slice(path.lastIndexOf('/') + 1);
+}

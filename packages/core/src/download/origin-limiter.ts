@@ -1,0 +1,74 @@
+interface Waiter {
+  grant: () => void;
+  settled: boolean;
+}
+
+interface OriginSlots {
+  active: number;
+  readonly waiting: Waiter[];
+}
+
+/**
+ * A counting semaphore per remote origin: at most `limit` transfers to one origin at a time,
+ * served first come, first served. Waiting costs one promise per transfer, never per chunk.
+ */
+export class OriginLimiter {
+  private readonly origins = new Map<string, OriginSlots>();
+
+  constructor(private readonly limit: number) {}
+
+  /**
+   * Resolves with a release function once a slot for `origin` is free. Rejects with the signal's
+   * reason, leaving the queue, when `signal` aborts while waiting.
+   */
+  async acquire(origin: string, signal?: AbortSignal, onAbort?: () => Error): Promise<() => void> {
+    let slots = this.origins.get(origin);
+    if (slots === undefined) {
+      slots = { active: 0, waiting: [] };
+      this.origins.set(origin, slots);
+    }
+    const owned = slots;
+    if (owned.active < this.limit) {
+      owned.active++;
+      return this.releaser(origin, owned);
+    }
+    await new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = {
+        settled: false,
+        grant: () => {
+          signal?.removeEventListener('abort', abort);
+          resolve();
+        },
+      };
+      const abort = (): void => {
+        if (waiter.settled) return;
+        waiter.settled = true;
+        const index = owned.waiting.indexOf(waiter);
+        if (index >= 0) owned.waiting.splice(index, 1);
+        reject(onAbort ? onAbort() : signal?.reason);
+      };
+      owned.waiting.push(waiter);
+      if (signal?.aborted) abort();
+      else signal?.addEventListener('abort', abort, { once: true });
+    });
+    return this.releaser(origin, owned);
+  }
+
+  private releaser(origin: string, slots: OriginSlots): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      // Hand the slot straight to the next waiter; `active` stays the same.
+      while (slots.waiting.length > 0) {
+        const next = slots.waiting.shift()!;
+        if (next.settled) continue;
+        next.settled = true;
+        next.grant();
+        return;
+      }
+      slots.active--;
+      if (slots.active === 0) this.origins.delete(origin);
+    };
+  }
+}

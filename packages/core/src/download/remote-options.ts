@@ -1,0 +1,111 @@
+import { Agent, ProxyAgent, type Dispatcher } from 'undici';
+import { ErrorCodes, TributaryError } from '@tributary/plugin-api';
+import { redactUrl } from './redact-url.js';
+
+/** How to reach one remote: auth, TLS, proxy, headers, limits, retries and timeouts. */
+export interface RemoteOptions {
+  /** Sent with every request. An `Authorization` header here is treated as a secret too. */
+  headers?: Record<string, string>;
+  /** Basic auth. Userinfo in a url (`https://user:pass@host/…`) is accepted too, and wins for that url. */
+  username?: string;
+  password?: string;
+  /** PEM: extra CA certificate(s) trusted for the remote. */
+  ca?: string | Buffer;
+  /** PEM client certificate and key for mutual TLS. */
+  clientCert?: string | Buffer;
+  clientKey?: string | Buffer;
+  /** Verify the remote's TLS certificate. Default true. */
+  tlsValidation?: boolean;
+  /** `http://[user:pass@]proxy:port`; https targets are tunnelled with CONNECT. */
+  proxyUrl?: string;
+  /** Simultaneous requests per remote origin. Default 10. */
+  concurrency?: number;
+  /** Further attempts after a retryable failure (connection error, timeout, 429, 5xx). Default 3. */
+  retries?: number;
+  /** Base of the exponential backoff between attempts, jittered. Default 250 ms. */
+  backoffMs?: number;
+  /** Time to establish a connection (TCP + TLS). Default 30 s. */
+  connectTimeoutMs?: number;
+  /** Time from sending a request to having the response headers. Default 60 s. */
+  headersTimeoutMs?: number;
+  /**
+   * Longest silence allowed between two body chunks. A large download that keeps progressing is
+   * never cut by it, however long it takes. Default 60 s.
+   */
+  idleTimeoutMs?: number;
+}
+
+/** RemoteOptions with every default filled in. */
+export interface ResolvedRemoteOptions {
+  readonly headers: Readonly<Record<string, string>>;
+  readonly username?: string;
+  readonly password?: string;
+  readonly concurrency: number;
+  readonly retries: number;
+  readonly backoffMs: number;
+  readonly connectTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+}
+
+export function resolveRemoteOptions(options: RemoteOptions = {}): ResolvedRemoteOptions {
+  const count = (value: number | undefined, fallback: number, name: string, min: number): number => {
+    if (value === undefined) return fallback;
+    if (!Number.isInteger(value) || value < min) {
+      throw new TributaryError(ErrorCodes.CONFIG_INVALID, `remote option ${name} must be an integer >= ${min}, got ${String(value)}`, {
+        details: { option: name },
+      });
+    }
+    return value;
+  };
+  const resolved: ResolvedRemoteOptions = {
+    headers: { ...(options.headers ?? {}) },
+    concurrency: count(options.concurrency, 10, 'concurrency', 1),
+    retries: count(options.retries, 3, 'retries', 0),
+    backoffMs: count(options.backoffMs, 250, 'backoffMs', 0),
+    connectTimeoutMs: count(options.connectTimeoutMs, 30_000, 'connectTimeoutMs', 1),
+    headersTimeoutMs: count(options.headersTimeoutMs, 60_000, 'headersTimeoutMs', 1),
+    idleTimeoutMs: count(options.idleTimeoutMs, 60_000, 'idleTimeoutMs', 1),
+  };
+  if (options.username !== undefined || options.password !== undefined) {
+    return { ...resolved, username: options.username ?? '', password: options.password ?? '' };
+  }
+  return resolved;
+}
+
+/**
+ * The one pooled undici dispatcher of a Downloader: an Agent, or a ProxyAgent when a proxy is
+ * set. Connections per origin match the concurrency limit, so a request never waits on the pool
+ * after it got through the limiter.
+ */
+export function createRemoteDispatcher(options: RemoteOptions, resolved: ResolvedRemoteOptions): Dispatcher {
+  const tls = {
+    timeout: resolved.connectTimeoutMs,
+    rejectUnauthorized: options.tlsValidation !== false,
+    ...(options.ca !== undefined ? { ca: options.ca } : {}),
+    ...(options.clientCert !== undefined ? { cert: options.clientCert } : {}),
+    ...(options.clientKey !== undefined ? { key: options.clientKey } : {}),
+  };
+  const common = {
+    connections: resolved.concurrency,
+    pipelining: 1,
+    headersTimeout: resolved.headersTimeoutMs,
+    bodyTimeout: resolved.idleTimeoutMs,
+  };
+  if (options.proxyUrl === undefined) return new Agent({ ...common, connect: tls });
+  let proxy: URL;
+  try {
+    proxy = new URL(options.proxyUrl);
+  } catch {
+    throw new TributaryError(ErrorCodes.URL_INVALID, `proxy url ${redactUrl(options.proxyUrl)} is not a valid url`);
+  }
+  if (proxy.protocol !== 'http:' && proxy.protocol !== 'https:') {
+    throw new TributaryError(ErrorCodes.URL_INVALID, `proxy url ${redactUrl(options.proxyUrl)} must be http or https`);
+  }
+  return new ProxyAgent({
+    ...common,
+    uri: proxy.href,
+    requestTls: tls,
+    proxyTls: { timeout: resolved.connectTimeoutMs },
+  });
+}
