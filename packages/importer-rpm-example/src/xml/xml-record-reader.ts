@@ -1,5 +1,6 @@
 import { ErrorCodes, TributaryError } from '@tributary/plugin-api';
 import { StrictXmlTokenizer, type XmlTokenHandler } from './strict-xml-tokenizer.js';
+import { Utf8ChunkDecoder } from './utf8-chunk-decoder.js';
 
 /** One element of a record, as a small tree. Names are local names (`rpm:entry` → `entry`). */
 export interface XmlElement {
@@ -36,13 +37,15 @@ const DEFAULT_MAX_RECORD_CHARS = 64 * 1024 * 1024;
  * TRIBUTARY_ERR_ENCODING_INVALID.
  */
 export async function* readXmlRecords(chunks: AsyncIterable<Buffer>, spec: XmlRecordSpec): AsyncGenerator<XmlElement> {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const decoder = new Utf8ChunkDecoder();
   const builder = new RecordBuilder(spec);
   const tokenizer = new StrictXmlTokenizer(spec.source, builder);
   builder.tokenizer = tokenizer;
   const decode = (chunk?: Buffer): string => {
     try {
-      return chunk ? decoder.decode(chunk, { stream: true }) : decoder.decode();
+      if (chunk) return decoder.decode(chunk);
+      decoder.end();
+      return '';
     } catch {
       throw new TributaryError(ErrorCodes.ENCODING_INVALID, `${spec.source}: the bytes after line ${tokenizer.currentLine()} are not valid UTF-8`, {
         details: { source: spec.source, line: tokenizer.currentLine() },
