@@ -30,13 +30,14 @@ export class ArtifactDownloader extends Stage {
         }
         window.throwIfFailed();
         if (inputDone && window.idle) break;
-        const changed = window.nextChange();
         if (inputDone || !window.hasRoom) {
-          await changed;
+          await window.nextChange();
           continue;
         }
+        const changed = window.idle ? undefined : window.nextChange();
         nextInput ??= input.next();
-        const arrived = await Promise.race([nextInput, changed.then(() => undefined)]);
+        // with nothing downloading there is nothing to race: the common case of an on_demand sync
+        const arrived = changed ? await Promise.race([nextInput, changed.then(() => undefined)]) : await nextInput;
         if (!arrived) continue;
         nextInput = undefined;
         if (arrived.done) inputDone = true;

@@ -60,7 +60,7 @@ export function defaultStages(
     ['ArtifactSaver', new ArtifactSaver(ctx)],
     ['ContentSaver', new ContentSaver(ctx)],
     ['RemoteArtifactSaver', new RemoteArtifactSaver(ctx)],
-    ['ResolveContentFutures', new ResolveContentFutures()],
+    ['ResolveContentFutures', new ResolveContentFutures(ctx)],
     ['ContentAssociation', new ContentAssociation(ctx)],
   ]);
   if (ctx.settings.mirror) defaults.set('ContentUnassociation', new ContentUnassociation(ctx));

@@ -28,9 +28,8 @@ export class QueryExistingContents extends Stage {
   }
 
   private async markExisting(typeId: string, contents: readonly DeclarativeContent[]): Promise<void> {
-    const keys = new Map<string, DeclarativeContent['key']>();
-    for (const dc of contents) keys.set(unitKeyText(typeId, dc.key), dc.key);
-    const found = await this.ctx.conduit.findUnits(typeId, [...keys.values()]);
+    const found = await this.ctx.conduit.findUnits(typeId, contents.map((dc) => dc.key));
+    if (found.length === 0) return; // a first sync: nothing to match
     const byKey = new Map<string, ExistingUnit>();
     for (const unit of found) byKey.set(unitKeyText(unit.typeId, unit.key), unit);
     for (const dc of contents) {

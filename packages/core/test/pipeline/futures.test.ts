@@ -105,7 +105,7 @@ describe('content futures', () => {
       }
     }
     const recorder = new Recorder();
-    await runPipeline({ stages: [new Emitter(), recorder, new ResolveContentFutures()], plugin: 'p', repository: 'r' });
+    await runPipeline({ stages: [new Emitter(), recorder, new ResolveContentFutures(contextFor(new InMemoryConduit()))], plugin: 'p', repository: 'r' });
     expect(recorder.sizes).toEqual([3, 6]);
   });
 

@@ -96,7 +96,7 @@ describe('ResolveContentFutures', () => {
     const dc = fileContent('a', 'a');
     dc.unit = { unitId: 'u-a', typeId: 'file', key: dc.key };
     const waiting = dc.resolution();
-    const out = await throughStage(new ResolveContentFutures(), [dc]);
+    const out = await throughStage(new ResolveContentFutures(contextFor(new InMemoryConduit())), [dc]);
     expect(out).toEqual([dc]);
     expect(await waiting).toEqual({ unitId: 'u-a', typeId: 'file', key: dc.key });
   });
