@@ -22,6 +22,9 @@ export class FileManifestStage extends Stage {
     const manifest = await this.ctx.fetcher.download(manifestUrl.href, { maxBytes }, this.signal);
     try {
       if (this.ctx.finishEarlyIfUnchanged(manifest.digests.sha256, UNCHANGED_REASON)) return;
+      // files resolve against the manifest's directory; built once, joined by concatenation below,
+      // which equals `new URL(path, manifestUrl)` for the validated paths at a fraction of the cost
+      const directoryUrl = new URL('.', manifestUrl).href;
       let files = 0;
       for await (const entry of readManifest(manifest.path, { source, signal: this.signal })) {
         await this.put(
@@ -31,7 +34,7 @@ export class FileManifestStage extends Stage {
             metadata: { size: entry.size },
             artifacts: [
               {
-                url: new URL(encodePath(entry.relativePath), manifestUrl).href,
+                url: directoryUrl + encodePath(entry.relativePath),
                 relativePath: entry.relativePath,
                 size: entry.size,
                 digests: { sha256: entry.sha256 },
@@ -58,8 +61,12 @@ function parseManifestUrl(url: string): URL {
   }
 }
 
+/** Characters that mean themselves in a url path; most repositories' paths use only these. */
+const URL_SAFE_PATH = /^[A-Za-z0-9\-._~/]*$/;
+
 /** Each segment percent-encoded, so `#`, `?`, `%` and spaces in names reach the server as names. */
 function encodePath(relativePath: string): string {
+  if (URL_SAFE_PATH.test(relativePath)) return relativePath;
   return relativePath.split('/').map(encodeURIComponent).join('/');
 }
 

@@ -8,4 +8,5 @@ export { FileManifestStage, UNCHANGED_REASON } from './file-manifest-stage.js';
 export { parseManifestLine, type ManifestEntry } from './manifest-entry.js';
 export { readManifestLines, DEFAULT_MAX_LINE_BYTES, type ManifestLine, type ManifestLinesOptions } from './manifest-lines.js';
 export { readManifest } from './read-manifest.js';
-export { SeenPaths, type Sighting } from './seen-paths.js';
+export { scanManifest, type ManifestScan, type ManifestScanOptions } from './manifest-scan.js';
+export { pathHash } from './path-hash.js';

@@ -1,33 +1,23 @@
-import { manifestInvalid, parseManifestLine, type ManifestEntry } from './manifest-entry.js';
-import { readManifestLines, type ManifestLinesOptions } from './manifest-lines.js';
-import { SeenPaths } from './seen-paths.js';
+import { parseManifestLine, type ManifestEntry } from './manifest-entry.js';
+import { readManifestLines } from './manifest-lines.js';
+import { scanManifest, type ManifestScanOptions } from './manifest-scan.js';
 
 /**
  * Streams the entries of a PULP_MANIFEST file on disk, in file order, one per distinct path.
- * A path listed twice with the same digest is yielded once; with a different digest it is
- * TRIBUTARY_ERR_MANIFEST_INVALID naming both lines. Any other bad line is a typed error naming
- * the line (see {@link parseManifestLine}); entries before it have already been yielded, so a
- * caller that must not act on a bad manifest relies on the host rolling the sync back.
  *
- * Memory stays flat in the manifest's size apart from {@link SeenPaths} (about 60 bytes a path).
+ * The whole manifest is validated first ({@link scanManifest}), so a bad line — wrong columns, a
+ * bad digest or size, an unsafe path, invalid UTF-8, a path listed again with a different digest —
+ * is a typed error naming the line before the first entry is yielded. A path listed again with the
+ * same digest is yielded once. Memory stays flat: lines are streamed, and duplicate detection keeps
+ * 8 bytes an entry.
  */
-export async function* readManifest(file: string, options: ManifestLinesOptions = {}): AsyncGenerator<ManifestEntry> {
+export async function* readManifest(file: string, options: ManifestScanOptions = {}): AsyncGenerator<ManifestEntry> {
   const source = options.source ?? 'PULP_MANIFEST';
-  const seen = new SeenPaths();
+  const { repeatLines } = await scanManifest(file, options);
   for await (const lines of readManifestLines(file, options)) {
     for (const { line, text } of lines) {
       const entry = parseManifestLine(text, line, source);
-      if (!entry) continue;
-      const sighting = seen.sight(entry);
-      if (sighting === 'repeat') continue;
-      if (sighting !== 'new') {
-        throw manifestInvalid(
-          source,
-          line,
-          `the path ${JSON.stringify(entry.relativePath)} is listed again with sha256 ${entry.sha256}; line ${sighting.conflictsWithLine} lists it with sha256 ${sighting.sha256}`,
-        );
-      }
-      yield entry;
+      if (entry && !repeatLines.has(line)) yield entry;
     }
   }
 }

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isTributaryError, type TributaryError } from '@tributary/plugin-api';
-import { readManifest, type ManifestEntry } from '@tributary/importer-file';
+import { pathHash, readManifest, scanManifest, type ManifestEntry } from '@tributary/importer-file';
 
 const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);
@@ -124,10 +124,13 @@ describe('readManifest', () => {
     expect(error?.message).toMatch(/longer than 1024 bytes/);
   });
 
-  it('yields entries before the bad line, so the host has something to roll back', async () => {
-    const { entries, error } = await read(`a.txt,${A},1\nb.txt,${B},oops\n`);
-    expect(entries.map((e) => e.relativePath)).toEqual(['a.txt']);
-    expect(error?.details['line']).toBe(2);
+  it('validates the whole manifest before yielding its first entry', async () => {
+    const { entries, error } = await read(`a.txt,${A},1\nb.txt,${B},2\n${'c.txt,'.repeat(3)}\nd.txt,${B},oops\n`);
+    expect(entries).toEqual([]);
+    expect(error?.details['line']).toBe(3);
+    const conflict = await read(`a.txt,${A},1\nb.txt,${B},2\na.txt,${B},1\n`);
+    expect(conflict.entries).toEqual([]);
+    expect(conflict.error?.details['line']).toBe(3);
   });
 
   it('streams a manifest far larger than one read chunk, multi-byte names across chunk edges included', async () => {
@@ -151,5 +154,34 @@ describe('readManifest', () => {
     const good = Array.from({ length: 20_000 }, (_, i) => `f-${i}.bin,${A},${i}`).join('\n') + '\n';
     const content = Buffer.concat([Buffer.from(good), Buffer.from([0xc3, 0x28]), Buffer.from(`,${A},1\n`)]);
     await expectInvalid(content, 20_001, /not valid UTF-8/, 'TRIBUTARY_ERR_ENCODING_INVALID');
+  });
+
+  describe('duplicate detection compares colliding hashes exactly', () => {
+    const everythingCollides = () => 42;
+
+    it('keeps distinct paths that share a hash, and drops exact repeats', async () => {
+      const file = path.join(dir, `collide-${fileCounter++}`);
+      writeFileSync(file, `a.txt,${A},1\nb.txt,${A},1\na.txt,${A},1\nc.txt,${B},2\nb.txt,${A},1\n`);
+      const scan = await scanManifest(file, { pathHash: everythingCollides });
+      expect(scan).toEqual({ files: 3, repeatLines: new Set([3, 5]) });
+      const entries: string[] = [];
+      for await (const entry of readManifest(file, { pathHash: everythingCollides })) entries.push(`${entry.line}:${entry.relativePath}`);
+      expect(entries).toEqual(['1:a.txt', '2:b.txt', '4:c.txt']);
+    });
+
+    it('refuses a conflicting repeat among colliding paths', async () => {
+      const file = path.join(dir, `collide-${fileCounter++}`);
+      writeFileSync(file, `a.txt,${A},1\nb.txt,${A},1\nb.txt,${B},1\n`);
+      await expect(scanManifest(file, { pathHash: everythingCollides })).rejects.toMatchObject({
+        code: 'TRIBUTARY_ERR_MANIFEST_INVALID',
+        details: { line: 3 },
+      });
+    });
+
+    it('spreads real paths: no collisions among 200,000 generated names', () => {
+      const seen = new Set<number>();
+      for (let i = 0; i < 200_000; i++) seen.add(pathHash(`files/${(i % 256).toString(16)}/file-${i}.bin`));
+      expect(seen.size).toBe(200_000);
+    });
   });
 });
