@@ -11,4 +11,4 @@ export { parseRepomd, type Repomd, type RepomdRecord } from './metadata/repomd.j
 export { readMetadataRecords, type MetadataFile, type ReadMetadataOptions } from './metadata/metadata-file.js';
 export { nevraOf, PRIMARY_RECORDS, primaryPackageOf, type PrimaryPackage } from './metadata/primary-package.js';
 export { advisoryOf, UPDATEINFO_RECORDS, type Advisory, type AdvisoryPackage, type AdvisoryReference } from './metadata/updateinfo-advisory.js';
-export { storedRelativePath, locationUrl, repositoryBaseUrl } from './metadata/location.js';
+export { displayUrl, storedRelativePath, locationUrl, repositoryBaseUrl } from './metadata/location.js';

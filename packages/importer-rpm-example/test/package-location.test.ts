@@ -1,4 +1,4 @@
-import { locationUrl, repositoryBaseUrl, storedRelativePath } from '@tributary/importer-rpm-example';
+import { displayUrl, locationUrl, repositoryBaseUrl, storedRelativePath } from '@tributary/importer-rpm-example';
 
 describe('stored relative paths derived from location hrefs', () => {
   test.each([
@@ -40,5 +40,12 @@ describe('location urls', () => {
 
   test('an unusable url is a typed error', () => {
     expect(() => locationUrl('a.rpm', 'http://[::1', base, 'primary line 3')).toThrow(expect.objectContaining({ code: 'TRIBUTARY_ERR_URL_INVALID' }));
+  });
+});
+
+describe('urls in messages', () => {
+  test('lose their credentials and query', () => {
+    expect(displayUrl('https://user:secret@mirror.invalid/el9/?token=abc')).toBe('https://mirror.invalid/el9/?…');
+    expect(displayUrl('not a url')).toBe('(an invalid url)');
   });
 });

@@ -11,7 +11,7 @@ import {
 import { withConfigDefaults, type RpmImporterConfig } from '../config.js';
 import { RPM_ADVISORY, RPM_REPO_METADATA } from '../content-types.js';
 import { compactKey } from '../metadata/compact-key.js';
-import { repositoryBaseUrl } from '../metadata/location.js';
+import { displayUrl, repositoryBaseUrl } from '../metadata/location.js';
 import type { MetadataFile } from '../metadata/metadata-file.js';
 import { readMetadataRecords } from '../metadata/metadata-file.js';
 import { nevraOf, PRIMARY_RECORDS, primaryPackageOf } from '../metadata/primary-package.js';
@@ -63,7 +63,7 @@ export class RpmFirstStage extends Stage {
     log.info(`repomd.xml${repomd.revision ? ` revision ${repomd.revision}` : ''}: ${records.map((r) => r.type).join(', ')}${skipped.size ? ` (skipping ${[...skipped].join(', ')})` : ''}`);
     const primary = records.find((r) => r.type === 'primary');
     if (!primary) {
-      throw new TributaryError(ErrorCodes.METADATA_MISSING, `repodata/repomd.xml at ${this.baseUrl} lists no primary metadata; is the url the repository's base (the directory holding repodata/)?`, {
+      throw new TributaryError(ErrorCodes.METADATA_MISSING, `repodata/repomd.xml at ${displayUrl(this.baseUrl)} lists no primary metadata; is the url the repository's base (the directory holding repodata/)?`, {
         details: { types: repomd.records.map((r) => r.type) },
       });
     }

@@ -8,6 +8,20 @@ export function repositoryBaseUrl(feedUrl: string): string {
   return url.toString();
 }
 
+/** `url` fit for a message: no user info, and no query (signed urls carry tokens there). */
+export function displayUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = '';
+    parsed.password = '';
+    const hadQuery = parsed.search !== '';
+    parsed.search = '';
+    return hadQuery ? `${parsed.toString()}?…` : parsed.toString();
+  } catch {
+    return '(an invalid url)';
+  }
+}
+
 /**
  * The url a `<location href="…" xml:base="…"/>` points at: `href` resolved against `xml:base` when
  * the element has one (createrepo_c --baseurl writes it), else against the repository base url.
