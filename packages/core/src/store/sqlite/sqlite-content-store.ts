@@ -72,17 +72,21 @@ export class SqliteContentStore implements ContentStore {
     readonly file: string,
     options: SqliteContentStoreOptions = {},
   ) {
+    let db: Database | undefined;
     try {
       if (file !== ':memory:' && file !== '') mkdirSync(dirname(file), { recursive: true });
-      this.db = new BetterSqlite3(file, { timeout: options.busyTimeoutMs ?? 5000 });
-      this.db.pragma('journal_mode = WAL');
+      db = new BetterSqlite3(file, { timeout: options.busyTimeoutMs ?? 5000 });
+      db.pragma('journal_mode = WAL');
       // In WAL mode NORMAL loses at most the last transactions on power loss, never consistency.
-      this.db.pragma('synchronous = NORMAL');
-      this.db.pragma('foreign_keys = ON');
-      this.db.pragma('cache_size = -65536');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('foreign_keys = ON');
+      // 64 MiB of page cache: unit ids are hashes, so each batch touches pages all over the indexes.
+      db.pragma('cache_size = -65536');
     } catch (error) {
+      db?.close();
       throw storeError(file, 'open the catalog', error);
     }
+    this.db = db;
     this.sql = new SqliteStatements(this.db);
     this.repositories = new SqliteRepositories(this.sql);
     this.history = new SqliteSyncHistory(this.sql);

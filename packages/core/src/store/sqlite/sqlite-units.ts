@@ -13,6 +13,11 @@ import type { SqliteStatements } from './sqlite-statements.js';
 
 /** Units, artifacts, unit artifacts and remote artifacts: the repository-independent catalog. */
 
+/**
+ * Status per input as the port defines it: `updated` means the metadata changed (compared as
+ * canonical JSON, so key order does not count); new unit-artifact rows alone do not make a unit
+ * `updated`. A unit given twice is compared against its first occurrence.
+ */
 export function upsertUnits(sql: SqliteStatements, units: readonly UnitWrite[]): UpsertStatus[] {
   const ids = [...new Set(units.map((unit) => unit.unitId))];
   const stored = new Map<string, string>();
