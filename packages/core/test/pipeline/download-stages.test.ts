@@ -1,8 +1,8 @@
-import { DeclarativeContent, ErrorCodes, type SyncSettings } from '@tributary/plugin-api';
-import { ArtifactDownloader, ArtifactSaver } from '../../src/pipeline/index';
+import { DeclarativeContent, ErrorCodes, Stage, type SyncSettings } from '@tributary/plugin-api';
+import { ArtifactDownloader, ArtifactSaver, runPipeline } from '../../src/pipeline/index';
 import { InMemoryConduit } from './in-memory-conduit';
 import { MemoryFetcher, sha256Of } from './memory-fetcher';
-import { contextFor, fileContent, throughStage } from './stage-harness';
+import { contextFor, fileContent, ListSource, throughStage } from './stage-harness';
 
 const BASE = 'http://upstream.test/repo/';
 
@@ -64,6 +64,38 @@ describe('ArtifactDownloader', () => {
     );
     expect(out.map((dc) => dc.key.relativePath).sort()).toEqual([...names].sort());
     expect(fetcher.requested).toHaveLength(40);
+    expect(fetcher.maxRunning).toBe(3);
+  });
+
+  it('keeps downloading while the next stage is busy, up to concurrency + queue capacity content held', async () => {
+    const names = Array.from({ length: 30 }, (_, i) => `f${i}`);
+    const fetcher = upstream(names);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    /** Takes one item, then is busy (as an ArtifactSaver writing a batch) until released. */
+    class BusyNext extends Stage {
+      readonly seen: string[] = [];
+      override async run(): Promise<void> {
+        for await (const dc of this.items()) {
+          if (this.seen.push(String(dc.key.relativePath)) === 1) await released;
+        }
+      }
+    }
+    const ctx = { ...contextFor(new InMemoryConduit(), { fetcher, settings: { policy: 'immediate' }, downloadConcurrency: 3 }), queueCapacity: 5 };
+    const busy = new BusyNext();
+    const run = runPipeline({
+      stages: [new ListSource(names.map((n) => fileContent(n, `body of ${n}`))), new ArtifactDownloader(ctx), busy],
+      plugin: 'p',
+      repository: 'r',
+      queueCapacity: 2,
+    });
+    // 1 taken by the busy stage + 2 in the queue + 3 + 5 held by the downloader
+    await fetcher.started(11);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(fetcher.requested).toHaveLength(11);
+    release();
+    await run;
+    expect(busy.seen).toHaveLength(30);
     expect(fetcher.maxRunning).toBe(3);
   });
 
