@@ -179,6 +179,20 @@ describe('formats seen in the wild', () => {
     expect(paths.every((p) => !p.split('/').includes('..'))).toBe(true);
   });
 
+  test('record types the importer does not know are kept, and exported where repomd.xml says', async () => {
+    const repo = await buildRpmRepo(path.join(h.upstream, 'extra', 'repo'), {
+      extraMetadata: [{ type: 'tributary_notes', fileName: 'notes.txt', content: 'opaque to the importer\n' }],
+    });
+    await h.sync('extra', h.urlOf(repo.dir), { policy: 'on_demand' });
+    const notes = (await h.units('extra', 'rpm.repo_metadata')).find((m) => m.key['dataType'] === 'tributary_notes')!;
+    expect(notes.artifacts[0]!.stored).toBe(true);
+    const exported = path.join(h.work, 'export-extra');
+    await h.host.exportRepository('extra', exported);
+    const href = notes.metadata['href'] as string;
+    expect(await readFile(path.join(repo.dir, href))).toEqual(await readFile(path.join(exported, href)));
+    expect(await readFile(path.join(exported, 'repodata', 'repomd.xml'), 'utf8')).toBe(await readFile(path.join(repo.dir, 'repodata', 'repomd.xml'), 'utf8'));
+  });
+
   test('a NEVRA listed twice becomes one unit, the first entry, and the log says so', async () => {
     const repo = await buildRpmRepo(path.join(h.upstream, 'dup', 'repo'), { duplicate: 'tb-base-1.0-1.noarch.rpm' });
     const host = await h.freshHost('dup');
