@@ -57,7 +57,9 @@ export async function startFerretDb(options: StartFerretDbOptions = {}): Promise
 function spawnFerretDb(binary: string, dataDir: string, port: number): ChildProcess {
   const args = [
     '--handler=sqlite',
-    `--sqlite-url=file:${dataDir}/`,
+    // Throw-away data: no fsync per transaction. FerretDB writes every updated document in a
+    // transaction of its own, which this roughly halves.
+    `--sqlite-url=file:${dataDir}/?_pragma=synchronous(OFF)`,
     `--state-dir=${dataDir}`,
     `--listen-addr=127.0.0.1:${port}`,
     // The debug HTTP listener defaults to a fixed port (8088): two servers would collide.

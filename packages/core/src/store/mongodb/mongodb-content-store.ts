@@ -1,0 +1,304 @@
+import { MongoClient, type Db } from 'mongodb';
+import {
+  ErrorCodes,
+  TributaryError,
+  isTributaryError,
+  type ArtifactRecord,
+  type CountsByType,
+  type DigestAlgorithm,
+  type ExistingUnit,
+  type RepoUnitKey,
+  type UnitOrigin,
+} from '@tributary/plugin-api';
+import type {
+  AssociateRow,
+  ContentStore,
+  LeaseRecord,
+  RemoteArtifactRecord,
+  RepoUnitView,
+  RepositoryInput,
+  RepositoryRecord,
+  StoreStats,
+  SyncRecord,
+  SyncRecordOutcome,
+  SyncRecordStart,
+  UnitWrite,
+  UpsertStatus,
+} from '../content-store.js';
+import { CATALOG_INDEXES, catalogCollections, type CatalogCollections } from './mongodb-documents.js';
+import { MongoOrphans } from './mongodb-orphans.js';
+import { MongoRepoUnitPages, type Page, type PageCursor } from './mongodb-repo-unit-pages.js';
+import { MongoRepositories } from './mongodb-repositories.js';
+import { MongoRepositoryContent } from './mongodb-repository-content.js';
+import { MongoRequests } from './mongodb-requests.js';
+import { MongoSyncHistory } from './mongodb-sync-history.js';
+import { MongoUnits } from './mongodb-units.js';
+
+export interface MongoContentStoreOptions {
+  /** Database of the catalog. Default: the one named in the URI, else `tributary`. */
+  readonly database?: string;
+  /** A connected or unconnected client to use instead of one made from the URI; `close()` leaves it open. */
+  readonly client?: MongoClient;
+  /** Ids per `$in` lookup and documents per orphan-cleanup chunk. Default 1000. */
+  readonly chunkSize?: number;
+  /** Units per page when streaming a repository's unit keys. Default 1000. */
+  readonly keyPageSize?: number;
+  /** Default page size of `repoUnits`. Default 500. */
+  readonly unitPageSize?: number;
+}
+
+/**
+ * The scale-out catalog: the {@link ContentStore} port on MongoDB (official driver), shared by any
+ * number of hosts.
+ *
+ * Units are keyed by the caller's deterministic unit id and artifacts by sha256, so two hosts
+ * writing the same unit or file write the same document. The sync path only sends batched
+ * requests (unordered bulk writes, `$in` lookups in chunks), each counted in `stats.roundTrips`.
+ * No multi-document transactions: rows of an unfinished version are invisible to readers of the
+ * committed one and are rolled back by `rollbackVersion` / the next `beginVersion`.
+ *
+ * @example
+ * ```ts
+ * const store = new MongoContentStore('mongodb://db1,db2,db3/?replicaSet=rs0', { database: 'tributary' });
+ * await store.init();
+ * const repo = await store.createRepository({ name: 'epel' });
+ * ```
+ */
+export class MongoContentStore implements ContentStore {
+  readonly kind = 'mongodb' as const;
+  readonly stats: StoreStats = { roundTrips: 0 };
+  /** Name of the database holding the catalog. */
+  readonly database: string;
+  private readonly client: MongoClient;
+  private readonly ownsClient: boolean;
+  private readonly db: Db;
+  private readonly collections: CatalogCollections;
+  private readonly requests: MongoRequests;
+  private readonly repositories: MongoRepositories;
+  private readonly units: MongoUnits;
+  private readonly content: MongoRepositoryContent;
+  private readonly pages: MongoRepoUnitPages;
+  private readonly history: MongoSyncHistory;
+  private readonly orphans: MongoOrphans;
+  private readonly keyPageSize: number;
+  private readonly unitPageSize: number;
+
+  constructor(uri: string, options: MongoContentStoreOptions = {}) {
+    this.database = options.database ?? databaseInUri(uri) ?? 'tributary';
+    this.ownsClient = options.client === undefined;
+    try {
+      this.client = options.client ?? new MongoClient(uri);
+    } catch (error) {
+      throw storeError(this.database, 'read the connection string', error);
+    }
+    this.db = this.client.db(this.database);
+    this.collections = catalogCollections(this.db);
+    this.requests = new MongoRequests(this.stats, positive(options.chunkSize, 1000));
+    this.repositories = new MongoRepositories(this.collections, this.requests);
+    this.units = new MongoUnits(this.collections, this.requests);
+    this.content = new MongoRepositoryContent(this.collections, this.requests);
+    this.pages = new MongoRepoUnitPages(this.collections, this.requests, this.units);
+    this.history = new MongoSyncHistory(this.collections, this.requests);
+    this.orphans = new MongoOrphans(this.collections, this.requests);
+    this.keyPageSize = positive(options.keyPageSize, 1000);
+    this.unitPageSize = positive(options.unitPageSize, 500);
+  }
+
+  /** Connects and creates the collections' indexes (by name, so again is a no-op). */
+  async init(): Promise<void> {
+    await this.guard('connect and create indexes', async () => {
+      await this.requests.one(() => this.client.connect());
+      for (const [name, indexes] of Object.entries(CATALOG_INDEXES) as [keyof CatalogCollections, (typeof CATALOG_INDEXES)[keyof CatalogCollections]][]) {
+        if (indexes.length > 0) await this.requests.one(() => this.collections[name].createIndexes([...indexes]));
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsClient) await this.client.close();
+  }
+
+  // ---- repositories ----
+
+  createRepository(input: RepositoryInput): Promise<RepositoryRecord> {
+    return this.guard('create repository', () => this.repositories.create(input));
+  }
+
+  getRepository(name: string): Promise<RepositoryRecord | undefined> {
+    return this.guard('get repository', () => this.repositories.byName(name));
+  }
+
+  listRepositories(): Promise<RepositoryRecord[]> {
+    return this.guard('list repositories', () => this.repositories.list());
+  }
+
+  updateRepository(id: string, patch: Partial<RepositoryInput>): Promise<RepositoryRecord> {
+    return this.guard('update repository', () => this.repositories.update(id, patch));
+  }
+
+  deleteRepository(id: string): Promise<boolean> {
+    return this.guard('delete repository', () => this.repositories.delete(id));
+  }
+
+  // ---- lease ----
+
+  acquireLease(repoId: string, holder: string, ttlMs: number): Promise<boolean> {
+    return this.guard('acquire lease', () => this.repositories.acquireLease(repoId, holder, ttlMs));
+  }
+
+  renewLease(repoId: string, holder: string, ttlMs: number): Promise<boolean> {
+    return this.guard('renew lease', () => this.repositories.renewLease(repoId, holder, ttlMs));
+  }
+
+  releaseLease(repoId: string, holder: string): Promise<void> {
+    return this.guard('release lease', () => this.repositories.releaseLease(repoId, holder));
+  }
+
+  getLease(repoId: string): Promise<LeaseRecord | undefined> {
+    return this.guard('get lease', () => this.repositories.lease(repoId));
+  }
+
+  // ---- versions ----
+
+  beginVersion(repoId: string): Promise<number> {
+    return this.guard('begin version', async () => {
+      const next = (await this.repositories.latestVersion(repoId)) + 1;
+      await this.content.rollback(repoId, next);
+      return next;
+    });
+  }
+
+  commitVersion(repoId: string, version: number): Promise<void> {
+    return this.guard('commit version', () => this.repositories.commitVersion(repoId, version));
+  }
+
+  rollbackVersion(repoId: string, version: number): Promise<void> {
+    return this.guard('roll back version', async () => {
+      const latest = await this.repositories.latestVersion(repoId);
+      if (version <= latest) {
+        throw new TributaryError(
+          ErrorCodes.STORE,
+          `cannot roll back version ${version} of repository ${repoId}: it is committed (latest is ${latest})`,
+          { details: { repoId, version, latestVersion: latest } },
+        );
+      }
+      await this.content.rollback(repoId, version);
+    });
+  }
+
+  // ---- units and artifacts ----
+
+  upsertUnits(units: readonly UnitWrite[]): Promise<UpsertStatus[]> {
+    return this.guard('upsert units', () => this.units.upsertUnits(units));
+  }
+
+  findUnits(unitIds: readonly string[]): Promise<ExistingUnit[]> {
+    return this.guard('find units', () => this.units.findUnits(unitIds));
+  }
+
+  upsertArtifacts(artifacts: readonly ArtifactRecord[]): Promise<void> {
+    return this.guard('upsert artifacts', () => this.units.upsertArtifacts(artifacts));
+  }
+
+  findArtifacts(algorithm: DigestAlgorithm, digests: readonly string[]): Promise<ArtifactRecord[]> {
+    return this.guard('find artifacts', () => this.units.findArtifacts(algorithm, digests));
+  }
+
+  upsertRemoteArtifacts(remotes: readonly RemoteArtifactRecord[]): Promise<void> {
+    return this.guard('upsert remote artifacts', () => this.units.upsertRemoteArtifacts(remotes));
+  }
+
+  // ---- repository content ----
+
+  associate(repoId: string, version: number, units: readonly AssociateRow[], origin: UnitOrigin): Promise<CountsByType> {
+    return this.guard('associate units', () => this.content.associate(repoId, version, units, origin));
+  }
+
+  unassociate(repoId: string, version: number, unitIds: readonly string[]): Promise<CountsByType> {
+    return this.guard('unassociate units', () => this.content.unassociate(repoId, version, unitIds));
+  }
+
+  unassociateUnseen(repoId: string, version: number, includeUserAdded: boolean): Promise<CountsByType> {
+    return this.guard('unassociate unseen units', () => this.content.unassociateUnseen(repoId, version, includeUserAdded));
+  }
+
+  repoUnitKeys(repoId: string, version: number, typeId?: string): AsyncIterable<RepoUnitKey> {
+    const pageSize = this.keyPageSize;
+    return this.paged('stream unit keys', (after) => this.pages.keys(repoId, version, typeId, after, pageSize));
+  }
+
+  repoUnits(repoId: string, version: number, options: { typeId?: string; pageSize?: number } = {}): AsyncIterable<RepoUnitView> {
+    const pageSize = positive(options.pageSize, this.unitPageSize);
+    return this.paged('stream units', (after) => this.pages.views(repoId, version, options.typeId, after, pageSize));
+  }
+
+  countRepoUnits(repoId: string, version: number): Promise<CountsByType> {
+    return this.guard('count units', () => this.content.countRepoUnits(repoId, version));
+  }
+
+  // ---- sync history ----
+
+  startSyncRecord(record: SyncRecordStart): Promise<string> {
+    return this.guard('start sync record', () => this.history.start(record));
+  }
+
+  finishSyncRecord(id: string, outcome: SyncRecordOutcome): Promise<void> {
+    return this.guard('finish sync record', () => this.history.finish(id, outcome));
+  }
+
+  listSyncRecords(repoId: string, limit?: number): Promise<SyncRecord[]> {
+    return this.guard('list sync records', () => this.history.list(repoId, limit));
+  }
+
+  lastFingerprint(repoId: string, settingsHash: string): Promise<string | undefined> {
+    return this.guard('read last fingerprint', () => this.history.lastFingerprint(repoId, settingsHash));
+  }
+
+  // ---- orphans ----
+
+  deleteOrphans(): Promise<{ units: number; artifacts: string[] }> {
+    return this.guard('delete orphans', () => this.orphans.deleteOrphans());
+  }
+
+  // ---- plumbing ----
+
+  /** Runs one store operation, turning driver errors into TRIBUTARY_ERR_STORE naming the operation. */
+  private async guard<T>(operation: string, body: () => Promise<T>): Promise<T> {
+    try {
+      return await body();
+    } catch (error) {
+      throw storeError(this.database, operation, error);
+    }
+  }
+
+  /** Yields page after page; each page is read (and its errors reported) on its own. */
+  private async *paged<T>(operation: string, readPage: (after: PageCursor | undefined) => Promise<Page<T>>): AsyncIterable<T> {
+    let after: PageCursor | undefined;
+    for (;;) {
+      const page = await this.guard(operation, () => readPage(after));
+      yield* page.items;
+      if (page.next === undefined) return;
+      after = page.next;
+    }
+  }
+}
+
+/** The database named in a `mongodb://host/db?…` connection string, if any. */
+function databaseInUri(uri: string): string | undefined {
+  const match = /^mongodb(?:\+srv)?:\/\/[^/?]*\/([^?]+)/.exec(uri);
+  return match?.[1] === undefined ? undefined : decodeURIComponent(match[1]);
+}
+
+function positive(value: number | undefined, fallback: number): number {
+  return value !== undefined && Number.isSafeInteger(value) && value > 0 ? value : fallback;
+}
+
+function storeError(database: string, operation: string, error: unknown): TributaryError {
+  if (isTributaryError(error)) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  const mongoCode = (error as { code?: unknown } | null)?.code;
+  return new TributaryError(ErrorCodes.STORE, `MongoDB catalog '${database}': could not ${operation}: ${message}`, {
+    cause: error,
+    details: { database, operation, ...(typeof mongoCode === 'number' || typeof mongoCode === 'string' ? { mongoCode } : {}) },
+  });
+}

@@ -1,0 +1,181 @@
+import type { Collection, Db, IndexDescription, ObjectId } from 'mongodb';
+import type { Digests, UnitOrigin } from '@tributary/plugin-api';
+import type { SyncStatus } from '../content-store.js';
+
+/**
+ * The MongoDB catalog's documents, one collection per entity of the data model (DESIGN.md).
+ *
+ * Objects whose field names come from plugins or users (unit keys and metadata, repository config,
+ * sync reports, errors) are stored as JSON text: their names may contain `.` or start with `$`,
+ * which MongoDB restricts and FerretDB refuses, and the text compares exactly as the SQLite store's.
+ * Field names Tributary chooses are plain BSON, so they can be queried and indexed.
+ */
+
+export interface RepositoryDoc {
+  /** A random UUID. */
+  _id: string;
+  name: string;
+  latestVersion: number;
+  importer: string | null;
+  feedUrl: string | null;
+  /** JSON text, or null. */
+  config: string | null;
+  description: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** One sync per repository at a time: `_id` is the repository id, so inserting it is the atomic step. */
+export interface LeaseDoc {
+  _id: string;
+  holder: string;
+  /** Epoch milliseconds. */
+  expiresAt: number;
+}
+
+export interface UnitDoc {
+  /** The caller's deterministic unit id (hash of type and canonical key). */
+  _id: string;
+  typeId: string;
+  /** JSON text of the unit key. */
+  key: string;
+  /** Canonical JSON text (sorted keys), compared as text to tell `updated` from `unchanged`. */
+  metadata: string;
+  /** The unit-artifact rows, embedded: they are only ever read and written with their unit. */
+  artifacts: UnitArtifactEntry[];
+}
+
+export interface UnitArtifactEntry {
+  relativePath: string;
+  /** sha256 of the stored bytes, or null while deferred. */
+  sha256: string | null;
+}
+
+/** `_id` is the sha256; the other digests are fields named after their algorithm, set once known. */
+export interface ArtifactDoc {
+  _id: string;
+  size: number;
+  md5?: string;
+  sha1?: string;
+  sha224?: string;
+  sha384?: string;
+  sha512?: string;
+}
+
+export interface RemoteArtifactDoc {
+  /** sha256 of unit id, relative path and remote: one document per (unit, path, remote). */
+  _id: string;
+  unitId: string;
+  relativePath: string;
+  remote: string;
+  urls: string[];
+  size: number | null;
+  digests: Digests;
+}
+
+/**
+ * One stretch of versions a unit spends in a repository: visible in version V when
+ * `versionAdded <= V` and (`versionRemoved` is null or `> V`). `_id` is repository, unit and
+ * `versionAdded`: a (repository, unit) pair never starts two stretches in one version, so writing a
+ * row again (a retried request) can only rewrite the same row.
+ */
+export interface ContentDoc {
+  _id: string;
+  repoId: string;
+  unitId: string;
+  typeId: string;
+  versionAdded: number;
+  versionRemoved: number | null;
+  origin: UnitOrigin;
+}
+
+/**
+ * "The version being written associated this unit again": what a mirror sync keeps. A separate,
+ * insert-only document rather than a field updated on every content row, because a re-sync marks
+ * every unit of the repository and inserts are what MongoDB-wire servers batch best (FerretDB runs
+ * each updated document as its own transaction). Marks of other versions than the one being
+ * written mean nothing; rolling back or beginning a version deletes them all.
+ */
+export interface SeenDoc {
+  /** Repository, unit and version. */
+  _id: string;
+  repoId: string;
+  version: number;
+}
+
+export interface SyncHistoryDoc {
+  /** ObjectId: ties between equal `startedAt` fall back to creation order. */
+  _id: ObjectId;
+  repoId: string;
+  importer: string;
+  settingsHash: string;
+  version: number;
+  startedAt: string;
+  status: SyncStatus;
+  finishedAt?: string;
+  /** JSON text. */
+  report?: string | null;
+  /** JSON text. */
+  error?: string | null;
+  fingerprint?: string | null;
+  resultVersion?: number;
+}
+
+export interface CatalogCollections {
+  readonly repositories: Collection<RepositoryDoc>;
+  readonly leases: Collection<LeaseDoc>;
+  readonly units: Collection<UnitDoc>;
+  readonly artifacts: Collection<ArtifactDoc>;
+  readonly remoteArtifacts: Collection<RemoteArtifactDoc>;
+  readonly content: Collection<ContentDoc>;
+  readonly seen: Collection<SeenDoc>;
+  readonly history: Collection<SyncHistoryDoc>;
+}
+
+export function catalogCollections(db: Db): CatalogCollections {
+  return {
+    repositories: db.collection<RepositoryDoc>('repositories'),
+    leases: db.collection<LeaseDoc>('leases'),
+    units: db.collection<UnitDoc>('units'),
+    artifacts: db.collection<ArtifactDoc>('artifacts'),
+    remoteArtifacts: db.collection<RemoteArtifactDoc>('remote_artifacts'),
+    content: db.collection<ContentDoc>('repository_content'),
+    seen: db.collection<SeenDoc>('repository_content_seen'),
+    history: db.collection<SyncHistoryDoc>('sync_history'),
+  };
+}
+
+/**
+ * Indexes, by collection. Named, so creating them again is a no-op. The only unique index is on
+ * a field every document has (`repositories.name`), and nothing relies on a unique index
+ * refusing an update: FerretDB 1.x does not enforce that.
+ */
+export const CATALOG_INDEXES: { readonly [C in keyof CatalogCollections]: readonly IndexDescription[] } = {
+  repositories: [{ key: { name: 1 }, name: 'name_unique', unique: true }],
+  leases: [],
+  units: [
+    // orphan cleanup asks "is this artifact referenced by any unit?"
+    { key: { 'artifacts.sha256': 1 }, name: 'artifacts_sha256' },
+  ],
+  artifacts: (['md5', 'sha1', 'sha224', 'sha384', 'sha512'] as const).map((algorithm) => ({
+    key: { [algorithm]: 1 },
+    name: algorithm,
+  })),
+  remoteArtifacts: [{ key: { unitId: 1, remote: 1 }, name: 'unit_remote' }],
+  content: [
+    // associate / unassociate look rows up by (repository, unit)
+    { key: { repoId: 1, unitId: 1 }, name: 'repo_unit' },
+    // reading a version page by page in (type, unit) order
+    { key: { repoId: 1, typeId: 1, unitId: 1 }, name: 'repo_type_unit' },
+    // rolling back a version
+    { key: { repoId: 1, versionAdded: 1 }, name: 'repo_added' },
+    { key: { repoId: 1, versionRemoved: 1 }, name: 'repo_removed' },
+    // orphan cleanup asks "is this unit in any repository?"
+    { key: { unitId: 1 }, name: 'unit' },
+  ],
+  seen: [{ key: { repoId: 1, version: 1 }, name: 'repo_version' }],
+  history: [
+    { key: { repoId: 1, startedAt: -1 }, name: 'repo_started' },
+    { key: { repoId: 1, settingsHash: 1, status: 1, startedAt: -1 }, name: 'repo_settings_status_started' },
+  ],
+};

@@ -1,0 +1,182 @@
+import type { CountsByType, UnitOrigin } from '@tributary/plugin-api';
+import type { AnyBulkWriteOperation, Filter } from 'mongodb';
+import type { AssociateRow } from '../content-store.js';
+import type { CatalogCollections, ContentDoc, SeenDoc } from './mongodb-documents.js';
+import { chunks, type MongoRequests } from './mongodb-requests.js';
+
+/**
+ * Versioned repository content, with the same rules as the SQLite store: the version being written
+ * is always the newest, so adding inserts a row with `versionAdded = V`, removing sets
+ * `versionRemoved = V` (or deletes a row V itself added), and neither changes what an older
+ * version sees. Only the lease holder writes a repository's rows, so reading them and then writing
+ * needs no transaction; every write is idempotent, so a repeated request is harmless.
+ */
+export class MongoRepositoryContent {
+  constructor(
+    private readonly collections: CatalogCollections,
+    private readonly requests: MongoRequests,
+  ) {}
+
+  async associate(repoId: string, version: number, units: readonly AssociateRow[], origin: UnitOrigin): Promise<CountsByType> {
+    const wanted = new Map<string, string>();
+    for (const unit of units) if (!wanted.has(unit.unitId)) wanted.set(unit.unitId, unit.typeId);
+
+    const active = new Map<string, ContentDoc>();
+    const removedHere = new Map<string, ContentDoc>();
+    const rows = await this.requests.allIn(wanted.keys(), (ids) =>
+      this.collections.content.find(
+        { repoId, unitId: { $in: ids }, $or: [{ versionRemoved: null }, { versionRemoved: version }] },
+        { batchSize: ids.length * 2 },
+      ),
+    );
+    for (const row of rows) (row.versionRemoved === null ? active : removedHere).set(row.unitId, row);
+
+    const seen: string[] = [];
+    const promoted: string[] = [];
+    const restored: string[] = [];
+    const endedHere: string[] = [];
+    const inserts: ContentDoc[] = [];
+    const added: CountsByType = {};
+    const keeps = (row: ContentDoc) => row.origin === origin || row.origin === 'user';
+    for (const [unitId, typeId] of wanted) {
+      const current = active.get(unitId);
+      const removed = removedHere.get(unitId);
+      if (current !== undefined) {
+        // a row this version added needs no mark: unassociateUnseen only looks at older rows
+        if (keeps(current)) {
+          if (current.versionAdded < version) seen.push(unitId);
+        } else if (current.versionAdded === version) promoted.push(current._id);
+        else {
+          // Becoming user-added is a change of this version: end the old row here and start a new
+          // one, so readers of older versions keep the origin they had and a rollback restores it.
+          endedHere.push(current._id);
+          inserts.push(newRow(repoId, unitId, current.typeId, version, origin));
+        }
+        continue;
+      }
+      if (removed !== undefined && keeps(removed)) {
+        restored.push(removed._id);
+        seen.push(unitId);
+      } else inserts.push(newRow(repoId, unitId, typeId, version, origin));
+      const countedType = removed?.typeId ?? typeId;
+      added[countedType] = (added[countedType] ?? 0) + 1;
+    }
+
+    await this.requests.bulk(
+      this.collections.content,
+      [
+        ...inserts.map((document) => ({ insertOne: { document } })),
+        ...this.updateByIds(promoted, { origin: 'user' }),
+        ...this.updateByIds(restored, { versionRemoved: null }),
+        ...this.updateByIds(endedHere, { versionRemoved: version }),
+      ],
+      // written by an earlier attempt of this very request
+      ({ _id, ...fields }) => [{ updateOne: { filter: { _id }, update: { $set: fields } } }],
+    );
+    await this.requests.bulk(
+      this.collections.seen,
+      seen.map((unitId) => ({ insertOne: { document: seenMark(repoId, unitId, version) } })),
+      () => [], // marked twice: once is enough
+    );
+    return added;
+  }
+
+  async unassociate(repoId: string, version: number, unitIds: readonly string[]): Promise<CountsByType> {
+    const rows = await this.requests.allIn(unitIds, (ids) =>
+      this.collections.content.find({ repoId, unitId: { $in: ids }, versionRemoved: null }, { batchSize: ids.length }),
+    );
+    const removed: CountsByType = {};
+    const addedHere: string[] = [];
+    const older: string[] = [];
+    for (const row of rows) {
+      (row.versionAdded >= version ? addedHere : older).push(row._id);
+      removed[row.typeId] = (removed[row.typeId] ?? 0) + 1;
+    }
+    await this.requests.bulk(this.collections.content, [
+      ...[...chunks(addedHere, this.requests.chunkSize)].map((ids) => ({ deleteMany: { filter: { _id: { $in: ids } } } })),
+      ...this.updateByIds(older, { versionRemoved: version }),
+    ]);
+    return removed;
+  }
+
+  /**
+   * Walks the rows the previous version had (in `_id` order, a chunk at a time), looks up which
+   * this version marked as seen, and ends the others here. Memory stays bounded by the chunk.
+   */
+  async unassociateUnseen(repoId: string, version: number, includeUserAdded: boolean): Promise<CountsByType> {
+    const removed: CountsByType = {};
+    const limit = this.requests.chunkSize;
+    let after: string | undefined;
+    for (;;) {
+      const candidates = await this.requests.all(
+        this.collections.content.find(
+          {
+            repoId,
+            versionRemoved: null,
+            versionAdded: { $lt: version },
+            ...(includeUserAdded ? {} : { origin: { $ne: 'user' as const } }),
+            ...(after === undefined ? {} : { _id: { $gt: after } }),
+          },
+          { projection: { _id: 1, unitId: 1, typeId: 1 }, sort: { _id: 1 }, limit, batchSize: limit },
+        ),
+      );
+      if (candidates.length > 0) {
+        const marks = await this.requests.all(
+          this.collections.seen.find(
+            { _id: { $in: candidates.map((row) => seenMark(repoId, row.unitId, version)._id) } },
+            { projection: { _id: 1 }, batchSize: candidates.length },
+          ),
+        );
+        const marked = new Set(marks.map((mark) => mark._id));
+        const unseen = candidates.filter((row) => !marked.has(seenMark(repoId, row.unitId, version)._id));
+        for (const row of unseen) removed[row.typeId] = (removed[row.typeId] ?? 0) + 1;
+        await this.requests.bulk(this.collections.content, this.updateByIds(unseen.map((row) => row._id), { versionRemoved: version }));
+      }
+      if (candidates.length < limit) return removed;
+      after = candidates[candidates.length - 1]!._id;
+    }
+  }
+
+  /**
+   * Undoes every change made under `version` and any later number (none of which can be committed):
+   * rows they added go, rows they removed come back, and the "seen" marks go. The writes run in
+   * order; repeating them after an interruption finishes the job.
+   */
+  async rollback(repoId: string, version: number): Promise<void> {
+    await this.requests.ordered(this.collections.content, [
+      { deleteMany: { filter: { repoId, versionAdded: { $gte: version } } } },
+      { updateMany: { filter: { repoId, versionRemoved: { $gte: version } }, update: { $set: { versionRemoved: null } } } },
+    ]);
+    await this.requests.one(() => this.collections.seen.deleteMany({ repoId }));
+  }
+
+  async countRepoUnits(repoId: string, version: number): Promise<CountsByType> {
+    const groups = await this.requests.all(
+      this.collections.content.aggregate<{ _id: string; n: number }>([
+        { $match: { repoId, ...visibleIn(version) } },
+        { $group: { _id: '$typeId', n: { $sum: 1 } } },
+      ]),
+    );
+    return Object.fromEntries(groups.map((group) => [group._id, group.n]));
+  }
+
+  /** One `updateMany` per chunk of row ids: a single statement whatever the chunk's size. */
+  private updateByIds(ids: readonly string[], fields: Partial<ContentDoc>): AnyBulkWriteOperation<ContentDoc>[] {
+    return [...chunks(ids, this.requests.chunkSize)].map((chunk) => ({
+      updateMany: { filter: { _id: { $in: chunk } }, update: { $set: fields } },
+    }));
+  }
+}
+
+/** The filter of rows visible in `version`. */
+export function visibleIn(version: number): Filter<ContentDoc> {
+  return { versionAdded: { $lte: version }, $or: [{ versionRemoved: null }, { versionRemoved: { $gt: version } }] };
+}
+
+function newRow(repoId: string, unitId: string, typeId: string, version: number, origin: UnitOrigin): ContentDoc {
+  return { _id: `${repoId}/${unitId}/${version}`, repoId, unitId, typeId, versionAdded: version, versionRemoved: null, origin };
+}
+
+function seenMark(repoId: string, unitId: string, version: number): SeenDoc {
+  return { _id: `${repoId}/${unitId}/${version}`, repoId, version };
+}
