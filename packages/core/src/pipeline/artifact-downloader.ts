@@ -1,6 +1,6 @@
 import { Stage, type DeclarativeArtifact, type DeclarativeContent } from '@tributary/plugin-api';
 import { DownloadWindow } from './download-window.js';
-import { downloadConcurrencyOf, type PipelineContext } from './pipeline-context.js';
+import { batchSizeOf, downloadConcurrencyOf, type PipelineContext } from './pipeline-context.js';
 import { DEFAULT_QUEUE_CAPACITY } from './run-pipeline.js';
 
 /**
@@ -10,8 +10,9 @@ import { DEFAULT_QUEUE_CAPACITY } from './run-pipeline.js';
  * `artifact.downloaded` for ArtifactSaver.
  *
  * At most `downloadConcurrency` downloads run at once across the stage, and it holds at most
- * `downloadConcurrency + queueCapacity` content (downloading or waiting to be passed on), so memory
- * stays bounded. Content is passed on as soon as all of its files are in, not in arrival order, and
+ * `downloadConcurrency + queueCapacity + batchSize` content (downloading or waiting to be passed
+ * on), so memory stays bounded while downloads continue through the time the next stage spends on
+ * a batch (all of those files are headed for storage anyway). Content is passed on as soon as all of its files are in, not in arrival order, and
  * while downloads run, finished content keeps flowing: someone may be awaiting its future. The first
  * failed download stops the others and fails the stage once they have settled.
  */
@@ -22,7 +23,8 @@ export class ArtifactDownloader extends Stage {
 
   override async run(): Promise<void> {
     const concurrency = downloadConcurrencyOf(this.ctx);
-    const maxHeld = concurrency + (this.ctx.queueCapacity ?? DEFAULT_QUEUE_CAPACITY);
+    // room for a whole batch beyond the queue, so downloads go on while ArtifactSaver stores one
+    const maxHeld = concurrency + (this.ctx.queueCapacity ?? DEFAULT_QUEUE_CAPACITY) + batchSizeOf(this.ctx);
     const window = new DownloadWindow(this.ctx.fetcher, concurrency, maxHeld, (dc) => this.put(dc), this.signal);
     const input = this.items();
     let nextInput: Promise<IteratorResult<DeclarativeContent>> | undefined;

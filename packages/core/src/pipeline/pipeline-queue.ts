@@ -1,13 +1,19 @@
+import { performance } from 'node:perf_hooks';
 import { ContentQueue, type DeclarativeContent, type QueueEnd } from '@tributary/plugin-api';
 
 /**
  * The queue the runner puts between two stages: a ContentQueue that also knows whether its
  * consumer is waiting for content and whether its producer is waiting for room. The runner reads
- * these to tell, when a sync is cancelled, which stage was actually at work.
+ * these to tell, when a sync is cancelled, which stage was actually at work, and to tell how long
+ * each stage was busy rather than waiting on its neighbours.
  */
 export class PipelineQueue extends ContentQueue<DeclarativeContent> {
   private consumersWaiting = 0;
   private producersWaiting = 0;
+  /** Milliseconds the consumer spent waiting for content. */
+  consumerWaitMs = 0;
+  /** Milliseconds the producer spent waiting for room. */
+  producerWaitMs = 0;
 
   /** True while the next stage waits for content to arrive. */
   get consumerWaiting(): boolean {
@@ -32,13 +38,20 @@ export class PipelineQueue extends ContentQueue<DeclarativeContent> {
   }
 
   private async counting<T>(side: 'consumer' | 'producer', wait: () => Promise<T>): Promise<T> {
+    const started = performance.now();
     if (side === 'consumer') this.consumersWaiting++;
     else this.producersWaiting++;
     try {
       return await wait();
     } finally {
-      if (side === 'consumer') this.consumersWaiting--;
-      else this.producersWaiting--;
+      const waited = performance.now() - started;
+      if (side === 'consumer') {
+        this.consumersWaiting--;
+        this.consumerWaitMs += waited;
+      } else {
+        this.producersWaiting--;
+        this.producerWaitMs += waited;
+      }
     }
   }
 }

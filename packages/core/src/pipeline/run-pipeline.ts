@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
+import { debuglog } from 'node:util';
 import {
   ErrorCodes,
   isTributaryError,
@@ -9,6 +10,9 @@ import {
   type Stage,
 } from '@tributary/plugin-api';
 import { PipelineQueue } from './pipeline-queue.js';
+
+/** `NODE_DEBUG=tributary-pipeline` prints each run's per-stage wall and busy milliseconds. */
+const debug = debuglog('tributary-pipeline');
 
 /** Capacity of each queue between two stages unless told otherwise. */
 export const DEFAULT_QUEUE_CAPACITY = 100;
@@ -29,6 +33,11 @@ export interface RunPipelineArgs {
 export interface PipelineOutcome {
   /** Milliseconds each stage spent in `run()`, by stage name. */
   readonly timings: Record<string, number>;
+  /**
+   * Milliseconds each stage spent in `run()` not waiting on its queues (for content to arrive or
+   * for room downstream): where a slow sync spends its time is the stage with the most.
+   */
+  readonly busy: Record<string, number>;
 }
 
 interface Failure {
@@ -68,6 +77,7 @@ export async function runPipeline(args: RunPipelineArgs): Promise<PipelineOutcom
 
   const running = new Set<number>();
   const timings: Record<string, number> = {};
+  const busy: Record<string, number> = {};
   let failure: Failure | undefined;
 
   const fail = (next: Failure): void => {
@@ -121,7 +131,9 @@ export async function runPipeline(args: RunPipelineArgs): Promise<PipelineOutcom
     } catch (error) {
       fail({ stage: name, cause: error, cancelled: false });
     } finally {
-      timings[name] = performance.now() - started;
+      const wall = performance.now() - started;
+      timings[name] = wall;
+      busy[name] = Math.max(0, wall - (inputOf(i)?.consumerWaitMs ?? 0) - (outputOf(i)?.producerWaitMs ?? 0));
       running.delete(i);
     }
   };
@@ -134,8 +146,12 @@ export async function runPipeline(args: RunPipelineArgs): Promise<PipelineOutcom
 
   // assigned inside the callbacks above, which control-flow analysis does not follow
   const failed = failure as Failure | undefined;
+  if (debug.enabled) {
+    const rows = names.map((name) => `${name} ${Math.round(timings[name] ?? 0)}/${Math.round(busy[name] ?? 0)}`);
+    debug(`${args.repository}: ${failed ? `failed in ${failed.stage}` : 'done'}; wall/busy ms: ${rows.join(', ')}`);
+  }
   if (failed) throw syncFailed(failed);
-  return { timings };
+  return { timings, busy };
 }
 
 function notAStage(name: string, error: unknown): TributaryError {

@@ -67,7 +67,7 @@ describe('ArtifactDownloader', () => {
     expect(fetcher.maxRunning).toBe(3);
   });
 
-  it('keeps downloading while the next stage is busy, up to concurrency + queue capacity content held', async () => {
+  it('keeps downloading while the next stage is busy, up to concurrency + queue capacity + batch size content held', async () => {
     const names = Array.from({ length: 30 }, (_, i) => `f${i}`);
     const fetcher = upstream(names);
     let release!: () => void;
@@ -81,7 +81,7 @@ describe('ArtifactDownloader', () => {
         }
       }
     }
-    const ctx = { ...contextFor(new InMemoryConduit(), { fetcher, settings: { policy: 'immediate' }, downloadConcurrency: 3 }), queueCapacity: 5 };
+    const ctx = { ...contextFor(new InMemoryConduit(), { fetcher, settings: { policy: 'immediate' }, downloadConcurrency: 3, batchSize: 4 }), queueCapacity: 5 };
     const busy = new BusyNext();
     const run = runPipeline({
       stages: [new ListSource(names.map((n) => fileContent(n, `body of ${n}`))), new ArtifactDownloader(ctx), busy],
@@ -89,10 +89,10 @@ describe('ArtifactDownloader', () => {
       repository: 'r',
       queueCapacity: 2,
     });
-    // 1 taken by the busy stage + 2 in the queue + 3 + 5 held by the downloader
-    await fetcher.started(11);
+    // 1 taken by the busy stage + 2 in the queue + 3 + 5 + 4 held by the downloader
+    await fetcher.started(15);
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(fetcher.requested).toHaveLength(11);
+    expect(fetcher.requested).toHaveLength(15);
     release();
     await run;
     expect(busy.seen).toHaveLength(30);

@@ -68,6 +68,28 @@ describe('pipeline runner', () => {
     for (const ms of Object.values(timings)) expect(ms).toBeGreaterThanOrEqual(0);
   });
 
+  it('reports as busy the time a stage works, not the time it waits on its neighbours', async () => {
+    class SlowBatches extends Stage {
+      override async run(): Promise<void> {
+        for await (const batch of this.batches(5)) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          for (const dc of batch) await this.put(dc);
+        }
+      }
+    }
+    const { timings, busy } = await runPipeline({
+      stages: [new ListSource(notes(100)), new BatchRecorder(5, 'Before'), new SlowBatches(), new BatchRecorder(5, 'After'), new Collector()],
+      plugin: 'p',
+      repository: 'r',
+      queueCapacity: 5,
+    });
+    // twenty batches of at least 10 ms each
+    expect(busy.SlowBatches).toBeGreaterThanOrEqual(150);
+    expect(busy.Before!).toBeLessThan(busy.SlowBatches! / 2);
+    expect(busy.After!).toBeLessThan(busy.SlowBatches! / 2);
+    for (const name of Object.keys(timings)) expect(busy[name]).toBeLessThanOrEqual(timings[name]!);
+  });
+
   it('gives stages that share a name distinct timing entries', async () => {
     const { timings } = await runPipeline({
       stages: [new ListSource(notes(3)), new BatchRecorder(2), new BatchRecorder(2), new Collector()],
