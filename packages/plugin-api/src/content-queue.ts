@@ -6,6 +6,11 @@ export const QUEUE_END: QueueEnd = END;
 
 const DONE: Promise<void> = Promise.resolve();
 
+/** One turn of the event loop, in which producers run until they block or wait on I/O. */
+function letProducersRun(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /**
  * A bounded async FIFO between two pipeline stages. `put` waits while the queue is full, which is
  * what keeps a pipeline's memory flat: a fast first stage cannot run ahead of a slow saver.
@@ -42,11 +47,6 @@ export class ContentQueue<T> {
     return this.size > 0 || this.closed;
   }
 
-  /** True once `close()` was called (items may still be waiting to be taken). */
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
   put(item: T): Promise<void> {
     if (this.size < this.capacity && !this.closed && !this.signal?.aborted) {
       this.deliver(item);
@@ -70,16 +70,24 @@ export class ContentQueue<T> {
   /**
    * Waits until an item is ready (or the queue closes), or until `wake` settles; takes nothing.
    * Without `wake`, waits for the queue alone.
+   *
+   * Woken by the first new item, it lets the producer run on until it blocks before returning, so
+   * the reader then finds many items at once instead of waking once per item: that hand-off is
+   * most of the cost of moving content between stages.
    */
   async waitReady(wake?: Promise<unknown>): Promise<void> {
     // checked first: after the abort the queue no longer wakes anyone, so a new waiter would hang
     this.throwIfAborted();
     if (this.ready) return;
     let onItem!: () => void;
+    let itemArrived = false;
     const itemReady = new Promise<void>((resolve) => (onItem = resolve));
     const getter = (value: T | QueueEnd): void => {
       // put back what arrived; the caller will poll() it
-      if (value !== END) this.items.splice(this.head, 0, value);
+      if (value !== END) {
+        this.items.splice(this.head, 0, value);
+        itemArrived = true;
+      }
       onItem();
     };
     this.getters.push(getter);
@@ -90,6 +98,10 @@ export class ContentQueue<T> {
       if (index >= 0) this.getters.splice(index, 1);
     }
     this.throwIfAborted();
+    if (itemArrived && !this.closed && this.size < this.capacity) {
+      await letProducersRun();
+      this.throwIfAborted();
+    }
   }
 
   /** Takes an item only if one is ready; never waits. Throws once the sync is cancelled. */

@@ -6,15 +6,6 @@ import { futureAwaitedSignal } from './declarative.js';
 export const DEFAULT_BATCH_SIZE = 500;
 
 /**
- * A reader that found its queue empty and was woken by the first new item lets the producers run
- * until they block before it looks again: it then takes many items per wake-up instead of one,
- * which is most of the cost of moving content between stages.
- */
-function letProducersRun(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-/**
  * One station of the sync pipeline. Subclass it and implement `run()`: read with `items()` or
  * `batches()`, pass content on with `put()`. The host connects the queues before `run()`.
  *
@@ -67,7 +58,6 @@ export abstract class Stage {
         continue;
       }
       await input.waitReady();
-      if (!input.isClosed) await letProducersRun();
     }
   }
 
@@ -121,7 +111,6 @@ export abstract class Stage {
       // rescan when a future was awaited meanwhile (generation is undefined in an older shared copy)
       const futureAwaited = generation === undefined || awaited.generation !== generation;
       if (batch.length > 0 && futureAwaited) holdsAwaited = batch.some((dc) => dc.awaited);
-      else if (!input.isClosed && batch.length + input.size < minSize) await letProducersRun();
     }
   }
 
