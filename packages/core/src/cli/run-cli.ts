@@ -63,6 +63,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
       storageRoot: path.join(home, 'storage'),
       store: values.store ? parseStoreUri(values.store.startsWith('mongodb') ? values.store : path.resolve(io.cwd, values.store)) : { sqlite: path.join(home, 'catalog.db') },
       plugins,
+      ...leaseTtl(io),
     });
     const args: CommandArgs = { host, io, json, positionals: rest, values, remote: remoteOptions(values, io) };
     return (await command(args)) ?? 0;
@@ -113,6 +114,15 @@ function remoteOptions(values: CliValues, io: CliIo): RemoteOptions {
     ...(values.proxy ? { proxyUrl: values.proxy } : {}),
     ...(concurrency ? { concurrency } : {}),
   };
+}
+
+/** `TRIBUTARY_LEASE_TTL_MS` shortens the sync lease (tests that kill a host wait for it to expire). */
+function leaseTtl(io: CliIo): { leaseTtlMs?: number } {
+  const raw = io.env.TRIBUTARY_LEASE_TTL_MS;
+  if (raw === undefined || raw === '') return {};
+  const ms = Number(raw);
+  if (!Number.isInteger(ms) || ms < 100) throw usage(`TRIBUTARY_LEASE_TTL_MS must be an integer of at least 100, got ${JSON.stringify(raw)}`);
+  return { leaseTtlMs: ms };
 }
 
 function processIo(): CliIo {

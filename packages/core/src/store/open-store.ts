@@ -7,14 +7,28 @@ import { SqliteContentStore } from './sqlite/sqlite-content-store.js';
 /** Which catalog a host uses: the embedded SQLite file, a MongoDB deployment, or a store object. */
 export type StoreSpec = { sqlite: string } | { mongodb: string; database?: string } | ContentStore;
 
-/** Opens (and initialises) the store a spec names. */
+const INIT_ATTEMPTS = 3;
+
+/**
+ * Opens (and initialises) the store a spec names. A MongoDB store whose start-up fails (several
+ * hosts creating the same catalog at once can see a dropped connection) is closed and tried again
+ * twice; a store that cannot start is always closed, so no connection keeps the process alive.
+ */
 export async function openStore(spec: StoreSpec): Promise<ContentStore> {
-  let store: ContentStore;
-  if ('sqlite' in spec && typeof spec.sqlite === 'string') store = new SqliteContentStore(spec.sqlite);
-  else if ('mongodb' in spec && typeof spec.mongodb === 'string') store = new MongoContentStore(spec.mongodb, spec.database ? { database: spec.database } : {});
-  else store = spec as ContentStore;
-  await store.init();
-  return store;
+  for (let attempt = 1; ; attempt++) {
+    let store: ContentStore;
+    if ('sqlite' in spec && typeof spec.sqlite === 'string') store = new SqliteContentStore(spec.sqlite);
+    else if ('mongodb' in spec && typeof spec.mongodb === 'string') store = new MongoContentStore(spec.mongodb, spec.database ? { database: spec.database } : {});
+    else store = spec as ContentStore;
+    try {
+      await store.init();
+      return store;
+    } catch (error) {
+      await store.close().catch(() => undefined);
+      if (store.kind !== 'mongodb' || attempt >= INIT_ATTEMPTS || !('mongodb' in spec)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt + Math.random() * 200));
+    }
+  }
 }
 
 /**

@@ -104,12 +104,28 @@ export class MongoContentStore implements ContentStore {
     this.unitPageSize = positive(options.unitPageSize, 500);
   }
 
-  /** Connects and creates the collections' indexes (by name, so again is a no-op). */
+  /**
+   * Connects and creates the collections' missing indexes (by name, so again is a no-op). Indexes
+   * that exist are not created again: hosts starting together then only read, and FerretDB 1.x
+   * drops connections under concurrent createIndexes.
+   */
   async init(): Promise<void> {
     await this.guard('connect and create indexes', async () => {
       await this.requests.one(() => this.client.connect());
       for (const [name, indexes] of Object.entries(CATALOG_INDEXES) as [keyof CatalogCollections, (typeof CATALOG_INDEXES)[keyof CatalogCollections]][]) {
-        if (indexes.length > 0) await this.requests.one(() => this.collections[name].createIndexes([...indexes]));
+        if (indexes.length === 0) continue;
+        const existing = await this.requests.one(() =>
+          this.collections[name]
+            .listIndexes()
+            .toArray()
+            .catch((error: { code?: number }) => {
+              if (error?.code === 26) return []; // NamespaceNotFound: the collection is new
+              throw error;
+            }),
+        );
+        const names = new Set(existing.map((index) => String(index.name)));
+        const missing = indexes.filter((index) => !names.has(String(index.name)));
+        if (missing.length > 0) await this.requests.one(() => this.collections[name].createIndexes([...missing]));
       }
     });
   }

@@ -1,0 +1,31 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+/** The compiled CLI; `npm test` builds it (tsc -b) before jest runs. */
+export const CLI_ENTRY = path.resolve(__dirname, '..', 'packages', 'core', 'dist', 'cli', 'main.js');
+
+export function cliBuilt(): boolean {
+  return existsSync(CLI_ENTRY);
+}
+
+export interface CliProcessResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `tributary` as a separate host process. */
+export function spawnCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<CliProcessResult> } {
+  const child = spawn(process.execPath, [CLI_ENTRY, ...argv], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<CliProcessResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  return { child, done };
+}

@@ -1,0 +1,157 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { MongoClient } from 'mongodb';
+import { startFixtureServer, type FixtureServer } from '@tributary/conformance';
+import { cliBuilt, spawnCli } from './cli-process';
+import { describeMongo, mongoUri, testDatabaseName } from './mongo-uri';
+
+function fileRepo(prefix: string, count: number, shared: number): Record<string, string> {
+  const files: Record<string, string> = {};
+  const lines: string[] = [];
+  for (let i = 0; i < count; i++) {
+    // the first `shared` files have identical paths and bytes in every repository
+    const name = i < shared ? `shared/file-${i}.txt` : `${prefix}/file-${i}.txt`;
+    const body = i < shared ? `shared content ${i}\n`.repeat(20) : `${prefix} content ${i}\n`.repeat(20);
+    files[name] = body;
+    lines.push(`${name},${createHash('sha256').update(body).digest('hex')},${Buffer.byteLength(body)}`);
+  }
+  files.PULP_MANIFEST = `${lines.join('\n')}\n`;
+  return files;
+}
+
+const unitsOf = (stdout: string) =>
+  stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { key: { relativePath: string }; artifacts: { stored: boolean }[] });
+
+describeMongo('several hosts sharing one MongoDB', () => {
+  let home1: string;
+  let home2: string;
+  let database: string;
+  let store: string;
+  let serverA: FixtureServer;
+  let serverB: FixtureServer;
+
+  beforeAll(() => {
+    if (!cliBuilt()) throw new Error('the CLI is not built: run `npx tsc -b` (npm test does) before this suite');
+  });
+  beforeEach(async () => {
+    home1 = await mkdtemp(path.join(tmpdir(), 'tributary-host1-'));
+    home2 = await mkdtemp(path.join(tmpdir(), 'tributary-host2-'));
+    database = testDatabaseName('hosts');
+    const uri = new URL(mongoUri!);
+    uri.pathname = `/${database}`;
+    store = uri.toString();
+    serverA = await startFixtureServer({ files: fileRepo('a', 120, 60) });
+    serverB = await startFixtureServer({ files: fileRepo('b', 120, 60) });
+  });
+  afterEach(async () => {
+    await serverA.close();
+    await serverB.close();
+    const client = await MongoClient.connect(mongoUri!);
+    await client.db(database).dropDatabase().catch(() => undefined);
+    await client.close();
+    await rm(home1, { recursive: true, force: true });
+    await rm(home2, { recursive: true, force: true });
+  });
+
+  const cli = (home: string, argv: string[], env: NodeJS.ProcessEnv = {}) => spawnCli(['--home', home, '--store', store, ...argv], env);
+
+  it('two host processes sync two repositories with overlapping content at once; shared units and artifacts are stored once', async () => {
+    // Two hosts with separate storage roots would each keep bytes; here they share one storage root, as hosts sharing a filesystem do.
+    const [a, b] = await Promise.all([
+      cli(home1, ['sync', 'repo-a', '--create', '--importer', 'file', '--url', serverA.urlFor('PULP_MANIFEST')]).done,
+      cli(home1, ['sync', 'repo-b', '--create', '--importer', 'file', '--url', serverB.urlFor('PULP_MANIFEST')]).done,
+    ]);
+    expect([a.code, a.stderr]).toEqual([0, '']);
+    expect([b.code, b.stderr]).toEqual([0, '']);
+    const unitsA = unitsOf((await cli(home1, ['--json', 'units', 'repo-a']).done).stdout);
+    const unitsB = unitsOf((await cli(home2, ['--json', 'units', 'repo-b']).done).stdout);
+    expect(unitsA).toHaveLength(120);
+    expect(unitsB).toHaveLength(120);
+
+    const client = await MongoClient.connect(mongoUri!);
+    try {
+      const db = client.db(database);
+      // 60 shared + 60 + 60 distinct
+      expect(await db.collection('units').countDocuments()).toBe(180);
+      expect(await db.collection('artifacts').countDocuments()).toBe(180);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('two host processes syncing the same repository: one gets the lease, the other a clear busy error', async () => {
+    // the first host's downloads hang until the second host has tried
+    serverA.fault('a/*', { delayMs: 4000 });
+    const first = cli(home1, ['sync', 'same', '--create', '--importer', 'file', '--url', serverA.urlFor('PULP_MANIFEST')]);
+    await waitFor(() => serverA.requests.some((r) => r.path.includes('/a/')));
+    const second = await cli(home2, ['sync', 'same', '--importer', 'file', '--url', serverA.urlFor('PULP_MANIFEST')]).done;
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/^error TRIBUTARY_ERR_REPO_BUSY: repository 'same' is being synced by another process/);
+    serverA.clearFaults();
+    const winner = await first.done;
+    expect([winner.code, winner.stderr]).toEqual([0, '']);
+    expect(unitsOf((await cli(home2, ['--json', 'units', 'same']).done).stdout)).toHaveLength(120);
+  });
+
+  it("a host killed mid-sync: its lease expires and the next sync rolls back its half-written version", async () => {
+    const env = { TRIBUTARY_LEASE_TTL_MS: '5000' };
+    const big = await startFixtureServer({ files: fileRepo('k', 1100, 0) });
+    try {
+      // files 1000-1099 hang, so a first batch of 1000 units is saved and associated into version 1 before the kill
+      big.fault('k/file-10??.txt', { delayMs: 60_000 });
+      const doomed = cli(home1, ['sync', 'crashy', '--create', '--importer', 'file', '--url', big.urlFor('PULP_MANIFEST')], env);
+      const client = await MongoClient.connect(mongoUri!);
+      try {
+        const content = client.db(database).collection('repository_content');
+        await waitForAsync(async () => (await content.countDocuments()) >= 1000);
+      } finally {
+        await client.close();
+      }
+      doomed.child.kill('SIGKILL');
+      expect((await doomed.done).signal).toBe('SIGKILL');
+
+      // its half-written version 1 is invisible: readers still see version 0
+      const during = await cli(home2, ['--json', 'repo', 'show', 'crashy']).done;
+      expect(JSON.parse(during.stdout)).toMatchObject({ latestVersion: 0, units: {} });
+      // and its lease is still live for a moment
+      const tooSoon = await cli(home2, ['sync', 'crashy', '--importer', 'file', '--url', big.urlFor('PULP_MANIFEST')], env).done;
+      expect(tooSoon.stderr).toMatch(/TRIBUTARY_ERR_REPO_BUSY/);
+
+      await new Promise((r) => setTimeout(r, 5500));
+      big.clearFaults();
+      const next = await cli(home2, ['--json', 'sync', 'crashy', '--importer', 'file', '--url', big.urlFor('PULP_MANIFEST')], env).done;
+      expect([next.code, next.stderr]).toEqual([0, '']);
+      const outcome = JSON.parse(next.stdout) as { version: number; report: { added: Record<string, number> } };
+      // version 1 is this sync's: the crashed writer's rows were rolled back before it began
+      expect(outcome.version).toBe(1);
+      expect(outcome.report.added).toEqual({ file: 1100 });
+      const units = unitsOf((await cli(home2, ['--json', 'units', 'crashy']).done).stdout);
+      expect(units).toHaveLength(1100);
+      expect(units.every((u) => u.artifacts.every((a) => a.stored))).toBe(true);
+    } finally {
+      await big.close();
+    }
+  });
+});
+
+async function waitForAsync(condition: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for the condition');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function waitFor(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for the condition');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
