@@ -45,6 +45,17 @@ export function unitBehaviours(current: CurrentStore): void {
     const byPath = Object.fromEntries(found!.artifacts.map((a) => [a.relativePath, a.sha256]));
     expect(byPath).toEqual({ one: shaB, two: shaA });
   });
+
+  test('a null sha256 (bytes deferred) never erases a known one', async () => {
+    const store = current();
+    const sha = sha256Of('stored bytes');
+    const u = unitWrite('file', 'kept', {}, [{ relativePath: 'kept.bin', sha256: sha }]);
+    await store.upsertUnits([u]);
+    // e.g. an on-demand sync of content an immediate sync stored earlier
+    await store.upsertUnits([{ ...u, artifacts: [{ relativePath: 'kept.bin', sha256: null }] }]);
+    const [found] = await store.findUnits([u.unitId]);
+    expect(found!.artifacts).toEqual([{ relativePath: 'kept.bin', sha256: sha }]);
+  });
 }
 
 export function artifactBehaviours(current: CurrentStore): void {

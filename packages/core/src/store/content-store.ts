@@ -70,7 +70,8 @@ export interface ContentStore {
   /**
    * Idempotent upsert by unit id (a deterministic hash of type and canonical key, computed by the
    * caller). Also replaces the unit's unit-artifact rows for the relative paths given (rows for paths
-   * not given are kept). Returns, per input in order, whether the unit was created, had its metadata
+   * not given are kept); a null sha256 never erases a known one, so an on-demand sync of content an
+   * earlier sync stored keeps the reference to the bytes. Returns, per input in order, whether the unit was created, had its metadata
    * changed, or was already identical.
    */
   upsertUnits(units: readonly UnitWrite[]): Promise<UpsertStatus[]>;

@@ -50,7 +50,8 @@ export class MongoUnits {
       }
       for (const artifact of unit.artifacts ?? []) {
         const sha256 = artifact.sha256?.toLowerCase() ?? null;
-        if (current.artifacts.has(artifact.relativePath) && current.artifacts.get(artifact.relativePath) === sha256) continue;
+        // a null sha256 (bytes deferred) never erases a known one
+        if (current.artifacts.has(artifact.relativePath) && (sha256 === null || current.artifacts.get(artifact.relativePath) === sha256)) continue;
         current.artifacts.set(artifact.relativePath, sha256);
         if (!dirty.has(unit.unitId)) dirty.set(unit.unitId, { unit, change: 'artifacts' });
       }

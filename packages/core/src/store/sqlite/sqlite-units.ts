@@ -57,7 +57,7 @@ export function upsertUnits(sql: SqliteStatements, units: readonly UnitWrite[]):
     (values) =>
       `INSERT INTO unit_artifacts (unit_id, relative_path, sha256) VALUES ${values}
        ON CONFLICT (unit_id, relative_path) DO UPDATE SET sha256 = excluded.sha256
-       WHERE unit_artifacts.sha256 IS NOT excluded.sha256`,
+       WHERE excluded.sha256 IS NOT NULL AND unit_artifacts.sha256 IS NOT excluded.sha256`,
   );
   return statuses;
 }
