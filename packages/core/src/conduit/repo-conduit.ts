@@ -26,6 +26,8 @@ import { CONTENT_STORE, HOST_OPTIONS, type HostOptionsToken } from '../host/toke
 import { SYNC_SCOPE, type SyncScope } from './sync-scope.js';
 import { validateDigests } from './digests.js';
 
+const ADOPT_CONCURRENCY = 16;
+
 /**
  * The repository-scoped conduit a sync hands its importer (and the default stages). Every call
  * works on arrays and is split into store batches of `batchSize`; nothing is per unit.
@@ -126,11 +128,14 @@ export class RepoConduit implements ImportConduit {
     const saved: ArtifactRecord[] = [];
     for (const chunk of chunks(files, this.batchSize)) {
       this.checkAborted();
-      const records: ArtifactRecord[] = [];
-      for (const file of chunk) {
-        this.checkOwnTempFile(file.path);
-        records.push(await this.storage.adoptDownloaded(file));
-      }
+      for (const file of chunk) this.checkOwnTempFile(file.path);
+      // renames are independent: overlap their file-system round trips
+      const records: ArtifactRecord[] = new Array(chunk.length);
+      let next = 0;
+      const worker = async () => {
+        for (let i = next++; i < chunk.length; i = next++) records[i] = await this.storage.adoptDownloaded(chunk[i]!);
+      };
+      await Promise.all(Array.from({ length: Math.min(ADOPT_CONCURRENCY, chunk.length) }, worker));
       await this.store.upsertArtifacts(records);
       saved.push(...records);
     }

@@ -171,9 +171,18 @@ export class SyncService {
         if (plugin.firstStage) {
           const firstContext: FirstStageContext<Record<string, unknown>> = { ...context, conduit };
           const first = callPlugin(plugin, repositoryName, 'firstStage', () => plugin.firstStage!(firstContext as FirstStageContext<never>));
-          const stages = [first, ...defaultStages({ conduit, fetcher: downloader, settings, batchSize: Math.min(hostOptions.batchSize, 1000), remoteName }, plugin.stages, firstContext as FirstStageContext)];
-          const { timings } = await runPipeline({ stages, signal: abort.signal, plugin: plugin.name, repository: repositoryName });
-          report.timings = { ...timings };
+          const pipelineContext = {
+            conduit,
+            fetcher: downloader,
+            settings,
+            batchSize: Math.min(hostOptions.batchSize, 1000),
+            remoteName,
+            ...(options.remote?.concurrency ? { downloadConcurrency: options.remote.concurrency } : {}),
+          };
+          const stages = [first, ...defaultStages(pipelineContext, plugin.stages, firstContext as FirstStageContext)];
+          const { busy } = await runPipeline({ stages, signal: abort.signal, plugin: plugin.name, repository: repositoryName });
+          // busy time (minus waits on queues) says where a sync's time goes; every stage's wall time is the whole sync
+          report.timings = { ...busy };
         } else {
           try {
             const result = await plugin.sync!(conduit, config as never, context as SyncContext<never>);
