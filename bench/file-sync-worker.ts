@@ -3,6 +3,7 @@
  * its own. Argument: a JSON {@link WorkerTask}; prints one JSON {@link WorkerResult} line.
  */
 import { createHash } from 'node:crypto';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Agent, request } from 'undici';
 import { createHost, parseStoreUri } from '@tributary/core';
@@ -22,7 +23,13 @@ export type WorkerTask =
       readonly force: boolean;
       readonly concurrency: number;
     }
-  | { readonly kind: 'floor'; readonly url: string; readonly concurrency: number };
+  | {
+      readonly kind: 'floor';
+      readonly url: string;
+      readonly concurrency: number;
+      /** Also write each file and rename it to a content address under this directory. */
+      readonly storeUnder?: string;
+    };
 
 export interface WorkerResult {
   readonly seconds: number;
@@ -67,7 +74,8 @@ async function runSync(task: Extract<WorkerTask, { kind: 'sync' }>): Promise<Wor
 
 /**
  * The floor: the manifest and every file fetched with plain undici at the same concurrency, each
- * body hashed with sha256 and checked, nothing stored and nothing recorded.
+ * body hashed with sha256 and checked, nothing recorded; stored (written, renamed into place)
+ * only with `storeUnder`, which measures what the disk allows.
  */
 async function runFloor(task: Extract<WorkerTask, { kind: 'floor' }>): Promise<WorkerResult> {
   const agent = new Agent({ connections: task.concurrency, pipelining: 1 });
@@ -85,17 +93,40 @@ async function runFloor(task: Extract<WorkerTask, { kind: 'floor' }>): Promise<W
       const url = new URL(line.slice(0, digestComma), task.url).href;
       const response = await request(url, { dispatcher: agent });
       const digest = createHash('sha256');
+      const chunks: Buffer[] = [];
       for await (const chunk of response.body) {
         digest.update(chunk as Buffer);
         bytes += (chunk as Buffer).length;
+        if (task.storeUnder) chunks.push(chunk as Buffer);
       }
-      if (digest.digest('hex') !== line.slice(digestComma + 1, sizeComma)) throw new Error(`digest mismatch for ${url}`);
+      const sha256 = digest.digest('hex');
+      if (sha256 !== line.slice(digestComma + 1, sizeComma)) throw new Error(`digest mismatch for ${url}`);
+      if (task.storeUnder) await storeFile(task.storeUnder, sha256, chunks);
     }
   };
   await Promise.all(Array.from({ length: task.concurrency }, worker));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   await agent.close();
   return { seconds, peakRssBytes: process.resourceUsage().maxRSS * 1024, files: entries.length, bytes };
+}
+
+const createdDirs = new Set<string>();
+let tempCounter = 0;
+
+/** What any content-addressed store must do at least: write the bytes, then rename them into place. */
+async function storeFile(root: string, sha256: string, chunks: Buffer[]): Promise<void> {
+  const temp = path.join(root, 'tmp', String(++tempCounter));
+  if (!createdDirs.has('tmp')) {
+    await mkdir(path.join(root, 'tmp'), { recursive: true });
+    createdDirs.add('tmp');
+  }
+  await writeFile(temp, chunks);
+  const dir = path.join(root, 'artifacts', sha256.slice(0, 2), sha256.slice(2, 4));
+  if (!createdDirs.has(dir)) {
+    await mkdir(dir, { recursive: true });
+    createdDirs.add(dir);
+  }
+  await rename(temp, path.join(dir, sha256));
 }
 
 async function main(): Promise<void> {

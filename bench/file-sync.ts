@@ -8,7 +8,8 @@
  * a fresh child process (see file-sync-worker.ts), so each peak RSS is that sync's own.
  *   (a) on_demand sync of ENTRIES entries: seconds, units/s, peak RSS
  *   (b) immediate sync of FILES files of FILE_SIZE bytes: seconds, MB/s, and the floor (the same
- *       downloads with plain undici + sha256 at the same concurrency) and the ratio floor/sync
+ *       downloads with plain undici + sha256 at the same concurrency) and the ratio sync/floor; also
+ *       a floor with storage (the same, plus writing each file and renaming it into place)
  *   (c) re-sync with nothing changed: early finish, and forced full comparison (--force)
  *   (d) peak RSS of the on_demand sync at SMALL_ENTRIES vs ENTRIES entries
  */
@@ -103,9 +104,11 @@ async function main(): Promise<void> {
     const b = await runWorker(syncTask('files', manifest('files'), 'immediate'));
     const floorAfter = await runWorker({ kind: 'floor', url: manifest('files'), concurrency });
     const floor = floorBefore.seconds <= floorAfter.seconds ? floorBefore : floorAfter;
+    const diskFloor = await runWorker({ kind: 'floor', url: manifest('files'), concurrency, storeUnder: path.join(workDir, 'disk-floor') });
     const bRate = mb(b.bytes) / b.seconds;
     const floorRate = mb(floor.bytes) / floor.seconds;
-    print(`(b) immediate sync of ${b.files} files of ${fileSize} B: ${fixed(b.seconds)} s, ${fixed(bRate, 1)} MB/s; floor (undici + sha256) ${fixed(floor.seconds)} s, ${fixed(floorRate, 1)} MB/s; ratio ${fixed(bRate / floorRate)}`);
+    print(`(b) immediate sync of ${b.added} files of ${fileSize} B: ${fixed(b.seconds)} s, ${fixed(bRate, 1)} MB/s; floor (undici + sha256) ${fixed(floor.seconds)} s, ${fixed(floorRate, 1)} MB/s; ratio ${fixed(bRate / floorRate)}`);
+    print(`    floor with storage (the same + write each file, rename it to its content address): ${fixed(diskFloor.seconds)} s, ${fixed(mb(diskFloor.bytes) / diskFloor.seconds, 1)} MB/s; sync / that floor ${fixed(bRate / (mb(diskFloor.bytes) / diskFloor.seconds))}`);
     const bEarly = await runWorker(syncTask('files', manifest('files'), 'immediate'));
     const bForced = await runWorker(syncTask('files', manifest('files'), 'immediate', true));
     print(`(c) immediate re-sync, nothing changed: early finish ${fixed(bEarly.seconds, 3)} s${bEarly.finishedEarly ? '' : ' (DID NOT finish early)'}; forced ${fixed(bForced.seconds)} s = ${fixed((100 * bForced.seconds) / b.seconds, 0)}% of the first`);
@@ -121,7 +124,7 @@ async function main(): Promise<void> {
     print(`stage timings of (a), ms: ${JSON.stringify(a.timings)}`);
     print(`stage timings of (b), ms: ${JSON.stringify(b.timings)}`);
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ a, aEarly, aForced, b, floor, bEarly, bForced, d, goals: Object.fromEntries(goals) }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ a, aEarly, aForced, b, floor, diskFloor, bEarly, bForced, d, goals: Object.fromEntries(goals) }, null, 2)}\n`);
     }
   } finally {
     child.kill();
