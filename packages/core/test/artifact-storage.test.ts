@@ -50,9 +50,9 @@ describe('ArtifactStorage', () => {
     expect((await fs.readdir(relative.root)).sort()).toEqual(['artifacts', 'tmp', 'working']);
   });
 
-  test('pathFor derives a two-level path from the sha256 and refuses anything else', async () => {
+  test('pathFor derives the path from the sha256 and refuses anything else', async () => {
     const digest = sha256('x');
-    expect(storage.pathFor(digest)).toBe(path.join(storage.root, 'artifacts', digest.slice(0, 2), digest.slice(2, 4), digest));
+    expect(storage.pathFor(digest)).toBe(path.join(storage.root, 'artifacts', digest.slice(0, 2), digest));
     for (const bad of [digest.toUpperCase(), digest.slice(1), `${digest.slice(0, 63)}g`, '../../etc/passwd', '']) {
       const error = await rejection(() => storage.pathFor(bad));
       expect(isTributaryError(error, ErrorCodes.DIGEST_INVALID)).toBe(true);
@@ -108,7 +108,7 @@ describe('ArtifactStorage', () => {
     expect(a.sha256).toBe(sha256(content));
     expect(b.sha256).toBe(a.sha256);
     const digest = a.sha256;
-    expect(await listFiles(storage.root)).toEqual([path.join('artifacts', digest.slice(0, 2), digest.slice(2, 4), digest)]);
+    expect(await listFiles(storage.root)).toEqual([path.join('artifacts', digest.slice(0, 2), digest)]);
     expect((await fs.readFile(storage.pathFor(digest))).equals(content)).toBe(true);
   });
 

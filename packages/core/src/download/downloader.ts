@@ -1,6 +1,5 @@
 import { channel } from 'node:diagnostics_channel';
 import fs from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { debuglog } from 'node:util';
 import type { Dispatcher } from 'undici';
 import {
@@ -16,7 +15,8 @@ import { normalizeExpectedDigests } from '../storage/streaming-digests.js';
 import { fileTransfer } from './file-transfer.js';
 import { httpTransfer } from './http-transfer.js';
 import { OriginLimiter } from './origin-limiter.js';
-import { redactUrl } from './redact-url.js';
+import { parseDownloadTarget, withoutCredentials, type DownloadTarget } from './download-target.js';
+import { redactParsedUrl, redactUrl } from './redact-url.js';
 import { createRemoteDispatcher, resolveRemoteOptions, type RemoteOptions, type ResolvedRemoteOptions } from './remote-options.js';
 import { isRetryable, retryDelayMs } from './retry-policy.js';
 import { SecretScrubber } from './secret-scrubber.js';
@@ -45,14 +45,6 @@ export interface DownloaderStats {
   bytes: number;
   /** Files delivered. */
   files: number;
-}
-
-interface Target {
-  readonly url: URL;
-  readonly display: string;
-  /** Local path of a `file://` url. */
-  readonly localFile?: string;
-  readonly headers: Readonly<Record<string, string>>;
 }
 
 /**
@@ -120,7 +112,7 @@ export class Downloader implements RemoteFetcher {
       ...sizeField('maxBytes', expected.maxBytes, first),
       digests: normalizeExpectedDigests(expected.digests, `download of ${first}`),
     };
-    const file = this.storage.tempFilePath(this.scopeId, lastSegment(String(urls[0])));
+    const file = this.storage.tempFilePath(this.scopeId, String(urls[0]).split(/[?#]/, 1)[0]!.split('/').pop());
     let failure: unknown;
     for (const candidate of urls) {
       try {
@@ -162,7 +154,7 @@ export class Downloader implements RemoteFetcher {
     expectation: WriteExpectation,
     signal: AbortSignal | undefined,
   ): Promise<DownloadedFile> {
-    const target = this.parseTarget(raw);
+    const target = parseDownloadTarget(raw, this.baseHeaders, this.scrubber);
     const cancelled = (): TributaryError => cancellation(target.display, signal);
     if (signal?.aborted) throw cancelled();
     if (target.localFile !== undefined) {
@@ -189,7 +181,7 @@ export class Downloader implements RemoteFetcher {
   }
 
   private async fetchFollowingRedirects(
-    target: Target,
+    target: DownloadTarget,
     file: string,
     expectation: WriteExpectation,
     signal: AbortSignal | undefined,
@@ -234,7 +226,7 @@ export class Downloader implements RemoteFetcher {
       redirectTo.username = '';
       redirectTo.password = '';
       url = redirectTo;
-      display = redactUrl(url.href);
+      display = redactParsedUrl(url);
     }
   }
 
@@ -248,37 +240,6 @@ export class Downloader implements RemoteFetcher {
       throw error;
     }
   }
-
-  private parseTarget(raw: string): Target {
-    const display = redactUrl(raw);
-    let url: URL;
-    try {
-      url = new URL(raw);
-    } catch {
-      throw new TributaryError(ErrorCodes.URL_INVALID, `${JSON.stringify(display)} is not a valid absolute url`, { details: { url: display } });
-    }
-    if (url.protocol === 'file:') {
-      try {
-        return { url, display, localFile: fileURLToPath(url), headers: this.baseHeaders };
-      } catch {
-        throw new TributaryError(ErrorCodes.URL_INVALID, `${display} is not a local file url`, { details: { url: display } });
-      }
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new TributaryError(ErrorCodes.URL_INVALID, `${display}: only http, https and file urls can be downloaded`, {
-        details: { url: display },
-      });
-    }
-    let headers = this.baseHeaders;
-    if (url.username !== '' || url.password !== '') {
-      const authorization = this.scrubber.addBasic(decode(url.username), decode(url.password));
-      this.scrubber.addUrlUserinfo(raw);
-      headers = { ...headers, authorization };
-      url.username = '';
-      url.password = '';
-    }
-    return { url, display, headers };
-  }
 }
 
 function sizeField(name: 'size' | 'maxBytes', value: number | undefined, display: string): { size?: number; maxBytes?: number } {
@@ -289,10 +250,6 @@ function sizeField(name: 'size' | 'maxBytes', value: number | undefined, display
   return { [name]: value };
 }
 
-function withoutCredentials(headers: Readonly<Record<string, string>>): Record<string, string> {
-  const { authorization: _authorization, cookie: _cookie, ...rest } = headers;
-  return rest;
-}
 
 function cancellation(display: string, signal: AbortSignal | undefined): TributaryError {
   const reason: unknown = signal?.reason;
@@ -315,17 +272,4 @@ function sleep(ms: number, signal: AbortSignal | undefined, cancelled: () => Tri
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
-}
-
-function decode(component: string): string {
-  try {
-    return decodeURIComponent(component);
-  } catch {
-    return component;
-  }
-}
-
-function lastSegment(url: string): string {
-  const path = url.split(/[?#]/, 1)[0] ?? '';
-  return path.slice(path.lastIndexOf('/') + 1);
 }

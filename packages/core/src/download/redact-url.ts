@@ -15,6 +15,13 @@ export function redactUrl(url: string): string {
   } catch {
     return String(url).replace(/\/\/[^/@\s]*@/g, '//').slice(0, 500);
   }
+  return redactParsedUrl(parsed);
+}
+
+/** {@link redactUrl} for a url already parsed; the common case (no userinfo, no query) costs nothing. */
+export function redactParsedUrl(url: URL): string {
+  if (url.username === '' && url.password === '' && url.search === '') return url.href;
+  const parsed = new URL(url.href);
   parsed.username = '';
   parsed.password = '';
   for (const key of [...parsed.searchParams.keys()]) {

@@ -1,4 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
+import { Transform, Writable } from 'node:stream';
 import {
   DIGEST_HEX_LENGTH,
   ErrorCodes,
@@ -73,6 +74,26 @@ export class StreamingDigests {
     for (const [algorithm, hash] of this.others) result[algorithm] = hash.digest('hex');
     return result;
   }
+}
+
+/** A stream end that only feeds `digests`: for hashing a file in place. */
+export function digestingSink(digests: StreamingDigests): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      digests.update(chunk);
+      callback();
+    },
+  });
+}
+
+/** A pass-through that feeds `digests`: for hashing while copying. */
+export function digestingPassThrough(digests: StreamingDigests): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      digests.update(chunk);
+      callback(null, chunk);
+    },
+  });
 }
 
 /** Throws TRIBUTARY_ERR_SIZE_MISMATCH when `expected` is given and differs from `actual`. */
