@@ -105,9 +105,10 @@ export class MongoContentStore implements ContentStore {
   }
 
   /**
-   * Connects and creates the collections' missing indexes (by name, so again is a no-op). Indexes
-   * that exist are not created again: hosts starting together then only read, and FerretDB 1.x
-   * drops connections under concurrent createIndexes.
+   * Connects and creates the collections' missing indexes (by name, so again is a no-op). Each
+   * missing index is created in a command of its own, and existing ones are not created again:
+   * FerretDB 1.x panics and drops the connection on a `createIndexes` of two or more indexes that
+   * already exist (as when two hosts start together).
    */
   async init(): Promise<void> {
     await this.guard('connect and create indexes', async () => {
@@ -124,8 +125,9 @@ export class MongoContentStore implements ContentStore {
             }),
         );
         const names = new Set(existing.map((index) => String(index.name)));
-        const missing = indexes.filter((index) => !names.has(String(index.name)));
-        if (missing.length > 0) await this.requests.one(() => this.collections[name].createIndexes([...missing]));
+        for (const index of indexes) {
+          if (!names.has(String(index.name))) await this.requests.one(() => this.collections[name].createIndexes([index]));
+        }
       }
     });
   }

@@ -3,7 +3,7 @@ import type { Filter } from 'mongodb';
 import type { RepoUnitArtifactView, RepoUnitView } from '../content-store.js';
 import type { ArtifactDoc, CatalogCollections, ContentDoc, RemoteArtifactDoc, UnitArtifactEntry, UnitDoc } from './mongodb-documents.js';
 import { visibleIn } from './mongodb-repository-content.js';
-import type { MongoRequests } from './mongodb-requests.js';
+import { batchFor, type MongoRequests } from './mongodb-requests.js';
 import { artifactDigests, sortedArtifacts, type MongoUnits } from './mongodb-units.js';
 
 /** Where the previous page ended, in (type, unit id) order. */
@@ -49,7 +49,7 @@ export class MongoRepoUnitPages {
     const storedShas = entries.flatMap((entry) => (entry.sha256 === null ? [] : [entry.sha256]));
     const artifacts = new Map((await this.units.artifactDocs('_id', storedShas)).map((doc) => [doc._id, doc]));
     const remotes = await this.requests.allIn(units.keys(), (ids) =>
-      this.collections.remoteArtifacts.find({ unitId: { $in: ids } }, { sort: { unitId: 1, remote: 1 }, batchSize: ids.length }),
+      this.collections.remoteArtifacts.find({ unitId: { $in: ids } }, { sort: { unitId: 1, remote: 1 }, batchSize: batchFor(ids.length * 2) }),
     );
     const remotesByPath = new Map<string, RemoteArtifactDoc[]>();
     for (const remote of remotes) {

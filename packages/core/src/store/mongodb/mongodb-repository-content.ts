@@ -2,7 +2,7 @@ import type { CountsByType, UnitOrigin } from '@tributary/plugin-api';
 import type { AnyBulkWriteOperation, Filter } from 'mongodb';
 import type { AssociateRow } from '../content-store.js';
 import type { CatalogCollections, ContentDoc, SeenDoc } from './mongodb-documents.js';
-import { chunks, type MongoRequests } from './mongodb-requests.js';
+import { batchFor, chunks, type MongoRequests } from './mongodb-requests.js';
 
 /**
  * Versioned repository content, with the same rules as the SQLite store: the version being written
@@ -26,7 +26,7 @@ export class MongoRepositoryContent {
     const rows = await this.requests.allIn(wanted.keys(), (ids) =>
       this.collections.content.find(
         { repoId, unitId: { $in: ids }, $or: [{ versionRemoved: null }, { versionRemoved: version }] },
-        { batchSize: ids.length * 2 },
+        { batchSize: batchFor(ids.length * 2) },
       ),
     );
     for (const row of rows) (row.versionRemoved === null ? active : removedHere).set(row.unitId, row);
@@ -83,7 +83,7 @@ export class MongoRepositoryContent {
 
   async unassociate(repoId: string, version: number, unitIds: readonly string[]): Promise<CountsByType> {
     const rows = await this.requests.allIn(unitIds, (ids) =>
-      this.collections.content.find({ repoId, unitId: { $in: ids }, versionRemoved: null }, { batchSize: ids.length }),
+      this.collections.content.find({ repoId, unitId: { $in: ids }, versionRemoved: null }, { batchSize: batchFor(ids.length) }),
     );
     const removed: CountsByType = {};
     const addedHere: string[] = [];
@@ -124,7 +124,7 @@ export class MongoRepositoryContent {
         const marks = await this.requests.all(
           this.collections.seen.find(
             { _id: { $in: candidates.map((row) => seenMark(repoId, row.unitId, version)._id) } },
-            { projection: { _id: 1 }, batchSize: candidates.length },
+            { projection: { _id: 1 }, batchSize: batchFor(candidates.length) },
           ),
         );
         const marked = new Set(marks.map((mark) => mark._id));

@@ -112,6 +112,15 @@ export class MongoRequests {
   }
 }
 
+/**
+ * The batch size for a query expected to return at most `expected` documents: one more, so the
+ * first reply already tells the cursor is exhausted and no getMore round trip follows. (Replies
+ * stay within 16 MiB whatever the batch size.)
+ */
+export function batchFor(expected: number): number {
+  return expected + 1;
+}
+
 export function isDuplicateKey(error: unknown): boolean {
   return error instanceof MongoServerError && error.code === DUPLICATE_KEY;
 }

@@ -12,7 +12,7 @@ import type { AnyBulkWriteOperation } from 'mongodb';
 import { canonicalJson } from '../canonical-json.js';
 import type { RemoteArtifactRecord, UnitWrite, UpsertStatus } from '../content-store.js';
 import type { ArtifactDoc, CatalogCollections, RemoteArtifactDoc, UnitArtifactEntry, UnitDoc } from './mongodb-documents.js';
-import type { MongoRequests } from './mongodb-requests.js';
+import { batchFor, type MongoRequests } from './mongodb-requests.js';
 
 /** Units (with their unit-artifact rows), artifacts and remote artifacts: the repository-independent catalog. */
 export class MongoUnits {
@@ -29,7 +29,7 @@ export class MongoUnits {
     const stored = new Map<string, { metadata: string; artifacts: Map<string, string | null> }>();
     const existing = await this.requests.allIn(
       units.map((unit) => unit.unitId),
-      (ids) => this.collections.units.find({ _id: { $in: ids } }, { projection: { metadata: 1, artifacts: 1 }, batchSize: ids.length }),
+      (ids) => this.collections.units.find({ _id: { $in: ids } }, { projection: { metadata: 1, artifacts: 1 }, batchSize: batchFor(ids.length) }),
     );
     for (const doc of existing) stored.set(doc._id, { metadata: doc.metadata, artifacts: artifactMap(doc.artifacts) });
 
@@ -84,7 +84,7 @@ export class MongoUnits {
   /** Whole unit documents by id (chunked `$in`), in no particular order. */
   unitDocs(unitIds: Iterable<string>, projection?: Partial<Record<keyof UnitDoc, 1>>): Promise<UnitDoc[]> {
     return this.requests.allIn(unitIds, (ids) =>
-      this.collections.units.find({ _id: { $in: ids } }, { batchSize: ids.length, ...(projection ? { projection } : {}) }),
+      this.collections.units.find({ _id: { $in: ids } }, { batchSize: batchFor(ids.length), ...(projection ? { projection } : {}) }),
     );
   }
 
@@ -137,7 +137,7 @@ export class MongoUnits {
 
   /** Artifact documents whose `field` is one of `values` (chunked `$in`). */
   artifactDocs(field: '_id' | Exclude<DigestAlgorithm, 'sha256'>, values: Iterable<string>): Promise<ArtifactDoc[]> {
-    return this.requests.allIn(values, (chunk) => this.collections.artifacts.find({ [field]: { $in: chunk } }, { batchSize: chunk.length }));
+    return this.requests.allIn(values, (chunk) => this.collections.artifacts.find({ [field]: { $in: chunk } }, { batchSize: batchFor(chunk.length) }));
   }
 
   /** Inserts new remote artifacts and rewrites changed ones; unchanged ones cost no write. */
@@ -159,7 +159,7 @@ export class MongoUnits {
     const stored = new Map(
       (
         await this.requests.allIn(wanted.keys(), (ids) =>
-          this.collections.remoteArtifacts.find({ _id: { $in: ids } }, { batchSize: ids.length }),
+          this.collections.remoteArtifacts.find({ _id: { $in: ids } }, { batchSize: batchFor(ids.length) }),
         )
       ).map((doc) => [doc._id, doc]),
     );
