@@ -1,3 +1,5 @@
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
 import { isTributaryError, rootTributaryError } from '@tributary/plugin-api';
 import { holds, notesImporter } from './fixtures/conduit-plugins';
 import { startTempHost, unitTitles, type TempHost } from './fixtures/temp-host';
@@ -122,5 +124,50 @@ describe('batching', () => {
     expect(with1000).toBeLessThan(2 * (10_000 / 1000) + 20);
     expect(with250).toBeGreaterThanOrEqual(2 * (10_000 / 250));
     expect(with250).toBeLessThan(2 * (10_000 / 250) + 20);
+  });
+});
+
+describe('orphan cleanup', () => {
+  it('removes units in no repository and the files of artifacts no unit uses, and nothing else', async () => {
+    const t = await startTempHost({ plugins: [notesImporter] });
+    try {
+      await t.host.createRepository({ name: 'keep' });
+      await t.host.createRepository({ name: 'drop' });
+      await t.host.sync('keep', { importer: 'notes', url: URL, config: { count: 3, withFiles: true } });
+      await t.host.sync('drop', { importer: 'notes', url: URL, config: { count: 5, withFiles: true, revision: 9 } });
+      await t.host.deleteRepository('drop');
+      const result = await t.host.cleanupOrphans();
+      // units are shared by key: note-0..2 stay (in 'keep'), with the bytes 'drop' gave them last;
+      // note-3/4 and the three superseded files of note-0..2 are orphans
+      expect(result).toMatchObject({ units: 2, artifacts: 3 + 2 });
+      const kept: string[] = [];
+      for await (const u of t.host.units('keep')) for (const a of u.artifacts) kept.push(a.sha256!);
+      expect(kept).toHaveLength(3);
+      for (const sha of kept) expect(await t.host.storage.has(sha)).toBe(true);
+      const stored = (await readdir(path.join(t.dir, 'storage', 'artifacts'), { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
+      expect(stored).toHaveLength(3);
+      expect(await t.host.cleanupOrphans()).toMatchObject({ units: 0, artifacts: 0 });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('refuses to run while a sync holds a lease', async () => {
+    const t = await startTempHost({ plugins: [notesImporter] });
+    try {
+      await t.host.createRepository({ name: 'r' });
+      let reached!: () => void;
+      const reachedP = new Promise<void>((r) => (reached = r));
+      let release!: () => void;
+      holds.set('orphans', { reached, release: new Promise<void>((r) => (release = r)) });
+      const running = t.host.sync('r', { importer: 'notes', url: URL, config: { count: 2, holdKey: 'orphans' } });
+      await reachedP;
+      await expect(t.host.cleanupOrphans()).rejects.toMatchObject({ code: 'TRIBUTARY_ERR_REPO_BUSY' });
+      release();
+      await running;
+      holds.delete('orphans');
+    } finally {
+      await t.close();
+    }
   });
 });
