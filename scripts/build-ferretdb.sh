@@ -25,12 +25,26 @@ if ! command -v go >/dev/null 2>&1; then
   exit 1
 fi
 
-# The module is newer than some distributions' Go; never let Go fetch another toolchain on its own.
+# FerretDB v1.24.2 needs Go >= 1.24; never let Go fetch another toolchain on its own.
 export GOTOOLCHAIN=local
+go_version="$(go env GOVERSION)"
+if ! printf '%s\n' "$go_version" | grep -Eq '^go(1\.(2[4-9]|[3-9][0-9])|[2-9])'; then
+  echo "build-ferretdb: FerretDB $FERRETDB_VERSION needs Go >= 1.24, found $go_version" >&2
+  exit 1
+fi
 # The copied source lives inside this repository's git work tree; its VCS state is not FerretDB's.
 export GOFLAGS="${GOFLAGS:+$GOFLAGS }-buildvcs=false"
 # modernc.org/sqlite is pure Go: a static binary, no C toolchain needed.
 export CGO_ENABLED=0
+
+mkdir -p "$CACHE_DIR"
+# Two builds at once would share the source directory: the second waits, then finds the binary.
+exec 9>"$CACHE_DIR/.build.lock"
+flock 9
+if [[ -x "$BIN" ]] && "$BIN" --version >/dev/null 2>&1; then
+  echo "build-ferretdb: $BIN was built meanwhile"
+  exit 0
+fi
 
 started=$(date +%s)
 
