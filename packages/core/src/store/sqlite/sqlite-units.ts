@@ -167,7 +167,9 @@ export function upsertRemoteArtifacts(sql: SqliteStatements, remotes: readonly R
     (values) =>
       `INSERT INTO remote_artifacts (unit_id, relative_path, remote, urls, size, digests) VALUES ${values}
        ON CONFLICT (unit_id, relative_path, remote) DO UPDATE SET
-         urls = excluded.urls, size = excluded.size, digests = excluded.digests`,
+         urls = excluded.urls, size = excluded.size, digests = excluded.digests
+       WHERE remote_artifacts.urls IS NOT excluded.urls OR remote_artifacts.size IS NOT excluded.size
+          OR remote_artifacts.digests IS NOT excluded.digests`,
   );
 }
 
