@@ -6,7 +6,7 @@ import { conformanceFailure } from '../conformance-failure.js';
 import type { ConformanceContext } from '../conformance-context.js';
 
 const STORAGE_ENTRIES = new Set(['artifacts', 'tmp', 'working', 'catalog.db', 'catalog.db-wal', 'catalog.db-shm', 'catalog.db-journal']);
-const ARTIFACT_PATH = /^[0-9a-f]{2}\/[0-9a-f]{2}\/[0-9a-f]{64}$/;
+const SHA256 = /^[0-9a-f]{64}$/;
 const SANDBOXED_ENV = ['TMPDIR', 'TMP', 'TEMP', 'HOME'] as const;
 const SANDBOX_DIRS = new Set(['cwd/', 'tmp/', 'home/']);
 const SANDBOX_DIRS_IN_WORDS: Record<string, string> = {
@@ -60,7 +60,12 @@ export async function checkWritesInsideStorage(ctx: ConformanceContext): Promise
       conformanceFailure(rule, `the storage root holds entries the host did not make: ${strayInStorage.join(', ')} (only artifacts/, tmp/, working/ and the catalog belong there)`);
     }
     const artifacts = path.join(testHost.storageRoot, 'artifacts');
-    const strayArtifacts = (await treeListing(artifacts)).map((e) => e.split(' ')[0] as string).filter((e) => !e.endsWith('/') && !ARTIFACT_PATH.test(e));
+    // a file belongs in artifacts/ only at the path storage derives from its own name (a sha256)
+    const isArtifact = (entry: string): boolean => {
+      const name = path.basename(entry);
+      return SHA256.test(name) && testHost.host.storage.pathFor(name) === path.join(artifacts, entry);
+    };
+    const strayArtifacts = (await treeListing(artifacts)).map((e) => e.split(' ')[0] as string).filter((e) => !e.endsWith('/') && !isArtifact(e));
     if (strayArtifacts.length > 0) conformanceFailure(rule, `files in artifacts/ that are not content-addressed artifacts: ${strayArtifacts.slice(0, 3).join(', ')}`);
     const leftovers = await testHost.tempLeftovers();
     if (leftovers.length > 0) conformanceFailure(rule, `temporary files were left in storage after the syncs: ${leftovers.slice(0, 3).join(', ')}`);
