@@ -22,6 +22,7 @@ import { ArtifactStorage } from '../storage/artifact-storage.js';
 import { resolveInside, safeRelativePath } from '../storage/safe-relative-path.js';
 import type { ContentStore, RemoteArtifactRecord, UnitWrite } from '../store/content-store.js';
 import { unitIdFor } from '../store/unit-id.js';
+import { lowerCaseDigests } from '../store/lower-case-digests.js';
 import { CONTENT_STORE, HOST_OPTIONS, type HostOptionsToken } from '../host/tokens.js';
 import { SYNC_SCOPE, type SyncScope } from './sync-scope.js';
 import { validateDigests } from './digests.js';
@@ -249,11 +250,6 @@ function sum(counts: CountsByType): number {
   return total;
 }
 
-function lowerCaseDigests<T extends Record<string, string | undefined>>(digests: T): T {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(digests)) if (v !== undefined) out[k] = v.toLowerCase();
-  return out as T;
-}
 
 function checkRemoteUrl(url: string): void {
   let parsed: URL;

@@ -13,6 +13,7 @@ import { canonicalJson } from '../canonical-json.js';
 import type { RemoteArtifactRecord, UnitWrite, UpsertStatus } from '../content-store.js';
 import type { ArtifactDoc, CatalogCollections, RemoteArtifactDoc, UnitArtifactEntry, UnitDoc } from './mongodb-documents.js';
 import { batchFor, type MongoRequests } from './mongodb-requests.js';
+import { lowerCaseDigests } from '../lower-case-digests.js';
 
 /** Units (with their unit-artifact rows), artifacts and remote artifacts: the repository-independent catalog. */
 export class MongoUnits {
@@ -205,13 +206,6 @@ export function sortedArtifacts(entries: readonly UnitArtifactEntry[] | undefine
     .sort((a, b) => compareText(a.relativePath, b.relativePath));
 }
 
-function lowerCaseDigests(digests: Digests): Digests {
-  const lower: Digests = {};
-  for (const [algorithm, value] of Object.entries(digests) as [DigestAlgorithm, string | undefined][]) {
-    if (typeof value === 'string') lower[algorithm] = value.toLowerCase();
-  }
-  return lower;
-}
 
 /** A stable order for relative paths (UTF-16 code units; paths are compared, never collated). */
 export function compareText(a: string, b: string): number {

@@ -10,6 +10,7 @@ import {
 import { canonicalJson } from '../canonical-json.js';
 import type { RemoteArtifactRecord, UnitWrite, UpsertStatus } from '../content-store.js';
 import type { SqliteStatements } from './sqlite-statements.js';
+import { lowerCaseDigests } from '../lower-case-digests.js';
 
 /** Units, artifacts, unit artifacts and remote artifacts: the repository-independent catalog. */
 
@@ -173,13 +174,6 @@ export function upsertRemoteArtifacts(sql: SqliteStatements, remotes: readonly R
   );
 }
 
-function lowerCaseDigests(digests: Digests): Digests {
-  const lower: Digests = {};
-  for (const [algorithm, value] of Object.entries(digests) as [DigestAlgorithm, string | undefined][]) {
-    if (typeof value === 'string') lower[algorithm] = value.toLowerCase();
-  }
-  return lower;
-}
 
 /** A stable order for relative paths (UTF-16 code units; the paths are compared, never collated). */
 export function compareText(a: string, b: string): number {
