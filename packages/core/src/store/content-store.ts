@@ -179,6 +179,8 @@ export type UpsertStatus = 'created' | 'updated' | 'unchanged';
 export interface AssociateRow {
   readonly unitId: string;
   readonly typeId: string;
+  /** The unit's key, when the caller has it: saves the MongoDB store looking it up for new rows. */
+  readonly key?: UnitKey;
 }
 
 export interface RemoteArtifactRecord {

@@ -27,7 +27,7 @@ import type {
 } from '../content-store.js';
 import { CATALOG_INDEXES, catalogCollections, type CatalogCollections } from './mongodb-documents.js';
 import { MongoOrphans } from './mongodb-orphans.js';
-import { MongoRepoUnitPages, type Page, type PageCursor } from './mongodb-repo-unit-pages.js';
+import { MongoRepoUnitStream } from './mongodb-repo-unit-stream.js';
 import { MongoRepositories } from './mongodb-repositories.js';
 import { MongoRepositoryContent } from './mongodb-repository-content.js';
 import { MongoRequests } from './mongodb-requests.js';
@@ -41,7 +41,7 @@ export interface MongoContentStoreOptions {
   readonly client?: MongoClient;
   /** Ids per `$in` lookup and documents per orphan-cleanup chunk. Default 1000. */
   readonly chunkSize?: number;
-  /** Units per page when streaming a repository's unit keys. Default 1000. */
+  /** Units per batch (one round trip each) when streaming a repository's unit keys. Default 1000. */
   readonly keyPageSize?: number;
   /** Default page size of `repoUnits`. Default 500. */
   readonly unitPageSize?: number;
@@ -77,7 +77,7 @@ export class MongoContentStore implements ContentStore {
   private readonly repositories: MongoRepositories;
   private readonly units: MongoUnits;
   private readonly content: MongoRepositoryContent;
-  private readonly pages: MongoRepoUnitPages;
+  private readonly stream: MongoRepoUnitStream;
   private readonly history: MongoSyncHistory;
   private readonly orphans: MongoOrphans;
   private readonly keyPageSize: number;
@@ -97,7 +97,7 @@ export class MongoContentStore implements ContentStore {
     this.repositories = new MongoRepositories(this.collections, this.requests);
     this.units = new MongoUnits(this.collections, this.requests);
     this.content = new MongoRepositoryContent(this.collections, this.requests);
-    this.pages = new MongoRepoUnitPages(this.collections, this.requests, this.units);
+    this.stream = new MongoRepoUnitStream(this.collections, this.requests, this.units);
     this.history = new MongoSyncHistory(this.collections, this.requests);
     this.orphans = new MongoOrphans(this.collections, this.requests);
     this.keyPageSize = positive(options.keyPageSize, 1000);
@@ -241,13 +241,12 @@ export class MongoContentStore implements ContentStore {
   }
 
   repoUnitKeys(repoId: string, version: number, typeId?: string): AsyncIterable<RepoUnitKey> {
-    const pageSize = this.keyPageSize;
-    return this.paged('stream unit keys', (after) => this.pages.keys(repoId, version, typeId, after, pageSize));
+    return this.guardStream('stream unit keys', this.stream.keys(repoId, version, typeId, this.keyPageSize));
   }
 
   repoUnits(repoId: string, version: number, options: { typeId?: string; pageSize?: number } = {}): AsyncIterable<RepoUnitView> {
     const pageSize = positive(options.pageSize, this.unitPageSize);
-    return this.paged('stream units', (after) => this.pages.views(repoId, version, options.typeId, after, pageSize));
+    return this.guardStream('stream units', this.stream.views(repoId, version, options.typeId, pageSize));
   }
 
   countRepoUnits(repoId: string, version: number): Promise<CountsByType> {
@@ -289,14 +288,17 @@ export class MongoContentStore implements ContentStore {
     }
   }
 
-  /** Yields page after page; each page is read (and its errors reported) on its own. */
-  private async *paged<T>(operation: string, readPage: (after: PageCursor | undefined) => Promise<Page<T>>): AsyncIterable<T> {
-    let after: PageCursor | undefined;
-    for (;;) {
-      const page = await this.guard(operation, () => readPage(after));
-      yield* page.items;
-      if (page.next === undefined) return;
-      after = page.next;
+  /** Passes a stream through, turning its driver errors into TRIBUTARY_ERR_STORE naming the operation. */
+  private async *guardStream<T>(operation: string, items: AsyncIterable<T>): AsyncIterable<T> {
+    const iterator = items[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        const next = await this.guard(operation, () => iterator.next());
+        if (next.done) return;
+        yield next.value;
+      }
+    } finally {
+      await iterator.return?.();
     }
   }
 }

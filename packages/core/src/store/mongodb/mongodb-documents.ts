@@ -84,6 +84,11 @@ export interface ContentDoc {
   repoId: string;
   unitId: string;
   typeId: string;
+  /**
+   * JSON text of the unit's key, copied from the unit (it never changes: the unit id is a hash of
+   * it), so streaming a repository's keys reads content rows only. Null if the unit was not stored.
+   */
+  key: string | null;
   versionAdded: number;
   versionRemoved: number | null;
   origin: UnitOrigin;

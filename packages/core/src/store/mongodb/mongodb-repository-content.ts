@@ -18,8 +18,8 @@ export class MongoRepositoryContent {
   ) {}
 
   async associate(repoId: string, version: number, units: readonly AssociateRow[], origin: UnitOrigin): Promise<CountsByType> {
-    const wanted = new Map<string, string>();
-    for (const unit of units) if (!wanted.has(unit.unitId)) wanted.set(unit.unitId, unit.typeId);
+    const wanted = new Map<string, AssociateRow>();
+    for (const unit of units) if (!wanted.has(unit.unitId)) wanted.set(unit.unitId, unit);
 
     const active = new Map<string, ContentDoc>();
     const removedHere = new Map<string, ContentDoc>();
@@ -35,10 +35,10 @@ export class MongoRepositoryContent {
     const promoted: string[] = [];
     const restored: string[] = [];
     const endedHere: string[] = [];
-    const inserts: ContentDoc[] = [];
+    const inserts: { unitId: string; typeId: string; key: string | null }[] = [];
     const added: CountsByType = {};
     const keeps = (row: ContentDoc) => row.origin === origin || row.origin === 'user';
-    for (const [unitId, typeId] of wanted) {
+    for (const [unitId, { typeId, key }] of wanted) {
       const current = active.get(unitId);
       const removed = removedHere.get(unitId);
       if (current !== undefined) {
@@ -50,22 +50,25 @@ export class MongoRepositoryContent {
           // Becoming user-added is a change of this version: end the old row here and start a new
           // one, so readers of older versions keep the origin they had and a rollback restores it.
           endedHere.push(current._id);
-          inserts.push(newRow(repoId, unitId, current.typeId, version, origin));
+          inserts.push({ unitId, typeId: current.typeId, key: current.key });
         }
         continue;
       }
       if (removed !== undefined && keeps(removed)) {
         restored.push(removed._id);
         seen.push(unitId);
-      } else inserts.push(newRow(repoId, unitId, typeId, version, origin));
+      } else inserts.push({ unitId, typeId, key: key === undefined ? null : JSON.stringify(key) });
       const countedType = removed?.typeId ?? typeId;
       added[countedType] = (added[countedType] ?? 0) + 1;
     }
 
+    const keys = await this.keysOf(inserts.flatMap((row) => (row.key === null ? [row.unitId] : [])));
     await this.requests.bulk(
       this.collections.content,
       [
-        ...inserts.map((document) => ({ insertOne: { document } })),
+        ...inserts.map((row) => ({
+          insertOne: { document: newRow(repoId, row.unitId, row.typeId, row.key ?? keys.get(row.unitId) ?? null, version, origin) },
+        })),
         ...this.updateByIds(promoted, { origin: 'user' }),
         ...this.updateByIds(restored, { versionRemoved: null }),
         ...this.updateByIds(endedHere, { versionRemoved: version }),
@@ -100,41 +103,29 @@ export class MongoRepositoryContent {
   }
 
   /**
-   * Walks the rows the previous version had (in `_id` order, a chunk at a time), looks up which
-   * this version marked as seen, and ends the others here. Memory stays bounded by the chunk.
+   * Reads the rows the previous version had with one cursor (in `_id` order, which the writes
+   * below never change), a batch at a time; looks up which of the batch this version marked as
+   * seen, and ends the others here. Memory stays bounded by the batch.
    */
   async unassociateUnseen(repoId: string, version: number, includeUserAdded: boolean): Promise<CountsByType> {
     const removed: CountsByType = {};
-    const limit = this.requests.chunkSize;
-    let after: string | undefined;
-    for (;;) {
-      const candidates = await this.requests.all(
-        this.collections.content.find(
-          {
-            repoId,
-            versionRemoved: null,
-            versionAdded: { $lt: version },
-            ...(includeUserAdded ? {} : { origin: { $ne: 'user' as const } }),
-            ...(after === undefined ? {} : { _id: { $gt: after } }),
-          },
-          { projection: { _id: 1, unitId: 1, typeId: 1 }, sort: { _id: 1 }, limit, batchSize: limit },
+    const candidates = this.collections.content.find(
+      { repoId, versionRemoved: null, versionAdded: { $lt: version }, ...(includeUserAdded ? {} : { origin: { $ne: 'user' as const } }) },
+      { projection: { _id: 1, unitId: 1, typeId: 1 }, hint: { _id: 1 }, batchSize: this.requests.chunkSize },
+    );
+    for await (const rows of this.requests.batches(candidates)) {
+      const marks = await this.requests.all(
+        this.collections.seen.find(
+          { _id: { $in: rows.map((row) => seenMark(repoId, row.unitId, version)._id) } },
+          { projection: { _id: 1 }, batchSize: batchFor(rows.length) },
         ),
       );
-      if (candidates.length > 0) {
-        const marks = await this.requests.all(
-          this.collections.seen.find(
-            { _id: { $in: candidates.map((row) => seenMark(repoId, row.unitId, version)._id) } },
-            { projection: { _id: 1 }, batchSize: batchFor(candidates.length) },
-          ),
-        );
-        const marked = new Set(marks.map((mark) => mark._id));
-        const unseen = candidates.filter((row) => !marked.has(seenMark(repoId, row.unitId, version)._id));
-        for (const row of unseen) removed[row.typeId] = (removed[row.typeId] ?? 0) + 1;
-        await this.requests.bulk(this.collections.content, this.updateByIds(unseen.map((row) => row._id), { versionRemoved: version }));
-      }
-      if (candidates.length < limit) return removed;
-      after = candidates[candidates.length - 1]!._id;
+      const marked = new Set(marks.map((mark) => mark._id));
+      const unseen = rows.filter((row) => !marked.has(seenMark(repoId, row.unitId, version)._id));
+      for (const row of unseen) removed[row.typeId] = (removed[row.typeId] ?? 0) + 1;
+      await this.requests.bulk(this.collections.content, this.updateByIds(unseen.map((row) => row._id), { versionRemoved: version }));
     }
+    return removed;
   }
 
   /**
@@ -160,6 +151,15 @@ export class MongoRepositoryContent {
     return Object.fromEntries(groups.map((group) => [group._id, group.n]));
   }
 
+  /** Keys (JSON text) of stored units, by id: for rows whose caller did not give the key. */
+  private async keysOf(unitIds: readonly string[]): Promise<Map<string, string>> {
+    if (unitIds.length === 0) return new Map();
+    const units = await this.requests.allIn(unitIds, (ids) =>
+      this.collections.units.find({ _id: { $in: ids } }, { projection: { key: 1 }, batchSize: batchFor(ids.length) }),
+    );
+    return new Map(units.map((unit) => [unit._id, unit.key]));
+  }
+
   /** One `updateMany` per chunk of row ids: a single statement whatever the chunk's size. */
   private updateByIds(ids: readonly string[], fields: Partial<ContentDoc>): AnyBulkWriteOperation<ContentDoc>[] {
     return [...chunks(ids, this.requests.chunkSize)].map((chunk) => ({
@@ -173,8 +173,8 @@ export function visibleIn(version: number): Filter<ContentDoc> {
   return { versionAdded: { $lte: version }, $or: [{ versionRemoved: null }, { versionRemoved: { $gt: version } }] };
 }
 
-function newRow(repoId: string, unitId: string, typeId: string, version: number, origin: UnitOrigin): ContentDoc {
-  return { _id: `${repoId}/${unitId}/${version}`, repoId, unitId, typeId, versionAdded: version, versionRemoved: null, origin };
+function newRow(repoId: string, unitId: string, typeId: string, key: string | null, version: number, origin: UnitOrigin): ContentDoc {
+  return { _id: `${repoId}/${unitId}/${version}`, repoId, unitId, typeId, key, versionAdded: version, versionRemoved: null, origin };
 }
 
 function seenMark(repoId: string, unitId: string, version: number): SeenDoc {

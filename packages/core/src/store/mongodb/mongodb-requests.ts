@@ -43,17 +43,22 @@ export class MongoRequests {
   /** Drains a cursor, counting each batch fetched (the first one and every getMore). */
   async all<T>(cursor: AbstractCursor<T>): Promise<T[]> {
     const documents: T[] = [];
+    for await (const batch of this.batches(cursor)) documents.push(...batch);
+    return documents;
+  }
+
+  /** Yields a cursor's batches as they arrive, counting each fetch; closes the cursor when left. */
+  async *batches<T>(cursor: AbstractCursor<T>): AsyncIterable<T[]> {
     try {
       for (;;) {
-        if (cursor.closed && cursor.bufferedCount() === 0) break;
+        if (cursor.closed && cursor.bufferedCount() === 0) return;
         this.stats.roundTrips++;
-        if (!(await cursor.hasNext())) break;
-        documents.push(...cursor.readBufferedDocuments());
+        if (!(await cursor.hasNext())) return;
+        yield cursor.readBufferedDocuments();
       }
     } finally {
-      await cursor.close();
+      await cursor.close().catch(() => undefined);
     }
-    return documents;
   }
 
   /** Runs `query` on each chunk of `values` (deduplicated) and concatenates the results. */

@@ -1,0 +1,131 @@
+import { MongoNetworkError, MongoServerError, type Filter } from 'mongodb';
+import type { Digests, RepoUnitKey } from '@tributary/plugin-api';
+import type { RepoUnitArtifactView, RepoUnitView } from '../content-store.js';
+import type { ArtifactDoc, CatalogCollections, ContentDoc, RemoteArtifactDoc, UnitArtifactEntry } from './mongodb-documents.js';
+import { visibleIn } from './mongodb-repository-content.js';
+import { batchFor, type MongoRequests } from './mongodb-requests.js';
+import { artifactDigests, sortedArtifacts, type MongoUnits } from './mongodb-units.js';
+
+type StreamedRow = Pick<ContentDoc, 'unitId' | 'typeId' | 'origin' | 'key'>;
+
+/** Server-side cursor losses a stream recovers from by querying again after its last row. */
+const CURSOR_LOST = new Set([43 /* CursorNotFound */, 237 /* CursorKilled */]);
+/** Recoveries in a row (without a batch read in between) before the error is given up on. */
+const MAX_RESUMES = 3;
+
+/**
+ * A repository version's units, streamed in (type, unit id) order by one query whose cursor is read
+ * a batch at a time: memory holds one batch, and each batch is one round trip. The query walks the
+ * (repository, type, unit) index, whose fields never change, so rows written meanwhile (the next
+ * version) neither repeat nor drop out. A cursor the server dropped (idle for ten minutes behind a
+ * slow consumer, or a lost connection) is replaced by a query that starts after the last row read.
+ * Full views are joined in the client, batch by batch, with the units, artifacts and remote
+ * artifacts (`$in`): MongoDB's `$lookup` is not used.
+ */
+export class MongoRepoUnitStream {
+  constructor(
+    private readonly collections: CatalogCollections,
+    private readonly requests: MongoRequests,
+    private readonly units: MongoUnits,
+  ) {}
+
+  async *keys(repoId: string, version: number, typeId: string | undefined, batchSize: number): AsyncIterable<RepoUnitKey> {
+    for await (const rows of this.rowBatches(repoId, version, typeId, batchSize)) {
+      for (const row of rows) {
+        // a row whose unit was never stored has no key (SQLite's join leaves it out too)
+        if (row.key !== null) yield { unitId: row.unitId, typeId: row.typeId, key: JSON.parse(row.key), origin: row.origin };
+      }
+    }
+  }
+
+  async *views(repoId: string, version: number, typeId: string | undefined, batchSize: number): AsyncIterable<RepoUnitView> {
+    for await (const rows of this.rowBatches(repoId, version, typeId, batchSize)) yield* await this.join(rows);
+  }
+
+  /** The rows of the version, a batch at a time, resuming after the last row when the cursor is lost. */
+  private async *rowBatches(repoId: string, version: number, typeId: string | undefined, batchSize: number): AsyncIterable<StreamedRow[]> {
+    let after: StreamedRow | undefined;
+    let resumes = 0;
+    for (;;) {
+      const conditions: Filter<ContentDoc>[] = [{ repoId, ...(typeId === undefined ? {} : { typeId }) }, visibleIn(version)];
+      if (after !== undefined) {
+        conditions.push({ $or: [{ typeId: { $gt: after.typeId } }, { typeId: after.typeId, unitId: { $gt: after.unitId } }] });
+      }
+      const cursor = this.collections.content.find(
+        { $and: conditions },
+        {
+          projection: { _id: 0, unitId: 1, typeId: 1, origin: 1, key: 1 },
+          sort: { typeId: 1, unitId: 1 },
+          hint: 'repo_type_unit',
+          batchSize,
+        },
+      );
+      try {
+        for await (const rows of this.requests.batches<StreamedRow>(cursor)) {
+          resumes = 0;
+          after = rows[rows.length - 1] ?? after;
+          yield rows;
+        }
+        return;
+      } catch (error) {
+        if (!cursorLost(error) || ++resumes > MAX_RESUMES) throw error;
+      }
+    }
+  }
+
+  /** Full views of a batch of rows: three lookups, whatever the batch size. */
+  private async join(rows: readonly StreamedRow[]): Promise<RepoUnitView[]> {
+    const unitDocs = await this.units.unitDocs(rows.map((row) => row.unitId));
+    const units = new Map(unitDocs.map((doc) => [doc._id, doc]));
+    const storedShas = unitDocs.flatMap((unit) => (unit.artifacts ?? []).flatMap((entry) => (entry.sha256 === null ? [] : [entry.sha256])));
+    const artifacts = new Map((await this.units.artifactDocs('_id', storedShas)).map((doc) => [doc._id, doc]));
+    const remotes = await this.requests.allIn(units.keys(), (ids) =>
+      this.collections.remoteArtifacts.find({ unitId: { $in: ids } }, { sort: { unitId: 1, remote: 1 }, batchSize: batchFor(ids.length * 2) }),
+    );
+    const remotesByPath = new Map<string, RemoteArtifactDoc[]>();
+    for (const remote of remotes) {
+      const id = `${remote.unitId}\u0000${remote.relativePath}`;
+      let list = remotesByPath.get(id);
+      if (list === undefined) remotesByPath.set(id, (list = []));
+      list.push(remote);
+    }
+    return rows.flatMap((row) => {
+      const unit = units.get(row.unitId);
+      if (unit === undefined) return [];
+      const views = sortedArtifacts(unit.artifacts).map((entry) =>
+        artifactView(
+          entry,
+          entry.sha256 === null ? undefined : artifacts.get(entry.sha256),
+          remotesByPath.get(`${unit._id}\u0000${entry.relativePath}`) ?? [],
+        ),
+      );
+      return [{ unitId: row.unitId, typeId: row.typeId, key: JSON.parse(unit.key), metadata: JSON.parse(unit.metadata), origin: row.origin, artifacts: views }];
+    });
+  }
+}
+
+function cursorLost(error: unknown): boolean {
+  return error instanceof MongoNetworkError || (error instanceof MongoServerError && typeof error.code === 'number' && CURSOR_LOST.has(error.code));
+}
+
+/** The same view as the SQLite store builds: stored bytes' digests win over what an upstream announced. */
+function artifactView(entry: UnitArtifactEntry, artifact: ArtifactDoc | undefined, remotes: readonly RemoteArtifactDoc[]): RepoUnitArtifactView {
+  const digests: Digests = {};
+  const urls = new Set<string>();
+  let remoteSize: number | null = null;
+  for (const remote of remotes) {
+    for (const url of remote.urls) urls.add(url);
+    remoteSize ??= remote.size;
+    for (const [algorithm, value] of Object.entries(remote.digests ?? {}) as [keyof Digests, string][]) digests[algorithm] ??= value;
+  }
+  if (artifact !== undefined) Object.assign(digests, artifactDigests(artifact));
+  if (entry.sha256 !== null) digests.sha256 = entry.sha256;
+  return {
+    relativePath: entry.relativePath,
+    sha256: entry.sha256 ?? digests.sha256 ?? null,
+    size: artifact?.size ?? remoteSize,
+    stored: entry.sha256 !== null,
+    remoteUrls: [...urls],
+    digests,
+  };
+}
