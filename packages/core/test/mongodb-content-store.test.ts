@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { MongoClient } from 'mongodb';
+import { Long, MongoClient } from 'mongodb';
 import { ErrorCodes, isTributaryError } from '@tributary/plugin-api';
 import { MongoContentStore } from '../src/store/mongodb/mongodb-content-store.js';
 import type { UnitWrite } from '../src/store/content-store.js';
@@ -127,6 +127,37 @@ describeMongo('MongoContentStore', () => {
     expect(orphans.units).toBe(25);
     expect([...orphans.artifacts].sort()).toEqual(units.slice(15).map((_, i) => sha(15 + i)).sort());
     expect(await store.findUnits(units.map((u) => u.unitId))).toHaveLength(15);
+  });
+
+  test('a stream whose server cursor is killed midway resumes after its last unit, losing and repeating none', async () => {
+    const database = testDatabaseName('resume');
+    databases.push(database);
+    const client = new MongoClient(mongoUri!, { monitorCommands: true });
+    const cursorIds: unknown[] = [];
+    client.on('commandSucceeded', (event) => {
+      const id = (event.reply as { cursor?: { id?: unknown } }).cursor?.id;
+      if (event.commandName === 'find' && id !== undefined) cursorIds.push(id);
+    });
+    const store = new MongoContentStore(mongoUri!, { database, client, keyPageSize: 10 });
+    opened.push({ store, client });
+    await store.init();
+    const units = Array.from({ length: 45 }, (_, i) => unit(`k${i}`));
+    await store.upsertUnits(units);
+    const repo = await store.createRepository({ name: 'r' });
+    const version = await store.beginVersion(repo.id);
+    await store.associate(repo.id, version, units.map(({ unitId, typeId, key }) => ({ unitId, typeId, key })), 'sync');
+    await store.commitVersion(repo.id, version);
+
+    const streamed: string[] = [];
+    for await (const key of store.repoUnitKeys(repo.id, version)) {
+      streamed.push(key.unitId);
+      if (streamed.length === 15) {
+        // what the server does to a cursor left idle too long
+        await client.db(database).command({ killCursors: 'repository_content', cursors: [Long.fromValue(cursorIds[cursorIds.length - 1] as number)] });
+      }
+    }
+    expect(streamed).toEqual(units.map((u) => u.unitId).sort());
+    expect(cursorIds.length).toBeGreaterThanOrEqual(2);
   });
 
   test('init is idempotent and creates the indexes by name; the URI names the database when no option does', async () => {
