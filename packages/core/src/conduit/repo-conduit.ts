@@ -76,7 +76,7 @@ export class RepoConduit implements ImportConduit {
       const added = await this.store.associate(
         this.repositoryId,
         this.scope.version,
-        chunk.map((r) => ({ unitId: r.unitId, typeId: r.typeId })),
+        chunk.map((r) => ({ unitId: r.unitId, typeId: r.typeId, key: r.key })),
         'sync',
       );
       this.scope.report.addAdded(added);

@@ -140,7 +140,7 @@ export class Host {
               const missing = keys[ids.findIndex((id, j) => j >= i && !known.has(id))];
               throw new TributaryError(ErrorCodes.UNIT_NOT_FOUND, `no '${typeId}' unit with key ${JSON.stringify(missing)} is stored; sync it into some repository first`);
             }
-            changed += total(await this.store.associate(repository.id, version, chunk.map((unitId) => ({ unitId, typeId })), 'user'));
+            changed += total(await this.store.associate(repository.id, version, chunk.map((unitId, j) => ({ unitId, typeId, key: keys[i + j]! })), 'user'));
           } else {
             changed += total(await this.store.unassociate(repository.id, version, chunk));
           }
