@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import { GeneratedFileRepo } from './file-repo-generator.js';
+import { serveForParent } from './bench-process.js';
 
 interface ServedRepo {
   readonly repo: GeneratedFileRepo;
@@ -42,16 +43,7 @@ function main(): void {
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
     res.end(req.method === 'HEAD' ? undefined : body);
   });
-  server.keepAliveTimeout = 60_000;
-  server.listen(0, '127.0.0.1', () => {
-    const address = server.address();
-    if (address === null || typeof address === 'string') throw new Error('no TCP address');
-    const ready = { url: `http://127.0.0.1:${address.port}/`, pid: process.pid };
-    if (process.send) process.send(ready);
-    else process.stdout.write(`${JSON.stringify(ready)}\n`);
-  });
-  process.on('disconnect', () => process.exit(0));
-  process.on('SIGTERM', () => process.exit(0));
+  serveForParent(server);
 }
 
 main();

@@ -20,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { WorkerResult, WorkerTask } from './file-sync-worker.js';
+import { goalsLine, runBenchmark } from './bench-process.js';
 
 const { values } = parseArgs({
   options: {
@@ -120,7 +121,7 @@ async function main(): Promise<void> {
       ['(c) forced ≤ 25% of first', aForced.seconds <= 0.25 * a.seconds && bForced.seconds <= 0.25 * b.seconds],
       ['(d) RSS ratio ≤ 1.5', a.peakRssBytes / d.peakRssBytes <= 1.5],
     ] as const;
-    print(`goals: ${goals.map(([name, met]) => `${name}: ${met ? 'met' : 'MISSED'}`).join('; ')}`);
+    print(goalsLine(goals));
     print(`stage timings of (a), ms: ${JSON.stringify(a.timings)}`);
     print(`stage timings of (b), ms: ${JSON.stringify(b.timings)}`);
     if (values.json) {
@@ -133,7 +134,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
-  process.exitCode = 1;
-});
+runBenchmark(main);

@@ -6,6 +6,7 @@
 import { createReadStream, promises as fs } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { serveForParent } from './bench-process.js';
 
 function main(): void {
   const root = path.resolve(process.argv[2] ?? '.');
@@ -22,16 +23,7 @@ function main(): void {
       else createReadStream(target).pipe(res);
     })();
   });
-  server.keepAliveTimeout = 60_000;
-  server.listen(0, '127.0.0.1', () => {
-    const address = server.address();
-    if (address === null || typeof address === 'string') throw new Error('no TCP address');
-    const ready = { url: `http://127.0.0.1:${address.port}/`, pid: process.pid };
-    if (process.send) process.send(ready);
-    else process.stdout.write(`${JSON.stringify(ready)}\n`);
-  });
-  process.on('disconnect', () => process.exit(0));
-  process.on('SIGTERM', () => process.exit(0));
+  serveForParent(server);
 }
 
 main();

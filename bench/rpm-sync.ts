@@ -18,6 +18,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateRpmRepo } from './rpm-primary-generator.js';
 import type { RpmWorkerResult, RpmWorkerTask } from './rpm-sync-worker.js';
+import { goalsLine, runBenchmark } from './bench-process.js';
 
 const { values } = parseArgs({
   options: {
@@ -86,7 +87,7 @@ async function main(): Promise<void> {
       ['peak RSS ≤ 400 MB', sync.peakRssBytes <= 400 * 1000 * 1000],
       ['ratio ≤ 2.5', ratio <= 2.5],
     ] as const;
-    print(`goals: ${goals.map(([name, met]) => `${name}: ${met ? 'met' : 'MISSED'}`).join('; ')}`);
+    print(goalsLine(goals));
     print(`stage timings of the sync, ms: ${JSON.stringify(sync.timings)}`);
     if (values.json) process.stdout.write(`${JSON.stringify({ generated, sync, floor, ratio, goals: Object.fromEntries(goals) }, null, 2)}\n`);
   } finally {
@@ -96,7 +97,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
-  process.exitCode = 1;
-});
+runBenchmark(main);

@@ -1,0 +1,31 @@
+import type { Server } from 'node:http';
+
+/**
+ * Starts a benchmark's upstream server on 127.0.0.1 (free port) and tells the parent its url, over
+ * IPC when spawned with one, else on stdout; exits when the parent goes away.
+ */
+export function serveForParent(server: Server): void {
+  server.keepAliveTimeout = 60_000;
+  server.listen(0, '127.0.0.1', () => {
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new Error('no TCP address');
+    const ready = { url: `http://127.0.0.1:${address.port}/`, pid: process.pid };
+    if (process.send) process.send(ready);
+    else process.stdout.write(`${JSON.stringify(ready)}\n`);
+  });
+  process.on('disconnect', () => process.exit(0));
+  process.on('SIGTERM', () => process.exit(0));
+}
+
+/** Runs a benchmark's main function, printing a failure's stack and setting the exit code. */
+export function runBenchmark(main: () => Promise<void>): void {
+  main().catch((error: unknown) => {
+    process.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  });
+}
+
+/** One line saying which goals were met. */
+export function goalsLine(goals: readonly (readonly [string, boolean])[]): string {
+  return `goals: ${goals.map(([name, met]) => `${name}: ${met ? 'met' : 'MISSED'}`).join('; ')}`;
+}
