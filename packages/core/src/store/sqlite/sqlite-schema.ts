@@ -48,22 +48,26 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX artifacts_sha384 ON artifacts (sha384) WHERE sha384 IS NOT NULL;
   CREATE INDEX artifacts_sha512 ON artifacts (sha512) WHERE sha512 IS NOT NULL;
 
+  -- rowid tables with a unique index: rows are appended in insertion order and only the (small)
+  -- index entries land at random places, instead of whole rows keyed by random unit ids
   CREATE TABLE unit_artifacts (
+    id INTEGER PRIMARY KEY,
     unit_id TEXT NOT NULL,
     relative_path TEXT NOT NULL,
-    sha256 TEXT,
-    PRIMARY KEY (unit_id, relative_path)
-  ) WITHOUT ROWID;
+    sha256 TEXT
+  );
+  CREATE UNIQUE INDEX unit_artifacts_key ON unit_artifacts (unit_id, relative_path);
 
   CREATE TABLE remote_artifacts (
+    id INTEGER PRIMARY KEY,
     unit_id TEXT NOT NULL,
     relative_path TEXT NOT NULL,
     remote TEXT NOT NULL,
     urls TEXT NOT NULL,
     size INTEGER,
-    digests TEXT NOT NULL,
-    PRIMARY KEY (unit_id, relative_path, remote)
-  ) WITHOUT ROWID;
+    digests TEXT NOT NULL
+  );
+  CREATE UNIQUE INDEX remote_artifacts_key ON remote_artifacts (unit_id, relative_path, remote);
 
   -- One row per stretch of versions a unit spends in a repository. version_removed is
   -- ${STILL_PRESENT} while the unit is still there (not NULL, so the unique key admits exactly
