@@ -134,6 +134,10 @@ describeMongo('several hosts sharing one MongoDB', () => {
       const units = unitsOf((await cli(home2, ['--json', 'units', 'crashy']).done).stdout);
       expect(units).toHaveLength(1100);
       expect(units.every((u) => u.artifacts.every((a) => a.stored))).toBe(true);
+      // history tells the truth: the killed sync is closed as abandoned
+      const history = (await cli(home2, ['--json', 'history', 'crashy']).done).stdout.trim().split('\n').map((l) => JSON.parse(l) as { status: string; error?: { message: string } });
+      expect(history.map((h) => h.status)).toEqual(['succeeded', 'failed']);
+      expect(history[1]!.error!.message).toMatch(/^abandoned: /);
     } finally {
       await big.close();
     }

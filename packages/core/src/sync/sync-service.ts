@@ -131,6 +131,7 @@ export class SyncService {
       if (options.remember !== false && (repository.importer !== importerName || repository.feedUrl !== url || !sameJson(repository.config, config))) {
         repository = await store.updateRepository(repository.id, { importer: importerName, feedUrl: url, config });
       }
+      await closeAbandonedRecords(store, repository.id);
       version = await store.beginVersion(repository.id);
       const baseVersion = version - 1;
       historyId = await store.startSyncRecord({ repoId: repository.id, importer: importerName, settingsHash: hash, version, startedAt: new Date(started).toISOString() });
@@ -245,6 +246,21 @@ export class SyncService {
       await storage.dropScope(syncId).catch(() => undefined);
       await lease.release();
     }
+  }
+}
+
+/**
+ * History records still 'running' while this host holds the lease belong to a host that died
+ * mid-sync (its version is rolled back by beginVersion); they are closed as failed so history
+ * tells the truth.
+ */
+async function closeAbandonedRecords(store: ContentStore, repoId: string): Promise<void> {
+  const running = (await store.listSyncRecords(repoId, 20)).filter((r) => r.status === 'running');
+  for (const record of running) {
+    const error = new TributaryError(ErrorCodes.SYNC_FAILED, 'abandoned: the host running this sync stopped before it finished; its half-written version was rolled back', {
+      details: { abandoned: true },
+    });
+    await store.finishSyncRecord(record.id, { status: 'failed', finishedAt: new Date().toISOString(), report: null, error: error.toJSON(), fingerprint: null, resultVersion: record.version - 1 });
   }
 }
 
