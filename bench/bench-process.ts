@@ -1,4 +1,7 @@
 import type { Server } from 'node:http';
+import path from 'node:path';
+import { createHost, parseStoreUri, type Host } from '@tributary/core';
+import type { AnyImporterPlugin } from '@tributary/plugin-api';
 
 /**
  * Starts a benchmark's upstream server on 127.0.0.1 (free port) and tells the parent its url, over
@@ -28,4 +31,15 @@ export function runBenchmark(main: () => Promise<void>): void {
 /** One line saying which goals were met. */
 export function goalsLine(goals: readonly (readonly [string, boolean])[]): string {
   return `goals: ${goals.map(([name, met]) => `${name}: ${met ? 'met' : 'MISSED'}`).join('; ')}`;
+}
+
+/**
+ * A host for one measured sync: the `--store` value (with its own MongoDB database, so each
+ * scenario starts empty) or a SQLite catalog under `home`, storage under `home`.
+ */
+export function benchHost(task: { home: string; store?: string; database?: string }, plugin: AnyImporterPlugin): Promise<Host> {
+  const store = task.store
+    ? { ...parseStoreUri(task.store), ...(task.database ? { database: task.database } : {}) }
+    : { sqlite: path.join(task.home, 'catalog.db') };
+  return createHost({ storageRoot: path.join(task.home, 'storage'), store, plugins: [plugin] });
 }

@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Agent, request } from 'undici';
-import { createHost, parseStoreUri } from '@tributary/core';
 import { fileImporter } from '@tributary/importer-file';
+import { benchHost } from './bench-process.js';
 
 export type WorkerTask =
   | {
@@ -42,10 +42,7 @@ export interface WorkerResult {
 }
 
 async function runSync(task: Extract<WorkerTask, { kind: 'sync' }>): Promise<WorkerResult> {
-  const store = task.store
-    ? { ...parseStoreUri(task.store), ...(task.database ? { database: task.database } : {}) }
-    : { sqlite: path.join(task.home, 'catalog.db') };
-  const host = await createHost({ storageRoot: path.join(task.home, 'storage'), store, plugins: [fileImporter] });
+  const host = await benchHost(task, fileImporter);
   try {
     if (!(await host.listRepositories()).some((r) => r.name === task.repository)) await host.createRepository({ name: task.repository });
     const started = process.hrtime.bigint();

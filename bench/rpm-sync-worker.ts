@@ -3,8 +3,8 @@
  * its own. Argument: a JSON {@link RpmWorkerTask}; prints one JSON {@link RpmWorkerResult} line.
  */
 import path from 'node:path';
-import { createHost, parseStoreUri } from '@tributary/core';
 import { primaryPackageOf, PRIMARY_RECORDS, readMetadataRecords, rpmImporter } from '@tributary/importer-rpm-example';
+import { benchHost } from './bench-process.js';
 
 export type RpmWorkerTask =
   | {
@@ -30,10 +30,7 @@ export interface RpmWorkerResult {
 }
 
 async function runSync(task: Extract<RpmWorkerTask, { kind: 'sync' }>): Promise<RpmWorkerResult> {
-  const store = task.store
-    ? { ...parseStoreUri(task.store), ...(task.database ? { database: task.database } : {}) }
-    : { sqlite: path.join(task.home, 'catalog.db') };
-  const host = await createHost({ storageRoot: path.join(task.home, 'storage'), store, plugins: [rpmImporter] });
+  const host = await benchHost(task, rpmImporter);
   try {
     await host.createRepository({ name: task.repository });
     const roundTripsBefore = host.store.stats.roundTrips;
