@@ -12,6 +12,7 @@ export { openStore, parseStoreUri, type StoreSpec } from './store/open-store.js'
 export { unitIdFor } from './store/unit-id.js';
 export type * from './store/content-store.js';
 export { SqliteContentStore, type SqliteContentStoreOptions } from './store/sqlite/sqlite-content-store.js';
+export { SqliteWorkerStore } from './store/sqlite/sqlite-worker-store.js';
 export { MongoContentStore, type MongoContentStoreOptions } from './store/mongodb/mongodb-content-store.js';
 export { Downloader, redactUrl, type RemoteOptions } from './download/index.js';
 export { defaultStages, runPipeline, type PipelineContext } from './pipeline/index.js';

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { ErrorCodes, isTributaryError } from '@tributary/plugin-api';
 import { SqliteContentStore } from '../src/store/sqlite/sqlite-content-store.js';
+import { migrateSchema } from '../src/store/sqlite/sqlite-schema.js';
 
 /** What only the embedded store does; the shared behaviours live in test/store-conformance. */
 
@@ -144,4 +145,119 @@ test('repoUnitKeys reads in pages of the configured size, one round trip each', 
   for await (const _ of store.repoUnitKeys(repo.id, version)) count++;
   expect(count).toBe(35);
   expect(store.stats.roundTrips - before).toBe(4);
+});
+
+describe('group commit of bulk writes', () => {
+  const unit = (name: string) => ({ unitId: name, typeId: 'file', key: { name }, metadata: {}, artifacts: [] });
+  const visibleTo = (file: string) => {
+    const reader = new BetterSqlite3(file, { readonly: true });
+    try {
+      return (reader.prepare('SELECT unit_id FROM units ORDER BY unit_id').all() as { unit_id: string }[]).map((r) => r.unit_id);
+    } finally {
+      reader.close();
+    }
+  };
+
+  test('bulk writes reach other connections at the next plain write, at close, and when the group is full', async () => {
+    const file = join(dir, 'catalog.db');
+    const store = await open(file, { groupCommit: { maxRows: 3, maxAgeMs: 60_000 } });
+    const repo = await store.createRepository({ name: 'r' });
+    await store.upsertUnits([unit('a')]);
+    expect(visibleTo(file)).toEqual([]);
+    await store.acquireLease(repo.id, 'host', 60_000);
+    expect(visibleTo(file)).toEqual(['a']);
+    await store.upsertUnits([unit('b'), unit('c')]);
+    expect(visibleTo(file)).toEqual(['a']);
+    await store.upsertUnits([unit('d')]); // 3 rows in the group: it commits
+    expect(visibleTo(file)).toEqual(['a', 'b', 'c', 'd']);
+    await store.upsertUnits([unit('e')]);
+    await store.close();
+    expect(visibleTo(file)).toEqual(['a', 'b', 'c', 'd', 'e']);
+  });
+
+  test('an idle group commits after maxAgeMs, so other processes are not kept waiting for the lock', async () => {
+    const file = join(dir, 'catalog.db');
+    const store = await open(file, { groupCommit: { maxAgeMs: 50 } });
+    await store.upsertUnits([unit('a')]);
+    expect(visibleTo(file)).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(visibleTo(file)).toEqual(['a']);
+  });
+
+  test('a failing bulk call undoes only itself; the rest of the group commits', async () => {
+    const file = join(dir, 'catalog.db');
+    const store = await open(file);
+    const repo = await store.createRepository({ name: 'r' });
+    const v1 = await store.beginVersion(repo.id);
+    await store.associate(repo.id, v1, [{ unitId: 'a', typeId: 'file' }], 'sync');
+    // a version that is not the one being written: refused inside the call
+    expect((await failure(store.associate(repo.id, v1 + 1, [{ unitId: 'b', typeId: 'file' }], 'sync'))).code).toBe(ErrorCodes.STORE);
+    await store.commitVersion(repo.id, v1);
+    expect(await store.countRepoUnits(repo.id, v1)).toEqual({ file: 1 });
+  });
+
+  test('when SQLite rolls the whole group back, the version it wrote into cannot be committed', async () => {
+    const file = join(dir, 'catalog.db');
+    const store = await open(file);
+    const repo = await store.createRepository({ name: 'r' });
+    const raw = new BetterSqlite3(file);
+    raw.exec(`CREATE TRIGGER fail_group BEFORE INSERT ON repository_content WHEN NEW.unit_id = 'poison'
+              BEGIN SELECT RAISE(ROLLBACK, 'injected failure'); END`);
+    raw.close();
+    const v1 = await store.beginVersion(repo.id);
+    await store.associate(repo.id, v1, [{ unitId: 'a', typeId: 'file' }], 'sync');
+    expect((await failure(store.associate(repo.id, v1, [{ unitId: 'poison', typeId: 'file' }], 'sync'))).message).toMatch(
+      /injected failure/,
+    );
+    const refused = await failure(store.commitVersion(repo.id, v1));
+    expect(refused.code).toBe(ErrorCodes.STORE);
+    expect(refused.message).toMatch(/were lost.*sync again/);
+    expect((await store.getRepository('r'))!.latestVersion).toBe(0);
+
+    await store.rollbackVersion(repo.id, v1);
+    const again = await store.beginVersion(repo.id);
+    await store.associate(repo.id, again, [{ unitId: 'a', typeId: 'file' }], 'sync');
+    await store.commitVersion(repo.id, again);
+    expect(await store.countRepoUnits(repo.id, again)).toEqual({ file: 1 });
+  });
+});
+
+test('a catalog written by schema 1 (separate unit-artifact and remote-artifact tables) is upgraded in place', async () => {
+  const file = join(dir, 'catalog.db');
+  const old = new BetterSqlite3(file);
+  migrateSchema(old, 1);
+  old.exec(`
+    INSERT INTO units (unit_id, type_id, key, metadata) VALUES ('u1', 'file', '{"name":"u1"}', '{"size":3}');
+    INSERT INTO units (unit_id, type_id, key, metadata) VALUES ('u2', 'file', '{"name":"u2"}', '{}');
+    INSERT INTO artifacts (sha256, size, md5) VALUES ('${'a'.repeat(64)}', 3, '${'b'.repeat(32)}');
+    INSERT INTO unit_artifacts (unit_id, relative_path, sha256) VALUES ('u1', 'z/second', NULL);
+    INSERT INTO unit_artifacts (unit_id, relative_path, sha256) VALUES ('u1', 'a/first', '${'a'.repeat(64)}');
+    INSERT INTO remote_artifacts (unit_id, relative_path, remote, urls, size, digests)
+      VALUES ('u1', 'z/second', 'https://mirror.example/', '["https://mirror.example/z/second"]', 7, '{"sha256":"${'c'.repeat(64)}"}');
+  `);
+  old.close();
+  const store = await open(file);
+  const [u1, u2] = await store.findUnits(['u1', 'u2']);
+  expect(u1!.artifacts).toEqual([
+    { relativePath: 'a/first', sha256: 'a'.repeat(64) },
+    { relativePath: 'z/second', sha256: null },
+  ]);
+  expect(u2!.artifacts).toEqual([]);
+  const repo = await store.createRepository({ name: 'r' });
+  const v1 = await store.beginVersion(repo.id);
+  await store.associate(repo.id, v1, [{ unitId: 'u1', typeId: 'file' }], 'sync');
+  await store.commitVersion(repo.id, v1);
+  const views = [];
+  for await (const view of store.repoUnits(repo.id, v1)) views.push(view);
+  expect(views[0]!.artifacts).toEqual([
+    { relativePath: 'a/first', sha256: 'a'.repeat(64), size: 3, stored: true, remoteUrls: [], digests: { sha256: 'a'.repeat(64), md5: 'b'.repeat(32) } },
+    {
+      relativePath: 'z/second',
+      sha256: 'c'.repeat(64),
+      size: 7,
+      stored: false,
+      remoteUrls: ['https://mirror.example/z/second'],
+      digests: { sha256: 'c'.repeat(64) },
+    },
+  ]);
 });

@@ -3,9 +3,13 @@ import { ErrorCodes, TributaryError } from '@tributary/plugin-api';
 import type { ContentStore } from './content-store.js';
 import { MongoContentStore } from './mongodb/mongodb-content-store.js';
 import { SqliteContentStore } from './sqlite/sqlite-content-store.js';
+import { SqliteWorkerStore } from './sqlite/sqlite-worker-store.js';
 
 /** Which catalog a host uses: the embedded SQLite file, a MongoDB deployment, or a store object. */
-export type StoreSpec = { sqlite: string } | { mongodb: string; database?: string } | ContentStore;
+export type StoreSpec =
+  | { sqlite: string; /** Run the catalog on the calling thread instead of its own (default false). */ inProcess?: boolean }
+  | { mongodb: string; database?: string }
+  | ContentStore;
 
 const INIT_ATTEMPTS = 3;
 
@@ -17,7 +21,9 @@ const INIT_ATTEMPTS = 3;
 export async function openStore(spec: StoreSpec): Promise<ContentStore> {
   for (let attempt = 1; ; attempt++) {
     let store: ContentStore;
-    if ('sqlite' in spec && typeof spec.sqlite === 'string') store = new SqliteContentStore(spec.sqlite);
+    if ('sqlite' in spec && typeof spec.sqlite === 'string') {
+      store = spec.inProcess === true ? new SqliteContentStore(spec.sqlite) : new SqliteWorkerStore(spec.sqlite);
+    }
     else if ('mongodb' in spec && typeof spec.mongodb === 'string') store = new MongoContentStore(spec.mongodb, spec.database ? { database: spec.database } : {});
     else store = spec as ContentStore;
     try {

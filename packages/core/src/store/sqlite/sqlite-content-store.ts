@@ -30,7 +30,9 @@ import type {
 import { SqliteRepositories } from './sqlite-repositories.js';
 import * as content from './sqlite-repository-content.js';
 import { unitKeysPage, unitsPage, type PageCursor } from './sqlite-repo-unit-pages.js';
+export type { PageCursor } from './sqlite-repo-unit-pages.js';
 import { migrateSchema } from './sqlite-schema.js';
+import { SqliteGroupCommit, type GroupCommitOptions } from './sqlite-group-commit.js';
 import { SqliteStatements } from './sqlite-statements.js';
 import { SqliteSyncHistory } from './sqlite-sync-history.js';
 import * as catalog from './sqlite-units.js';
@@ -42,14 +44,18 @@ export interface SqliteContentStoreOptions {
   readonly unitPageSize?: number;
   /** How long a statement waits for another process's write lock. Default 5000 ms. */
   readonly busyTimeoutMs?: number;
+  /** When the sync path's bulk writes commit (see {@link SqliteGroupCommit}). */
+  readonly groupCommit?: GroupCommitOptions;
 }
 
 /**
  * The embedded catalog: the {@link ContentStore} port on one SQLite file (better-sqlite3, WAL).
  *
- * Every method is one transaction, counted as one round trip in `stats`; streams read one
- * transaction per page. Writes take the write lock up front (`BEGIN IMMEDIATE`), so two processes
- * sharing the file queue behind `busy_timeout` instead of failing mid-transaction.
+ * Every method is one transaction or savepoint, counted as one round trip in `stats`; streams read
+ * one page per read. Writes take the write lock up front (`BEGIN IMMEDIATE`), so two processes
+ * sharing the file queue behind `busy_timeout` instead of failing mid-transaction. The sync path's
+ * bulk writes (units, artifacts, remote artifacts, content rows) are group-committed: each runs in
+ * a savepoint of a longer transaction that any other write, `close` or a timer commits.
  *
  * @example
  * ```ts
@@ -67,6 +73,9 @@ export class SqliteContentStore implements ContentStore {
   private readonly history: SqliteSyncHistory;
   private readonly keyPageSize: number;
   private readonly unitPageSize: number;
+  private readonly group: SqliteGroupCommit;
+  /** Group losses counted when each uncommitted version began, by `repoId\0version`. */
+  private readonly lossesAtBegin = new Map<string, number>();
 
   constructor(
     readonly file: string,
@@ -91,6 +100,7 @@ export class SqliteContentStore implements ContentStore {
       throw storeError(file, 'open the catalog', error);
     }
     this.db = db;
+    this.group = new SqliteGroupCommit(db, options.groupCommit);
     this.sql = new SqliteStatements(this.db);
     this.repositories = new SqliteRepositories(this.sql);
     this.history = new SqliteSyncHistory(this.sql);
@@ -108,7 +118,14 @@ export class SqliteContentStore implements ContentStore {
   }
 
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    try {
+      this.group.close();
+    } catch (error) {
+      throw storeError(this.file, 'commit pending writes', error);
+    } finally {
+      this.db.close();
+    }
   }
 
   // ---- repositories ----
@@ -157,15 +174,30 @@ export class SqliteContentStore implements ContentStore {
     return this.write('begin version', () => {
       const { version } = this.repositories.beginWrite(repoId);
       content.rollbackContent(this.sql, repoId, version);
+      this.lossesAtBegin.set(`${repoId}\0${version}`, this.group.losses);
       return version;
     });
   }
 
   async commitVersion(repoId: string, version: number): Promise<void> {
-    this.write('commit version', () => this.repositories.commitVersion(repoId, version));
+    this.write('commit version', () => {
+      const key = `${repoId}\0${version}`;
+      const losses = this.lossesAtBegin.get(key);
+      if (losses !== undefined && losses !== this.group.losses) {
+        throw new TributaryError(
+          ErrorCodes.STORE,
+          `cannot commit version ${version} of repository ${repoId}: writes made for it were lost when a ` +
+            `catalog transaction failed; sync again`,
+          { details: { repoId, version } },
+        );
+      }
+      this.repositories.commitVersion(repoId, version);
+      this.lossesAtBegin.delete(key);
+    });
   }
 
   async rollbackVersion(repoId: string, version: number): Promise<void> {
+    this.lossesAtBegin.delete(`${repoId}\0${version}`);
     this.write('roll back version', () => {
       const latest = this.repositories.latestVersion(repoId);
       if (version <= latest) {
@@ -182,7 +214,7 @@ export class SqliteContentStore implements ContentStore {
   // ---- units and artifacts ----
 
   async upsertUnits(units: readonly UnitWrite[]): Promise<UpsertStatus[]> {
-    return this.write('upsert units', () => catalog.upsertUnits(this.sql, units));
+    return this.bulk('upsert units', units.length, () => catalog.upsertUnits(this.sql, units));
   }
 
   async findUnits(unitIds: readonly string[]): Promise<ExistingUnit[]> {
@@ -190,7 +222,7 @@ export class SqliteContentStore implements ContentStore {
   }
 
   async upsertArtifacts(artifacts: readonly ArtifactRecord[]): Promise<void> {
-    this.write('upsert artifacts', () => catalog.upsertArtifacts(this.sql, artifacts));
+    this.bulk('upsert artifacts', artifacts.length, () => catalog.upsertArtifacts(this.sql, artifacts));
   }
 
   async findArtifacts(algorithm: DigestAlgorithm, digests: readonly string[]): Promise<ArtifactRecord[]> {
@@ -198,20 +230,20 @@ export class SqliteContentStore implements ContentStore {
   }
 
   async upsertRemoteArtifacts(remotes: readonly RemoteArtifactRecord[]): Promise<void> {
-    this.write('upsert remote artifacts', () => catalog.upsertRemoteArtifacts(this.sql, remotes));
+    this.bulk('upsert remote artifacts', remotes.length, () => catalog.upsertRemoteArtifacts(this.sql, remotes));
   }
 
   // ---- repository content ----
 
   async associate(repoId: string, version: number, units: readonly AssociateRow[], origin: UnitOrigin): Promise<CountsByType> {
-    return this.write('associate units', () => {
+    return this.bulk('associate units', units.length, () => {
       const generation = this.repositories.writeGeneration(repoId, version);
       return content.associate(this.sql, repoId, generation, version, units, origin);
     });
   }
 
   async unassociate(repoId: string, version: number, unitIds: readonly string[]): Promise<CountsByType> {
-    return this.write('unassociate units', () => {
+    return this.bulk('unassociate units', unitIds.length, () => {
       this.repositories.writeGeneration(repoId, version);
       return content.unassociate(this.sql, repoId, version, unitIds);
     });
@@ -226,9 +258,7 @@ export class SqliteContentStore implements ContentStore {
 
   async *repoUnitKeys(repoId: string, version: number, typeId?: string): AsyncIterable<RepoUnitKey> {
     const pageSize = this.keyPageSize;
-    yield* this.pages('stream unit keys', pageSize, (after) =>
-      unitKeysPage(this.sql, repoId, version, typeId, after, pageSize),
-    );
+    yield* readPages(pageSize, (after) => this.unitKeysPage(repoId, version, typeId, after, pageSize));
   }
 
   async *repoUnits(
@@ -237,7 +267,20 @@ export class SqliteContentStore implements ContentStore {
     options: { typeId?: string; pageSize?: number } = {},
   ): AsyncIterable<RepoUnitView> {
     const pageSize = positive(options.pageSize, this.unitPageSize);
-    yield* this.pages('stream units', pageSize, (after) => unitsPage(this.sql, repoId, version, options.typeId, after, pageSize));
+    yield* readPages(pageSize, (after) => this.unitsPage(repoId, version, options.typeId, after, pageSize));
+  }
+
+  /**
+   * One page of {@link repoUnitKeys}: up to `limit` keys after `after`, in (type, unit id) order.
+   * Each page is its own read, so nothing stays open between pages.
+   */
+  unitKeysPage(repoId: string, version: number, typeId: string | undefined, after: PageCursor | undefined, limit: number): RepoUnitKey[] {
+    return this.read('stream unit keys', () => unitKeysPage(this.sql, repoId, version, typeId, after, limit));
+  }
+
+  /** One page of {@link repoUnits}, like {@link unitKeysPage}. */
+  unitsPage(repoId: string, version: number, typeId: string | undefined, after: PageCursor | undefined, limit: number): RepoUnitView[] {
+    return this.read('stream units', () => unitsPage(this.sql, repoId, version, typeId, after, limit));
   }
 
   async countRepoUnits(repoId: string, version: number): Promise<CountsByType> {
@@ -270,11 +313,22 @@ export class SqliteContentStore implements ContentStore {
 
   // ---- plumbing ----
 
-  /** One write transaction, holding the write lock from its start. */
+  /** One write transaction, holding the write lock from its start; commits pending bulk writes first. */
   private write<T>(operation: string, body: () => T): T {
     this.stats.roundTrips++;
     try {
+      this.group.flush();
       return this.db.transaction(body).immediate();
+    } catch (error) {
+      throw storeError(this.file, operation, error);
+    }
+  }
+
+  /** A bulk write of about `rows` rows: a savepoint in the group-committed transaction. */
+  private bulk<T>(operation: string, rows: number, body: () => T): T {
+    this.stats.roundTrips++;
+    try {
+      return this.group.run(rows, body);
     } catch (error) {
       throw storeError(this.file, operation, error);
     }
@@ -289,21 +343,20 @@ export class SqliteContentStore implements ContentStore {
       throw storeError(this.file, operation, error);
     }
   }
+}
 
-  /** Yields page after page until one comes back short; each page is its own read. */
-  private async *pages<T extends { typeId: string; unitId: string }>(
-    operation: string,
-    pageSize: number,
-    readPage: (after: PageCursor | undefined) => T[],
-  ): AsyncIterable<T> {
-    let after: PageCursor | undefined;
-    for (;;) {
-      const page = this.read(operation, () => readPage(after));
-      yield* page;
-      if (page.length < pageSize) return;
-      const last = page[page.length - 1]!;
-      after = { typeId: last.typeId, unitId: last.unitId };
-    }
+/** Yields page after page until one comes back short; `readPage` reads the page after a cursor. */
+export async function* readPages<T extends { typeId: string; unitId: string }>(
+  pageSize: number,
+  readPage: (after: PageCursor | undefined) => T[] | Promise<T[]>,
+): AsyncIterable<T> {
+  let after: PageCursor | undefined;
+  for (;;) {
+    const page = await readPage(after);
+    yield* page;
+    if (page.length < pageSize) return;
+    const last = page[page.length - 1]!;
+    after = { typeId: last.typeId, unitId: last.unitId };
   }
 }
 

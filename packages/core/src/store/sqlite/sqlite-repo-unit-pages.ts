@@ -2,7 +2,7 @@ import type { Digests, RepoUnitKey, UnitOrigin } from '@tributary/plugin-api';
 import type { RepoUnitArtifactView, RepoUnitView } from '../content-store.js';
 import { VISIBLE_IN_VERSION } from './sqlite-repository-content.js';
 import type { SqliteStatements } from './sqlite-statements.js';
-import { artifactDigests, compareText, type ArtifactRow } from './sqlite-units.js';
+import { artifactDigests, type ArtifactRow, type StoredRemote, type StoredUnitArtifact } from './sqlite-units.js';
 
 /**
  * One page of a repository version's units, in (type, unit id) order, starting after `after`.
@@ -21,6 +21,8 @@ interface KeyRow {
   key: string;
   origin: UnitOrigin;
   metadata?: string;
+  artifacts?: string;
+  remotes?: string | null;
 }
 
 function pageRows(
@@ -49,7 +51,7 @@ function pageRows(
   params.push(limit);
   return sql
     .prepare(
-      `SELECT rc.unit_id, rc.type_id, rc.origin, u.key${withMetadata ? ', u.metadata' : ''}
+      `SELECT rc.unit_id, rc.type_id, rc.origin, u.key${withMetadata ? ', u.metadata, u.artifacts, u.remotes' : ''}
        FROM repository_content rc JOIN units u ON u.unit_id = rc.unit_id
        WHERE ${conditions.join(' AND ')}
        ORDER BY rc.type_id, rc.unit_id LIMIT ?`,
@@ -73,20 +75,6 @@ export function unitKeysPage(
   }));
 }
 
-interface UnitArtifactRow extends Partial<ArtifactRow> {
-  unit_id: string;
-  relative_path: string;
-  stored_sha256: string | null;
-}
-
-interface RemoteRow {
-  unit_id: string;
-  relative_path: string;
-  urls: string;
-  size: number | null;
-  digests: string;
-}
-
 export function unitsPage(
   sql: SqliteStatements,
   repoId: string,
@@ -96,63 +84,56 @@ export function unitsPage(
   limit: number,
 ): RepoUnitView[] {
   const rows = pageRows(sql, repoId, version, typeId, after, limit, true);
-  const ids = rows.map((row) => row.unit_id);
-  const artifacts = sql.selectIn<UnitArtifactRow>(
-    ids,
-    (p) =>
-      `SELECT ua.unit_id, ua.relative_path, ua.sha256 AS stored_sha256,
-              a.sha256, a.size, a.md5, a.sha1, a.sha224, a.sha384, a.sha512
-       FROM unit_artifacts ua LEFT JOIN artifacts a ON a.sha256 = ua.sha256
-       WHERE ua.unit_id IN (${p})`,
-  );
-  const remotes = sql.selectIn<RemoteRow>(
-    ids,
-    (p) =>
-      `SELECT unit_id, relative_path, urls, size, digests FROM remote_artifacts
-       WHERE unit_id IN (${p}) ORDER BY remote`,
-  );
-  const remotesByPath = new Map<string, RemoteRow[]>();
-  for (const remote of remotes) {
-    const id = `${remote.unit_id}\u0000${remote.relative_path}`;
-    let list = remotesByPath.get(id);
-    if (list === undefined) remotesByPath.set(id, (list = []));
-    list.push(remote);
+  const files = rows.map((row) => JSON.parse(row.artifacts!) as StoredUnitArtifact[]);
+  const storedSha256 = new Set<string>();
+  for (const list of files) for (const [, sha256] of list) if (sha256 !== null) storedSha256.add(sha256);
+  const artifacts = new Map<string, ArtifactRow>();
+  for (const row of sql.selectIn<ArtifactRow>([...storedSha256], (p) => `SELECT * FROM artifacts WHERE sha256 IN (${p})`)) {
+    artifacts.set(row.sha256, row);
   }
-  const viewsByUnit = new Map<string, RepoUnitArtifactView[]>();
-  for (const artifact of artifacts) {
-    let list = viewsByUnit.get(artifact.unit_id);
-    if (list === undefined) viewsByUnit.set(artifact.unit_id, (list = []));
-    list.push(artifactView(artifact, remotesByPath.get(`${artifact.unit_id}\u0000${artifact.relative_path}`) ?? []));
-  }
-  return rows.map((row) => ({
-    unitId: row.unit_id,
-    typeId: row.type_id,
-    key: JSON.parse(row.key),
-    metadata: JSON.parse(row.metadata!),
-    origin: row.origin,
-    artifacts: (viewsByUnit.get(row.unit_id) ?? []).sort((a, b) => compareText(a.relativePath, b.relativePath)),
-  }));
+  return rows.map((row, index) => {
+    const remotes = row.remotes == null ? [] : (JSON.parse(row.remotes) as StoredRemote[]);
+    return {
+      unitId: row.unit_id,
+      typeId: row.type_id,
+      key: JSON.parse(row.key),
+      metadata: JSON.parse(row.metadata!),
+      origin: row.origin,
+      artifacts: files[index]!.map(([relativePath, sha256]) =>
+        artifactView(
+          relativePath,
+          sha256,
+          sha256 === null ? undefined : artifacts.get(sha256),
+          remotes.filter((remote) => remote[0] === relativePath),
+        ),
+      ),
+    };
+  });
 }
 
-function artifactView(row: UnitArtifactRow, remotes: readonly RemoteRow[]): RepoUnitArtifactView {
+function artifactView(
+  relativePath: string,
+  storedSha256: string | null,
+  stored: ArtifactRow | undefined,
+  remotes: readonly StoredRemote[],
+): RepoUnitArtifactView {
   const digests: Digests = {};
   const urls = new Set<string>();
   let remoteSize: number | null = null;
-  for (const remote of remotes) {
-    for (const url of JSON.parse(remote.urls) as string[]) urls.add(url);
-    remoteSize ??= remote.size;
-    for (const [algorithm, value] of Object.entries(JSON.parse(remote.digests) as Digests)) {
-      digests[algorithm as keyof Digests] ??= value;
-    }
+  // remotes are sorted by remote name: the first one that knows a value gives it
+  for (const [, , remoteUrls, size, remoteDigests] of remotes) {
+    for (const url of remoteUrls) urls.add(url);
+    remoteSize ??= size;
+    for (const [algorithm, value] of Object.entries(remoteDigests)) digests[algorithm as keyof Digests] ??= value;
   }
   // Digests of the stored bytes win over what an upstream announced.
-  if (row.sha256 != null) Object.assign(digests, artifactDigests({ ...row, sha256: row.sha256 }));
-  if (row.stored_sha256 !== null) digests.sha256 = row.stored_sha256;
+  if (stored !== undefined) Object.assign(digests, artifactDigests(stored));
+  if (storedSha256 !== null) digests.sha256 = storedSha256;
   return {
-    relativePath: row.relative_path,
-    sha256: row.stored_sha256 ?? digests.sha256 ?? null,
-    size: row.size ?? remoteSize,
-    stored: row.stored_sha256 !== null,
+    relativePath,
+    sha256: storedSha256 ?? digests.sha256 ?? null,
+    size: stored?.size ?? remoteSize,
+    stored: storedSha256 !== null,
     remoteUrls: [...urls],
     digests,
   };

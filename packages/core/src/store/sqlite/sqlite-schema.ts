@@ -115,15 +115,34 @@ const MIGRATIONS: readonly string[] = [
     expires_at INTEGER NOT NULL
   );
   `,
+  // 2: a unit's files and remote sources live in its own row, as JSON. A sync then writes one row
+  // per unit instead of three rows in three tables, each with a randomly keyed unique index.
+  `
+  ALTER TABLE units ADD COLUMN artifacts TEXT NOT NULL DEFAULT '[]';
+  ALTER TABLE units ADD COLUMN remotes TEXT;
+  UPDATE units SET artifacts = (
+    SELECT json_group_array(json_array(relative_path, sha256)) FROM (
+      SELECT relative_path, sha256 FROM unit_artifacts ua WHERE ua.unit_id = units.unit_id ORDER BY relative_path))
+  WHERE unit_id IN (SELECT unit_id FROM unit_artifacts);
+  UPDATE units SET remotes = (
+    SELECT json_group_array(json_array(relative_path, remote, json(urls), size, json(digests))) FROM (
+      SELECT * FROM remote_artifacts ra WHERE ra.unit_id = units.unit_id ORDER BY relative_path, remote))
+  WHERE unit_id IN (SELECT unit_id FROM remote_artifacts);
+  DROP TABLE unit_artifacts;
+  DROP TABLE remote_artifacts;
+  `,
 ];
 
-/** Brings the file's schema up to date inside one transaction; idempotent. */
-export function migrateSchema(db: Database): void {
+/**
+ * Brings the file's schema up to date (or up to migration `target`, which tests of upgrades use)
+ * inside one transaction; idempotent.
+ */
+export function migrateSchema(db: Database, target = MIGRATIONS.length): void {
   db.transaction(() => {
     const current = db.pragma('user_version', { simple: true }) as number;
-    for (let index = current; index < MIGRATIONS.length; index++) {
+    for (let index = current; index < target; index++) {
       db.exec(MIGRATIONS[index]!);
     }
-    if (current < MIGRATIONS.length) db.pragma(`user_version = ${MIGRATIONS.length}`);
+    if (current < target) db.pragma(`user_version = ${target}`);
   }).immediate();
 }

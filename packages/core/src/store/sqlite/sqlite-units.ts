@@ -8,11 +8,25 @@ import {
   type ExistingUnit,
 } from '@tributary/plugin-api';
 import { canonicalJson } from '../canonical-json.js';
-import type { RemoteArtifactRecord, UnitWrite, UpsertStatus } from '../content-store.js';
+import type { RemoteArtifactRecord, UnitArtifactWrite, UnitWrite, UpsertStatus } from '../content-store.js';
 import type { SqliteStatements } from './sqlite-statements.js';
 import { lowerCaseDigests } from '../lower-case-digests.js';
 
-/** Units, artifacts, unit artifacts and remote artifacts: the repository-independent catalog. */
+/**
+ * Units, artifacts and remote artifacts: the repository-independent catalog.
+ *
+ * A unit's files and remote sources are JSON columns of its own row (schema migration 2):
+ * - `artifacts`: `[[relativePath, sha256 | null], …]`, sorted by path;
+ * - `remotes`: `[[relativePath, remote, urls, size | null, digests], …]`, sorted by path then
+ *   remote, or NULL.
+ * One row per unit is what makes a sync of a million units affordable: every separate table keyed
+ * by unit id would add a randomly placed index entry per unit.
+ */
+
+/** `[relativePath, sha256 | null]` as stored in `units.artifacts`. */
+export type StoredUnitArtifact = [string, string | null];
+/** `[relativePath, remote, urls, size, digests]` as stored in `units.remotes`. */
+export type StoredRemote = [string, string, string[], number | null, Digests];
 
 /**
  * Status per input as the port defines it: `updated` means the metadata changed (compared as
@@ -21,57 +35,71 @@ import { lowerCaseDigests } from '../lower-case-digests.js';
  */
 export function upsertUnits(sql: SqliteStatements, units: readonly UnitWrite[]): UpsertStatus[] {
   const ids = [...new Set(units.map((unit) => unit.unitId))];
-  const stored = new Map<string, string>();
-  const existing = sql.selectIn<{ unit_id: string; metadata: string }>(
+  const stored = new Map<string, { metadata: string; artifacts: string }>();
+  const existing = sql.selectIn<{ unit_id: string; metadata: string; artifacts: string }>(
     ids,
-    (p) => `SELECT unit_id, metadata FROM units WHERE unit_id IN (${p})`,
+    (p) => `SELECT unit_id, metadata, artifacts FROM units WHERE unit_id IN (${p})`,
   );
-  for (const row of existing) stored.set(row.unit_id, row.metadata);
+  for (const row of existing) stored.set(row.unit_id, { metadata: row.metadata, artifacts: row.artifacts });
 
   const statuses: UpsertStatus[] = [];
   const writes = new Map<string, unknown[]>();
-  const artifactRows: unknown[][] = [];
   for (const unit of units) {
     const metadata = canonicalJson(unit.metadata ?? {});
     const previous = stored.get(unit.unitId);
-    if (previous === metadata) {
-      statuses.push('unchanged');
-    } else {
-      statuses.push(previous === undefined ? 'created' : 'updated');
-      stored.set(unit.unitId, metadata);
-      writes.set(unit.unitId, [unit.unitId, unit.typeId, JSON.stringify(unit.key), metadata]);
-    }
-    for (const artifact of unit.artifacts ?? []) {
-      artifactRows.push([unit.unitId, artifact.relativePath, artifact.sha256?.toLowerCase() ?? null]);
+    const artifacts = mergeUnitArtifacts(previous?.artifacts, unit.artifacts ?? []);
+    if (previous?.metadata === metadata) statuses.push('unchanged');
+    else statuses.push(previous === undefined ? 'created' : 'updated');
+    if (previous?.metadata !== metadata || previous.artifacts !== artifacts) {
+      stored.set(unit.unitId, { metadata, artifacts });
+      writes.set(unit.unitId, [unit.unitId, unit.typeId, JSON.stringify(unit.key), metadata, artifacts]);
     }
   }
   sql.insertRows(
     [...writes.values()],
-    4,
+    5,
     (values) =>
-      `INSERT INTO units (unit_id, type_id, key, metadata) VALUES ${values}
-       ON CONFLICT (unit_id) DO UPDATE SET type_id = excluded.type_id, key = excluded.key, metadata = excluded.metadata`,
-  );
-  sql.insertRows(
-    artifactRows,
-    3,
-    (values) =>
-      `INSERT INTO unit_artifacts (unit_id, relative_path, sha256) VALUES ${values}
-       ON CONFLICT (unit_id, relative_path) DO UPDATE SET sha256 = excluded.sha256
-       WHERE excluded.sha256 IS NOT NULL AND unit_artifacts.sha256 IS NOT excluded.sha256`,
+      `INSERT INTO units (unit_id, type_id, key, metadata, artifacts) VALUES ${values}
+       ON CONFLICT (unit_id) DO UPDATE SET type_id = excluded.type_id, key = excluded.key,
+         metadata = excluded.metadata, artifacts = excluded.artifacts`,
   );
   return statuses;
 }
 
+/**
+ * The unit's artifact list after writing `given` over `storedJson`: paths not given are kept, a
+ * null sha256 never erases a known one. Returns `storedJson` itself when nothing changed.
+ */
+function mergeUnitArtifacts(storedJson: string | undefined, given: readonly UnitArtifactWrite[]): string {
+  if (storedJson === undefined || storedJson === '[]') {
+    if (given.length === 0) return '[]';
+    const list = given.map((a): StoredUnitArtifact => [a.relativePath, a.sha256?.toLowerCase() ?? null]);
+    if (list.length > 1) list.sort((a, b) => compareText(a[0], b[0]));
+    return JSON.stringify(list);
+  }
+  const list = JSON.parse(storedJson) as StoredUnitArtifact[];
+  let changed = false;
+  for (const artifact of given) {
+    const sha256 = artifact.sha256?.toLowerCase() ?? null;
+    const current = list.find((entry) => entry[0] === artifact.relativePath);
+    if (current === undefined) {
+      list.push([artifact.relativePath, sha256]);
+      changed = true;
+    } else if (sha256 !== null && current[1] !== sha256) {
+      current[1] = sha256;
+      changed = true;
+    }
+  }
+  if (!changed) return storedJson;
+  list.sort((a, b) => compareText(a[0], b[0]));
+  return JSON.stringify(list);
+}
+
 export function findUnits(sql: SqliteStatements, unitIds: readonly string[]): ExistingUnit[] {
   const ids = [...new Set(unitIds)];
-  const rows = sql.selectIn<{ unit_id: string; type_id: string; key: string; metadata: string }>(
+  const rows = sql.selectIn<{ unit_id: string; type_id: string; key: string; metadata: string; artifacts: string }>(
     ids,
-    (p) => `SELECT unit_id, type_id, key, metadata FROM units WHERE unit_id IN (${p})`,
-  );
-  const artifacts = unitArtifactsOf(
-    sql,
-    rows.map((row) => row.unit_id),
+    (p) => `SELECT unit_id, type_id, key, metadata, artifacts FROM units WHERE unit_id IN (${p})`,
   );
   const byId = new Map<string, ExistingUnit>();
   for (const row of rows) {
@@ -80,25 +108,10 @@ export function findUnits(sql: SqliteStatements, unitIds: readonly string[]): Ex
       typeId: row.type_id,
       key: JSON.parse(row.key),
       metadata: JSON.parse(row.metadata),
-      artifacts: artifacts.get(row.unit_id) ?? [],
+      artifacts: (JSON.parse(row.artifacts) as StoredUnitArtifact[]).map(([relativePath, sha256]) => ({ relativePath, sha256 })),
     });
   }
   return ids.flatMap((id) => byId.get(id) ?? []);
-}
-
-function unitArtifactsOf(sql: SqliteStatements, unitIds: readonly string[]) {
-  const rows = sql.selectIn<{ unit_id: string; relative_path: string; sha256: string | null }>(
-    unitIds,
-    (p) => `SELECT unit_id, relative_path, sha256 FROM unit_artifacts WHERE unit_id IN (${p})`,
-  );
-  const byUnit = new Map<string, { relativePath: string; sha256: string | null }[]>();
-  for (const row of rows) {
-    let list = byUnit.get(row.unit_id);
-    if (list === undefined) byUnit.set(row.unit_id, (list = []));
-    list.push({ relativePath: row.relative_path, sha256: row.sha256 });
-  }
-  for (const list of byUnit.values()) list.sort((a, b) => compareText(a.relativePath, b.relativePath));
-  return byUnit;
 }
 
 const OTHER_DIGESTS = DIGEST_ALGORITHMS.filter((algorithm) => algorithm !== 'sha256');
@@ -153,27 +166,45 @@ export function artifactDigests(row: Partial<ArtifactRow> & { sha256: string }):
   return digests;
 }
 
+/**
+ * Upserts remote artifacts into their units' rows; remotes of units not stored are ignored (a
+ * remote source only means something for a unit, and the pipeline saves units first). A unit whose
+ * remotes are already identical is not written.
+ */
 export function upsertRemoteArtifacts(sql: SqliteStatements, remotes: readonly RemoteArtifactRecord[]): void {
-  const rows = remotes.map((remote) => [
-    remote.unitId,
-    remote.relativePath,
-    remote.remote,
-    JSON.stringify(remote.urls),
-    remote.size ?? null,
-    JSON.stringify(lowerCaseDigests(remote.digests ?? {})),
-  ]);
-  sql.insertRows(
-    rows,
-    6,
-    (values) =>
-      `INSERT INTO remote_artifacts (unit_id, relative_path, remote, urls, size, digests) VALUES ${values}
-       ON CONFLICT (unit_id, relative_path, remote) DO UPDATE SET
-         urls = excluded.urls, size = excluded.size, digests = excluded.digests
-       WHERE remote_artifacts.urls IS NOT excluded.urls OR remote_artifacts.size IS NOT excluded.size
-          OR remote_artifacts.digests IS NOT excluded.digests`,
+  const ids = [...new Set(remotes.map((remote) => remote.unitId))];
+  const rows = sql.selectIn<{ id: number; unit_id: string; remotes: string | null }>(
+    ids,
+    (p) => `SELECT id, unit_id, remotes FROM units WHERE unit_id IN (${p})`,
   );
+  const units = new Map<string, { id: number; before: string | null; list: StoredRemote[] | undefined }>();
+  for (const row of rows) units.set(row.unit_id, { id: row.id, before: row.remotes, list: undefined });
+  for (const remote of remotes) {
+    const unit = units.get(remote.unitId);
+    if (unit === undefined) continue;
+    unit.list ??= unit.before === null ? [] : (JSON.parse(unit.before) as StoredRemote[]);
+    const entry: StoredRemote = [
+      remote.relativePath,
+      remote.remote,
+      [...remote.urls],
+      remote.size ?? null,
+      lowerCaseDigests(remote.digests ?? {}),
+    ];
+    const at = unit.list.findIndex((e) => e[0] === remote.relativePath && e[1] === remote.remote);
+    if (at >= 0) unit.list[at] = entry;
+    else unit.list.push(entry);
+  }
+  const updates: unknown[][] = [];
+  for (const unit of units.values()) {
+    if (unit.list === undefined) continue;
+    if (unit.list.length > 1) unit.list.sort((a, b) => compareText(a[0], b[0]) || compareText(a[1], b[1]));
+    const json = JSON.stringify(unit.list);
+    if (json !== unit.before) updates.push([json, unit.id]);
+  }
+  if (updates.length === 0) return;
+  const update = sql.prepare('UPDATE units SET remotes = ? WHERE id = ?');
+  for (const row of updates) update.run(...row);
 }
-
 
 /** A stable order for relative paths (UTF-16 code units; the paths are compared, never collated). */
 export function compareText(a: string, b: string): number {
@@ -181,19 +212,17 @@ export function compareText(a: string, b: string): number {
 }
 
 /**
- * Units in no repository-content row of any version go, with their unit-artifact and
- * remote-artifact rows; then artifacts no unit-artifact row references.
+ * Units in no repository-content row of any version go (their files and remotes are in their rows);
+ * then artifacts no unit's file list references.
  */
 export function deleteOrphans(sql: SqliteStatements): { units: number; artifacts: string[] } {
   // NOT IN (subquery) makes SQLite build the referenced set once; a correlated NOT EXISTS would
   // need an index on repository_content by unit id that nothing else on the sync path needs.
-  const orphan = `unit_id NOT IN (SELECT unit_id FROM repository_content)`;
-  sql.prepare(`DELETE FROM unit_artifacts WHERE ${orphan}`).run();
-  sql.prepare(`DELETE FROM remote_artifacts WHERE ${orphan}`).run();
-  const units = sql.prepare(`DELETE FROM units WHERE ${orphan}`).run().changes;
+  const units = sql.prepare(`DELETE FROM units WHERE unit_id NOT IN (SELECT unit_id FROM repository_content)`).run().changes;
   const artifacts = sql
     .prepare(
-      `DELETE FROM artifacts WHERE sha256 NOT IN (SELECT sha256 FROM unit_artifacts WHERE sha256 IS NOT NULL)
+      `DELETE FROM artifacts WHERE sha256 NOT IN (
+         SELECT a.value ->> 1 FROM units, json_each(units.artifacts) a WHERE a.value ->> 1 IS NOT NULL)
        RETURNING sha256`,
     )
     .all() as { sha256: string }[];
