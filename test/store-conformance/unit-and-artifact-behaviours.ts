@@ -20,7 +20,8 @@ export function unitBehaviours(current: CurrentStore): void {
     await store.upsertUnits([a]);
     await store.upsertUnits([{ ...a, metadata: { summary: 'second' } }]);
     const found = await store.findUnits([a.unitId, unitId('rpm.package', 'never-stored')]);
-    expect(found).toEqual([
+    // a store may report remote sources with the unit (none were written here)
+    expect(found.map(({ remotes, ...unit }) => (expect(remotes ?? []).toEqual([]), unit))).toEqual([
       {
         unitId: a.unitId,
         typeId: 'rpm.package',
@@ -119,5 +120,32 @@ export function artifactBehaviours(current: CurrentStore): void {
       expect.objectContaining({ relativePath: 'dir/r.bin', sha256: sha256Of(content), size: content.length, stored: true }),
     ]);
     expect(stored!.artifacts[0]!.digests).toMatchObject({ sha256: sha256Of(content), md5: digestOf('md5', content) });
+  });
+
+  test('remote sources written with a unit upsert like upsertRemoteArtifacts, and findUnits may report them', async () => {
+    const store = current();
+    const u = unitWrite('file', 'with-remote', {}, [{ relativePath: 'a.bin', sha256: null }]);
+    const source = { relativePath: 'a.bin', remote: 'https://one.example/', urls: ['https://one.example/a.bin'], size: 3, digests: { sha256: 'A'.repeat(64) } };
+    const repoId = await repoWithVersion1(store, 'remotes-with-unit', [{ ...u, remotes: [source] }]);
+    // a second upstream is added; the first one's entry is replaced, not duplicated
+    await store.upsertUnits([{ ...u, remotes: [{ ...source, remote: 'https://two.example/', urls: ['https://two.example/a.bin'] }] }]);
+    await store.upsertUnits([{ ...u, remotes: [{ ...source, urls: ['https://one.example/moved/a.bin'] }] }]);
+    const [view] = await collect(store.repoUnits(repoId, 1));
+    expect(view!.artifacts).toEqual([
+      expect.objectContaining({
+        relativePath: 'a.bin',
+        stored: false,
+        size: 3,
+        sha256: 'a'.repeat(64),
+        remoteUrls: ['https://one.example/moved/a.bin', 'https://two.example/a.bin'],
+      }),
+    ]);
+    const [found] = await store.findUnits([u.unitId]);
+    if (found!.remotes !== undefined) {
+      expect(found!.remotes).toEqual([
+        { relativePath: 'a.bin', remote: 'https://one.example/', urls: ['https://one.example/moved/a.bin'], size: 3, digests: { sha256: 'a'.repeat(64) } },
+        { relativePath: 'a.bin', remote: 'https://two.example/', urls: ['https://two.example/a.bin'], size: 3, digests: { sha256: 'a'.repeat(64) } },
+      ]);
+    }
   });
 }

@@ -93,4 +93,21 @@ export interface ArtifactRecord {
 export interface ExistingUnit extends UnitRef {
   readonly metadata: Readonly<Record<string, unknown>>;
   readonly artifacts: readonly { relativePath: string; sha256: string | null }[];
+  /**
+   * Where the unit's files can be fetched from, per upstream, when the store returns it with the
+   * unit (the embedded store does); absent when the store did not look. Lets a sync skip writing
+   * remote sources that are already recorded as they are.
+   */
+  readonly remotes?: readonly ExistingRemoteSource[];
+}
+
+/** A recorded remote source of one of a unit's files. */
+export interface ExistingRemoteSource {
+  readonly relativePath: string;
+  /** The upstream it belongs to (the repository's redacted feed url). */
+  readonly remote: string;
+  readonly urls: readonly string[];
+  readonly size: number | null;
+  /** Lower-case hex. */
+  readonly digests: Digests;
 }

@@ -38,6 +38,7 @@ export class RepoConduit implements ImportConduit {
   readonly repositoryId: string;
   readonly workingDir: string;
   readonly batchSize: number;
+  private readonly unitIds = new WeakMap<UnitKey, { typeId: string; unitId: string }>();
 
   constructor(
     @inject(CONTENT_STORE) private readonly store: ContentStore,
@@ -88,7 +89,7 @@ export class RepoConduit implements ImportConduit {
     let removed = 0;
     for (const chunk of chunks(keys, this.batchSize)) {
       this.checkAborted();
-      const ids = chunk.map((key) => unitIdFor(typeId, canonicalUnitKey(type, key)));
+      const ids = chunk.map((key) => this.unitIdOf(typeId, key, type));
       const counts = await this.store.unassociate(this.repositoryId, this.scope.version, ids);
       this.scope.report.addRemoved(counts);
       removed += sum(counts);
@@ -111,7 +112,7 @@ export class RepoConduit implements ImportConduit {
     const found: ExistingUnit[] = [];
     for (const chunk of chunks(keys, this.batchSize)) {
       this.checkAborted();
-      found.push(...(await this.store.findUnits(chunk.map((key) => unitIdFor(typeId, canonicalUnitKey(type, key))))));
+      found.push(...(await this.store.findUnits(chunk.map((key) => this.unitIdOf(typeId, key, type)))));
     }
     return found;
   }
@@ -157,18 +158,17 @@ export class RepoConduit implements ImportConduit {
     return counts;
   }
 
-  /** One store round trip for the units (plus one for new artifacts and one for remotes when present). */
+  /** One store round trip for the units and their remote sources (plus one for new artifacts). */
   private async upsertChunk(units: readonly UnitInput[]): Promise<UnitRef[]> {
     this.checkAborted();
     const writes: UnitWrite[] = [];
     const artifacts: ArtifactRecord[] = [];
-    const remotes: RemoteArtifactRecord[] = [];
     for (const unit of units) {
-      const type = this.registry.contentType(unit.typeId);
-      const unitId = unitIdFor(unit.typeId, canonicalUnitKey(type, unit.key));
+      const unitId = this.unitIdOf(unit.typeId, unit.key);
       const metadata = unit.metadata ?? {};
       this.registry.validateMetadata(unit.typeId, metadata);
       const unitArtifacts: UnitWrite['artifacts'][number][] = [];
+      const remotes: Omit<RemoteArtifactRecord, 'unitId'>[] = [];
       const seenPaths = new Set<string>();
       for (const artifact of unit.artifacts ?? []) {
         const relativePath = safeRelativePath(artifact.relativePath, `artifact path of a '${unit.typeId}' unit`);
@@ -192,11 +192,17 @@ export class RepoConduit implements ImportConduit {
           remotes.push(this.remoteRecord(unitId, relativePath, artifact.remote));
         }
       }
-      writes.push({ unitId, typeId: unit.typeId, key: unit.key, metadata, artifacts: unitArtifacts });
+      writes.push({
+        unitId,
+        typeId: unit.typeId,
+        key: unit.key,
+        metadata,
+        artifacts: unitArtifacts,
+        ...(remotes.length > 0 ? { remotes } : {}),
+      });
     }
     if (artifacts.length > 0) await this.store.upsertArtifacts(artifacts);
     const statuses = await this.store.upsertUnits(writes);
-    if (remotes.length > 0) await this.store.upsertRemoteArtifacts(remotes);
     const updated: CountsByType = {};
     statuses.forEach((status, i) => {
       if (status === 'updated') updated[writes[i]!.typeId] = (updated[writes[i]!.typeId] ?? 0) + 1;
@@ -231,6 +237,18 @@ export class RepoConduit implements ImportConduit {
         `file ${JSON.stringify(file)} is outside this sync's storage area; write unit bytes to a path from requestUnitFilename() or use the fetcher`,
       );
     }
+  }
+
+  /**
+   * The unit id of a key, remembered per key object: a pipeline looks content up and then saves it
+   * with the same key object, and hashing the canonical key is a measurable share of a sync.
+   */
+  private unitIdOf(typeId: string, key: UnitKey, type = this.registry.contentType(typeId)): string {
+    const known = this.unitIds.get(key);
+    if (known !== undefined && known.typeId === typeId) return known.unitId;
+    const unitId = unitIdFor(typeId, canonicalUnitKey(type, key));
+    this.unitIds.set(key, { typeId, unitId });
+    return unitId;
   }
 
   private checkAborted(): void {

@@ -8,14 +8,17 @@ import {
   type UnitInput,
 } from '@tributary/plugin-api';
 import { sameMetadata } from './metadata-equality.js';
+import { remoteSourcesSaved } from './remote-sources-saved.js';
 import { batchSizeOf, type PipelineContext } from './pipeline-context.js';
 
 /**
  * Stores new and changed units, one `addOrUpdateUnits` call per batch, and sets `unit` on each.
  * A unit's files are recorded by relative path with the sha256 of stored bytes, or without bytes
- * while they are deferred (RemoteArtifactSaver records where to fetch them). Content already stored
- * with the same metadata and the same files is not written again; changed content is marked
- * `updated` (the conduit counts updates for the report itself).
+ * while they are deferred. Where to fetch each file is written with the unit it belongs to, in the
+ * same row, which spares RemoteArtifactSaver a second write of every new unit. Content already
+ * stored with the same metadata and the same files is not written again (RemoteArtifactSaver then
+ * checks its remote sources); changed content is marked `updated` (the conduit counts updates for
+ * the report itself).
  */
 export class ContentSaver extends Stage {
   constructor(private readonly ctx: PipelineContext) {
@@ -36,6 +39,7 @@ export class ContentSaver extends Stage {
         }
         toSave.forEach((dc, i) => {
           dc.unit = refs[i];
+          remoteSourcesSaved.add(dc);
           dc.updated = dc.existing !== undefined;
           // the conduit adopted downloaded files handed over as `file`
           for (const artifact of dc.artifacts) if (!artifact.stored) artifact.downloaded = undefined;
@@ -64,7 +68,17 @@ function unitInputOf(dc: DeclarativeContent): UnitInput {
 }
 
 function unitArtifactOf(artifact: DeclarativeArtifact): UnitArtifactInput {
-  if (artifact.stored) return { relativePath: artifact.relativePath, sha256: artifact.stored.sha256 };
+  const remote =
+    artifact.urls.length === 0
+      ? {}
+      : {
+          remote: {
+            urls: artifact.urls,
+            ...(artifact.size !== undefined ? { size: artifact.size } : {}),
+            digests: artifact.digests,
+          },
+        };
+  if (artifact.stored) return { relativePath: artifact.relativePath, sha256: artifact.stored.sha256, ...remote };
   // downloaded, but no ArtifactSaver ran (a plugin rearranged the stages): the conduit adopts the file
   if (artifact.downloaded) {
     return {
@@ -72,7 +86,8 @@ function unitArtifactOf(artifact: DeclarativeArtifact): UnitArtifactInput {
       file: artifact.downloaded.path,
       size: artifact.downloaded.size,
       digests: artifact.downloaded.digests,
+      ...remote,
     };
   }
-  return { relativePath: artifact.relativePath };
+  return { relativePath: artifact.relativePath, ...remote };
 }

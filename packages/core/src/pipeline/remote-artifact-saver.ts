@@ -1,11 +1,14 @@
-import { Stage, type RemoteArtifactInput } from '@tributary/plugin-api';
+import { Stage, type DeclarativeArtifact, type DeclarativeContent, type RemoteArtifactInput } from '@tributary/plugin-api';
 import { batchSizeOf, type PipelineContext } from './pipeline-context.js';
+import { remoteSourcesSaved } from './remote-sources-saved.js';
 
 /**
  * Records, one `saveRemoteArtifacts` call per batch, where every file of every stored unit can be
  * fetched from and what it must match (urls, expected size and digests). An `on_demand` sync relies
  * on these rows to serve files it did not download; an `immediate` one keeps them so a lost file can
- * be fetched again. The conduit upserts, so a row that is already identical costs no change.
+ * be fetched again. ContentSaver already wrote them for the units it wrote; for the rest (stored
+ * and unchanged) a source already recorded exactly so, as the store reported with the unit, is not
+ * written again, so a re-sync of an unchanged repository writes no remote sources at all.
  */
 export class RemoteArtifactSaver extends Stage {
   constructor(private readonly ctx: PipelineContext) {
@@ -18,8 +21,9 @@ export class RemoteArtifactSaver extends Stage {
       const remotes: RemoteArtifactInput[] = [];
       for (const dc of live) {
         if (!dc.unit) continue; // not stored: ContentAssociation reports it
+        if (remoteSourcesSaved.has(dc)) continue;
         for (const artifact of dc.artifacts) {
-          if (artifact.urls.length === 0) continue;
+          if (artifact.urls.length === 0 || this.alreadyRecorded(dc, artifact)) continue;
           remotes.push({
             unitId: dc.unit.unitId,
             relativePath: artifact.relativePath,
@@ -32,5 +36,18 @@ export class RemoteArtifactSaver extends Stage {
       if (remotes.length > 0) await this.ctx.conduit.saveRemoteArtifacts(remotes);
       for (const dc of live) await this.put(dc);
     }
+  }
+
+  /** The store returned this artifact's source for this upstream, with the same urls, size and digests. */
+  private alreadyRecorded(dc: DeclarativeContent, artifact: DeclarativeArtifact): boolean {
+    const recorded = dc.existing?.remotes?.find(
+      (remote) => remote.relativePath === artifact.relativePath && remote.remote === this.ctx.remoteName,
+    );
+    if (recorded === undefined) return false;
+    if (recorded.size !== (artifact.size ?? null)) return false;
+    if (recorded.urls.length !== artifact.urls.length || recorded.urls.some((url, i) => url !== artifact.urls[i])) return false;
+    const digests = Object.entries(artifact.digests);
+    if (digests.length !== Object.keys(recorded.digests).length) return false;
+    return digests.every(([algorithm, value]) => recorded.digests[algorithm as keyof typeof recorded.digests] === value?.toLowerCase());
   }
 }

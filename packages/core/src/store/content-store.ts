@@ -75,7 +75,10 @@ export interface ContentStore {
    * changed, or was already identical.
    */
   upsertUnits(units: readonly UnitWrite[]): Promise<UpsertStatus[]>;
-  /** Units by id; ids not stored are absent. Includes their unit-artifact rows. */
+  /**
+   * Units by id; ids not stored are absent. Includes their unit-artifact rows, and may include
+   * their remote sources (`ExistingUnit.remotes`).
+   */
   findUnits(unitIds: readonly string[]): Promise<ExistingUnit[]>;
 
   // ---- artifacts ----
@@ -172,6 +175,12 @@ export interface UnitWrite {
   readonly key: UnitKey;
   readonly metadata: Readonly<Record<string, unknown>>;
   readonly artifacts: readonly UnitArtifactWrite[];
+  /**
+   * Remote sources to upsert with the unit, as {@link ContentStore.upsertRemoteArtifacts} would
+   * (by relative path and remote; others are kept). Written with the unit in one go where the
+   * store can.
+   */
+  readonly remotes?: readonly Omit<RemoteArtifactRecord, 'unitId'>[];
 }
 
 export type UpsertStatus = 'created' | 'updated' | 'unchanged';

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * The deterministic id of a unit: a hash of its type and canonical key (see plugin-api
@@ -6,5 +6,5 @@ import { createHash } from 'node:crypto';
  * and two hosts writing the same unit into one MongoDB never conflict.
  */
 export function unitIdFor(typeId: string, canonicalKey: string): string {
-  return createHash('sha256').update(typeId).update('\u0000').update(canonicalKey).digest('hex').slice(0, 40);
+  return hash('sha256', `${typeId}\u0000${canonicalKey}`, 'hex').slice(0, 40);
 }

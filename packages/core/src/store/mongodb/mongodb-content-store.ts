@@ -207,7 +207,13 @@ export class MongoContentStore implements ContentStore {
   // ---- units and artifacts ----
 
   upsertUnits(units: readonly UnitWrite[]): Promise<UpsertStatus[]> {
-    return this.guard('upsert units', () => this.units.upsertUnits(units));
+    return this.guard('upsert units', async () => {
+      const statuses = await this.units.upsertUnits(units);
+      const remotes = units.flatMap((unit) => (unit.remotes ?? []).map((remote) => ({ ...remote, unitId: unit.unitId })));
+      // after the units, as the pipeline would: a remote source belongs to a stored unit
+      if (remotes.length > 0) await this.units.upsertRemoteArtifacts(remotes);
+      return statuses;
+    });
   }
 
   findUnits(unitIds: readonly string[]): Promise<ExistingUnit[]> {

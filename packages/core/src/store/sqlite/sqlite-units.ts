@@ -35,12 +35,12 @@ export type StoredRemote = [string, string, string[], number | null, Digests];
  */
 export function upsertUnits(sql: SqliteStatements, units: readonly UnitWrite[]): UpsertStatus[] {
   const ids = [...new Set(units.map((unit) => unit.unitId))];
-  const stored = new Map<string, { metadata: string; artifacts: string }>();
-  const existing = sql.selectIn<{ unit_id: string; metadata: string; artifacts: string }>(
+  const stored = new Map<string, { metadata: string; artifacts: string; remotes: string | null }>();
+  const existing = sql.selectIn<{ unit_id: string; metadata: string; artifacts: string; remotes: string | null }>(
     ids,
-    (p) => `SELECT unit_id, metadata, artifacts FROM units WHERE unit_id IN (${p})`,
+    (p) => `SELECT unit_id, metadata, artifacts, remotes FROM units WHERE unit_id IN (${p})`,
   );
-  for (const row of existing) stored.set(row.unit_id, { metadata: row.metadata, artifacts: row.artifacts });
+  for (const row of existing) stored.set(row.unit_id, row);
 
   const statuses: UpsertStatus[] = [];
   const writes = new Map<string, unknown[]>();
@@ -48,20 +48,21 @@ export function upsertUnits(sql: SqliteStatements, units: readonly UnitWrite[]):
     const metadata = canonicalJson(unit.metadata ?? {});
     const previous = stored.get(unit.unitId);
     const artifacts = mergeUnitArtifacts(previous?.artifacts, unit.artifacts ?? []);
+    const remotes = unit.remotes?.length ? mergeRemotes(previous?.remotes ?? null, unit.remotes) : (previous?.remotes ?? null);
     if (previous?.metadata === metadata) statuses.push('unchanged');
     else statuses.push(previous === undefined ? 'created' : 'updated');
-    if (previous?.metadata !== metadata || previous.artifacts !== artifacts) {
-      stored.set(unit.unitId, { metadata, artifacts });
-      writes.set(unit.unitId, [unit.unitId, unit.typeId, JSON.stringify(unit.key), metadata, artifacts]);
+    if (previous?.metadata !== metadata || previous.artifacts !== artifacts || previous.remotes !== remotes) {
+      stored.set(unit.unitId, { metadata, artifacts, remotes });
+      writes.set(unit.unitId, [unit.unitId, unit.typeId, JSON.stringify(unit.key), metadata, artifacts, remotes]);
     }
   }
   sql.insertRows(
     [...writes.values()],
-    5,
+    6,
     (values) =>
-      `INSERT INTO units (unit_id, type_id, key, metadata, artifacts) VALUES ${values}
+      `INSERT INTO units (unit_id, type_id, key, metadata, artifacts, remotes) VALUES ${values}
        ON CONFLICT (unit_id) DO UPDATE SET type_id = excluded.type_id, key = excluded.key,
-         metadata = excluded.metadata, artifacts = excluded.artifacts`,
+         metadata = excluded.metadata, artifacts = excluded.artifacts, remotes = excluded.remotes`,
   );
   return statuses;
 }
@@ -97,9 +98,9 @@ function mergeUnitArtifacts(storedJson: string | undefined, given: readonly Unit
 
 export function findUnits(sql: SqliteStatements, unitIds: readonly string[]): ExistingUnit[] {
   const ids = [...new Set(unitIds)];
-  const rows = sql.selectIn<{ unit_id: string; type_id: string; key: string; metadata: string; artifacts: string }>(
+  const rows = sql.selectIn<{ unit_id: string; type_id: string; key: string; metadata: string; artifacts: string; remotes: string | null }>(
     ids,
-    (p) => `SELECT unit_id, type_id, key, metadata, artifacts FROM units WHERE unit_id IN (${p})`,
+    (p) => `SELECT unit_id, type_id, key, metadata, artifacts, remotes FROM units WHERE unit_id IN (${p})`,
   );
   const byId = new Map<string, ExistingUnit>();
   for (const row of rows) {
@@ -109,6 +110,16 @@ export function findUnits(sql: SqliteStatements, unitIds: readonly string[]): Ex
       key: JSON.parse(row.key),
       metadata: JSON.parse(row.metadata),
       artifacts: (JSON.parse(row.artifacts) as StoredUnitArtifact[]).map(([relativePath, sha256]) => ({ relativePath, sha256 })),
+      remotes:
+        row.remotes === null
+          ? []
+          : (JSON.parse(row.remotes) as StoredRemote[]).map(([relativePath, remote, urls, size, digests]) => ({
+              relativePath,
+              remote,
+              urls,
+              size,
+              digests,
+            })),
     });
   }
   return ids.flatMap((id) => byId.get(id) ?? []);
@@ -172,38 +183,54 @@ export function artifactDigests(row: Partial<ArtifactRow> & { sha256: string }):
  * remotes are already identical is not written.
  */
 export function upsertRemoteArtifacts(sql: SqliteStatements, remotes: readonly RemoteArtifactRecord[]): void {
-  const ids = [...new Set(remotes.map((remote) => remote.unitId))];
+  const byUnit = new Map<string, RemoteArtifactRecord[]>();
+  for (const remote of remotes) {
+    const list = byUnit.get(remote.unitId);
+    if (list === undefined) byUnit.set(remote.unitId, [remote]);
+    else list.push(remote);
+  }
   const rows = sql.selectIn<{ id: number; unit_id: string; remotes: string | null }>(
-    ids,
+    [...byUnit.keys()],
     (p) => `SELECT id, unit_id, remotes FROM units WHERE unit_id IN (${p})`,
   );
-  const units = new Map<string, { id: number; before: string | null; list: StoredRemote[] | undefined }>();
-  for (const row of rows) units.set(row.unit_id, { id: row.id, before: row.remotes, list: undefined });
-  for (const remote of remotes) {
-    const unit = units.get(remote.unitId);
-    if (unit === undefined) continue;
-    unit.list ??= unit.before === null ? [] : (JSON.parse(unit.before) as StoredRemote[]);
-    const entry: StoredRemote = [
-      remote.relativePath,
-      remote.remote,
-      [...remote.urls],
-      remote.size ?? null,
-      lowerCaseDigests(remote.digests ?? {}),
-    ];
-    const at = unit.list.findIndex((e) => e[0] === remote.relativePath && e[1] === remote.remote);
-    if (at >= 0) unit.list[at] = entry;
-    else unit.list.push(entry);
-  }
-  const updates: unknown[][] = [];
-  for (const unit of units.values()) {
-    if (unit.list === undefined) continue;
-    if (unit.list.length > 1) unit.list.sort((a, b) => compareText(a[0], b[0]) || compareText(a[1], b[1]));
-    const json = JSON.stringify(unit.list);
-    if (json !== unit.before) updates.push([json, unit.id]);
-  }
-  if (updates.length === 0) return;
   const update = sql.prepare('UPDATE units SET remotes = ? WHERE id = ?');
-  for (const row of updates) update.run(...row);
+  for (const row of rows) {
+    const json = mergeRemotes(row.remotes, byUnit.get(row.unit_id)!);
+    if (json !== row.remotes) update.run(json, row.id);
+  }
+}
+
+/**
+ * A unit's remote list after upserting `given` (by path and remote) into `storedJson`. Returns
+ * `storedJson` itself when nothing changed; the common cases (nothing stored yet, or exactly the
+ * given entries stored) need no parsing.
+ */
+function mergeRemotes(storedJson: string | null, given: readonly Omit<RemoteArtifactRecord, 'unitId'>[]): string {
+  const entries = given.map(
+    (remote): StoredRemote => [remote.relativePath, remote.remote, [...remote.urls], remote.size ?? null, lowerCaseDigests(remote.digests ?? {})],
+  );
+  const sortRemotes = (list: StoredRemote[]) => {
+    if (list.length > 1) list.sort((a, b) => compareText(a[0], b[0]) || compareText(a[1], b[1]));
+    return list;
+  };
+  const onlyGiven = JSON.stringify(sortRemotes(dedupeRemotes(entries)));
+  if (storedJson === null || storedJson === onlyGiven) return onlyGiven;
+  const list = JSON.parse(storedJson) as StoredRemote[];
+  for (const entry of entries) {
+    const at = list.findIndex((e) => e[0] === entry[0] && e[1] === entry[1]);
+    if (at >= 0) list[at] = entry;
+    else list.push(entry);
+  }
+  const json = JSON.stringify(sortRemotes(list));
+  return json === storedJson ? storedJson : json;
+}
+
+/** The last entry per (path, remote) wins, as successive upserts would. */
+function dedupeRemotes(entries: StoredRemote[]): StoredRemote[] {
+  if (entries.length < 2) return entries;
+  const byKey = new Map<string, StoredRemote>();
+  for (const entry of entries) byKey.set(`${entry[0]}\u0000${entry[1]}`, entry);
+  return [...byKey.values()];
 }
 
 /** A stable order for relative paths (UTF-16 code units; the paths are compared, never collated). */
