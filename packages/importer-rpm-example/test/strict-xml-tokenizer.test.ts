@@ -18,7 +18,7 @@ function tokenize(xml: string, chunkSize: number): Event[] {
     else events.push(['text', t]);
   };
   const tokenizer = new StrictXmlTokenizer('test', {
-    openTag: (name, attributes) => events.push(['open', name, { ...attributes }]),
+    openTag: (name, attributes) => events.push(['open', name, attributes.toRecord()]),
     closeTag: (name) => events.push(['close', name]),
     text,
   });
@@ -119,6 +119,27 @@ describe('the strict tokenizer refuses what a conformant parser refuses', () => 
     expect(refusal('<!doctype a SYSTEM "http://127.0.0.1:9/a.dtd"><a/>')).toBe(ErrorCodes.XML_ENTITY);
     expect(refusal('<a>&copy;</a>')).toBe(ErrorCodes.XML_ENTITY);
     expect(refusal('<a b="&e;"/>')).toBe(ErrorCodes.XML_ENTITY);
+  });
+
+  test('text a handler does not want is never built but still checked', () => {
+    const opened: string[] = [];
+    const run = (xml: string) => {
+      const tokenizer = new StrictXmlTokenizer('test', {
+        wantsText: false,
+        openTag: (name, attributes) => opened.push(`${name}: ${attributes.count} ${attributes.get('b') ?? '-'}`),
+        closeTag: () => undefined,
+        text: () => {
+          throw new Error('text was not wanted');
+        },
+      });
+      for (let i = 0; i < xml.length; i += 3) tokenizer.write(xml.slice(i, i + 3));
+      tokenizer.end();
+    };
+    run('<a b="x &amp; y" c="2">text &lt; <![CDATA[cdata]]><d/></a>');
+    expect(opened).toEqual(['a: 2 x & y', 'd: 0 -']);
+    for (const [xml, code] of [['<a>fish & chips</a>', ErrorCodes.XML_INVALID], ['<a>&nbsp;</a>', ErrorCodes.XML_ENTITY], ['<a>&#0;</a>', ErrorCodes.XML_INVALID]] as const) {
+      expect(() => run(xml)).toThrow(expect.objectContaining({ code }));
+    }
   });
 
   test('errors carry the line and column of the offending token', () => {

@@ -1,10 +1,20 @@
 import { ErrorCodes, TributaryError } from '@tributary/plugin-api';
+import { XmlAttributes } from './xml-attributes.js';
+import { isNameStart, isXmlSpace, RecentNames } from './xml-names.js';
+import { decodeReferences } from './xml-references.js';
 
 /** What the tokenizer reports. Names are as written (`rpm:entry`); text is entity-decoded. */
 export interface XmlTokenHandler {
-  openTag(name: string, attributes: Record<string, string>, selfClosing: boolean): void;
+  /** `attributes` is only valid during the call (see {@link XmlAttributes}). */
+  openTag(name: string, attributes: XmlAttributes, selfClosing: boolean): void;
   closeTag(name: string): void;
+  /** Character data, possibly in several pieces (a run cut by a chunk boundary, CDATA). */
   text(text: string): void;
+  /**
+   * False while the handler would drop text anyway (whitespace between elements, elements it does
+   * not keep): the tokenizer then still checks the text but builds no string. Absent means true.
+   */
+  readonly wantsText?: boolean;
 }
 
 type XmlErrorCode = typeof ErrorCodes.XML_INVALID | typeof ErrorCodes.XML_ENTITY | typeof ErrorCodes.ENCODING_INVALID;
@@ -18,7 +28,6 @@ const BANG = 33;
 const QUOTE = 34;
 const APOSTROPHE = 39;
 
-const PREDEFINED: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 
 /**
  * A strict, streaming, non-validating XML tokenizer for repository metadata, written for speed
@@ -50,6 +59,10 @@ export class StrictXmlTokenizer {
   private cursorLine = 1;
   /** Where in `buffer` the token being handled starts (for positions in errors). */
   private tokenStart = 0;
+  /** Where the next '&' at or after the last position asked about is (see `referenceAfter`). */
+  private nextReference = -1;
+  private readonly attributes = new XmlAttributes();
+  private readonly names = new RecentNames();
 
   constructor(
     private readonly source: string,
@@ -85,6 +98,7 @@ export class StrictXmlTokenizer {
     const buffer = this.buffer;
     const length = buffer.length;
     let i = 0;
+    this.nextReference = -1;
     while (i < length) {
       const lt = buffer.indexOf('<', i);
       if (lt !== i) {
@@ -117,13 +131,35 @@ export class StrictXmlTokenizer {
 
   private textRun(buffer: string, start: number, end: number): void {
     this.tokenStart = start;
-    let text = buffer.slice(start, end);
     if (this.stack.length === 0) {
-      if (text.trim().length > 0) this.fail(ErrorCodes.XML_INVALID, `text outside the root element: ${JSON.stringify(text.trim().slice(0, 40))}`, start);
+      for (let k = start; k < end; k++) {
+        if (!isXmlSpace(buffer.charCodeAt(k))) {
+          this.fail(ErrorCodes.XML_INVALID, `text outside the root element: ${JSON.stringify(buffer.slice(start, end).trim().slice(0, 40))}`, start);
+        }
+      }
       return;
     }
-    if (text.indexOf('&') >= 0) text = this.decode(text, start);
-    this.handler.text(text);
+    const hasReference = this.referenceAfter(buffer, start) < end;
+    if (this.handler.wantsText === false) {
+      // unwanted text is still checked: a bad reference is refused wherever it is
+      if (hasReference) this.decode(buffer.slice(start, end), start);
+      return;
+    }
+    const text = buffer.slice(start, end);
+    this.handler.text(hasReference ? this.decode(text, start) : text);
+  }
+
+  /**
+   * Position of the first '&' at or after `from` (the buffer's length when there is none). Positions
+   * asked about only grow while a buffer is consumed, so each character is scanned once, however
+   * many values and text runs are checked; `indexOf` on each would rescan to the next '&' every time.
+   */
+  private referenceAfter(buffer: string, from: number): number {
+    if (this.nextReference < from) {
+      const at = buffer.indexOf('&', from);
+      this.nextReference = at < 0 ? buffer.length : at;
+    }
+    return this.nextReference;
   }
 
   private startTag(buffer: string, start: number): number {
@@ -135,9 +171,10 @@ export class StrictXmlTokenizer {
       i++;
     }
     if (i >= length) return -1;
-    const name = buffer.slice(start + 1, i);
-    if (!isNameStart(name.charCodeAt(0))) this.fail(ErrorCodes.XML_INVALID, `'<' not followed by a valid element name`, start);
-    const attributes: Record<string, string> = {};
+    const nameEnd = i;
+    if (!isNameStart(buffer.charCodeAt(start + 1))) this.fail(ErrorCodes.XML_INVALID, `'<' not followed by a valid element name`, start);
+    const attributes = this.attributes;
+    attributes.reset(buffer);
     for (;;) {
       while (i < length && buffer.charCodeAt(i) <= 32) i++;
       if (i >= length) return -1;
@@ -146,10 +183,10 @@ export class StrictXmlTokenizer {
         const selfClosing = c === SLASH;
         if (selfClosing) {
           if (i + 1 >= length) return -1;
-          if (buffer.charCodeAt(i + 1) !== GT) this.fail(ErrorCodes.XML_INVALID, `'/' not followed by '>' in <${name}>`, i);
+          if (buffer.charCodeAt(i + 1) !== GT) this.fail(ErrorCodes.XML_INVALID, `'/' not followed by '>' in <${buffer.slice(start + 1, nameEnd)}>`, i);
           i++;
         }
-        this.open(name, attributes, selfClosing, start);
+        this.open(this.names.nameAt(buffer, start + 1, nameEnd), attributes, selfClosing, start);
         return i + 1;
       }
       let eq = i;
@@ -158,31 +195,30 @@ export class StrictXmlTokenizer {
         if (d === EQUALS || d <= 32 || d === GT || d === SLASH || d === QUOTE || d === APOSTROPHE || d === LESS_THAN) break;
         eq++;
       }
-      const attribute = buffer.slice(i, eq);
+      const attributeEnd = eq;
       while (eq < length && buffer.charCodeAt(eq) <= 32) eq++;
-      if (eq >= length) return length - i > 4096 ? this.fail(ErrorCodes.XML_INVALID, `malformed attributes in <${name}>`, i) : -1;
-      if (buffer.charCodeAt(eq) !== EQUALS || attribute.length === 0 || !isNameStart(attribute.charCodeAt(0))) {
-        this.fail(ErrorCodes.XML_INVALID, `malformed attribute in <${name}>`, i);
+      if (eq >= length) return length - i > 4096 ? this.fail(ErrorCodes.XML_INVALID, `malformed attributes in <${buffer.slice(start + 1, nameEnd)}>`, i) : -1;
+      if (buffer.charCodeAt(eq) !== EQUALS || attributeEnd === i || !isNameStart(buffer.charCodeAt(i))) {
+        this.fail(ErrorCodes.XML_INVALID, `malformed attribute in <${buffer.slice(start + 1, nameEnd)}>`, i);
       }
       let q = eq + 1;
       while (q < length && buffer.charCodeAt(q) <= 32) q++;
       if (q >= length) return -1;
       const quote = buffer.charCodeAt(q);
-      if (quote !== QUOTE && quote !== APOSTROPHE) this.fail(ErrorCodes.XML_INVALID, `attribute ${attribute} of <${name}> has an unquoted value`, q);
+      if (quote !== QUOTE && quote !== APOSTROPHE) this.fail(ErrorCodes.XML_INVALID, `attribute ${buffer.slice(i, attributeEnd)} of <${buffer.slice(start + 1, nameEnd)}> has an unquoted value`, q);
       const close = buffer.indexOf(quote === QUOTE ? '"' : "'", q + 1);
       if (close < 0) return -1;
-      let value = buffer.slice(q + 1, close);
-      if (value.indexOf('<') >= 0) this.fail(ErrorCodes.XML_INVALID, `'<' in the value of attribute ${attribute} of <${name}>`, q);
-      if (value.indexOf('&') >= 0) value = this.decode(value, q + 1);
-      if (attribute in attributes) this.fail(ErrorCodes.XML_INVALID, `attribute ${attribute} appears twice in <${name}>`, i);
-      attributes[attribute] = value;
+      const lt = buffer.indexOf('<', q + 1);
+      if (lt >= 0 && lt < close) this.fail(ErrorCodes.XML_INVALID, `'<' in the value of attribute ${buffer.slice(i, attributeEnd)} of <${buffer.slice(start + 1, nameEnd)}>`, q);
+      const decoded = this.referenceAfter(buffer, q + 1) < close ? this.decode(buffer.slice(q + 1, close), q + 1) : undefined;
+      if (!attributes.add(i, attributeEnd, q + 1, close, decoded)) this.fail(ErrorCodes.XML_INVALID, `attribute ${buffer.slice(i, attributeEnd)} appears twice in <${buffer.slice(start + 1, nameEnd)}>`, i);
       i = close + 1;
       const after = buffer.charCodeAt(i);
-      if (i < length && after > 32 && after !== GT && after !== SLASH) this.fail(ErrorCodes.XML_INVALID, `no space between attributes in <${name}>`, i);
+      if (i < length && after > 32 && after !== GT && after !== SLASH) this.fail(ErrorCodes.XML_INVALID, `no space between attributes in <${buffer.slice(start + 1, nameEnd)}>`, i);
     }
   }
 
-  private open(name: string, attributes: Record<string, string>, selfClosing: boolean, at: number): void {
+  private open(name: string, attributes: XmlAttributes, selfClosing: boolean, at: number): void {
     if (this.stack.length === 0) {
       if (this.rootClosed) this.fail(ErrorCodes.XML_INVALID, `a second root element <${name}>`, at);
       this.seenRoot = true;
@@ -201,11 +237,15 @@ export class StrictXmlTokenizer {
   private endTag(buffer: string, start: number): number {
     const gt = buffer.indexOf('>', start);
     if (gt < 0) return -1;
-    const name = buffer.slice(start + 2, gt).trimEnd();
+    let nameEnd = gt;
+    while (nameEnd > start + 2 && isXmlSpace(buffer.charCodeAt(nameEnd - 1))) nameEnd--;
     const open = this.stack[this.stack.length - 1];
-    if (open === undefined) this.fail(ErrorCodes.XML_INVALID, `closing tag </${name}> with no element open`, start);
-    if (name !== open) this.fail(ErrorCodes.XML_INVALID, `closing tag </${name}> does not match <${open}>`, start);
-    this.close(name);
+    if (open === undefined) this.fail(ErrorCodes.XML_INVALID, `closing tag </${buffer.slice(start + 2, nameEnd)}> with no element open`, start);
+    // compared in place: no string per end tag
+    if (nameEnd - start - 2 !== open.length || !buffer.startsWith(open, start + 2)) {
+      this.fail(ErrorCodes.XML_INVALID, `closing tag </${buffer.slice(start + 2, nameEnd)}> does not match <${open}>`, start);
+    }
+    this.close(open);
     return gt + 1;
   }
 
@@ -230,7 +270,7 @@ export class StrictXmlTokenizer {
       const end = buffer.indexOf(']]>', start + 9);
       if (end < 0) return -1;
       if (this.stack.length === 0) this.fail(ErrorCodes.XML_INVALID, 'CDATA outside the root element', start);
-      this.handler.text(buffer.slice(start + 9, end));
+      if (this.handler.wantsText !== false) this.handler.text(buffer.slice(start + 9, end));
       return end + 3;
     }
     if (buffer.length - start < 9) return -1;
@@ -242,26 +282,7 @@ export class StrictXmlTokenizer {
 
   /** Decodes predefined entities and character references; refuses every other reference. */
   private decode(text: string, offset: number): string {
-    let out = '';
-    let last = 0;
-    for (let amp = text.indexOf('&'); amp >= 0; amp = text.indexOf('&', last)) {
-      const semi = text.indexOf(';', amp);
-      const name = semi < 0 ? '' : text.slice(amp + 1, semi);
-      if (semi < 0 || semi - amp > 40 || name.length === 0) this.fail(ErrorCodes.XML_INVALID, `'&' that starts no entity reference`, offset + amp);
-      let decoded = PREDEFINED[name];
-      if (decoded === undefined && name.charCodeAt(0) === 35) {
-        const code = name.charCodeAt(1) === 120 ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10);
-        const valid = Number.isInteger(code) && (code === 9 || code === 10 || code === 13 || (code >= 32 && code <= 0xd7ff) || (code >= 0xe000 && code <= 0x10ffff && code !== 0xfffe && code !== 0xffff));
-        if (!valid || !/^#(x[0-9a-fA-F]+|[0-9]+)$/.test(name)) this.fail(ErrorCodes.XML_INVALID, `invalid character reference &${name};`, offset + amp);
-        decoded = String.fromCodePoint(code);
-      }
-      if (decoded === undefined) {
-        this.fail(ErrorCodes.XML_ENTITY, `undefined entity &${name}; — only XML's predefined entities are accepted, none is ever resolved or expanded`, offset + amp);
-      }
-      out += text.slice(last, amp) + decoded;
-      last = semi + 1;
-    }
-    return out + text.slice(last);
+    return decodeReferences(text, (code, message, at) => this.fail(code, message, offset + at));
   }
 
   private discard(consumed: number): void {
@@ -294,8 +315,4 @@ export class StrictXmlTokenizer {
     const column = newline >= 0 ? pos - newline : this.columnBefore + pos + 1;
     throw new TributaryError(code, `${this.source}, line ${line} column ${column}: ${message}`, { details: { source: this.source, line, column } });
   }
-}
-
-function isNameStart(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 58 || c >= 0xc0;
 }

@@ -1,6 +1,7 @@
 import { ErrorCodes, TributaryError } from '@tributary/plugin-api';
-import { StrictXmlTokenizer, type XmlTokenHandler } from './strict-xml-tokenizer.js';
-import { Utf8ChunkDecoder } from './utf8-chunk-decoder.js';
+import type { StrictXmlTokenizer } from './strict-xml-tokenizer.js';
+import type { XmlAttributes } from './xml-attributes.js';
+import { readXmlDocument, type XmlResultCollector } from './xml-document-reader.js';
 
 /** One element of a record, as a small tree. Names are local names (`rpm:entry` → `entry`). */
 export interface XmlElement {
@@ -37,38 +38,13 @@ const DEFAULT_MAX_RECORD_CHARS = 64 * 1024 * 1024;
  * TRIBUTARY_ERR_ENCODING_INVALID.
  */
 export async function* readXmlRecords(chunks: AsyncIterable<Buffer>, spec: XmlRecordSpec): AsyncGenerator<XmlElement> {
-  const decoder = new Utf8ChunkDecoder();
-  const builder = new RecordBuilder(spec);
-  const tokenizer = new StrictXmlTokenizer(spec.source, builder);
-  builder.tokenizer = tokenizer;
-  const decode = (chunk?: Buffer): string => {
-    try {
-      if (chunk) return decoder.decode(chunk);
-      decoder.end();
-      return '';
-    } catch {
-      throw new TributaryError(ErrorCodes.ENCODING_INVALID, `${spec.source}: the bytes after line ${tokenizer.currentLine()} are not valid UTF-8`, {
-        details: { source: spec.source, line: tokenizer.currentLine() },
-      });
-    }
-  };
-  for await (const chunk of chunks) {
-    tokenizer.write(decode(chunk));
-    if (builder.ready.length > 0) {
-      const records = builder.ready;
-      builder.ready = [];
-      yield* records;
-    }
-  }
-  tokenizer.write(decode());
-  tokenizer.end();
-  yield* builder.ready;
+  for await (const records of readXmlDocument(chunks, spec.source, new RecordBuilder(spec))) yield* records;
 }
 
 /** Builds record trees from tokens; everything outside records is dropped as it streams by. */
-class RecordBuilder implements XmlTokenHandler {
+class RecordBuilder implements XmlResultCollector<XmlElement> {
   tokenizer!: StrictXmlTokenizer;
-  ready: XmlElement[] = [];
+  private ready: XmlElement[] = [];
   private readonly stack: XmlElement[] = [];
   private depth = 0;
   private skipDepth = 0;
@@ -79,7 +55,20 @@ class RecordBuilder implements XmlTokenHandler {
     this.maxRecordChars = spec.maxRecordChars ?? DEFAULT_MAX_RECORD_CHARS;
   }
 
-  openTag(qualifiedName: string, attributes: Record<string, string>): void {
+  take(): XmlElement[] | undefined {
+    if (this.ready.length === 0) return undefined;
+    const ready = this.ready;
+    this.ready = [];
+    return ready;
+  }
+
+  /** Text is kept only directly inside record elements that have no children. */
+  get wantsText(): boolean {
+    const stack = this.stack;
+    return stack.length > 0 && this.skipDepth === 0 && stack[stack.length - 1]!.children.length === 0;
+  }
+
+  openTag(qualifiedName: string, attributes: XmlAttributes): void {
     this.depth++;
     if (this.skipDepth) return;
     const name = localName(qualifiedName);
@@ -91,7 +80,7 @@ class RecordBuilder implements XmlTokenHandler {
     if (stack.length === 0) {
       if (this.depth === 2 && this.spec.records.has(name)) {
         this.recordChars = 0;
-        stack.push({ name, attributes, text: '', children: [], line: this.tokenizer.currentLine() });
+        stack.push({ name, attributes: attributes.toRecord(), text: '', children: [], line: this.tokenizer.currentLine() });
       }
       return;
     }
@@ -99,7 +88,7 @@ class RecordBuilder implements XmlTokenHandler {
       this.skipDepth = this.depth;
       return;
     }
-    const element: XmlElement = { name, attributes, text: '', children: [], line: 0 };
+    const element: XmlElement = { name, attributes: attributes.toRecord(), text: '', children: [], line: 0 };
     stack[stack.length - 1]!.children.push(element);
     stack.push(element);
   }
