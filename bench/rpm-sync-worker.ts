@@ -3,7 +3,7 @@
  * its own. Argument: a JSON {@link RpmWorkerTask}; prints one JSON {@link RpmWorkerResult} line.
  */
 import path from 'node:path';
-import { primaryPackageOf, PRIMARY_RECORDS, readMetadataRecords, rpmImporter } from '@tributary/importer-rpm-example';
+import { readPrimaryPackages, rpmImporter } from '@tributary/importer-rpm-example';
 import { benchHost } from './bench-process.js';
 
 export type RpmWorkerTask =
@@ -57,10 +57,7 @@ async function runFloor(task: Extract<RpmWorkerTask, { kind: 'floor' }>): Promis
   const cpu = process.cpuUsage();
   let packages = 0;
   const file = { path: task.primaryPath, href: path.basename(task.primaryPath), type: 'primary', openSize: task.openSize };
-  for await (const element of readMetadataRecords(file, PRIMARY_RECORDS, { maxBytes: 2 * 1024 ** 3 })) {
-    primaryPackageOf(element, 'primary');
-    packages++;
-  }
+  for await (const batch of readPrimaryPackages(file, { maxBytes: 2 * 1024 ** 3 })) packages += batch.length;
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   return { seconds, cpuSeconds: cpuSecondsSince(cpu), peakRssBytes: process.resourceUsage().maxRSS * 1024, packages };
 }

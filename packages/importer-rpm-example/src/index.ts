@@ -9,6 +9,7 @@ export { detectCompression, readDecompressed, type MetadataCompression, type Dec
 export { readXmlRecords, type XmlElement, type XmlRecordSpec } from './xml/xml-record-reader.js';
 export { parseRepomd, type Repomd, type RepomdRecord } from './metadata/repomd.js';
 export { readMetadataRecords, type MetadataFile, type ReadMetadataOptions } from './metadata/metadata-file.js';
-export { nevraOf, PRIMARY_RECORDS, primaryPackageOf, type PrimaryPackage } from './metadata/primary-package.js';
+export { nevraOf, type Nevra, type PackageSizes, type PackageTimes, type PrimaryPackage } from './metadata/primary-package.js';
+export { readPrimaryPackages, readPrimaryXml } from './metadata/primary-package-reader.js';
 export { advisoryOf, UPDATEINFO_RECORDS, type Advisory, type AdvisoryPackage, type AdvisoryReference } from './metadata/updateinfo-advisory.js';
 export { displayUrl, storedRelativePath, locationUrl, repositoryBaseUrl } from './metadata/location.js';

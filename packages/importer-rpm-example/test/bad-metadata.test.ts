@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { ErrorCodes, isTributaryError, type TributaryError } from '@tributary/plugin-api';
-import { parseRepomd, primaryPackageOf, PRIMARY_RECORDS, readMetadataRecords, readXmlRecords } from '@tributary/importer-rpm-example';
+import { parseRepomd, readPrimaryPackages, readXmlRecords } from '@tributary/importer-rpm-example';
 import { buildRpmRepo } from '../../../test/fixtures/rpm/build-rpm-repo.js';
 
 let work: string;
@@ -26,7 +26,7 @@ async function primaryError(name: string, bytes: Buffer | string, options: { ope
   await writeFile(file, bytes);
   try {
     const source = { path: file, href: `repodata/${name}`, type: 'primary', ...(options.openSize !== undefined ? { openSize: options.openSize } : {}) };
-    for await (const element of readMetadataRecords(source, PRIMARY_RECORDS, { maxBytes: options.maxBytes ?? 1 << 30 })) primaryPackageOf(element, 'primary');
+    for await (const packages of readPrimaryPackages(source, { maxBytes: options.maxBytes ?? 1 << 30 })) void packages;
   } catch (error) {
     if (isTributaryError(error)) return error;
     throw error;

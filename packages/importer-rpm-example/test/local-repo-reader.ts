@@ -6,8 +6,7 @@ import { pathToFileURL } from 'node:url';
 import {
   advisoryOf,
   parseRepomd,
-  primaryPackageOf,
-  PRIMARY_RECORDS,
+  readPrimaryPackages,
   readMetadataRecords,
   UPDATEINFO_RECORDS,
   type Advisory,
@@ -49,9 +48,7 @@ export class LocalRepoReader {
   async packages(maxBytes = 1 << 30): Promise<PrimaryPackage[]> {
     const record = await this.record('primary');
     const out: PrimaryPackage[] = [];
-    for await (const element of readMetadataRecords(this.file(record), PRIMARY_RECORDS, { maxBytes })) {
-      out.push(primaryPackageOf(element, 'primary'));
-    }
+    for await (const packages of readPrimaryPackages(this.file(record), { maxBytes })) out.push(...packages);
     return out;
   }
 

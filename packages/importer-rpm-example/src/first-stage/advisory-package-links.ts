@@ -1,10 +1,15 @@
 import type { DeclarativeContent, UnitRef } from '@tributary/plugin-api';
+import { compactKey } from '../metadata/compact-key.js';
+import { nevraOf, type Nevra } from '../metadata/primary-package.js';
+import { NevraSet } from './nevra-set.js';
 
 /**
  * Multi-level discovery with bounded memory: which package units of this sync each advisory
  * links to.
  *
- * Packages are named by `compactKey(nevra)` throughout, so nothing here pins parser buffers.
+ * Packages are named by `compactKey(nevra)` inside, so nothing here pins parser buffers. Every
+ * package of primary is offered; a {@link NevraSet} of the wanted NEVRAs turns nearly all of them
+ * away before any key is made.
  *
  * updateinfo.xml is read once before primary.xml to learn the NEVRAs advisories name (at most
  * `maxLinks` of them: the set is the only thing that grows with updateinfo's size). While primary
@@ -14,6 +19,7 @@ import type { DeclarativeContent, UnitRef } from '@tributary/plugin-api';
  */
 export class AdvisoryPackageLinks {
   private readonly wanted = new Set<string>();
+  private readonly wantedHashes = new NevraSet();
   private readonly found = new Map<string, DeclarativeContent | UnitRef | null>();
   private pending: string[] = [];
   private compactAt = 1024;
@@ -23,13 +29,15 @@ export class AdvisoryPackageLinks {
   constructor(private readonly maxLinks: number) {}
 
   /** Records that an advisory names `nevra`. */
-  want(nevra: string): void {
-    if (this.wanted.has(nevra)) return;
+  want(nevra: Nevra): void {
+    const key = compactKey(nevraOf(nevra));
+    if (this.wanted.has(key)) return;
     if (this.wanted.size >= this.maxLinks) {
       this.overflow++;
       return;
     }
-    this.wanted.add(nevra);
+    this.wanted.add(key);
+    this.wantedHashes.add(nevra);
   }
 
   get wantedCount(): number {
@@ -42,10 +50,12 @@ export class AdvisoryPackageLinks {
   }
 
   /** Offers a package of this sync; kept only if an advisory names it (the first one seen wins). */
-  offer(nevra: string, content: DeclarativeContent): void {
-    if (!this.wanted.has(nevra) || this.found.has(nevra)) return;
-    this.found.set(nevra, content);
-    this.pending.push(nevra);
+  offer(nevra: Nevra, content: DeclarativeContent): void {
+    if (!this.wantedHashes.has(nevra)) return;
+    const key = compactKey(nevraOf(nevra));
+    if (!this.wanted.has(key) || this.found.has(key)) return;
+    this.found.set(key, content);
+    this.pending.push(key);
     if (this.pending.length >= this.compactAt) this.compact();
   }
 
@@ -53,11 +63,11 @@ export class AdvisoryPackageLinks {
    * Unit ids of the packages (by NEVRA) that this sync created, in the order given, awaiting the
    * futures of those the pipeline has not saved yet. Packages not in this sync are left out.
    */
-  async unitIds(nevras: readonly string[]): Promise<string[]> {
+  async unitIds(nevras: readonly Nevra[]): Promise<string[]> {
     const ids: string[] = [];
     const seen = new Set<string>();
     for (const nevra of nevras) {
-      const entry = this.found.get(nevra);
+      const entry = this.found.size > 0 ? this.found.get(compactKey(nevraOf(nevra))) : undefined;
       if (!entry) continue;
       const unit = isUnitRef(entry) ? entry : await entry.resolution();
       if (unit && !seen.has(unit.unitId)) {

@@ -10,14 +10,15 @@ import {
 } from '@tributary/plugin-api';
 import { withConfigDefaults, type RpmImporterConfig } from '../config.js';
 import { RPM_ADVISORY, RPM_REPO_METADATA } from '../content-types.js';
-import { compactKey } from '../metadata/compact-key.js';
 import { displayUrl, repositoryBaseUrl } from '../metadata/location.js';
 import type { MetadataFile } from '../metadata/metadata-file.js';
 import { readMetadataRecords } from '../metadata/metadata-file.js';
-import { nevraOf, PRIMARY_RECORDS, primaryPackageOf } from '../metadata/primary-package.js';
+import { readPrimaryPackages } from '../metadata/primary-package-reader.js';
+import { nevraOf } from '../metadata/primary-package.js';
 import { parseRepomd, type RepomdRecord } from '../metadata/repomd.js';
-import { advisoryOf, advisoryPackageNevra, UPDATEINFO_RECORDS } from '../metadata/updateinfo-advisory.js';
+import { advisoryOf, UPDATEINFO_RECORDS } from '../metadata/updateinfo-advisory.js';
 import { AdvisoryPackageLinks } from './advisory-package-links.js';
+import { NevraSet } from './nevra-set.js';
 import { packageContent } from './package-content.js';
 import { REPOMD_PATH, repoMetadataContent, repomdContent } from './repo-metadata-content.js';
 
@@ -110,7 +111,7 @@ export class RpmFirstStage extends Stage {
   private async collectAdvisoryPackages(file: MetadataFile, links: AdvisoryPackageLinks): Promise<void> {
     const source = `updateinfo metadata ${file.href}`;
     for await (const element of this.records(file, UPDATEINFO_RECORDS)) {
-      for (const p of advisoryOf(element, source).packages) links.want(compactKey(advisoryPackageNevra(p)));
+      for (const p of advisoryOf(element, source).packages) links.want(p);
     }
     if (links.overflow > 0) {
       this.ctx.log.warn(`advisories name more than ${this.config.maxLinkedPackages} distinct packages (config maxLinkedPackages); ${links.overflow} of them are listed without a unit link`);
@@ -119,25 +120,23 @@ export class RpmFirstStage extends Stage {
 
   private async emitPackages(file: MetadataFile, links: AdvisoryPackageLinks): Promise<void> {
     const source = `primary metadata ${file.href}`;
-    // The only per-package state kept while primary streams: NEVRA keys, to drop duplicates.
-    const seen = new Set<string>();
+    // The only per-package state kept while primary streams: a hash per NEVRA, to drop duplicates.
+    const seen = new NevraSet();
     const dropped: string[] = [];
     let droppedCount = 0;
     let emitted = 0;
-    for await (const element of this.records(file, PRIMARY_RECORDS)) {
-      const p = primaryPackageOf(element, source);
-      const nevra = nevraOf(p);
-      const key = compactKey(nevra);
-      if (seen.has(key)) {
-        droppedCount++;
-        if (dropped.length < DUPLICATES_LOGGED) dropped.push(`${nevra} (${p.checksumType}:${p.checksum.slice(0, 16)}…, line ${p.line})`);
-        continue;
+    for await (const packages of readPrimaryPackages(file, { maxBytes: this.config.maxMetadataBytes, signal: this.signal })) {
+      for (const p of packages) {
+        if (!seen.add(p)) {
+          droppedCount++;
+          if (dropped.length < DUPLICATES_LOGGED) dropped.push(`${nevraOf(p)} (${p.checksumType}:${p.checksum.slice(0, 16)}…, line ${p.line})`);
+          continue;
+        }
+        const content = packageContent(p, this.baseUrl, source);
+        if (links.wantedCount > 0) links.offer(p, content);
+        await this.put(content);
+        emitted++;
       }
-      seen.add(key);
-      const content = packageContent(p, this.baseUrl, source);
-      links.offer(key, content);
-      await this.put(content);
-      emitted++;
     }
     this.ctx.log.info(`primary: ${emitted} packages`);
     if (droppedCount > 0) {
@@ -159,7 +158,7 @@ export class RpmFirstStage extends Stage {
         continue;
       }
       seen.add(advisory.id);
-      const packageUnitIds = await links.unitIds(advisory.packages.map((p) => compactKey(advisoryPackageNevra(p))));
+      const packageUnitIds = await links.unitIds(advisory.packages);
       linked += packageUnitIds.length;
       const { id, ...metadata } = advisory;
       await this.put(new DeclarativeContent({ typeId: RPM_ADVISORY, key: { id }, metadata: { ...metadata, packageUnitIds } }));

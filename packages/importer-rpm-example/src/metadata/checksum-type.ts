@@ -10,6 +10,7 @@ const STRENGTH: readonly DigestAlgorithm[] = ['sha512', 'sha384', 'sha256', 'sha
  */
 export function digestAlgorithmOf(type: string | undefined): DigestAlgorithm | undefined {
   if (!type) return undefined;
+  if ((DIGEST_ALGORITHMS as readonly string[]).includes(type)) return type as DigestAlgorithm; // the usual case, as is
   const normalised = type.trim().toLowerCase().replace(/-/g, '');
   if (normalised === 'sha') return 'sha1';
   return (DIGEST_ALGORITHMS as readonly string[]).includes(normalised) ? (normalised as DigestAlgorithm) : undefined;
@@ -17,27 +18,32 @@ export function digestAlgorithmOf(type: string | undefined): DigestAlgorithm | u
 
 /**
  * Checks one checksum from upstream metadata and returns it normalised (algorithm name, lower-case
- * hex). Throws TRIBUTARY_ERR_DIGEST_INVALID naming `where` for an unknown type or a value that is not
+ * hex). Throws TRIBUTARY_ERR_DIGEST_INVALID naming `place` for an unknown type or a value that is not
  * hex of the algorithm's length.
  */
-export function checkedChecksum(type: string | undefined, value: string | undefined, where: string): { algorithm: DigestAlgorithm; hex: string } {
+export function checkedChecksum(type: string | undefined, value: string | undefined, place: string | (() => string)): { algorithm: DigestAlgorithm; hex: string } {
   const algorithm = digestAlgorithmOf(type);
   if (!algorithm) {
     throw new TributaryError(
       ErrorCodes.DIGEST_INVALID,
-      `${where}: checksum type ${JSON.stringify(type ?? '')} is not supported (expected one of md5, sha/sha1, sha224, sha256, sha384, sha512)`,
-      { details: { where, checksumType: type } },
+      `${placeText(place)}: checksum type ${JSON.stringify(type ?? '')} is not supported (expected one of md5, sha/sha1, sha224, sha256, sha384, sha512)`,
+      { details: { where: placeText(place), checksumType: type } },
     );
   }
   const hex = (value ?? '').trim().toLowerCase();
   if (hex.length !== DIGEST_HEX_LENGTH[algorithm] || !/^[0-9a-f]+$/.test(hex)) {
     throw new TributaryError(
       ErrorCodes.DIGEST_INVALID,
-      `${where}: ${algorithm} checksum ${JSON.stringify(hex.slice(0, 140))} is not ${DIGEST_HEX_LENGTH[algorithm]} hex digits`,
-      { details: { where, checksumType: algorithm } },
+      `${placeText(place)}: ${algorithm} checksum ${JSON.stringify(hex.slice(0, 140))} is not ${DIGEST_HEX_LENGTH[algorithm]} hex digits`,
+      { details: { where: placeText(place), checksumType: algorithm } },
     );
   }
   return { algorithm, hex };
+}
+
+/** `place` of checkedChecksum as text; a function, because primary.xml checks one checksum per package and a message is rarely needed. */
+function placeText(place: string | (() => string)): string {
+  return typeof place === 'string' ? place : place();
 }
 
 /** The strongest algorithm among `algorithms`. */

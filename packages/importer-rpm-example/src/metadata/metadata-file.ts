@@ -28,13 +28,17 @@ export async function* readMetadataRecords(
   options: ReadMetadataOptions,
 ): AsyncGenerator<XmlElement> {
   const source = `${file.type} metadata ${file.href}`;
+  yield* readXmlRecords(await decompressedChunks(file, source, options), { ...spec, source });
+}
+
+/** The decompressed bytes of a metadata file (compression detected, size bounded); `source` names it in errors. */
+export async function decompressedChunks(file: MetadataFile, source: string, options: ReadMetadataOptions): Promise<AsyncGenerator<Buffer>> {
   const compression = await detectCompression(file.path, file.href);
-  const chunks = readDecompressed(file.path, {
+  return readDecompressed(file.path, {
     source,
     compression,
     maxBytes: options.maxBytes,
     ...(file.openSize !== undefined ? { expectedSize: file.openSize } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  yield* readXmlRecords(chunks, { ...spec, source });
 }

@@ -1,6 +1,6 @@
 import { ErrorCodes, TributaryError, type DigestAlgorithm } from '@tributary/plugin-api';
 import { checkedChecksum } from './checksum-type.js';
-import { child, childText, type XmlElement, type XmlRecordSpec } from '../xml/xml-record-reader.js';
+import { detachStrings } from '../xml/detached-strings.js';
 
 /** One `<package>` of primary.xml, as much of it as the importer keeps. */
 export interface PrimaryPackage {
@@ -22,91 +22,152 @@ export interface PrimaryPackage {
   readonly group: string;
   readonly buildhost: string;
   readonly sourcerpm: string;
-  readonly size: { readonly package?: number; readonly installed?: number; readonly archive?: number };
-  readonly time: { readonly file?: number; readonly build?: number };
+  readonly size: PackageSizes;
+  readonly time: PackageTimes;
   readonly location: { readonly href: string; readonly xmlBase?: string };
+  /** Names of the `<rpm:entry>` elements of `<rpm:provides>` (no versions). */
   readonly provides: readonly string[];
+  /** Names of the `<rpm:entry>` elements of `<rpm:requires>` (no versions). */
   readonly requires: readonly string[];
   /** 1-based line of the `<package>` element in primary.xml. */
   readonly line: number;
 }
 
-/** Which parts of primary.xml to read: packages, without file lists and the rarer dependency kinds. */
-export const PRIMARY_RECORDS = {
-  root: 'metadata',
-  records: new Set(['package']),
-  skip: new Set(['file', 'conflicts', 'obsoletes', 'suggests', 'enhances', 'recommends', 'supplements', 'header-range']),
-} satisfies Omit<XmlRecordSpec, 'source'>;
+/** `<size>`: each attribute that is a non-negative integer. */
+export interface PackageSizes {
+  readonly package?: number;
+  readonly installed?: number;
+  readonly archive?: number;
+}
+
+/** `<time>`: each attribute that is a non-negative integer. */
+export interface PackageTimes {
+  readonly file?: number;
+  readonly build?: number;
+}
+
+/** What names a package the way advisories do. */
+export interface Nevra {
+  readonly name: string;
+  readonly epoch: string;
+  readonly version: string;
+  readonly release: string;
+  readonly arch: string;
+}
 
 /** `name-epoch:version-release.arch`: how advisories name a package. */
-export function nevraOf(p: { name: string; epoch: string; version: string; release: string; arch: string }): string {
+export function nevraOf(p: Nevra): string {
   return `${p.name}-${p.epoch || '0'}:${p.version}-${p.release}.${p.arch}`;
 }
 
-/**
- * Reads one `<package>` record. Name, arch, version/release, checksum and location are required
- * (TRIBUTARY_ERR_XML_INVALID naming the line otherwise); everything else defaults to empty.
- */
-export function primaryPackageOf(element: XmlElement, source: string): PrimaryPackage {
-  const where = `${source}, line ${element.line}`;
-  const invalid = (message: string): never => {
-    throw new TributaryError(ErrorCodes.XML_INVALID, `${where}: ${message}`, { details: { source, line: element.line } });
-  };
-  const name = childText(element, 'name')?.trim() || invalid('a <package> has no <name>');
-  const arch = childText(element, 'arch')?.trim() || invalid(`package ${name} has no <arch>`);
-  const version = child(element, 'version') ?? invalid(`package ${name} has no <version>`);
-  const ver = version.attributes['ver']?.trim() || invalid(`package ${name} has no version (<version ver>)`);
-  const rel = version.attributes['rel']?.trim() || invalid(`package ${name} has no release (<version rel>)`);
-  const checksumElement = child(element, 'checksum') ?? invalid(`package ${name} has no <checksum>`);
-  const { algorithm, hex } = checkedChecksum(checksumElement.attributes['type'], checksumElement.text, `${where} (package ${name})`);
-  const location = child(element, 'location');
-  const href = location?.attributes['href']?.trim() || invalid(`package ${name} has no <location href>`);
-  const xmlBase = location?.attributes['xml:base']?.trim() || undefined;
-  const format = child(element, 'format');
-  const formatText = (field: string) => (format ? childText(format, field) ?? '' : '');
-  const sizes = child(element, 'size')?.attributes ?? {};
-  const times = child(element, 'time')?.attributes ?? {};
+/** What a reader collects of one `<package>`, before {@link checkedPrimaryPackage} checks it. */
+export interface PrimaryPackageFields {
+  name: string;
+  arch: string;
+  /** `<version>` attributes; `hasVersion` false when there is no `<version>` at all. */
+  hasVersion: boolean;
+  epoch: string | undefined;
+  ver: string | undefined;
+  rel: string | undefined;
+  /** `<checksum type>` and text; `checksum` undefined when there is no `<checksum>`. */
+  checksumType: string | undefined;
+  checksum: string | undefined;
+  summary: string;
+  description: string;
+  url: string;
+  packager: string;
+  license: string;
+  vendor: string;
+  group: string;
+  buildhost: string;
+  sourcerpm: string;
+  size: PackageSizes;
+  time: PackageTimes;
+  href: string | undefined;
+  xmlBase: string | undefined;
+  provides: string[];
+  requires: string[];
+  /** 1-based line of the `<package>` element. */
+  line: number;
+}
+
+/** Fields of a package nothing has been read of yet. */
+export function emptyPackageFields(line: number): PrimaryPackageFields {
   return {
-    name,
-    epoch: version.attributes['epoch']?.trim() || '0',
-    version: ver,
-    release: rel,
+    name: '',
+    arch: '',
+    hasVersion: false,
+    epoch: undefined,
+    ver: undefined,
+    rel: undefined,
+    checksumType: undefined,
+    checksum: undefined,
+    summary: '',
+    description: '',
+    url: '',
+    packager: '',
+    license: '',
+    vendor: '',
+    group: '',
+    buildhost: '',
+    sourcerpm: '',
+    size: {},
+    time: {},
+    href: undefined,
+    xmlBase: undefined,
+    provides: [],
+    requires: [],
+    line,
+  };
+}
+
+/**
+ * The package `fields` describe, checked: name, arch, version/release, checksum and location are
+ * required (TRIBUTARY_ERR_XML_INVALID naming `source` and the line otherwise; an unsupported
+ * checksum is TRIBUTARY_ERR_DIGEST_INVALID). Its strings hold only their own characters (see
+ * {@link detachStrings}): a package stays in the pipeline for a while, and must not keep the
+ * decompressed chunk of primary.xml it was read from alive all that time.
+ */
+export function checkedPrimaryPackage(f: PrimaryPackageFields, source: string): PrimaryPackage {
+  const invalid = (message: string): never => {
+    throw new TributaryError(ErrorCodes.XML_INVALID, `${source}, line ${f.line}: ${message}`, { details: { source, line: f.line } });
+  };
+  const name = f.name.trim() || invalid('a <package> has no <name>');
+  const arch = f.arch.trim() || invalid(`package ${name} has no <arch>`);
+  if (!f.hasVersion) invalid(`package ${name} has no <version>`);
+  const version = f.ver?.trim() || invalid(`package ${name} has no version (<version ver>)`);
+  const release = f.rel?.trim() || invalid(`package ${name} has no release (<version rel>)`);
+  if (f.checksum === undefined) invalid(`package ${name} has no <checksum>`);
+  const { algorithm, hex } = checkedChecksum(f.checksumType, f.checksum, () => `${source}, line ${f.line} (package ${name})`);
+  const href = f.href?.trim() || invalid(`package ${name} has no <location href>`);
+  const xmlBase = f.xmlBase?.trim() || undefined;
+  const texts = [name, version, release, hex, f.summary, f.description, f.url, f.packager, f.license, f.vendor, f.group, f.buildhost, f.sourcerpm, href, xmlBase ?? ''];
+  const fields = texts.length;
+  for (const entry of f.provides) texts.push(entry);
+  for (const entry of f.requires) texts.push(entry);
+  detachStrings(texts);
+  return {
+    name: texts[0]!,
+    epoch: f.epoch?.trim() || '0',
+    version: texts[1]!,
+    release: texts[2]!,
     arch,
     checksumType: algorithm,
-    checksum: hex,
-    summary: childText(element, 'summary') ?? '',
-    description: childText(element, 'description') ?? '',
-    url: childText(element, 'url') ?? '',
-    packager: childText(element, 'packager') ?? '',
-    license: formatText('license'),
-    vendor: formatText('vendor'),
-    group: formatText('group'),
-    buildhost: formatText('buildhost'),
-    sourcerpm: formatText('sourcerpm'),
-    size: integers(sizes, ['package', 'installed', 'archive']),
-    time: integers(times, ['file', 'build']),
-    location: { href, ...(xmlBase ? { xmlBase } : {}) },
-    provides: entryNames(format && child(format, 'provides')),
-    requires: entryNames(format && child(format, 'requires')),
-    line: element.line,
+    checksum: texts[3]!,
+    summary: texts[4]!,
+    description: texts[5]!,
+    url: texts[6]!,
+    packager: texts[7]!,
+    license: texts[8]!,
+    vendor: texts[9]!,
+    group: texts[10]!,
+    buildhost: texts[11]!,
+    sourcerpm: texts[12]!,
+    size: f.size,
+    time: f.time,
+    location: xmlBase ? { href: texts[13]!, xmlBase: texts[14]! } : { href: texts[13]! },
+    provides: texts.slice(fields, fields + f.provides.length),
+    requires: texts.slice(fields + f.provides.length),
+    line: f.line,
   };
-}
-
-function integers<K extends string>(attributes: Readonly<Record<string, string>>, keys: readonly K[]): Partial<Record<K, number>> {
-  const out: Partial<Record<K, number>> = {};
-  for (const key of keys) {
-    const value = Number(attributes[key]);
-    if (attributes[key] !== undefined && Number.isSafeInteger(value) && value >= 0) out[key] = value;
-  }
-  return out;
-}
-
-function entryNames(list: XmlElement | undefined): string[] {
-  if (!list) return [];
-  const names: string[] = [];
-  for (const entry of list.children) {
-    const name = entry.attributes['name'];
-    if (entry.name === 'entry' && name) names.push(name);
-  }
-  return names;
 }

@@ -1,6 +1,5 @@
 import { ErrorCodes, TributaryError } from '@tributary/plugin-api';
 import { digestAlgorithmOf } from './checksum-type.js';
-import { nevraOf } from './primary-package.js';
 import { child, childText, type XmlElement, type XmlRecordSpec } from '../xml/xml-record-reader.js';
 
 /** A package an advisory lists. */
@@ -51,11 +50,6 @@ export const UPDATEINFO_RECORDS = {
   root: 'updates',
   records: new Set(['update']),
 } satisfies Omit<XmlRecordSpec, 'source'>;
-
-/** The NEVRA (`name-epoch:version-release.arch`) an advisory package names. */
-export function advisoryPackageNevra(p: AdvisoryPackage): string {
-  return nevraOf(p);
-}
 
 /** Reads one `<update>` record; its `<id>` is required. */
 export function advisoryOf(element: XmlElement, source: string): Advisory {
