@@ -38,6 +38,13 @@ describe('location urls', () => {
     expect(locationUrl('a.rpm', '../other/', base, 't')).toBe('http://127.0.0.1:8080/repos/other/a.rpm');
   });
 
+  test('every href resolves as URL resolution says, whatever its characters and the base', () => {
+    const hrefs = ['Packages/a/abc-1.0-1.fc40.x86_64.rpm', 'a^b~c+d@e!f$g&h\'i(j)k*l,m;n=o.rpm', 'a b.rpm', 'a%20b.rpm', 'a#b.rpm', 'a?b.rpm', 'a:b.rpm', 'a|b.rpm', 'ä.rpm',
+      'a\\b.rpm', './a.rpm', 'x/../a.rpm', '//host/a.rpm', '/abs/a.rpm', 'https://other.invalid/a.rpm', 'a{b}.rpm', 'a"b.rpm'];
+    const bases = [base, 'http://127.0.0.1:8080/repos/el9/?token=abc', 'file:///srv/repo/', 'https://user:pw@mirror.invalid/a/b/', 'http://127.0.0.1:8080/repos/el9'];
+    for (const b of bases) for (const href of hrefs) expect([b, href, locationUrl(href, undefined, b, 't')]).toEqual([b, href, new URL(href, b).toString()]);
+  });
+
   test('an unusable url is a typed error', () => {
     expect(() => locationUrl('a.rpm', 'http://[::1', base, 'primary line 3')).toThrow(expect.objectContaining({ code: 'TRIBUTARY_ERR_URL_INVALID' }));
   });

@@ -9,8 +9,10 @@ import type { PrimaryPackage } from '../metadata/primary-package.js';
  * checksum primary.xml gives, stored under the safe path derived from the href.
  */
 export function packageContent(p: PrimaryPackage, baseUrl: string, source: string): DeclarativeContent {
-  const relativePath = storedRelativePath(p.location.href);
-  const url = locationUrl(p.location.href, p.location.xmlBase, baseUrl, `${source}, line ${p.line} (package ${p.name})`);
+  const { href, xmlBase } = p.location;
+  const relativePath = storedRelativePath(href);
+  const url = locationUrl(href, xmlBase, baseUrl, () => `${source}, line ${p.line} (package ${p.name})`);
+  const size = p.size.package;
   return new DeclarativeContent({
     typeId: RPM_PACKAGE,
     key: {
@@ -34,17 +36,14 @@ export function packageContent(p: PrimaryPackage, baseUrl: string, source: strin
       sourcerpm: p.sourcerpm,
       size: p.size,
       time: p.time,
-      location: { ...p.location, relativePath },
+      location: xmlBase ? { href, xmlBase, relativePath } : { href, relativePath },
       provides: p.provides,
       requires: p.requires,
     },
     artifacts: [
-      {
-        url,
-        relativePath,
-        ...(p.size.package !== undefined ? { size: p.size.package } : {}),
-        digests: { [p.checksumType]: p.checksum },
-      },
+      size !== undefined
+        ? { url, relativePath, size, digests: { [p.checksumType]: p.checksum } }
+        : { url, relativePath, digests: { [p.checksumType]: p.checksum } },
     ],
   });
 }

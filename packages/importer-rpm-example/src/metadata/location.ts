@@ -25,12 +25,16 @@ export function displayUrl(url: string): string {
 /**
  * The url a `<location href="…" xml:base="…"/>` points at: `href` resolved against `xml:base` when
  * the element has one (createrepo_c --baseurl writes it), else against the repository base url.
+ * `where` names the location in an error (a function, so it is only built for one).
  */
-export function locationUrl(href: string, xmlBase: string | undefined, baseUrl: string, where: string): string {
+export function locationUrl(href: string, xmlBase: string | undefined, baseUrl: string, where: string | (() => string)): string {
+  // the usual case, once per package of primary: what URL resolution would give, without a URL
+  if (!xmlBase && PLAIN_HREF.test(href) && !NEEDS_REWRITING.test(href) && isPlainBase(baseUrl)) return baseUrl + href;
   try {
     const base = xmlBase ? new URL(xmlBase.endsWith('/') ? xmlBase : `${xmlBase}/`, baseUrl).toString() : baseUrl;
     return new URL(href, base).toString();
   } catch (error) {
+    if (typeof where !== 'string') where = where();
     throw new TributaryError(ErrorCodes.URL_INVALID, `${where}: location ${JSON.stringify(href)}${xmlBase ? ` with xml:base ${JSON.stringify(xmlBase)}` : ''} is not a valid url`, {
       cause: error,
       details: { where, href },
@@ -84,6 +88,24 @@ export function storedRelativePath(href: string): string {
 
 /** Hrefs that are not already a plain relative path: a scheme, a leading `/`, `//`, `.` or `..` segments. */
 const NEEDS_REWRITING = /^[a-z][a-z0-9+.-]*:|^\/|\/\/|(^|\/)\.\.?(\/|$)/i;
+
+/** Characters a URL keeps as they are in a path (checked against WHATWG URL); no `:`, `%`, `?` or `#`. */
+const PLAIN_HREF = /^[A-Za-z0-9._~+^@!$&'()*,;=/-]+$/;
+
+let lastPlainBase: string | undefined;
+
+/** Whether `baseUrl` is a serialised url ending in `/` without query or fragment (a plain href then just appends). */
+function isPlainBase(baseUrl: string): boolean {
+  if (baseUrl === lastPlainBase) return true;
+  if (!baseUrl.endsWith('/') || baseUrl.includes('?') || baseUrl.includes('#')) return false;
+  try {
+    if (new URL(baseUrl).toString() !== baseUrl) return false;
+  } catch {
+    return false;
+  }
+  lastPlainBase = baseUrl;
+  return true;
+}
 
 function safeDecode(path: string): string {
   try {
