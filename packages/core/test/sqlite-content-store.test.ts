@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -261,3 +262,37 @@ test('a catalog written by schema 1 (separate unit-artifact and remote-artifact 
     },
   ]);
 });
+
+test('another process gets the write lock between the groups of a process that writes without a break', async () => {
+  const file = join(dir, 'catalog.db');
+  const store = await open(file, { busyTimeoutMs: 3000 });
+  await store.createRepository({ name: 'first' });
+  // The other process writes units back to back in 200 ms groups, never leaving a gap of its own;
+  // only the pause between groups lets this process in (each write waits at most 3 s).
+  const writer = join(dir, 'writer.js');
+  const dist = join(__dirname, '..', 'dist', 'store', 'sqlite', 'sqlite-content-store.js');
+  await writeFile(
+    writer,
+    `const { SqliteContentStore } = require(${JSON.stringify(dist)});
+     (async () => {
+       const store = new SqliteContentStore(process.argv[2], { groupCommit: { maxAgeMs: 200 } });
+       await store.init();
+       process.stdout.write('writing\\n');
+       const end = Date.now() + 15000;
+       for (let i = 0; Date.now() < end; i++) {
+         await store.upsertUnits([{ unitId: 'u' + i, typeId: 'file', key: { name: 'u' + i }, metadata: {}, artifacts: [] }]);
+       }
+       await store.close();
+     })();`,
+  );
+  const child = spawn(process.execPath, [writer, file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    for (let i = 0; i < 4; i++) await store.createRepository({ name: `while-busy-${i}` });
+    expect(child.exitCode).toBeNull(); // still writing
+    expect((await store.listRepositories()).length).toBe(5);
+  } finally {
+    child.kill();
+  }
+}, 30_000);
