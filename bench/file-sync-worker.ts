@@ -118,7 +118,8 @@ async function storeFile(root: string, sha256: string, chunks: Buffer[]): Promis
     createdDirs.add('tmp');
   }
   await writeFile(temp, chunks);
-  const dir = path.join(root, 'artifacts', sha256.slice(0, 2), sha256.slice(2, 4));
+  // the layout ArtifactStorage uses: one level of 256 directories
+  const dir = path.join(root, 'artifacts', sha256.slice(0, 2));
   if (!createdDirs.has(dir)) {
     await mkdir(dir, { recursive: true });
     createdDirs.add(dir);
