@@ -44,9 +44,18 @@ export interface SqliteContentStoreOptions {
   readonly unitPageSize?: number;
   /** How long a statement waits for another process's write lock. Default 5000 ms. */
   readonly busyTimeoutMs?: number;
+  /** SQLite page cache of the connection, in MiB. Default {@link DEFAULT_CACHE_MIB}. */
+  readonly cacheMiB?: number;
   /** When the sync path's bulk writes commit (see {@link SqliteGroupCommit}). */
   readonly groupCommit?: GroupCommitOptions;
 }
+
+/**
+ * Default SQLite page cache per connection, in MiB. Measured on a 200,000-unit catalog: 16 MiB
+ * costs the store 13% more CPU on a first sync and 37% on a forced re-sync than 64 MiB; 32 MiB is
+ * the middle, and it bounds the store's share of a sync's memory however large the catalog grows.
+ */
+export const DEFAULT_CACHE_MIB = 32;
 
 /**
  * The embedded catalog: the {@link ContentStore} port on one SQLite file (better-sqlite3, WAL).
@@ -89,8 +98,10 @@ export class SqliteContentStore implements ContentStore {
       // In WAL mode NORMAL loses at most the last transactions on power loss, never consistency.
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
-      // 64 MiB of page cache: unit ids are hashes, so each batch touches pages all over the indexes.
-      db.pragma('cache_size = -65536');
+      // Unit ids are hashes, so each batch touches pages all over the indexes; past the cache, pages
+      // come from the OS's file cache. The cache is most of the store's memory, and it stops
+      // growing at this size however large the catalog gets.
+      db.pragma(`cache_size = -${positive(options.cacheMiB, DEFAULT_CACHE_MIB) * 1024}`);
       // Checkpoint the write-ahead log every ~64 MiB instead of every 4 MiB: a sync writes in bursts,
       // and each checkpoint rewrites (and syncs) pages of the randomly keyed indexes.
       db.pragma('wal_autocheckpoint = 16384');
