@@ -1,5 +1,6 @@
 import { ErrorCodes, TributaryError } from '@tributary/plugin-api';
 import { checkedPrimaryPackage, emptyPackageFields, type PackageSizes, type PackageTimes, type PrimaryPackage, type PrimaryPackageFields } from './primary-package.js';
+import { StringPool } from './string-pool.js';
 import type { StrictXmlTokenizer } from '../xml/strict-xml-tokenizer.js';
 import type { XmlAttributes } from '../xml/xml-attributes.js';
 import type { XmlResultCollector } from '../xml/xml-document-reader.js';
@@ -74,6 +75,7 @@ export class PrimaryPackageCollector implements XmlResultCollector<PrimaryPackag
   tokenizer!: StrictXmlTokenizer;
   private ready: PrimaryPackage[] = [];
   private readonly codes = new Map<string, number>();
+  private readonly pool = new StringPool();
   private depth = 0;
   /** The package being read, if any. */
   private fields: PrimaryPackageFields | undefined;
@@ -238,7 +240,7 @@ export class PrimaryPackageCollector implements XmlResultCollector<PrimaryPackag
     this.fields = undefined;
     this.inFormat = false;
     this.entries = undefined;
-    this.ready.push(checkedPrimaryPackage(fields, this.source));
+    this.ready.push(checkedPrimaryPackage(fields, this.source, this.pool));
   }
 
   private codeOf(qualifiedName: string): number {

@@ -1,5 +1,6 @@
 import { ErrorCodes, TributaryError, type DigestAlgorithm } from '@tributary/plugin-api';
 import { checkedChecksum } from './checksum-type.js';
+import type { StringPool } from './string-pool.js';
 import { detachStrings } from '../xml/detached-strings.js';
 
 /** One `<package>` of primary.xml, as much of it as the importer keeps. */
@@ -124,11 +125,13 @@ export function emptyPackageFields(line: number): PrimaryPackageFields {
 /**
  * The package `fields` describe, checked: name, arch, version/release, checksum and location are
  * required (TRIBUTARY_ERR_XML_INVALID naming `source` and the line otherwise; an unsupported
- * checksum is TRIBUTARY_ERR_DIGEST_INVALID). Its strings hold only their own characters (see
- * {@link detachStrings}): a package stays in the pipeline for a while, and must not keep the
- * decompressed chunk of primary.xml it was read from alive all that time.
+ * checksum is TRIBUTARY_ERR_DIGEST_INVALID).
+ *
+ * A package stays in the pipeline for a while: its strings must not keep the decompressed chunk of
+ * primary.xml it was read from alive all that time. Values that repeat across packages come from
+ * `pool`; the others are detached in one piece (see {@link detachStrings}).
  */
-export function checkedPrimaryPackage(f: PrimaryPackageFields, source: string): PrimaryPackage {
+export function checkedPrimaryPackage(f: PrimaryPackageFields, source: string, pool: StringPool): PrimaryPackage {
   const invalid = (message: string): never => {
     throw new TributaryError(ErrorCodes.XML_INVALID, `${source}, line ${f.line}: ${message}`, { details: { source, line: f.line } });
   };
@@ -141,11 +144,12 @@ export function checkedPrimaryPackage(f: PrimaryPackageFields, source: string): 
   const { algorithm, hex } = checkedChecksum(f.checksumType, f.checksum, () => `${source}, line ${f.line} (package ${name})`);
   const href = f.href?.trim() || invalid(`package ${name} has no <location href>`);
   const xmlBase = f.xmlBase?.trim() || undefined;
-  const texts = [name, version, release, hex, f.summary, f.description, f.url, f.packager, f.license, f.vendor, f.group, f.buildhost, f.sourcerpm, href, xmlBase ?? ''];
+  const texts = [name, version, release, hex, f.summary, f.description, f.url, f.sourcerpm, href, xmlBase ?? ''];
   const fields = texts.length;
   for (const entry of f.provides) texts.push(entry);
-  for (const entry of f.requires) texts.push(entry);
   detachStrings(texts);
+  const requires = f.requires;
+  for (let i = 0; i < requires.length; i++) requires[i] = pool.intern(requires[i]!);
   return {
     name: texts[0]!,
     epoch: f.epoch?.trim() || '0',
@@ -157,17 +161,17 @@ export function checkedPrimaryPackage(f: PrimaryPackageFields, source: string): 
     summary: texts[4]!,
     description: texts[5]!,
     url: texts[6]!,
-    packager: texts[7]!,
-    license: texts[8]!,
-    vendor: texts[9]!,
-    group: texts[10]!,
-    buildhost: texts[11]!,
-    sourcerpm: texts[12]!,
+    packager: pool.intern(f.packager),
+    license: pool.intern(f.license),
+    vendor: pool.intern(f.vendor),
+    group: pool.intern(f.group),
+    buildhost: pool.intern(f.buildhost),
+    sourcerpm: texts[7]!,
     size: f.size,
     time: f.time,
-    location: xmlBase ? { href: texts[13]!, xmlBase: texts[14]! } : { href: texts[13]! },
-    provides: texts.slice(fields, fields + f.provides.length),
-    requires: texts.slice(fields + f.provides.length),
+    location: xmlBase ? { href: texts[8]!, xmlBase: texts[9]! } : { href: texts[8]! },
+    provides: texts.slice(fields),
+    requires,
     line: f.line,
   };
 }

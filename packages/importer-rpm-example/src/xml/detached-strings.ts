@@ -22,3 +22,8 @@ export function detachStrings(values: string[]): void {
     offset += length;
   }
 }
+
+/** `value` holding only its own characters (a short string is one already). */
+export function detachedCopy(value: string): string {
+  return value.length < SHORTEST_VIEW ? value : ` ${value}`.slice(1);
+}
