@@ -91,6 +91,21 @@ describe('the strict tokenizer reads documents exactly as a conformant parser do
     const expected = reference(xml);
     for (const chunkSize of [1, 2, 5, 1000]) expect(tokenize(xml, chunkSize)).toEqual(expected);
   });
+
+  test('a large document cut into large chunks, tokens longer than a chunk included', () => {
+    const entry = (i: number) => `<rpm:entry name="lib-${i}.so()(64bit)" flags="GE" epoch="0" ver="${i}.0"/>`;
+    const packages = Array.from({ length: 400 }, (_, i) =>
+      [
+        `<package type="rpm"><name>p&amp;${i}</name><!-- comment ${i} --><description><![CDATA[<cdata ${i}>]]> text &#233; &lt;${i}&gt;</description>`,
+        `<rpm:requires>${Array.from({ length: 5 }, (_, k) => entry(i * 5 + k)).join('\n')}</rpm:requires>`,
+        i % 97 === 0 ? `<!-- ${'long comment '.repeat(900)} --><long value="${'v'.repeat(9000)}" other='&quot;${i}'/>` : '',
+        `<?pi ${i}?></package>`,
+      ].join('\n'),
+    );
+    const xml = `<?xml version="1.0"?>\n<metadata xmlns:rpm="r">\n${packages.join('\n')}\n</metadata>\n`;
+    const expected = reference(xml);
+    for (const chunkSize of [4097, 5000, 12345, 65536]) expect(tokenize(xml, chunkSize)).toEqual(expected);
+  });
 });
 
 describe('the strict tokenizer refuses what a conformant parser refuses', () => {

@@ -28,6 +28,9 @@ const BANG = 33;
 const QUOTE = 34;
 const APOSTROPHE = 39;
 
+/** How much of a new chunk is joined to the unfinished token of the last one to finish it (see `write`). */
+const BRIDGE = 4096;
+
 
 /**
  * A strict, streaming, non-validating XML tokenizer for repository metadata, written for speed
@@ -80,7 +83,23 @@ export class StrictXmlTokenizer {
   }
 
   write(chunk: string): void {
-    this.buffer = this.buffer.length === 0 ? chunk : this.buffer + chunk;
+    const pending = this.buffer.length;
+    if (pending === 0) {
+      this.buffer = chunk;
+    } else if (chunk.length <= BRIDGE) {
+      this.buffer += chunk;
+    } else {
+      // Finish the token the chunk boundary cut on a short join, then go on in the chunk itself:
+      // the whole chunk joined to the tail would be copied once more and scanned as a cons string.
+      this.buffer += chunk.slice(0, BRIDGE);
+      const consumed = this.consume(false);
+      if (consumed > pending) {
+        this.discard(consumed);
+        this.buffer = chunk.slice(consumed - pending);
+      } else {
+        this.buffer += chunk.slice(BRIDGE); // a token longer than the bridge (rare): join it all
+      }
+    }
     const consumed = this.consume(false);
     this.discard(consumed);
   }
