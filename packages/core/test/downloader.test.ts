@@ -92,6 +92,23 @@ describe('Downloader', () => {
     expect((await fs.readFile(file.path)).equals(body)).toBe(true);
   });
 
+  test('a body of undeclared size that outgrows memory mid-transfer moves to disk with every byte hashed', async () => {
+    const body = randomBytes(700 * 1024 + 5);
+    server.route('/chunked.bin', (_req, res) => {
+      res.writeHead(200); // no content-length: chunked, size unknown until the end
+      for (let offset = 0; offset < body.length; offset += 50 * 1024) res.write(body.subarray(offset, offset + 50 * 1024));
+      res.end();
+    });
+    const digests = { sha256: hash('sha256', body), md5: hash('md5', body) };
+    const file = await downloader().download(server.url('/chunked.bin'), { digests });
+    expect(file).toMatchObject({ size: body.length, digests });
+    expect((await fs.readFile(file.path)).equals(body)).toBe(true);
+    const wrong = { sha256: hash('sha256', 'something else') };
+    const error = await failure(downloader().download(server.url('/chunked.bin'), { digests: wrong }), ErrorCodes.DIGEST_MISMATCH);
+    expect(error.details).toMatchObject({ algorithm: 'sha256', actual: digests.sha256 });
+    expect(await scopeFiles()).toEqual([path.basename(file.path)]);
+  });
+
   test('404 fails at once with TRIBUTARY_ERR_HTTP_STATUS and is not retried', async () => {
     const error = await failure(downloader().download(server.url('/missing')), ErrorCodes.HTTP_STATUS);
     expect(error.details['status']).toBe(404);

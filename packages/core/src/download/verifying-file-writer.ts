@@ -1,8 +1,8 @@
 import fs, { createWriteStream, type WriteStream } from 'node:fs';
 import { ErrorCodes, TributaryError, type Digests, type DownloadedFile } from '@tributary/plugin-api';
-import { StreamingDigests, verifyDigests, verifySize } from '../storage/streaming-digests.js';
+import { StreamingDigests, digestsOf, verifyDigests, verifySize } from '../storage/streaming-digests.js';
 
-/** Files up to this size are kept in memory and written with one writev: no stream per small file. */
+/** Files up to this size are kept in memory, hashed whole and written with one write: no stream, no hash object per small file. */
 const MEMORY_LIMIT = 256 * 1024;
 const STREAM_HIGH_WATER_MARK = 1024 * 1024;
 
@@ -14,15 +14,17 @@ export interface WriteExpectation {
 }
 
 /**
- * Receives a transfer's body chunk by chunk: hashes it, refuses it the moment it grows past the
- * expected size or `maxBytes`, and writes it to a temporary file. Small bodies are buffered and
- * written in one call on `finish()`, after verification, so a mismatching small body never touches
- * the disk; large ones stream through a write stream whose back-pressure the caller honours.
+ * Receives a transfer's body chunk by chunk, refuses it the moment it grows past the expected size
+ * or `maxBytes`, verifies its digests, and writes it to a temporary file. Small bodies are kept in
+ * memory, hashed whole and written in one call on `finish()`, after verification, so a mismatching
+ * small body never touches the disk; large ones are hashed as they stream to disk through a write
+ * stream whose back-pressure the caller honours.
  */
 export class VerifyingFileWriter {
-  private readonly digests: StreamingDigests;
+  /** Only once the body streams to disk; a body kept in memory is hashed whole by `finish()`. */
+  private digests: StreamingDigests | undefined;
   private chunks: Buffer[] = [];
-  private buffered = 0;
+  private received = 0;
   private stream: WriteStream | undefined;
   private streamError: Error | undefined;
   /** Called once if writing to disk fails while the body still streams, so the transfer can stop. */
@@ -33,12 +35,11 @@ export class VerifyingFileWriter {
     private readonly expected: WriteExpectation,
     private readonly what: string,
   ) {
-    this.digests = new StreamingDigests(expected.digests);
     if (expected.size !== undefined && expected.size > MEMORY_LIMIT) this.openStream();
   }
 
   get size(): number {
-    return this.digests.size;
+    return this.received;
   }
 
   /** Checks a length the source declared up front (Content-Length, file size) before any byte. */
@@ -53,22 +54,22 @@ export class VerifyingFileWriter {
 
   /** Takes a chunk; false means "pause until `onDrain`". Throws TRIBUTARY_ERR_SIZE_MISMATCH on overflow. */
   write(chunk: Buffer): boolean {
-    const total = this.digests.size + chunk.length;
+    const total = this.received + chunk.length;
     if (this.expected.size !== undefined && total > this.expected.size) {
       throw this.sizeError(`expected ${this.expected.size} bytes, received more`, total);
     }
     if (this.expected.maxBytes !== undefined && total > this.expected.maxBytes) {
       throw this.sizeError(`received more than the limit of ${this.expected.maxBytes} bytes`, total);
     }
-    this.digests.update(chunk);
+    this.received = total;
     if (this.stream === undefined) {
-      if (this.buffered + chunk.length <= MEMORY_LIMIT) {
+      if (total <= MEMORY_LIMIT) {
         this.chunks.push(chunk);
-        this.buffered += chunk.length;
         return true;
       }
       this.openStream();
     }
+    this.digests!.update(chunk);
     return this.stream!.write(chunk);
   }
 
@@ -79,18 +80,21 @@ export class VerifyingFileWriter {
 
   /** Verifies size and digests and completes the file. The writer is done either way. */
   async finish(): Promise<DownloadedFile> {
-    const size = this.digests.size;
-    const digests = this.digests.digest();
+    const size = this.received;
     verifySize(this.expected.size, size, this.what);
-    verifyDigests(this.expected.digests, digests, this.what);
     if (this.stream === undefined) {
-      await writeWhole(this.file, this.chunks).catch((error: Error) => {
+      const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, size);
+      this.chunks = [];
+      const digests = digestsOf(body, this.expected.digests);
+      verifyDigests(this.expected.digests, digests, this.what);
+      await writeWhole(this.file, body).catch((error: Error) => {
         throw this.storageError(error);
       });
-      this.chunks = [];
-    } else {
-      await this.endStream();
+      return { path: this.file, size, digests };
     }
+    const digests = this.digests!.digest();
+    verifyDigests(this.expected.digests, digests, this.what);
+    await this.endStream();
     return { path: this.file, size, digests };
   }
 
@@ -114,9 +118,13 @@ export class VerifyingFileWriter {
       this.streamError = error;
       this.onStreamError(this.storageError(error));
     });
-    for (const chunk of this.chunks) stream.write(chunk);
+    const digests = new StreamingDigests(this.expected.digests);
+    for (const chunk of this.chunks) {
+      digests.update(chunk);
+      stream.write(chunk);
+    }
     this.chunks = [];
-    this.buffered = 0;
+    this.digests = digests;
     this.stream = stream;
   }
 
@@ -144,8 +152,8 @@ export class VerifyingFileWriter {
   }
 }
 
-/** open + writev + close through callbacks: the cheapest way to put a small body on disk. */
-function writeWhole(file: string, chunks: Buffer[]): Promise<void> {
+/** open + write + close through callbacks: the cheapest way to put a small body on disk. */
+function writeWhole(file: string, body: Buffer): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     fs.open(file, 'w', (openError, fd) => {
       if (openError) return reject(openError);
@@ -156,25 +164,14 @@ function writeWhole(file: string, chunks: Buffer[]): Promise<void> {
           else resolve();
         });
       };
-      const writeFrom = (pending: Buffer[]): void => {
-        if (pending.length === 0) return finish(null);
-        fs.writev(fd, pending, (writeError, written) => {
+      const writeFrom = (offset: number): void => {
+        if (offset >= body.length) return finish(null);
+        fs.write(fd, body, offset, body.length - offset, null, (writeError, written) => {
           if (writeError) return finish(writeError);
-          writeFrom(dropWritten(pending, written));
+          writeFrom(offset + written);
         });
       };
-      writeFrom(chunks);
+      writeFrom(0);
     });
   });
-}
-
-/** What remains of `chunks` after a short write of `written` bytes. */
-function dropWritten(chunks: Buffer[], written: number): Buffer[] {
-  let index = 0;
-  let left = written;
-  while (index < chunks.length && left >= chunks[index]!.length) left -= chunks[index++]!.length;
-  if (index >= chunks.length) return [];
-  const rest = chunks.slice(index);
-  if (left > 0) rest[0] = rest[0]!.subarray(left);
-  return rest;
 }
