@@ -106,13 +106,15 @@ export class Downloader implements RemoteFetcher {
   ): Promise<DownloadedFile> {
     const urls = typeof url === 'string' ? [url] : [...url];
     if (urls.length === 0) throw new TributaryError(ErrorCodes.URL_INVALID, 'download needs at least one url');
-    const first = redactUrl(String(urls[0]));
+    const first = String(urls[0]);
+    // the redacted url is only worked out when an error names it
+    const shown = (): string => redactUrl(first);
     const expectation: WriteExpectation = {
-      ...sizeField('size', expected.size, first),
-      ...sizeField('maxBytes', expected.maxBytes, first),
-      digests: normalizeExpectedDigests(expected.digests, `download of ${first}`),
+      size: checkedSize('size', expected.size, shown),
+      maxBytes: checkedSize('maxBytes', expected.maxBytes, shown),
+      digests: normalizeExpectedDigests(expected.digests, () => `download of ${shown()}`),
     };
-    const file = this.storage.tempFilePath(this.scopeId, String(urls[0]).split(/[?#]/, 1)[0]!.split('/').pop());
+    const file = this.storage.tempFilePath(this.scopeId, lastSegment(first));
     let failure: unknown;
     for (const candidate of urls) {
       try {
@@ -191,7 +193,8 @@ export class Downloader implements RemoteFetcher {
     let display = target.display;
     let headers = target.headers;
     for (let hop = 0; ; hop++) {
-      const release = await this.limiter.acquire(url.origin, signal, cancelled);
+      const origin = url.origin;
+      const release = this.limiter.tryAcquire(origin) ?? (await this.limiter.acquire(origin, signal, cancelled));
       const writer = new VerifyingFileWriter(file, expectation, `download of ${display}`);
       this.stats.requests++;
       let redirectTo: URL | undefined;
@@ -200,7 +203,7 @@ export class Downloader implements RemoteFetcher {
           dispatcher: this.dispatcher,
           url,
           displayUrl: display,
-          headers: { ...headers },
+          headers,
           writer,
           ...(signal !== undefined ? { signal } : {}),
           cancelled,
@@ -211,7 +214,7 @@ export class Downloader implements RemoteFetcher {
       } finally {
         release();
       }
-      if (redirectTo === undefined) return this.complete(writer, Promise.resolve());
+      if (redirectTo === undefined) return this.complete(writer);
       await writer.discard();
       if (redirectTo.protocol !== 'http:' && redirectTo.protocol !== 'https:') {
         throw new TributaryError(ErrorCodes.URL_INVALID, `${display} redirects to a ${redirectTo.protocol} url, only http(s) is followed`);
@@ -230,10 +233,10 @@ export class Downloader implements RemoteFetcher {
     }
   }
 
-  /** Waits for the transfer, then verifies and writes the file; removes it on any failure. */
-  private async complete(writer: VerifyingFileWriter, transfer: Promise<void>): Promise<DownloadedFile> {
+  /** Waits for the transfer (if still under way), then verifies and writes the file; removes it on any failure. */
+  private async complete(writer: VerifyingFileWriter, transfer?: Promise<void>): Promise<DownloadedFile> {
     try {
-      await transfer;
+      if (transfer !== undefined) await transfer;
       return await writer.finish();
     } catch (error) {
       await writer.discard();
@@ -242,12 +245,20 @@ export class Downloader implements RemoteFetcher {
   }
 }
 
-function sizeField(name: 'size' | 'maxBytes', value: number | undefined, display: string): { size?: number; maxBytes?: number } {
-  if (value === undefined) return {};
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new TributaryError(ErrorCodes.INVALID_ARGUMENT, `download of ${display}: expected ${name} ${String(value)} is not a non-negative integer`);
+function checkedSize(name: 'size' | 'maxBytes', value: number | undefined, shown: () => string): number | undefined {
+  if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) {
+    throw new TributaryError(ErrorCodes.INVALID_ARGUMENT, `download of ${shown()}: expected ${name} ${String(value)} is not a non-negative integer`);
   }
-  return { [name]: value };
+  return value;
+}
+
+/** The last path segment of a url, query and fragment cut off: only a readable hint for a temp name. */
+function lastSegment(url: string): string {
+  let end = url.indexOf('?');
+  const fragment = url.indexOf('#');
+  if (end < 0 || (fragment >= 0 && fragment < end)) end = fragment;
+  if (end < 0) end = url.length;
+  return url.slice(url.lastIndexOf('/', end - 1) + 1, end);
 }
 
 

@@ -18,6 +18,21 @@ export class OriginLimiter {
   constructor(private readonly limit: number) {}
 
   /**
+   * A release function when a slot for `origin` is free right now and nobody waits for one
+   * (no promise, no tick), else undefined: then {@link acquire} queues.
+   */
+  tryAcquire(origin: string): (() => void) | undefined {
+    let slots = this.origins.get(origin);
+    if (slots === undefined) {
+      slots = { active: 0, waiting: [] };
+      this.origins.set(origin, slots);
+    }
+    if (slots.active >= this.limit || slots.waiting.length > 0) return undefined;
+    slots.active++;
+    return this.releaser(origin, slots);
+  }
+
+  /**
    * Resolves with a release function once a slot for `origin` is free. Rejects with the signal's
    * reason, leaving the queue, when `signal` aborts while waiting.
    */

@@ -60,12 +60,20 @@ export class DownloadWindow {
       return;
     }
     this.contentInFlight++;
-    void Promise.allSettled(due.map((artifact) => this.download(artifact))).then((results) => {
+    const settle = (failure?: { error: unknown }): void => {
       this.contentInFlight--;
-      const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (rejected) this.recordFailure(rejected.reason);
+      if (failure) this.recordFailure(failure.error);
       else this.finish(dc);
       this.wake();
+    };
+    if (due.length === 1) {
+      // most content has one file: no array of settled results to build for it
+      void this.download(due[0]!).then(() => settle(), (error: unknown) => settle({ error }));
+      return;
+    }
+    void Promise.allSettled(due.map((artifact) => this.download(artifact))).then((results) => {
+      const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      settle(rejected ? { error: rejected.reason } : undefined);
     });
   }
 

@@ -23,6 +23,7 @@ import {
 } from './streaming-digests.js';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
+const UNSAFE_NAME_CHARACTERS = /[^A-Za-z0-9._-]+/g;
 const READ_CHUNK = 1024 * 1024;
 const REMOVE_CONCURRENCY = 32;
 
@@ -50,6 +51,8 @@ export class ArtifactStorage {
   /** Makes temp names unique across hosts sharing one root, without a syscall per name. */
   private readonly tag = `${process.pid.toString(36)}${randomBytes(4).toString('hex')}`;
   private counter = 0;
+  /** The scope `tempFilePath` named last, validated once rather than for each of its files. */
+  private lastScope: { readonly id: string; readonly dir: string } | undefined;
 
   constructor(root: string) {
     this.root = path.resolve(root);
@@ -83,8 +86,9 @@ export class ArtifactStorage {
    * short) only makes the name readable when debugging.
    */
   tempFilePath(scopeId: string, hint?: string): string {
-    const suffix = hint ? `-${hint.replace(/[^A-Za-z0-9._-]+/g, '_').slice(-48)}` : '';
-    return path.join(this.scopeDir(scopeId), `${this.tag}-${(++this.counter).toString(36)}${suffix}`);
+    const suffix = hint ? `-${hint.slice(-48).replace(UNSAFE_NAME_CHARACTERS, '_')}` : '';
+    if (this.lastScope?.id !== scopeId) this.lastScope = { id: scopeId, dir: this.scopeDir(scopeId) };
+    return `${this.lastScope.dir}${path.sep}${this.tag}-${(++this.counter).toString(36)}${suffix}`;
   }
 
   /**
@@ -115,7 +119,7 @@ export class ArtifactStorage {
       const actual = digests.digest();
       verifySize(expected.size, digests.size, `artifact ${source}`);
       verifyDigests(expectedDigests, actual, `artifact ${source}`);
-      await this.place(staged, actual.sha256);
+      await this.place(staged, this.pathFor(actual.sha256));
       if (!inside) await fs.rm(source, { force: true });
       return { sha256: actual.sha256, size: digests.size, digests: actual };
     } catch (error) {
@@ -134,9 +138,9 @@ export class ArtifactStorage {
   async adoptDownloaded(file: DownloadedFile): Promise<ArtifactRecord> {
     const source = path.resolve(file.path);
     if (!this.isInside(source)) return this.adoptFile(source, { size: file.size, digests: file.digests });
-    this.pathFor(file.digests.sha256);
+    const target = this.pathFor(file.digests.sha256);
     try {
-      await this.place(source, file.digests.sha256);
+      await this.place(source, target);
     } catch (error) {
       await fs.rm(source, { force: true });
       throw error;
@@ -157,7 +161,7 @@ export class ArtifactStorage {
         `${JSON.stringify(String(sha256).slice(0, 200))} is not a sha256 (64 lowercase hex digits)`,
       );
     }
-    return path.join(this.artifactsDir, sha256.slice(0, 2), sha256);
+    return `${this.artifactsDir}${path.sep}${sha256.slice(0, 2)}${path.sep}${sha256}`;
   }
 
   /** True when the bytes with this sha256 are stored. */
@@ -261,12 +265,11 @@ export class ArtifactStorage {
    * Renames a verified file inside the root to its content address. Identical bytes may already be
    * there (or arrive concurrently): a rename over them is atomic, consumes the source and changes
    * nothing a reader sees — and is one filesystem call cheaper than checking first, which matters
-   * when a sync stores tens of thousands of small files.
+   * when a sync stores tens of thousands of small files. `target` is a {@link pathFor} path.
    */
-  private async place(staged: string, sha256: string): Promise<void> {
-    const target = this.pathFor(sha256);
-    const dir = path.dirname(target);
-    await guard(`store ${sha256}`, async () => {
+  private async place(staged: string, target: string): Promise<void> {
+    const dir = target.slice(0, target.lastIndexOf(path.sep));
+    try {
       if (!this.createdDirs.has(dir)) {
         await fs.mkdir(dir, { recursive: true });
         this.createdDirs.add(dir);
@@ -285,8 +288,11 @@ export class ArtifactStorage {
         }
         await fs.rm(staged, { force: true });
       }
-    });
+    } catch (error) {
+      throw storageError(`store ${target.slice(dir.length + 1)}`, error);
+    }
   }
+
 }
 
 function singleSegment(id: string, what: string): string {
