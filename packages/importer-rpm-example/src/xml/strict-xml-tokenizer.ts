@@ -1,5 +1,6 @@
 import { ErrorCodes, TributaryError } from '@tributary/plugin-api';
 import { XmlAttributes } from './xml-attributes.js';
+import { LineCounter } from './line-counter.js';
 import { isNameStart, isXmlSpace, RecentNames } from './xml-names.js';
 import { decodeReferences } from './xml-references.js';
 
@@ -54,12 +55,8 @@ export class StrictXmlTokenizer {
   private seenRoot = false;
   private rootClosed = false;
   private atStart = true;
-  /** Line of `buffer[0]`, and characters of that line before it. */
-  private linesBefore = 1;
-  private columnBefore = 0;
-  /** Line-counting cursor inside `buffer`: lines up to `cursorPos`. */
-  private cursorPos = 0;
-  private cursorLine = 1;
+  /** Lines and columns in `buffer` (whose `text` it is kept equal to). */
+  private readonly lines = new LineCounter();
   /** Where in `buffer` the token being handled starts (for positions in errors). */
   private tokenStart = 0;
   /** Where the next '&' at or after the last position asked about is (see `referenceAfter`). */
@@ -79,25 +76,25 @@ export class StrictXmlTokenizer {
 
   /** 1-based line of the token being handled (call from a handler). */
   currentLine(): number {
-    return this.lineAt(this.tokenStart);
+    return this.lines.lineAt(this.tokenStart);
   }
 
   write(chunk: string): void {
     const pending = this.buffer.length;
     if (pending === 0) {
-      this.buffer = chunk;
+      this.setBuffer(chunk);
     } else if (chunk.length <= BRIDGE) {
-      this.buffer += chunk;
+      this.setBuffer(this.buffer + chunk);
     } else {
       // Finish the token the chunk boundary cut on a short join, then go on in the chunk itself:
       // the whole chunk joined to the tail would be copied once more and scanned as a cons string.
-      this.buffer += chunk.slice(0, BRIDGE);
+      this.setBuffer(this.buffer + chunk.slice(0, BRIDGE));
       const consumed = this.consume(false);
       if (consumed > pending) {
         this.discard(consumed);
-        this.buffer = chunk.slice(consumed - pending);
+        this.setBuffer(chunk.slice(consumed - pending));
       } else {
-        this.buffer += chunk.slice(BRIDGE); // a token longer than the bridge (rare): join it all
+        this.setBuffer(this.buffer + chunk.slice(BRIDGE)); // a token longer than the bridge (rare): join it all
       }
     }
     const consumed = this.consume(false);
@@ -305,33 +302,18 @@ export class StrictXmlTokenizer {
   }
 
   private discard(consumed: number): void {
-    if (consumed === 0) return;
-    this.lineAt(consumed);
-    this.linesBefore = this.cursorLine;
-    const lastNewline = this.buffer.lastIndexOf('\n', consumed - 1);
-    this.columnBefore = lastNewline >= 0 ? consumed - lastNewline - 1 : this.columnBefore + consumed;
-    this.buffer = this.buffer.slice(consumed);
-    this.cursorPos = 0;
-    this.cursorLine = this.linesBefore;
+    this.lines.advance(consumed);
+    if (consumed > 0) this.setBuffer(this.buffer.slice(consumed));
   }
 
-  /** Line at `pos` in `buffer`, counting forward from the cursor (each character counted once). */
-  private lineAt(pos: number): number {
-    if (pos < this.cursorPos) {
-      this.cursorPos = 0;
-      this.cursorLine = this.linesBefore;
-    }
-    let line = this.cursorLine;
-    for (let nl = this.buffer.indexOf('\n', this.cursorPos); nl >= 0 && nl < pos; nl = this.buffer.indexOf('\n', nl + 1)) line++;
-    this.cursorPos = pos;
-    this.cursorLine = line;
-    return line;
+  private setBuffer(text: string): void {
+    this.buffer = text;
+    this.lines.text = text;
   }
 
   private fail(code: XmlErrorCode, message: string, pos: number): never {
-    const line = this.lineAt(pos);
-    const newline = pos > 0 ? this.buffer.lastIndexOf('\n', pos - 1) : -1;
-    const column = newline >= 0 ? pos - newline : this.columnBefore + pos + 1;
+    const line = this.lines.lineAt(pos);
+    const column = this.lines.columnAt(pos);
     throw new TributaryError(code, `${this.source}, line ${line} column ${column}: ${message}`, { details: { source: this.source, line, column } });
   }
 }
