@@ -152,10 +152,10 @@ export function checkedPrimaryPackage(f: PrimaryPackageFields, source: string, p
   for (let i = 0; i < requires.length; i++) requires[i] = pool.intern(requires[i]!);
   return {
     name: texts[0]!,
-    epoch: f.epoch?.trim() || '0',
+    epoch: pool.intern(f.epoch?.trim() || '0'),
     version: texts[1]!,
     release: texts[2]!,
-    arch,
+    arch: pool.intern(arch),
     checksumType: algorithm,
     checksum: texts[3]!,
     summary: texts[4]!,

@@ -1,8 +1,8 @@
 import { detachedCopy } from '../xml/detached-strings.js';
 
 /**
- * One string per distinct value of a field that repeats across packages: packager, vendor,
- * license, group, build host, required capabilities (`libc.so.6()(64bit)`, `/bin/sh`). Each package
+ * One string per distinct value of a field that repeats across packages: arch, epoch, packager,
+ * vendor, license, group, build host, required capabilities (`libc.so.6()(64bit)`, `/bin/sh`). Each package
  * in the pipeline then points at the pooled string instead of holding its own copy.
  *
  * Bounded: past `maxEntries` distinct values, the pool starts over (a repository whose values do not
