@@ -79,7 +79,11 @@ export class SqliteWorkerStore implements ContentStore {
     try {
       await this.call('close');
     } finally {
-      await Promise.race([exit, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+      // held until the thread is gone: a caller that awaits close() must see it finish
+      this.worker.ref();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exit, new Promise((resolve) => (timer = setTimeout(resolve, 5000)))]);
+      clearTimeout(timer);
       await this.worker.terminate();
     }
   }
