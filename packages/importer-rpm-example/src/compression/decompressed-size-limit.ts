@@ -8,20 +8,23 @@ export interface DecompressedSizeLimitOptions {
   readonly expectedSize?: number;
   /** The hard cap, whatever repomd.xml declares. */
   readonly maxBytes: number;
+  /** Larger chunks are passed on in pieces of this many bytes (views, not copies). */
+  readonly maxChunkBytes?: number;
 }
 
 /**
  * Counts decompressed bytes and stops the stream as soon as they pass repomd's `open-size` or the
  * hard cap (TRIBUTARY_ERR_DECOMPRESSION_LIMIT): a decompression bomb never gets further than one
  * chunk past the limit. At the end, a size different from a declared `open-size` is
- * TRIBUTARY_ERR_SIZE_MISMATCH.
+ * TRIBUTARY_ERR_SIZE_MISMATCH. Chunks are passed on in pieces of at most `maxChunkBytes`.
  */
 export class DecompressedSizeLimit extends Transform {
   private total = 0;
   private readonly limit: number;
 
   constructor(private readonly options: DecompressedSizeLimitOptions) {
-    super();
+    // chunks are read one by one: a byte-mode reader would join the pieces it finds buffered again
+    super({ readableObjectMode: true });
     this.limit = Math.min(options.maxBytes, options.expectedSize ?? Number.POSITIVE_INFINITY);
   }
 
@@ -45,7 +48,13 @@ export class DecompressedSizeLimit extends Transform {
       );
       return;
     }
-    callback(null, chunk);
+    const piece = this.options.maxChunkBytes ?? chunk.length;
+    if (chunk.length <= piece) {
+      callback(null, chunk);
+      return;
+    }
+    for (let start = 0; start < chunk.length; start += piece) this.push(chunk.subarray(start, start + piece));
+    callback();
   }
 
   override _flush(callback: TransformCallback): void {

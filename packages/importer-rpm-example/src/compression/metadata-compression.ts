@@ -31,7 +31,8 @@ const EXTENSIONS: ReadonlyArray<readonly [string, MetadataCompression | 'unsuppo
 ];
 
 /**
- * Decompressed chunk size. Below V8's large-object size (128 KiB), so the string each chunk decodes
+ * Decompressed chunk size: what gunzip writes, and what readDecompressed cuts every decompressor's
+ * chunks to. Below V8's large-object size (128 KiB), so the string each chunk decodes
  * to is an ordinary young object that the next scavenge frees; a larger one lives in the
  * large-object space, is promoted whenever a scavenge finds it still being parsed, and then waits
  * for a full collection (256 KiB chunks cost a 100,000-package sync about 40 MiB more peak RSS).
@@ -111,7 +112,8 @@ export interface DecompressOptions {
  * TRIBUTARY_ERR_ENCODING_INVALID.
  */
 export async function* readDecompressed(file: string, options: DecompressOptions): AsyncGenerator<Buffer> {
-  const limiter = new DecompressedSizeLimit({ source: options.source, expectedSize: options.expectedSize, maxBytes: options.maxBytes });
+  // whatever the decompressor's chunks, the parser gets pieces whose text stays out of V8's large objects
+  const limiter = new DecompressedSizeLimit({ source: options.source, expectedSize: options.expectedSize, maxBytes: options.maxBytes, maxChunkBytes: OUTPUT_CHUNK });
   const source = createReadStream(file, { highWaterMark: options.chunkSize ?? 256 * 1024 });
   const output = pipeline(source, createDecompressor(options.compression), limiter, () => undefined);
   const onAbort = () => output.destroy(options.signal?.reason instanceof Error ? options.signal.reason : new Error('aborted'));
