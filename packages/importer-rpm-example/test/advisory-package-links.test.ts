@@ -47,7 +47,7 @@ describe('advisory package links (multi-level discovery)', () => {
     await expect(links.unitIds([nevra('d')])).resolves.toEqual([]);
   });
 
-  test('saved packages shrink to their unit refs, so their content can be freed', async () => {
+  test('saved packages shrink to their unit ids, so their content can be freed', async () => {
     const links = new AdvisoryPackageLinks(5000);
     const contents: DeclarativeContent[] = [];
     for (let i = 0; i < 3000; i++) {

@@ -1,4 +1,4 @@
-import type { DeclarativeContent, UnitRef } from '@tributary/plugin-api';
+import type { DeclarativeContent } from '@tributary/plugin-api';
 import { compactKey } from '../metadata/compact-key.js';
 import { nevraOf, type Nevra } from '../metadata/primary-package.js';
 import { NevraSet } from './nevra-set.js';
@@ -14,13 +14,15 @@ import { NevraSet } from './nevra-set.js';
  * updateinfo.xml is read once before primary.xml to learn the NEVRAs advisories name (at most
  * `maxLinks` of them: the set is the only thing that grows with updateinfo's size). While primary
  * streams, only packages with such a NEVRA are remembered, as their DeclarativeContent; once the
- * pipeline has saved one, the entry shrinks to its UnitRef so the package's metadata can be freed.
+ * pipeline has saved one, the entry shrinks to its unit id, so the package (whose key strings would
+ * keep all of its text alive) can be freed.
  * When advisories are emitted, each awaits the futures of the packages it lists.
  */
 export class AdvisoryPackageLinks {
   private readonly wanted = new Set<string>();
   private readonly wantedHashes = new NevraSet();
-  private readonly found = new Map<string, DeclarativeContent | UnitRef | null>();
+  /** By key: the package while the pipeline has it, then its unit id (null when it was not saved). */
+  private readonly found = new Map<string, DeclarativeContent | string | null>();
   private pending: string[] = [];
   private compactAt = 1024;
   /** Distinct NEVRAs named by advisories beyond `maxLinks`: listed, never linked. */
@@ -69,23 +71,23 @@ export class AdvisoryPackageLinks {
     for (const nevra of nevras) {
       const entry = this.found.size > 0 ? this.found.get(compactKey(nevraOf(nevra))) : undefined;
       if (!entry) continue;
-      const unit = isUnitRef(entry) ? entry : await entry.resolution();
-      if (unit && !seen.has(unit.unitId)) {
-        seen.add(unit.unitId);
-        ids.push(unit.unitId);
+      const unitId = typeof entry === 'string' ? entry : (await entry.resolution())?.unitId;
+      if (unitId !== undefined && !seen.has(unitId)) {
+        seen.add(unitId);
+        ids.push(unitId);
       }
     }
     return ids;
   }
 
-  /** Shrinks saved packages to their UnitRef; amortised so each entry is rescanned O(1) times. */
+  /** Shrinks saved packages to their unit id; amortised so each entry is rescanned O(1) times. */
   private compact(): void {
     const stillPending: string[] = [];
     for (const nevra of this.pending) {
       const entry = this.found.get(nevra);
-      if (!entry || isUnitRef(entry)) continue;
+      if (!entry || typeof entry === 'string') continue;
       if (entry.resolved) {
-        this.found.set(nevra, entry.unit ?? null);
+        this.found.set(nevra, entry.unit?.unitId ?? null);
       } else {
         stillPending.push(nevra);
       }
@@ -93,8 +95,4 @@ export class AdvisoryPackageLinks {
     this.pending = stillPending;
     this.compactAt = Math.max(1024, stillPending.length * 2);
   }
-}
-
-function isUnitRef(entry: DeclarativeContent | UnitRef): entry is UnitRef {
-  return 'unitId' in entry && !('artifacts' in entry);
 }
