@@ -1,8 +1,9 @@
 /**
  * Generates a realistic yum repository's metadata for the rpm-sync benchmark: primary.xml.gz with
  * N packages (about 2.5 KB of XML each, as Fedora's are: summary, description, a dozen requires,
- * a few provides and files) and a repomd.xml listing it with checksums and sizes. Streams to disk:
- * memory stays flat whatever N is. No RPM files exist; an on_demand sync never fetches them.
+ * a few provides and files), optionally updateinfo.xml.gz with advisories naming ten packages each,
+ * and a repomd.xml listing them with checksums and sizes. Streams to disk: memory stays flat
+ * whatever N is. No RPM files exist; an on_demand sync never fetches them.
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -13,11 +14,16 @@ import { createGzip } from 'node:zlib';
 
 export interface GeneratedPrimary {
   readonly packages: number;
+  /** Advisories in updateinfo.xml.gz (0: there is none). */
+  readonly advisories: number;
   readonly openSize: number;
   readonly size: number;
   /** Path of primary.xml.gz on disk. */
   readonly primaryPath: string;
 }
+
+/** How many packages each generated advisory lists. */
+const PACKAGES_PER_ADVISORY = 10;
 
 const WORDS = 'library runtime daemon client server utility toolkit binding module plugin parser compiler network graphics audio video kernel driver firmware shell editor document archive python perl ruby golang rust java'.split(' ');
 
@@ -29,12 +35,20 @@ function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+/** Name, epoch, version, release and arch of package `i`. */
+function nevraOf(i: number) {
+  return {
+    name: `${word(i)}-${word(i >> 3)}-${i.toString(36)}`,
+    epoch: i % 17 === 0 ? 1 : 0,
+    version: `${1 + (i % 7)}.${i % 13}.${i % 5}`,
+    release: `${1 + (i % 3)}.fc40`,
+    arch: i % 11 === 0 ? 'noarch' : 'x86_64',
+  };
+}
+
 /** One `<package>` element, deterministic in `i`. */
 export function packageXml(i: number): string {
-  const name = `${word(i)}-${word(i >> 3)}-${i.toString(36)}`;
-  const version = `${1 + (i % 7)}.${i % 13}.${i % 5}`;
-  const release = `${1 + (i % 3)}.fc40`;
-  const arch = i % 11 === 0 ? 'noarch' : 'x86_64';
+  const { name, epoch, version, release, arch } = nevraOf(i);
   const pkgid = createHash('sha256').update(`pkg-${i}`).digest('hex');
   const description = escapeXml(
     Array.from({ length: 3 }, (_, k) => `The ${word(i + k)} ${word(i * 3 + k)} of ${name} provides ${word(i + 2 * k)} support for ${word(i + 5 * k)} applications & tools.`).join(' '),
@@ -49,7 +63,7 @@ export function packageXml(i: number): string {
   return `<package type="rpm">
   <name>${name}</name>
   <arch>${arch}</arch>
-  <version epoch="${i % 17 === 0 ? 1 : 0}" ver="${version}" rel="${release}"/>
+  <version epoch="${epoch}" ver="${version}" rel="${release}"/>
   <checksum type="sha256" pkgid="YES">${pkgid}</checksum>
   <summary>${word(i)} ${word(i + 1)} for ${word(i + 2)} applications</summary>
   <description>${description}</description>
@@ -77,11 +91,53 @@ ${files}
 `;
 }
 
-/** Writes `<dir>/repodata/<sha256>-primary.xml.gz` and `<dir>/repodata/repomd.xml`. */
-export async function generateRpmRepo(dir: string, packages: number): Promise<GeneratedPrimary> {
-  const repodata = path.join(dir, 'repodata');
-  await mkdir(repodata, { recursive: true });
-  const temp = path.join(repodata, 'primary.xml.gz.tmp');
+/**
+ * One `<update>` element, deterministic in `a`: a security advisory listing packages spread over
+ * the repository (`packages` of them in all).
+ */
+export function advisoryXml(a: number, packages: number): string {
+  const listed = Array.from({ length: PACKAGES_PER_ADVISORY }, (_, k) => {
+    const i = (a * 7919 + k * 104729) % packages;
+    const { name, epoch, version, release, arch } = nevraOf(i);
+    return `        <package name="${name}" version="${version}" release="${release}" epoch="${epoch}" arch="${arch}" src="${name}-${version}-${release}.src.rpm">
+          <filename>${name}-${version}-${release}.${arch}.rpm</filename>
+          <sum type="sha256">${createHash('sha256').update(`pkg-${i}`).digest('hex')}</sum>
+        </package>`;
+  }).join('\n');
+  return `  <update from="updates@fedoraproject.org" status="stable" type="security" version="2.0">
+    <id>FEDORA-2024-${a.toString(16).padStart(10, '0')}</id>
+    <title>${word(a)} security update</title>
+    <issued date="2024-01-${String(1 + (a % 28)).padStart(2, '0')} 10:00:00"/>
+    <updated date="2024-02-${String(1 + (a % 28)).padStart(2, '0')} 10:00:00"/>
+    <rights>Copyright (C) 2024 Red Hat, Inc. and others.</rights>
+    <release>Fedora 40</release>
+    <severity>Important</severity>
+    <summary>${word(a)} ${word(a + 1)} security update</summary>
+    <description>Fixes CVE-2024-${10000 + a} in the ${word(a)} ${word(a * 3)} &amp; hardens ${word(a + 2)}.</description>
+    <references>
+      <reference href="https://bugzilla.redhat.com/show_bug.cgi?id=${2000000 + a}" id="${2000000 + a}" type="bugzilla" title="CVE-2024-${10000 + a}"/>
+    </references>
+    <pkglist>
+      <collection short="F40">
+        <name>Fedora 40</name>
+${listed}
+      </collection>
+    </pkglist>
+  </update>
+`;
+}
+
+interface WrittenMetadata {
+  readonly href: string;
+  readonly checksum: string;
+  readonly openChecksum: string;
+  readonly size: number;
+  readonly openSize: number;
+}
+
+/** Streams `parts` (a document in pieces) gzipped to `<repodata>/<sha256>-<type>.xml.gz`. */
+async function writeGzipped(repodata: string, type: string, parts: Iterable<string>): Promise<WrittenMetadata> {
+  const temp = path.join(repodata, `${type}.xml.gz.tmp`);
   const out = createWriteStream(temp);
   const gzip = createGzip({ level: 6 });
   const openHash = createHash('sha256');
@@ -93,44 +149,70 @@ export async function generateRpmRepo(dir: string, packages: number): Promise<Ge
     size += chunk.length;
   });
   gzip.pipe(out);
+  let batch = '';
   const write = async (text: string) => {
     const bytes = Buffer.from(text);
     openHash.update(bytes);
     openSize += bytes.length;
     if (!gzip.write(bytes)) await once(gzip, 'drain');
   };
-  await write(`<?xml version="1.0" encoding="UTF-8"?>\n<metadata xmlns="http://linux.duke.edu/metadata/common" xmlns:rpm="http://linux.duke.edu/metadata/rpm" packages="${packages}">\n`);
-  let batch = '';
-  for (let i = 0; i < packages; i++) {
-    batch += packageXml(i);
+  for (const part of parts) {
+    batch += part;
     if (batch.length > 1 << 20) {
       await write(batch);
       batch = '';
     }
   }
-  await write(`${batch}</metadata>\n`);
+  await write(batch);
   gzip.end();
   await once(out, 'finish');
   const checksum = gzHash.digest('hex');
-  const href = `repodata/${checksum}-primary.xml.gz`;
-  const primaryPath = path.join(dir, href);
-  await rename(temp, primaryPath);
+  const href = `repodata/${checksum}-${type}.xml.gz`;
+  await rename(temp, path.join(repodata, '..', href));
+  return { href, checksum, openChecksum: openHash.digest('hex'), size, openSize };
+}
+
+function* primaryParts(packages: number): Generator<string> {
+  yield `<?xml version="1.0" encoding="UTF-8"?>\n<metadata xmlns="http://linux.duke.edu/metadata/common" xmlns:rpm="http://linux.duke.edu/metadata/rpm" packages="${packages}">\n`;
+  for (let i = 0; i < packages; i++) yield packageXml(i);
+  yield '</metadata>\n';
+}
+
+function* updateinfoParts(advisories: number, packages: number): Generator<string> {
+  yield '<?xml version="1.0" encoding="UTF-8"?>\n<updates>\n';
+  for (let a = 0; a < advisories; a++) yield advisoryXml(a, packages);
+  yield '</updates>\n';
+}
+
+function repomdRecord(type: string, written: WrittenMetadata, now: number): string {
+  return `  <data type="${type}">
+    <checksum type="sha256">${written.checksum}</checksum>
+    <open-checksum type="sha256">${written.openChecksum}</open-checksum>
+    <location href="${written.href}"/>
+    <timestamp>${now}</timestamp>
+    <size>${written.size}</size>
+    <open-size>${written.openSize}</open-size>
+  </data>
+`;
+}
+
+/**
+ * Writes `<dir>/repodata/<sha256>-primary.xml.gz`, with `advisories` > 0 also
+ * `<dir>/repodata/<sha256>-updateinfo.xml.gz`, and `<dir>/repodata/repomd.xml`.
+ */
+export async function generateRpmRepo(dir: string, packages: number, advisories = 0): Promise<GeneratedPrimary> {
+  const repodata = path.join(dir, 'repodata');
+  await mkdir(repodata, { recursive: true });
+  const primary = await writeGzipped(repodata, 'primary', primaryParts(packages));
+  const updateinfo = advisories > 0 ? await writeGzipped(repodata, 'updateinfo', updateinfoParts(advisories, packages)) : undefined;
   const now = Math.floor(Date.now() / 1000);
   await writeFile(
     path.join(repodata, 'repomd.xml'),
     `<?xml version="1.0" encoding="UTF-8"?>
 <repomd xmlns="http://linux.duke.edu/metadata/repo" xmlns:rpm="http://linux.duke.edu/metadata/rpm">
   <revision>${now}</revision>
-  <data type="primary">
-    <checksum type="sha256">${checksum}</checksum>
-    <open-checksum type="sha256">${openHash.digest('hex')}</open-checksum>
-    <location href="${href}"/>
-    <timestamp>${now}</timestamp>
-    <size>${size}</size>
-    <open-size>${openSize}</open-size>
-  </data>
-</repomd>
+${repomdRecord('primary', primary, now)}${updateinfo ? repomdRecord('updateinfo', updateinfo, now) : ''}</repomd>
 `,
   );
-  return { packages, openSize, size, primaryPath };
+  return { packages, advisories, openSize: primary.openSize, size: primary.size, primaryPath: path.join(dir, primary.href) };
 }

@@ -25,6 +25,8 @@ export interface RpmWorkerResult {
   readonly cpuSeconds: number;
   readonly peakRssBytes: number;
   readonly packages: number;
+  /** Advisories the sync added (with updateinfo). */
+  readonly advisories?: number;
   readonly timings?: Readonly<Record<string, number>>;
   readonly roundTrips?: number;
 }
@@ -43,6 +45,7 @@ async function runSync(task: Extract<RpmWorkerTask, { kind: 'sync' }>): Promise<
       cpuSeconds: cpuSecondsSince(cpu),
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
       packages: outcome.report.added['rpm.package'] ?? 0,
+      advisories: outcome.report.added['rpm.advisory'] ?? 0,
       timings: outcome.report.timings,
       roundTrips: host.store.stats.roundTrips - roundTripsBefore,
     };

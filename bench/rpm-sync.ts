@@ -1,9 +1,11 @@
 /**
  * RPM-repository sync benchmark (issue 4). Prints figures; asserts nothing.
  *
- *   npm run bench:rpm -- [--store URI] [--packages 100000] [--json] [--keep]
+ *   npm run bench:rpm -- [--store URI] [--packages 100000] [--advisories 0] [--json] [--keep]
  *
- * Generates primary.xml.gz with PACKAGES packages (~250 MB of XML at 100,000) and its repomd.xml,
+ * Generates primary.xml.gz with PACKAGES packages (~250 MB of XML at 100,000), with --advisories
+ * also updateinfo.xml.gz with that many advisories of ten packages each (multi-level discovery:
+ * each links to the package units of the same sync), and its repomd.xml,
  * serves them from a separate server process on 127.0.0.1, and runs, each in a fresh child process
  * (so each peak RSS is its own):
  *   - an on_demand sync into an empty host: seconds, packages/s, peak RSS;
@@ -24,11 +26,13 @@ const { values } = parseArgs({
   options: {
     store: { type: 'string' },
     packages: { type: 'string', default: '100000' },
+    advisories: { type: 'string', default: '0' },
     json: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
   },
 });
 const packageCount = Number(values.packages);
+const advisoryCount = Number(values.advisories);
 const runId = `${Date.now().toString(36)}${process.pid}`;
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'tributary-bench-rpm-'));
 
@@ -57,10 +61,11 @@ async function main(): Promise<void> {
     if (!values.json) process.stdout.write(`${line}\n`);
   };
   const repoDir = path.join(workDir, 'upstream', 'repo');
-  const generated = await generateRpmRepo(repoDir, packageCount);
+  const generated = await generateRpmRepo(repoDir, packageCount, advisoryCount);
   print(
     `rpm-sync benchmark — store: ${values.store ?? 'embedded SQLite'}, node ${process.version}, ${os.cpus().length} CPUs; ` +
-      `primary.xml.gz: ${generated.packages} packages, ${fixed(mb(generated.openSize), 0)} MiB XML, ${fixed(mb(generated.size), 1)} MiB gzip`,
+      `primary.xml.gz: ${generated.packages} packages, ${fixed(mb(generated.openSize), 0)} MiB XML, ${fixed(mb(generated.size), 1)} MiB gzip` +
+      (generated.advisories > 0 ? `; updateinfo.xml.gz: ${generated.advisories} advisories of 10 packages` : ''),
   );
   const { url, child } = await startServer(path.join(workDir, 'upstream'));
   try {
@@ -79,7 +84,7 @@ async function main(): Promise<void> {
     const floor = floorBefore.seconds <= floorAfter.seconds ? floorBefore : floorAfter;
     const ratio = sync.seconds / floor.seconds;
     const load = os.loadavg()[0]!;
-    print(`on_demand sync: ${sync.packages} packages in ${fixed(sync.seconds)} s (CPU ${fixed(sync.cpuSeconds)} s), ${fixed(sync.packages / sync.seconds, 0)} packages/s, peak RSS ${fixed(mb(sync.peakRssBytes), 0)} MiB, ${sync.roundTrips} store round trips`);
+    print(`on_demand sync: ${sync.packages} packages${sync.advisories ? ` and ${sync.advisories} advisories` : ''} in ${fixed(sync.seconds)} s (CPU ${fixed(sync.cpuSeconds)} s), ${fixed(sync.packages / sync.seconds, 0)} packages/s, peak RSS ${fixed(mb(sync.peakRssBytes), 0)} MiB, ${sync.roundTrips} store round trips`);
     print(`floor (decompress + parse, same parser): ${floor.packages} packages in ${fixed(floor.seconds)} s (CPU ${fixed(floor.cpuSeconds)} s), ${fixed(floor.packages / floor.seconds, 0)} packages/s, peak RSS ${fixed(mb(floor.peakRssBytes), 0)} MiB`);
     print(`ratio sync / floor: ${fixed(ratio)} wall, ${fixed(sync.cpuSeconds / floor.cpuSeconds)} CPU; load average ${fixed(load)} on ${os.cpus().length} CPUs${load > os.cpus().length ? ' (a busy machine: wall times are inflated, CPU times less so)' : ''}`);
     const goals = [
