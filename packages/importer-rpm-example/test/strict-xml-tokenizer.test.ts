@@ -136,6 +136,22 @@ describe('the strict tokenizer refuses what a conformant parser refuses', () => 
     expect(refusal('<a b="&e;"/>')).toBe(ErrorCodes.XML_ENTITY);
   });
 
+  test('line and column of an error far into a document are the same in any chunking', () => {
+    const lines = Array.from({ length: 3000 }, (_, i) => `  <p n="${i}">${'x'.repeat(i % 50)}</p>`);
+    lines[2500] = '  <p n="bad" n="twice"/>';
+    const xml = `<root>\n${lines.join('\n')}\n</root>\n`;
+    const where = (chunkSize: number) => {
+      try {
+        tokenize(xml, chunkSize);
+      } catch (error) {
+        return (error as { details: object }).details;
+      }
+      return undefined;
+    };
+    expect(where(xml.length)).toEqual({ source: 'test', line: 2502, column: 14 });
+    for (const chunkSize of [7, 4097, 5003, 65536]) expect(where(chunkSize)).toEqual(where(xml.length));
+  });
+
   test('text a handler does not want is never built but still checked', () => {
     const opened: string[] = [];
     const run = (xml: string) => {

@@ -50,12 +50,14 @@ const BRIDGE = 4096;
  * unfinished tail of the last chunk (one tag or text run), never the document.
  */
 export class StrictXmlTokenizer {
+  /** The text being read; what is not consumed yet starts at `offset`. */
   private buffer = '';
+  private offset = 0;
   private readonly stack: string[] = [];
   private seenRoot = false;
   private rootClosed = false;
   private atStart = true;
-  /** Lines and columns in `buffer` (whose `text` it is kept equal to). */
+  /** Lines and columns in `buffer` (its window kept at `offset`). */
   private readonly lines = new LineCounter();
   /** Where in `buffer` the token being handled starts (for positions in errors). */
   private tokenStart = 0;
@@ -80,40 +82,36 @@ export class StrictXmlTokenizer {
   }
 
   write(chunk: string): void {
-    const pending = this.buffer.length;
+    const pending = this.buffer.length - this.offset;
     if (pending === 0) {
-      this.setBuffer(chunk);
+      this.replaceBuffer(chunk, 0);
     } else if (chunk.length <= BRIDGE) {
-      this.setBuffer(this.buffer + chunk);
+      this.replaceBuffer(this.buffer.slice(this.offset) + chunk, 0);
     } else {
-      // Finish the token the chunk boundary cut on a short join, then go on in the chunk itself:
-      // the whole chunk joined to the tail would be copied once more and scanned as a cons string.
-      this.setBuffer(this.buffer + chunk.slice(0, BRIDGE));
+      // Finish the token the chunk boundary cut on a short join, then go on in the chunk itself,
+      // which is read in place: joined to the tail it would be copied once more, and a string cut
+      // out of it is slower to read character by character than the flat string itself.
+      this.replaceBuffer(this.buffer.slice(this.offset) + chunk.slice(0, BRIDGE), 0);
       const consumed = this.consume(false);
-      if (consumed > pending) {
-        this.discard(consumed);
-        this.setBuffer(chunk.slice(consumed - pending));
-      } else {
-        this.setBuffer(this.buffer + chunk.slice(BRIDGE)); // a token longer than the bridge (rare): join it all
-      }
+      this.advance(consumed);
+      if (consumed > pending) this.replaceBuffer(chunk, consumed - pending);
+      else this.replaceBuffer(this.buffer.slice(consumed) + chunk.slice(BRIDGE), 0); // a token longer than the bridge (rare)
     }
-    const consumed = this.consume(false);
-    this.discard(consumed);
+    this.advance(this.consume(false));
   }
 
   end(): void {
-    const consumed = this.consume(true);
-    this.discard(consumed);
-    if (this.buffer.trim().length > 0) this.fail(ErrorCodes.XML_INVALID, 'the document ends inside a tag, comment or reference (truncated?)', 0);
+    this.advance(this.consume(true));
+    if (this.buffer.slice(this.offset).trim().length > 0) this.fail(ErrorCodes.XML_INVALID, 'the document ends inside a tag, comment or reference (truncated?)', this.offset);
     if (this.stack.length > 0) this.fail(ErrorCodes.XML_INVALID, `the document ends inside <${this.stack[this.stack.length - 1]}> (truncated?)`, this.buffer.length);
-    if (!this.seenRoot) this.fail(ErrorCodes.XML_INVALID, 'the document has no root element', 0);
+    if (!this.seenRoot) this.fail(ErrorCodes.XML_INVALID, 'the document has no root element', this.offset);
   }
 
-  /** Handles every complete token in `buffer`; returns how many characters were consumed. */
+  /** Handles every complete token in `buffer` from `offset` on; returns where the first incomplete one starts. */
   private consume(final: boolean): number {
     const buffer = this.buffer;
     const length = buffer.length;
-    let i = 0;
+    let i = this.offset;
     this.nextReference = -1;
     while (i < length) {
       const lt = buffer.indexOf('<', i);
@@ -301,14 +299,17 @@ export class StrictXmlTokenizer {
     return decodeReferences(text, (code, message, at) => this.fail(code, message, offset + at));
   }
 
-  private discard(consumed: number): void {
-    this.lines.advance(consumed);
-    if (consumed > 0) this.setBuffer(this.buffer.slice(consumed));
+  /** Marks everything before `to` consumed. */
+  private advance(to: number): void {
+    this.lines.advance(to);
+    this.offset = to;
   }
 
-  private setBuffer(text: string): void {
+  /** Reads on in `text` from `offset`, which continues the document where the last buffer stopped. */
+  private replaceBuffer(text: string, offset: number): void {
     this.buffer = text;
-    this.lines.text = text;
+    this.offset = offset;
+    this.lines.rebase(text, offset);
   }
 
   private fail(code: XmlErrorCode, message: string, pos: number): never {
