@@ -21,7 +21,7 @@ import { createRemoteDispatcher, resolveRemoteOptions, type RemoteOptions, type 
 import { isRetryable, retryDelayMs } from './retry-policy.js';
 import { SecretScrubber } from './secret-scrubber.js';
 import { transportError } from './transport-errors.js';
-import { VerifyingFileWriter, type WriteExpectation } from './verifying-file-writer.js';
+import { VerifyingFileWriter, type TempFile, type WriteExpectation } from './verifying-file-writer.js';
 
 const debug = debuglog('tributary:download');
 /**
@@ -114,7 +114,7 @@ export class Downloader implements RemoteFetcher {
       maxBytes: checkedSize('maxBytes', expected.maxBytes, shown),
       digests: normalizeExpectedDigests(expected.digests, () => `download of ${shown()}`),
     };
-    const file = this.storage.tempFilePath(this.scopeId, lastSegment(first));
+    const file: TempFile = { path: this.storage.tempFilePath(this.scopeId, lastSegment(first)), created: false };
     let failure: unknown;
     for (const candidate of urls) {
       try {
@@ -128,7 +128,7 @@ export class Downloader implements RemoteFetcher {
         if (urls.length > 1) this.reportUrlFailed(String(candidate), error);
       }
     }
-    await fs.rm(file, { force: true }).catch(() => undefined);
+    if (file.created) await fs.rm(file.path, { force: true }).catch(() => undefined);
     if (isTributaryError(failure) && urls.length > 1) failure.details['urlsTried'] = urls.length;
     throw this.scrubber.error(failure);
   }
@@ -152,7 +152,7 @@ export class Downloader implements RemoteFetcher {
 
   private async downloadFrom(
     raw: string,
-    file: string,
+    file: TempFile,
     expectation: WriteExpectation,
     signal: AbortSignal | undefined,
   ): Promise<DownloadedFile> {
@@ -184,7 +184,7 @@ export class Downloader implements RemoteFetcher {
 
   private async fetchFollowingRedirects(
     target: DownloadTarget,
-    file: string,
+    file: TempFile,
     expectation: WriteExpectation,
     signal: AbortSignal | undefined,
     cancelled: () => TributaryError,

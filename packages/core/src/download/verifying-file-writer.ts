@@ -6,6 +6,16 @@ import { StreamingDigests, digestsOf, verifyDigests, verifySize } from '../stora
 const MEMORY_LIMIT = 256 * 1024;
 const STREAM_HIGH_WATER_MARK = 1024 * 1024;
 
+/**
+ * The temporary file of one download, shared by the writers of its attempts (retries, redirects,
+ * other urls): `created` says whether any of them may have put it on disk, so a failure that never
+ * got that far costs no filesystem call to clean up.
+ */
+export interface TempFile {
+  readonly path: string;
+  created: boolean;
+}
+
 /** What a transfer must deliver; `digests` already normalised. */
 export interface WriteExpectation {
   readonly size?: number;
@@ -31,7 +41,7 @@ export class VerifyingFileWriter {
   onStreamError: (error: TributaryError) => void = () => {};
 
   constructor(
-    readonly file: string,
+    private readonly temp: TempFile,
     private readonly expected: WriteExpectation,
     private readonly what: string,
   ) {
@@ -87,18 +97,22 @@ export class VerifyingFileWriter {
       this.chunks = [];
       const digests = digestsOf(body, this.expected.digests);
       verifyDigests(this.expected.digests, digests, this.what);
-      await writeWhole(this.file, body).catch((error: Error) => {
+      this.temp.created = true;
+      await writeWhole(this.temp.path, body).catch((error: Error) => {
         throw this.storageError(error);
       });
-      return { path: this.file, size, digests };
+      return { path: this.temp.path, size, digests };
     }
     const digests = this.digests!.digest();
     verifyDigests(this.expected.digests, digests, this.what);
     await this.endStream();
-    return { path: this.file, size, digests };
+    return { path: this.temp.path, size, digests };
   }
 
-  /** Stops writing and removes whatever reached the disk. */
+  /**
+   * Stops writing and removes whatever reached the disk; when no attempt got as far as the disk
+   * there is nothing to remove and no filesystem call, so a failure reaches the pipeline at once.
+   */
   async discard(): Promise<void> {
     this.chunks = [];
     const stream = this.stream;
@@ -108,11 +122,12 @@ export class VerifyingFileWriter {
         stream.destroy();
       });
     }
-    await fs.promises.rm(this.file, { force: true });
+    if (this.temp.created) await fs.promises.rm(this.temp.path, { force: true });
   }
 
   private openStream(): void {
-    const stream = createWriteStream(this.file, { highWaterMark: STREAM_HIGH_WATER_MARK });
+    this.temp.created = true;
+    const stream = createWriteStream(this.temp.path, { highWaterMark: STREAM_HIGH_WATER_MARK });
     stream.on('error', (error) => {
       if (this.streamError !== undefined) return;
       this.streamError = error;
