@@ -30,12 +30,13 @@ import type {
 import { SqliteRepositories } from './sqlite-repositories.js';
 import * as content from './sqlite-repository-content.js';
 import { unitKeysPage, unitsPage, type PageCursor } from './sqlite-repo-unit-pages.js';
-export type { PageCursor } from './sqlite-repo-unit-pages.js';
 import { migrateSchema } from './sqlite-schema.js';
 import { SqliteGroupCommit, type GroupCommitOptions } from './sqlite-group-commit.js';
 import { SqliteStatements } from './sqlite-statements.js';
 import { SqliteSyncHistory } from './sqlite-sync-history.js';
 import * as catalog from './sqlite-units.js';
+
+export type { PageCursor } from './sqlite-repo-unit-pages.js';
 
 export interface SqliteContentStoreOptions {
   /** Units per page when streaming a repository's unit keys (one read per page). Default 1000. */
