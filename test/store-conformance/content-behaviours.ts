@@ -22,6 +22,22 @@ export function contentBehaviours(current: CurrentStore): void {
     expect(await store.countRepoUnits(repo.id, v2)).toEqual({ file: 3, 'rpm.package': 1 });
   });
 
+  test('associating a unit the catalog does not hold is refused, and the version keeps what it had', async () => {
+    const store = current();
+    const repo = await store.createRepository({ name: 'r' });
+    const a = unitWrite('file', 'a');
+    await store.upsertUnits([a]);
+    const v1 = await store.beginVersion(repo.id);
+    await store.associate(repo.id, v1, rowsOf([a]), 'sync');
+    const refused = await store.associate(repo.id, v1, [row('file', 'nowhere'), row('file', 'b')], 'sync').then(
+      () => undefined,
+      (error: unknown) => error as { code?: string },
+    );
+    expect(refused?.code).toBe('TRIBUTARY_ERR_INVALID_ARGUMENT');
+    await store.commitVersion(repo.id, v1);
+    expect(await namesIn(store, repo.id, v1)).toEqual(['a']);
+  });
+
   test('a user-associated unit stays user-added when a sync associates it again', async () => {
     const store = current();
     const repo = await store.createRepository({ name: 'r' });

@@ -18,15 +18,19 @@ export function streamingBehaviours(current: CurrentStore): void {
     expect(await collect(store.repoUnitKeys(repoId, 1, 'no.such.type'))).toEqual([]);
   });
 
-  test('repoUnits pages through a version in type then unit id order', async () => {
+  test('repoUnits pages through a version type by type, each unit once, in an order pages agree on', async () => {
     const store = current();
     const units = [...manyUnits('file', MANY), ...manyUnits('a.first', 5, 'f')];
     const repoId = await repoWithVersion1(store, 'r', units);
     const views = await collect(store.repoUnits(repoId, 1, { pageSize: 1_000 }));
     expect(views).toHaveLength(MANY + 5);
-    const order = views.map((v) => `${v.typeId}\u0000${v.unitId}`);
-    expect(order).toEqual([...order].sort());
+    const types = views.map((v) => v.typeId);
+    expect(types).toEqual([...types].sort());
+    const order = views.map((v) => v.unitId);
     expect(new Set(order).size).toBe(MANY + 5);
+    // keyset pages of another size walk the same order
+    expect((await collect(store.repoUnits(repoId, 1, { pageSize: 333 }))).map((v) => v.unitId)).toEqual(order);
+    expect((await collect(store.repoUnitKeys(repoId, 1))).map((k) => k.unitId)).toEqual(order);
     expect(views[0]).toMatchObject({ typeId: 'a.first', origin: 'sync', artifacts: [] });
     const some = views.find((v) => v.unitId === units[7]!.unitId)!;
     expect(some).toMatchObject({ key: units[7]!.key, metadata: { i: 7 } });

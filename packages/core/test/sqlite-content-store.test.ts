@@ -189,8 +189,13 @@ describe('group commit of bulk writes', () => {
     const file = join(dir, 'catalog.db');
     const store = await open(file);
     const repo = await store.createRepository({ name: 'r' });
+    await store.upsertUnits([unit('a'), unit('b')]);
     const v1 = await store.beginVersion(repo.id);
     await store.associate(repo.id, v1, [{ unitId: 'a', typeId: 'file' }], 'sync');
+    // a unit the catalog does not hold: refused inside the call
+    expect((await failure(store.associate(repo.id, v1, [{ unitId: 'nowhere', typeId: 'file' }], 'sync'))).code).toBe(
+      ErrorCodes.INVALID_ARGUMENT,
+    );
     // a version that is not the one being written: refused inside the call
     expect((await failure(store.associate(repo.id, v1 + 1, [{ unitId: 'b', typeId: 'file' }], 'sync'))).code).toBe(ErrorCodes.STORE);
     await store.commitVersion(repo.id, v1);
@@ -202,9 +207,12 @@ describe('group commit of bulk writes', () => {
     const store = await open(file);
     const repo = await store.createRepository({ name: 'r' });
     const raw = new BetterSqlite3(file);
-    raw.exec(`CREATE TRIGGER fail_group BEFORE INSERT ON repository_content WHEN NEW.unit_id = 'poison'
+    raw.exec(`CREATE TRIGGER fail_group BEFORE INSERT ON repository_content
+              WHEN NEW.unit = (SELECT id FROM units WHERE unit_id = 'poison')
               BEGIN SELECT RAISE(ROLLBACK, 'injected failure'); END`);
     raw.close();
+    await store.upsertUnits([unit('a'), unit('poison')]);
+    await store.acquireLease(repo.id, 'host', 60_000); // a plain write: the units are committed
     const v1 = await store.beginVersion(repo.id);
     await store.associate(repo.id, v1, [{ unitId: 'a', typeId: 'file' }], 'sync');
     expect((await failure(store.associate(repo.id, v1, [{ unitId: 'poison', typeId: 'file' }], 'sync'))).message).toMatch(
@@ -261,6 +269,87 @@ test('a catalog written by schema 1 (separate unit-artifact and remote-artifact 
       digests: { sha256: 'c'.repeat(64) },
     },
   ]);
+});
+
+test('what one connection remembers of units is forgotten when another connection commits', async () => {
+  const file = join(dir, 'catalog.db');
+  const a = await open(file);
+  const b = await open(file);
+  const unit = { unitId: 'x', typeId: 'file', key: { name: 'x' }, metadata: {}, artifacts: [] };
+  const repo = await a.createRepository({ name: 'r' });
+  expect(await a.findUnits(['x'])).toEqual([]); // a: x is not in the catalog
+  // b creates x and associates it into version 1
+  await b.upsertUnits([unit]);
+  const v1 = await b.beginVersion(repo.id);
+  await b.associate(repo.id, v1, [{ unitId: 'x', typeId: 'file' }], 'sync');
+  await b.commitVersion(repo.id, v1);
+  // a must see x as stored and as already in the repository (a second present row would be refused)
+  expect(await a.upsertUnits([unit])).toEqual(['unchanged']);
+  const v2 = await a.beginVersion(repo.id);
+  expect(await a.associate(repo.id, v2, [{ unitId: 'x', typeId: 'file' }], 'sync')).toEqual({});
+  await a.commitVersion(repo.id, v2);
+  expect(await a.countRepoUnits(repo.id, v2)).toEqual({ file: 1 });
+  // and the other way round: a unit a created is associated by b before a associates it
+  await a.upsertUnits([{ ...unit, unitId: 'y', key: { name: 'y' } }]);
+  await a.acquireLease(repo.id, 'a', 60_000); // a plain write: a's pending units are committed
+  const v3 = await b.beginVersion(repo.id);
+  expect(await b.associate(repo.id, v3, [{ unitId: 'y', typeId: 'file' }], 'sync')).toEqual({ file: 1 });
+  expect(await b.acquireLease(repo.id, 'b', 60_000)).toBe(false); // a plain write: b's rows are committed
+  expect(await a.associate(repo.id, v3, [{ unitId: 'y', typeId: 'file' }], 'sync')).toEqual({});
+  await a.commitVersion(repo.id, v3);
+  expect(await b.countRepoUnits(repo.id, v3)).toEqual({ file: 2 });
+  await a.close();
+  await b.close();
+});
+
+test('a catalog written by schema 2 (content rows keyed by repository UUID and unit id) keeps every version through the upgrade', async () => {
+  const file = join(dir, 'catalog.db');
+  const old = new BetterSqlite3(file);
+  migrateSchema(old, 2);
+  const now = new Date().toISOString();
+  const MAX = Number.MAX_SAFE_INTEGER;
+  old.exec(`
+    INSERT INTO repositories (id, name, latest_version, write_generation, created_at, updated_at)
+      VALUES ('repo-a', 'a', 2, 2, '${now}', '${now}'), ('repo-b', 'b', 1, 1, '${now}', '${now}');
+    INSERT INTO units (unit_id, type_id, key, metadata) VALUES
+      ('u1', 'file', '{"name":"u1"}', '{}'), ('u2', 'file', '{"name":"u2"}', '{}'), ('u3', 'rpm', '{"name":"u3"}', '{}');
+    -- a: u1 in versions 1..2, u2 only in version 1, u3 (user-added) from version 2; b: u1 in version 1
+    INSERT INTO repository_content (repo_id, type_id, unit_id, version_removed, version_added, seen_generation, origin) VALUES
+      ('repo-a', 'file', 'u1', ${MAX}, 1, 2, 'sync'),
+      ('repo-a', 'file', 'u2', 2, 1, 1, 'sync'),
+      ('repo-a', 'rpm', 'u3', ${MAX}, 2, 2, 'user'),
+      ('repo-b', 'file', 'u1', ${MAX}, 1, 1, 'sync');
+  `);
+  old.close();
+  const store = await open(file);
+  const a = (await store.getRepository('a'))!;
+  const b = (await store.getRepository('b'))!;
+  const keys = async (repoId: string, version: number) => {
+    const found: string[] = [];
+    for await (const k of store.repoUnitKeys(repoId, version)) found.push(`${k.typeId}:${k.unitId}:${k.origin}`);
+    return found;
+  };
+  expect(await keys(a.id, 1)).toEqual(['file:u1:sync', 'file:u2:sync']);
+  expect(await keys(a.id, 2)).toEqual(['file:u1:sync', 'rpm:u3:user']);
+  expect(await keys(b.id, 1)).toEqual(['file:u1:sync']);
+
+  // the upgraded rows are written and read as usual: a mirror sync of a drops u1 and brings u2 back
+  const c = await store.createRepository({ name: 'c' });
+  const v3 = await store.beginVersion(a.id);
+  await store.associate(a.id, v3, [{ unitId: 'u2', typeId: 'file' }], 'sync');
+  expect(await store.unassociateUnseen(a.id, v3, false)).toEqual({ file: 1 });
+  await store.commitVersion(a.id, v3);
+  expect(await keys(a.id, 3)).toEqual(['file:u2:sync', 'rpm:u3:user']);
+  expect(await keys(a.id, 2)).toEqual(['file:u1:sync', 'rpm:u3:user']);
+  const c1 = await store.beginVersion(c.id);
+  await store.associate(c.id, c1, [{ unitId: 'u3', typeId: 'rpm' }], 'sync');
+  await store.commitVersion(c.id, c1);
+  expect(await keys(c.id, 1)).toEqual(['rpm:u3:sync']);
+  expect(await keys(b.id, 1)).toEqual(['file:u1:sync']);
+  // deleting a repository takes its rows and no other repository's
+  await store.deleteRepository(b.id);
+  expect(await store.countRepoUnits(a.id, 3)).toEqual({ file: 1, rpm: 1 });
+  expect((await store.deleteOrphans()).units).toBe(0); // u1 is still in a's version 2
 });
 
 test('another process gets the write lock between the groups of a process that writes without a break', async () => {

@@ -93,7 +93,9 @@ export interface ContentStore {
   /**
    * Adds units to the in-progress `version`. A unit already present (in the committed version or
    * earlier in this one) is only marked seen by `version`; origin 'user' is sticky. Returns the
-   * units newly added, counted by type.
+   * units newly added, counted by type. Units must be in the catalog: a unit given without its key
+   * that the catalog does not hold is refused with `TRIBUTARY_ERR_INVALID_ARGUMENT` before anything
+   * is written (the SQLite store checks every unit).
    */
   associate(repoId: string, version: number, units: readonly AssociateRow[], origin: UnitOrigin): Promise<CountsByType>;
   /** Removes units (by id) from the in-progress `version`. Returns removed counts by type. */
@@ -107,7 +109,9 @@ export interface ContentStore {
   repoUnitKeys(repoId: string, version: number, typeId?: string): AsyncIterable<RepoUnitKey>;
   /**
    * Streams units of `version` with metadata and artifacts (joined with artifact sizes and remote
-   * artifacts), in pages of `pageSize`, ordered by type then unit id.
+   * artifacts), in pages of `pageSize`, ordered by type, then in an order of the store's choosing
+   * that every page size and {@link repoUnitKeys} agree on (SQLite: the order units entered the
+   * catalog; MongoDB: unit id).
    */
   repoUnits(repoId: string, version: number, options?: { typeId?: string; pageSize?: number }): AsyncIterable<RepoUnitView>;
   /** Units in `version`, counted by type. */

@@ -1,4 +1,4 @@
-import type { CountsByType, UnitOrigin } from '@tributary/plugin-api';
+import { ErrorCodes, TributaryError, type CountsByType, type UnitOrigin } from '@tributary/plugin-api';
 import type { AnyBulkWriteOperation, Filter } from 'mongodb';
 import type { AssociateRow } from '../content-store.js';
 import type { CatalogCollections, ContentDoc, SeenDoc } from './mongodb-documents.js';
@@ -157,7 +157,16 @@ export class MongoRepositoryContent {
     const units = await this.requests.allIn(unitIds, (ids) =>
       this.collections.units.find({ _id: { $in: ids } }, { projection: { key: 1 }, batchSize: batchFor(ids.length) }),
     );
-    return new Map(units.map((unit) => [unit._id, unit.key]));
+    const keys = new Map(units.map((unit) => [unit._id, unit.key]));
+    const missing = unitIds.filter((unitId) => !keys.has(unitId));
+    if (missing.length > 0) {
+      throw new TributaryError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `cannot associate ${missing.length} unit(s) the catalog does not hold (first: ${missing[0]}); store units before associating them`,
+        { details: { unitIds: missing.slice(0, 10) } },
+      );
+    }
+    return keys;
   }
 
   /** One `updateMany` per chunk of row ids: a single statement whatever the chunk's size. */

@@ -35,6 +35,7 @@ import { SqliteGroupCommit, type GroupCommitOptions } from './sqlite-group-commi
 import { SqliteStatements } from './sqlite-statements.js';
 import { SqliteSyncHistory } from './sqlite-sync-history.js';
 import * as catalog from './sqlite-units.js';
+import { SqliteUnitRows } from './sqlite-unit-rows.js';
 
 export type { PageCursor } from './sqlite-repo-unit-pages.js';
 
@@ -84,6 +85,7 @@ export class SqliteContentStore implements ContentStore {
   private readonly keyPageSize: number;
   private readonly unitPageSize: number;
   private readonly group: SqliteGroupCommit;
+  private readonly unitRows: SqliteUnitRows;
   /** Group losses counted when each uncommitted version began, by `repoId\0version`. */
   private readonly lossesAtBegin = new Map<string, number>();
 
@@ -113,6 +115,7 @@ export class SqliteContentStore implements ContentStore {
     }
     this.db = db;
     this.group = new SqliteGroupCommit(db, options.groupCommit);
+    this.unitRows = new SqliteUnitRows(db, this.group);
     this.sql = new SqliteStatements(this.db);
     this.repositories = new SqliteRepositories(this.sql);
     this.history = new SqliteSyncHistory(this.sql);
@@ -184,8 +187,8 @@ export class SqliteContentStore implements ContentStore {
 
   async beginVersion(repoId: string): Promise<number> {
     return this.write('begin version', () => {
-      const { version } = this.repositories.beginWrite(repoId);
-      content.rollbackContent(this.sql, repoId, version);
+      const { version, seq } = this.repositories.beginWrite(repoId);
+      content.rollbackContent(this.sql, seq, version);
       this.lossesAtBegin.set(`${repoId}\0${version}`, this.group.losses);
       return version;
     });
@@ -219,18 +222,18 @@ export class SqliteContentStore implements ContentStore {
           { details: { repoId, version, latestVersion: latest } },
         );
       }
-      content.rollbackContent(this.sql, repoId, version);
+      content.rollbackContent(this.sql, this.repositories.seq(repoId), version);
     });
   }
 
   // ---- units and artifacts ----
 
   async upsertUnits(units: readonly UnitWrite[]): Promise<UpsertStatus[]> {
-    return this.bulk('upsert units', units.length, () => catalog.upsertUnits(this.sql, units));
+    return this.bulk('upsert units', units.length, () => catalog.upsertUnits(this.sql, this.unitRows, units));
   }
 
   async findUnits(unitIds: readonly string[]): Promise<ExistingUnit[]> {
-    return this.read('find units', () => catalog.findUnits(this.sql, unitIds));
+    return this.read('find units', () => catalog.findUnits(this.sql, this.unitRows, unitIds));
   }
 
   async upsertArtifacts(artifacts: readonly ArtifactRecord[]): Promise<void> {
@@ -249,22 +252,22 @@ export class SqliteContentStore implements ContentStore {
 
   async associate(repoId: string, version: number, units: readonly AssociateRow[], origin: UnitOrigin): Promise<CountsByType> {
     return this.bulk('associate units', units.length, () => {
-      const generation = this.repositories.writeGeneration(repoId, version);
-      return content.associate(this.sql, repoId, generation, version, units, origin);
+      const { seq, generation } = this.repositories.writableVersion(repoId, version);
+      return content.associate(this.sql, this.unitRows, seq, generation, version, units, origin);
     });
   }
 
   async unassociate(repoId: string, version: number, unitIds: readonly string[]): Promise<CountsByType> {
     return this.bulk('unassociate units', unitIds.length, () => {
-      this.repositories.writeGeneration(repoId, version);
-      return content.unassociate(this.sql, repoId, version, unitIds);
+      const { seq } = this.repositories.writableVersion(repoId, version);
+      return content.unassociate(this.sql, seq, version, unitIds);
     });
   }
 
   async unassociateUnseen(repoId: string, version: number, includeUserAdded: boolean): Promise<CountsByType> {
     return this.write('unassociate unseen units', () => {
-      const generation = this.repositories.writeGeneration(repoId, version);
-      return content.unassociateUnseen(this.sql, repoId, generation, version, includeUserAdded);
+      const { seq, generation } = this.repositories.writableVersion(repoId, version);
+      return content.unassociateUnseen(this.sql, seq, generation, version, includeUserAdded);
     });
   }
 
@@ -283,7 +286,8 @@ export class SqliteContentStore implements ContentStore {
   }
 
   /**
-   * One page of {@link repoUnitKeys}: up to `limit` keys after `after`, in (type, unit id) order.
+   * One page of {@link repoUnitKeys}: up to `limit` keys after `after`, by type and then in the
+   * order units entered the catalog.
    * Each page is its own read, so nothing stays open between pages.
    */
   unitKeysPage(repoId: string, version: number, typeId: string | undefined, after: PageCursor | undefined, limit: number): RepoUnitKey[] {
@@ -320,6 +324,7 @@ export class SqliteContentStore implements ContentStore {
   // ---- orphans ----
 
   async deleteOrphans(): Promise<{ units: number; artifacts: string[] }> {
+    this.unitRows.clear();
     return this.write('delete orphans', () => catalog.deleteOrphans(this.sql));
   }
 
@@ -342,6 +347,8 @@ export class SqliteContentStore implements ContentStore {
     try {
       return this.group.run(rows, body);
     } catch (error) {
+      // its savepoint was rolled back: what it taught the cache may be undone
+      this.unitRows.clear();
       throw storeError(this.file, operation, error);
     }
   }

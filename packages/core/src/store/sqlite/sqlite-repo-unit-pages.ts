@@ -5,7 +5,7 @@ import type { SqliteStatements } from './sqlite-statements.js';
 import { artifactDigests, type ArtifactRow, type StoredRemote, type StoredUnitArtifact } from './sqlite-units.js';
 
 /**
- * One page of a repository version's units, in (type, unit id) order, starting after `after`.
+ * One page of a repository version's units, in (type, catalog row) order, starting after `after`.
  * Reading page by page (keyset pagination) rather than through one open cursor keeps memory
  * bounded and leaves the connection free between pages: better-sqlite3 refuses every other
  * statement while an iterator is open, and a sync writes while it streams the repository's keys.
@@ -34,27 +34,29 @@ function pageRows(
   limit: number,
   withMetadata: boolean,
 ): KeyRow[] {
-  const conditions = ['rc.repo_id = ?', VISIBLE_IN_VERSION];
+  const conditions = ['rc.repo = (SELECT seq FROM repositories WHERE id = ?)', VISIBLE_IN_VERSION];
   const params: unknown[] = [repoId, version, version];
   if (typeId !== undefined) {
     conditions.push('rc.type_id = ?');
     params.push(typeId);
   }
+  // the cursor names the last unit by id; its catalog row is where the next page starts
+  const afterRow = '(SELECT id FROM units WHERE unit_id = ?)';
   if (after !== undefined && typeId !== undefined) {
-    // within one type a plain range on unit_id lets SQLite seek instead of rescanning the type
-    conditions.push('rc.unit_id > ?');
+    // within one type a plain range on the unit's row lets SQLite seek instead of rescanning the type
+    conditions.push(`rc.unit > ${afterRow}`);
     params.push(after.unitId);
   } else if (after !== undefined) {
-    conditions.push('(rc.type_id, rc.unit_id) > (?, ?)');
+    conditions.push(`(rc.type_id, rc.unit) > (?, ${afterRow})`);
     params.push(after.typeId, after.unitId);
   }
   params.push(limit);
   return sql
     .prepare(
-      `SELECT rc.unit_id, rc.type_id, rc.origin, u.key${withMetadata ? ', u.metadata, u.artifacts, u.remotes' : ''}
-       FROM repository_content rc JOIN units u ON u.unit_id = rc.unit_id
+      `SELECT u.unit_id, rc.type_id, rc.origin, u.key${withMetadata ? ', u.metadata, u.artifacts, u.remotes' : ''}
+       FROM repository_content rc JOIN units u ON u.id = rc.unit
        WHERE ${conditions.join(' AND ')}
-       ORDER BY rc.type_id, rc.unit_id LIMIT ?`,
+       ORDER BY rc.type_id, rc.unit LIMIT ?`,
     )
     .all(...params) as KeyRow[];
 }

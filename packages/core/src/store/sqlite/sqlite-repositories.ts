@@ -5,6 +5,8 @@ import type { SqliteStatements } from './sqlite-statements.js';
 
 interface RepositoryRow {
   id: string;
+  /** The repository's number in repository_content rows (schema migration 3). */
+  seq: number;
   name: string;
   latest_version: number;
   write_generation: number;
@@ -28,8 +30,10 @@ export class SqliteRepositories {
       });
     }
     const now = new Date().toISOString();
+    const { next } = this.sql.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM repositories').get() as { next: number };
     const row: RepositoryRow = {
       id: randomUUID(),
+      seq: next,
       name,
       latest_version: 0,
       write_generation: 0,
@@ -42,8 +46,8 @@ export class SqliteRepositories {
     };
     this.sql
       .prepare(
-        `INSERT INTO repositories (id, name, latest_version, importer, feed_url, config, description, created_at, updated_at)
-         VALUES (@id, @name, @latest_version, @importer, @feed_url, @config, @description, @created_at, @updated_at)`,
+        `INSERT INTO repositories (id, seq, name, latest_version, importer, feed_url, config, description, created_at, updated_at)
+         VALUES (@id, @seq, @name, @latest_version, @importer, @feed_url, @config, @description, @created_at, @updated_at)`,
       )
       .run(row);
     return toRecord(row);
@@ -85,7 +89,7 @@ export class SqliteRepositories {
   delete(id: string): boolean {
     // Explicit deletes rather than relying on ON DELETE CASCADE alone: clearer, and correct even
     // on a connection opened without foreign_keys.
-    this.sql.prepare('DELETE FROM repository_content WHERE repo_id = ?').run(id);
+    this.sql.prepare('DELETE FROM repository_content WHERE repo = (SELECT seq FROM repositories WHERE id = ?)').run(id);
     this.sql.prepare('DELETE FROM sync_history WHERE repo_id = ?').run(id);
     this.sql.prepare('DELETE FROM leases WHERE repo_id = ?').run(id);
     return this.sql.prepare('DELETE FROM repositories WHERE id = ?').run(id).changes > 0;
@@ -95,19 +99,27 @@ export class SqliteRepositories {
     return this.row(id).latest_version;
   }
 
-  /** Starts writing version latest + 1 under a new write generation; returns both. */
-  beginWrite(id: string): { version: number; generation: number } {
-    const row = this.row(id);
-    const generation = row.write_generation + 1;
-    this.sql.prepare('UPDATE repositories SET write_generation = ? WHERE id = ?').run(generation, id);
-    return { version: row.latest_version + 1, generation };
+  /** The repository's number in repository_content rows. */
+  seq(id: string): number {
+    return this.row(id).seq;
   }
 
   /**
-   * The write generation of the version being written, refusing any other version number: a
-   * change to a committed version would rewrite history readers rely on.
+   * Starts writing version latest + 1 under a new write generation; returns both and the
+   * repository's number.
    */
-  writeGeneration(id: string, version: number): number {
+  beginWrite(id: string): { version: number; generation: number; seq: number } {
+    const row = this.row(id);
+    const generation = row.write_generation + 1;
+    this.sql.prepare('UPDATE repositories SET write_generation = ? WHERE id = ?').run(generation, id);
+    return { version: row.latest_version + 1, generation, seq: row.seq };
+  }
+
+  /**
+   * The write generation of the version being written and the repository's number, refusing any
+   * other version number: a change to a committed version would rewrite history readers rely on.
+   */
+  writableVersion(id: string, version: number): { generation: number; seq: number } {
     const row = this.row(id);
     if (version !== row.latest_version + 1) {
       throw new TributaryError(
@@ -116,7 +128,7 @@ export class SqliteRepositories {
         { details: { repoId: id, version, latestVersion: row.latest_version } },
       );
     }
-    return row.write_generation;
+    return { generation: row.write_generation, seq: row.seq };
   }
 
   commitVersion(id: string, version: number): void {

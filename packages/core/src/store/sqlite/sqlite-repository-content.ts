@@ -1,10 +1,12 @@
-import type { CountsByType, UnitOrigin } from '@tributary/plugin-api';
+import { ErrorCodes, TributaryError, type CountsByType, type UnitOrigin } from '@tributary/plugin-api';
 import type { AssociateRow } from '../content-store.js';
 import { STILL_PRESENT } from './sqlite-schema.js';
 import type { SqliteStatements } from './sqlite-statements.js';
+import { ABSENT, type SqliteUnitRows } from './sqlite-unit-rows.js';
 
 /**
- * Versioned repository content. A row is visible in version V when
+ * Versioned repository content, keyed by the repository's number (`repositories.seq`) and the
+ * unit's row (`units.id`). A row is visible in version V when
  * `version_added <= V AND version_removed > V` (a present row has `version_removed = STILL_PRESENT`).
  * The version being written is always the newest, so its changes never alter what an older version
  * sees: adding inserts a row with `version_added = V`, removing sets `version_removed = V` (or
@@ -20,22 +22,25 @@ export const VISIBLE_IN_VERSION = '(rc.version_added <= ? AND rc.version_removed
 interface ContentRow {
   id: number;
   type_id: string;
-  unit_id: string;
+  unit: number;
   version_added: number;
   version_removed: number;
   origin: UnitOrigin;
 }
 
-const ROW_COLUMNS = 'id, type_id, unit_id, version_added, version_removed, origin';
+const ROW_COLUMNS = 'id, type_id, unit, version_added, version_removed, origin';
 
 export function associate(
   sql: SqliteStatements,
-  repoId: string,
+  known: SqliteUnitRows,
+  repo: number,
   generation: number,
   version: number,
   units: readonly AssociateRow[],
   origin: UnitOrigin,
 ): CountsByType {
+  known.validate();
+  const unitRows = unitRowsOf(sql, known, units);
   // Grouped by type: the content table is keyed (repo, type, unit), so lookups seek exactly.
   const byType = new Map<string, Set<string>>();
   for (const { unitId, typeId } of units) {
@@ -50,24 +55,28 @@ export function associate(
   const inserts: unknown[][] = [];
   const added: CountsByType = {};
   const keeps = (row: ContentRow) => row.origin === origin || row.origin === 'user';
-  const insert = (typeId: string, unitId: string) =>
-    inserts.push([repoId, typeId, unitId, STILL_PRESENT, version, generation, origin]);
+  const insert = (typeId: string, unit: number) => inserts.push([repo, typeId, unit, STILL_PRESENT, version, generation, origin]);
 
   for (const [typeId, ids] of byType) {
-    const present = new Map<string, ContentRow>();
-    const removedHere = new Map<string, ContentRow>();
+    const present = new Map<number, ContentRow>();
+    const removedHere = new Map<number, ContentRow>();
+    // a unit this connection created moments ago is in no repository yet: nothing to look up
+    const lookUp: number[] = [];
+    for (const unitId of ids) if (!known.isUnassociated(unitId)) lookUp.push(unitRows.get(unitId)!);
     const rows = sql.selectIn<ContentRow>(
-      [...ids],
+      lookUp,
       (p) =>
         `SELECT ${ROW_COLUMNS} FROM repository_content
-         WHERE repo_id = ? AND type_id = ? AND unit_id IN (${p}) AND version_removed >= ?`,
-      [repoId, typeId],
+         WHERE repo = ? AND type_id = ? AND unit IN (${p}) AND version_removed >= ?`,
+      [repo, typeId],
       [version],
     );
-    for (const row of rows) (row.version_removed === STILL_PRESENT ? present : removedHere).set(row.unit_id, row);
+    for (const row of rows) (row.version_removed === STILL_PRESENT ? present : removedHere).set(row.unit, row);
 
     for (const unitId of ids) {
-      const current = present.get(unitId);
+      const unit = unitRows.get(unitId)!;
+      known.associated(unitId);
+      const current = present.get(unit);
       if (current !== undefined) {
         if (keeps(current)) seen.push(current);
         else if (current.version_added === version) promoted.push(current);
@@ -75,13 +84,13 @@ export function associate(
           // Becoming user-added is a change of this version: end the old row here and start a
           // new one, so readers of older versions keep the origin they had and a rollback restores it.
           endedHere.push(current);
-          insert(typeId, unitId);
+          insert(typeId, unit);
         }
         continue;
       }
-      const removed = removedHere.get(unitId);
+      const removed = removedHere.get(unit);
       if (removed !== undefined && keeps(removed)) restored.push(removed);
-      else insert(typeId, unitId);
+      else insert(typeId, unit);
       added[typeId] = (added[typeId] ?? 0) + 1;
     }
   }
@@ -103,22 +112,48 @@ export function associate(
     inserts,
     7,
     (values) =>
-      `INSERT INTO repository_content (repo_id, type_id, unit_id, version_removed, version_added, seen_generation, origin)
+      `INSERT INTO repository_content (repo, type_id, unit, version_removed, version_added, seen_generation, origin)
        VALUES ${values}`,
   );
   return added;
 }
 
-export function unassociate(sql: SqliteStatements, repoId: string, version: number, unitIds: readonly string[]): CountsByType {
+/** `units.id` of every unit to associate; a unit the catalog does not hold cannot be associated. */
+function unitRowsOf(sql: SqliteStatements, known: SqliteUnitRows, units: readonly AssociateRow[]): Map<string, number> {
+  const rows = new Map<string, number>();
+  const unknown = new Set<string>();
+  for (const { unitId } of units) {
+    const row = known.row(unitId);
+    if (row !== undefined && row !== ABSENT) rows.set(unitId, row);
+    else unknown.add(unitId);
+  }
+  if (unknown.size === 0) return rows;
+  const found = sql.selectIn<{ id: number; unit_id: string }>([...unknown], (p) => `SELECT id, unit_id FROM units WHERE unit_id IN (${p})`);
+  for (const { id, unit_id } of found) {
+    rows.set(unit_id, id);
+    known.remember(unit_id, id);
+  }
+  const missing = [...unknown].filter((unitId) => !rows.has(unitId));
+  if (missing.length > 0) {
+    throw new TributaryError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `cannot associate ${missing.length} unit(s) the catalog does not hold (first: ${missing[0]}); store units before associating them`,
+      { details: { unitIds: missing.slice(0, 10) } },
+    );
+  }
+  return rows;
+}
+
+export function unassociate(sql: SqliteStatements, repo: number, version: number, unitIds: readonly string[]): CountsByType {
   // The unit's type (part of the content key) comes from the unit itself.
   const rows = sql.selectIn<ContentRow>(
     [...new Set(unitIds)],
     (p) =>
-      `SELECT rc.id, rc.type_id, rc.unit_id, rc.version_added, rc.version_removed, rc.origin
+      `SELECT rc.id, rc.type_id, rc.unit, rc.version_added, rc.version_removed, rc.origin
        FROM units u JOIN repository_content rc
-         ON rc.repo_id = ? AND rc.type_id = u.type_id AND rc.unit_id = u.unit_id AND rc.version_removed = ?
+         ON rc.repo = ? AND rc.type_id = u.type_id AND rc.unit = u.id AND rc.version_removed = ?
        WHERE u.unit_id IN (${p})`,
-    [repoId, STILL_PRESENT],
+    [repo, STILL_PRESENT],
   );
   const removed: CountsByType = {};
   const addedHere: number[] = [];
@@ -134,15 +169,15 @@ export function unassociate(sql: SqliteStatements, repoId: string, version: numb
 
 export function unassociateUnseen(
   sql: SqliteStatements,
-  repoId: string,
+  repo: number,
   generation: number,
   version: number,
   includeUserAdded: boolean,
 ): CountsByType {
-  const where = `repo_id = ? AND version_removed = ? AND version_added < ? AND seen_generation <> ?${
+  const where = `repo = ? AND version_removed = ? AND version_added < ? AND seen_generation <> ?${
     includeUserAdded ? '' : ` AND origin <> 'user'`
   }`;
-  const params = [repoId, STILL_PRESENT, version, generation];
+  const params = [repo, STILL_PRESENT, version, generation];
   const counts = sql
     .prepare(`SELECT type_id, COUNT(*) AS n FROM repository_content WHERE ${where} GROUP BY type_id`)
     .all(...params) as { type_id: string; n: number }[];
@@ -154,21 +189,22 @@ export function unassociateUnseen(
  * Undoes every change made under `version` and any later number (none of which can be
  * committed): rows they added go, rows they removed come back.
  */
-export function rollbackContent(sql: SqliteStatements, repoId: string, version: number): void {
-  sql.prepare('DELETE FROM repository_content WHERE repo_id = ? AND version_added >= ?').run(repoId, version);
+export function rollbackContent(sql: SqliteStatements, repo: number, version: number): void {
+  sql.prepare('DELETE FROM repository_content WHERE repo = ? AND version_added >= ?').run(repo, version);
   sql
     .prepare(
       `UPDATE repository_content SET version_removed = ?
-       WHERE repo_id = ? AND version_removed >= ? AND version_removed <> ?`,
+       WHERE repo = ? AND version_removed >= ? AND version_removed <> ?`,
     )
-    .run(STILL_PRESENT, repoId, version, STILL_PRESENT);
+    .run(STILL_PRESENT, repo, version, STILL_PRESENT);
 }
 
+/** Units in `version` by type; an unknown repository has none. */
 export function countRepoUnits(sql: SqliteStatements, repoId: string, version: number): CountsByType {
   const rows = sql
     .prepare(
       `SELECT rc.type_id, COUNT(*) AS n FROM repository_content rc
-       WHERE rc.repo_id = ? AND ${VISIBLE_IN_VERSION} GROUP BY rc.type_id`,
+       WHERE rc.repo = (SELECT seq FROM repositories WHERE id = ?) AND ${VISIBLE_IN_VERSION} GROUP BY rc.type_id`,
     )
     .all(repoId, version, version) as { type_id: string; n: number }[];
   return Object.fromEntries(rows.map((row) => [row.type_id, row.n]));

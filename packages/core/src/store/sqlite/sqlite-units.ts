@@ -11,6 +11,7 @@ import { canonicalJson } from '../canonical-json.js';
 import type { RemoteArtifactRecord, UnitArtifactWrite, UnitWrite, UpsertStatus } from '../content-store.js';
 import type { SqliteStatements } from './sqlite-statements.js';
 import { lowerCaseDigests } from '../lower-case-digests.js';
+import { ABSENT, type SqliteUnitRows } from './sqlite-unit-rows.js';
 
 /**
  * Units, artifacts and remote artifacts: the repository-independent catalog.
@@ -33,12 +34,14 @@ export type StoredRemote = [string, string, string[], number | null, Digests];
  * canonical JSON, so key order does not count); new unit-artifact rows alone do not make a unit
  * `updated`. A unit given twice is compared against its first occurrence.
  */
-export function upsertUnits(sql: SqliteStatements, units: readonly UnitWrite[]): UpsertStatus[] {
-  const ids = [...new Set(units.map((unit) => unit.unitId))];
-  const stored = new Map<string, { metadata: string; artifacts: string; remotes: string | null }>();
-  const existing = sql.selectIn<{ unit_id: string; metadata: string; artifacts: string; remotes: string | null }>(
+export function upsertUnits(sql: SqliteStatements, known: SqliteUnitRows, units: readonly UnitWrite[]): UpsertStatus[] {
+  known.validate();
+  // units known to be absent (QueryExistingContents just looked) need no second look-up
+  const ids = [...new Set(units.map((unit) => unit.unitId))].filter((id) => known.row(id) !== ABSENT);
+  const stored = new Map<string, { id: number; metadata: string; artifacts: string; remotes: string | null }>();
+  const existing = sql.selectIn<{ id: number; unit_id: string; metadata: string; artifacts: string; remotes: string | null }>(
     ids,
-    (p) => `SELECT unit_id, metadata, artifacts, remotes FROM units WHERE unit_id IN (${p})`,
+    (p) => `SELECT id, unit_id, metadata, artifacts, remotes FROM units WHERE unit_id IN (${p})`,
   );
   for (const row of existing) stored.set(row.unit_id, row);
 
@@ -52,18 +55,34 @@ export function upsertUnits(sql: SqliteStatements, units: readonly UnitWrite[]):
     if (previous?.metadata === metadata) statuses.push('unchanged');
     else statuses.push(previous === undefined ? 'created' : 'updated');
     if (previous?.metadata !== metadata || previous.artifacts !== artifacts || previous.remotes !== remotes) {
-      stored.set(unit.unitId, { metadata, artifacts, remotes });
+      stored.set(unit.unitId, { id: previous?.id ?? ABSENT, metadata, artifacts, remotes });
       writes.set(unit.unitId, [unit.unitId, unit.typeId, JSON.stringify(unit.key), metadata, artifacts, remotes]);
     }
   }
-  sql.insertRows(
-    [...writes.values()],
-    6,
-    (values) =>
-      `INSERT INTO units (unit_id, type_id, key, metadata, artifacts, remotes) VALUES ${values}
-       ON CONFLICT (unit_id) DO UPDATE SET type_id = excluded.type_id, key = excluded.key,
-         metadata = excluded.metadata, artifacts = excluded.artifacts, remotes = excluded.remotes`,
+  if (writes.size === 0) return statuses;
+  const insert = sql.prepare(
+    'INSERT OR IGNORE INTO units (unit_id, type_id, key, metadata, artifacts, remotes) VALUES (?, ?, ?, ?, ?, ?)',
   );
+  const update = sql.prepare('UPDATE units SET type_id = ?, key = ?, metadata = ?, artifacts = ?, remotes = ? WHERE id = ?');
+  for (const [unitId, row] of writes) {
+    const id = stored.get(unitId)!.id;
+    if (id !== ABSENT) {
+      update.run(row[1], row[2], row[3], row[4], row[5], id);
+      known.remember(unitId, id);
+      continue;
+    }
+    const inserted = insert.run(...row);
+    if (inserted.changes === 1) {
+      known.rememberCreated(unitId, Number(inserted.lastInsertRowid));
+      continue;
+    }
+    // Stored after all, though this connection believed it absent (it cannot be: another
+    // connection's commit clears what it believed). Write it the long way, looking it up.
+    known.clear();
+    const again = units.map((unit, i) => [unit, i] as const).filter(([unit]) => unit.unitId === unitId);
+    const statusesAgain = upsertUnits(sql, known, again.map(([unit]) => unit));
+    again.forEach(([, i], k) => (statuses[i] = statusesAgain[k]!));
+  }
   return statuses;
 }
 
@@ -96,14 +115,16 @@ function mergeUnitArtifacts(storedJson: string | undefined, given: readonly Unit
   return JSON.stringify(list);
 }
 
-export function findUnits(sql: SqliteStatements, unitIds: readonly string[]): ExistingUnit[] {
+export function findUnits(sql: SqliteStatements, known: SqliteUnitRows, unitIds: readonly string[]): ExistingUnit[] {
+  known.validate();
   const ids = [...new Set(unitIds)];
-  const rows = sql.selectIn<{ unit_id: string; type_id: string; key: string; metadata: string; artifacts: string; remotes: string | null }>(
+  const rows = sql.selectIn<{ id: number; unit_id: string; type_id: string; key: string; metadata: string; artifacts: string; remotes: string | null }>(
     ids,
-    (p) => `SELECT unit_id, type_id, key, metadata, artifacts, remotes FROM units WHERE unit_id IN (${p})`,
+    (p) => `SELECT id, unit_id, type_id, key, metadata, artifacts, remotes FROM units WHERE unit_id IN (${p})`,
   );
   const byId = new Map<string, ExistingUnit>();
   for (const row of rows) {
+    known.remember(row.unit_id, row.id);
     byId.set(row.unit_id, {
       unitId: row.unit_id,
       typeId: row.type_id,
@@ -122,6 +143,7 @@ export function findUnits(sql: SqliteStatements, unitIds: readonly string[]): Ex
             })),
     });
   }
+  for (const id of ids) if (!byId.has(id)) known.remember(id, ABSENT);
   return ids.flatMap((id) => byId.get(id) ?? []);
 }
 
@@ -245,7 +267,7 @@ export function compareText(a: string, b: string): number {
 export function deleteOrphans(sql: SqliteStatements): { units: number; artifacts: string[] } {
   // NOT IN (subquery) makes SQLite build the referenced set once; a correlated NOT EXISTS would
   // need an index on repository_content by unit id that nothing else on the sync path needs.
-  const units = sql.prepare(`DELETE FROM units WHERE unit_id NOT IN (SELECT unit_id FROM repository_content)`).run().changes;
+  const units = sql.prepare(`DELETE FROM units WHERE id NOT IN (SELECT unit FROM repository_content)`).run().changes;
   const artifacts = sql
     .prepare(
       `DELETE FROM artifacts WHERE sha256 NOT IN (
