@@ -22,10 +22,10 @@ import { ArtifactStorage } from '../storage/artifact-storage.js';
 import { resolveInside, safeRelativePath } from '../storage/safe-relative-path.js';
 import type { ContentStore, RemoteArtifactRecord, UnitWrite } from '../store/content-store.js';
 import { unitIdFor } from '../store/unit-id.js';
-import { lowerCaseDigests } from '../store/lower-case-digests.js';
 import { CONTENT_STORE, HOST_OPTIONS, type HostOptionsToken } from '../host/tokens.js';
 import { SYNC_SCOPE, type SyncScope } from './sync-scope.js';
-import { validateDigests } from './digests.js';
+import { validateDigests, validLowerCaseDigests } from './digests.js';
+import { RemoteUrlCheck } from './remote-url-check.js';
 
 const ADOPT_CONCURRENCY = 16;
 
@@ -39,6 +39,7 @@ export class RepoConduit implements ImportConduit {
   readonly workingDir: string;
   readonly batchSize: number;
   private readonly unitIds = new WeakMap<UnitKey, { typeId: string; unitId: string }>();
+  private readonly remoteUrls = new RemoteUrlCheck();
 
   constructor(
     @inject(CONTENT_STORE) private readonly store: ContentStore,
@@ -216,15 +217,15 @@ export class RepoConduit implements ImportConduit {
     relativePath: string,
     remote: { urls: readonly string[]; size?: number; digests?: RemoteArtifactInput['digests'] },
   ): RemoteArtifactRecord {
-    for (const url of remote.urls) checkRemoteUrl(url);
-    if (remote.digests) validateDigests(remote.digests, relativePath);
+    for (const url of remote.urls) this.remoteUrls.check(url);
+    const digests = remote.digests ? validLowerCaseDigests(remote.digests, relativePath) : {};
     return {
       unitId,
       relativePath: safeRelativePath(relativePath, 'remote artifact path'),
       remote: this.scope.remoteName,
       urls: [...remote.urls],
       size: remote.size ?? null,
-      digests: lowerCaseDigests(remote.digests ?? {}),
+      digests,
     };
   }
 
@@ -268,15 +269,3 @@ function sum(counts: CountsByType): number {
   return total;
 }
 
-
-function checkRemoteUrl(url: string): void {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new TributaryError(ErrorCodes.URL_INVALID, `remote url ${JSON.stringify(url.slice(0, 200))} is not a valid absolute url`);
-  }
-  if (!['http:', 'https:', 'file:'].includes(parsed.protocol)) {
-    throw new TributaryError(ErrorCodes.URL_INVALID, `remote url scheme '${parsed.protocol}' is not supported (http, https, file)`);
-  }
-}
