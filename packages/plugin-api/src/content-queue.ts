@@ -11,6 +11,16 @@ function letProducersRun(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+export interface ContentQueueOptions {
+  /**
+   * A producer waiting for room is woken once the queue holds at most this many items (an integer
+   * from 0 to `capacity - 1`; default `capacity - 1`, as soon as there is room). Lower, a producer
+   * feeding a consumer that takes one item at a time refills many items per wake-up instead of
+   * waiting again for every one; the capacity bound is the same.
+   */
+  readonly resumeProducersAt?: number;
+}
+
 /**
  * A bounded async FIFO between two pipeline stages. `put` waits while the queue is full, which is
  * what keeps a pipeline's memory flat: a fast first stage cannot run ahead of a slow saver.
@@ -27,14 +37,24 @@ export class ContentQueue<T> {
   private closed = false;
   private readonly getters: Array<(value: T | QueueEnd) => void> = [];
   private readonly putters: Array<() => void> = [];
+  private readonly resumeAt: number;
 
   constructor(
     readonly capacity: number,
     private readonly signal?: AbortSignal,
+    options: ContentQueueOptions = {},
   ) {
     if (!Number.isInteger(capacity) || capacity < 1) {
       throw new TributaryError(ErrorCodes.INVALID_ARGUMENT, `queue capacity must be a positive integer, got ${capacity}`);
     }
+    const resumeAt = options.resumeProducersAt ?? capacity - 1;
+    if (!Number.isInteger(resumeAt) || resumeAt < 0 || resumeAt >= capacity) {
+      throw new TributaryError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `queue resumeProducersAt must be an integer from 0 to capacity - 1 (${capacity - 1}), got ${resumeAt}`,
+      );
+    }
+    this.resumeAt = resumeAt;
     signal?.addEventListener('abort', () => this.wakeAll(), { once: true });
   }
 
@@ -144,7 +164,7 @@ export class ContentQueue<T> {
       this.items.splice(0, this.head);
       this.head = 0;
     }
-    this.putters.shift()?.();
+    if (this.putters.length > 0 && this.size <= this.resumeAt) this.putters.shift()!();
     return item;
   }
 

@@ -6,6 +6,10 @@ import { ContentQueue, type DeclarativeContent, type QueueEnd } from '@tributary
  * consumer is waiting for content and whether its producer is waiting for room. The runner reads
  * these to tell, when a sync is cancelled, which stage was actually at work, and to tell how long
  * each stage was busy rather than waiting on its neighbours.
+ *
+ * A producer that found it full waits until it is half empty: a batching stage passing a batch on
+ * to a stage that reads one item at a time would otherwise wait (a promise and a wake-up) for
+ * nearly every item.
  */
 export class PipelineQueue extends ContentQueue<DeclarativeContent> {
   private consumersWaiting = 0;
@@ -14,6 +18,10 @@ export class PipelineQueue extends ContentQueue<DeclarativeContent> {
   consumerWaitMs = 0;
   /** Milliseconds the producer spent waiting for room. */
   producerWaitMs = 0;
+
+  constructor(capacity: number, signal?: AbortSignal) {
+    super(capacity, signal, { resumeProducersAt: Math.min(capacity - 1, Math.floor(capacity / 2)) });
+  }
 
   /** True while the next stage waits for content to arrive. */
   get consumerWaiting(): boolean {

@@ -1,0 +1,62 @@
+import { ContentQueue, ErrorCodes, isTributaryError, QUEUE_END } from '@tributary/plugin-api';
+
+/** Lets every pending promise callback run. */
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('ContentQueue resumeProducersAt', () => {
+  it('by default wakes a producer waiting for room as soon as one item is taken', async () => {
+    const queue = new ContentQueue<number>(4);
+    for (let i = 0; i < 4; i++) await queue.put(i);
+    let putDone = false;
+    void queue.put(4).then(() => (putDone = true));
+    await settle();
+    expect(putDone).toBe(false);
+    expect(queue.poll()).toBe(0);
+    await settle();
+    expect(putDone).toBe(true);
+    expect(queue.size).toBe(4);
+  });
+
+  it('wakes it only once the queue is down to the mark, and never holds more than the capacity', async () => {
+    const queue = new ContentQueue<number>(4, undefined, { resumeProducersAt: 1 });
+    let produced = 0;
+    let maxSize = 0;
+    const producer = (async () => {
+      for (let i = 0; i < 20; i++) {
+        await queue.put(i);
+        produced++;
+        maxSize = Math.max(maxSize, queue.size);
+      }
+      queue.close();
+    })();
+    await settle();
+    expect(produced).toBe(4);
+    expect(queue.poll()).toBe(0);
+    expect(queue.poll()).toBe(1);
+    await settle();
+    expect(produced).toBe(4); // two items held: above the mark
+    expect(queue.poll()).toBe(2);
+    await settle();
+    expect(produced).toBe(7); // woken at one item held, it refilled to the capacity
+    const rest: number[] = [];
+    for (let next = queue.poll(); next !== QUEUE_END; next = queue.poll()) {
+      if (next === undefined) await settle();
+      else rest.push(next);
+    }
+    await producer;
+    expect(rest).toEqual(Array.from({ length: 17 }, (_, i) => i + 3));
+    expect(maxSize).toBeLessThanOrEqual(4);
+  });
+
+  it('refuses a mark outside 0 to capacity - 1', () => {
+    for (const mark of [-1, 4, 1.5, Number.NaN]) {
+      let error: unknown;
+      try {
+        new ContentQueue<number>(4, undefined, { resumeProducersAt: mark });
+      } catch (caught) {
+        error = caught;
+      }
+      expect(isTributaryError(error, ErrorCodes.INVALID_ARGUMENT)).toBe(true);
+    }
+  });
+});
