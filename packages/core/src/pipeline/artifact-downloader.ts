@@ -3,6 +3,8 @@ import { DownloadWindow } from './download-window.js';
 import { batchSizeOf, downloadConcurrencyOf, type PipelineContext } from './pipeline-context.js';
 import { DEFAULT_QUEUE_CAPACITY } from './run-pipeline.js';
 
+const NOTHING_DUE: readonly DeclarativeArtifact[] = [];
+
 /**
  * Downloads the artifacts that are not stored and are due now: those declared with
  * `deferredDownload: false`, and, in an `immediate` sync, those that leave it undefined. Each file
@@ -42,8 +44,17 @@ export class ArtifactDownloader extends Stage {
         const arrived = window.quiet ? await nextInput : await Promise.race([nextInput, window.nextChange().then(() => undefined)]);
         if (!arrived) continue;
         nextInput = undefined;
-        if (arrived.done) inputDone = true;
-        else if (!arrived.value.resolved) window.admit(arrived.value, this.dueArtifacts(arrived.value));
+        if (arrived.done) {
+          inputDone = true;
+          continue;
+        }
+        const dc = arrived.value;
+        if (dc.resolved) continue;
+        const due = this.dueArtifacts(dc);
+        // nothing to fetch and nothing ahead of it in the window (every content of an on_demand
+        // sync): passed on at once, as the window would, without its bookkeeping per content
+        if (due.length === 0 && window.quiet) await this.put(dc);
+        else window.admit(dc, due);
       }
     } catch (error) {
       // an input read still pending rejects once the pipeline aborts; nobody waits for it any more
@@ -54,10 +65,14 @@ export class ArtifactDownloader extends Stage {
     window.close();
   }
 
-  private dueArtifacts(dc: DeclarativeContent): DeclarativeArtifact[] {
+  private dueArtifacts(dc: DeclarativeContent): readonly DeclarativeArtifact[] {
     const immediate = this.ctx.settings.policy === 'immediate';
-    return dc.artifacts.filter(
-      (a) => !a.stored && !a.downloaded && (a.deferredDownload === false || (a.deferredDownload === undefined && immediate)),
-    );
+    let due: DeclarativeArtifact[] | undefined;
+    for (const a of dc.artifacts) {
+      if (!a.stored && !a.downloaded && (a.deferredDownload === false || (a.deferredDownload === undefined && immediate))) {
+        (due ??= []).push(a);
+      }
+    }
+    return due ?? NOTHING_DUE;
   }
 }
