@@ -36,6 +36,7 @@ import { SqliteStatements } from './sqlite-statements.js';
 import { SqliteSyncHistory } from './sqlite-sync-history.js';
 import * as catalog from './sqlite-units.js';
 import { SqliteUnitRows } from './sqlite-unit-rows.js';
+import { encodeUnits, UNIT_COLUMNS } from './sqlite-unit-columns.js';
 
 export type { PageCursor } from './sqlite-repo-unit-pages.js';
 
@@ -229,11 +230,21 @@ export class SqliteContentStore implements ContentStore {
   // ---- units and artifacts ----
 
   async upsertUnits(units: readonly UnitWrite[]): Promise<UpsertStatus[]> {
-    return this.bulk('upsert units', units.length, () => catalog.upsertUnits(this.sql, this.unitRows, units));
+    return this.upsertEncodedUnits(encodeUnits(units));
+  }
+
+  /** {@link upsertUnits} of units encoded by {@link encodeUnits} (how the catalog thread gets them). */
+  upsertEncodedUnits(encoded: readonly string[]): UpsertStatus[] {
+    return this.bulk('upsert units', encoded.length / UNIT_COLUMNS, () => catalog.upsertUnits(this.sql, this.unitRows, encoded));
   }
 
   async findUnits(unitIds: readonly string[]): Promise<ExistingUnit[]> {
-    return this.read('find units', () => catalog.findUnits(this.sql, this.unitRows, unitIds));
+    return JSON.parse(this.findUnitsJson(unitIds)) as ExistingUnit[];
+  }
+
+  /** {@link findUnits} as JSON text, which is what the catalog thread sends back. */
+  findUnitsJson(unitIds: readonly string[]): string {
+    return this.read('find units', () => catalog.findUnitsJson(this.sql, this.unitRows, unitIds));
   }
 
   async upsertArtifacts(artifacts: readonly ArtifactRecord[]): Promise<void> {

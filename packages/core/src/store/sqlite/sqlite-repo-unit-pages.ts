@@ -2,7 +2,8 @@ import type { Digests, RepoUnitKey, UnitOrigin } from '@tributary/plugin-api';
 import type { RepoUnitArtifactView, RepoUnitView } from '../content-store.js';
 import { VISIBLE_IN_VERSION } from './sqlite-repository-content.js';
 import type { SqliteStatements } from './sqlite-statements.js';
-import { artifactDigests, type ArtifactRow, type StoredRemote, type StoredUnitArtifact } from './sqlite-units.js';
+import { artifactDigests, type ArtifactRow } from './sqlite-units.js';
+import type { StoredRemote, StoredUnitArtifact } from './sqlite-unit-columns.js';
 
 /**
  * One page of a repository version's units, in (type, catalog row) order, starting after `after`.

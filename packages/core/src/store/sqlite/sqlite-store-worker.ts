@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { isTributaryError } from '@tributary/plugin-api';
+import { isTributaryError, type UnitOrigin } from '@tributary/plugin-api';
+import type { AssociateRow } from '../content-store.js';
 import { SqliteContentStore, type SqliteContentStoreOptions } from './sqlite-content-store.js';
 import { WORKER_METHODS, type WorkerReply, type WorkerRequest } from './sqlite-worker-protocol.js';
 
@@ -12,6 +13,14 @@ const { file, options } = workerData as { file: string; options: SqliteContentSt
 const port = parentPort!;
 const store = new SqliteContentStore(file, options);
 const allowed = new Set<string>(WORKER_METHODS);
+/** Calls whose units travel as flat lists of strings: cloning thousands of small objects costs more. */
+const flatCalls: Record<string, (...args: never[]) => unknown> = {
+  associatePairs: (repoId: string, version: number, pairs: string[], origin: UnitOrigin) => {
+    const rows: AssociateRow[] = [];
+    for (let i = 0; i < pairs.length; i += 2) rows.push({ unitId: pairs[i]!, typeId: pairs[i + 1]! });
+    return store.associate(repoId, version, rows, origin);
+  },
+};
 
 port.on('message', (request: WorkerRequest) => {
   void handle(request).then((reply) => port.postMessage(reply));
@@ -20,7 +29,10 @@ port.on('message', (request: WorkerRequest) => {
 async function handle({ id, method, args }: WorkerRequest): Promise<WorkerReply> {
   try {
     if (!allowed.has(method)) throw new Error(`unknown catalog method '${method}'`);
-    const value = await (store as unknown as Record<string, (...a: unknown[]) => unknown>)[method]!(...args);
+    const target = (flatCalls[method] ?? (store as unknown as Record<string, (...a: unknown[]) => unknown>)[method]!.bind(store)) as (
+      ...a: unknown[]
+    ) => unknown;
+    const value = await target(...args);
     if (method === 'close') setImmediate(() => port.close());
     return { id, ok: true, value };
   } catch (error) {

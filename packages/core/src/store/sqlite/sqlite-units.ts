@@ -5,58 +5,58 @@ import {
   type ArtifactRecord,
   type DigestAlgorithm,
   type Digests,
-  type ExistingUnit,
 } from '@tributary/plugin-api';
-import { canonicalJson } from '../canonical-json.js';
-import type { RemoteArtifactRecord, UnitArtifactWrite, UnitWrite, UpsertStatus } from '../content-store.js';
+import type { RemoteArtifactRecord, UpsertStatus } from '../content-store.js';
 import type { SqliteStatements } from './sqlite-statements.js';
-import { lowerCaseDigests } from '../lower-case-digests.js';
+import {
+  mergeArtifactsColumn,
+  mergeRemotesColumn,
+  remotesColumn,
+  UNIT_COLUMNS,
+  type StoredRemote,
+  type StoredUnitArtifact,
+} from './sqlite-unit-columns.js';
 import { ABSENT, type SqliteUnitRows } from './sqlite-unit-rows.js';
 
 /**
- * Units, artifacts and remote artifacts: the repository-independent catalog.
- *
- * A unit's files and remote sources are JSON columns of its own row (schema migration 2):
- * - `artifacts`: `[[relativePath, sha256 | null], …]`, sorted by path;
- * - `remotes`: `[[relativePath, remote, urls, size | null, digests], …]`, sorted by path then
- *   remote, or NULL.
+ * Units, artifacts and remote artifacts: the repository-independent catalog. A unit's files and
+ * remote sources are JSON columns of its own row (schema migration 2; see sqlite-unit-columns.ts).
  * One row per unit is what makes a sync of a million units affordable: every separate table keyed
  * by unit id would add a randomly placed index entry per unit.
  */
 
-/** `[relativePath, sha256 | null]` as stored in `units.artifacts`. */
-export type StoredUnitArtifact = [string, string | null];
-/** `[relativePath, remote, urls, size, digests]` as stored in `units.remotes`. */
-export type StoredRemote = [string, string, string[], number | null, Digests];
-
 /**
  * Status per input as the port defines it: `updated` means the metadata changed (compared as
  * canonical JSON, so key order does not count); new unit-artifact rows alone do not make a unit
- * `updated`. A unit given twice is compared against its first occurrence.
+ * `updated`. A unit given twice is compared against its first occurrence. Units come encoded
+ * ({@link encodeUnits}).
  */
-export function upsertUnits(sql: SqliteStatements, known: SqliteUnitRows, units: readonly UnitWrite[]): UpsertStatus[] {
+export function upsertUnits(sql: SqliteStatements, known: SqliteUnitRows, encoded: readonly string[]): UpsertStatus[] {
   known.validate();
+  const count = encoded.length / UNIT_COLUMNS;
   // units known to be absent (QueryExistingContents just looked) need no second look-up
-  const ids = [...new Set(units.map((unit) => unit.unitId))].filter((id) => known.row(id) !== ABSENT);
+  const ids = new Set<string>();
+  for (let i = 0; i < encoded.length; i += UNIT_COLUMNS) if (known.row(encoded[i]!) !== ABSENT) ids.add(encoded[i]!);
   const stored = new Map<string, { id: number; metadata: string; artifacts: string; remotes: string | null }>();
   const existing = sql.selectIn<{ id: number; unit_id: string; metadata: string; artifacts: string; remotes: string | null }>(
-    ids,
+    [...ids],
     (p) => `SELECT id, unit_id, metadata, artifacts, remotes FROM units WHERE unit_id IN (${p})`,
   );
   for (const row of existing) stored.set(row.unit_id, row);
 
-  const statuses: UpsertStatus[] = [];
+  const statuses: UpsertStatus[] = new Array<UpsertStatus>(count);
   const writes = new Map<string, unknown[]>();
-  for (const unit of units) {
-    const metadata = canonicalJson(unit.metadata ?? {});
-    const previous = stored.get(unit.unitId);
-    const artifacts = mergeUnitArtifacts(previous?.artifacts, unit.artifacts ?? []);
-    const remotes = unit.remotes?.length ? mergeRemotes(previous?.remotes ?? null, unit.remotes) : (previous?.remotes ?? null);
-    if (previous?.metadata === metadata) statuses.push('unchanged');
-    else statuses.push(previous === undefined ? 'created' : 'updated');
+  for (let u = 0, i = 0; u < count; u++, i += UNIT_COLUMNS) {
+    const unitId = encoded[i]!;
+    const metadata = encoded[i + 3]!;
+    const givenRemotes = encoded[i + 5]!;
+    const previous = stored.get(unitId);
+    const artifacts = mergeArtifactsColumn(previous?.artifacts, encoded[i + 4]!);
+    const remotes = givenRemotes !== '' ? mergeRemotesColumn(previous?.remotes ?? null, givenRemotes) : (previous?.remotes ?? null);
+    statuses[u] = previous === undefined ? 'created' : previous.metadata === metadata ? 'unchanged' : 'updated';
     if (previous?.metadata !== metadata || previous.artifacts !== artifacts || previous.remotes !== remotes) {
-      stored.set(unit.unitId, { id: previous?.id ?? ABSENT, metadata, artifacts, remotes });
-      writes.set(unit.unitId, [unit.unitId, unit.typeId, JSON.stringify(unit.key), metadata, artifacts, remotes]);
+      stored.set(unitId, { id: previous?.id ?? ABSENT, metadata, artifacts, remotes });
+      writes.set(unitId, [unitId, encoded[i + 1], encoded[i + 2], metadata, artifacts, remotes]);
     }
   }
   if (writes.size === 0) return statuses;
@@ -79,72 +79,58 @@ export function upsertUnits(sql: SqliteStatements, known: SqliteUnitRows, units:
     // Stored after all, though this connection believed it absent (it cannot be: another
     // connection's commit clears what it believed). Write it the long way, looking it up.
     known.clear();
-    const again = units.map((unit, i) => [unit, i] as const).filter(([unit]) => unit.unitId === unitId);
-    const statusesAgain = upsertUnits(sql, known, again.map(([unit]) => unit));
-    again.forEach(([, i], k) => (statuses[i] = statusesAgain[k]!));
+    const positions: number[] = [];
+    const again: string[] = [];
+    for (let u = 0, i = 0; u < count; u++, i += UNIT_COLUMNS) {
+      if (encoded[i] !== unitId) continue;
+      positions.push(u);
+      again.push(...encoded.slice(i, i + UNIT_COLUMNS));
+    }
+    const statusesAgain = upsertUnits(sql, known, again);
+    positions.forEach((u, k) => (statuses[u] = statusesAgain[k]!));
   }
   return statuses;
 }
 
 /**
- * The unit's artifact list after writing `given` over `storedJson`: paths not given are kept, a
- * null sha256 never erases a known one. Returns `storedJson` itself when nothing changed.
+ * The stored units among `unitIds`, in the order asked, as the JSON text of an `ExistingUnit[]`.
+ * Text, because the units cross to another thread: the key and metadata columns are spliced in as
+ * stored (never parsed here), and one JSON.parse on the other side is cheaper than cloning objects.
  */
-function mergeUnitArtifacts(storedJson: string | undefined, given: readonly UnitArtifactWrite[]): string {
-  if (storedJson === undefined || storedJson === '[]') {
-    if (given.length === 0) return '[]';
-    const list = given.map((a): StoredUnitArtifact => [a.relativePath, a.sha256?.toLowerCase() ?? null]);
-    if (list.length > 1) list.sort((a, b) => compareText(a[0], b[0]));
-    return JSON.stringify(list);
-  }
-  const list = JSON.parse(storedJson) as StoredUnitArtifact[];
-  let changed = false;
-  for (const artifact of given) {
-    const sha256 = artifact.sha256?.toLowerCase() ?? null;
-    const current = list.find((entry) => entry[0] === artifact.relativePath);
-    if (current === undefined) {
-      list.push([artifact.relativePath, sha256]);
-      changed = true;
-    } else if (sha256 !== null && current[1] !== sha256) {
-      current[1] = sha256;
-      changed = true;
-    }
-  }
-  if (!changed) return storedJson;
-  list.sort((a, b) => compareText(a[0], b[0]));
-  return JSON.stringify(list);
-}
-
-export function findUnits(sql: SqliteStatements, known: SqliteUnitRows, unitIds: readonly string[]): ExistingUnit[] {
+export function findUnitsJson(sql: SqliteStatements, known: SqliteUnitRows, unitIds: readonly string[]): string {
   known.validate();
   const ids = [...new Set(unitIds)];
   const rows = sql.selectIn<{ id: number; unit_id: string; type_id: string; key: string; metadata: string; artifacts: string; remotes: string | null }>(
     ids,
     (p) => `SELECT id, unit_id, type_id, key, metadata, artifacts, remotes FROM units WHERE unit_id IN (${p})`,
   );
-  const byId = new Map<string, ExistingUnit>();
+  const byId = new Map<string, string>();
   for (const row of rows) {
     known.remember(row.unit_id, row.id);
-    byId.set(row.unit_id, {
-      unitId: row.unit_id,
-      typeId: row.type_id,
-      key: JSON.parse(row.key),
-      metadata: JSON.parse(row.metadata),
-      artifacts: (JSON.parse(row.artifacts) as StoredUnitArtifact[]).map(([relativePath, sha256]) => ({ relativePath, sha256 })),
-      remotes:
-        row.remotes === null
-          ? []
-          : (JSON.parse(row.remotes) as StoredRemote[]).map(([relativePath, remote, urls, size, digests]) => ({
-              relativePath,
-              remote,
-              urls,
-              size,
-              digests,
-            })),
-    });
+    const artifacts = (JSON.parse(row.artifacts) as StoredUnitArtifact[]).map(([relativePath, sha256]) => ({ relativePath, sha256 }));
+    const remotes =
+      row.remotes === null
+        ? []
+        : (JSON.parse(row.remotes) as StoredRemote[]).map(([relativePath, remote, urls, size, digests]) => ({
+            relativePath,
+            remote,
+            urls,
+            size,
+            digests,
+          }));
+    byId.set(
+      row.unit_id,
+      `{"unitId":${JSON.stringify(row.unit_id)},"typeId":${JSON.stringify(row.type_id)},"key":${row.key},` +
+        `"metadata":${row.metadata},"artifacts":${JSON.stringify(artifacts)},"remotes":${JSON.stringify(remotes)}}`,
+    );
   }
-  for (const id of ids) if (!byId.has(id)) known.remember(id, ABSENT);
-  return ids.flatMap((id) => byId.get(id) ?? []);
+  const found: string[] = [];
+  for (const id of ids) {
+    const unit = byId.get(id);
+    if (unit === undefined) known.remember(id, ABSENT);
+    else found.push(unit);
+  }
+  return `[${found.join(',')}]`;
 }
 
 const OTHER_DIGESTS = DIGEST_ALGORITHMS.filter((algorithm) => algorithm !== 'sha256');
@@ -217,47 +203,9 @@ export function upsertRemoteArtifacts(sql: SqliteStatements, remotes: readonly R
   );
   const update = sql.prepare('UPDATE units SET remotes = ? WHERE id = ?');
   for (const row of rows) {
-    const json = mergeRemotes(row.remotes, byUnit.get(row.unit_id)!);
+    const json = mergeRemotesColumn(row.remotes, remotesColumn(byUnit.get(row.unit_id)!));
     if (json !== row.remotes) update.run(json, row.id);
   }
-}
-
-/**
- * A unit's remote list after upserting `given` (by path and remote) into `storedJson`. Returns
- * `storedJson` itself when nothing changed; the common cases (nothing stored yet, or exactly the
- * given entries stored) need no parsing.
- */
-function mergeRemotes(storedJson: string | null, given: readonly Omit<RemoteArtifactRecord, 'unitId'>[]): string {
-  const entries = given.map(
-    (remote): StoredRemote => [remote.relativePath, remote.remote, [...remote.urls], remote.size ?? null, lowerCaseDigests(remote.digests ?? {})],
-  );
-  const sortRemotes = (list: StoredRemote[]) => {
-    if (list.length > 1) list.sort((a, b) => compareText(a[0], b[0]) || compareText(a[1], b[1]));
-    return list;
-  };
-  const onlyGiven = JSON.stringify(sortRemotes(dedupeRemotes(entries)));
-  if (storedJson === null || storedJson === onlyGiven) return onlyGiven;
-  const list = JSON.parse(storedJson) as StoredRemote[];
-  for (const entry of entries) {
-    const at = list.findIndex((e) => e[0] === entry[0] && e[1] === entry[1]);
-    if (at >= 0) list[at] = entry;
-    else list.push(entry);
-  }
-  const json = JSON.stringify(sortRemotes(list));
-  return json === storedJson ? storedJson : json;
-}
-
-/** The last entry per (path, remote) wins, as successive upserts would. */
-function dedupeRemotes(entries: StoredRemote[]): StoredRemote[] {
-  if (entries.length < 2) return entries;
-  const byKey = new Map<string, StoredRemote>();
-  for (const entry of entries) byKey.set(`${entry[0]}\u0000${entry[1]}`, entry);
-  return [...byKey.values()];
-}
-
-/** A stable order for relative paths (UTF-16 code units; the paths are compared, never collated). */
-export function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**

@@ -32,6 +32,10 @@ export const WORKER_METHODS = [
   'listSyncRecords',
   'lastFingerprint',
   'deleteOrphans',
+  // the same calls with units as flat lists of strings or as JSON text (see SqliteWorkerStore)
+  'upsertEncodedUnits',
+  'findUnitsJson',
+  'associatePairs',
 ] as const;
 
 export type WorkerMethod = (typeof WORKER_METHODS)[number];

@@ -1,0 +1,124 @@
+import type { Digests } from '@tributary/plugin-api';
+import { canonicalJson } from '../canonical-json.js';
+import type { RemoteArtifactRecord, UnitWrite } from '../content-store.js';
+import { lowerCaseDigests } from '../lower-case-digests.js';
+
+/**
+ * A unit as the columns of its `units` row, which is how units travel to the catalog:
+ *
+ * - `key`: the key as JSON;
+ * - `metadata`: canonical JSON (sorted keys), so equal metadata is equal text;
+ * - `artifacts`: `[[relativePath, sha256 | null], …]`, sorted by path;
+ * - `remotes`: `[[relativePath, remote, urls, size | null, digests], …]`, sorted by path then
+ *   remote, or NULL.
+ *
+ * Encoding is most of the work of writing a new unit, and it needs nothing stored, so the side
+ * that has the units does it: with the catalog on its own thread ({@link SqliteWorkerStore}), the
+ * pipeline's thread encodes while the catalog thread only compares and writes, and a flat array of
+ * strings crosses between threads far cheaper than the unit objects would.
+ */
+
+/** `[relativePath, sha256 | null]` as stored in `units.artifacts`. */
+export type StoredUnitArtifact = [string, string | null];
+/** `[relativePath, remote, urls, size, digests]` as stored in `units.remotes`. */
+export type StoredRemote = [string, string, string[], number | null, Digests];
+
+/** Columns per unit in an encoded batch: unit id, type id, key, metadata, artifacts, remotes. */
+export const UNIT_COLUMNS = 6;
+
+/**
+ * `units` as a flat list of {@link UNIT_COLUMNS} strings per unit; no remotes is `''`. Each unit's
+ * artifacts and remotes are listed as given: a path (or path and remote) given twice keeps its
+ * last entry, as successive upserts would.
+ */
+export function encodeUnits(units: readonly UnitWrite[]): string[] {
+  const columns: string[] = new Array<string>(units.length * UNIT_COLUMNS);
+  let at = 0;
+  for (const unit of units) {
+    columns[at++] = unit.unitId;
+    columns[at++] = unit.typeId;
+    columns[at++] = JSON.stringify(unit.key);
+    columns[at++] = canonicalJson(unit.metadata ?? {});
+    columns[at++] = artifactsColumn(unit);
+    columns[at++] = unit.remotes?.length ? remotesColumn(unit.remotes) : '';
+  }
+  return columns;
+}
+
+function artifactsColumn(unit: UnitWrite): string {
+  const given = unit.artifacts ?? [];
+  if (given.length === 0) return '[]';
+  if (given.length === 1) return JSON.stringify([[given[0]!.relativePath, given[0]!.sha256?.toLowerCase() ?? null]]);
+  const byPath = new Map<string, string | null>();
+  // a later entry for a path wins, but never erases a known sha256 with null
+  for (const a of given) byPath.set(a.relativePath, a.sha256?.toLowerCase() ?? byPath.get(a.relativePath) ?? null);
+  return JSON.stringify([...byPath].sort((a, b) => compareText(a[0], b[0])));
+}
+
+/** The `remotes` column of exactly `given` (deduplicated and sorted). */
+export function remotesColumn(given: readonly Omit<RemoteArtifactRecord, 'unitId'>[]): string {
+  return JSON.stringify(sortRemotes(dedupeRemotes(given.map(storedRemote))));
+}
+
+/**
+ * The unit's artifact column after writing `givenJson` over `storedJson`: paths not given are
+ * kept, a null sha256 never erases a known one. Returns `storedJson` itself when nothing changed.
+ */
+export function mergeArtifactsColumn(storedJson: string | undefined, givenJson: string): string {
+  if (storedJson === undefined || storedJson === '[]') return givenJson;
+  if (givenJson === '[]' || givenJson === storedJson) return storedJson;
+  const list = JSON.parse(storedJson) as StoredUnitArtifact[];
+  let changed = false;
+  for (const [relativePath, sha256] of JSON.parse(givenJson) as StoredUnitArtifact[]) {
+    const current = list.find((entry) => entry[0] === relativePath);
+    if (current === undefined) {
+      list.push([relativePath, sha256]);
+      changed = true;
+    } else if (sha256 !== null && current[1] !== sha256) {
+      current[1] = sha256;
+      changed = true;
+    }
+  }
+  if (!changed) return storedJson;
+  list.sort((a, b) => compareText(a[0], b[0]));
+  return JSON.stringify(list);
+}
+
+/**
+ * A unit's remotes column after upserting the entries of `givenJson` (by path and remote) into
+ * `storedJson`. Returns `storedJson` itself when nothing changed; the common cases (nothing stored
+ * yet, or exactly the given entries stored) need no parsing.
+ */
+export function mergeRemotesColumn(storedJson: string | null, givenJson: string): string {
+  if (storedJson === null || storedJson === givenJson) return givenJson;
+  const list = JSON.parse(storedJson) as StoredRemote[];
+  for (const entry of JSON.parse(givenJson) as StoredRemote[]) {
+    const at = list.findIndex((e) => e[0] === entry[0] && e[1] === entry[1]);
+    if (at >= 0) list[at] = entry;
+    else list.push(entry);
+  }
+  const json = JSON.stringify(sortRemotes(list));
+  return json === storedJson ? storedJson : json;
+}
+
+function storedRemote(remote: Omit<RemoteArtifactRecord, 'unitId'>): StoredRemote {
+  return [remote.relativePath, remote.remote, [...remote.urls], remote.size ?? null, lowerCaseDigests(remote.digests ?? {})];
+}
+
+function sortRemotes(list: StoredRemote[]): StoredRemote[] {
+  if (list.length > 1) list.sort((a, b) => compareText(a[0], b[0]) || compareText(a[1], b[1]));
+  return list;
+}
+
+/** The last entry per (path, remote) wins, as successive upserts would. */
+function dedupeRemotes(entries: StoredRemote[]): StoredRemote[] {
+  if (entries.length < 2) return entries;
+  const byKey = new Map<string, StoredRemote>();
+  for (const entry of entries) byKey.set(`${entry[0]}\u0000${entry[1]}`, entry);
+  return [...byKey.values()];
+}
+
+/** A stable order for relative paths (UTF-16 code units; the paths are compared, never collated). */
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
