@@ -75,6 +75,18 @@ export class ContentQueue<T> {
     return this.putWhenRoom(item);
   }
 
+  /**
+   * Adds `item` when that needs no waiting: there is room, and the queue is neither closed nor
+   * aborted. Returns false otherwise, adding nothing; `put` then waits for room or throws.
+   */
+  tryPut(item: T): boolean {
+    if (this.size < this.capacity && !this.closed && !this.signal?.aborted) {
+      this.deliver(item);
+      return true;
+    }
+    return false;
+  }
+
   /** Marks the end of input: readers drain what is left, then see QUEUE_END. */
   close(): void {
     this.closed = true;

@@ -36,7 +36,7 @@ export class ArtifactSaver extends Stage {
           artifact.downloaded = undefined;
         }
       }
-      for (const dc of live) await this.put(dc);
+      await this.putAll(live);
     }
   }
 }

@@ -25,7 +25,7 @@ export class ContentAssociation extends Stage {
         return { unitId: dc.unit.unitId, typeId: dc.unit.typeId, key: dc.unit.key };
       });
       if (refs.length > 0) await this.ctx.conduit.associateUnits(refs);
-      for (const dc of batch) await this.put(dc);
+      await this.putAll(batch);
     }
   }
 }

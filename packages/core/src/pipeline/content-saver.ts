@@ -45,7 +45,7 @@ export class ContentSaver extends Stage {
           for (const artifact of dc.artifacts) if (!artifact.stored) artifact.downloaded = undefined;
         });
       }
-      for (const dc of live) await this.put(dc);
+      await this.putAll(live);
     }
   }
 }

@@ -50,7 +50,7 @@ export class QueryExistingArtifacts extends Stage {
           }
         }
       }
-      for (const dc of live) await this.put(dc);
+      await this.putAll(live);
     }
   }
 }

@@ -23,7 +23,7 @@ export class QueryExistingContents extends Stage {
         else byType.set(dc.typeId, [dc]);
       }
       for (const [typeId, contents] of byType) await this.markExisting(typeId, contents);
-      for (const dc of live) await this.put(dc);
+      await this.putAll(live);
     }
   }
 

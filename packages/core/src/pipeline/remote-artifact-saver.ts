@@ -34,7 +34,7 @@ export class RemoteArtifactSaver extends Stage {
         }
       }
       if (remotes.length > 0) await this.ctx.conduit.saveRemoteArtifacts(remotes);
-      for (const dc of live) await this.put(dc);
+      await this.putAll(live);
     }
   }
 

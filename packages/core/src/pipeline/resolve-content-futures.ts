@@ -1,4 +1,4 @@
-import { Stage } from '@tributary/plugin-api';
+import { Stage, type DeclarativeContent } from '@tributary/plugin-api';
 import { batchSizeOf, type PipelineContext } from './pipeline-context.js';
 
 /**
@@ -15,11 +15,13 @@ export class ResolveContentFutures extends Stage {
 
   override async run(): Promise<void> {
     for await (const batch of this.batches(batchSizeOf(this.ctx))) {
+      const live: DeclarativeContent[] = [];
       for (const dc of batch) {
         if (dc.resolved) continue;
         dc.resolve(dc.unit);
-        await this.put(dc);
+        live.push(dc);
       }
+      await this.putAll(live);
     }
   }
 }

@@ -1,4 +1,4 @@
-import { ContentQueue, ErrorCodes, isTributaryError, QUEUE_END } from '@tributary/plugin-api';
+import { ContentQueue, DeclarativeContent, ErrorCodes, isTributaryError, QUEUE_END, Stage } from '@tributary/plugin-api';
 
 /** Lets every pending promise callback run. */
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -58,5 +58,41 @@ describe('ContentQueue resumeProducersAt', () => {
       }
       expect(isTributaryError(error, ErrorCodes.INVALID_ARGUMENT)).toBe(true);
     }
+  });
+});
+
+describe('Stage.putAll', () => {
+  class Source extends Stage {
+    override async run(): Promise<void> {}
+  }
+  const content = (i: number): DeclarativeContent => new DeclarativeContent({ typeId: 't', key: { i } });
+
+  it('passes content on in order, waiting only while the next queue is full', async () => {
+    const queue = new ContentQueue<DeclarativeContent>(4);
+    const stage = new Source();
+    stage.connect(undefined, queue, new AbortController().signal);
+    let done = false;
+    const putting = stage.putAll(Array.from({ length: 10 }, (_, i) => content(i))).then(() => (done = true));
+    await settle();
+    expect([done, queue.size]).toEqual([false, 4]);
+    const taken: unknown[] = [];
+    while (taken.length < 10) {
+      const next = queue.poll();
+      if (next === undefined || next === QUEUE_END) await settle();
+      else taken.push(next.key.i);
+    }
+    await putting;
+    expect(taken).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it('ties each content to the sync, so an awaited future rejects when the sync stops', async () => {
+    const controller = new AbortController();
+    const stage = new Source();
+    stage.connect(undefined, new ContentQueue<DeclarativeContent>(4, controller.signal), controller.signal);
+    const contents = [content(1), content(2)];
+    await stage.putAll(contents);
+    const futures = contents.map((dc) => dc.resolution());
+    controller.abort(new Error('stop'));
+    for (const future of futures) await expect(future).rejects.toMatchObject({ code: ErrorCodes.SYNC_CANCELLED });
   });
 });
