@@ -15,6 +15,11 @@ export interface ManifestEntry {
 const MAX_PATH_LENGTH = 4096;
 const MAX_SEGMENT_BYTES = 255;
 const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
+const HASH = 0x23;
+const SLASH = 0x2f;
+const DOT = 0x2e;
+const BACKSLASH = 0x5c;
+const COLON = 0x3a;
 
 /** A MANIFEST_INVALID error naming where in the manifest and what is wrong. */
 export function manifestInvalid(source: string, line: number, problem: string): TributaryError {
@@ -29,7 +34,26 @@ export function manifestInvalid(source: string, line: number, problem: string): 
  * TRIBUTARY_ERR_MANIFEST_INVALID naming the line for anything else that does not fit.
  */
 export function parseManifestLine(text: string, line: number, source = 'PULP_MANIFEST'): ManifestEntry | undefined {
-  if (text.trim() === '' || text.startsWith('#')) return undefined;
+  const first = text.charCodeAt(0);
+  if (first === HASH || text.length === 0) return undefined;
+  // only a line that starts with white space can be blank
+  if ((first <= 0x20 || first >= 0x7f) && text.trim() === '') return undefined;
+  const sizeComma = text.lastIndexOf(',');
+  const digestComma = sizeComma > 0 ? text.lastIndexOf(',', sizeComma - 1) : -1;
+  if (digestComma >= 0) {
+    // every line of a manifest passes here, twice: the common shape is checked in single passes,
+    // and anything else goes through the checks below, which name what is wrong
+    const relativePath = text.slice(0, digestComma);
+    const digest = text.slice(digestComma + 1, sizeComma);
+    const size = plainSize(text, sizeComma + 1);
+    if (size >= 0 && isPlainRelativePath(relativePath) && SHA256_HEX.test(digest)) {
+      return { relativePath, sha256: digest.toLowerCase(), size, line };
+    }
+  }
+  return parseUncommonLine(text, line, source);
+}
+
+function parseUncommonLine(text: string, line: number, source: string): ManifestEntry {
   const fail = (problem: string): never => {
     throw manifestInvalid(source, line, problem);
   };
@@ -49,6 +73,48 @@ export function parseManifestLine(text: string, line: number, source = 'PULP_MAN
     fail(`the sha256 ${quote(digest)} contains characters that are not hex digits`);
   }
   return { relativePath, sha256: digest.toLowerCase(), size: parseSize(sizeText, fail), line };
+}
+
+/** The size that `text` ends with from `start`: 1 to 15 digits and nothing else; else -1. */
+function plainSize(text: string, start: number): number {
+  const digits = text.length - start;
+  if (digits < 1 || digits > 15) return -1;
+  let size = 0;
+  for (let i = start; i < text.length; i++) {
+    const digit = text.charCodeAt(i) - 0x30;
+    if (digit < 0 || digit > 9) return -1;
+    size = size * 10 + digit;
+  }
+  return size;
+}
+
+/**
+ * True only for a path that every check of {@link checkRelativePath} accepts: not empty nor
+ * overlong, no control character or backslash, no drive letter, and segments that are neither
+ * empty (which covers a leading `/`) nor `.` or `..` nor longer than the segment limit.
+ */
+function isPlainRelativePath(relativePath: string): boolean {
+  const length = relativePath.length;
+  if (length === 0 || length > MAX_PATH_LENGTH) return false;
+  let segmentStart = 0;
+  for (let i = 0; i <= length; i++) {
+    const code = i < length ? relativePath.charCodeAt(i) : SLASH;
+    if (code === SLASH) {
+      const segmentLength = i - segmentStart;
+      if (segmentLength === 0) return false;
+      if (relativePath.charCodeAt(segmentStart) === DOT) {
+        if (segmentLength === 1 || (segmentLength === 2 && relativePath.charCodeAt(segmentStart + 1) === DOT)) return false;
+      }
+      if (segmentLength * 3 > MAX_SEGMENT_BYTES && Buffer.byteLength(relativePath.slice(segmentStart, i)) > MAX_SEGMENT_BYTES) {
+        return false;
+      }
+      segmentStart = i + 1;
+    } else if (code < 0x20 || code === 0x7f || code === BACKSLASH) {
+      return false;
+    }
+  }
+  const first = relativePath.charCodeAt(0) | 0x20; // lower-cased if a letter
+  return !(relativePath.charCodeAt(1) === COLON && first >= 0x61 && first <= 0x7a);
 }
 
 function parseSize(text: string, fail: (problem: string) => never): number {
