@@ -4,7 +4,11 @@ const END: unique symbol = Symbol('tributary.queue.end');
 export type QueueEnd = typeof END;
 export const QUEUE_END: QueueEnd = END;
 
-const DONE: Promise<void> = Promise.resolve();
+/**
+ * What `ContentQueue.put` (and so `Stage.put`) returns when the item went in without waiting: a
+ * promise already settled, so a caller passing many items on may skip awaiting it.
+ */
+export const PUT_DONE: Promise<void> = Promise.resolve();
 
 /** One turn of the event loop, in which producers run until they block or wait on I/O. */
 function letProducersRun(): Promise<void> {
@@ -70,21 +74,9 @@ export class ContentQueue<T> {
   put(item: T): Promise<void> {
     if (this.size < this.capacity && !this.closed && !this.signal?.aborted) {
       this.deliver(item);
-      return DONE;
+      return PUT_DONE;
     }
     return this.putWhenRoom(item);
-  }
-
-  /**
-   * Adds `item` when that needs no waiting: there is room, and the queue is neither closed nor
-   * aborted. Returns false otherwise, adding nothing; `put` then waits for room or throws.
-   */
-  tryPut(item: T): boolean {
-    if (this.size < this.capacity && !this.closed && !this.signal?.aborted) {
-      this.deliver(item);
-      return true;
-    }
-    return false;
   }
 
   /** Marks the end of input: readers drain what is left, then see QUEUE_END. */

@@ -1,4 +1,4 @@
-import { ContentQueue, QUEUE_END } from './content-queue.js';
+import { ContentQueue, PUT_DONE, QUEUE_END } from './content-queue.js';
 import type { DeclarativeContent } from './declarative.js';
 import { futureAwaitedSignal } from './declarative.js';
 
@@ -124,16 +124,14 @@ export abstract class Stage {
   }
 
   /**
-   * Passes each of `contents` on in order, as `put()` does, but without waiting on the ones that
-   * fit in the next queue: a stage passing a batch on awaits only while the queue is full, not once
+   * Passes each of `contents` on in order through `put()`, awaiting only the puts that had to wait
+   * for room: a stage passing a batch on pays for an await while the next queue is full, not once
    * per item.
    */
   async putAll(contents: Iterable<DeclarativeContent>): Promise<void> {
-    const output = this.output;
     for (const content of contents) {
-      content.bindToSync(this.signal);
-      // a queue from an older copy of this package has no tryPut
-      if (output && !(output.tryPut?.(content) ?? false)) await output.put(content);
+      const pending = this.put(content);
+      if (pending !== PUT_DONE) await pending;
     }
   }
 }

@@ -1,4 +1,4 @@
-import { Stage, type DeclarativeArtifact, type DeclarativeContent } from '@tributary/plugin-api';
+import { PUT_DONE, Stage, type DeclarativeArtifact, type DeclarativeContent } from '@tributary/plugin-api';
 import { DownloadWindow } from './download-window.js';
 import { batchSizeOf, downloadConcurrencyOf, type PipelineContext } from './pipeline-context.js';
 import { DEFAULT_QUEUE_CAPACITY } from './run-pipeline.js';
@@ -53,8 +53,11 @@ export class ArtifactDownloader extends Stage {
         const due = this.dueArtifacts(dc);
         // nothing to fetch and nothing ahead of it in the window (every content of an on_demand
         // sync): passed on at once, as the window would, without its bookkeeping per content
-        if (due.length === 0 && window.quiet) await this.put(dc);
-        else window.admit(dc, due);
+        if (due.length > 0 || !window.quiet) window.admit(dc, due);
+        else {
+          const pending = this.put(dc);
+          if (pending !== PUT_DONE) await pending;
+        }
       }
     } catch (error) {
       // an input read still pending rejects once the pipeline aborts; nobody waits for it any more
