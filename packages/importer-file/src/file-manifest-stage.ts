@@ -2,7 +2,8 @@ import { rm } from 'node:fs/promises';
 import { DeclarativeContent, ErrorCodes, Stage, TributaryError, type FirstStageContext } from '@tributary/plugin-api';
 import { DEFAULT_MAX_MANIFEST_BYTES, type FileImporterConfig } from './file-config.js';
 import { FILE_CONTENT_TYPE } from './file-content-type.js';
-import { readManifest } from './read-manifest.js';
+import type { ManifestEntry } from './manifest-entry.js';
+import { readManifestBatches } from './read-manifest.js';
 
 export const UNCHANGED_REASON = 'PULP_MANIFEST unchanged since the last sync';
 
@@ -26,28 +27,33 @@ export class FileManifestStage extends Stage {
       // which equals `new URL(path, manifestUrl)` for the validated paths at a fraction of the cost
       const directoryUrl = new URL('.', manifestUrl).href;
       let files = 0;
-      for await (const entry of readManifest(manifest.path, { source, signal: this.signal })) {
-        await this.put(
-          new DeclarativeContent({
-            typeId: FILE_CONTENT_TYPE.id,
-            key: { relativePath: entry.relativePath, sha256: entry.sha256 },
-            metadata: { size: entry.size },
-            artifacts: [
-              {
-                url: directoryUrl + encodePath(entry.relativePath),
-                relativePath: entry.relativePath,
-                size: entry.size,
-                digests: { sha256: entry.sha256 },
-              },
-            ],
-          }),
-        );
-        files++;
+      for await (const entries of readManifestBatches(manifest.path, { source, signal: this.signal })) {
+        // built as the next queue takes them, so a chunk's entries are not all held as content at once
+        await this.putAll(contentsOf(entries, directoryUrl));
+        files += entries.length;
       }
       this.ctx.log.info(`${source} lists ${files} files`);
     } finally {
       await rm(manifest.path, { force: true });
     }
+  }
+}
+
+function* contentsOf(entries: readonly ManifestEntry[], directoryUrl: string): Generator<DeclarativeContent> {
+  for (const entry of entries) {
+    yield new DeclarativeContent({
+      typeId: FILE_CONTENT_TYPE.id,
+      key: { relativePath: entry.relativePath, sha256: entry.sha256 },
+      metadata: { size: entry.size },
+      artifacts: [
+        {
+          url: directoryUrl + encodePath(entry.relativePath),
+          relativePath: entry.relativePath,
+          size: entry.size,
+          digests: { sha256: entry.sha256 },
+        },
+      ],
+    });
   }
 }
 

@@ -7,6 +7,6 @@ export { DEFAULT_MAX_MANIFEST_BYTES, fileImporterConfigSchema, type FileImporter
 export { FileManifestStage, UNCHANGED_REASON } from './file-manifest-stage.js';
 export { parseManifestLine, type ManifestEntry } from './manifest-entry.js';
 export { readManifestLines, DEFAULT_MAX_LINE_BYTES, type ManifestLine, type ManifestLinesOptions } from './manifest-lines.js';
-export { readManifest } from './read-manifest.js';
+export { readManifest, readManifestBatches } from './read-manifest.js';
 export { scanManifest, type ManifestScan, type ManifestScanOptions } from './manifest-scan.js';
 export { pathHash } from './path-hash.js';

@@ -12,12 +12,22 @@ import { scanManifest, type ManifestScanOptions } from './manifest-scan.js';
  * 8 bytes an entry.
  */
 export async function* readManifest(file: string, options: ManifestScanOptions = {}): AsyncGenerator<ManifestEntry> {
+  for await (const entries of readManifestBatches(file, options)) yield* entries;
+}
+
+/**
+ * {@link readManifest}'s entries a read chunk at a time (a few thousand), for a caller that would
+ * otherwise pay a promise per entry.
+ */
+export async function* readManifestBatches(file: string, options: ManifestScanOptions = {}): AsyncGenerator<ManifestEntry[]> {
   const source = options.source ?? 'PULP_MANIFEST';
   const { repeatLines } = await scanManifest(file, options);
   for await (const lines of readManifestLines(file, options)) {
+    const entries: ManifestEntry[] = [];
     for (const { line, text } of lines) {
       const entry = parseManifestLine(text, line, source);
-      if (entry && !repeatLines.has(line)) yield entry;
+      if (entry && !repeatLines.has(line)) entries.push(entry);
     }
+    if (entries.length > 0) yield entries;
   }
 }
