@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import path from 'node:path';
-import { createHost, parseStoreUri, type Host } from '@tributary/core';
+import { createHost, limitHeapHeadroom, parseStoreUri, type Host } from '@tributary/core';
 import type { AnyImporterPlugin } from '@tributary/plugin-api';
 
 /**
@@ -41,5 +41,6 @@ export function benchHost(task: { home: string; store?: string; database?: strin
   const store = task.store
     ? { ...parseStoreUri(task.store), ...(task.database ? { database: task.database } : {}) }
     : { sqlite: path.join(task.home, 'catalog.db') };
+  limitHeapHeadroom(); // as the `tributary` command does before a sync
   return createHost({ storageRoot: path.join(task.home, 'storage'), store, plugins: [plugin] });
 }

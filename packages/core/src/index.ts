@@ -2,6 +2,7 @@ import 'reflect-metadata';
 
 export { createHost, type CreateHostOptions } from './host/create-host.js';
 export { Host } from './host/host.js';
+export { limitHeapHeadroom, SYNC_HEAP_GROWING_PERCENT } from './host/heap-headroom.js';
 export type { ExportOptions, ExportResult } from './host/repository-export.js';
 export type { SyncOptions, SyncOutcome } from './sync/sync-service.js';
 export { PluginRegistry } from './plugins/plugin-registry.js';

@@ -1,5 +1,8 @@
 #!/usr/bin/env node
+import { limitHeapHeadroom } from '../host/heap-headroom.js';
 import { runCli } from './run-cli.js';
+
+limitHeapHeadroom();
 
 const controller = new AbortController();
 process.once('SIGINT', () => controller.abort(new Error('interrupted')));
