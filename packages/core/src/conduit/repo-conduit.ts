@@ -25,9 +25,18 @@ import { unitIdFor } from '../store/unit-id.js';
 import { CONTENT_STORE, HOST_OPTIONS, type HostOptionsToken } from '../host/tokens.js';
 import { SYNC_SCOPE, type SyncScope } from './sync-scope.js';
 import { validateDigests, validLowerCaseDigests } from './digests.js';
+import { RecentUnitIds } from './recent-unit-ids.js';
 import { RemoteUrlCheck } from './remote-url-check.js';
 
 const ADOPT_CONCURRENCY = 16;
+
+/**
+ * Keys per generation of remembered unit ids: default stages save content at most ~5,500 items
+ * after looking it up (batches of 1,000 in four stages, the queues and the download window).
+ */
+const RECENT_UNIT_IDS = 8192;
+
+const NO_ARTIFACTS: NonNullable<UnitInput['artifacts']> = [];
 
 /**
  * The repository-scoped conduit a sync hands its importer (and the default stages). Every call
@@ -38,7 +47,7 @@ export class RepoConduit implements ImportConduit {
   readonly repositoryId: string;
   readonly workingDir: string;
   readonly batchSize: number;
-  private readonly unitIds = new WeakMap<UnitKey, { typeId: string; unitId: string }>();
+  private readonly unitIds = new RecentUnitIds(RECENT_UNIT_IDS);
   private readonly remoteUrls = new RemoteUrlCheck();
 
   constructor(
@@ -168,15 +177,19 @@ export class RepoConduit implements ImportConduit {
       const unitId = this.unitIdOf(unit.typeId, unit.key);
       const metadata = unit.metadata ?? {};
       this.registry.validateMetadata(unit.typeId, metadata);
+      const given = unit.artifacts ?? NO_ARTIFACTS;
       const unitArtifacts: UnitWrite['artifacts'][number][] = [];
       const remotes: Omit<RemoteArtifactRecord, 'unitId'>[] = [];
-      const seenPaths = new Set<string>();
-      for (const artifact of unit.artifacts ?? []) {
+      // most units have one file: no set of paths to build for them
+      const seenPaths = given.length > 1 ? new Set<string>() : undefined;
+      for (const artifact of given) {
         const relativePath = safeRelativePath(artifact.relativePath, `artifact path of a '${unit.typeId}' unit`);
-        if (seenPaths.has(relativePath)) {
-          throw new TributaryError(ErrorCodes.INVALID_ARGUMENT, `a '${unit.typeId}' unit lists artifact '${relativePath}' twice`);
+        if (seenPaths !== undefined) {
+          if (seenPaths.has(relativePath)) {
+            throw new TributaryError(ErrorCodes.INVALID_ARGUMENT, `a '${unit.typeId}' unit lists artifact '${relativePath}' twice`);
+          }
+          seenPaths.add(relativePath);
         }
-        seenPaths.add(relativePath);
         if (artifact.digests) validateDigests(artifact.digests, relativePath);
         let sha256: string | null = artifact.sha256?.toLowerCase() ?? null;
         if (artifact.file !== undefined) {
@@ -193,14 +206,11 @@ export class RepoConduit implements ImportConduit {
           remotes.push(this.remoteRecord(unitId, relativePath, artifact.remote));
         }
       }
-      writes.push({
-        unitId,
-        typeId: unit.typeId,
-        key: unit.key,
-        metadata,
-        artifacts: unitArtifacts,
-        ...(remotes.length > 0 ? { remotes } : {}),
-      });
+      writes.push(
+        remotes.length > 0
+          ? { unitId, typeId: unit.typeId, key: unit.key, metadata, artifacts: unitArtifacts, remotes }
+          : { unitId, typeId: unit.typeId, key: unit.key, metadata, artifacts: unitArtifacts },
+      );
     }
     if (artifacts.length > 0) await this.store.upsertArtifacts(artifacts);
     const statuses = await this.store.upsertUnits(writes);
@@ -241,14 +251,14 @@ export class RepoConduit implements ImportConduit {
   }
 
   /**
-   * The unit id of a key, remembered per key object: a pipeline looks content up and then saves it
-   * with the same key object, and hashing the canonical key is a measurable share of a sync.
+   * The unit id of a key, remembered for recent key objects: a pipeline looks content up and then
+   * saves it with the same key object, and hashing the canonical key is a measurable share of a sync.
    */
   private unitIdOf(typeId: string, key: UnitKey, type = this.registry.contentType(typeId)): string {
-    const known = this.unitIds.get(key);
-    if (known !== undefined && known.typeId === typeId) return known.unitId;
+    const known = this.unitIds.get(typeId, key);
+    if (known !== undefined) return known;
     const unitId = unitIdFor(typeId, canonicalUnitKey(type, key));
-    this.unitIds.set(key, { typeId, unitId });
+    this.unitIds.set(typeId, key, unitId);
     return unitId;
   }
 
