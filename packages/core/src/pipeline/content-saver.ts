@@ -55,12 +55,13 @@ function unchanged(dc: DeclarativeContent): boolean {
   const existing = dc.existing;
   if (!existing || !dc.unit) return false;
   if (!sameMetadata(existing.metadata, dc.metadata)) return false;
-  const storedAt = new Map(existing.artifacts.map((a) => [a.relativePath, a.sha256]));
-  return dc.artifacts.every((artifact) => {
-    if (!storedAt.has(artifact.relativePath)) return false;
+  for (const artifact of dc.artifacts) {
     if (artifact.downloaded && !artifact.stored) return false;
-    return storedAt.get(artifact.relativePath) === (artifact.stored?.sha256 ?? null);
-  });
+    // a unit has few files: a search beats building a map for every unit of a re-sync
+    const stored = existing.artifacts.find((a) => a.relativePath === artifact.relativePath);
+    if (stored === undefined || stored.sha256 !== (artifact.stored?.sha256 ?? null)) return false;
+  }
+  return true;
 }
 
 function unitInputOf(dc: DeclarativeContent): UnitInput {
@@ -68,26 +69,21 @@ function unitInputOf(dc: DeclarativeContent): UnitInput {
 }
 
 function unitArtifactOf(artifact: DeclarativeArtifact): UnitArtifactInput {
-  const remote =
-    artifact.urls.length === 0
-      ? {}
-      : {
-          remote: {
-            urls: artifact.urls,
-            ...(artifact.size !== undefined ? { size: artifact.size } : {}),
-            digests: artifact.digests,
-          },
-        };
-  if (artifact.stored) return { relativePath: artifact.relativePath, sha256: artifact.stored.sha256, ...remote };
+  const remote = artifact.urls.length === 0 ? undefined : remoteOf(artifact);
+  if (artifact.stored) {
+    const sha256 = artifact.stored.sha256;
+    return remote ? { relativePath: artifact.relativePath, sha256, remote } : { relativePath: artifact.relativePath, sha256 };
+  }
   // downloaded, but no ArtifactSaver ran (a plugin rearranged the stages): the conduit adopts the file
   if (artifact.downloaded) {
-    return {
-      relativePath: artifact.relativePath,
-      file: artifact.downloaded.path,
-      size: artifact.downloaded.size,
-      digests: artifact.downloaded.digests,
-      ...remote,
-    };
+    const { path: file, size, digests } = artifact.downloaded;
+    return remote ? { relativePath: artifact.relativePath, file, size, digests, remote } : { relativePath: artifact.relativePath, file, size, digests };
   }
-  return { relativePath: artifact.relativePath, ...remote };
+  return remote ? { relativePath: artifact.relativePath, remote } : { relativePath: artifact.relativePath };
+}
+
+/** Where to fetch the file and what it must match; no size property when the size is not known. */
+function remoteOf(artifact: DeclarativeArtifact): NonNullable<UnitArtifactInput['remote']> {
+  const { urls, size, digests } = artifact;
+  return size !== undefined ? { urls, size, digests } : { urls, digests };
 }
