@@ -127,6 +127,26 @@ export class RepoConduit implements ImportConduit {
     return found;
   }
 
+  /**
+   * {@link findUnits} answered key by key (the pipeline's UnitsByKeyLookup): the stored unit of each
+   * key, in order, or undefined. Found units are matched to keys by the unit ids computed for them.
+   */
+  async findUnitsByKey(typeId: string, keys: readonly UnitKey[]): Promise<(ExistingUnit | undefined)[]> {
+    const type = this.registry.contentType(typeId);
+    const answers: (ExistingUnit | undefined)[] = new Array<ExistingUnit | undefined>(keys.length).fill(undefined);
+    for (let start = 0; start < keys.length; start += this.batchSize) {
+      this.checkAborted();
+      const ids: string[] = [];
+      for (let i = start; i < Math.min(keys.length, start + this.batchSize); i++) ids.push(this.unitIdOf(typeId, keys[i]!, type));
+      const found = await this.store.findUnits(ids);
+      if (found.length === 0) continue;
+      const byId = new Map<string, ExistingUnit>();
+      for (const unit of found) byId.set(unit.unitId, unit);
+      for (let i = 0; i < ids.length; i++) answers[start + i] = byId.get(ids[i]!);
+    }
+    return answers;
+  }
+
   async findArtifacts(algorithm: DigestAlgorithm, digests: readonly string[]): Promise<ArtifactRecord[]> {
     const found: ArtifactRecord[] = [];
     for (const chunk of chunks(digests.map((d) => d.toLowerCase()), this.batchSize)) {

@@ -1,11 +1,14 @@
 import { Stage, type DeclarativeContent, type ExistingUnit } from '@tributary/plugin-api';
 import { batchSizeOf, type PipelineContext } from './pipeline-context.js';
 import { unitKeyText } from './unit-key-text.js';
+import { canFindUnitsByKey, type UnitsByKeyLookup } from './units-by-key.js';
 
 /**
  * Looks up, per batch and with one `findUnits` call per content type in it, which content is
  * already stored. Sets `existing` (stored metadata and files) and `unit` on content that is;
- * ContentSaver then writes only what is new or changed.
+ * ContentSaver then writes only what is new or changed. With a conduit that can answer key by key
+ * ({@link UnitsByKeyLookup}, as the host's does) it asks that way instead of matching found
+ * units back to content by their keys.
  */
 export class QueryExistingContents extends Stage {
   constructor(private readonly ctx: PipelineContext) {
@@ -28,15 +31,28 @@ export class QueryExistingContents extends Stage {
   }
 
   private async markExisting(typeId: string, contents: readonly DeclarativeContent[]): Promise<void> {
-    const found = await this.ctx.conduit.findUnits(typeId, contents.map((dc) => dc.key));
+    const conduit = this.ctx.conduit;
+    const keys = contents.map((dc) => dc.key);
+    if (canFindUnitsByKey(conduit)) {
+      const found = await conduit.findUnitsByKey(typeId, keys);
+      contents.forEach((dc, i) => {
+        const unit = found[i];
+        if (unit) markStored(dc, unit);
+      });
+      return;
+    }
+    const found = await conduit.findUnits(typeId, keys);
     if (found.length === 0) return; // a first sync: nothing to match
     const byKey = new Map<string, ExistingUnit>();
     for (const unit of found) byKey.set(unitKeyText(unit.typeId, unit.key), unit);
     for (const dc of contents) {
       const unit = byKey.get(unitKeyText(typeId, dc.key));
-      if (!unit) continue;
-      dc.existing = unit;
-      dc.unit ??= { unitId: unit.unitId, typeId: unit.typeId, key: unit.key };
+      if (unit) markStored(dc, unit);
     }
   }
+}
+
+function markStored(dc: DeclarativeContent, unit: ExistingUnit): void {
+  dc.existing = unit;
+  dc.unit ??= { unitId: unit.unitId, typeId: unit.typeId, key: unit.key };
 }

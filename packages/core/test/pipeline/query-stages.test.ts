@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { DeclarativeContent } from '@tributary/plugin-api';
+import { DeclarativeContent, type ExistingUnit, type UnitKey } from '@tributary/plugin-api';
 import { QueryExistingArtifacts, QueryExistingContents } from '../../src/pipeline/index';
 import { InMemoryConduit } from './in-memory-conduit';
 import { sha256Of } from './memory-fetcher';
@@ -48,6 +48,40 @@ describe('QueryExistingContents', () => {
       new DeclarativeContent({ typeId: 'rpm', key: { version: '5.2', name: 'bash' } }),
     ]);
     expect(dc!.existing).toBeDefined();
+  });
+});
+
+describe('QueryExistingContents with a conduit that finds units by key', () => {
+  /** Answers key by key through the conduit's own unit ids, as the host's conduit does. */
+  class KeyedConduit extends InMemoryConduit {
+    async findUnitsByKey(typeId: string, keys: readonly UnitKey[]): Promise<(ExistingUnit | undefined)[]> {
+      this.count('findUnitsByKey');
+      const found = new Map((await super.findUnits(typeId, keys)).map((unit) => [unit.unitId, unit]));
+      return keys.map((key) => found.get(InMemoryConduit.unitId(typeId, key)));
+    }
+  }
+
+  it('marks stored content by the answer for its own key, without findUnits', async () => {
+    const conduit = new KeyedConduit();
+    await conduit.addOrUpdateUnits([
+      { typeId: 'rpm', key: { name: 'bash', version: '5.2' }, metadata: { n: 1 } },
+      { typeId: 'rpm', key: { name: 'zsh', version: '6' }, metadata: { n: 2 } },
+    ]);
+    conduit.calls.findUnits = 0;
+    const out = await throughStage(new QueryExistingContents(contextFor(conduit)), [
+      new DeclarativeContent({ typeId: 'rpm', key: { name: 'zsh', version: '6' } }),
+      new DeclarativeContent({ typeId: 'rpm', key: { name: 'fish', version: '1' } }),
+      new DeclarativeContent({ typeId: 'rpm', key: { version: '5.2', name: 'bash' } }),
+    ]);
+    expect(conduit.calls.findUnitsByKey).toBe(1);
+    // the one findUnits call is the one findUnitsByKey made
+    expect(conduit.calls.findUnits).toBe(1);
+    expect(out.map((dc) => dc.existing?.metadata['n'])).toEqual([2, undefined, 1]);
+    expect(out.map((dc) => dc.unit?.unitId)).toEqual([
+      InMemoryConduit.unitId('rpm', { name: 'zsh', version: '6' }),
+      undefined,
+      InMemoryConduit.unitId('rpm', { name: 'bash', version: '5.2' }),
+    ]);
   });
 });
 
