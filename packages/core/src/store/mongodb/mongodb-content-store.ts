@@ -1,4 +1,5 @@
-import { MongoClient, type Db } from 'mongodb';
+import type { Db, MongoClient } from 'mongodb';
+import { mongodbDriver } from './mongodb-driver.js';
 import {
   ErrorCodes,
   TributaryError,
@@ -87,7 +88,7 @@ export class MongoContentStore implements ContentStore {
     this.database = options.database ?? databaseInUri(uri) ?? 'tributary';
     this.ownsClient = options.client === undefined;
     try {
-      this.client = options.client ?? new MongoClient(uri);
+      this.client = options.client ?? new (mongodbDriver().MongoClient)(uri);
     } catch (error) {
       throw storeError(this.database, 'read the connection string', error);
     }

@@ -1,4 +1,5 @@
-import { MongoNetworkError, MongoServerError, type Filter } from 'mongodb';
+import type { Filter } from 'mongodb';
+import { mongodbDriver } from './mongodb-driver.js';
 import type { Digests, RepoUnitKey } from '@tributary/plugin-api';
 import type { RepoUnitArtifactView, RepoUnitView } from '../content-store.js';
 import type { ArtifactDoc, CatalogCollections, ContentDoc, RemoteArtifactDoc, UnitArtifactEntry } from './mongodb-documents.js';
@@ -105,6 +106,7 @@ export class MongoRepoUnitStream {
 }
 
 function cursorLost(error: unknown): boolean {
+  const { MongoNetworkError, MongoServerError } = mongodbDriver();
   return error instanceof MongoNetworkError || (error instanceof MongoServerError && typeof error.code === 'number' && CURSOR_LOST.has(error.code));
 }
 

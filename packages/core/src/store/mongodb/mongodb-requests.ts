@@ -1,11 +1,5 @@
-import {
-  MongoBulkWriteError,
-  MongoServerError,
-  type AbstractCursor,
-  type AnyBulkWriteOperation,
-  type Collection,
-  type Document,
-} from 'mongodb';
+import type { AbstractCursor, AnyBulkWriteOperation, Collection, Document } from 'mongodb';
+import { mongodbDriver } from './mongodb-driver.js';
 import type { StoreStats } from '../content-store.js';
 
 /** MongoDB's duplicate-key error code. */
@@ -90,7 +84,7 @@ export class MongoRequests {
       try {
         await collection.bulkWrite(batch, { ordered: false });
       } catch (error) {
-        if (!(error instanceof MongoBulkWriteError) || onDuplicate === undefined) throw error;
+        if (!(error instanceof mongodbDriver().MongoBulkWriteError) || onDuplicate === undefined) throw error;
         const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
         for (const writeError of writeErrors) {
           const operation = batch[writeError.index];
@@ -127,7 +121,7 @@ export function batchFor(expected: number): number {
 }
 
 export function isDuplicateKey(error: unknown): boolean {
-  return error instanceof MongoServerError && error.code === DUPLICATE_KEY;
+  return error instanceof mongodbDriver().MongoServerError && error.code === DUPLICATE_KEY;
 }
 
 function commandKind(operation: object): 'insert' | 'update' | 'delete' {

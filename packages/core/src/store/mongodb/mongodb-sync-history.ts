@@ -1,4 +1,4 @@
-import { ObjectId } from 'mongodb';
+import { mongodbDriver } from './mongodb-driver.js';
 import { ErrorCodes, TributaryError } from '@tributary/plugin-api';
 import type { SyncRecord, SyncRecordOutcome, SyncRecordStart } from '../content-store.js';
 import type { CatalogCollections, SyncHistoryDoc } from './mongodb-documents.js';
@@ -13,7 +13,7 @@ export class MongoSyncHistory {
 
   async start(record: SyncRecordStart): Promise<string> {
     const doc: SyncHistoryDoc = {
-      _id: new ObjectId(),
+      _id: new (mongodbDriver().ObjectId)(),
       repoId: record.repoId,
       importer: record.importer,
       settingsHash: record.settingsHash,
@@ -26,6 +26,7 @@ export class MongoSyncHistory {
   }
 
   async finish(id: string, outcome: SyncRecordOutcome): Promise<void> {
+    const { ObjectId } = mongodbDriver();
     const objectId = ObjectId.isValid(id) && /^[0-9a-f]{24}$/i.test(id) ? new ObjectId(id) : undefined;
     const finished =
       objectId &&
