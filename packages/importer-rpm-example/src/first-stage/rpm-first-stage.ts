@@ -14,7 +14,7 @@ import { displayUrl, repositoryBaseUrl } from '../metadata/location.js';
 import type { MetadataFile } from '../metadata/metadata-file.js';
 import { readMetadataRecords } from '../metadata/metadata-file.js';
 import { readPrimaryPackages } from '../metadata/primary-package-reader.js';
-import { nevraOf } from '../metadata/primary-package.js';
+import { nevraOf, type PrimaryPackage } from '../metadata/primary-package.js';
 import { parseRepomd, type RepomdRecord } from '../metadata/repomd.js';
 import { advisoryOf, UPDATEINFO_RECORDS } from '../metadata/updateinfo-advisory.js';
 import { AdvisoryPackageLinks } from './advisory-package-links.js';
@@ -125,18 +125,23 @@ export class RpmFirstStage extends Stage {
     const dropped: string[] = [];
     let droppedCount = 0;
     let emitted = 0;
-    for await (const packages of readPrimaryPackages(file, { maxBytes: this.config.maxMetadataBytes, signal: this.signal })) {
+    const baseUrl = this.baseUrl;
+    // content is built as the next queue takes it, and a batch is passed on awaiting only while that queue is full
+    function* contentsOf(packages: readonly PrimaryPackage[]): Generator<DeclarativeContent> {
       for (const p of packages) {
         if (!seen.add(p)) {
           droppedCount++;
           if (dropped.length < DUPLICATES_LOGGED) dropped.push(`${nevraOf(p)} (${p.checksumType}:${p.checksum.slice(0, 16)}…, line ${p.line})`);
           continue;
         }
-        const content = packageContent(p, this.baseUrl, source);
+        const content = packageContent(p, baseUrl, source);
         if (links.wantedCount > 0) links.offer(p, content);
-        await this.put(content);
         emitted++;
+        yield content;
       }
+    }
+    for await (const packages of readPrimaryPackages(file, { maxBytes: this.config.maxMetadataBytes, signal: this.signal })) {
+      await this.putAll(contentsOf(packages));
     }
     this.ctx.log.info(`primary: ${emitted} packages`);
     if (droppedCount > 0) {
