@@ -45,9 +45,16 @@ export class RemoteArtifactSaver extends Stage {
     );
     if (recorded === undefined) return false;
     if (recorded.size !== (artifact.size ?? null)) return false;
-    if (recorded.urls.length !== artifact.urls.length || recorded.urls.some((url, i) => url !== artifact.urls[i])) return false;
-    const digests = Object.entries(artifact.digests);
-    if (digests.length !== Object.keys(recorded.digests).length) return false;
-    return digests.every(([algorithm, value]) => recorded.digests[algorithm as keyof typeof recorded.digests] === value?.toLowerCase());
+    if (recorded.urls.length !== artifact.urls.length) return false;
+    for (let i = 0; i < artifact.urls.length; i++) if (recorded.urls[i] !== artifact.urls[i]) return false;
+    // loops rather than entry arrays: this runs for every file of a re-sync
+    const declared = artifact.digests as Record<string, string | undefined>;
+    const known = recorded.digests as Record<string, string | undefined>;
+    const algorithms = Object.keys(declared);
+    let knownCount = 0;
+    for (const algorithm in known) if (Object.prototype.hasOwnProperty.call(known, algorithm)) knownCount++;
+    if (algorithms.length !== knownCount) return false;
+    for (const algorithm of algorithms) if (known[algorithm] !== declared[algorithm]?.toLowerCase()) return false;
+    return true;
   }
 }
