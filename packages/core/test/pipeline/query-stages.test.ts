@@ -55,7 +55,7 @@ describe('QueryExistingContents with a conduit that finds units by key', () => {
   /** Answers key by key through the conduit's own unit ids, as the host's conduit does. */
   class KeyedConduit extends InMemoryConduit {
     async findUnitsByKey(typeId: string, keys: readonly UnitKey[]): Promise<(ExistingUnit | undefined)[]> {
-      this.count('findUnitsByKey');
+      this.calls['findUnitsByKey'] = (this.calls['findUnitsByKey'] ?? 0) + 1;
       const found = new Map((await super.findUnits(typeId, keys)).map((unit) => [unit.unitId, unit]));
       return keys.map((key) => found.get(InMemoryConduit.unitId(typeId, key)));
     }
