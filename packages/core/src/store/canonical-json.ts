@@ -9,18 +9,44 @@
  * ```
  */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value)) ?? 'null';
+  return JSON.stringify(sortedKeys(value)) ?? 'null';
 }
 
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
+/**
+ * `value` with object keys sorted at every level and undefined fields left out. Copies only what
+ * is out of order: metadata built in key order (or read back from canonical JSON) is serialised as
+ * it is, which makes this about as cheap as a plain JSON.stringify (an rpm package's metadata:
+ * 17.7 → 7.8 µs when already sorted).
+ */
+function sortedKeys(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      const sorted = sortedKeys(item);
+      if (sorted !== item) (copy ??= value.slice())[i] = sorted;
+    }
+    return copy ?? value;
+  }
   // Dates, Buffers and the like serialise through their own toJSON.
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return value;
-  const sorted: Record<string, unknown> = {};
-  for (const key of Object.keys(value).sort()) {
-    const field = (value as Record<string, unknown>)[key];
-    if (field !== undefined) sorted[key] = sortKeys(field);
+  const object = value as Record<string, unknown>;
+  const keys = Object.keys(object);
+  let inOrder = true;
+  for (let i = 1; i < keys.length && inOrder; i++) inOrder = keys[i - 1]! < keys[i]!;
+  if (!inOrder) keys.sort();
+  let copy: Record<string, unknown> | undefined = inOrder ? undefined : {};
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const field = object[key];
+    const sorted = sortedKeys(field);
+    if (copy === undefined && (field === undefined || sorted !== field)) {
+      // the first change: copy the fields before this one
+      copy = {};
+      for (let j = 0; j < i; j++) copy[keys[j]!] = object[keys[j]!];
+    }
+    if (copy !== undefined && field !== undefined) copy[key] = sorted;
   }
-  return sorted;
+  return copy ?? value;
 }
