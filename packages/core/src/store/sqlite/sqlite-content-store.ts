@@ -36,7 +36,7 @@ import { SqliteStatements } from './sqlite-statements.js';
 import { SqliteSyncHistory } from './sqlite-sync-history.js';
 import * as catalog from './sqlite-units.js';
 import { SqliteUnitRows } from './sqlite-unit-rows.js';
-import { encodeUnits, UNIT_COLUMNS } from './sqlite-unit-columns.js';
+import { decodeFoundUnits, encodeUnits, UNIT_COLUMNS } from './sqlite-unit-columns.js';
 
 export type { PageCursor } from './sqlite-repo-unit-pages.js';
 
@@ -239,10 +239,10 @@ export class SqliteContentStore implements ContentStore {
   }
 
   async findUnits(unitIds: readonly string[]): Promise<ExistingUnit[]> {
-    return JSON.parse(this.findUnitsJson(unitIds)) as ExistingUnit[];
+    return decodeFoundUnits(this.findUnitsJson(unitIds));
   }
 
-  /** {@link findUnits} as JSON text, which is what the catalog thread sends back. */
+  /** {@link findUnits} as JSON text of the rows' columns, which is what the catalog thread sends back. */
   findUnitsJson(unitIds: readonly string[]): string {
     return this.read('find units', () => catalog.findUnitsJson(this.sql, this.unitRows, unitIds));
   }

@@ -1,4 +1,4 @@
-import type { Digests } from '@tributary/plugin-api';
+import type { Digests, ExistingUnit, UnitKey } from '@tributary/plugin-api';
 import { canonicalJson } from '../canonical-json.js';
 import type { RemoteArtifactRecord, UnitWrite } from '../content-store.js';
 import { lowerCaseDigests } from '../lower-case-digests.js';
@@ -116,6 +116,27 @@ function dedupeRemotes(entries: StoredRemote[]): StoredRemote[] {
   const byKey = new Map<string, StoredRemote>();
   for (const entry of entries) byKey.set(`${entry[0]}\u0000${entry[1]}`, entry);
   return [...byKey.values()];
+}
+
+/** One found unit as {@link findUnitsJson} sends it: its row's columns, parsed. */
+type FoundUnitColumns = [string, string, UnitKey, Record<string, unknown>, StoredUnitArtifact[], StoredRemote[] | null];
+
+/** The units of a {@link findUnitsJson} answer, as the port's `ExistingUnit`s. */
+export function decodeFoundUnits(json: string): ExistingUnit[] {
+  const rows = JSON.parse(json) as FoundUnitColumns[];
+  const units: ExistingUnit[] = new Array<ExistingUnit>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const [unitId, typeId, key, metadata, artifacts, remotes] = rows[i]!;
+    units[i] = {
+      unitId,
+      typeId,
+      key,
+      metadata,
+      artifacts: artifacts.map(([relativePath, sha256]) => ({ relativePath, sha256 })),
+      remotes: (remotes ?? []).map(([relativePath, remote, urls, size, digests]) => ({ relativePath, remote, urls, size, digests })),
+    };
+  }
+  return units;
 }
 
 /** A stable order for relative paths (UTF-16 code units; the paths are compared, never collated). */

@@ -8,14 +8,7 @@ import {
 } from '@tributary/plugin-api';
 import type { RemoteArtifactRecord, UpsertStatus } from '../content-store.js';
 import type { SqliteStatements } from './sqlite-statements.js';
-import {
-  mergeArtifactsColumn,
-  mergeRemotesColumn,
-  remotesColumn,
-  UNIT_COLUMNS,
-  type StoredRemote,
-  type StoredUnitArtifact,
-} from './sqlite-unit-columns.js';
+import { mergeArtifactsColumn, mergeRemotesColumn, remotesColumn, UNIT_COLUMNS } from './sqlite-unit-columns.js';
 import { ABSENT, type SqliteUnitRows } from './sqlite-unit-rows.js';
 
 /**
@@ -93,9 +86,9 @@ export function upsertUnits(sql: SqliteStatements, known: SqliteUnitRows, encode
 }
 
 /**
- * The stored units among `unitIds`, in the order asked, as the JSON text of an `ExistingUnit[]`.
- * Text, because the units cross to another thread: the key and metadata columns are spliced in as
- * stored (never parsed here), and one JSON.parse on the other side is cheaper than cloning objects.
+ * The stored units among `unitIds`, in the order asked, as JSON text of their rows' columns
+ * (decoded by `decodeFoundUnits`, sqlite-unit-columns.ts). Text, because the units cross to another thread, and no
+ * column is parsed here: the catalog thread only splices what it read.
  */
 export function findUnitsJson(sql: SqliteStatements, known: SqliteUnitRows, unitIds: readonly string[]): string {
   known.validate();
@@ -107,22 +100,7 @@ export function findUnitsJson(sql: SqliteStatements, known: SqliteUnitRows, unit
   const byId = new Map<string, string>();
   for (const row of rows) {
     known.remember(row.unit_id, row.id);
-    const artifacts = (JSON.parse(row.artifacts) as StoredUnitArtifact[]).map(([relativePath, sha256]) => ({ relativePath, sha256 }));
-    const remotes =
-      row.remotes === null
-        ? []
-        : (JSON.parse(row.remotes) as StoredRemote[]).map(([relativePath, remote, urls, size, digests]) => ({
-            relativePath,
-            remote,
-            urls,
-            size,
-            digests,
-          }));
-    byId.set(
-      row.unit_id,
-      `{"unitId":${JSON.stringify(row.unit_id)},"typeId":${JSON.stringify(row.type_id)},"key":${row.key},` +
-        `"metadata":${row.metadata},"artifacts":${JSON.stringify(artifacts)},"remotes":${JSON.stringify(remotes)}}`,
-    );
+    byId.set(row.unit_id, `[${JSON.stringify(row.unit_id)},${JSON.stringify(row.type_id)},${row.key},${row.metadata},${row.artifacts},${row.remotes ?? 'null'}]`);
   }
   const found: string[] = [];
   for (const id of ids) {

@@ -28,7 +28,7 @@ import type {
   UpsertStatus,
 } from '../content-store.js';
 import { readPages, type SqliteContentStoreOptions } from './sqlite-content-store.js';
-import { encodeUnits } from './sqlite-unit-columns.js';
+import { decodeFoundUnits, encodeUnits } from './sqlite-unit-columns.js';
 import type { WorkerMethod, WorkerReply } from './sqlite-worker-protocol.js';
 
 /**
@@ -41,7 +41,8 @@ import type { WorkerMethod, WorkerReply } from './sqlite-worker-protocol.js';
  * the thread boundary as objects: measured on a batch of 500 file units, structured-clone decoding
  * costs 6.1 µs a unit and JSON.parse 2.6 µs, while a flat list of strings costs next to nothing.
  * So this thread encodes units into their row's columns ({@link encodeUnits}, work that needs
- * nothing stored), associate sends (unit id, type) pairs, and found units come back as JSON text. Errors come back
+ * nothing stored), associate sends (unit id, type) pairs, and found units come back as the JSON
+ * text of their columns, which this thread parses and shapes. Errors come back
  * as {@link TributaryError}s with their code and details. `close()` commits pending writes and
  * ends the thread; an idle store does not keep the process alive.
  *
@@ -133,7 +134,7 @@ export class SqliteWorkerStore implements ContentStore {
     return this.call('upsertEncodedUnits', encodeUnits(units));
   }
   async findUnits(unitIds: readonly string[]): Promise<ExistingUnit[]> {
-    return JSON.parse(await this.call<string>('findUnitsJson', unitIds)) as ExistingUnit[];
+    return decodeFoundUnits(await this.call<string>('findUnitsJson', unitIds));
   }
   upsertArtifacts(artifacts: readonly ArtifactRecord[]): Promise<void> {
     return this.call('upsertArtifacts', artifacts);
