@@ -8,7 +8,7 @@ import {
   type UnitInput,
 } from '@tributary/plugin-api';
 import { sameMetadata } from './metadata-equality.js';
-import { remoteSourcesSaved } from './remote-sources-saved.js';
+import { markRemoteSourcesSaved } from './remote-sources-saved.js';
 import { batchSizeOf, type PipelineContext } from './pipeline-context.js';
 
 /**
@@ -39,7 +39,7 @@ export class ContentSaver extends Stage {
         }
         toSave.forEach((dc, i) => {
           dc.unit = refs[i];
-          remoteSourcesSaved.add(dc);
+          markRemoteSourcesSaved(this.ctx.conduit, dc);
           dc.updated = dc.existing !== undefined;
           // the conduit adopted downloaded files handed over as `file`
           for (const artifact of dc.artifacts) if (!artifact.stored) artifact.downloaded = undefined;

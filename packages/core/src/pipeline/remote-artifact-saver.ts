@@ -1,6 +1,6 @@
 import { Stage, type DeclarativeArtifact, type DeclarativeContent, type RemoteArtifactInput } from '@tributary/plugin-api';
 import { batchSizeOf, type PipelineContext } from './pipeline-context.js';
-import { remoteSourcesSaved } from './remote-sources-saved.js';
+import { takeRemoteSourcesSaved } from './remote-sources-saved.js';
 
 /**
  * Records, one `saveRemoteArtifacts` call per batch, where every file of every stored unit can be
@@ -21,7 +21,7 @@ export class RemoteArtifactSaver extends Stage {
       const remotes: RemoteArtifactInput[] = [];
       for (const dc of live) {
         if (!dc.unit) continue; // not stored: ContentAssociation reports it
-        if (remoteSourcesSaved.has(dc)) continue;
+        if (takeRemoteSourcesSaved(this.ctx.conduit, dc)) continue;
         for (const artifact of dc.artifacts) {
           if (artifact.urls.length === 0 || this.alreadyRecorded(dc, artifact)) continue;
           remotes.push({

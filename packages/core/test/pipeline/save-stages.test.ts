@@ -91,6 +91,28 @@ describe('RemoteArtifactSaver', () => {
   });
 });
 
+describe('ContentSaver then RemoteArtifactSaver', () => {
+  it('writes the remote sources of units ContentSaver wrote once, with the unit', async () => {
+    const conduit = new InMemoryConduit();
+    const ctx = contextFor(conduit);
+    const contents = ['a', 'b', 'c'].map((n) => fileContent(n, `body of ${n}`));
+    const collector = new Collector();
+    await runPipeline({ stages: [new ListSource(contents), new ContentSaver(ctx), new RemoteArtifactSaver(ctx), collector], plugin: 'p', repository: 'r' });
+    expect(collector.seen).toHaveLength(3);
+    expect(conduit.calls.saveRemoteArtifacts).toBeUndefined();
+
+    // the same content stored and unchanged: ContentSaver writes nothing, so RemoteArtifactSaver records the sources
+    const again = ['a', 'b', 'c'].map((n) => fileContent(n, `body of ${n}`));
+    await runPipeline({
+      stages: [new ListSource(again), new QueryExistingContents(ctx), new ContentSaver(ctx), new RemoteArtifactSaver(ctx), new Collector()],
+      plugin: 'p',
+      repository: 'r',
+    });
+    expect(conduit.calls.saveRemoteArtifacts).toBe(1);
+    expect(conduit.remotes.size).toBe(3);
+  });
+});
+
 describe('ResolveContentFutures', () => {
   it('resolves each future with the stored unit and passes the content on', async () => {
     const dc = fileContent('a', 'a');
