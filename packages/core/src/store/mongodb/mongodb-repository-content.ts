@@ -1,6 +1,7 @@
-import { ErrorCodes, TributaryError, type CountsByType, type UnitOrigin } from '@tributary/plugin-api';
+import type { CountsByType, UnitOrigin } from '@tributary/plugin-api';
 import type { AnyBulkWriteOperation, Filter } from 'mongodb';
 import type { AssociateRow } from '../content-store.js';
+import { unknownUnitsError } from '../unknown-units-error.js';
 import type { CatalogCollections, ContentDoc, SeenDoc } from './mongodb-documents.js';
 import { batchFor, chunks, type MongoRequests } from './mongodb-requests.js';
 
@@ -160,11 +161,7 @@ export class MongoRepositoryContent {
     const keys = new Map(units.map((unit) => [unit._id, unit.key]));
     const missing = unitIds.filter((unitId) => !keys.has(unitId));
     if (missing.length > 0) {
-      throw new TributaryError(
-        ErrorCodes.INVALID_ARGUMENT,
-        `cannot associate ${missing.length} unit(s) the catalog does not hold (first: ${missing[0]}); store units before associating them`,
-        { details: { unitIds: missing.slice(0, 10) } },
-      );
+      throw unknownUnitsError(missing);
     }
     return keys;
   }

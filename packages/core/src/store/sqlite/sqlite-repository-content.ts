@@ -1,5 +1,6 @@
-import { ErrorCodes, TributaryError, type CountsByType, type UnitOrigin } from '@tributary/plugin-api';
+import type { CountsByType, UnitOrigin } from '@tributary/plugin-api';
 import type { AssociateRow } from '../content-store.js';
+import { unknownUnitsError } from '../unknown-units-error.js';
 import { STILL_PRESENT } from './sqlite-schema.js';
 import type { SqliteStatements } from './sqlite-statements.js';
 import { ABSENT, type SqliteUnitRows } from './sqlite-unit-rows.js';
@@ -135,11 +136,7 @@ function unitRowsOf(sql: SqliteStatements, known: SqliteUnitRows, units: readonl
   }
   const missing = [...unknown].filter((unitId) => !rows.has(unitId));
   if (missing.length > 0) {
-    throw new TributaryError(
-      ErrorCodes.INVALID_ARGUMENT,
-      `cannot associate ${missing.length} unit(s) the catalog does not hold (first: ${missing[0]}); store units before associating them`,
-      { details: { unitIds: missing.slice(0, 10) } },
-    );
+    throw unknownUnitsError(missing);
   }
   return rows;
 }
