@@ -82,7 +82,9 @@ export function placeholders(count: number): string {
   return new Array<string>(count).fill('?').join(', ');
 }
 
-const BUCKETS = [1, 8, 64, 256];
+// 512: the pipeline's batches are 500, and padding them to the 900 maximum cost every IN-list
+// look-up ~20% more (measured on a 200k catalog).
+const BUCKETS = [1, 8, 64, 256, 512];
 
 function padToBucket<T>(chunk: readonly T[], max: number): T[] {
   const target = BUCKETS.find((bucket) => bucket >= chunk.length && bucket <= max) ?? max;
