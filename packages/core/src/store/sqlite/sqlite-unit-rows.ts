@@ -19,7 +19,8 @@ export const ABSENT = 0;
  *   and the store forgets everything when one of its own writes fails (its savepoint was rolled
  *   back) and when units are deleted.
  * It is bounded: past `capacity` unit ids the oldest are forgotten, and a forgotten unit is simply
- * looked up again.
+ * looked up again. The default, 20,000, is four times what the pipeline's bounded queues hold
+ * between QueryExistingContents and ContentAssociation (a few thousand units).
  */
 export class SqliteUnitRows {
   private readonly rows = new Map<string, number>();
@@ -31,7 +32,7 @@ export class SqliteUnitRows {
   constructor(
     db: Database,
     private readonly group: SqliteGroupCommit,
-    private readonly capacity = 50_000,
+    private readonly capacity = 20_000,
   ) {
     this.dataVersion = db.prepare('PRAGMA data_version').pluck();
   }
