@@ -24,6 +24,7 @@ function sortedKeys(value: unknown): unknown {
     let copy: unknown[] | undefined;
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i];
+      if (item === null || typeof item !== 'object') continue; // the common case: a list of strings
       const sorted = sortedKeys(item);
       if (sorted !== item) (copy ??= value.slice())[i] = sorted;
     }

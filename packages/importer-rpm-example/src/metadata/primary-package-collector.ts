@@ -268,20 +268,21 @@ function sizesOf(attributes: XmlAttributes): PackageSizes {
   const packageSize = integerOf(attributes.get('package'));
   const installed = integerOf(attributes.get('installed'));
   const archive = integerOf(attributes.get('archive'));
-  // the usual case in one literal; otherwise only the attributes that are integers
-  if (packageSize !== undefined && installed !== undefined && archive !== undefined) return { package: packageSize, installed, archive };
+  // the usual case in one literal; otherwise only the attributes that are integers. Keys in sorted
+  // order: the catalog stores metadata as canonical JSON and copies only objects out of order.
+  if (packageSize !== undefined && installed !== undefined && archive !== undefined) return { archive, installed, package: packageSize };
   return {
-    ...(packageSize !== undefined ? { package: packageSize } : {}),
-    ...(installed !== undefined ? { installed } : {}),
     ...(archive !== undefined ? { archive } : {}),
+    ...(installed !== undefined ? { installed } : {}),
+    ...(packageSize !== undefined ? { package: packageSize } : {}),
   };
 }
 
 function timesOf(attributes: XmlAttributes): PackageTimes {
   const file = integerOf(attributes.get('file'));
   const build = integerOf(attributes.get('build'));
-  if (file !== undefined && build !== undefined) return { file, build };
-  return { ...(file !== undefined ? { file } : {}), ...(build !== undefined ? { build } : {}) };
+  if (file !== undefined && build !== undefined) return { build, file }; // sorted, as sizesOf
+  return { ...(build !== undefined ? { build } : {}), ...(file !== undefined ? { file } : {}) };
 }
 
 /** A non-negative safe integer, else undefined. */
