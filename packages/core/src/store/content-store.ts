@@ -29,6 +29,11 @@ export interface ContentStore {
   readonly kind: 'sqlite' | 'mongodb';
   /** Round trips made so far (one per method call, or per chunk where one call is split). */
   readonly stats: StoreStats;
+  /**
+   * Content per batch the store handles best in a sync's pipeline, when that is fewer than the
+   * host's `batchSize`; the pipeline batches by the smaller of the two.
+   */
+  readonly preferredBatchSize?: number;
 
   /** Creates tables / collections and indexes; idempotent. */
   init(): Promise<void>;

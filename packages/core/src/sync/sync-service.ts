@@ -176,7 +176,7 @@ export class SyncService {
             conduit,
             fetcher: downloader,
             settings,
-            batchSize: Math.min(hostOptions.batchSize, 1000),
+            batchSize: Math.min(hostOptions.batchSize, store.preferredBatchSize ?? 1000),
             remoteName,
             ...(options.remote?.concurrency ? { downloadConcurrency: options.remote.concurrency } : {}),
           };

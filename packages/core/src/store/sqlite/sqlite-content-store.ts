@@ -54,6 +54,14 @@ export interface SqliteContentStoreOptions {
 }
 
 /**
+ * Pipeline batch for the embedded store. On the same 200k-entry file and 100k-package rpm syncs,
+ * batches of 500 took 10-20% less CPU on both threads than batches of 1,000 (two alternating pairs,
+ * per-thread CPU; 250 was no better): half as much content in flight between the stages survives
+ * fewer young-generation collections, and each IN-list look-up of 500 fits one statement.
+ */
+export const SQLITE_PIPELINE_BATCH = 500;
+
+/**
  * Default SQLite page cache per connection, in MiB; it bounds the store's share of a sync's memory
  * however large the catalog grows. Since content rows refer to units by integer (schema 3), the
  * indexes a sync probes are small: on a 200,000-unit file repository 16 MiB costs the catalog
@@ -81,6 +89,7 @@ export const DEFAULT_CACHE_MIB = 16;
 export class SqliteContentStore implements ContentStore {
   readonly kind = 'sqlite' as const;
   readonly stats: StoreStats = { roundTrips: 0 };
+  readonly preferredBatchSize = SQLITE_PIPELINE_BATCH;
   private readonly db: Database;
   private readonly sql: SqliteStatements;
   private readonly repositories: SqliteRepositories;

@@ -27,7 +27,7 @@ import type {
   UnitWrite,
   UpsertStatus,
 } from '../content-store.js';
-import { readPages, type SqliteContentStoreOptions } from './sqlite-content-store.js';
+import { readPages, SQLITE_PIPELINE_BATCH, type SqliteContentStoreOptions } from './sqlite-content-store.js';
 import { decodeFoundUnits, encodeUnits } from './sqlite-unit-columns.js';
 import type { WorkerMethod, WorkerReply } from './sqlite-worker-protocol.js';
 
@@ -55,6 +55,7 @@ import type { WorkerMethod, WorkerReply } from './sqlite-worker-protocol.js';
 export class SqliteWorkerStore implements ContentStore {
   readonly kind = 'sqlite' as const;
   readonly stats: StoreStats = { roundTrips: 0 };
+  readonly preferredBatchSize = SQLITE_PIPELINE_BATCH;
   private readonly worker: Worker;
   private readonly pending = new Map<number, { resolve(value: unknown): void; reject(error: unknown): void }>();
   private nextId = 1;
