@@ -1,4 +1,10 @@
-import { ErrorCodes, TributaryError } from '@tributary/plugin-api';
+import {
+  ErrorCodes,
+  isPlainRelativePath,
+  MAX_PATH_SEGMENT_BYTES as MAX_SEGMENT_BYTES,
+  MAX_RELATIVE_PATH_LENGTH as MAX_PATH_LENGTH,
+  TributaryError,
+} from '@tributary/plugin-api';
 
 /** One file a PULP_MANIFEST lists. */
 export interface ManifestEntry {
@@ -11,15 +17,8 @@ export interface ManifestEntry {
   readonly line: number;
 }
 
-/** Same limits the host's storage applies, so a path accepted here is never refused later. */
-const MAX_PATH_LENGTH = 4096;
-const MAX_SEGMENT_BYTES = 255;
 const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
 const HASH = 0x23;
-const SLASH = 0x2f;
-const DOT = 0x2e;
-const BACKSLASH = 0x5c;
-const COLON = 0x3a;
 
 /** A MANIFEST_INVALID error naming where in the manifest and what is wrong. */
 export function manifestInvalid(source: string, line: number, problem: string): TributaryError {
@@ -86,35 +85,6 @@ function plainSize(text: string, start: number): number {
     size = size * 10 + digit;
   }
   return size;
-}
-
-/**
- * True only for a path that every check of {@link checkRelativePath} accepts: not empty nor
- * overlong, no control character or backslash, no drive letter, and segments that are neither
- * empty (which covers a leading `/`) nor `.` or `..` nor longer than the segment limit.
- */
-function isPlainRelativePath(relativePath: string): boolean {
-  const length = relativePath.length;
-  if (length === 0 || length > MAX_PATH_LENGTH) return false;
-  let segmentStart = 0;
-  for (let i = 0; i <= length; i++) {
-    const code = i < length ? relativePath.charCodeAt(i) : SLASH;
-    if (code === SLASH) {
-      const segmentLength = i - segmentStart;
-      if (segmentLength === 0) return false;
-      if (relativePath.charCodeAt(segmentStart) === DOT) {
-        if (segmentLength === 1 || (segmentLength === 2 && relativePath.charCodeAt(segmentStart + 1) === DOT)) return false;
-      }
-      if (segmentLength * 3 > MAX_SEGMENT_BYTES && Buffer.byteLength(relativePath.slice(segmentStart, i)) > MAX_SEGMENT_BYTES) {
-        return false;
-      }
-      segmentStart = i + 1;
-    } else if (code < 0x20 || code === 0x7f || code === BACKSLASH) {
-      return false;
-    }
-  }
-  const first = relativePath.charCodeAt(0) | 0x20; // lower-cased if a letter
-  return !(relativePath.charCodeAt(1) === COLON && first >= 0x61 && first <= 0x7a);
 }
 
 function parseSize(text: string, fail: (problem: string) => never): number {

@@ -8,3 +8,4 @@ export * from './content-queue.js';
 export * from './declarative.js';
 export * from './stage.js';
 export * from './unit-key.js';
+export * from './relative-path.js';

@@ -1,12 +1,11 @@
 import path from 'node:path';
-import { ErrorCodes, TributaryError } from '@tributary/plugin-api';
-
-const MAX_PATH_LENGTH = 4096;
-const MAX_SEGMENT_LENGTH = 255;
-const SLASH = 0x2f;
-const DOT = 0x2e;
-const BACKSLASH = 0x5c;
-const COLON = 0x3a;
+import {
+  ErrorCodes,
+  isPlainRelativePath,
+  MAX_PATH_SEGMENT_BYTES as MAX_SEGMENT_LENGTH,
+  MAX_RELATIVE_PATH_LENGTH as MAX_PATH_LENGTH,
+  TributaryError,
+} from '@tributary/plugin-api';
 
 /**
  * Validates a repository-relative path (`Packages/a/abc.rpm`) and returns it normalised to forward
@@ -17,7 +16,7 @@ const COLON = 0x3a;
 export function safeRelativePath(relativePath: unknown, what = 'path'): string {
   // every unit of a sync passes here: a path that is plainly fine is accepted in one pass over its
   // characters, and only a suspect one goes through the checks below, which name what is wrong
-  if (typeof relativePath === 'string' && isPlainSafePath(relativePath)) return relativePath;
+  if (typeof relativePath === 'string' && isPlainRelativePath(relativePath)) return relativePath;
   return checkedRelativePath(relativePath, what);
 }
 
@@ -43,36 +42,6 @@ function checkedRelativePath(relativePath: unknown, what: string): string {
     if (Buffer.byteLength(segment) > MAX_SEGMENT_LENGTH) return refuse(`a segment is longer than ${MAX_SEGMENT_LENGTH} bytes`);
   }
   return relativePath;
-}
-
-/**
- * True only for a path that every check of {@link checkedRelativePath} accepts: not empty nor
- * overlong, no control character or backslash, no drive letter, and segments that are neither
- * empty (which covers a leading `/`) nor `.` or `..` nor longer than the segment limit.
- */
-function isPlainSafePath(relativePath: string): boolean {
-  const length = relativePath.length;
-  if (length === 0 || length > MAX_PATH_LENGTH) return false;
-  let segmentStart = 0;
-  for (let i = 0; i <= length; i++) {
-    const code = i < length ? relativePath.charCodeAt(i) : SLASH;
-    if (code === SLASH) {
-      const segmentLength = i - segmentStart;
-      if (segmentLength === 0) return false;
-      if (relativePath.charCodeAt(segmentStart) === DOT) {
-        if (segmentLength === 1 || (segmentLength === 2 && relativePath.charCodeAt(segmentStart + 1) === DOT)) return false;
-      }
-      // a UTF-16 code unit is at most 3 UTF-8 bytes, so only long segments need counting
-      if (segmentLength * 3 > MAX_SEGMENT_LENGTH && Buffer.byteLength(relativePath.slice(segmentStart, i)) > MAX_SEGMENT_LENGTH) {
-        return false;
-      }
-      segmentStart = i + 1;
-    } else if (code < 0x20 || code === 0x7f || code === BACKSLASH) {
-      return false;
-    }
-  }
-  const first = relativePath.charCodeAt(0) | 0x20; // lower-cased if a letter
-  return !(relativePath.charCodeAt(1) === COLON && first >= 0x61 && first <= 0x7a);
 }
 
 /**
