@@ -21,8 +21,8 @@ import { ABSENT, type SqliteUnitRows } from './sqlite-unit-rows.js';
 /**
  * Status per input as the port defines it: `updated` means the metadata changed (compared as
  * canonical JSON, so key order does not count); new unit-artifact rows alone do not make a unit
- * `updated`. A unit given twice is compared against its first occurrence. Units come encoded
- * ({@link encodeUnits}).
+ * `updated`. A unit given twice is compared against its first occurrence. Units come encoded as
+ * their row's columns (`encodeUnits`, sqlite-unit-columns.ts).
  */
 export function upsertUnits(sql: SqliteStatements, known: SqliteUnitRows, encoded: readonly string[]): UpsertStatus[] {
   known.validate();
@@ -87,8 +87,8 @@ export function upsertUnits(sql: SqliteStatements, known: SqliteUnitRows, encode
 
 /**
  * The stored units among `unitIds`, in the order asked, as JSON text of their rows' columns
- * (decoded by `decodeFoundUnits`, sqlite-unit-columns.ts). Text, because the units cross to another thread, and no
- * column is parsed here: the catalog thread only splices what it read.
+ * (decoded by `decodeFoundUnits`, sqlite-unit-columns.ts). Text, because the units cross to
+ * another thread, and no column is parsed here: the catalog thread only splices what it read.
  */
 export function findUnitsJson(sql: SqliteStatements, known: SqliteUnitRows, unitIds: readonly string[]): string {
   known.validate();
