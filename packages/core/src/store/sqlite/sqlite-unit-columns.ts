@@ -21,7 +21,7 @@ import { lowerCaseDigests } from '../lower-case-digests.js';
 /** `[relativePath, sha256 | null]` as stored in `units.artifacts`. */
 export type StoredUnitArtifact = [string, string | null];
 /** `[relativePath, remote, urls, size, digests]` as stored in `units.remotes`. */
-export type StoredRemote = [string, string, string[], number | null, Digests];
+export type StoredRemote = [string, string, readonly string[], number | null, Digests];
 
 /** Columns per unit in an encoded batch: unit id, type id, key, metadata, artifacts, remotes. */
 export const UNIT_COLUMNS = 6;
@@ -102,7 +102,8 @@ export function mergeRemotesColumn(storedJson: string | null, givenJson: string)
 }
 
 function storedRemote(remote: Omit<RemoteArtifactRecord, 'unitId'>): StoredRemote {
-  return [remote.relativePath, remote.remote, [...remote.urls], remote.size ?? null, lowerCaseDigests(remote.digests ?? {})];
+  // only ever stringified: the urls need no copy
+  return [remote.relativePath, remote.remote, remote.urls, remote.size ?? null, lowerCaseDigests(remote.digests ?? {})];
 }
 
 function sortRemotes(list: StoredRemote[]): StoredRemote[] {
