@@ -13,7 +13,7 @@ import { RPM_ADVISORY, RPM_REPO_METADATA } from '../content-types.js';
 import { displayUrl, repositoryBaseUrl } from '../metadata/location.js';
 import type { MetadataFile } from '../metadata/metadata-file.js';
 import { readMetadataRecords } from '../metadata/metadata-file.js';
-import { readPrimaryPackages } from '../metadata/primary-package-reader.js';
+import { readPrimaryPackagesInThread } from '../metadata/primary-package-thread.js';
 import { nevraOf, type PrimaryPackage } from '../metadata/primary-package.js';
 import { parseRepomd, type RepomdRecord } from '../metadata/repomd.js';
 import { advisoryOf, UPDATEINFO_RECORDS } from '../metadata/updateinfo-advisory.js';
@@ -140,7 +140,8 @@ export class RpmFirstStage extends Stage {
         yield content;
       }
     }
-    for await (const packages of readPrimaryPackages(file, { maxBytes: this.config.maxMetadataBytes, signal: this.signal })) {
+    // parsed on a thread of its own, while this one runs the pipeline on the batches before
+    for await (const packages of readPrimaryPackagesInThread(file, { maxBytes: this.config.maxMetadataBytes, signal: this.signal })) {
       await this.putAll(contentsOf(packages));
     }
     this.ctx.log.info(`primary: ${emitted} packages`);

@@ -1,0 +1,88 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { ErrorCodes, TributaryError, type ErrorCode } from '@tributary/plugin-api';
+import type { MetadataFile, ReadMetadataOptions } from './metadata-file.js';
+import type { PrimaryPackage } from './primary-package.js';
+import type { PrimaryThreadCredit, PrimaryThreadError, PrimaryThreadMessage, PrimaryThreadTask } from './primary-thread-protocol.js';
+
+export interface PrimaryThreadOptions extends ReadMetadataOptions {
+  /** Packages per batch, at least (the last batch may hold fewer). Default 256. */
+  readonly batchSize?: number;
+  /** Batches the thread may parse ahead of the consumer. Default 4. */
+  readonly window?: number;
+}
+
+const KNOWN_CODES = new Set<string>(Object.values(ErrorCodes));
+
+/**
+ * The packages of a primary.xml file, as {@link readPrimaryPackages} reads them, but decompressed
+ * and parsed on a thread of their own, so a sync's pipeline (which runs on the caller's thread)
+ * works on one batch while the next is parsed. Parsing is most of an rpm sync's work on its own
+ * thread: ~50 µs a package, against ~11 µs to receive one parsed.
+ *
+ * Memory stays bounded: the thread posts at most `window` batches ahead of the consumer. Errors keep
+ * their TRIBUTARY_ERR_* code, message and details. Aborting `signal`, or leaving the loop early,
+ * stops the thread.
+ */
+export async function* readPrimaryPackagesInThread(file: MetadataFile, options: PrimaryThreadOptions): AsyncGenerator<PrimaryPackage[]> {
+  const { signal } = options;
+  signal?.throwIfAborted();
+  const task: PrimaryThreadTask = { file, maxBytes: options.maxBytes, batchSize: options.batchSize ?? 256, window: options.window ?? 4 };
+  const worker = new Worker(threadScript(), { workerData: task });
+  const inbox: PrimaryThreadMessage[] = [];
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    wake?.();
+    wake = undefined;
+  };
+  worker.on('message', (message: PrimaryThreadMessage) => {
+    inbox.push(message);
+    notify();
+  });
+  worker.on('error', (error) => {
+    failure ??= error;
+    notify();
+  });
+  worker.on('exit', (code) => {
+    failure ??= new TributaryError(ErrorCodes.PLUGIN_MISBEHAVED, `${file.type} metadata ${file.href}: the parsing thread stopped (exit code ${code}) before the end of the file`);
+    notify();
+  });
+  signal?.addEventListener('abort', notify);
+  try {
+    for (;;) {
+      while (inbox.length === 0 && failure === undefined && !signal?.aborted) await new Promise<void>((resolve) => (wake = resolve));
+      signal?.throwIfAborted();
+      const message = inbox.shift();
+      if (message === undefined) throw failure!;
+      if (message.kind === 'end') return;
+      if (message.kind === 'error') throw revived(message.error);
+      worker.postMessage({ kind: 'credit' } satisfies PrimaryThreadCredit);
+      yield message.packages;
+    }
+  } finally {
+    signal?.removeEventListener('abort', notify);
+    worker.removeAllListeners('exit');
+    await worker.terminate();
+  }
+}
+
+function revived(error: PrimaryThreadError): Error {
+  const revivedError =
+    error.code !== undefined && KNOWN_CODES.has(error.code)
+      ? new TributaryError(error.code as ErrorCode, error.message, error.details ? { details: { ...error.details } } : {})
+      : Object.assign(new Error(error.message), { name: error.name });
+  // where the parse failed, not where the message arrived
+  if (error.stack) revivedError.stack = error.stack;
+  return revivedError;
+}
+
+/** The compiled thread entry. Tests run this file from source; the thread always runs the build. */
+function threadScript(): string {
+  const beside = path.join(__dirname, 'primary-parse-thread.js');
+  if (existsSync(beside)) return beside;
+  const built = beside.replace(`${path.sep}src${path.sep}`, `${path.sep}dist${path.sep}`);
+  if (existsSync(built)) return built;
+  throw new TributaryError(ErrorCodes.PLUGIN_LOAD, `the rpm importer's parsing thread script ${beside} is missing: build the project (npm run build)`);
+}

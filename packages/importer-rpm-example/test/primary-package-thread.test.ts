@@ -1,0 +1,133 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { ErrorCodes, isTributaryError } from '@tributary/plugin-api';
+import { readPrimaryPackages, readPrimaryPackagesInThread, type MetadataFile, type PrimaryPackage } from '@tributary/importer-rpm-example';
+
+/** Tests run from source; the parsing thread runs the build (`npm test` builds first). */
+
+const HEAD = `<?xml version="1.0" encoding="UTF-8"?>\n<metadata xmlns="http://linux.duke.edu/metadata/common" xmlns:rpm="http://linux.duke.edu/metadata/rpm" packages="PACKAGES">\n`;
+
+function packageXml(i: number): string {
+  const checksum = (i.toString(16).padStart(8, '0') + 'c'.repeat(56)).slice(0, 64);
+  return `<package type="rpm">
+  <name>tb-pkg-${i}</name>
+  <arch>${i % 3 === 0 ? 'noarch' : 'x86_64'}</arch>
+  <version epoch="${i % 5}" ver="1.${i}" rel="1.fc40"/>
+  <checksum type="sha256" pkgid="YES">${checksum}</checksum>
+  <summary>Package ${i} &amp; friends</summary>
+  <description>The ${i}th package, with an accent: &#233;t&#xE9; ✓</description>
+  <packager>Tributary</packager>
+  <url>https://tributary.invalid/${i}</url>
+  <time file="${1700000000 + i}" build="1700000000"/>
+  <size package="${1000 + i}" installed="${2000 + i}" archive="${3000 + i}"/>
+  <location href="Packages/t/tb-pkg-${i}-1.${i}-1.fc40.rpm"/>
+  <format>
+    <rpm:license>MIT</rpm:license>
+    <rpm:sourcerpm>tb-pkg-${i}-1.${i}-1.fc40.src.rpm</rpm:sourcerpm>
+    <rpm:provides><rpm:entry name="tb-pkg-${i}"/></rpm:provides>
+    <rpm:requires><rpm:entry name="/bin/sh"/><rpm:entry name="libc.so.6()(64bit)"/></rpm:requires>
+  </format>
+</package>
+`;
+}
+
+function primaryXml(count: number, tail = '</metadata>\n'): string {
+  return HEAD.replace('PACKAGES', String(count)) + Array.from({ length: count }, (_, i) => packageXml(i)).join('') + tail;
+}
+
+/** Threads of this process (Linux): a parsing thread that stopped is no longer listed. */
+const threadCount = () => readdirSync('/proc/self/task').length;
+
+describe('readPrimaryPackagesInThread', () => {
+  let dir: string;
+  let file: (name: string, xml: string) => Promise<MetadataFile>;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'tb-primary-thread-'));
+    file = async (name, xml) => {
+      const target = path.join(dir, name);
+      await writeFile(target, name.endsWith('.gz') ? gzipSync(xml) : xml);
+      return { path: target, href: `repodata/${name}`, type: 'primary' };
+    };
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  async function all(batches: AsyncIterable<PrimaryPackage[]>): Promise<{ packages: PrimaryPackage[]; sizes: number[] }> {
+    const packages: PrimaryPackage[] = [];
+    const sizes: number[] = [];
+    for await (const batch of batches) {
+      sizes.push(batch.length);
+      packages.push(...batch);
+    }
+    return { packages, sizes };
+  }
+
+  test('gives exactly the packages the same parser gives on the caller thread, in batches of the size asked', async () => {
+    const primary = await file('big-primary.xml.gz', primaryXml(3000));
+    const inThread = await all(readPrimaryPackagesInThread(primary, { maxBytes: 1 << 30, batchSize: 500, window: 2 }));
+    const here = await all(readPrimaryPackages(primary, { maxBytes: 1 << 30 }));
+    expect(inThread.packages).toHaveLength(3000);
+    expect(inThread.packages).toEqual(here.packages);
+    // every batch but the last holds at least batchSize packages
+    expect(inThread.sizes.slice(0, -1).every((n) => n >= 500)).toBe(true);
+    expect(inThread.sizes.reduce((a, b) => a + b, 0)).toBe(3000);
+  });
+
+  test('a parse error keeps its code, message and line', async () => {
+    const broken = await file('broken-primary.xml', primaryXml(40, '</package>\n</metadata>\n'));
+    const errorOf = async (read: () => AsyncIterable<PrimaryPackage[]>) => {
+      try {
+        await all(read());
+      } catch (error) {
+        return error;
+      }
+      throw new Error('the broken primary was read');
+    };
+    const inThread = await errorOf(() => readPrimaryPackagesInThread(broken, { maxBytes: 1 << 30 }));
+    const here = await errorOf(() => readPrimaryPackages(broken, { maxBytes: 1 << 30 }));
+    expect(isTributaryError(inThread, ErrorCodes.XML_INVALID)).toBe(true);
+    expect(isTributaryError(here, ErrorCodes.XML_INVALID)).toBe(true);
+    expect((inThread as Error).message).toBe((here as Error).message);
+    expect((inThread as { details: unknown }).details).toEqual((here as { details: unknown }).details);
+    expect((inThread as Error).message).toMatch(/line \d+/);
+  });
+
+  test('the decompression cap holds in the thread too', async () => {
+    const primary = await file('capped-primary.xml.gz', primaryXml(500));
+    await expect(all(readPrimaryPackagesInThread(primary, { maxBytes: 64 * 1024 }))).rejects.toMatchObject({ code: ErrorCodes.DECOMPRESSION_LIMIT });
+  });
+
+  test('aborting, or leaving the loop early, stops the thread', async () => {
+    const primary = await file('abort-primary.xml.gz', primaryXml(4000));
+    await all(readPrimaryPackagesInThread(primary, { maxBytes: 1 << 30 })); // warms the thread pools this process keeps
+    const before = threadCount();
+
+    const controller = new AbortController();
+    const reading = (async () => {
+      for await (const _batch of readPrimaryPackagesInThread(primary, { maxBytes: 1 << 30, batchSize: 100, window: 1, signal: controller.signal })) {
+        expect(threadCount()).toBeGreaterThan(before);
+        controller.abort(new Error('stop here'));
+      }
+    })();
+    await expect(reading).rejects.toThrow('stop here');
+    expect(threadCount()).toBe(before);
+
+    let taken = 0;
+    for await (const batch of readPrimaryPackagesInThread(primary, { maxBytes: 1 << 30, batchSize: 100, window: 1 })) {
+      taken += batch.length;
+      break;
+    }
+    expect(taken).toBeGreaterThanOrEqual(100);
+    expect(threadCount()).toBe(before);
+  });
+
+  test('an aborted signal stops before a thread starts', async () => {
+    const primary = await file('never-primary.xml', primaryXml(1));
+    const before = threadCount();
+    await expect(all(readPrimaryPackagesInThread(primary, { maxBytes: 1 << 30, signal: AbortSignal.abort(new Error('already')) }))).rejects.toThrow('already');
+    expect(threadCount()).toBe(before);
+  });
+});
