@@ -16,7 +16,7 @@ import { readMetadataRecords } from '../metadata/metadata-file.js';
 import { readPrimaryPackagesInThread } from '../metadata/primary-package-thread.js';
 import { nevraOf, type PrimaryPackage } from '../metadata/primary-package.js';
 import { parseRepomd, type RepomdRecord } from '../metadata/repomd.js';
-import { advisoryOf, UPDATEINFO_RECORDS } from '../metadata/updateinfo-advisory.js';
+import { advisoryMetadata, advisoryOf, UPDATEINFO_RECORDS } from '../metadata/updateinfo-advisory.js';
 import { AdvisoryPackageLinks } from './advisory-package-links.js';
 import { NevraSet } from './nevra-set.js';
 import { packageContent } from './package-content.js';
@@ -158,7 +158,7 @@ export class RpmFirstStage extends Stage {
     let emitted = 0;
     let linked = 0;
     for await (const element of this.records(file, UPDATEINFO_RECORDS)) {
-      const { line: _line, ...advisory } = advisoryOf(element, source);
+      const advisory = advisoryOf(element, source);
       if (seen.has(advisory.id)) {
         this.ctx.log.warn(`${source}, line ${element.line}: advisory ${advisory.id} appeared earlier; the first one is kept`);
         continue;
@@ -166,8 +166,7 @@ export class RpmFirstStage extends Stage {
       seen.add(advisory.id);
       const packageUnitIds = await links.unitIds(advisory.packages);
       linked += packageUnitIds.length;
-      const { id, ...metadata } = advisory;
-      await this.put(new DeclarativeContent({ typeId: RPM_ADVISORY, key: { id }, metadata: { ...metadata, packageUnitIds } }));
+      await this.put(new DeclarativeContent({ typeId: RPM_ADVISORY, key: { id: advisory.id }, metadata: advisoryMetadata(advisory, packageUnitIds) }));
       emitted++;
     }
     this.ctx.log.info(`updateinfo: ${emitted} advisories, ${linked} links to packages of this sync`);

@@ -51,7 +51,10 @@ export const UPDATEINFO_RECORDS = {
   records: new Set(['update']),
 } satisfies Omit<XmlRecordSpec, 'source'>;
 
-/** Reads one `<update>` record; its `<id>` is required. */
+/**
+ * Reads one `<update>` record; its `<id>` is required. The objects are built with their keys in
+ * sorted order, so metadata made of them is canonical JSON as it is (see {@link advisoryMetadata}).
+ */
 export function advisoryOf(element: XmlElement, source: string): Advisory {
   const text = (name: string) => {
     const value = childText(element, name)?.trim();
@@ -63,7 +66,7 @@ export function advisoryOf(element: XmlElement, source: string): Advisory {
   const references: AdvisoryReference[] = [];
   for (const reference of child(element, 'references')?.children ?? []) {
     if (reference.name !== 'reference') continue;
-    references.push(pick(reference.attributes, ['href', 'id', 'type', 'title']));
+    references.push(pick(reference.attributes, ['href', 'id', 'title', 'type']));
   }
   const packages: AdvisoryPackage[] = [];
   for (const collection of child(element, 'pkglist')?.children ?? []) {
@@ -74,39 +77,42 @@ export function advisoryOf(element: XmlElement, source: string): Advisory {
       const a = p.attributes;
       const sum = child(p, 'sum');
       const reboot = childText(p, 'reboot_suggested')?.trim();
+      const filename = childText(p, 'filename')?.trim();
+      // keys in sorted order, here and below: the catalog stores metadata as canonical JSON and
+      // only has to copy objects whose keys are out of order
       packages.push({
-        name: a['name']!,
-        epoch: a['epoch']?.trim() || '0',
-        version: a['version'] ?? '',
-        release: a['release'] ?? '',
         arch: a['arch'] ?? '',
-        ...(a['src'] ? { src: a['src'] } : {}),
-        ...(childText(p, 'filename')?.trim() ? { filename: childText(p, 'filename')!.trim() } : {}),
-        ...(sum && sum.text.trim() ? { sum: { type: digestAlgorithmOf(sum.attributes['type']) ?? sum.attributes['type'] ?? '', value: sum.text.trim().toLowerCase() } } : {}),
-        ...(reboot ? { rebootSuggested: reboot === '1' || reboot.toLowerCase() === 'true' } : {}),
         ...(short ? { collection: short } : {}),
+        epoch: a['epoch']?.trim() || '0',
+        ...(filename ? { filename } : {}),
+        name: a['name']!,
+        ...(reboot ? { rebootSuggested: reboot === '1' || reboot.toLowerCase() === 'true' } : {}),
+        release: a['release'] ?? '',
+        ...(a['src'] ? { src: a['src'] } : {}),
+        ...(sum && sum.text.trim() ? { sum: { type: digestAlgorithmOf(sum.attributes['type']) ?? sum.attributes['type'] ?? '', value: sum.text.trim().toLowerCase() } } : {}),
+        version: a['version'] ?? '',
       });
     }
   }
   const date = (name: string) => child(element, name)?.attributes['date']?.trim() || undefined;
   return {
-    id,
-    type: attrs['type']?.trim() || 'unknown',
-    ...optional('status', attrs['status']),
-    ...optional('severity', text('severity')),
-    title: text('title') ?? id,
-    ...optional('summary', text('summary')),
     ...optional('description', childText(element, 'description')),
-    ...optional('solution', text('solution')),
+    ...optional('from', attrs['from']),
+    id,
+    ...optional('issued', date('issued')),
+    line: element.line,
+    packages,
+    references,
     ...optional('release', text('release')),
     ...optional('rights', text('rights')),
-    ...optional('issued', date('issued')),
+    ...optional('severity', text('severity')),
+    ...optional('solution', text('solution')),
+    ...optional('status', attrs['status']),
+    ...optional('summary', text('summary')),
+    title: text('title') ?? id,
+    type: attrs['type']?.trim() || 'unknown',
     ...optional('updated', date('updated')),
-    ...optional('from', attrs['from']),
     ...optional('version', attrs['version']),
-    references,
-    packages,
-    line: element.line,
   };
 }
 
@@ -118,4 +124,17 @@ function pick<K extends string>(attributes: Readonly<Record<string, string>>, ke
   const out: Partial<Record<K, string>> = {};
   for (const key of keys) if (attributes[key]) out[key] = attributes[key];
   return out;
+}
+
+/**
+ * The metadata of an advisory's unit: everything but its id (the unit key) and line, with the unit
+ * ids of the packages of this sync it links to, keys in sorted order.
+ */
+export function advisoryMetadata(advisory: Advisory, packageUnitIds: readonly string[]): Record<string, unknown> {
+  const metadata: Record<string, unknown> = {};
+  for (const key of Object.keys(advisory)) {
+    if (key === 'packages') metadata['packageUnitIds'] = packageUnitIds;
+    if (key !== 'id' && key !== 'line') metadata[key] = advisory[key as keyof Advisory];
+  }
+  return metadata;
 }
