@@ -13,7 +13,7 @@ import { RPM_ADVISORY, RPM_REPO_METADATA } from '../content-types.js';
 import { displayUrl, repositoryBaseUrl } from '../metadata/location.js';
 import type { MetadataFile } from '../metadata/metadata-file.js';
 import { readMetadataRecords } from '../metadata/metadata-file.js';
-import { readPrimaryPackagesInThread } from '../metadata/primary-package-thread.js';
+import { readAdvisoriesInThread, readPrimaryPackagesInThread } from '../metadata/metadata-thread-reader.js';
 import { nevraOf, type PrimaryPackage } from '../metadata/primary-package.js';
 import { parseRepomd, type RepomdRecord } from '../metadata/repomd.js';
 import { advisoryMetadata, advisoryOf, UPDATEINFO_RECORDS } from '../metadata/updateinfo-advisory.js';
@@ -157,17 +157,19 @@ export class RpmFirstStage extends Stage {
     const seen = new Set<string>();
     let emitted = 0;
     let linked = 0;
-    for await (const element of this.records(file, UPDATEINFO_RECORDS)) {
-      const advisory = advisoryOf(element, source);
-      if (seen.has(advisory.id)) {
-        this.ctx.log.warn(`${source}, line ${element.line}: advisory ${advisory.id} appeared earlier; the first one is kept`);
-        continue;
+    // read on a thread of its own, while this one runs the pipeline on the last packages and the advisories before
+    for await (const advisories of readAdvisoriesInThread(file, { maxBytes: this.config.maxMetadataBytes, signal: this.signal })) {
+      for (const advisory of advisories) {
+        if (seen.has(advisory.id)) {
+          this.ctx.log.warn(`${source}, line ${advisory.line}: advisory ${advisory.id} appeared earlier; the first one is kept`);
+          continue;
+        }
+        seen.add(advisory.id);
+        const packageUnitIds = await links.unitIds(advisory.packages);
+        linked += packageUnitIds.length;
+        await this.put(new DeclarativeContent({ typeId: RPM_ADVISORY, key: { id: advisory.id }, metadata: advisoryMetadata(advisory, packageUnitIds) }));
+        emitted++;
       }
-      seen.add(advisory.id);
-      const packageUnitIds = await links.unitIds(advisory.packages);
-      linked += packageUnitIds.length;
-      await this.put(new DeclarativeContent({ typeId: RPM_ADVISORY, key: { id: advisory.id }, metadata: advisoryMetadata(advisory, packageUnitIds) }));
-      emitted++;
     }
     this.ctx.log.info(`updateinfo: ${emitted} advisories, ${linked} links to packages of this sync`);
   }

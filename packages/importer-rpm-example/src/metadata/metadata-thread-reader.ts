@@ -3,41 +3,53 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ErrorCodes, TributaryError, type ErrorCode } from '@tributary/plugin-api';
 import type { MetadataFile, ReadMetadataOptions } from './metadata-file.js';
+import type { MetadataThreadCredit, MetadataThreadError, MetadataThreadKind, MetadataThreadMessage, MetadataThreadTask } from './metadata-thread-protocol.js';
 import type { PrimaryPackage } from './primary-package.js';
-import type { PrimaryThreadCredit, PrimaryThreadError, PrimaryThreadMessage, PrimaryThreadTask } from './primary-thread-protocol.js';
+import type { Advisory } from './updateinfo-advisory.js';
 
-export interface PrimaryThreadOptions extends ReadMetadataOptions {
-  /** Packages per batch, at least (the last batch may hold fewer). Default 256. */
+export interface MetadataThreadOptions extends ReadMetadataOptions {
+  /** Items (packages, advisories) per batch, at least; the last batch may hold fewer. Default 256. */
   readonly batchSize?: number;
   /** Batches the thread may parse ahead of the consumer. Default 4. */
   readonly window?: number;
 }
 
-const KNOWN_CODES = new Set<string>(Object.values(ErrorCodes));
-
 /**
  * The packages of a primary.xml file, as {@link readPrimaryPackages} reads them, but decompressed
  * and parsed on a thread of their own, so a sync's pipeline (which runs on the caller's thread)
  * works on one batch while the next is parsed. Parsing is most of an rpm sync's work on its own
- * thread: ~50 µs a package, against ~11 µs to receive one parsed.
- *
- * Memory stays bounded: the thread posts at most `window` batches ahead of the consumer. Errors keep
- * their TRIBUTARY_ERR_* code, message and details. Aborting `signal`, or leaving the loop early,
- * stops the thread.
+ * thread: ~50 µs a package, against ~11 µs to receive one parsed. See {@link readInThread}.
  */
-export async function* readPrimaryPackagesInThread(file: MetadataFile, options: PrimaryThreadOptions): AsyncGenerator<PrimaryPackage[]> {
+export function readPrimaryPackagesInThread(file: MetadataFile, options: MetadataThreadOptions): AsyncGenerator<PrimaryPackage[]> {
+  return readInThread<PrimaryPackage>('primary', file, options);
+}
+
+/** The advisories of an updateinfo.xml file (see `advisoryOf`), read on a thread of their own. See {@link readInThread}. */
+export function readAdvisoriesInThread(file: MetadataFile, options: MetadataThreadOptions): AsyncGenerator<Advisory[]> {
+  return readInThread<Advisory>('updateinfo', file, options);
+}
+
+const KNOWN_CODES = new Set<string>(Object.values(ErrorCodes));
+
+/**
+ * What a metadata file holds, read on a thread of its own and received in batches. Memory stays
+ * bounded: the thread posts at most `window` batches ahead of the consumer. Errors keep their
+ * TRIBUTARY_ERR_* code, message and details. Aborting `signal`, or leaving the loop early, stops
+ * the thread.
+ */
+async function* readInThread<T>(kind: MetadataThreadKind, file: MetadataFile, options: MetadataThreadOptions): AsyncGenerator<T[]> {
   const { signal } = options;
   signal?.throwIfAborted();
-  const task: PrimaryThreadTask = { file, maxBytes: options.maxBytes, batchSize: options.batchSize ?? 256, window: options.window ?? 4 };
+  const task: MetadataThreadTask = { kind, file, maxBytes: options.maxBytes, batchSize: options.batchSize ?? 256, window: options.window ?? 4 };
   const worker = new Worker(threadScript(), { workerData: task });
-  const inbox: PrimaryThreadMessage[] = [];
+  const inbox: MetadataThreadMessage[] = [];
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
   const notify = () => {
     wake?.();
     wake = undefined;
   };
-  worker.on('message', (message: PrimaryThreadMessage) => {
+  worker.on('message', (message: MetadataThreadMessage) => {
     inbox.push(message);
     notify();
   });
@@ -46,7 +58,7 @@ export async function* readPrimaryPackagesInThread(file: MetadataFile, options: 
     notify();
   });
   worker.on('exit', (code) => {
-    failure ??= new TributaryError(ErrorCodes.PLUGIN_MISBEHAVED, `${file.type} metadata ${file.href}: the parsing thread stopped (exit code ${code}) before the end of the file`);
+    failure ??= new TributaryError(ErrorCodes.PLUGIN_MISBEHAVED, `${kind} metadata ${file.href}: the parsing thread stopped (exit code ${code}) before the end of the file`);
     notify();
   });
   signal?.addEventListener('abort', notify);
@@ -58,8 +70,8 @@ export async function* readPrimaryPackagesInThread(file: MetadataFile, options: 
       if (message === undefined) throw failure!;
       if (message.kind === 'end') return;
       if (message.kind === 'error') throw revived(message.error);
-      worker.postMessage({ kind: 'credit' } satisfies PrimaryThreadCredit);
-      yield message.packages;
+      worker.postMessage({ kind: 'credit' } satisfies MetadataThreadCredit);
+      yield message.items as T[];
     }
   } finally {
     signal?.removeEventListener('abort', notify);
@@ -68,7 +80,7 @@ export async function* readPrimaryPackagesInThread(file: MetadataFile, options: 
   }
 }
 
-function revived(error: PrimaryThreadError): Error {
+function revived(error: MetadataThreadError): Error {
   const revivedError =
     error.code !== undefined && KNOWN_CODES.has(error.code)
       ? new TributaryError(error.code as ErrorCode, error.message, error.details ? { details: { ...error.details } } : {})
@@ -80,7 +92,7 @@ function revived(error: PrimaryThreadError): Error {
 
 /** The compiled thread entry. Tests run this file from source; the thread always runs the build. */
 function threadScript(): string {
-  const beside = path.join(__dirname, 'primary-parse-thread.js');
+  const beside = path.join(__dirname, 'metadata-parse-thread.js');
   if (existsSync(beside)) return beside;
   const built = beside.replace(`${path.sep}src${path.sep}`, `${path.sep}dist${path.sep}`);
   if (existsSync(built)) return built;

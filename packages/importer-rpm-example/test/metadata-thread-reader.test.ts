@@ -4,7 +4,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { ErrorCodes, isTributaryError } from '@tributary/plugin-api';
-import { readPrimaryPackages, readPrimaryPackagesInThread, type MetadataFile, type PrimaryPackage } from '@tributary/importer-rpm-example';
+import {
+  advisoryOf,
+  readAdvisoriesInThread,
+  readMetadataRecords,
+  readPrimaryPackages,
+  readPrimaryPackagesInThread,
+  UPDATEINFO_RECORDS,
+  type Advisory,
+  type MetadataFile,
+  type PrimaryPackage,
+} from '@tributary/importer-rpm-example';
 
 /** Tests run from source; the parsing thread runs the build (`npm test` builds first). */
 
@@ -41,7 +51,20 @@ function primaryXml(count: number, tail = '</metadata>\n'): string {
 /** Threads of this process (Linux): a parsing thread that stopped is no longer listed. */
 const threadCount = () => readdirSync('/proc/self/task').length;
 
-describe('readPrimaryPackagesInThread', () => {
+function updateinfoXml(count: number, withoutIdAt = -1): string {
+  const update = (i: number) => `  <update from="security@tributary.invalid" status="final" type="${i % 2 ? 'bugfix' : 'security'}" version="1">
+    ${i === withoutIdAt ? '' : `<id>TBSA-2026:${String(i).padStart(4, '0')}</id>`}<title>Update ${i}</title><severity>Moderate</severity>
+    <issued date="2026-01-01 00:00:00"/>
+    <references><reference href="https://tributary.invalid/${i}" id="CVE-2026-${i}" type="cve" title="CVE-2026-${i}"/></references>
+    <pkglist><collection short="tb"><name>Tributary</name>
+      <package name="tb-pkg-${i}" version="1.${i}" release="1.fc40" epoch="0" arch="x86_64"><filename>tb-pkg-${i}.rpm</filename></package>
+    </collection></pkglist>
+  </update>
+`;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<updates>\n${Array.from({ length: count }, (_, i) => update(i)).join('')}</updates>\n`;
+}
+
+describe('readPrimaryPackagesInThread, readAdvisoriesInThread', () => {
   let dir: string;
   let file: (name: string, xml: string) => Promise<MetadataFile>;
 
@@ -74,6 +97,25 @@ describe('readPrimaryPackagesInThread', () => {
     // every batch but the last holds at least batchSize packages
     expect(inThread.sizes.slice(0, -1).every((n) => n >= 500)).toBe(true);
     expect(inThread.sizes.reduce((a, b) => a + b, 0)).toBe(3000);
+  });
+
+  test('gives exactly the advisories advisoryOf reads on the caller thread', async () => {
+    const updateinfo = { ...(await file('updateinfo.xml.gz', updateinfoXml(700))), type: 'updateinfo' };
+    const inThread: Advisory[] = [];
+    for await (const batch of readAdvisoriesInThread(updateinfo, { maxBytes: 1 << 30, batchSize: 100 })) inThread.push(...batch);
+    const here: Advisory[] = [];
+    for await (const element of readMetadataRecords(updateinfo, UPDATEINFO_RECORDS, { maxBytes: 1 << 30 })) here.push(advisoryOf(element, `updateinfo metadata ${updateinfo.href}`));
+    expect(inThread).toHaveLength(700);
+    expect(inThread).toEqual(here);
+  });
+
+  test('an advisory without an id is an XML error naming its line, from the thread too', async () => {
+    const updateinfo = { ...(await file('no-id-updateinfo.xml', updateinfoXml(30, 17))), type: 'updateinfo' };
+    const reading = (async () => {
+      for await (const _batch of readAdvisoriesInThread(updateinfo, { maxBytes: 1 << 30 }));
+    })();
+    await expect(reading).rejects.toMatchObject({ code: ErrorCodes.XML_INVALID, details: { line: expect.any(Number) } });
+    await expect(reading).rejects.toThrow(/updateinfo metadata repodata\/no-id-updateinfo\.xml, line \d+: an <update> has no <id>/);
   });
 
   test('a parse error keeps its code, message and line', async () => {

@@ -1,19 +1,25 @@
 import type { MetadataFile } from './metadata-file.js';
-import type { PrimaryPackage } from './primary-package.js';
 
-/** What the primary-parsing thread is started with. */
-export interface PrimaryThreadTask {
+/**
+ * What a metadata-parsing thread reads: `primary` gives PrimaryPackages, `updateinfo` gives
+ * Advisories.
+ */
+export type MetadataThreadKind = 'primary' | 'updateinfo';
+
+/** What a metadata-parsing thread is started with. */
+export interface MetadataThreadTask {
+  readonly kind: MetadataThreadKind;
   readonly file: MetadataFile;
   /** Hard cap on decompressed bytes. */
   readonly maxBytes: number;
-  /** Packages per message, at least (the last message may hold fewer). */
+  /** Items per message, at least (the last message may hold fewer). */
   readonly batchSize: number;
   /** Messages the thread may post before the reader asks for more. */
   readonly window: number;
 }
 
 /** An error crossing the thread boundary: TributaryErrors keep their code and details. */
-export interface PrimaryThreadError {
+export interface MetadataThreadError {
   readonly name: string;
   readonly message: string;
   readonly code?: string;
@@ -22,12 +28,12 @@ export interface PrimaryThreadError {
 }
 
 /** Thread → reader. */
-export type PrimaryThreadMessage =
-  | { readonly kind: 'packages'; readonly packages: PrimaryPackage[] }
+export type MetadataThreadMessage =
+  | { readonly kind: 'items'; readonly items: unknown[] }
   | { readonly kind: 'end' }
-  | { readonly kind: 'error'; readonly error: PrimaryThreadError };
+  | { readonly kind: 'error'; readonly error: MetadataThreadError };
 
 /** Reader → thread: the reader took a message; the thread may post one more. */
-export interface PrimaryThreadCredit {
+export interface MetadataThreadCredit {
   readonly kind: 'credit';
 }
