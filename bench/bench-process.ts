@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import { createHost, limitHeapHeadroom, parseStoreUri, type Host } from '@tributary/core';
@@ -43,4 +44,20 @@ export function benchHost(task: { home: string; store?: string; database?: strin
     : { sqlite: path.join(task.home, 'catalog.db') };
   limitHeapHeadroom(); // as the `tributary` command does before a sync
   return createHost({ storageRoot: path.join(task.home, 'storage'), store, plugins: [plugin] });
+}
+
+/**
+ * CPU seconds (user + system) the calling thread has used, from /proc (Linux); undefined elsewhere.
+ * Set against the process's CPU it shows how a sync's work splits between the pipeline's thread
+ * and the others (catalog, parsing): wall times on a shared VM swing, per-thread CPU much less.
+ */
+export function threadCpuSeconds(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 a second on Linux)
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
 }

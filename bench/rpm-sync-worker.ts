@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { readPrimaryPackages, rpmImporter } from '@tributary/importer-rpm-example';
-import { benchHost } from './bench-process.js';
+import { benchHost, threadCpuSeconds } from './bench-process.js';
 
 export type RpmWorkerTask =
   | {
@@ -23,6 +23,8 @@ export interface RpmWorkerResult {
   readonly seconds: number;
   /** CPU time (user + system, all threads) of the measured work: what a loaded machine does not inflate. */
   readonly cpuSeconds: number;
+  /** Of it, the main thread's (the pipeline's, where the sync runs); absent off Linux. */
+  readonly mainThreadCpuSeconds?: number;
   readonly peakRssBytes: number;
   readonly packages: number;
   /** Advisories the sync added (with updateinfo). */
@@ -38,11 +40,14 @@ async function runSync(task: Extract<RpmWorkerTask, { kind: 'sync' }>): Promise<
     const roundTripsBefore = host.store.stats.roundTrips;
     const started = process.hrtime.bigint();
     const cpu = process.cpuUsage();
+    const mainCpu = threadCpuSeconds();
     const outcome = await host.sync(task.repository, { importer: 'rpm', url: task.url, policy: 'on_demand' });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const mainCpuAfter = threadCpuSeconds();
     return {
       seconds,
       cpuSeconds: cpuSecondsSince(cpu),
+      ...(mainCpu !== undefined && mainCpuAfter !== undefined ? { mainThreadCpuSeconds: mainCpuAfter - mainCpu } : {}),
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
       packages: outcome.report.added['rpm.package'] ?? 0,
       advisories: outcome.report.added['rpm.advisory'] ?? 0,
