@@ -18,12 +18,15 @@ export class SqliteStatements {
     private readonly capacity = 256,
   ) {}
 
-  prepare(sql: string): Statement {
-    let statement = this.cache.get(sql);
+  /** The prepared statement for `sql`; with `arrays`, one that returns each row as an array of its columns. */
+  prepare(sql: string, arrays = false): Statement {
+    const key = arrays ? `${sql}\0arrays` : sql;
+    let statement = this.cache.get(key);
     if (statement === undefined) {
       if (this.cache.size >= this.capacity) this.cache.clear();
       statement = this.db.prepare(sql);
-      this.cache.set(sql, statement);
+      if (arrays) statement.raw(true);
+      this.cache.set(key, statement);
     }
     return statement;
   }
@@ -39,14 +42,21 @@ export class SqliteStatements {
     leading: readonly unknown[] = [],
     trailing: readonly unknown[] = [],
   ): R[] {
-    const rows: R[] = [];
-    const size = evenChunk(values.length, MAX_PARAMETERS - leading.length - trailing.length);
-    for (let start = 0; start < values.length; start += size) {
-      const chunk = padToBucket(values.slice(start, start + size), size);
-      const statement = this.prepare(sql(placeholders(chunk.length)));
-      for (const row of statement.all(...leading, ...chunk, ...trailing) as R[]) rows.push(row);
-    }
-    return rows;
+    return this.allIn<R>(values, sql, leading, trailing, false);
+  }
+
+  /**
+   * Like {@link selectIn}, each row an array of its columns in the statement's order: no object
+   * with named properties per row, which costs a hot look-up (a forced re-sync reads every unit
+   * back) about a fifth of its time.
+   */
+  selectArraysIn<R extends unknown[]>(
+    values: readonly unknown[],
+    sql: (placeholders: string) => string,
+    leading: readonly unknown[] = [],
+    trailing: readonly unknown[] = [],
+  ): R[] {
+    return this.allIn<R>(values, sql, leading, trailing, true);
   }
 
   /** Like {@link selectIn} for a statement that changes rows; returns the number changed. */
@@ -63,6 +73,17 @@ export class SqliteStatements {
       changes += this.prepare(sql(placeholders(chunk.length))).run(...leading, ...chunk, ...trailing).changes;
     }
     return changes;
+  }
+
+  private allIn<R>(values: readonly unknown[], sql: (placeholders: string) => string, leading: readonly unknown[], trailing: readonly unknown[], arrays: boolean): R[] {
+    const rows: R[] = [];
+    const size = evenChunk(values.length, MAX_PARAMETERS - leading.length - trailing.length);
+    for (let start = 0; start < values.length; start += size) {
+      const chunk = padToBucket(values.slice(start, start + size), size);
+      const statement = this.prepare(sql(placeholders(chunk.length)), arrays);
+      for (const row of statement.all(...leading, ...chunk, ...trailing) as R[]) rows.push(row);
+    }
+    return rows;
   }
 
   /**

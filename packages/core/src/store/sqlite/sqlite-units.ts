@@ -93,14 +93,18 @@ export function upsertUnits(sql: SqliteStatements, known: SqliteUnitRows, encode
 export function findUnitsJson(sql: SqliteStatements, known: SqliteUnitRows, unitIds: readonly string[]): string {
   known.validate();
   const ids = [...new Set(unitIds)];
-  const rows = sql.selectIn<{ id: number; unit_id: string; type_id: string; key: string; metadata: string; artifacts: string; remotes: string | null }>(
+  // SQLite splices each unit's JSON itself: one string per row reaches JavaScript, not six
+  const rows = sql.selectArraysIn<[id: number, unitId: string, json: string]>(
     ids,
-    (p) => `SELECT id, unit_id, type_id, key, metadata, artifacts, remotes FROM units WHERE unit_id IN (${p})`,
+    (p) =>
+      `SELECT id, unit_id,
+              '[' || json_quote(unit_id) || ',' || json_quote(type_id) || ',' || key || ',' || metadata || ',' || artifacts || ',' || coalesce(remotes, 'null') || ']'
+       FROM units WHERE unit_id IN (${p})`,
   );
   const byId = new Map<string, string>();
-  for (const row of rows) {
-    known.remember(row.unit_id, row.id);
-    byId.set(row.unit_id, `[${JSON.stringify(row.unit_id)},${JSON.stringify(row.type_id)},${row.key},${row.metadata},${row.artifacts},${row.remotes ?? 'null'}]`);
+  for (const [id, unitId, json] of rows) {
+    known.remember(unitId, id);
+    byId.set(unitId, json);
   }
   const found: string[] = [];
   for (const id of ids) {
