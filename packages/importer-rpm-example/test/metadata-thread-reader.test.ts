@@ -15,6 +15,7 @@ import {
   type MetadataFile,
   type PrimaryPackage,
 } from '@tributary/importer-rpm-example';
+import { readInThread } from '../src/metadata/metadata-thread-reader';
 
 /** Tests run from source; the parsing thread runs the build (`npm test` builds first). */
 
@@ -164,6 +165,18 @@ describe('readPrimaryPackagesInThread, readAdvisoriesInThread', () => {
     }
     expect(taken).toBeGreaterThanOrEqual(100);
     expect(threadCount()).toBe(before);
+  });
+
+  test('without the thread script (an importer bundled into one file) the same items are read on the calling thread', async () => {
+    const primary = await file('inline-primary.xml.gz', primaryXml(300));
+    const inline: PrimaryPackage[] = [];
+    for await (const batch of readInThread<PrimaryPackage>('primary', primary, { maxBytes: 1 << 30 }, undefined)) inline.push(...batch);
+    expect(inline).toHaveLength(300);
+    expect(inline).toEqual((await all(readPrimaryPackagesInThread(primary, { maxBytes: 1 << 30 }))).packages);
+    const updateinfo = { ...(await file('inline-updateinfo.xml', updateinfoXml(20))), type: 'updateinfo' };
+    const advisories: Advisory[] = [];
+    for await (const batch of readInThread<Advisory>('updateinfo', updateinfo, { maxBytes: 1 << 30 }, undefined)) advisories.push(...batch);
+    expect(advisories.map((a) => a.id)).toEqual(Array.from({ length: 20 }, (_, i) => `TBSA-2026:${String(i).padStart(4, '0')}`));
   });
 
   test('an aborted signal stops before a thread starts', async () => {

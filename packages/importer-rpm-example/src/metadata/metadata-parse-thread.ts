@@ -5,9 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { isTributaryError } from '@tributary/plugin-api';
-import { readMetadataRecords } from './metadata-file.js';
-import { readPrimaryPackages } from './primary-package-reader.js';
-import { advisoryOf, UPDATEINFO_RECORDS, type Advisory } from './updateinfo-advisory.js';
+import { readMetadataItems } from './metadata-items.js';
 import type { MetadataThreadCredit, MetadataThreadError, MetadataThreadMessage, MetadataThreadTask } from './metadata-thread-protocol.js';
 
 const port = parentPort!;
@@ -36,15 +34,9 @@ function described(error: unknown): MetadataThreadError {
   return { name: 'Error', message: String(error) };
 }
 
-async function* advisories(): AsyncGenerator<Advisory[]> {
-  const source = `updateinfo metadata ${task.file.href}`;
-  for await (const element of readMetadataRecords(task.file, UPDATEINFO_RECORDS, { maxBytes: task.maxBytes })) yield [advisoryOf(element, source)];
-}
-
 async function parse(): Promise<void> {
-  const read = task.kind === 'primary' ? readPrimaryPackages(task.file, { maxBytes: task.maxBytes }) : advisories();
   let batch: unknown[] = [];
-  for await (const items of read) {
+  for await (const items of readMetadataItems(task.kind, task.file, { maxBytes: task.maxBytes })) {
     for (const item of items) batch.push(item);
     if (batch.length >= task.batchSize) {
       await post({ kind: 'items', items: batch });

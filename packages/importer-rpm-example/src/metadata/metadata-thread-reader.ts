@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ErrorCodes, TributaryError, type ErrorCode } from '@tributary/plugin-api';
 import type { MetadataFile, ReadMetadataOptions } from './metadata-file.js';
+import { readMetadataItems } from './metadata-items.js';
 import type { MetadataThreadCredit, MetadataThreadError, MetadataThreadKind, MetadataThreadMessage, MetadataThreadTask } from './metadata-thread-protocol.js';
 import type { PrimaryPackage } from './primary-package.js';
 import type { Advisory } from './updateinfo-advisory.js';
@@ -35,13 +36,24 @@ const KNOWN_CODES = new Set<string>(Object.values(ErrorCodes));
  * What a metadata file holds, read on a thread of its own and received in batches. Memory stays
  * bounded: the thread posts at most `window` batches ahead of the consumer. Errors keep their
  * TRIBUTARY_ERR_* code, message and details. Aborting `signal`, or leaving the loop early, stops
- * the thread.
+ * the thread. Without the thread's script (an importer bundled into one file) the file is read on
+ * the calling thread instead.
  */
-async function* readInThread<T>(kind: MetadataThreadKind, file: MetadataFile, options: MetadataThreadOptions): AsyncGenerator<T[]> {
+export async function* readInThread<T>(
+  kind: MetadataThreadKind,
+  file: MetadataFile,
+  options: MetadataThreadOptions,
+  script: string | undefined = threadScript(),
+): AsyncGenerator<T[]> {
   const { signal } = options;
   signal?.throwIfAborted();
+  if (script === undefined) {
+    // bundled into one file, say: parse here, slower but the same
+    yield* readMetadataItems(kind, file, options) as AsyncGenerator<T[]>;
+    return;
+  }
   const task: MetadataThreadTask = { kind, file, maxBytes: options.maxBytes, batchSize: options.batchSize ?? 256, window: options.window ?? 4 };
-  const worker = new Worker(threadScript(), { workerData: task });
+  const worker = new Worker(script, { workerData: task });
   const inbox: MetadataThreadMessage[] = [];
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
@@ -90,11 +102,13 @@ function revived(error: MetadataThreadError): Error {
   return revivedError;
 }
 
-/** The compiled thread entry. Tests run this file from source; the thread always runs the build. */
-function threadScript(): string {
+/**
+ * The compiled thread entry, if there is one: beside this file, or (tests run this file from
+ * source) in the build. Undefined when the importer was bundled without it.
+ */
+function threadScript(): string | undefined {
   const beside = path.join(__dirname, 'metadata-parse-thread.js');
   if (existsSync(beside)) return beside;
   const built = beside.replace(`${path.sep}src${path.sep}`, `${path.sep}dist${path.sep}`);
-  if (existsSync(built)) return built;
-  throw new TributaryError(ErrorCodes.PLUGIN_LOAD, `the rpm importer's parsing thread script ${beside} is missing: build the project (npm run build)`);
+  return existsSync(built) ? built : undefined;
 }

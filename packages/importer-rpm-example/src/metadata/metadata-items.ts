@@ -1,0 +1,18 @@
+import { readMetadataRecords, type MetadataFile, type ReadMetadataOptions } from './metadata-file.js';
+import type { MetadataThreadKind } from './metadata-thread-protocol.js';
+import { readPrimaryPackages } from './primary-package-reader.js';
+import { advisoryOf, UPDATEINFO_RECORDS, type Advisory } from './updateinfo-advisory.js';
+
+/**
+ * What a metadata file of `kind` holds, in batches, read on the calling thread: primary's packages
+ * (see {@link readPrimaryPackages}) or updateinfo's advisories (see `advisoryOf`). The parsing
+ * thread runs this; so does the reader when there is no thread to run it on.
+ */
+export function readMetadataItems(kind: MetadataThreadKind, file: MetadataFile, options: ReadMetadataOptions): AsyncGenerator<unknown[]> {
+  return kind === 'primary' ? readPrimaryPackages(file, options) : readAdvisories(file, options);
+}
+
+async function* readAdvisories(file: MetadataFile, options: ReadMetadataOptions): AsyncGenerator<Advisory[]> {
+  const source = `updateinfo metadata ${file.href}`;
+  for await (const element of readMetadataRecords(file, UPDATEINFO_RECORDS, options)) yield [advisoryOf(element, source)];
+}
