@@ -47,4 +47,13 @@ async function parse(): Promise<void> {
   port.postMessage({ kind: 'end' } satisfies MetadataThreadMessage);
 }
 
-parse().catch((error: unknown) => port.postMessage({ kind: 'error', error: described(error) } satisfies MetadataThreadMessage));
+parse().catch((error: unknown) => {
+  const failure = described(error);
+  try {
+    port.postMessage({ kind: 'error', error: failure } satisfies MetadataThreadMessage);
+  } catch {
+    // details that cannot be cloned: the code and message still can
+    const { details: _details, ...rest } = failure;
+    port.postMessage({ kind: 'error', error: rest } satisfies MetadataThreadMessage);
+  }
+});
