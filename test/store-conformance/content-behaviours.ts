@@ -147,6 +147,25 @@ export function contentBehaviours(current: CurrentStore): void {
     expect(await namesIn(store, repo.id, 1)).toEqual(['mine', 'synced']);
   });
 
+  test('a sync that lists units already present marks them seen, user-added ones too, and keeps their origin', async () => {
+    const store = current();
+    const repo = await store.createRepository({ name: 'r' });
+    const [mine, synced, unlisted] = [unitWrite('file', 'mine'), unitWrite('file', 'synced'), unitWrite('file', 'unlisted')];
+    await store.upsertUnits([mine, synced, unlisted]);
+    const v1 = await store.beginVersion(repo.id);
+    await store.associate(repo.id, v1, rowsOf([mine]), 'user');
+    await store.associate(repo.id, v1, rowsOf([synced, unlisted]), 'sync');
+    await store.commitVersion(repo.id, v1);
+    const v2 = await store.beginVersion(repo.id);
+    expect(nonZero(await store.associate(repo.id, v2, rowsOf([mine, synced]), 'sync'))).toEqual({});
+    expect(nonZero(await store.unassociateUnseen(repo.id, v2, true))).toEqual({ file: 1 });
+    await store.commitVersion(repo.id, v2);
+    expect((await collect(store.repoUnitKeys(repo.id, 2))).map((k) => [k.key['name'], k.origin]).sort()).toEqual([
+      ['mine', 'user'],
+      ['synced', 'sync'],
+    ]);
+  });
+
   test('countRepoUnits counts a version by type', async () => {
     const store = current();
     const units = [unitWrite('a', '1'), unitWrite('a', '2'), unitWrite('b', '1')];

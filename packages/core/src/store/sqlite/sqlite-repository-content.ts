@@ -62,8 +62,23 @@ export function associate(
     const present = new Map<number, ContentRow>();
     const removedHere = new Map<number, ContentRow>();
     // a unit this connection created moments ago is in no repository yet: nothing to look up
-    const lookUp: number[] = [];
-    for (const unitId of ids) if (!known.isUnassociated(unitId)) lookUp.push(unitRows.get(unitId)!);
+    const candidates: number[] = [];
+    for (const unitId of ids) if (!known.isUnassociated(unitId)) candidates.push(unitRows.get(unitId)!);
+    // A re-sync finds most units present already, from this origin or added by a user: one
+    // statement marks those seen; only the others are looked up.
+    const markedSeen = new Set<number>();
+    for (const [unit] of sql.selectArraysIn<[number]>(
+      candidates,
+      (p) =>
+        `UPDATE repository_content SET seen_generation = ?
+         WHERE repo = ? AND type_id = ? AND unit IN (${p}) AND version_removed = ${STILL_PRESENT} AND origin IN (?, 'user')
+         RETURNING unit`,
+      [generation, repo, typeId],
+      [origin],
+    )) {
+      markedSeen.add(unit);
+    }
+    const lookUp = markedSeen.size === 0 ? candidates : candidates.filter((unit) => !markedSeen.has(unit));
     const rows = sql.selectIn<ContentRow>(
       lookUp,
       (p) =>
@@ -77,6 +92,7 @@ export function associate(
     for (const unitId of ids) {
       const unit = unitRows.get(unitId)!;
       known.associated(unitId);
+      if (markedSeen.has(unit)) continue;
       const current = present.get(unit);
       if (current !== undefined) {
         if (keeps(current)) seen.push(current);
