@@ -7,7 +7,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Agent, request } from 'undici';
 import { fileImporter } from '@tributary/importer-file';
-import { benchHost } from './bench-process.js';
+import { benchHost, startCpuClock, type CpuFigures } from './bench-process.js';
 
 export type WorkerTask =
   | {
@@ -31,7 +31,7 @@ export type WorkerTask =
       readonly storeUnder?: string;
     };
 
-export interface WorkerResult {
+export interface WorkerResult extends Partial<CpuFigures> {
   readonly seconds: number;
   readonly peakRssBytes: number;
   readonly files: number;
@@ -46,6 +46,7 @@ async function runSync(task: Extract<WorkerTask, { kind: 'sync' }>): Promise<Wor
   try {
     if (!(await host.listRepositories()).some((r) => r.name === task.repository)) await host.createRepository({ name: task.repository });
     const started = process.hrtime.bigint();
+    const cpu = startCpuClock();
     const outcome = await host.sync(task.repository, {
       importer: 'file',
       url: task.url,
@@ -57,6 +58,7 @@ async function runSync(task: Extract<WorkerTask, { kind: 'sync' }>): Promise<Wor
     const added = Object.values(outcome.report.added).reduce((a, b) => a + b, 0);
     return {
       seconds,
+      ...cpu(),
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
       files: outcome.report.downloaded.count,
       bytes: outcome.report.downloaded.bytes,

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { readPrimaryPackages, rpmImporter } from '@tributary/importer-rpm-example';
-import { benchHost, threadCpuSeconds } from './bench-process.js';
+import { benchHost, startCpuClock, type CpuFigures } from './bench-process.js';
 
 export type RpmWorkerTask =
   | {
@@ -19,12 +19,9 @@ export type RpmWorkerTask =
     }
   | { readonly kind: 'floor'; readonly primaryPath: string; readonly openSize: number };
 
-export interface RpmWorkerResult {
+/** With CPU time (user + system) of the measured work: what a loaded machine does not inflate. */
+export interface RpmWorkerResult extends CpuFigures {
   readonly seconds: number;
-  /** CPU time (user + system, all threads) of the measured work: what a loaded machine does not inflate. */
-  readonly cpuSeconds: number;
-  /** Of it, the main thread's (the pipeline's, where the sync runs); absent off Linux. */
-  readonly mainThreadCpuSeconds?: number;
   readonly peakRssBytes: number;
   readonly packages: number;
   /** Advisories the sync added (with updateinfo). */
@@ -39,15 +36,12 @@ async function runSync(task: Extract<RpmWorkerTask, { kind: 'sync' }>): Promise<
     await host.createRepository({ name: task.repository });
     const roundTripsBefore = host.store.stats.roundTrips;
     const started = process.hrtime.bigint();
-    const cpu = process.cpuUsage();
-    const mainCpu = threadCpuSeconds();
+    const cpu = startCpuClock();
     const outcome = await host.sync(task.repository, { importer: 'rpm', url: task.url, policy: 'on_demand' });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    const mainCpuAfter = threadCpuSeconds();
     return {
       seconds,
-      cpuSeconds: cpuSecondsSince(cpu),
-      ...(mainCpu !== undefined && mainCpuAfter !== undefined ? { mainThreadCpuSeconds: mainCpuAfter - mainCpu } : {}),
+      ...cpu(),
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
       packages: outcome.report.added['rpm.package'] ?? 0,
       advisories: outcome.report.added['rpm.advisory'] ?? 0,
@@ -62,18 +56,14 @@ async function runSync(task: Extract<RpmWorkerTask, { kind: 'sync' }>): Promise<
 /** The floor: the same file decompressed and parsed into packages by the same parser, nothing else. */
 async function runFloor(task: Extract<RpmWorkerTask, { kind: 'floor' }>): Promise<RpmWorkerResult> {
   const started = process.hrtime.bigint();
-  const cpu = process.cpuUsage();
+  const cpu = startCpuClock();
   let packages = 0;
   const file = { path: task.primaryPath, href: path.basename(task.primaryPath), type: 'primary', openSize: task.openSize };
   for await (const batch of readPrimaryPackages(file, { maxBytes: 2 * 1024 ** 3 })) packages += batch.length;
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { seconds, cpuSeconds: cpuSecondsSince(cpu), peakRssBytes: process.resourceUsage().maxRSS * 1024, packages };
+  return { seconds, cpuSeconds: cpu().cpuSeconds, peakRssBytes: process.resourceUsage().maxRSS * 1024, packages };
 }
 
-function cpuSecondsSince(start: NodeJS.CpuUsage): number {
-  const { user, system } = process.cpuUsage(start);
-  return (user + system) / 1e6;
-}
 
 async function main(): Promise<void> {
   const task = JSON.parse(process.argv[2] ?? '{}') as RpmWorkerTask;

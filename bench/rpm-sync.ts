@@ -20,7 +20,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateRpmRepo } from './rpm-primary-generator.js';
 import type { RpmWorkerResult, RpmWorkerTask } from './rpm-sync-worker.js';
-import { goalsLine, runBenchmark } from './bench-process.js';
+import { cpuText, goalsLine, runBenchmark } from './bench-process.js';
 
 const { values } = parseArgs({
   options: {
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
     const floor = floorBefore.seconds <= floorAfter.seconds ? floorBefore : floorAfter;
     const ratio = sync.seconds / floor.seconds;
     const load = os.loadavg()[0]!;
-    print(`on_demand sync: ${sync.packages} packages${sync.advisories ? ` and ${sync.advisories} advisories` : ''} in ${fixed(sync.seconds)} s (CPU ${fixed(sync.cpuSeconds)} s${sync.mainThreadCpuSeconds !== undefined ? `, ${fixed(sync.mainThreadCpuSeconds)} s of it on the pipeline's thread` : ''}), ${fixed(sync.packages / sync.seconds, 0)} packages/s, peak RSS ${fixed(mb(sync.peakRssBytes), 0)} MiB, ${sync.roundTrips} store round trips`);
+    print(`on_demand sync: ${sync.packages} packages${sync.advisories ? ` and ${sync.advisories} advisories` : ''} in ${fixed(sync.seconds)} s (${cpuText(sync)}), ${fixed(sync.packages / sync.seconds, 0)} packages/s, peak RSS ${fixed(mb(sync.peakRssBytes), 0)} MiB, ${sync.roundTrips} store round trips`);
     print(`floor (decompress + parse, same parser): ${floor.packages} packages in ${fixed(floor.seconds)} s (CPU ${fixed(floor.cpuSeconds)} s), ${fixed(floor.packages / floor.seconds, 0)} packages/s, peak RSS ${fixed(mb(floor.peakRssBytes), 0)} MiB`);
     print(`ratio sync / floor: ${fixed(ratio)} wall, ${fixed(sync.cpuSeconds / floor.cpuSeconds)} CPU; load average ${fixed(load)} on ${os.cpus().length} CPUs${load > os.cpus().length ? ' (a busy machine: wall times are inflated, CPU times less so)' : ''}`);
     const goals = [
