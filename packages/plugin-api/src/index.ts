@@ -1,4 +1,5 @@
 export * from './errors.js';
+export * from './error-data.js';
 export * from './content.js';
 export * from './conduit.js';
 export * from './fetch.js';

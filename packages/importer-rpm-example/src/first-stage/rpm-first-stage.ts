@@ -12,11 +12,11 @@ import { withConfigDefaults, type RpmImporterConfig } from '../config.js';
 import { RPM_ADVISORY, RPM_REPO_METADATA } from '../content-types.js';
 import { displayUrl, repositoryBaseUrl } from '../metadata/location.js';
 import type { MetadataFile } from '../metadata/metadata-file.js';
-import { readMetadataRecords } from '../metadata/metadata-file.js';
+import { readAdvisories } from '../metadata/metadata-items.js';
 import { readAdvisoriesInThread, readPrimaryPackagesInThread } from '../metadata/metadata-thread-reader.js';
 import { nevraOf, type PrimaryPackage } from '../metadata/primary-package.js';
 import { parseRepomd, type RepomdRecord } from '../metadata/repomd.js';
-import { advisoryMetadata, advisoryOf, UPDATEINFO_RECORDS } from '../metadata/updateinfo-advisory.js';
+import { advisoryMetadata } from '../metadata/updateinfo-advisory.js';
 import { AdvisoryPackageLinks } from './advisory-package-links.js';
 import { NevraSet } from './nevra-set.js';
 import { packageContent } from './package-content.js';
@@ -104,14 +104,15 @@ export class RpmFirstStage extends Stage {
     return { path: fetched.get(record)!.path, href: record.href, type: record.type, ...(record.openSize !== undefined ? { openSize: record.openSize } : {}) };
   }
 
-  private records(file: MetadataFile, spec: Parameters<typeof readMetadataRecords>[1]) {
-    return readMetadataRecords(file, spec, { maxBytes: this.config.maxMetadataBytes, signal: this.signal });
+  /** How every metadata file is read: bounded by config, stopped with the stage. */
+  private get readOptions() {
+    return { maxBytes: this.config.maxMetadataBytes, signal: this.signal };
   }
 
   private async collectAdvisoryPackages(file: MetadataFile, links: AdvisoryPackageLinks): Promise<void> {
-    const source = `updateinfo metadata ${file.href}`;
-    for await (const element of this.records(file, UPDATEINFO_RECORDS)) {
-      for (const p of advisoryOf(element, source).packages) links.want(p);
+    // on this thread: nothing else runs until the pipeline gets its first package
+    for await (const advisories of readAdvisories(file, this.readOptions)) {
+      for (const advisory of advisories) for (const p of advisory.packages) links.want(p);
     }
     if (links.overflow > 0) {
       this.ctx.log.warn(`advisories name more than ${this.config.maxLinkedPackages} distinct packages (config maxLinkedPackages); ${links.overflow} of them are listed without a unit link`);
@@ -141,7 +142,7 @@ export class RpmFirstStage extends Stage {
       }
     }
     // parsed on a thread of its own, while this one runs the pipeline on the batches before
-    for await (const packages of readPrimaryPackagesInThread(file, { maxBytes: this.config.maxMetadataBytes, signal: this.signal })) {
+    for await (const packages of readPrimaryPackagesInThread(file, this.readOptions)) {
       await this.putAll(contentsOf(packages));
     }
     this.ctx.log.info(`primary: ${emitted} packages`);
@@ -158,7 +159,7 @@ export class RpmFirstStage extends Stage {
     let emitted = 0;
     let linked = 0;
     // read on a thread of its own, while this one runs the pipeline on the last packages and the advisories before
-    for await (const advisories of readAdvisoriesInThread(file, { maxBytes: this.config.maxMetadataBytes, signal: this.signal })) {
+    for await (const advisories of readAdvisoriesInThread(file, this.readOptions)) {
       for (const advisory of advisories) {
         if (seen.has(advisory.id)) {
           this.ctx.log.warn(`${source}, line ${advisory.line}: advisory ${advisory.id} appeared earlier; the first one is kept`);

@@ -12,7 +12,8 @@ export function readMetadataItems(kind: MetadataThreadKind, file: MetadataFile, 
   return kind === 'primary' ? readPrimaryPackages(file, options) : readAdvisories(file, options);
 }
 
-async function* readAdvisories(file: MetadataFile, options: ReadMetadataOptions): AsyncGenerator<Advisory[]> {
+/** The advisories of an updateinfo file (see `advisoryOf`), one batch per `<update>`, read on the calling thread. */
+export async function* readAdvisories(file: MetadataFile, options: ReadMetadataOptions): AsyncGenerator<Advisory[]> {
   const source = `updateinfo metadata ${file.href}`;
   for await (const element of readMetadataRecords(file, UPDATEINFO_RECORDS, options)) yield [advisoryOf(element, source)];
 }

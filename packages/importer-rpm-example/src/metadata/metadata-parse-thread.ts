@@ -4,9 +4,9 @@
  * messages ahead of the reader.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { isTributaryError } from '@tributary/plugin-api';
+import { errorData } from '@tributary/plugin-api';
 import { readMetadataItems } from './metadata-items.js';
-import type { MetadataThreadCredit, MetadataThreadError, MetadataThreadMessage, MetadataThreadTask } from './metadata-thread-protocol.js';
+import type { MetadataThreadCredit, MetadataThreadMessage, MetadataThreadTask } from './metadata-thread-protocol.js';
 
 const port = parentPort!;
 const task = workerData as MetadataThreadTask;
@@ -26,14 +26,6 @@ async function post(message: MetadataThreadMessage): Promise<void> {
   port.postMessage(message);
 }
 
-function described(error: unknown): MetadataThreadError {
-  if (isTributaryError(error)) {
-    return { name: error.name, message: error.message, code: error.code, ...(error.details ? { details: error.details } : {}), ...(error.stack ? { stack: error.stack } : {}) };
-  }
-  if (error instanceof Error) return { name: error.name, message: error.message, ...(error.stack ? { stack: error.stack } : {}) };
-  return { name: 'Error', message: String(error) };
-}
-
 async function parse(): Promise<void> {
   let batch: unknown[] = [];
   for await (const items of readMetadataItems(task.kind, task.file, { maxBytes: task.maxBytes })) {
@@ -48,7 +40,7 @@ async function parse(): Promise<void> {
 }
 
 parse().catch((error: unknown) => {
-  const failure = described(error);
+  const failure = errorData(error);
   try {
     port.postMessage({ kind: 'error', error: failure } satisfies MetadataThreadMessage);
   } catch {

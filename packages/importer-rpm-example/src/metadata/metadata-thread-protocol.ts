@@ -1,3 +1,4 @@
+import type { ErrorData } from '@tributary/plugin-api';
 import type { MetadataFile } from './metadata-file.js';
 
 /**
@@ -18,20 +19,11 @@ export interface MetadataThreadTask {
   readonly window: number;
 }
 
-/** An error crossing the thread boundary: TributaryErrors keep their code and details. */
-export interface MetadataThreadError {
-  readonly name: string;
-  readonly message: string;
-  readonly code?: string;
-  readonly details?: Readonly<Record<string, unknown>>;
-  readonly stack?: string;
-}
-
 /** Thread → reader. */
 export type MetadataThreadMessage =
   | { readonly kind: 'items'; readonly items: unknown[] }
   | { readonly kind: 'end' }
-  | { readonly kind: 'error'; readonly error: MetadataThreadError };
+  | { readonly kind: 'error'; readonly error: ErrorData };
 
 /** Reader → thread: the reader took a message; the thread may post one more. */
 export interface MetadataThreadCredit {

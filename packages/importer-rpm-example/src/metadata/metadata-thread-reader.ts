@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { ErrorCodes, TributaryError, type ErrorCode } from '@tributary/plugin-api';
+import { ErrorCodes, errorFromData, TributaryError } from '@tributary/plugin-api';
 import type { MetadataFile, ReadMetadataOptions } from './metadata-file.js';
 import { readMetadataItems } from './metadata-items.js';
-import type { MetadataThreadCredit, MetadataThreadError, MetadataThreadKind, MetadataThreadMessage, MetadataThreadTask } from './metadata-thread-protocol.js';
+import type { MetadataThreadCredit, MetadataThreadKind, MetadataThreadMessage, MetadataThreadTask } from './metadata-thread-protocol.js';
 import type { PrimaryPackage } from './primary-package.js';
 import type { Advisory } from './updateinfo-advisory.js';
 
@@ -29,8 +29,6 @@ export function readPrimaryPackagesInThread(file: MetadataFile, options: Metadat
 export function readAdvisoriesInThread(file: MetadataFile, options: MetadataThreadOptions): AsyncGenerator<Advisory[]> {
   return readInThread<Advisory>('updateinfo', file, options);
 }
-
-const KNOWN_CODES = new Set<string>(Object.values(ErrorCodes));
 
 /**
  * What a metadata file holds, read on a thread of its own and received in batches. Memory stays
@@ -81,7 +79,7 @@ export async function* readInThread<T>(
       const message = inbox.shift();
       if (message === undefined) throw failure!;
       if (message.kind === 'end') return;
-      if (message.kind === 'error') throw revived(message.error);
+      if (message.kind === 'error') throw errorFromData(message.error);
       worker.postMessage({ kind: 'credit' } satisfies MetadataThreadCredit);
       yield message.items as T[];
     }
@@ -90,16 +88,6 @@ export async function* readInThread<T>(
     worker.removeAllListeners('exit');
     await worker.terminate();
   }
-}
-
-function revived(error: MetadataThreadError): Error {
-  const revivedError =
-    error.code !== undefined && KNOWN_CODES.has(error.code)
-      ? new TributaryError(error.code as ErrorCode, error.message, error.details ? { details: { ...error.details } } : {})
-      : Object.assign(new Error(error.message), { name: error.name });
-  // where the parse failed, not where the message arrived
-  if (error.stack) revivedError.stack = error.stack;
-  return revivedError;
 }
 
 /**

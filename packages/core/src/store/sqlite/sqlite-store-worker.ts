@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { isTributaryError, type UnitOrigin } from '@tributary/plugin-api';
+import { errorData, type UnitOrigin } from '@tributary/plugin-api';
 import type { AssociateRow } from '../content-store.js';
 import { SqliteContentStore, type SqliteContentStoreOptions } from './sqlite-content-store.js';
 import { WORKER_METHODS, type WorkerReply, type WorkerRequest } from './sqlite-worker-protocol.js';
@@ -7,7 +7,7 @@ import { WORKER_METHODS, type WorkerReply, type WorkerRequest } from './sqlite-w
 /**
  * The thread that owns the embedded catalog for a {@link SqliteWorkerStore}: it runs each request
  * on its {@link SqliteContentStore}, one after another in arrival order, and replies with the value
- * or with the error's code, message and details.
+ * or with the error as data (code, message, details, stack).
  */
 const { file, options } = workerData as { file: string; options: SqliteContentStoreOptions };
 const port = parentPort!;
@@ -36,9 +36,6 @@ async function handle({ id, method, args }: WorkerRequest): Promise<WorkerReply>
     if (method === 'close') setImmediate(() => port.close());
     return { id, ok: true, value };
   } catch (error) {
-    if (isTributaryError(error)) {
-      return { id, ok: false, error: { code: error.code, message: error.message, details: error.details } };
-    }
-    return { id, ok: false, error: { message: error instanceof Error ? error.message : String(error) } };
+    return { id, ok: false, error: errorData(error) };
   }
 }

@@ -1,3 +1,5 @@
+import type { ErrorData } from '@tributary/plugin-api';
+
 /** Messages between a {@link SqliteWorkerStore} and its catalog thread. */
 
 /** Store methods the catalog thread runs (ContentStore's, minus the streams, plus their pages). */
@@ -51,5 +53,5 @@ export type WorkerReply =
   | {
       readonly id: number;
       readonly ok: false;
-      readonly error: { readonly code?: string; readonly message: string; readonly details?: Record<string, unknown> };
+      readonly error: ErrorData;
     };

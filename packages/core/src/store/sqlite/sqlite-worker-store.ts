@@ -3,11 +3,11 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import {
   ErrorCodes,
+  errorFromData,
   TributaryError,
   type ArtifactRecord,
   type CountsByType,
   type DigestAlgorithm,
-  type ErrorCode,
   type ExistingUnit,
   type RepoUnitKey,
   type UnitOrigin,
@@ -212,10 +212,8 @@ export class SqliteWorkerStore implements ContentStore {
     this.pending.delete(reply.id);
     if (this.pending.size === 0) this.worker.unref();
     if (reply.ok) waiter.resolve(reply.value);
-    else {
-      const { code, message, details } = reply.error;
-      waiter.reject(new TributaryError((code ?? ErrorCodes.STORE) as ErrorCode, message, { details: details ?? {} }));
-    }
+    // an error of no code (a bug, not a refusal) is a store error
+    else waiter.reject(errorFromData(reply.error, ErrorCodes.STORE));
   }
 
   private fail(error: unknown): void {
