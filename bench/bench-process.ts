@@ -51,7 +51,7 @@ export function benchHost(task: { home: string; store?: string; database?: strin
  * Set against the process's CPU it shows how a sync's work splits between the pipeline's thread
  * and the others (catalog, parsing): wall times on a shared VM swing, per-thread CPU much less.
  */
-export function threadCpuSeconds(): number | undefined {
+function threadCpuSeconds(): number | undefined {
   try {
     const stat = readFileSync('/proc/thread-self/stat', 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

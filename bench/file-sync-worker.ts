@@ -31,7 +31,7 @@ export type WorkerTask =
       readonly storeUnder?: string;
     };
 
-export interface WorkerResult extends Partial<CpuFigures> {
+export interface WorkerResult extends CpuFigures {
   readonly seconds: number;
   readonly peakRssBytes: number;
   readonly files: number;
@@ -79,6 +79,7 @@ async function runSync(task: Extract<WorkerTask, { kind: 'sync' }>): Promise<Wor
 async function runFloor(task: Extract<WorkerTask, { kind: 'floor' }>): Promise<WorkerResult> {
   const agent = new Agent({ connections: task.concurrency, pipelining: 1 });
   const started = process.hrtime.bigint();
+  const cpu = startCpuClock();
   const manifest = await request(task.url, { dispatcher: agent });
   const text = await manifest.body.text();
   const entries = text.split('\n').filter((line) => line !== '');
@@ -106,7 +107,7 @@ async function runFloor(task: Extract<WorkerTask, { kind: 'floor' }>): Promise<W
   await Promise.all(Array.from({ length: task.concurrency }, worker));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   await agent.close();
-  return { seconds, peakRssBytes: process.resourceUsage().maxRSS * 1024, files: entries.length, bytes };
+  return { seconds, ...cpu(), peakRssBytes: process.resourceUsage().maxRSS * 1024, files: entries.length, bytes };
 }
 
 const createdDirs = new Set<string>();

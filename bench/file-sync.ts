@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { WorkerResult, WorkerTask } from './file-sync-worker.js';
-import { cpuText, goalsLine, runBenchmark, type CpuFigures } from './bench-process.js';
+import { cpuText, goalsLine, runBenchmark } from './bench-process.js';
 
 const { values } = parseArgs({
   options: {
@@ -90,10 +90,10 @@ async function main(): Promise<void> {
   try {
     // (a) + (c) on the large on_demand repository
     const a = await runWorker(syncTask('big', manifest('big'), 'on_demand'));
-    print(`(a) on_demand sync of ${a.added} entries: ${fixed(a.seconds)} s (${cpuText(a as CpuFigures)}), ${fixed(a.added! / a.seconds, 0)} units/s, peak RSS ${fixed(mb(a.peakRssBytes), 0)} MiB`);
+    print(`(a) on_demand sync of ${a.added} entries: ${fixed(a.seconds)} s (${cpuText(a)}), ${fixed(a.added! / a.seconds, 0)} units/s, peak RSS ${fixed(mb(a.peakRssBytes), 0)} MiB`);
     const aEarly = await runWorker(syncTask('big', manifest('big'), 'on_demand'));
     const aForced = await runWorker(syncTask('big', manifest('big'), 'on_demand', true));
-    print(`(c) on_demand re-sync, nothing changed: early finish ${fixed(aEarly.seconds, 3)} s${aEarly.finishedEarly ? '' : ' (DID NOT finish early)'}; forced ${fixed(aForced.seconds)} s (${cpuText(aForced as CpuFigures)}) = ${fixed((100 * aForced.seconds) / a.seconds, 0)}% of the first`);
+    print(`(c) on_demand re-sync, nothing changed: early finish ${fixed(aEarly.seconds, 3)} s${aEarly.finishedEarly ? '' : ' (DID NOT finish early)'}; forced ${fixed(aForced.seconds)} s (${cpuText(aForced)}) = ${fixed((100 * aForced.seconds) / a.seconds, 0)}% of the first`);
 
     // (d) the same sync at a tenth of the size, for the peak-RSS ratio
     const d = await runWorker(syncTask('small', manifest('small'), 'on_demand'));

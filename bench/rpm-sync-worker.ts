@@ -61,7 +61,7 @@ async function runFloor(task: Extract<RpmWorkerTask, { kind: 'floor' }>): Promis
   const file = { path: task.primaryPath, href: path.basename(task.primaryPath), type: 'primary', openSize: task.openSize };
   for await (const batch of readPrimaryPackages(file, { maxBytes: 2 * 1024 ** 3 })) packages += batch.length;
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { seconds, cpuSeconds: cpu().cpuSeconds, peakRssBytes: process.resourceUsage().maxRSS * 1024, packages };
+  return { seconds, ...cpu(), peakRssBytes: process.resourceUsage().maxRSS * 1024, packages };
 }
 
 

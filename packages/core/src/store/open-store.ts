@@ -34,8 +34,8 @@ export async function openStore(spec: StoreSpec): Promise<ContentStore> {
   for (let attempt = 1; ; attempt++) {
     let store: ContentStore;
     if ('sqlite' in spec && typeof spec.sqlite === 'string') {
-      checkPositiveInteger(spec.cacheMiB, 'cacheMiB', 1, 1 << 20);
-      checkPositiveInteger(spec.busyTimeoutMs, 'busyTimeoutMs', 0, 24 * 3600 * 1000);
+      checkIntegerInRange(spec.cacheMiB, 'cacheMiB', 1, 1 << 20);
+      checkIntegerInRange(spec.busyTimeoutMs, 'busyTimeoutMs', 0, 24 * 3600 * 1000);
       const options = {
         ...(spec.cacheMiB !== undefined ? { cacheMiB: spec.cacheMiB } : {}),
         ...(spec.busyTimeoutMs !== undefined ? { busyTimeoutMs: spec.busyTimeoutMs } : {}),
@@ -69,7 +69,7 @@ export function parseStoreUri(uri: string): StoreSpec {
   return { sqlite: path.resolve(uri) };
 }
 
-function checkPositiveInteger(value: number | undefined, name: string, min: number, max: number): void {
+function checkIntegerInRange(value: number | undefined, name: string, min: number, max: number): void {
   if (value === undefined) return;
   if (!Number.isSafeInteger(value) || value < min || value > max) {
     throw new TributaryError(ErrorCodes.INVALID_ARGUMENT, `the SQLite store's ${name} must be an integer from ${min} to ${max}, not ${String(value)}`, {
