@@ -31,6 +31,7 @@ import { SqliteRepositories } from './sqlite-repositories.js';
 import * as content from './sqlite-repository-content.js';
 import { unitKeysPage, unitsPage, type PageCursor } from './sqlite-repo-unit-pages.js';
 import { migrateSchema } from './sqlite-schema.js';
+import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 import { SqliteGroupCommit, type GroupCommitOptions } from './sqlite-group-commit.js';
 import { SqliteStatements } from './sqlite-statements.js';
 import { SqliteSyncHistory } from './sqlite-sync-history.js';
@@ -51,6 +52,11 @@ export interface SqliteContentStoreOptions {
   readonly cacheMiB?: number;
   /** When the sync path's bulk writes commit (see {@link SqliteGroupCommit}). */
   readonly groupCommit?: GroupCommitOptions;
+  /**
+   * Copy the write-ahead log into the file on a thread of its own ({@link SqliteCheckpointer})
+   * instead of inside the commits of this connection. Default true for a catalog file.
+   */
+  readonly checkpointThread?: boolean;
 }
 
 /**
@@ -69,6 +75,18 @@ export const SQLITE_PIPELINE_BATCH = 500;
  * ~22 MiB of peak RSS. Larger catalogs with many syncs a day may want more (`cacheMiB`).
  */
 export const DEFAULT_CACHE_MIB = 16;
+
+/**
+ * Pages the write-ahead log may hold before a commit of the writing connection copies them into
+ * the file itself (~64 MiB instead of SQLite's 4 MiB: a sync writes in bursts, and each checkpoint
+ * rewrites and syncs pages of the randomly keyed indexes).
+ */
+const AUTOCHECKPOINT_PAGES = 16384;
+/**
+ * The same while a checkpoint thread does that work: only a backstop, so the log stays bounded if
+ * the thread falls behind.
+ */
+const BACKSTOP_AUTOCHECKPOINT_PAGES = 4 * AUTOCHECKPOINT_PAGES;
 
 /**
  * The embedded catalog: the {@link ContentStore} port on one SQLite file (better-sqlite3, WAL).
@@ -97,6 +115,7 @@ export class SqliteContentStore implements ContentStore {
   private readonly keyPageSize: number;
   private readonly unitPageSize: number;
   private readonly group: SqliteGroupCommit;
+  private readonly checkpointer: SqliteCheckpointer | undefined;
   private readonly unitRows: SqliteUnitRows;
   /** Group losses counted when each uncommitted version began, by `repoId\0version`. */
   private readonly lossesAtBegin = new Map<string, number>();
@@ -106,6 +125,7 @@ export class SqliteContentStore implements ContentStore {
     options: SqliteContentStoreOptions = {},
   ) {
     let db: Database | undefined;
+    let checkpointer = false;
     try {
       if (file !== ':memory:' && file !== '') mkdirSync(dirname(file), { recursive: true });
       db = new BetterSqlite3(file, { timeout: options.busyTimeoutMs ?? 5000 });
@@ -117,16 +137,21 @@ export class SqliteContentStore implements ContentStore {
       // come from the OS's file cache. The cache is most of the store's memory, and it stops
       // growing at this size however large the catalog gets.
       db.pragma(`cache_size = -${positive(options.cacheMiB, DEFAULT_CACHE_MIB) * 1024}`);
-      // Checkpoint the write-ahead log every ~64 MiB instead of every 4 MiB: a sync writes in bursts,
-      // and each checkpoint rewrites (and syncs) pages of the randomly keyed indexes.
-      db.pragma('wal_autocheckpoint = 16384');
+      checkpointer = file !== ':memory:' && file !== '' && options.checkpointThread !== false;
+      db.pragma(`wal_autocheckpoint = ${checkpointer ? BACKSTOP_AUTOCHECKPOINT_PAGES : AUTOCHECKPOINT_PAGES}`);
       db.pragma('temp_store = MEMORY');
     } catch (error) {
       db?.close();
       throw storeError(file, 'open the catalog', error);
     }
     this.db = db;
-    this.group = new SqliteGroupCommit(db, options.groupCommit);
+    const opened = db;
+    this.checkpointer = checkpointer
+      ? new SqliteCheckpointer(file, () => {
+          if (opened.open) opened.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+        })
+      : undefined;
+    this.group = new SqliteGroupCommit(db, options.groupCommit, () => this.checkpointer?.request());
     this.unitRows = new SqliteUnitRows(db, this.group);
     this.sql = new SqliteStatements(this.db);
     this.repositories = new SqliteRepositories(this.sql);
@@ -151,6 +176,8 @@ export class SqliteContentStore implements ContentStore {
     } catch (error) {
       throw storeError(this.file, 'commit pending writes', error);
     } finally {
+      // before this connection: the last one to close copies what is left and removes the log
+      await this.checkpointer?.close();
       this.db.close();
     }
   }

@@ -53,9 +53,14 @@ export class SqliteGroupCommit {
   private readonly commit: Statement;
   private readonly rollback: Statement;
 
+  /**
+   * @param afterCommit runs after each group that committed (the store asks its checkpoint thread
+   *   to copy the log then).
+   */
   constructor(
     private readonly db: Database,
     options: GroupCommitOptions = {},
+    private readonly afterCommit: () => void = () => undefined,
   ) {
     this.maxRows = options.maxRows ?? 200_000;
     this.maxAgeMs = options.maxAgeMs ?? 1000;
@@ -110,6 +115,7 @@ export class SqliteGroupCommit {
       if (this.db.inTransaction) this.rollback.run();
       throw error;
     }
+    this.afterCommit();
   }
 
   /** Commits what is pending and stops listening for process exit. */
