@@ -1,5 +1,6 @@
+import { execFile } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { UnitWrite } from '../src/store/content-store.js';
@@ -91,4 +92,30 @@ test('a checkpoint thread that cannot open the catalog hands checkpoints back to
   await new Promise((resolve) => setTimeout(resolve, 100));
   expect(unavailable).toBe(1);
   await checkpointer.close();
+});
+
+test('a process that exits without closing its store still commits its last group and exits cleanly, whether or not a checkpoint thread had started', async () => {
+  const script = join(dir, 'writer.js');
+  const dist = join(__dirname, '..', 'dist', 'store', 'sqlite', 'sqlite-content-store.js');
+  // a group left open at exit, after a full group (whose commit started the thread) or alone
+  await writeFile(
+    script,
+    `const { SqliteContentStore } = require(${JSON.stringify(dist)});
+     (async () => {
+       const store = new SqliteContentStore(process.argv[2], { groupCommit: { maxRows: 500, maxAgeMs: 60000, pauseMs: 0 } });
+       await store.init();
+       const unit = (i) => ({ unitId: 'u' + i, typeId: 'file', key: { n: i }, metadata: {}, artifacts: [] });
+       if (process.argv[3] === 'two-groups') await store.upsertUnits(Array.from({ length: 500 }, (_, i) => unit(i)));
+       await store.upsertUnits(Array.from({ length: 100 }, (_, i) => unit(500 + i)));
+       process.exit(0);
+     })();`,
+  );
+  const run = (variant: string) =>
+    new Promise<string>((resolve) =>
+      execFile(process.execPath, [script, file, variant], (error, _stdout, stderr) => resolve(error ? `exit ${String(error.code)}: ${stderr}` : 'ok')),
+    );
+  expect(await run('one-group')).toBe('ok');
+  expect(await run('two-groups')).toBe('ok');
+  const store = await open();
+  expect(await store.findUnits(['u0', 'u499', 'u500', 'u599'])).toHaveLength(4);
 });

@@ -115,7 +115,8 @@ export class SqliteGroupCommit {
       if (this.db.inTransaction) this.rollback.run();
       throw error;
     }
-    this.afterCommit();
+    // at exit nothing may start (a checkpoint thread, say): the last connection's close checkpoints
+    if (!exiting) this.afterCommit();
   }
 
   /** Commits what is pending and stops listening for process exit. */
@@ -156,6 +157,8 @@ const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
 /** Open groups, committed when the process exits normally without closing its stores. */
 const liveGroups = new Set<SqliteGroupCommit>();
+let exiting = false;
 process.on('exit', () => {
+  exiting = true;
   for (const group of liveGroups) group.flushQuietly();
 });
