@@ -70,6 +70,8 @@ export class Downloader implements RemoteFetcher {
   private readonly scrubber: SecretScrubber;
   private readonly baseHeaders: Readonly<Record<string, string>>;
   private closing: Promise<void> | undefined;
+  /** Bodies small enough to be held in memory are written by the storage's writer thread. */
+  private readonly writeTempFile = (file: string, body: Buffer): Promise<void> => this.storage.writeTempFile(file, body);
 
   constructor(
     private readonly storage: ArtifactStorage,
@@ -160,7 +162,7 @@ export class Downloader implements RemoteFetcher {
     const cancelled = (): TributaryError => cancellation(target.display, signal);
     if (signal?.aborted) throw cancelled();
     if (target.localFile !== undefined) {
-      const writer = new VerifyingFileWriter(file, expectation, `download of ${target.display}`);
+      const writer = new VerifyingFileWriter(file, expectation, `download of ${target.display}`, this.writeTempFile);
       return this.complete(writer, fileTransfer(target.localFile, target.display, writer, signal, cancelled));
     }
     for (let retry = 0; ; retry++) {
@@ -195,7 +197,7 @@ export class Downloader implements RemoteFetcher {
     for (let hop = 0; ; hop++) {
       const origin = url.origin;
       const release = this.limiter.tryAcquire(origin) ?? (await this.limiter.acquire(origin, signal, cancelled));
-      const writer = new VerifyingFileWriter(file, expectation, `download of ${display}`);
+      const writer = new VerifyingFileWriter(file, expectation, `download of ${display}`, this.writeTempFile);
       this.stats.requests++;
       let redirectTo: URL | undefined;
       try {

@@ -1,5 +1,6 @@
 import fs, { createWriteStream, type WriteStream } from 'node:fs';
 import { ErrorCodes, TributaryError, type Digests, type DownloadedFile } from '@tributary/plugin-api';
+import { writeWhole } from '../storage/small-file-writer.js';
 import { StreamingDigests, digestsOf, verifyDigests, verifySize } from '../storage/streaming-digests.js';
 
 /** Files up to this size are kept in memory, hashed whole and written with one write: no stream, no hash object per small file. */
@@ -44,6 +45,8 @@ export class VerifyingFileWriter {
     private readonly temp: TempFile,
     private readonly expected: WriteExpectation,
     private readonly what: string,
+    /** How a body held in memory is written (the storage's writer thread; callback fs by default). */
+    private readonly writeFile: (file: string, body: Buffer) => Promise<void> = writeWhole,
   ) {
     if (expected.size !== undefined && expected.size > MEMORY_LIMIT) this.openStream();
   }
@@ -98,7 +101,7 @@ export class VerifyingFileWriter {
       const digests = digestsOf(body, this.expected.digests);
       verifyDigests(this.expected.digests, digests, this.what);
       this.temp.created = true;
-      await writeWhole(this.temp.path, body).catch((error: Error) => {
+      await this.writeFile(this.temp.path, body).catch((error: Error) => {
         throw this.storageError(error);
       });
       return { path: this.temp.path, size, digests };
@@ -167,26 +170,3 @@ export class VerifyingFileWriter {
   }
 }
 
-/** open + write + close through callbacks: the cheapest way to put a small body on disk. */
-function writeWhole(file: string, body: Buffer): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    fs.open(file, 'w', (openError, fd) => {
-      if (openError) return reject(openError);
-      const finish = (error: Error | null): void => {
-        fs.close(fd, (closeError) => {
-          const failure = error ?? closeError;
-          if (failure) reject(failure);
-          else resolve();
-        });
-      };
-      const writeFrom = (offset: number): void => {
-        if (offset >= body.length) return finish(null);
-        fs.write(fd, body, offset, body.length - offset, null, (writeError, written) => {
-          if (writeError) return finish(writeError);
-          writeFrom(offset + written);
-        });
-      };
-      writeFrom(0);
-    });
-  });
-}

@@ -119,8 +119,12 @@ export class Host {
   }
 
   async close(): Promise<void> {
-    await this.store.close();
-    this.container.clearInstances();
+    try {
+      await this.store.close();
+    } finally {
+      await this.storage.close();
+      this.container.clearInstances();
+    }
   }
 
   private async changeByUser(name: string, typeId: string, keys: readonly UnitKey[], change: 'associate' | 'unassociate'): Promise<number> {

@@ -12,6 +12,7 @@ import {
   type DownloadedFile,
 } from '@tributary/plugin-api';
 import { safeRelativePath } from './safe-relative-path.js';
+import { SmallFileWriter } from './small-file-writer.js';
 import { guard, storageError } from './storage-error.js';
 import {
   StreamingDigests,
@@ -51,10 +52,14 @@ export class ArtifactStorage {
   /** Makes temp names unique across hosts sharing one root, without a syscall per name. */
   private readonly tag = `${process.pid.toString(36)}${randomBytes(4).toString('hex')}`;
   private counter = 0;
+  /** Small writes and renames, batched on a thread of their own (see {@link SmallFileWriter}). */
+  private readonly smallFiles: SmallFileWriter;
   /** The scope `tempFilePath` named last, validated once rather than for each of its files. */
   private lastScope: { readonly id: string; readonly dir: string } | undefined;
 
-  constructor(root: string) {
+  /** @param smallFiles who writes small files and renames files (tests pass one without a thread). */
+  constructor(root: string, smallFiles: SmallFileWriter = new SmallFileWriter()) {
+    this.smallFiles = smallFiles;
     this.root = path.resolve(root);
     this.artifactsDir = path.join(this.root, 'artifacts');
     this.tmpDir = path.join(this.root, 'tmp');
@@ -73,6 +78,23 @@ export class ArtifactStorage {
     const dir = this.scopeDir(scopeId);
     await guard(`create scratch directory ${dir}`, () => fs.mkdir(dir, { recursive: true }));
     return dir;
+  }
+
+  /**
+   * Writes a body held in memory to a file of this root's scratch area (a {@link tempFilePath}
+   * path), through the writer thread: how the downloader puts small files on disk. Errors keep
+   * their errno `code`; a failed write leaves no file.
+   */
+  writeTempFile(file: string, body: Uint8Array): Promise<void> {
+    if (!this.isInside(path.resolve(file))) {
+      return Promise.reject(storageError(`write ${file}`, new Error('the path is outside the storage root')));
+    }
+    return this.smallFiles.write(file, body);
+  }
+
+  /** Ends the writer thread (after what it was sent); the storage still works afterwards, without it. */
+  close(): Promise<void> {
+    return this.smallFiles.close();
   }
 
   /** Removes a sync's scratch directory and everything left in it; no error if it is gone. */
@@ -275,7 +297,7 @@ export class ArtifactStorage {
         this.createdDirs.add(dir);
       }
       try {
-        await fs.rename(staged, target);
+        await this.smallFiles.rename(staged, target);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
         // Part of the root is another filesystem: copy next to the target, then rename there.
