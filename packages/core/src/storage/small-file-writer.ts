@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
 import fs from 'node:fs';
-import path from 'node:path';
 import { debuglog } from 'node:util';
 import { Worker } from 'node:worker_threads';
+import { builtThreadScript } from '../thread-script.js';
 
 const debug = debuglog('tributary:storage');
 
@@ -40,6 +39,8 @@ export class SmallFileWriter {
   private scheduled = false;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve(): void; reject(error: Error): void }>();
+  /** Woken when nothing is pending any more (close waits for it). */
+  private drained: (() => void)[] = [];
 
   private readonly script: string | undefined;
   private readonly threads: number;
@@ -76,7 +77,7 @@ export class SmallFileWriter {
     const workers = this.workers;
     if (workers.length === 0) return;
     this.flush();
-    while (this.pending.size > 0 && this.workers.length > 0) await new Promise((resolve) => setImmediate(resolve));
+    if (this.pending.size > 0) await new Promise<void>((resolve) => this.drained.push(resolve));
     this.workers = [];
     await Promise.all(workers.map((worker) => worker.terminate()));
   }
@@ -152,7 +153,12 @@ export class SmallFileWriter {
         waiter?.reject(Object.assign(new Error(message), code ? { code } : {}));
       } else waiter?.resolve();
     }
-    if (this.pending.size === 0) for (const worker of this.workers) worker.unref();
+    if (this.pending.size === 0) this.nothingPending();
+  }
+
+  private nothingPending(): void {
+    for (const worker of this.workers) worker.unref();
+    for (const wake of this.drained.splice(0)) wake();
   }
 
   /** A thread failed: what was sent fails with that error; from now on the work is done here. */
@@ -165,6 +171,7 @@ export class SmallFileWriter {
     for (const worker of workers) void worker.terminate();
     for (const waiter of this.pending.values()) waiter.reject(error);
     this.pending.clear();
+    this.nothingPending();
   }
 
   /** A job queued while the threads went away: done with callback fs instead. */
@@ -203,10 +210,7 @@ export function writeWhole(file: string, body: Uint8Array): Promise<void> {
   });
 }
 
-/** The compiled thread entry; tests run this file from source, the thread always runs the build. */
+/** The built thread entry of {@link SmallFileWriter}, if there is one (see {@link builtThreadScript}). */
 export function smallFileWriterScript(): string | undefined {
-  const beside = path.join(__dirname, 'small-file-writer-thread.js');
-  if (existsSync(beside)) return beside;
-  const built = beside.replace(`${path.sep}src${path.sep}`, `${path.sep}dist${path.sep}`);
-  return existsSync(built) ? built : undefined;
+  return builtThreadScript(__dirname, 'small-file-writer-thread.js');
 }

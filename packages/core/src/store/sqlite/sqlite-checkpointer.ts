@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { debuglog } from 'node:util';
 import { Worker } from 'node:worker_threads';
+import { builtThreadScript } from '../../thread-script.js';
 
 const debug = debuglog('tributary:sqlite');
 
@@ -61,7 +60,7 @@ export class SqliteCheckpointer {
   }
 
   private start(): Worker | undefined {
-    const script = checkpointScript();
+    const script = builtThreadScript(__dirname, 'sqlite-checkpoint-worker.js');
     if (script === undefined) {
       this.giveUp(`the checkpoint thread's script is missing next to ${__filename}`);
       return undefined;
@@ -110,12 +109,4 @@ export class SqliteCheckpointer {
     worker.postMessage('close');
     await exited;
   }
-}
-
-/** The compiled thread entry; tests run this file from source, the thread always runs the build. */
-function checkpointScript(): string | undefined {
-  const beside = path.join(__dirname, 'sqlite-checkpoint-worker.js');
-  if (existsSync(beside)) return beside;
-  const built = beside.replace(`${path.sep}src${path.sep}`, `${path.sep}dist${path.sep}`);
-  return existsSync(built) ? built : undefined;
 }

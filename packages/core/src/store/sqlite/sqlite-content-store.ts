@@ -145,10 +145,9 @@ export class SqliteContentStore implements ContentStore {
       throw storeError(file, 'open the catalog', error);
     }
     this.db = db;
-    const opened = db;
     this.checkpointer = checkpointer
       ? new SqliteCheckpointer(file, () => {
-          if (opened.open) opened.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+          if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
         })
       : undefined;
     this.group = new SqliteGroupCommit(db, options.groupCommit, () => this.checkpointer?.request());

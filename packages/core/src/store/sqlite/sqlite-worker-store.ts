@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import {
@@ -30,6 +29,7 @@ import type {
 import { readPages, SQLITE_PIPELINE_BATCH, type SqliteContentStoreOptions } from './sqlite-content-store.js';
 import { decodeFoundUnits, encodeUnits } from './sqlite-unit-columns.js';
 import type { WorkerMethod, WorkerReply } from './sqlite-worker-protocol.js';
+import { builtThreadScript } from '../../thread-script.js';
 
 /**
  * The embedded catalog run on a thread of its own: the same {@link SqliteContentStore} (same file
@@ -226,13 +226,11 @@ export class SqliteWorkerStore implements ContentStore {
   }
 }
 
-/** The compiled worker entry. Tests run this file from source; the thread always runs the build. */
+/** The compiled worker entry (see {@link builtThreadScript}); without it the store cannot run. */
 function workerScript(): string {
-  const beside = path.join(__dirname, 'sqlite-store-worker.js');
-  if (existsSync(beside)) return beside;
-  const built = beside.replace(`${path.sep}src${path.sep}`, `${path.sep}dist${path.sep}`);
-  if (existsSync(built)) return built;
-  throw new TributaryError(ErrorCodes.STORE, `the catalog thread's script ${beside} is missing: build the project (npm run build)`);
+  const script = builtThreadScript(__dirname, 'sqlite-store-worker.js');
+  if (script !== undefined) return script;
+  throw new TributaryError(ErrorCodes.STORE, `the catalog thread's script ${path.join(__dirname, 'sqlite-store-worker.js')} is missing: build the project (npm run build)`);
 }
 
 function positive(value: number | undefined, fallback: number): number {
