@@ -27,6 +27,8 @@ import { SYNC_SCOPE, type SyncScope } from './sync-scope.js';
 import { validateDigests, validLowerCaseDigests } from './digests.js';
 import { RecentUnitIds } from './recent-unit-ids.js';
 import { RemoteUrlCheck } from './remote-url-check.js';
+import { BaseVersionIndex } from './base-version-index.js';
+import { FINGERPRINT_FIELDS, unitIdKey } from '../store/unit-fingerprint.js';
 
 const ADOPT_CONCURRENCY = 16;
 
@@ -49,6 +51,9 @@ export class RepoConduit implements ImportConduit {
   readonly batchSize: number;
   private readonly unitIds = new RecentUnitIds(RECENT_UNIT_IDS);
   private readonly remoteUrls = new RemoteUrlCheck();
+  private base: Promise<BaseVersionIndex> | undefined;
+  /** Content rows found unchanged and not yet marked seen. */
+  private unmarked: number[] = [];
 
   constructor(
     @inject(CONTENT_STORE) private readonly store: ContentStore,
@@ -188,49 +193,100 @@ export class RepoConduit implements ImportConduit {
     return counts;
   }
 
+  /**
+   * The host's side of the pipeline's UnchangedLookup: for each unit, its ref when the repository's
+   * base version holds it exactly as writing it now would store it (same metadata, files and this
+   * remote's sources: equal row fingerprints, see unit-fingerprint.ts), so the sync can skip it;
+   * otherwise undefined. Units are checked as writing them would check them (metadata schema,
+   * paths, digests, urls), so skipping hides no error. Units handing over a downloaded `file` are
+   * never unchanged. The base version's fingerprints are read once, on the first call, and only
+   * units whose id is among them are fingerprinted; with a store that cannot fingerprint, nothing
+   * is unchanged.
+   */
+  async findUnchanged(units: readonly UnitInput[]): Promise<(UnitRef | undefined)[]> {
+    const answers = new Array<UnitRef | undefined>(units.length).fill(undefined);
+    const index = await this.baseIndex();
+    if (index.size === 0) return answers;
+    for (let start = 0; start < units.length; start += this.batchSize) {
+      this.checkAborted();
+      const writes: UnitWrite[] = [];
+      const positions: number[] = [];
+      for (let i = start; i < Math.min(units.length, start + this.batchSize); i++) {
+        const unit = units[i]!;
+        const unitId = this.unitIdOf(unit.typeId, unit.key);
+        if (!index.hasUnit(unitIdKey(unitId))) continue;
+        if ((unit.artifacts ?? NO_ARTIFACTS).some((artifact) => artifact.file !== undefined)) continue;
+        writes.push(this.unitWrite(unit, unitId));
+        positions.push(i);
+      }
+      if (writes.length === 0) continue;
+      const fingerprints = this.store.unitFingerprints!(writes);
+      writes.forEach((write, k) => {
+        const row = index.contentRowOf(fingerprints, k * FINGERPRINT_FIELDS);
+        if (row < 0) return;
+        answers[positions[k]!] = { unitId: write.unitId, typeId: write.typeId, key: write.key };
+        this.unmarked.push(row);
+      });
+    }
+    return answers;
+  }
+
+  /**
+   * Marks what {@link findUnchanged} found since the last call seen by the version being written,
+   * as associating them would (they are present already): one store round trip per batch.
+   */
+  async markUnchangedSeen(): Promise<void> {
+    const rows = this.unmarked;
+    this.unmarked = [];
+    for (const chunk of chunks(rows, this.batchSize)) {
+      this.checkAborted();
+      await this.store.markSeen!(this.repositoryId, this.scope.version, chunk);
+    }
+  }
+
+  async mayFindUnchanged(): Promise<boolean> {
+    return (await this.baseIndex()).size > 0;
+  }
+
+  /** The base version's fingerprints, read on first use; empty without a base version or store support. */
+  private baseIndex(): Promise<BaseVersionIndex> {
+    this.base ??= (async () => {
+      const index = new BaseVersionIndex();
+      const store = this.store;
+      if (this.scope.baseVersion < 1 || !store.repoUnitFingerprints || !store.unitFingerprints || !store.markSeen) return index;
+      for await (const page of store.repoUnitFingerprints(this.repositoryId, this.scope.baseVersion, this.scope.remoteName)) {
+        this.checkAborted();
+        index.addAll(page);
+      }
+      return index;
+    })();
+    return this.base;
+  }
+
   /** One store round trip for the units and their remote sources (plus one for new artifacts). */
   private async upsertChunk(units: readonly UnitInput[]): Promise<UnitRef[]> {
     this.checkAborted();
     const writes: UnitWrite[] = [];
     const artifacts: ArtifactRecord[] = [];
     for (const unit of units) {
-      const unitId = this.unitIdOf(unit.typeId, unit.key);
-      const metadata = unit.metadata ?? {};
-      this.registry.validateMetadata(unit.typeId, metadata);
+      const write = this.unitWrite(unit, this.unitIdOf(unit.typeId, unit.key));
       const given = unit.artifacts ?? NO_ARTIFACTS;
-      const unitArtifacts: UnitWrite['artifacts'][number][] = [];
-      const remotes: Omit<RemoteArtifactRecord, 'unitId'>[] = [];
-      // most units have one file: no set of paths to build for them
-      const seenPaths = given.length > 1 ? new Set<string>() : undefined;
-      for (const artifact of given) {
-        const relativePath = safeRelativePath(artifact.relativePath, `artifact path of a '${unit.typeId}' unit`);
-        if (seenPaths !== undefined) {
-          if (seenPaths.has(relativePath)) {
-            throw new TributaryError(ErrorCodes.INVALID_ARGUMENT, `a '${unit.typeId}' unit lists artifact '${relativePath}' twice`);
-          }
-          seenPaths.add(relativePath);
+      for (let a = 0; a < given.length; a++) {
+        const file = given[a]!.file;
+        if (file === undefined) continue;
+        const written = write.artifacts[a]!;
+        this.checkOwnTempFile(file);
+        const record = await this.storage.adoptFile(file, { size: given[a]!.size, digests: given[a]!.digests });
+        if (written.sha256 !== null && written.sha256 !== record.sha256) {
+          throw new TributaryError(
+            ErrorCodes.DIGEST_MISMATCH,
+            `artifact '${written.relativePath}' was declared with sha256 ${written.sha256} but the file has ${record.sha256}`,
+          );
         }
-        if (artifact.digests) validateDigests(artifact.digests, relativePath);
-        let sha256: string | null = artifact.sha256?.toLowerCase() ?? null;
-        if (artifact.file !== undefined) {
-          this.checkOwnTempFile(artifact.file);
-          const record = await this.storage.adoptFile(artifact.file, { size: artifact.size, digests: artifact.digests });
-          if (sha256 !== null && sha256 !== record.sha256) {
-            throw new TributaryError(ErrorCodes.DIGEST_MISMATCH, `artifact '${relativePath}' was declared with sha256 ${sha256} but the file has ${record.sha256}`);
-          }
-          artifacts.push(record);
-          sha256 = record.sha256;
-        }
-        unitArtifacts.push({ relativePath, sha256 });
-        if (artifact.remote && artifact.remote.urls.length > 0) {
-          remotes.push(this.remoteRecord(unitId, relativePath, artifact.remote));
-        }
+        artifacts.push(record);
+        written.sha256 = record.sha256;
       }
-      writes.push(
-        remotes.length > 0
-          ? { unitId, typeId: unit.typeId, key: unit.key, metadata, artifacts: unitArtifacts, remotes }
-          : { unitId, typeId: unit.typeId, key: unit.key, metadata, artifacts: unitArtifacts },
-      );
+      writes.push(write);
     }
     if (artifacts.length > 0) await this.store.upsertArtifacts(artifacts);
     const statuses = await this.store.upsertUnits(writes);
@@ -240,6 +296,38 @@ export class RepoConduit implements ImportConduit {
     });
     this.scope.report.addUpdated(updated);
     return writes.map((w) => ({ unitId: w.unitId, typeId: w.typeId, key: w.key }));
+  }
+
+  /**
+   * The row a unit is written as, checked: metadata against its type's schema, artifact paths
+   * (safe, none twice), digests and remote urls. An artifact's sha256 is the one given (lower-case)
+   * or null; for an artifact handed over as `file`, the caller sets it once the file is adopted.
+   */
+  private unitWrite(unit: UnitInput, unitId: string): UnitWrite & { readonly artifacts: { relativePath: string; sha256: string | null }[] } {
+    const metadata = unit.metadata ?? {};
+    this.registry.validateMetadata(unit.typeId, metadata);
+    const given = unit.artifacts ?? NO_ARTIFACTS;
+    const unitArtifacts: { relativePath: string; sha256: string | null }[] = [];
+    const remotes: Omit<RemoteArtifactRecord, 'unitId'>[] = [];
+    // most units have one file: no set of paths to build for them
+    const seenPaths = given.length > 1 ? new Set<string>() : undefined;
+    for (const artifact of given) {
+      const relativePath = safeRelativePath(artifact.relativePath, `artifact path of a '${unit.typeId}' unit`);
+      if (seenPaths !== undefined) {
+        if (seenPaths.has(relativePath)) {
+          throw new TributaryError(ErrorCodes.INVALID_ARGUMENT, `a '${unit.typeId}' unit lists artifact '${relativePath}' twice`);
+        }
+        seenPaths.add(relativePath);
+      }
+      if (artifact.digests) validateDigests(artifact.digests, relativePath);
+      unitArtifacts.push({ relativePath, sha256: artifact.sha256?.toLowerCase() ?? null });
+      if (artifact.remote && artifact.remote.urls.length > 0) {
+        remotes.push(this.remoteRecord(unitId, relativePath, artifact.remote));
+      }
+    }
+    return remotes.length > 0
+      ? { unitId, typeId: unit.typeId, key: unit.key, metadata, artifacts: unitArtifacts, remotes }
+      : { unitId, typeId: unit.typeId, key: unit.key, metadata, artifacts: unitArtifacts };
   }
 
   private remoteRecord(

@@ -1,5 +1,6 @@
 import { PUT_DONE, Stage, type DeclarativeArtifact, type DeclarativeContent } from '@tributary/plugin-api';
 import { DownloadWindow } from './download-window.js';
+import { downloadsNow } from './unchanged-lookup.js';
 import { batchSizeOf, downloadConcurrencyOf, type PipelineContext } from './pipeline-context.js';
 import { DEFAULT_QUEUE_CAPACITY } from './run-pipeline.js';
 
@@ -72,7 +73,7 @@ export class ArtifactDownloader extends Stage {
     const immediate = this.ctx.settings.policy === 'immediate';
     let due: DeclarativeArtifact[] | undefined;
     for (const a of dc.artifacts) {
-      if (!a.stored && !a.downloaded && (a.deferredDownload === false || (a.deferredDownload === undefined && immediate))) {
+      if (!a.stored && !a.downloaded && downloadsNow(a, immediate)) {
         (due ??= []).push(a);
       }
     }

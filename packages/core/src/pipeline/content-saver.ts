@@ -1,13 +1,6 @@
-import {
-  ErrorCodes,
-  Stage,
-  TributaryError,
-  type DeclarativeArtifact,
-  type DeclarativeContent,
-  type UnitArtifactInput,
-  type UnitInput,
-} from '@tributary/plugin-api';
+import { ErrorCodes, Stage, TributaryError, type DeclarativeContent } from '@tributary/plugin-api';
 import { sameMetadata } from './metadata-equality.js';
+import { unitInputOf } from './unit-input.js';
 import { markRemoteSourcesSaved } from './remote-sources-saved.js';
 import { batchSizeOf, type PipelineContext } from './pipeline-context.js';
 
@@ -62,28 +55,4 @@ function unchanged(dc: DeclarativeContent): boolean {
     if (stored === undefined || stored.sha256 !== (artifact.stored?.sha256 ?? null)) return false;
   }
   return true;
-}
-
-function unitInputOf(dc: DeclarativeContent): UnitInput {
-  return { typeId: dc.typeId, key: dc.key, metadata: dc.metadata, artifacts: dc.artifacts.map(unitArtifactOf) };
-}
-
-function unitArtifactOf(artifact: DeclarativeArtifact): UnitArtifactInput {
-  const remote = artifact.urls.length === 0 ? undefined : remoteOf(artifact);
-  if (artifact.stored) {
-    const sha256 = artifact.stored.sha256;
-    return remote ? { relativePath: artifact.relativePath, sha256, remote } : { relativePath: artifact.relativePath, sha256 };
-  }
-  // downloaded, but no ArtifactSaver ran (a plugin rearranged the stages): the conduit adopts the file
-  if (artifact.downloaded) {
-    const { path: file, size, digests } = artifact.downloaded;
-    return remote ? { relativePath: artifact.relativePath, file, size, digests, remote } : { relativePath: artifact.relativePath, file, size, digests };
-  }
-  return remote ? { relativePath: artifact.relativePath, remote } : { relativePath: artifact.relativePath };
-}
-
-/** Where to fetch the file and what it must match; no size property when the size is not known. */
-function remoteOf(artifact: DeclarativeArtifact): NonNullable<UnitArtifactInput['remote']> {
-  const { urls, size, digests } = artifact;
-  return size !== undefined ? { urls, size, digests } : { urls, digests };
 }

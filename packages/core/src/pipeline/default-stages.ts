@@ -54,7 +54,8 @@ export function defaultStages(
   batchSizeOf(ctx);
   downloadConcurrencyOf(ctx);
   const defaults = new Map<DefaultStageName, Stage>([
-    ['QueryExistingContents', new QueryExistingContents(ctx)],
+    // a stage inserted after it would miss the content it drops as unchanged
+    ['QueryExistingContents', new QueryExistingContents(ctx, { skipUnchanged: insertions.every((i) => i.before === 'QueryExistingContents') })],
     ['QueryExistingArtifacts', new QueryExistingArtifacts(ctx)],
     ['ArtifactDownloader', new ArtifactDownloader(ctx)],
     ['ArtifactSaver', new ArtifactSaver(ctx)],

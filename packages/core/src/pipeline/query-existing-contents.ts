@@ -1,7 +1,19 @@
-import { Stage, type DeclarativeContent, type ExistingUnit } from '@tributary/plugin-api';
+import { Stage, type DeclarativeContent, type ExistingUnit, type UnitInput } from '@tributary/plugin-api';
 import { batchSizeOf, type PipelineContext } from './pipeline-context.js';
+import { canFindUnchanged, expectedUnitInput, type UnchangedLookup } from './unchanged-lookup.js';
 import { unitKeyText } from './unit-key-text.js';
 import { canFindUnitsByKey, type UnitsByKeyLookup } from './units-by-key.js';
+
+export interface QueryExistingContentsOptions {
+  /**
+   * Drop content the repository's base version already holds exactly as saving it would store it
+   * (with a conduit that can tell, {@link UnchangedLookup}); such content is marked seen in the
+   * version being written and resolved with its unit, and no later stage sees it. Default true;
+   * the default stages turn it off when a plugin inserts a stage after this one, which expects
+   * to see every content.
+   */
+  readonly skipUnchanged?: boolean;
+}
 
 /**
  * Looks up, per batch and with one `findUnits` call per content type in it, which content is
@@ -9,15 +21,40 @@ import { canFindUnitsByKey, type UnitsByKeyLookup } from './units-by-key.js';
  * ContentSaver then writes only what is new or changed. With a conduit that can answer key by key
  * ({@link UnitsByKeyLookup}, as the host's does) it asks that way instead of matching found
  * units back to content by their keys.
+ *
+ * Before that, in a re-sync, it drops the content that would change nothing (see
+ * {@link QueryExistingContentsOptions.skipUnchanged}): a re-sync of an unchanged repository reads
+ * the base version's fingerprints once and writes nothing but the seen marks.
  */
 export class QueryExistingContents extends Stage {
-  constructor(private readonly ctx: PipelineContext) {
+  private readonly skipUnchanged: boolean;
+
+  constructor(
+    private readonly ctx: PipelineContext,
+    options: QueryExistingContentsOptions = {},
+  ) {
     super('QueryExistingContents');
+    this.skipUnchanged = options.skipUnchanged ?? true;
   }
 
   override async run(): Promise<void> {
+    const conduit = this.ctx.conduit;
+    const unchangedLookup = this.skipUnchanged && canFindUnchanged(conduit) ? conduit : undefined;
+    // reading the base version's fingerprints starts now, while the first stage fetches its index
+    unchangedLookup?.mayFindUnchanged().catch(() => undefined);
+    // seen marks of one batch are written while the next is fingerprinted; a failure surfaces at the next batch
+    let marking: Promise<void> = Promise.resolve();
     for await (const batch of this.batches(batchSizeOf(this.ctx))) {
-      const live = batch.filter((dc) => !dc.resolved);
+      let live = batch.filter((dc) => !dc.resolved);
+      if (unchangedLookup && (await unchangedLookup.mayFindUnchanged())) {
+        const before = live.length;
+        live = await this.dropUnchanged(unchangedLookup, live);
+        if (live.length < before) {
+          await marking;
+          marking = unchangedLookup.markUnchangedSeen();
+          marking.catch(() => undefined); // awaited below or at the next batch
+        }
+      }
       const byType = new Map<string, DeclarativeContent[]>();
       for (const dc of live) {
         if (dc.existing) continue;
@@ -28,6 +65,31 @@ export class QueryExistingContents extends Stage {
       for (const [typeId, contents] of byType) await this.markExisting(typeId, contents);
       await this.putAll(live);
     }
+    await marking;
+  }
+
+  /** Resolves the content the base version holds unchanged (to be marked seen); returns the rest. */
+  private async dropUnchanged(lookup: UnchangedLookup, live: DeclarativeContent[]): Promise<DeclarativeContent[]> {
+    const immediate = this.ctx.settings.policy === 'immediate';
+    const candidates: DeclarativeContent[] = [];
+    const inputs: UnitInput[] = [];
+    for (const dc of live) {
+      if (dc.existing) continue; // a plugin's stage looked it up already
+      const input = expectedUnitInput(dc, immediate);
+      if (input === undefined) continue;
+      candidates.push(dc);
+      inputs.push(input);
+    }
+    if (inputs.length === 0) return live;
+    const refs = await lookup.findUnchanged(inputs);
+    let dropped = 0;
+    candidates.forEach((dc, i) => {
+      const ref = refs[i];
+      if (ref === undefined) return;
+      dc.resolve(ref);
+      dropped++;
+    });
+    return dropped === 0 ? live : live.filter((dc) => !dc.resolved);
   }
 
   private async markExisting(typeId: string, contents: readonly DeclarativeContent[]): Promise<void> {

@@ -119,6 +119,23 @@ export interface ContentStore {
    * catalog; MongoDB: unit id).
    */
   repoUnits(repoId: string, version: number, options?: { typeId?: string; pageSize?: number }): AsyncIterable<RepoUnitView>;
+  /**
+   * Optional, with {@link unitFingerprints} (the SQLite store has both): the fingerprint of every
+   * unit of `version` as stored, with only `remote`'s sources (see unit-fingerprint.ts), page by
+   * page as flat lists. A re-sync compares them with the fingerprints of what it is about to write
+   * and skips the content that would change nothing. Without them every unit goes the long way.
+   */
+  repoUnitFingerprints?(repoId: string, version: number, remote: string): AsyncIterable<Float64Array>;
+  /**
+   * The fingerprints of the rows writing each of `units` into an empty catalog would store, in
+   * order; computed where it is called, no round trip.
+   */
+  unitFingerprints?(units: readonly UnitWrite[]): Float64Array;
+  /**
+   * With {@link repoUnitFingerprints}: marks content rows (by the ids its pages gave) that are
+   * still present seen by the in-progress `version`, as `associate` marks units already present.
+   */
+  markSeen?(repoId: string, version: number, contentRows: readonly number[]): Promise<void>;
   /** Units in `version`, counted by type. */
   countRepoUnits(repoId: string, version: number): Promise<CountsByType>;
 

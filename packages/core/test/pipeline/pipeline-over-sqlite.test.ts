@@ -165,6 +165,96 @@ describe('default pipeline over RepoConduit + SQLite + ArtifactStorage + Downloa
     expect(again.version).toBe(first.version);
   });
 
+  /** Store calls a sync makes, by method, from here on. */
+  function countStoreCalls(...methods: ('upsertUnits' | 'findUnits' | 'findArtifacts' | 'associate' | 'markSeen')[]): Record<string, number> {
+    const counts: Record<string, number> = {};
+    const store = t.host.store as unknown as Record<string, (...args: unknown[]) => unknown>;
+    for (const method of methods) {
+      counts[method] = 0;
+      const original = store[method]!.bind(store);
+      jest.spyOn(store, method).mockImplementation((...args: unknown[]) => {
+        counts[method]!++;
+        return original(...args);
+      });
+    }
+    return counts;
+  }
+
+  it('a re-sync drops unchanged content in QueryExistingContents: no unit is looked up, written or downloaded, only marked seen', async () => {
+    await sync({ policy: 'immediate' });
+    const before = await units();
+    upstream.requests.length = 0;
+    const calls = countStoreCalls('upsertUnits', 'findUnits', 'findArtifacts', 'associate', 'markSeen');
+    const again = await t.host.sync('r', { importer: 'list', url: upstream.url, config: upstream.listing() as never, policy: 'immediate', force: true, mirror: true });
+    expect(again.report).toMatchObject({ added: {}, updated: {}, removed: {} });
+    expect(calls).toEqual({ upsertUnits: 0, findUnits: 0, findArtifacts: 0, associate: 0, markSeen: 5 }); // 30 units in batches of 7
+    expect(upstream.requests).toHaveLength(0);
+    expect(await units()).toEqual(before);
+  });
+
+  it('a re-sync writes only what changed: a new size is an update, a new file is added, the rest is skipped', async () => {
+    await sync({ policy: 'on_demand' });
+    const listing = upstream.listing();
+    listing.files[3]!.size += 1;
+    upstream.bodies.set('dir/new.txt', 'a new file\n');
+    listing.files.push({ path: 'dir/new.txt', sha256: sha256('a new file\n'), size: 11 });
+    const calls = countStoreCalls('upsertUnits', 'markSeen');
+    const again = await t.host.sync('r', { importer: 'list', url: upstream.url, config: listing as never, policy: 'on_demand', mirror: true });
+    expect(again.report).toMatchObject({ added: { 'list.file': 1 }, updated: { 'list.file': 1 }, removed: {} });
+    expect(calls.upsertUnits).toBeGreaterThan(0);
+    const stored = await units();
+    expect(stored).toHaveLength(31);
+    const changed = stored.find((u) => u.key.relativePath === listing.files[3]!.path)!;
+    expect(changed.metadata).toEqual({ size: listing.files[3]!.size });
+    expect(changed.artifacts[0]!.size).toBe(listing.files[3]!.size);
+  });
+
+  it('a re-sync from another url records the new sources; the one after it skips every unit again', async () => {
+    await sync({ policy: 'on_demand' });
+    const otherUrl = upstream.url.replace('127.0.0.1', 'localhost');
+    const fromOther = () => t.host.sync('r', { importer: 'list', url: otherUrl, config: upstream.listing() as never, policy: 'on_demand', force: true });
+    await fromOther();
+    const f1 = (await units()).find((u) => u.key.relativePath === 'dir/f1.txt')!;
+    expect([...f1.artifacts[0]!.remoteUrls].sort()).toEqual([`${otherUrl}dir/f1.txt`, `${upstream.url}dir/f1.txt`].sort());
+    const calls = countStoreCalls('upsertUnits', 'findUnits');
+    await fromOther();
+    expect(calls).toEqual({ upsertUnits: 0, findUnits: 0 });
+  });
+
+  it('with a plugin stage after QueryExistingContents, a re-sync hands that stage every content, unchanged or not', async () => {
+    const seen: string[] = [];
+    class CountingStage extends Stage {
+      constructor() {
+        super('CountingStage');
+      }
+      override async run(): Promise<void> {
+        for await (const dc of this.items()) {
+          seen.push(String(dc.key.relativePath));
+          await this.put(dc);
+        }
+      }
+    }
+    const counting = defineImporter<ListConfig>({ ...listImporter, name: 'counting-list', stages: [{ after: 'ContentSaver', create: () => new CountingStage() }] });
+    const other = await startTempHost({ plugins: [counting], batchSize: 7 });
+    try {
+      await other.host.createRepository({ name: 'r' });
+      const run = () => other.host.sync('r', { importer: 'counting-list', url: upstream.url, config: upstream.listing() as never, policy: 'on_demand', force: true });
+      await run();
+      seen.length = 0;
+      await run();
+      expect(seen).toHaveLength(30);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('a file the sync now downloads is not skipped: on_demand, then immediate fetches every file', async () => {
+    await sync({ policy: 'on_demand' });
+    const again = await sync({ policy: 'immediate' });
+    expect(again.report.downloaded.count).toBe(30);
+    expect((await units()).every((u) => u.artifacts.every((a) => a.stored))).toBe(true);
+  });
+
   it('mirror: files deleted or changed upstream leave the new version; a sync without mirror keeps them', async () => {
     await sync({ policy: 'immediate' });
     upstream.bodies.delete('dir/f3.txt');

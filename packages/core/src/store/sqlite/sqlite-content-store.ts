@@ -29,7 +29,7 @@ import type {
 } from '../content-store.js';
 import { SqliteRepositories } from './sqlite-repositories.js';
 import * as content from './sqlite-repository-content.js';
-import { unitKeysPage, unitsPage, type PageCursor } from './sqlite-repo-unit-pages.js';
+import { fingerprintsPage, unitKeysPage, unitsPage, type FingerprintPage, type PageCursor } from './sqlite-repo-unit-pages.js';
 import { migrateSchema } from './sqlite-schema.js';
 import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 import { SqliteGroupCommit, type GroupCommitOptions } from './sqlite-group-commit.js';
@@ -37,7 +37,7 @@ import { SqliteStatements } from './sqlite-statements.js';
 import { SqliteSyncHistory } from './sqlite-sync-history.js';
 import * as catalog from './sqlite-units.js';
 import { SqliteUnitRows } from './sqlite-unit-rows.js';
-import { decodeFoundUnits, encodeUnits, UNIT_COLUMNS } from './sqlite-unit-columns.js';
+import { decodeFoundUnits, encodeUnits, fingerprintUnits, UNIT_COLUMNS } from './sqlite-unit-columns.js';
 
 export type { PageCursor } from './sqlite-repo-unit-pages.js';
 
@@ -305,6 +305,13 @@ export class SqliteContentStore implements ContentStore {
     });
   }
 
+  async markSeen(repoId: string, version: number, contentRows: readonly number[]): Promise<void> {
+    this.bulk('mark units seen', contentRows.length, () => {
+      const { seq, generation } = this.repositories.writableVersion(repoId, version);
+      content.markSeen(this.sql, seq, generation, contentRows);
+    });
+  }
+
   async unassociate(repoId: string, version: number, unitIds: readonly string[]): Promise<CountsByType> {
     return this.bulk('unassociate units', unitIds.length, () => {
       const { seq } = this.repositories.writableVersion(repoId, version);
@@ -345,6 +352,30 @@ export class SqliteContentStore implements ContentStore {
   /** One page of {@link repoUnits}, like {@link unitKeysPage}. */
   unitsPage(repoId: string, version: number, typeId: string | undefined, after: PageCursor | undefined, limit: number): RepoUnitView[] {
     return this.read('stream units', () => unitsPage(this.sql, repoId, version, typeId, after, limit));
+  }
+
+  repoUnitFingerprints(repoId: string, version: number, remote: string): AsyncIterable<Float64Array> {
+    const pageSize = this.keyPageSize;
+    return readFingerprintPages(
+      async () => Object.keys(await this.countRepoUnits(repoId, version)),
+      (typeId, after) => this.fingerprintsPage(repoId, version, typeId, remote, after, pageSize),
+    );
+  }
+
+  /** One page of {@link repoUnitFingerprints} (one type's), like {@link unitKeysPage}. */
+  fingerprintsPage(
+    repoId: string,
+    version: number,
+    typeId: string,
+    remote: string,
+    after: PageCursor | undefined,
+    limit: number,
+  ): FingerprintPage {
+    return this.read('read unit fingerprints', () => fingerprintsPage(this.sql, repoId, version, typeId, remote, after, limit));
+  }
+
+  unitFingerprints(units: readonly UnitWrite[]): Float64Array {
+    return fingerprintUnits(units);
   }
 
   async countRepoUnits(repoId: string, version: number): Promise<CountsByType> {
@@ -424,6 +455,21 @@ export async function* readPages<T extends { typeId: string; unitId: string }>(
     if (page.length < pageSize) return;
     const last = page[page.length - 1]!;
     after = { typeId: last.typeId, unitId: last.unitId };
+  }
+}
+
+/** The fingerprint lists of every page of every type, read one page at a time. */
+export async function* readFingerprintPages(
+  types: () => Promise<string[]>,
+  readPage: (typeId: string, after: PageCursor | undefined) => FingerprintPage | Promise<FingerprintPage>,
+): AsyncIterable<Float64Array> {
+  for (const typeId of (await types()).sort()) {
+    let after: PageCursor | undefined;
+    do {
+      const page = await readPage(typeId, after);
+      yield page.fingerprints;
+      after = page.next;
+    } while (after !== undefined);
   }
 }
 

@@ -3,7 +3,8 @@ import type { RepoUnitArtifactView, RepoUnitView } from '../content-store.js';
 import { VISIBLE_IN_VERSION } from './sqlite-repository-content.js';
 import type { SqliteStatements } from './sqlite-statements.js';
 import { artifactDigests, type ArtifactRow } from './sqlite-units.js';
-import type { StoredRemote, StoredUnitArtifact } from './sqlite-unit-columns.js';
+import { storedFingerprintColumns, type StoredRemote, type StoredUnitArtifact } from './sqlite-unit-columns.js';
+import { FINGERPRINT_FIELDS, STORED_FINGERPRINT_FIELDS, writeFingerprint } from '../unit-fingerprint.js';
 
 /**
  * One page of a repository version's units, in (type, catalog row) order, starting after `after`.
@@ -112,6 +113,54 @@ export function unitsPage(
       ),
     };
   });
+}
+
+/** One page of a version's unit fingerprints, and where the next page starts (none after the last). */
+export interface FingerprintPage {
+  readonly fingerprints: Float64Array;
+  readonly next: PageCursor | undefined;
+}
+
+/**
+ * One page of the fingerprints (unit-fingerprint.ts) of `version`'s units of `typeId` as `remote`
+ * sees them, in the order of {@link unitKeysPage}. One type at a time: within a type the next page
+ * is a seek, across types it would be a rescan.
+ */
+export function fingerprintsPage(
+  sql: SqliteStatements,
+  repoId: string,
+  version: number,
+  typeId: string,
+  remote: string,
+  after: PageCursor | undefined,
+  limit: number,
+): FingerprintPage {
+  // only the columns fingerprinted, as arrays: a re-sync reads every row of the repository
+  const rows = sql
+    .prepare(
+      `SELECT rc.id, u.unit_id, u.metadata, u.artifacts, u.remotes
+       FROM repository_content rc JOIN units u ON u.id = rc.unit
+       WHERE rc.repo = (SELECT seq FROM repositories WHERE id = ?) AND ${VISIBLE_IN_VERSION} AND rc.type_id = ?
+         ${after === undefined ? '' : 'AND rc.unit > (SELECT id FROM units WHERE unit_id = ?)'}
+       ORDER BY rc.type_id, rc.unit LIMIT ?`,
+      true,
+    )
+    .all(...[repoId, version, version, typeId, ...(after === undefined ? [] : [after.unitId]), limit]) as [
+    number,
+    string,
+    string,
+    string,
+    string | null,
+  ][];
+  const fingerprints = new Float64Array(rows.length * STORED_FINGERPRINT_FIELDS);
+  for (let i = 0; i < rows.length; i++) {
+    const [contentRow, unitId, metadata, artifacts, remotes] = rows[i]!;
+    const at = i * STORED_FINGERPRINT_FIELDS;
+    writeFingerprint(fingerprints, at, unitId, storedFingerprintColumns(metadata, artifacts, remotes, remote));
+    fingerprints[at + FINGERPRINT_FIELDS] = contentRow;
+  }
+  const last = rows[rows.length - 1];
+  return { fingerprints, next: rows.length < limit || last === undefined ? undefined : { typeId, unitId: last[1] } };
 }
 
 function artifactView(

@@ -31,6 +31,17 @@ interface ContentRow {
 
 const ROW_COLUMNS = 'id, type_id, unit, version_added, version_removed, origin';
 
+/** Marks present content rows (by id) of repository `repo` seen by `generation`. */
+export function markSeen(sql: SqliteStatements, repo: number, generation: number, rows: readonly number[]): void {
+  sql.runIn(
+    rows,
+    // `+`: the other terms only check each row found by id; as index terms they would scan the repository
+    (p) => `UPDATE repository_content SET seen_generation = ? WHERE id IN (${p}) AND +repo = ? AND +version_removed = ${STILL_PRESENT}`,
+    [generation],
+    [repo],
+  );
+}
+
 export function associate(
   sql: SqliteStatements,
   known: SqliteUnitRows,

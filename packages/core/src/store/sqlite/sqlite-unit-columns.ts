@@ -2,6 +2,7 @@ import type { Digests, ExistingUnit, UnitKey } from '@tributary/plugin-api';
 import { canonicalJson } from '../canonical-json.js';
 import type { RemoteArtifactRecord, UnitWrite } from '../content-store.js';
 import { lowerCaseDigests } from '../lower-case-digests.js';
+import { FINGERPRINT_FIELDS, writeFingerprint } from '../unit-fingerprint.js';
 
 /**
  * A unit as the columns of its `units` row, which is how units travel to the catalog:
@@ -43,6 +44,35 @@ export function encodeUnits(units: readonly UnitWrite[]): string[] {
     columns[at++] = unit.remotes?.length ? remotesColumn(unit.remotes) : '';
   }
   return columns;
+}
+
+/**
+ * The fingerprints (unit-fingerprint.ts) of the rows writing each of `units` into an empty catalog
+ * would store: what {@link storedFingerprints} gives for a stored unit that needs no write.
+ */
+export function fingerprintUnits(units: readonly UnitWrite[]): Float64Array {
+  const out = new Float64Array(units.length * FINGERPRINT_FIELDS);
+  const columns = encodeUnits(units);
+  for (let u = 0, i = 0; u < units.length; u++, i += UNIT_COLUMNS) {
+    writeFingerprint(out, u * FINGERPRINT_FIELDS, columns[i]!, [columns[i + 3]!, columns[i + 4]!, columns[i + 5]!]);
+  }
+  return out;
+}
+
+/**
+ * The fingerprint columns of a stored row as seen by `remote`: its metadata, its files, and the
+ * sources of `remote` only ('' when it has none), in the text {@link encodeUnits} gives them.
+ */
+export function storedFingerprintColumns(metadata: string, artifacts: string, remotes: string | null, remote: string): string[] {
+  return [metadata, artifacts, remotesOf(remotes, remote)];
+}
+
+function remotesOf(stored: string | null, remote: string): string {
+  if (stored === null) return '';
+  // one entry: compared as it is (an entry of another remote simply does not match)
+  if (!stored.includes('}],[')) return stored;
+  const mine = (JSON.parse(stored) as StoredRemote[]).filter((entry) => entry[1] === remote);
+  return mine.length > 0 ? JSON.stringify(mine) : '';
 }
 
 function artifactsColumn(unit: UnitWrite): string {

@@ -26,8 +26,9 @@ import type {
   UnitWrite,
   UpsertStatus,
 } from '../content-store.js';
-import { readPages, SQLITE_PIPELINE_BATCH, type SqliteContentStoreOptions } from './sqlite-content-store.js';
-import { decodeFoundUnits, encodeUnits } from './sqlite-unit-columns.js';
+import { readFingerprintPages, readPages, SQLITE_PIPELINE_BATCH, type SqliteContentStoreOptions } from './sqlite-content-store.js';
+import type { FingerprintPage } from './sqlite-repo-unit-pages.js';
+import { decodeFoundUnits, encodeUnits, fingerprintUnits } from './sqlite-unit-columns.js';
 import type { WorkerMethod, WorkerReply } from './sqlite-worker-protocol.js';
 import { builtThreadScript } from '../../thread-script.js';
 
@@ -155,6 +156,9 @@ export class SqliteWorkerStore implements ContentStore {
     });
     return this.call('associatePairs', repoId, version, pairs, origin);
   }
+  markSeen(repoId: string, version: number, contentRows: readonly number[]): Promise<void> {
+    return this.call('markSeen', repoId, version, contentRows);
+  }
   unassociate(repoId: string, version: number, unitIds: readonly string[]): Promise<CountsByType> {
     return this.call('unassociate', repoId, version, unitIds);
   }
@@ -168,6 +172,16 @@ export class SqliteWorkerStore implements ContentStore {
   repoUnits(repoId: string, version: number, options: { typeId?: string; pageSize?: number } = {}): AsyncIterable<RepoUnitView> {
     const size = positive(options.pageSize, this.unitPageSize);
     return readPages(size, (after) => this.call<RepoUnitView[]>('unitsPage', repoId, version, options.typeId, after, size));
+  }
+  repoUnitFingerprints(repoId: string, version: number, remote: string): AsyncIterable<Float64Array> {
+    const size = this.keyPageSize;
+    return readFingerprintPages(
+      async () => Object.keys(await this.countRepoUnits(repoId, version)),
+      (typeId, after) => this.call<FingerprintPage>('fingerprintsPage', repoId, version, typeId, remote, after, size),
+    );
+  }
+  unitFingerprints(units: readonly UnitWrite[]): Float64Array {
+    return fingerprintUnits(units);
   }
   countRepoUnits(repoId: string, version: number): Promise<CountsByType> {
     return this.call('countRepoUnits', repoId, version);
