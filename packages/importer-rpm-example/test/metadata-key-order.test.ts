@@ -1,6 +1,8 @@
 import { Readable } from 'node:stream';
 import { readPrimaryXml, readXmlRecords, advisoryOf, UPDATEINFO_RECORDS, type PrimaryPackage } from '@tributary/importer-rpm-example';
+import { canonicalJson } from '@tributary/plugin-api';
 import { packageContent } from '../src/first-stage/package-content';
+import { packageEntryOf, packageMetadata } from '../src/metadata/package-entry';
 import { advisoryMetadata } from '../src/metadata/updateinfo-advisory';
 
 /**
@@ -50,9 +52,13 @@ const UPDATEINFO = `<?xml version="1.0" encoding="UTF-8"?>
 test('an rpm package unit is built with its keys in sorted order at every level', async () => {
   const packages: PrimaryPackage[] = [];
   for await (const batch of readPrimaryXml(Readable.from([Buffer.from(PRIMARY)]), 'primary test')) packages.push(...batch);
-  const content = packageContent(packages[0]!, 'http://upstream.invalid/el9/', 'primary test');
+  const content = packageContent(packageEntryOf(packages[0]!), 'http://upstream.invalid/el9/', 'primary test');
+  // the text the catalog stores as it is must be exactly the canonical JSON of the metadata
+  const text = content.metadataJson!;
+  expect(text).toBe(canonicalJson(JSON.parse(text)));
   expect(Object.keys(content.metadata)).toEqual(expect.arrayContaining(['buildhost', 'location', 'provides', 'requires', 'size', 'time', 'vendor']));
   expect(unsortedPaths(content.metadata)).toEqual([]);
+  expect(content.metadata).toEqual(packageMetadata(packages[0]!));
 });
 
 test('an advisory unit is built with its keys in sorted order at every level, every optional field present', async () => {

@@ -66,6 +66,11 @@ export interface UnitInput {
   readonly typeId: string;
   readonly key: UnitKey;
   readonly metadata?: Readonly<Record<string, unknown>>;
+  /**
+   * The metadata as JSON text instead of `metadata` (see `DeclarativeContentInit.metadataJson`):
+   * checked, then stored as it is.
+   */
+  readonly metadataJson?: string;
   readonly artifacts?: readonly UnitArtifactInput[];
 }
 

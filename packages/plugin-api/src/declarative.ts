@@ -116,6 +116,15 @@ export interface DeclarativeContentInit {
   readonly typeId: string;
   readonly key: UnitKey;
   readonly metadata?: Readonly<Record<string, unknown>>;
+  /**
+   * The metadata as JSON text instead of `metadata`, written as `canonicalJson` writes it
+   * (keys sorted at every level). For a first stage that has the text anyway, say built on a
+   * parsing thread of its own: the host checks it (it must be a JSON object that satisfies the
+   * type's schema) and stores the text as it is, which spares the pipeline's thread serialising
+   * every unit's metadata. Text that is not canonical is stored as given too; a re-sync then
+   * compares that unit's metadata the long way instead of by its fingerprint.
+   */
+  readonly metadataJson?: string;
   readonly artifacts?: readonly (DeclarativeArtifact | DeclarativeArtifactInit)[];
 }
 
@@ -129,7 +138,6 @@ export interface DeclarativeContentInit {
 export class DeclarativeContent {
   readonly typeId: string;
   readonly key: UnitKey;
-  metadata: Readonly<Record<string, unknown>>;
   readonly artifacts: readonly DeclarativeArtifact[];
   /** Set by QueryExistingContents when the unit is already stored. */
   existing: ExistingUnit | undefined;
@@ -138,6 +146,8 @@ export class DeclarativeContent {
   /** Whether ContentSaver found the stored metadata different (an update). */
   updated = false;
 
+  private metadataValue: Readonly<Record<string, unknown>> | undefined;
+  private metadataText: string | undefined;
   private future: Promise<UnitRef | undefined> | undefined;
   private settle: ((unit: UnitRef | undefined) => void) | undefined;
   private cancel: ((reason: unknown) => void) | undefined;
@@ -148,10 +158,45 @@ export class DeclarativeContent {
   constructor(init: DeclarativeContentInit) {
     this.typeId = init.typeId;
     this.key = init.key;
-    this.metadata = init.metadata ?? {};
+    if (init.metadataJson !== undefined) {
+      if (init.metadata !== undefined) {
+        throw new TributaryError(ErrorCodes.INVALID_ARGUMENT, `content of type '${init.typeId}' gives both metadata and metadataJson; give one`, {
+          details: { typeId: init.typeId, key: init.key },
+        });
+      }
+      if (typeof init.metadataJson !== 'string') {
+        throw new TributaryError(ErrorCodes.INVALID_ARGUMENT, `metadataJson of content of type '${init.typeId}' must be a string`, {
+          details: { typeId: init.typeId, key: init.key },
+        });
+      }
+      this.metadataText = init.metadataJson;
+    } else {
+      this.metadataValue = init.metadata ?? {};
+    }
     this.artifacts = (init.artifacts ?? []).map((a) => (a instanceof DeclarativeArtifact ? a : new DeclarativeArtifact(a)));
     this.existing = undefined;
     this.unit = undefined;
+  }
+
+  /**
+   * The unit's metadata. Given as `metadataJson`, it is parsed on first read, and from then on
+   * this object is what gets stored (a stage may replace it); an error reading invalid text is
+   * `TRIBUTARY_ERR_UNIT_METADATA_INVALID`.
+   */
+  get metadata(): Readonly<Record<string, unknown>> {
+    if (this.metadataValue === undefined) this.metadataValue = parseMetadataJson(this.metadataText!, this.typeId, this.key);
+    this.metadataText = undefined;
+    return this.metadataValue;
+  }
+
+  set metadata(value: Readonly<Record<string, unknown>>) {
+    this.metadataValue = value;
+    this.metadataText = undefined;
+  }
+
+  /** The metadata's JSON text as given (`metadataJson`), until somebody reads or sets `metadata`. */
+  get metadataJson(): string | undefined {
+    return this.metadataText;
   }
 
   /** True once `resolve()` ran: stages drop such content instead of passing it on. */
@@ -221,4 +266,23 @@ export class DeclarativeContent {
     this.syncSignal = signal;
     if (this.cancel) rejectOnAbort(signal, this.cancel);
   }
+}
+
+/**
+ * Metadata given as JSON text, parsed: it must be a JSON object. Errors are
+ * `TRIBUTARY_ERR_UNIT_METADATA_INVALID` naming the content.
+ */
+export function parseMetadataJson(text: string, typeId: string, key: UnitKey): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new TributaryError(ErrorCodes.UNIT_METADATA_INVALID, `metadataJson of a '${typeId}' unit is not JSON: ${(error as Error).message}`, {
+      details: { typeId, key },
+    });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TributaryError(ErrorCodes.UNIT_METADATA_INVALID, `metadataJson of a '${typeId}' unit must be a JSON object`, { details: { typeId, key } });
+  }
+  return value as Record<string, unknown>;
 }

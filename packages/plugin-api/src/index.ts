@@ -10,3 +10,4 @@ export * from './declarative.js';
 export * from './stage.js';
 export * from './unit-key.js';
 export * from './relative-path.js';
+export * from './canonical-json.js';

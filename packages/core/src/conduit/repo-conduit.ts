@@ -4,6 +4,7 @@ import { inject, injectable } from 'tsyringe';
 import {
   canonicalUnitKey,
   ErrorCodes,
+  parseMetadataJson,
   TributaryError,
   type ArtifactRecord,
   type CountsByType,
@@ -304,7 +305,14 @@ export class RepoConduit implements ImportConduit {
    * or null; for an artifact handed over as `file`, the caller sets it once the file is adopted.
    */
   private unitWrite(unit: UnitInput, unitId: string): UnitWrite & { readonly artifacts: { relativePath: string; sha256: string | null }[] } {
-    const metadata = unit.metadata ?? {};
+    const text = unit.metadataJson;
+    if (text !== undefined && (unit.metadata !== undefined || typeof text !== 'string')) {
+      throw new TributaryError(ErrorCodes.INVALID_ARGUMENT, `a '${unit.typeId}' unit must give either metadata or metadataJson (a string), not both`, {
+        details: { typeId: unit.typeId },
+      });
+    }
+    // the object given as text lives only as long as this batch's write: it is checked, the text is stored
+    const metadata = text !== undefined ? parseMetadataJson(text, unit.typeId, unit.key) : (unit.metadata ?? {});
     this.registry.validateMetadata(unit.typeId, metadata);
     const given = unit.artifacts ?? NO_ARTIFACTS;
     const unitArtifacts: { relativePath: string; sha256: string | null }[] = [];
@@ -325,9 +333,16 @@ export class RepoConduit implements ImportConduit {
         remotes.push(this.remoteRecord(unitId, relativePath, artifact.remote));
       }
     }
-    return remotes.length > 0
-      ? { unitId, typeId: unit.typeId, key: unit.key, metadata, artifacts: unitArtifacts, remotes }
-      : { unitId, typeId: unit.typeId, key: unit.key, metadata, artifacts: unitArtifacts };
+    const write: { -readonly [K in keyof UnitWrite]: UnitWrite[K] } & { artifacts: typeof unitArtifacts } = {
+      unitId,
+      typeId: unit.typeId,
+      key: unit.key,
+      metadata,
+      artifacts: unitArtifacts,
+    };
+    if (text !== undefined) write.metadataJson = text;
+    if (remotes.length > 0) write.remotes = remotes;
+    return write;
   }
 
   private remoteRecord(

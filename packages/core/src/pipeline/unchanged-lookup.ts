@@ -1,5 +1,5 @@
 import type { DeclarativeArtifact, DeclarativeContent, ImportConduit, UnitInput, UnitRef } from '@tributary/plugin-api';
-import { remoteOf } from './unit-input.js';
+import { remoteOf, withMetadataOf } from './unit-input.js';
 
 /**
  * A conduit that can tell which content its repository's base version already holds exactly as
@@ -40,7 +40,7 @@ export function expectedUnitInput(dc: DeclarativeContent, immediate: boolean): U
     if (sha256 === null) artifacts.push(remote ? { relativePath, remote } : { relativePath });
     else artifacts.push(remote ? { relativePath, sha256, remote } : { relativePath, sha256 });
   }
-  return { typeId: dc.typeId, key: dc.key, metadata: dc.metadata, artifacts };
+  return withMetadataOf(dc, artifacts);
 }
 
 /** Whether ArtifactDownloader fetches this file in a sync of this policy (unless its bytes are stored). */

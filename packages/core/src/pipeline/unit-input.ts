@@ -2,7 +2,15 @@ import type { DeclarativeArtifact, DeclarativeContent, UnitArtifactInput, UnitIn
 
 /** The unit ContentSaver writes for `dc`: its files by what is known of their bytes, with their remote sources. */
 export function unitInputOf(dc: DeclarativeContent): UnitInput {
-  return { typeId: dc.typeId, key: dc.key, metadata: dc.metadata, artifacts: dc.artifacts.map(unitArtifactOf) };
+  return withMetadataOf(dc, dc.artifacts.map(unitArtifactOf));
+}
+
+/** The unit of `dc` with these files, and its metadata as text while it has it (so nobody serialises it again), else as the object. */
+export function withMetadataOf(dc: DeclarativeContent, artifacts: UnitArtifactInput[]): UnitInput {
+  const text = dc.metadataJson;
+  return text !== undefined
+    ? { typeId: dc.typeId, key: dc.key, metadataJson: text, artifacts }
+    : { typeId: dc.typeId, key: dc.key, metadata: dc.metadata, artifacts };
 }
 
 function unitArtifactOf(artifact: DeclarativeArtifact): UnitArtifactInput {

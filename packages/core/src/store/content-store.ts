@@ -200,6 +200,8 @@ export interface UnitWrite {
   readonly typeId: string;
   readonly key: UnitKey;
   readonly metadata: Readonly<Record<string, unknown>>;
+  /** `metadata` as JSON text when the plugin gave it so: stores that keep text keep this one. */
+  readonly metadataJson?: string;
   readonly artifacts: readonly UnitArtifactWrite[];
   /**
    * Remote sources to upsert with the unit, as {@link ContentStore.upsertRemoteArtifacts} would

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
+import BetterSqlite3 from 'better-sqlite3';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
+  canonicalJson,
   DeclarativeContent,
   defineImporter,
   ErrorCodes,
@@ -28,6 +30,9 @@ interface ListedFile {
 }
 interface ListConfig {
   files: ListedFile[];
+  /** Give metadata as JSON text (canonical, unless `texts` says otherwise for a path). */
+  asText?: boolean;
+  texts?: Record<string, string>;
 }
 
 class ListFirstStage extends Stage {
@@ -40,7 +45,9 @@ class ListFirstStage extends Stage {
         new DeclarativeContent({
           typeId: 'list.file',
           key: { relativePath: file.path, sha256: file.sha256 },
-          metadata: { size: file.size },
+          ...(this.ctx.config.asText
+            ? { metadataJson: this.ctx.config.texts?.[file.path] ?? canonicalJson({ size: file.size }) }
+            : { metadata: { size: file.size } }),
           artifacts: [{ url: new URL(file.path, this.ctx.settings.url).href, relativePath: file.path, size: file.size, digests: { sha256: file.sha256 } }],
         }),
       );
@@ -52,7 +59,13 @@ const listImporter = defineImporter<ListConfig>({
   name: 'list',
   version: '1.0.0',
   hostApi: '^1.0.0',
-  contentTypes: [{ id: 'list.file', keyFields: ['relativePath', 'sha256'] }],
+  contentTypes: [
+    {
+      id: 'list.file',
+      keyFields: ['relativePath', 'sha256'],
+      metadataSchema: { type: 'object', required: ['size'], properties: { size: { type: 'integer', minimum: 0 } } },
+    },
+  ],
   configSchema: {
     type: 'object',
     required: ['files'],
@@ -61,6 +74,8 @@ const listImporter = defineImporter<ListConfig>({
         type: 'array',
         items: { type: 'object', required: ['path', 'sha256', 'size'], properties: { path: { type: 'string' }, sha256: { type: 'string' }, size: { type: 'integer' } } },
       },
+      asText: { type: 'boolean' },
+      texts: { type: 'object', additionalProperties: { type: 'string' } },
     },
   },
   firstStage: (ctx) => new ListFirstStage(ctx),
@@ -253,6 +268,42 @@ describe('default pipeline over RepoConduit + SQLite + ArtifactStorage + Downloa
     const again = await sync({ policy: 'immediate' });
     expect(again.report.downloaded.count).toBe(30);
     expect((await units()).every((u) => u.artifacts.every((a) => a.stored))).toBe(true);
+  });
+
+  it('metadata given as JSON text is stored as that text; the same metadata given later as an object is unchanged', async () => {
+    const spaced = `{ "size" : ${Buffer.byteLength(upstream.bodies.get('dir/f2.txt')!)} }`;
+    const config = { ...upstream.listing(), asText: true, texts: { 'dir/f2.txt': spaced } };
+    const asText = await t.host.sync('r', { importer: 'list', url: upstream.url, config: config as never, policy: 'on_demand' });
+    expect(asText.report.added).toEqual({ 'list.file': 30 });
+    for (const unit of await units()) expect(unit.metadata).toEqual({ size: Buffer.byteLength(upstream.bodies.get(String(unit.key.relativePath))!) });
+    const catalog = new BetterSqlite3(path.join(t.dir, 'catalog.db'), { readonly: true });
+    try {
+      const texts = catalog.prepare(`SELECT key, metadata FROM units`).all() as { key: string; metadata: string }[];
+      const f2 = texts.find((row) => JSON.parse(row.key).relativePath === 'dir/f2.txt')!;
+      expect(f2.metadata).toBe(spaced);
+    } finally {
+      catalog.close();
+    }
+    // given as objects, 29 match what is stored as they are; dir/f2.txt's text is not canonical, so it is compared the long way
+    const calls = countStoreCalls('findUnits', 'upsertUnits');
+    const asObject = await sync({ policy: 'on_demand', mirror: true });
+    expect(asObject.report).toMatchObject({ added: {}, updated: {}, removed: {} });
+    expect(calls).toEqual({ findUnits: 1, upsertUnits: 0 });
+  });
+
+  it.each([
+    ['not JSON', '{"size": 1'],
+    ['not an object', '[1]'],
+    ["against the type's schema", '{"size":-1}'],
+  ])('metadata text %s fails the sync with a typed error and leaves the previous version as it was', async (_what, text) => {
+    await sync({ policy: 'on_demand' });
+    const before = await units();
+    const config = { ...upstream.listing(), asText: true, texts: { 'dir/f5.txt': text } };
+    const error = (await t.host.sync('r', { importer: 'list', url: upstream.url, config: config as never, policy: 'on_demand', force: true }).catch((e: unknown) => e)) as SyncFailedError;
+    expect(error).toBeInstanceOf(SyncFailedError);
+    expect(error.details.causeCode).toBe(ErrorCodes.UNIT_METADATA_INVALID);
+    expect(await units()).toEqual(before);
+    expect(await t.tempLeftovers()).toEqual([]);
   });
 
   it('mirror: files deleted or changed upstream leave the new version; a sync without mirror keeps them', async () => {

@@ -13,8 +13,9 @@ import { RPM_ADVISORY, RPM_REPO_METADATA } from '../content-types.js';
 import { displayUrl, repositoryBaseUrl } from '../metadata/location.js';
 import type { MetadataFile } from '../metadata/metadata-file.js';
 import { readAdvisories } from '../metadata/metadata-items.js';
-import { readAdvisoriesInThread, readPrimaryPackagesInThread } from '../metadata/metadata-thread-reader.js';
-import { nevraOf, type PrimaryPackage } from '../metadata/primary-package.js';
+import { readAdvisoriesInThread, readPackageEntriesInThread } from '../metadata/metadata-thread-reader.js';
+import type { PackageEntry } from '../metadata/package-entry.js';
+import { nevraOf } from '../metadata/primary-package.js';
 import { parseRepomd, type RepomdRecord } from '../metadata/repomd.js';
 import { advisoryMetadata } from '../metadata/updateinfo-advisory.js';
 import { AdvisoryPackageLinks } from './advisory-package-links.js';
@@ -128,7 +129,7 @@ export class RpmFirstStage extends Stage {
     let emitted = 0;
     const baseUrl = this.baseUrl;
     // content is built as the next queue takes it, and a batch is passed on awaiting only while that queue is full
-    function* contentsOf(packages: readonly PrimaryPackage[]): Generator<DeclarativeContent> {
+    function* contentsOf(packages: readonly PackageEntry[]): Generator<DeclarativeContent> {
       for (const p of packages) {
         if (!seen.add(p)) {
           droppedCount++;
@@ -142,7 +143,7 @@ export class RpmFirstStage extends Stage {
       }
     }
     // parsed on a thread of its own, while this one runs the pipeline on the batches before
-    for await (const packages of readPrimaryPackagesInThread(file, this.readOptions)) {
+    for await (const packages of readPackageEntriesInThread(file, this.readOptions)) {
       await this.putAll(contentsOf(packages));
     }
     this.ctx.log.info(`primary: ${emitted} packages`);

@@ -2,10 +2,11 @@ import type { ErrorData } from '@tributary/plugin-api';
 import type { MetadataFile } from './metadata-file.js';
 
 /**
- * What a metadata-parsing thread reads: `primary` gives PrimaryPackages, `updateinfo` gives
- * Advisories.
+ * What a metadata-parsing thread reads: `primary` gives PrimaryPackages, `primary-entries` the
+ * same packages as PackageEntries (what the first stage needs, metadata as text), `updateinfo`
+ * gives Advisories.
  */
-export type MetadataThreadKind = 'primary' | 'updateinfo';
+export type MetadataThreadKind = 'primary' | 'primary-entries' | 'updateinfo';
 
 /** What a metadata-parsing thread is started with. */
 export interface MetadataThreadTask {

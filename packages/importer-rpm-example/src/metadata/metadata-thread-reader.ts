@@ -5,6 +5,7 @@ import { ErrorCodes, errorFromData, TributaryError } from '@tributary/plugin-api
 import type { MetadataFile, ReadMetadataOptions } from './metadata-file.js';
 import { readMetadataItems } from './metadata-items.js';
 import type { MetadataThreadCredit, MetadataThreadKind, MetadataThreadMessage, MetadataThreadTask } from './metadata-thread-protocol.js';
+import type { PackageEntry } from './package-entry.js';
 import type { PrimaryPackage } from './primary-package.js';
 import type { Advisory } from './updateinfo-advisory.js';
 
@@ -23,6 +24,14 @@ export interface MetadataThreadOptions extends ReadMetadataOptions {
  */
 export function readPrimaryPackagesInThread(file: MetadataFile, options: MetadataThreadOptions): AsyncGenerator<PrimaryPackage[]> {
   return readInThread<PrimaryPackage>('primary', file, options);
+}
+
+/**
+ * primary.xml's packages as the first stage takes them ({@link PackageEntry}: the unit metadata
+ * already JSON text), built on the parsing thread. See {@link readInThread}.
+ */
+export function readPackageEntriesInThread(file: MetadataFile, options: MetadataThreadOptions): AsyncGenerator<PackageEntry[]> {
+  return readInThread<PackageEntry>('primary-entries', file, options);
 }
 
 /** The advisories of an updateinfo.xml file (see `advisoryOf`), read on a thread of their own. See {@link readInThread}. */

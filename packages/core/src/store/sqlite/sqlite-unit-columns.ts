@@ -39,7 +39,7 @@ export function encodeUnits(units: readonly UnitWrite[]): string[] {
     columns[at++] = unit.unitId;
     columns[at++] = unit.typeId;
     columns[at++] = JSON.stringify(unit.key);
-    columns[at++] = canonicalJson(unit.metadata ?? {});
+    columns[at++] = unit.metadataJson ?? canonicalJson(unit.metadata ?? {});
     columns[at++] = artifactsColumn(unit);
     columns[at++] = unit.remotes?.length ? remotesColumn(unit.remotes) : '';
   }
