@@ -15,7 +15,9 @@ import {
   type MetadataFile,
   type PrimaryPackage,
 } from '@tributary/importer-rpm-example';
-import { readInThread } from '../src/metadata/metadata-thread-reader';
+import { canonicalJson } from '@tributary/plugin-api';
+import { readInThread, readPackageEntriesInThread, startMetadataThread } from '../src/metadata/metadata-thread-reader';
+import { packageEntryOf, packageMetadata, type PackageEntry } from '../src/metadata/package-entry';
 
 /** Tests run from source; the parsing thread runs the build (`npm test` builds first). */
 
@@ -179,6 +181,42 @@ describe('readPrimaryPackagesInThread, readAdvisoriesInThread', () => {
     const advisories: Advisory[] = [];
     for await (const batch of readInThread<Advisory>('updateinfo', updateinfo, { maxBytes: 1 << 30 }, undefined)) advisories.push(...batch);
     expect(advisories.map((a) => a.id)).toEqual(Array.from({ length: 20 }, (_, i) => `TBSA-2026:${String(i).padStart(4, '0')}`));
+  });
+
+  test('package entries (metadata as canonical JSON text) are the packages the parser gives, from a thread started before the file was there', async () => {
+    const primary = await file('entries-primary.xml.gz', primaryXml(700));
+    const here = (await all(readPrimaryPackages(primary, { maxBytes: 1 << 30 }))).packages;
+    const thread = startMetadataThread();
+    expect(thread).toBeDefined();
+    const entries: PackageEntry[] = [];
+    for await (const batch of readPackageEntriesInThread(primary, { maxBytes: 1 << 30, thread })) entries.push(...batch);
+    expect(entries).toEqual(here.map(packageEntryOf));
+    for (const [i, entry] of entries.entries()) {
+      expect(entry.metadataJson).toBe(canonicalJson(packageMetadata(here[i]!)));
+      expect(entry.packageSize).toBe(here[i]!.size.package);
+    }
+    // taken by the reader, which ended it: stopping it again does nothing
+    await thread!.stop();
+  });
+
+  testCountingThreads('a thread started early and never used ends with stop()', async () => {
+    const before = threadCount();
+    const thread = startMetadataThread()!;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(threadCount()).toBeGreaterThan(before);
+    await thread.stop();
+    expect(threadCount()).toBe(before);
+  });
+
+  test('a thread started early that stopped before it was given its file fails the read with a typed error, not a hang', async () => {
+    const primary = await file('orphan-primary.xml', primaryXml(1));
+    const script = path.join(dir, 'exits.js');
+    await writeFile(script, 'process.exit(3);\n');
+    const thread = startMetadataThread(script)!;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const failure = await all(readPackageEntriesInThread(primary, { maxBytes: 1 << 30, thread })).catch((e: unknown) => e);
+    expect(isTributaryError(failure, ErrorCodes.PLUGIN_MISBEHAVED)).toBe(true);
+    expect((failure as Error).message).toMatch(/exit code 3/);
   });
 
   testCountingThreads('an aborted signal stops before a thread starts', async () => {

@@ -13,7 +13,7 @@ import { RPM_ADVISORY, RPM_REPO_METADATA } from '../content-types.js';
 import { displayUrl, repositoryBaseUrl } from '../metadata/location.js';
 import type { MetadataFile } from '../metadata/metadata-file.js';
 import { readAdvisories } from '../metadata/metadata-items.js';
-import { readAdvisoriesInThread, readPackageEntriesInThread } from '../metadata/metadata-thread-reader.js';
+import { readAdvisoriesInThread, readPackageEntriesInThread, startMetadataThread, type StartedMetadataThread } from '../metadata/metadata-thread-reader.js';
 import type { PackageEntry } from '../metadata/package-entry.js';
 import { nevraOf } from '../metadata/primary-package.js';
 import { parseRepomd, type RepomdRecord } from '../metadata/repomd.js';
@@ -72,25 +72,31 @@ export class RpmFirstStage extends Stage {
     for (const type of duplicatedTypes(records)) log.warn(`repomd.xml lists several '${type}' records; the first one is parsed, all are kept`);
     const updateinfo = records.find((r) => r.type === 'updateinfo');
 
-    const fetched = new Map<RepomdRecord, DownloadedFile>();
-    fetched.set(primary, await this.fetchRecord(primary));
-    if (updateinfo) fetched.set(updateinfo, await this.fetchRecord(updateinfo));
+    // primary's parsing thread loads while primary downloads
+    const primaryThread = startMetadataThread();
+    try {
+      const fetched = new Map<RepomdRecord, DownloadedFile>();
+      fetched.set(primary, await this.fetchRecord(primary));
+      if (updateinfo) fetched.set(updateinfo, await this.fetchRecord(updateinfo));
 
-    const links = new AdvisoryPackageLinks(this.config.maxLinkedPackages);
-    if (updateinfo) await this.collectAdvisoryPackages(this.metadataFile(updateinfo, fetched), links);
-    await this.emitPackages(this.metadataFile(primary, fetched), links);
-    if (updateinfo) await this.emitAdvisories(this.metadataFile(updateinfo, fetched), links);
+      const links = new AdvisoryPackageLinks(this.config.maxLinkedPackages);
+      if (updateinfo) await this.collectAdvisoryPackages(this.metadataFile(updateinfo, fetched), links);
+      await this.emitPackages(this.metadataFile(primary, fetched), links, primaryThread);
+      if (updateinfo) await this.emitAdvisories(this.metadataFile(updateinfo, fetched), links);
 
-    const keys: UnitKey[] = [];
-    for (const record of records) {
-      const content = repoMetadataContent(record, repomd.revision, fetched.get(record));
-      keys.push(content.key);
-      await this.put(content);
+      const keys: UnitKey[] = [];
+      for (const record of records) {
+        const content = repoMetadataContent(record, repomd.revision, fetched.get(record));
+        keys.push(content.key);
+        await this.put(content);
+      }
+      const repomdUnit = repomdContent(repomdUrl, repomdFile, repomd.revision);
+      keys.push(repomdUnit.key);
+      await this.put(repomdUnit);
+      await this.unassociateStaleMetadata(keys);
+    } finally {
+      await primaryThread?.stop();
     }
-    const repomdUnit = repomdContent(repomdUrl, repomdFile, repomd.revision);
-    keys.push(repomdUnit.key);
-    await this.put(repomdUnit);
-    await this.unassociateStaleMetadata(keys);
   }
 
   private fetchRecord(record: RepomdRecord): Promise<DownloadedFile> {
@@ -120,7 +126,7 @@ export class RpmFirstStage extends Stage {
     }
   }
 
-  private async emitPackages(file: MetadataFile, links: AdvisoryPackageLinks): Promise<void> {
+  private async emitPackages(file: MetadataFile, links: AdvisoryPackageLinks, thread: StartedMetadataThread | undefined): Promise<void> {
     const source = `primary metadata ${file.href}`;
     // The only per-package state kept while primary streams: a hash per NEVRA, to drop duplicates.
     const seen = new NevraSet();
@@ -143,7 +149,7 @@ export class RpmFirstStage extends Stage {
       }
     }
     // parsed on a thread of its own, while this one runs the pipeline on the batches before
-    for await (const packages of readPackageEntriesInThread(file, this.readOptions)) {
+    for await (const packages of readPackageEntriesInThread(file, { ...this.readOptions, ...(thread ? { thread } : {}) })) {
       await this.putAll(contentsOf(packages));
     }
     this.ctx.log.info(`primary: ${emitted} packages`);

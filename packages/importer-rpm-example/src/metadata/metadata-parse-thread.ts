@@ -1,24 +1,31 @@
 /**
  * Entry of a thread that decompresses and parses one metadata file for {@link readInThread}
  * (metadata-thread-reader.ts). It posts what it read in batches and never runs more than `window`
- * messages ahead of the reader.
+ * messages ahead of the reader. Its task comes as workerData, or, for a thread started before its
+ * file was fetched (startMetadataThread), as the first message.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { errorData } from '@tributary/plugin-api';
 import { readMetadataItems } from './metadata-items.js';
-import type { MetadataThreadCredit, MetadataThreadMessage, MetadataThreadTask } from './metadata-thread-protocol.js';
+import type { MetadataThreadCredit, MetadataThreadMessage, MetadataThreadStart, MetadataThreadTask } from './metadata-thread-protocol.js';
 
 const port = parentPort!;
-const task = workerData as MetadataThreadTask;
-let credits = task.window;
+let credits = 0;
 let wake: (() => void) | undefined;
 
-port.on('message', (message: MetadataThreadCredit) => {
+port.on('message', (message: MetadataThreadCredit | MetadataThreadStart) => {
+  if (message.kind === 'task') {
+    start(message.task);
+    return;
+  }
   if (message.kind !== 'credit') return;
   credits++;
   wake?.();
   wake = undefined;
 });
+
+const given = workerData as MetadataThreadTask | null;
+if (given) start(given);
 
 async function post(message: MetadataThreadMessage): Promise<void> {
   while (credits === 0) await new Promise<void>((resolve) => (wake = resolve));
@@ -26,7 +33,7 @@ async function post(message: MetadataThreadMessage): Promise<void> {
   port.postMessage(message);
 }
 
-async function parse(): Promise<void> {
+async function parse(task: MetadataThreadTask): Promise<void> {
   let batch: unknown[] = [];
   for await (const items of readMetadataItems(task.kind, task.file, { maxBytes: task.maxBytes })) {
     for (const item of items) batch.push(item);
@@ -39,13 +46,16 @@ async function parse(): Promise<void> {
   port.postMessage({ kind: 'end' } satisfies MetadataThreadMessage);
 }
 
-parse().catch((error: unknown) => {
-  const failure = errorData(error);
-  try {
-    port.postMessage({ kind: 'error', error: failure } satisfies MetadataThreadMessage);
-  } catch {
-    // details that cannot be cloned: the code and message still can
-    const { details: _details, ...rest } = failure;
-    port.postMessage({ kind: 'error', error: rest } satisfies MetadataThreadMessage);
-  }
-});
+function start(task: MetadataThreadTask): void {
+  credits = task.window;
+  parse(task).catch((error: unknown) => {
+    const failure = errorData(error);
+    try {
+      port.postMessage({ kind: 'error', error: failure } satisfies MetadataThreadMessage);
+    } catch {
+      // details that cannot be cloned: the code and message still can
+      const { details: _details, ...rest } = failure;
+      port.postMessage({ kind: 'error', error: rest } satisfies MetadataThreadMessage);
+    }
+  });
+}

@@ -30,3 +30,9 @@ export type MetadataThreadMessage =
 export interface MetadataThreadCredit {
   readonly kind: 'credit';
 }
+
+/** Reader → thread started without a task (startMetadataThread): what to read. */
+export interface MetadataThreadStart {
+  readonly kind: 'task';
+  readonly task: MetadataThreadTask;
+}

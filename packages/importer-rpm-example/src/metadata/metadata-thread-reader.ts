@@ -4,7 +4,13 @@ import { Worker } from 'node:worker_threads';
 import { ErrorCodes, errorFromData, TributaryError } from '@tributary/plugin-api';
 import type { MetadataFile, ReadMetadataOptions } from './metadata-file.js';
 import { readMetadataItems } from './metadata-items.js';
-import type { MetadataThreadCredit, MetadataThreadKind, MetadataThreadMessage, MetadataThreadTask } from './metadata-thread-protocol.js';
+import type {
+  MetadataThreadCredit,
+  MetadataThreadKind,
+  MetadataThreadMessage,
+  MetadataThreadStart,
+  MetadataThreadTask,
+} from './metadata-thread-protocol.js';
 import type { PackageEntry } from './package-entry.js';
 import type { PrimaryPackage } from './primary-package.js';
 import type { Advisory } from './updateinfo-advisory.js';
@@ -14,6 +20,47 @@ export interface MetadataThreadOptions extends ReadMetadataOptions {
   readonly batchSize?: number;
   /** Batches the thread may parse ahead of the consumer. Default 4. */
   readonly window?: number;
+  /** A thread started earlier ({@link startMetadataThread}) to use instead of starting one. */
+  readonly thread?: StartedMetadataThread;
+}
+
+/** A parsing thread started before its file is there; a reader takes it, or `stop()` ends it. */
+export interface StartedMetadataThread {
+  /** The worker, and an error it raised or its exit code if it stopped before a reader took it; undefined once taken. */
+  take(): { worker: Worker; earlyError: Error | undefined; exitCode: number | undefined } | undefined;
+  /** Ends the thread unless a reader took it. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a parsing thread now, for a file still being fetched: it loads its code meanwhile
+ * (tens of milliseconds a sync would otherwise wait for) and a reader given it as
+ * `options.thread` hands it the file. Undefined without the thread's script.
+ */
+export function startMetadataThread(script: string | undefined = threadScript()): StartedMetadataThread | undefined {
+  if (script === undefined) return undefined;
+  const worker = new Worker(script, { workerData: null });
+  let earlyError: Error | undefined;
+  let exitCode: number | undefined;
+  const noteError = (error: Error) => (earlyError ??= error);
+  const noteExit = (code: number) => (exitCode = code);
+  worker.on('error', noteError);
+  worker.on('exit', noteExit);
+  let taken = false;
+  return {
+    take() {
+      if (taken) return undefined;
+      taken = true;
+      worker.off('error', noteError);
+      worker.off('exit', noteExit);
+      return { worker, earlyError, exitCode };
+    },
+    async stop() {
+      if (taken) return;
+      taken = true;
+      await worker.terminate();
+    },
+  };
 }
 
 /**
@@ -54,15 +101,21 @@ export async function* readInThread<T>(
 ): AsyncGenerator<T[]> {
   const { signal } = options;
   signal?.throwIfAborted();
-  if (script === undefined) {
+  const started = options.thread?.take();
+  if (script === undefined && started === undefined) {
     // bundled into one file, say: parse here, slower but the same
     yield* readMetadataItems(kind, file, options) as AsyncGenerator<T[]>;
     return;
   }
   const task: MetadataThreadTask = { kind, file, maxBytes: options.maxBytes, batchSize: options.batchSize ?? 256, window: options.window ?? 4 };
-  const worker = new Worker(script, { workerData: task });
+  const worker = started?.worker ?? new Worker(script!, { workerData: task });
+  if (started) worker.postMessage({ kind: 'task', task } satisfies MetadataThreadStart);
   const inbox: MetadataThreadMessage[] = [];
-  let failure: Error | undefined;
+  let failure: Error | undefined =
+    started?.earlyError ??
+    (started?.exitCode !== undefined
+      ? new TributaryError(ErrorCodes.PLUGIN_MISBEHAVED, `${kind} metadata ${file.href}: the parsing thread stopped (exit code ${started.exitCode}) before it was given the file`)
+      : undefined);
   let wake: (() => void) | undefined;
   const notify = () => {
     wake?.();
