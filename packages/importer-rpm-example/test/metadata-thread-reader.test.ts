@@ -214,7 +214,10 @@ describe('readPrimaryPackagesInThread, readAdvisoriesInThread', () => {
     await writeFile(script, 'process.exit(3);\n');
     const thread = startMetadataThread(script)!;
     await new Promise((resolve) => setTimeout(resolve, 200));
-    const failure = await all(readPackageEntriesInThread(primary, { maxBytes: 1 << 30, thread })).catch((e: unknown) => e);
+    const failure = await (async () => {
+      for await (const _batch of readPackageEntriesInThread(primary, { maxBytes: 1 << 30, thread })) return undefined;
+      return undefined;
+    })().catch((e: unknown) => e);
     expect(isTributaryError(failure, ErrorCodes.PLUGIN_MISBEHAVED)).toBe(true);
     expect((failure as Error).message).toMatch(/exit code 3/);
   });
