@@ -53,6 +53,8 @@ export class RepoConduit implements ImportConduit {
   private readonly unitIds = new RecentUnitIds(RECENT_UNIT_IDS);
   private readonly remoteUrls = new RemoteUrlCheck();
   private base: Promise<BaseVersionIndex> | undefined;
+  /** False once the pipeline asks nothing more of the base version's fingerprints. */
+  private baseWanted = true;
   /** Content rows found unchanged and not yet marked seen. */
   private unmarked: number[] = [];
 
@@ -245,6 +247,19 @@ export class RepoConduit implements ImportConduit {
     }
   }
 
+  doneFindingUnchanged(): void {
+    this.baseWanted = false;
+  }
+
+  /**
+   * Starts reading the base version's fingerprints now, ahead of the first {@link findUnchanged}:
+   * the sync calls it once the importer has its upstream index and is going on (it did not finish
+   * early), so the read overlaps with parsing that index. Failures surface at the first lookup.
+   */
+  readBaseAhead(): void {
+    this.baseIndex().catch(() => undefined);
+  }
+
   async mayFindUnchanged(): Promise<boolean> {
     return (await this.baseIndex()).size > 0;
   }
@@ -257,6 +272,8 @@ export class RepoConduit implements ImportConduit {
       if (this.scope.baseVersion < 1 || !store.repoUnitFingerprints || !store.unitFingerprints || !store.markSeen) return index;
       for await (const page of store.repoUnitFingerprints(this.repositoryId, this.scope.baseVersion, this.scope.remoteName)) {
         this.checkAborted();
+        // a partial index is still right, only less useful: what it lacks goes the long way
+        if (!this.baseWanted) break;
         index.addAll(page);
       }
       return index;

@@ -40,8 +40,6 @@ export class QueryExistingContents extends Stage {
   override async run(): Promise<void> {
     const conduit = this.ctx.conduit;
     const unchangedLookup = this.skipUnchanged && canFindUnchanged(conduit) ? conduit : undefined;
-    // reading the base version's fingerprints starts now, while the first stage fetches its index
-    unchangedLookup?.mayFindUnchanged().catch(() => undefined);
     // seen marks of one batch are written while the next is fingerprinted; a failure surfaces at the next batch
     let marking: Promise<void> = Promise.resolve();
     for await (const batch of this.batches(batchSizeOf(this.ctx))) {
@@ -65,6 +63,7 @@ export class QueryExistingContents extends Stage {
       for (const [typeId, contents] of byType) await this.markExisting(typeId, contents);
       await this.putAll(live);
     }
+    unchangedLookup?.doneFindingUnchanged();
     await marking;
   }
 

@@ -17,6 +17,11 @@ export interface UnchangedLookup {
    * are in it already), as associating them would; a mirror sync keeps them.
    */
   markUnchangedSeen(): Promise<void>;
+  /**
+   * Nothing more will be asked: stop reading the base version's fingerprints if that is still
+   * going on (a sync that finished early must not wait for it).
+   */
+  doneFindingUnchanged(): void;
 }
 
 export function canFindUnchanged(conduit: ImportConduit): conduit is ImportConduit & UnchangedLookup {

@@ -164,6 +164,8 @@ export class SyncService {
               logger.info(`finishing early: ${reason}`);
               return true;
             }
+            // the importer goes on with its index: what is stored starts loading while it parses
+            conduit.readBaseAhead();
             return false;
           },
         };

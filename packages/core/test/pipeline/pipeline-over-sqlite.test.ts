@@ -33,6 +33,8 @@ interface ListConfig {
   /** Give metadata as JSON text (canonical, unless `texts` says otherwise for a path). */
   asText?: boolean;
   texts?: Record<string, string>;
+  /** Finish early when the listing is the one the last sync saw. */
+  finishEarly?: boolean;
 }
 
 class ListFirstStage extends Stage {
@@ -40,6 +42,7 @@ class ListFirstStage extends Stage {
     super('ListFirstStage');
   }
   override async run(): Promise<void> {
+    if (this.ctx.config.finishEarly && this.ctx.finishEarlyIfUnchanged(sha256(JSON.stringify(this.ctx.config.files)), 'listing unchanged')) return;
     for (const file of this.ctx.config.files) {
       await this.put(
         new DeclarativeContent({
@@ -75,6 +78,7 @@ const listImporter = defineImporter<ListConfig>({
         items: { type: 'object', required: ['path', 'sha256', 'size'], properties: { path: { type: 'string' }, sha256: { type: 'string' }, size: { type: 'integer' } } },
       },
       asText: { type: 'boolean' },
+      finishEarly: { type: 'boolean' },
       texts: { type: 'object', additionalProperties: { type: 'string' } },
     },
   },
@@ -205,6 +209,20 @@ describe('default pipeline over RepoConduit + SQLite + ArtifactStorage + Downloa
     expect(calls).toEqual({ upsertUnits: 0, findUnits: 0, findArtifacts: 0, associate: 0, markSeen: 5 }); // 30 units in batches of 7
     expect(upstream.requests).toHaveLength(0);
     expect(await units()).toEqual(before);
+  });
+
+  it("the base version's fingerprints are read once the importer goes on with its index, and not at all when it finishes early", async () => {
+    const run = (force: boolean) =>
+      t.host.sync('r', { importer: 'list', url: upstream.url, config: { ...upstream.listing(), finishEarly: true } as never, policy: 'on_demand', force });
+    await run(false);
+    const store = t.host.store as unknown as { repoUnitFingerprints: (...args: unknown[]) => unknown };
+    const reads = jest.spyOn(store, 'repoUnitFingerprints');
+    const early = await run(false);
+    expect(early.report.finishedEarly).toBe('listing unchanged');
+    expect(reads).not.toHaveBeenCalled();
+    const forced = await run(true);
+    expect(forced.report.finishedEarly).toBeUndefined();
+    expect(reads).toHaveBeenCalledTimes(1);
   });
 
   it('a re-sync writes only what changed: a new size is an update, a new file is added, the rest is skipped', async () => {

@@ -29,7 +29,14 @@ import type {
 } from '../content-store.js';
 import { SqliteRepositories } from './sqlite-repositories.js';
 import * as content from './sqlite-repository-content.js';
-import { fingerprintsPage, unitKeysPage, unitsPage, type FingerprintPage, type PageCursor } from './sqlite-repo-unit-pages.js';
+import {
+  fingerprintsPage,
+  unitKeysPage,
+  unitsPage,
+  type FingerprintCursor,
+  type FingerprintPage,
+  type PageCursor,
+} from './sqlite-repo-unit-pages.js';
 import { migrateSchema } from './sqlite-schema.js';
 import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 import { SqliteGroupCommit, type GroupCommitOptions } from './sqlite-group-commit.js';
@@ -356,22 +363,12 @@ export class SqliteContentStore implements ContentStore {
 
   repoUnitFingerprints(repoId: string, version: number, remote: string): AsyncIterable<Float64Array> {
     const pageSize = this.keyPageSize;
-    return readFingerprintPages(
-      async () => Object.keys(await this.countRepoUnits(repoId, version)),
-      (typeId, after) => this.fingerprintsPage(repoId, version, typeId, remote, after, pageSize),
-    );
+    return readFingerprintPages((after) => this.fingerprintsPage(repoId, version, remote, after, pageSize));
   }
 
-  /** One page of {@link repoUnitFingerprints} (one type's), like {@link unitKeysPage}. */
-  fingerprintsPage(
-    repoId: string,
-    version: number,
-    typeId: string,
-    remote: string,
-    after: PageCursor | undefined,
-    limit: number,
-  ): FingerprintPage {
-    return this.read('read unit fingerprints', () => fingerprintsPage(this.sql, repoId, version, typeId, remote, after, limit));
+  /** One page of {@link repoUnitFingerprints}, like {@link unitKeysPage}. */
+  fingerprintsPage(repoId: string, version: number, remote: string, after: FingerprintCursor | undefined, limit: number): FingerprintPage {
+    return this.read('read unit fingerprints', () => fingerprintsPage(this.sql, repoId, version, remote, after, limit));
   }
 
   unitFingerprints(units: readonly UnitWrite[]): Float64Array {
@@ -458,19 +455,16 @@ export async function* readPages<T extends { typeId: string; unitId: string }>(
   }
 }
 
-/** The fingerprint lists of every page of every type, read one page at a time. */
+/** The fingerprint lists of every page, read one page at a time. */
 export async function* readFingerprintPages(
-  types: () => Promise<string[]>,
-  readPage: (typeId: string, after: PageCursor | undefined) => FingerprintPage | Promise<FingerprintPage>,
+  readPage: (after: FingerprintCursor | undefined) => FingerprintPage | Promise<FingerprintPage>,
 ): AsyncIterable<Float64Array> {
-  for (const typeId of (await types()).sort()) {
-    let after: PageCursor | undefined;
-    do {
-      const page = await readPage(typeId, after);
-      yield page.fingerprints;
-      after = page.next;
-    } while (after !== undefined);
-  }
+  let after: FingerprintCursor | undefined;
+  do {
+    const page = await readPage(after);
+    yield page.fingerprints;
+    after = page.next;
+  } while (after !== undefined);
 }
 
 function positive(value: number | undefined, fallback: number): number {

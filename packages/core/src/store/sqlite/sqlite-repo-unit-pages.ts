@@ -115,37 +115,47 @@ export function unitsPage(
   });
 }
 
+/** Where a page of fingerprints starts: a content type, and the unit after which (none: the type's first). */
+export interface FingerprintCursor {
+  readonly typeId: string;
+  readonly unitId?: string;
+}
+
 /** One page of a version's unit fingerprints, and where the next page starts (none after the last). */
 export interface FingerprintPage {
   readonly fingerprints: Float64Array;
-  readonly next: PageCursor | undefined;
+  readonly next: FingerprintCursor | undefined;
 }
 
 /**
- * One page of the fingerprints (unit-fingerprint.ts) of `version`'s units of `typeId` as `remote`
- * sees them, in the order of {@link unitKeysPage}. One type at a time: within a type the next page
- * is a seek, across types it would be a rescan.
+ * One page of the fingerprints (unit-fingerprint.ts) of `version`'s units as `remote` sees them,
+ * type by type (within a type the next page is a seek, across types it would be a rescan), in the
+ * order of {@link unitKeysPage}; the first page starts without a cursor. The repository's types
+ * are found by seeking the content index, not by counting its rows, so a sync that stops after
+ * the first page waits for no more.
  */
 export function fingerprintsPage(
   sql: SqliteStatements,
   repoId: string,
   version: number,
-  typeId: string,
   remote: string,
-  after: PageCursor | undefined,
+  after: FingerprintCursor | undefined,
   limit: number,
 ): FingerprintPage {
+  const typeId = after?.typeId ?? typeAfter(sql, repoId, undefined);
+  if (typeId === undefined) return { fingerprints: new Float64Array(0), next: undefined };
+  const unitAfter = after?.unitId;
   // only the columns fingerprinted, as arrays: a re-sync reads every row of the repository
   const rows = sql
     .prepare(
       `SELECT rc.id, u.unit_id, u.metadata, u.artifacts, u.remotes
        FROM repository_content rc JOIN units u ON u.id = rc.unit
        WHERE rc.repo = (SELECT seq FROM repositories WHERE id = ?) AND ${VISIBLE_IN_VERSION} AND rc.type_id = ?
-         ${after === undefined ? '' : 'AND rc.unit > (SELECT id FROM units WHERE unit_id = ?)'}
+         ${unitAfter === undefined ? '' : 'AND rc.unit > (SELECT id FROM units WHERE unit_id = ?)'}
        ORDER BY rc.type_id, rc.unit LIMIT ?`,
       true,
     )
-    .all(...[repoId, version, version, typeId, ...(after === undefined ? [] : [after.unitId]), limit]) as [
+    .all(...[repoId, version, version, typeId, ...(unitAfter === undefined ? [] : [unitAfter]), limit]) as [
     number,
     string,
     string,
@@ -160,7 +170,21 @@ export function fingerprintsPage(
     fingerprints[at + FINGERPRINT_FIELDS] = contentRow;
   }
   const last = rows[rows.length - 1];
-  return { fingerprints, next: rows.length < limit || last === undefined ? undefined : { typeId, unitId: last[1] } };
+  if (last !== undefined && rows.length === limit) return { fingerprints, next: { typeId, unitId: last[1] } };
+  const following = typeAfter(sql, repoId, typeId);
+  return { fingerprints, next: following === undefined ? undefined : { typeId: following } };
+}
+
+/** The repository's next content type after `typeId` (in any version), by one seek of its content index. */
+function typeAfter(sql: SqliteStatements, repoId: string, typeId: string | undefined): string | undefined {
+  const row = sql
+    .prepare(
+      `SELECT type_id FROM repository_content
+       WHERE repo = (SELECT seq FROM repositories WHERE id = ?) AND type_id > ? ORDER BY type_id LIMIT 1`,
+      true,
+    )
+    .get(repoId, typeId ?? '') as [string] | undefined;
+  return row?.[0];
 }
 
 function artifactView(

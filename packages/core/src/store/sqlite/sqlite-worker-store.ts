@@ -175,10 +175,7 @@ export class SqliteWorkerStore implements ContentStore {
   }
   repoUnitFingerprints(repoId: string, version: number, remote: string): AsyncIterable<Float64Array> {
     const size = this.keyPageSize;
-    return readFingerprintPages(
-      async () => Object.keys(await this.countRepoUnits(repoId, version)),
-      (typeId, after) => this.call<FingerprintPage>('fingerprintsPage', repoId, version, typeId, remote, after, size),
-    );
+    return readFingerprintPages((after) => this.call<FingerprintPage>('fingerprintsPage', repoId, version, remote, after, size));
   }
   unitFingerprints(units: readonly UnitWrite[]): Float64Array {
     return fingerprintUnits(units);
