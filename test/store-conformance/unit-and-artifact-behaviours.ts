@@ -1,4 +1,4 @@
-import { DIGEST_ALGORITHMS } from '@tributary/plugin-api';
+import { canonicalJson, DIGEST_ALGORITHMS } from '@tributary/plugin-api';
 import { collect, digestOf, repoWithVersion1, sha256Of, unitId, unitWrite, type CurrentStore } from './store-fixtures.js';
 
 export function unitBehaviours(current: CurrentStore): void {
@@ -12,6 +12,17 @@ export function unitBehaviours(current: CurrentStore): void {
     const c = unitWrite('file', 'c');
     expect(await store.upsertUnits([bChanged, aSameOtherKeyOrder, c])).toEqual(['updated', 'unchanged', 'created']);
     expect(await store.upsertUnits([bChanged, aSameOtherKeyOrder, c])).toEqual(['unchanged', 'unchanged', 'unchanged']);
+  });
+
+  test('metadata given as canonical text is stored as that text and compares with the same metadata given as an object', async () => {
+    const store = current();
+    const metadata = { size: 1, tags: { x: 1, y: 2 } };
+    const a = unitWrite('file', 'as-text', metadata);
+    expect(await store.upsertUnits([{ ...a, metadataJson: canonicalJson(metadata) }])).toEqual(['created']);
+    expect(await store.upsertUnits([{ ...a, metadata: { tags: { y: 2, x: 1 }, size: 1 } }])).toEqual(['unchanged']);
+    expect(await store.upsertUnits([{ ...a, metadata: { size: 2 }, metadataJson: canonicalJson({ size: 2 }) }])).toEqual(['updated']);
+    const [found] = await store.findUnits([a.unitId]);
+    expect(found!.metadata).toEqual({ size: 2 });
   });
 
   test('upserting is idempotent by unit id and findUnits returns what was stored', async () => {

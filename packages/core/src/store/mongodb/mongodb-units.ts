@@ -39,7 +39,7 @@ export class MongoUnits {
     // only changed unit-artifact rows
     const dirty = new Map<string, { unit: UnitWrite; change: 'created' | 'updated' | 'artifacts' }>();
     for (const unit of units) {
-      const metadata = canonicalJson(unit.metadata ?? {});
+      const metadata = unit.metadataJson ?? canonicalJson(unit.metadata ?? {});
       let current = stored.get(unit.unitId);
       if (current?.metadata === metadata) statuses.push('unchanged');
       else {
