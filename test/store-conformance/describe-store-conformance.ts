@@ -1,3 +1,4 @@
+import { fingerprintBehaviours } from './fingerprint-behaviours.js';
 import type { ContentStore } from '@tributary/core';
 import { contentBehaviours } from './content-behaviours.js';
 import { historyBehaviours, orphanBehaviours } from './history-and-orphan-behaviours.js';
@@ -56,5 +57,6 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
     describe('batching', () => batchingBehaviours(current));
     describe('sync history', () => historyBehaviours(current));
     describe('orphans', () => orphanBehaviours(current));
+    describe('unit fingerprints', () => fingerprintBehaviours(current));
   });
 }

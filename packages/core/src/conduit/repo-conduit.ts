@@ -21,7 +21,7 @@ import {
 import { PluginRegistry } from '../plugins/plugin-registry.js';
 import { ArtifactStorage } from '../storage/artifact-storage.js';
 import { resolveInside, safeRelativePath } from '../storage/safe-relative-path.js';
-import type { ContentStore, RemoteArtifactRecord, UnitWrite } from '../store/content-store.js';
+import type { ContentStore, RemoteArtifactRecord, SeenUnit, UnitWrite } from '../store/content-store.js';
 import { unitIdFor } from '../store/unit-id.js';
 import { CONTENT_STORE, HOST_OPTIONS, type HostOptionsToken } from '../host/tokens.js';
 import { SYNC_SCOPE, type SyncScope } from './sync-scope.js';
@@ -56,7 +56,7 @@ export class RepoConduit implements ImportConduit {
   /** False once the pipeline asks nothing more of the base version's fingerprints. */
   private baseWanted = true;
   /** Content rows found unchanged and not yet marked seen. */
-  private unmarked: number[] = [];
+  private unmarked: SeenUnit[] = [];
 
   constructor(
     @inject(CONTENT_STORE) private readonly store: ContentStore,
@@ -228,7 +228,7 @@ export class RepoConduit implements ImportConduit {
         const row = index.contentRowOf(fingerprints, k * FINGERPRINT_FIELDS);
         if (row < 0) return;
         answers[positions[k]!] = { unitId: write.unitId, typeId: write.typeId, key: write.key };
-        this.unmarked.push(row);
+        this.unmarked.push({ unitId: write.unitId, contentRow: row });
       });
     }
     return answers;

@@ -132,10 +132,12 @@ export interface ContentStore {
    */
   unitFingerprints?(units: readonly UnitWrite[]): Float64Array;
   /**
-   * With {@link repoUnitFingerprints}: marks content rows (by the ids its pages gave) that are
-   * still present seen by the in-progress `version`, as `associate` marks units already present.
+   * With {@link repoUnitFingerprints}: marks units of the base version that are still present
+   * seen by the in-progress `version`, as `associate` marks units already present. Each is named
+   * by unit id and by the content row its fingerprint page gave; a store uses whichever it keys
+   * by.
    */
-  markSeen?(repoId: string, version: number, contentRows: readonly number[]): Promise<void>;
+  markSeen?(repoId: string, version: number, seen: readonly SeenUnit[]): Promise<void>;
   /** Units in `version`, counted by type. */
   countRepoUnits(repoId: string, version: number): Promise<CountsByType>;
 
@@ -212,6 +214,12 @@ export interface UnitWrite {
 }
 
 export type UpsertStatus = 'created' | 'updated' | 'unchanged';
+
+/** A unit to mark seen (ContentStore.markSeen): its id, and its content row as a fingerprint page gave it. */
+export interface SeenUnit {
+  readonly unitId: string;
+  readonly contentRow: number;
+}
 
 export interface AssociateRow {
   readonly unitId: string;

@@ -19,6 +19,7 @@ import type {
   RepoUnitView,
   RepositoryInput,
   RepositoryRecord,
+  SeenUnit,
   StoreStats,
   SyncRecord,
   SyncRecordOutcome,
@@ -34,6 +35,7 @@ import { MongoRepositoryContent } from './mongodb-repository-content.js';
 import { MongoRequests } from './mongodb-requests.js';
 import { MongoSyncHistory } from './mongodb-sync-history.js';
 import { MongoUnits } from './mongodb-units.js';
+import { fingerprintUnits } from '../sqlite/sqlite-unit-columns.js';
 
 export interface MongoContentStoreOptions {
   /** Database of the catalog. Default: the one named in the URI, else `tributary`. */
@@ -254,6 +256,18 @@ export class MongoContentStore implements ContentStore {
   repoUnits(repoId: string, version: number, options: { typeId?: string; pageSize?: number } = {}): AsyncIterable<RepoUnitView> {
     const pageSize = positive(options.pageSize, this.unitPageSize);
     return this.guardStream('stream units', this.stream.views(repoId, version, options.typeId, pageSize));
+  }
+
+  repoUnitFingerprints(repoId: string, version: number, remote: string): AsyncIterable<Float64Array> {
+    return this.guardStream('read unit fingerprints', this.stream.fingerprints(repoId, version, remote, this.keyPageSize));
+  }
+
+  unitFingerprints(units: readonly UnitWrite[]): Float64Array {
+    return fingerprintUnits(units);
+  }
+
+  markSeen(repoId: string, version: number, seen: readonly SeenUnit[]): Promise<void> {
+    return this.guard('mark units seen', () => this.content.markSeen(repoId, version, seen.map((unit) => unit.unitId)));
   }
 
   countRepoUnits(repoId: string, version: number): Promise<CountsByType> {

@@ -5,7 +5,9 @@ import type { RepoUnitArtifactView, RepoUnitView } from '../content-store.js';
 import type { ArtifactDoc, CatalogCollections, ContentDoc, RemoteArtifactDoc, UnitArtifactEntry } from './mongodb-documents.js';
 import { visibleIn } from './mongodb-repository-content.js';
 import { batchFor, type MongoRequests } from './mongodb-requests.js';
-import { artifactDigests, sortedArtifacts, type MongoUnits } from './mongodb-units.js';
+import { artifactDigests, remoteArtifactId, sortedArtifacts, type MongoUnits } from './mongodb-units.js';
+import { artifactsText, remotesColumn } from '../sqlite/sqlite-unit-columns.js';
+import { STORED_FINGERPRINT_FIELDS, writeFingerprint } from '../unit-fingerprint.js';
 
 type StreamedRow = Pick<ContentDoc, 'unitId' | 'typeId' | 'origin' | 'key'>;
 
@@ -41,6 +43,35 @@ export class MongoRepoUnitStream {
 
   async *views(repoId: string, version: number, typeId: string | undefined, batchSize: number): AsyncIterable<RepoUnitView> {
     for await (const rows of this.rowBatches(repoId, version, typeId, batchSize)) yield* await this.join(rows);
+  }
+
+  /**
+   * The fingerprints (unit-fingerprint.ts) of the version's units as `remote` sees them, a batch
+   * of rows at a time: over the texts the SQLite store's row of each unit would hold, rebuilt from
+   * the unit document and its remote artifacts of `remote` (looked up by `_id`, which is what a
+   * MongoDB-wire server indexes best). No content row numbers: `markSeen` goes by unit id here.
+   */
+  async *fingerprints(repoId: string, version: number, remote: string, batchSize: number): AsyncIterable<Float64Array> {
+    for await (const rows of this.rowBatches(repoId, version, undefined, batchSize)) {
+      const unitDocs = await this.units.unitDocs(rows.map((row) => row.unitId));
+      const remoteIds = unitDocs.flatMap((unit) => (unit.artifacts ?? []).map((entry) => remoteArtifactId(unit._id, entry.relativePath, remote)));
+      const remotes = await this.requests.allIn(remoteIds, (ids) =>
+        this.collections.remoteArtifacts.find({ _id: { $in: ids } }, { batchSize: batchFor(ids.length) }),
+      );
+      const remotesOf = new Map<string, RemoteArtifactDoc[]>();
+      for (const doc of remotes) {
+        let list = remotesOf.get(doc.unitId);
+        if (list === undefined) remotesOf.set(doc.unitId, (list = []));
+        list.push(doc);
+      }
+      const fingerprints = new Float64Array(unitDocs.length * STORED_FINGERPRINT_FIELDS);
+      unitDocs.forEach((unit, i) => {
+        const mine = remotesOf.get(unit._id) ?? [];
+        const columns = [unit.metadata, artifactsText(sortedArtifacts(unit.artifacts)), mine.length > 0 ? remotesColumn(mine) : ''];
+        writeFingerprint(fingerprints, i * STORED_FINGERPRINT_FIELDS, unit._id, columns);
+      });
+      yield fingerprints;
+    }
   }
 
   /** The rows of the version, a batch at a time, resuming after the last row when the cursor is lost. */

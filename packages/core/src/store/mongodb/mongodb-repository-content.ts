@@ -85,6 +85,15 @@ export class MongoRepositoryContent {
     return added;
   }
 
+  /** Marks units already present seen by `version`, as `associate` does (insert-only marks). */
+  async markSeen(repoId: string, version: number, unitIds: readonly string[]): Promise<void> {
+    await this.requests.bulk(
+      this.collections.seen,
+      unitIds.map((unitId) => ({ insertOne: { document: seenMark(repoId, unitId, version) } })),
+      () => [], // marked twice: once is enough
+    );
+  }
+
   async unassociate(repoId: string, version: number, unitIds: readonly string[]): Promise<CountsByType> {
     const rows = await this.requests.allIn(unitIds, (ids) =>
       this.collections.content.find({ repoId, unitId: { $in: ids }, versionRemoved: null }, { batchSize: batchFor(ids.length) }),

@@ -192,7 +192,7 @@ export function artifactDigests(doc: ArtifactDoc): Digests {
   return digests;
 }
 
-function remoteArtifactId(unitId: string, relativePath: string, remote: string): string {
+export function remoteArtifactId(unitId: string, relativePath: string, remote: string): string {
   return createHash('sha256').update(unitId).update('\u0000').update(relativePath).update('\u0000').update(remote).digest('hex');
 }
 

@@ -20,6 +20,7 @@ import type {
   RepoUnitView,
   RepositoryInput,
   RepositoryRecord,
+  SeenUnit,
   StoreStats,
   SyncRecord,
   SyncRecordOutcome,
@@ -312,7 +313,12 @@ export class SqliteContentStore implements ContentStore {
     });
   }
 
-  async markSeen(repoId: string, version: number, contentRows: readonly number[]): Promise<void> {
+  async markSeen(repoId: string, version: number, seen: readonly SeenUnit[]): Promise<void> {
+    this.markSeenRows(repoId, version, seen.map((unit) => unit.contentRow));
+  }
+
+  /** {@link markSeen} by content rows only (how the catalog thread gets them). */
+  markSeenRows(repoId: string, version: number, contentRows: readonly number[]): void {
     this.bulk('mark units seen', contentRows.length, () => {
       const { seq, generation } = this.repositories.writableVersion(repoId, version);
       content.markSeen(this.sql, seq, generation, contentRows);

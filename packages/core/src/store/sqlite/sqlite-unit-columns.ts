@@ -85,6 +85,14 @@ function artifactsColumn(unit: UnitWrite): string {
   return JSON.stringify([...byPath].sort((a, b) => compareText(a[0], b[0])));
 }
 
+/**
+ * The `artifacts` column text of a unit whose files are these entries (one per path, sorted by
+ * path, lower-case sha256): how a store that keeps files otherwise (MongoDB) fingerprints them.
+ */
+export function artifactsText(entries: readonly { readonly relativePath: string; readonly sha256: string | null }[]): string {
+  return JSON.stringify(entries.map((entry) => [entry.relativePath, entry.sha256]));
+}
+
 /** The `remotes` column of exactly `given` (deduplicated and sorted). */
 export function remotesColumn(given: readonly Omit<RemoteArtifactRecord, 'unitId'>[]): string {
   return JSON.stringify(sortRemotes(dedupeRemotes(given.map(storedRemote))));

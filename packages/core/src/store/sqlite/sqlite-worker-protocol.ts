@@ -26,6 +26,7 @@ export const WORKER_METHODS = [
   'associate',
   'unassociate',
   'markSeen',
+  'markSeenRows',
   'unassociateUnseen',
   'unitKeysPage',
   'unitsPage',

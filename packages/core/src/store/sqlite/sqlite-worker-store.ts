@@ -19,6 +19,7 @@ import type {
   RepoUnitView,
   RepositoryInput,
   RepositoryRecord,
+  SeenUnit,
   StoreStats,
   SyncRecord,
   SyncRecordOutcome,
@@ -156,8 +157,9 @@ export class SqliteWorkerStore implements ContentStore {
     });
     return this.call('associatePairs', repoId, version, pairs, origin);
   }
-  markSeen(repoId: string, version: number, contentRows: readonly number[]): Promise<void> {
-    return this.call('markSeen', repoId, version, contentRows);
+  markSeen(repoId: string, version: number, seen: readonly SeenUnit[]): Promise<void> {
+    // the catalog thread needs only the rows: a flat list of numbers crosses cheapest
+    return this.call('markSeenRows', repoId, version, seen.map((unit) => unit.contentRow));
   }
   unassociate(repoId: string, version: number, unitIds: readonly string[]): Promise<CountsByType> {
     return this.call('unassociate', repoId, version, unitIds);
