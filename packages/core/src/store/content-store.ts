@@ -120,7 +120,7 @@ export interface ContentStore {
    */
   repoUnits(repoId: string, version: number, options?: { typeId?: string; pageSize?: number }): AsyncIterable<RepoUnitView>;
   /**
-   * Optional, with {@link unitFingerprints} (the SQLite store has both): the fingerprint of every
+   * Optional, with {@link unitFingerprints} (both stores have them): the fingerprint of every
    * unit of `version` as stored, with only `remote`'s sources (see unit-fingerprint.ts), page by
    * page as flat lists. A re-sync compares them with the fingerprints of what it is about to write
    * and skips the content that would change nothing. Without them every unit goes the long way.
