@@ -12,24 +12,18 @@ import type { PackageEntry } from '../metadata/package-entry.js';
 export function packageContent(p: PackageEntry, baseUrl: string, source: string): DeclarativeContent {
   const { href, xmlBase } = p.location;
   const relativePath = storedRelativePath(href);
-  const url = locationUrl(href, xmlBase, baseUrl, () => `${source}, line ${p.line} (package ${p.name})`);
+  const { key } = p;
+  const url = locationUrl(href, xmlBase, baseUrl, () => `${source}, line ${p.line} (package ${key.name})`);
   const size = p.packageSize;
   return new DeclarativeContent({
     typeId: RPM_PACKAGE,
-    key: {
-      name: p.name,
-      epoch: p.epoch,
-      version: p.version,
-      release: p.release,
-      arch: p.arch,
-      checksumType: p.checksumType,
-      checksum: p.checksum,
-    },
+    // the entry's own key object: it crossed from the parsing thread for this
+    key,
     metadataJson: p.metadataJson,
     artifacts: [
       size !== undefined
-        ? { url, relativePath, size, digests: { [p.checksumType]: p.checksum } }
-        : { url, relativePath, digests: { [p.checksumType]: p.checksum } },
+        ? { url, relativePath, size, digests: { [key.checksumType]: key.checksum } }
+        : { url, relativePath, digests: { [key.checksumType]: key.checksum } },
     ],
   });
 }

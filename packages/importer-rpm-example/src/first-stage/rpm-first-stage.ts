@@ -137,13 +137,14 @@ export class RpmFirstStage extends Stage {
     // content is built as the next queue takes it, and a batch is passed on awaiting only while that queue is full
     function* contentsOf(packages: readonly PackageEntry[]): Generator<DeclarativeContent> {
       for (const p of packages) {
-        if (!seen.add(p)) {
+        const { key } = p;
+        if (!seen.add(key)) {
           droppedCount++;
-          if (dropped.length < DUPLICATES_LOGGED) dropped.push(`${nevraOf(p)} (${p.checksumType}:${p.checksum.slice(0, 16)}…, line ${p.line})`);
+          if (dropped.length < DUPLICATES_LOGGED) dropped.push(`${nevraOf(key)} (${key.checksumType}:${key.checksum.slice(0, 16)}…, line ${p.line})`);
           continue;
         }
         const content = packageContent(p, baseUrl, source);
-        if (links.wantedCount > 0) links.offer(p, content);
+        if (links.wantedCount > 0) links.offer(key, content);
         emitted++;
         yield content;
       }

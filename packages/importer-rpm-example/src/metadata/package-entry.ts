@@ -1,6 +1,6 @@
 import type { DigestAlgorithm } from '@tributary/plugin-api';
 import { storedRelativePath } from './location.js';
-import type { Nevra, PrimaryPackage } from './primary-package.js';
+import type { PrimaryPackage } from './primary-package.js';
 
 /**
  * A primary.xml package as the first stage needs it: what names it, where its file is, and its
@@ -8,9 +8,9 @@ import type { Nevra, PrimaryPackage } from './primary-package.js';
  * the pipeline's thread as one string per package rather than as objects to rebuild there, and
  * the pipeline's thread never serialises it: the catalog stores the text as it is.
  */
-export interface PackageEntry extends Nevra {
-  readonly checksumType: DigestAlgorithm;
-  readonly checksum: string;
+export interface PackageEntry {
+  /** The unit key, as the unit gets it. */
+  readonly key: PackageKey;
   readonly location: PrimaryPackage['location'];
   /** `<size package>`: the RPM file's size, when primary gives it. */
   readonly packageSize: number | undefined;
@@ -20,15 +20,28 @@ export interface PackageEntry extends Nevra {
   readonly metadataJson: string;
 }
 
+/** An `rpm.package` unit key: NEVRA and pkgId (a type, not an interface, so it is a UnitKey as it is). */
+export type PackageKey = {
+  readonly name: string;
+  readonly epoch: string;
+  readonly version: string;
+  readonly release: string;
+  readonly arch: string;
+  readonly checksumType: DigestAlgorithm;
+  readonly checksum: string;
+};
+
 export function packageEntryOf(p: PrimaryPackage): PackageEntry {
   return {
-    name: p.name,
-    epoch: p.epoch,
-    version: p.version,
-    release: p.release,
-    arch: p.arch,
-    checksumType: p.checksumType,
-    checksum: p.checksum,
+    key: {
+      name: p.name,
+      epoch: p.epoch,
+      version: p.version,
+      release: p.release,
+      arch: p.arch,
+      checksumType: p.checksumType,
+      checksum: p.checksum,
+    },
     location: p.location,
     packageSize: p.size.package,
     line: p.line,
