@@ -281,6 +281,48 @@ describe('default pipeline over RepoConduit + SQLite + ArtifactStorage + Downloa
     }
   });
 
+  it('multi-level discovery in a re-sync: content awaiting a unit that QueryExistingContents skipped as unchanged gets its ref', async () => {
+    const refs: (string | undefined)[] = [];
+    class LinkedFirstStage extends Stage {
+      constructor() {
+        super('LinkedFirstStage');
+      }
+      override async run(): Promise<void> {
+        const base = new DeclarativeContent({ typeId: 'linked.item', key: { name: 'base' }, metadata: { role: 'base' } });
+        await this.put(base);
+        const ref = await base.resolution();
+        refs.push(ref?.unitId);
+        await this.put(new DeclarativeContent({ typeId: 'linked.item', key: { name: 'derived' }, metadata: { role: 'derived', base: ref?.unitId ?? null } }));
+      }
+    }
+    const linked = defineImporter({
+      name: 'linked',
+      version: '1.0.0',
+      hostApi: '^1.0.0',
+      contentTypes: [{ id: 'linked.item', keyFields: ['name'] }],
+      firstStage: () => new LinkedFirstStage(),
+    });
+    const other = await startTempHost({ plugins: [linked], batchSize: 7 });
+    try {
+      await other.host.createRepository({ name: 'r' });
+      const run = () => other.host.sync('r', { importer: 'linked', url: upstream.url, policy: 'on_demand', force: true, mirror: true });
+      const first = await run();
+      expect(first.report.added).toEqual({ 'linked.item': 2 });
+      const calls = { upsertUnits: 0 };
+      const store = other.host.store as unknown as { upsertUnits: (...args: unknown[]) => Promise<unknown> };
+      const upsert = store.upsertUnits.bind(store);
+      jest.spyOn(store, 'upsertUnits').mockImplementation((...args: unknown[]) => (calls.upsertUnits++, upsert(...args)));
+      const again = await run();
+      expect(again.report).toMatchObject({ added: {}, updated: {}, removed: {} });
+      expect(calls.upsertUnits).toBe(0);
+      expect(refs).toHaveLength(2);
+      expect(refs[1]).toBe(refs[0]);
+      expect(refs[0]).toMatch(/^[0-9a-f]{40}$/);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('a file the sync now downloads is not skipped: on_demand, then immediate fetches every file', async () => {
     await sync({ policy: 'on_demand' });
     const again = await sync({ policy: 'immediate' });
