@@ -38,6 +38,30 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+test('a new catalog file has 16 KiB pages; an existing one keeps its own page size and opens as before', async () => {
+  const fresh = await open(join(dir, 'fresh.db'));
+  await fresh.createRepository({ name: 'r' });
+  const older = join(dir, 'older.db');
+  const raw = new BetterSqlite3(older);
+  raw.pragma('page_size = 4096');
+  raw.pragma('journal_mode = WAL');
+  raw.exec('CREATE TABLE leftover (x)');
+  raw.close();
+  const reopened = await open(older);
+  await reopened.createRepository({ name: 'r' });
+  expect(await reopened.getRepository('r')).toMatchObject({ name: 'r' });
+  const pageSizeOf = (file: string) => {
+    const db = new BetterSqlite3(file, { readonly: true });
+    try {
+      return db.pragma('page_size', { simple: true });
+    } finally {
+      db.close();
+    }
+  };
+  expect(pageSizeOf(join(dir, 'fresh.db'))).toBe(16384);
+  expect(pageSizeOf(older)).toBe(4096);
+});
+
 test('the catalog survives closing and reopening, and init on an existing file changes nothing', async () => {
   const first = await open();
   const repo = await first.createRepository({ name: 'kept', config: { a: 1 } });

@@ -85,16 +85,23 @@ export const SQLITE_PIPELINE_BATCH = 500;
 export const DEFAULT_CACHE_MIB = 16;
 
 /**
- * Pages the write-ahead log may hold before a commit of the writing connection copies them into
- * the file itself (~64 MiB instead of SQLite's 4 MiB: a sync writes in bursts, and each checkpoint
+ * Page size of a new catalog file (an existing one keeps its own). Unit rows run to a few KB (an
+ * rpm package's is ~1.9 KB), so several fit a 16 KiB page where a 4 KiB page holds two, and the
+ * indexes keyed by hashed unit ids are shallower: a 100,000-package rpm sync took ~4% less CPU
+ * (6.9–7.3 s against 7.1–7.7 s over four alternating pairs), a 200,000-entry file sync about the same.
+ */
+const PAGE_SIZE = 16384;
+/**
+ * Bytes the write-ahead log may hold before a commit of the writing connection copies them into
+ * the file itself (64 MiB instead of SQLite's 4 MiB: a sync writes in bursts, and each checkpoint
  * rewrites and syncs pages of the randomly keyed indexes).
  */
-const AUTOCHECKPOINT_PAGES = 16384;
+const AUTOCHECKPOINT_BYTES = 64 * 1024 * 1024;
 /**
  * The same while a checkpoint thread does that work: only a backstop, so the log stays bounded if
  * the thread falls behind.
  */
-const BACKSTOP_AUTOCHECKPOINT_PAGES = 4 * AUTOCHECKPOINT_PAGES;
+const BACKSTOP_AUTOCHECKPOINT_BYTES = 4 * AUTOCHECKPOINT_BYTES;
 
 /**
  * The embedded catalog: the {@link ContentStore} port on one SQLite file (better-sqlite3, WAL).
@@ -134,10 +141,14 @@ export class SqliteContentStore implements ContentStore {
   ) {
     let db: Database | undefined;
     let checkpointer = false;
+    let pageSize = PAGE_SIZE;
     try {
       if (file !== ':memory:' && file !== '') mkdirSync(dirname(file), { recursive: true });
       db = new BetterSqlite3(file, { timeout: options.busyTimeoutMs ?? 5000 });
+      // before anything is written (and before WAL mode, which fixes it): a new file only
+      db.pragma(`page_size = ${PAGE_SIZE}`);
       db.pragma('journal_mode = WAL');
+      pageSize = db.pragma('page_size', { simple: true }) as number;
       // In WAL mode NORMAL loses at most the last transactions on power loss, never consistency.
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
@@ -146,7 +157,7 @@ export class SqliteContentStore implements ContentStore {
       // growing at this size however large the catalog gets.
       db.pragma(`cache_size = -${positive(options.cacheMiB, DEFAULT_CACHE_MIB) * 1024}`);
       checkpointer = file !== ':memory:' && file !== '' && options.checkpointThread !== false;
-      db.pragma(`wal_autocheckpoint = ${checkpointer ? BACKSTOP_AUTOCHECKPOINT_PAGES : AUTOCHECKPOINT_PAGES}`);
+      db.pragma(`wal_autocheckpoint = ${Math.ceil((checkpointer ? BACKSTOP_AUTOCHECKPOINT_BYTES : AUTOCHECKPOINT_BYTES) / pageSize)}`);
       db.pragma('temp_store = MEMORY');
     } catch (error) {
       db?.close();
@@ -155,7 +166,7 @@ export class SqliteContentStore implements ContentStore {
     this.db = db;
     this.checkpointer = checkpointer
       ? new SqliteCheckpointer(file, () => {
-          if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+          if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${Math.ceil(AUTOCHECKPOINT_BYTES / pageSize)}`);
         })
       : undefined;
     this.group = new SqliteGroupCommit(db, options.groupCommit, () => this.checkpointer?.request());
