@@ -1,4 +1,3 @@
-import type { DigestAlgorithm } from '@tributary/plugin-api';
 import { storedRelativePath } from './location.js';
 import type { PrimaryPackage } from './primary-package.js';
 
@@ -20,16 +19,8 @@ export interface PackageEntry {
   readonly metadataJson: string;
 }
 
-/** An `rpm.package` unit key: NEVRA and pkgId (a type, not an interface, so it is a UnitKey as it is). */
-export type PackageKey = {
-  readonly name: string;
-  readonly epoch: string;
-  readonly version: string;
-  readonly release: string;
-  readonly arch: string;
-  readonly checksumType: DigestAlgorithm;
-  readonly checksum: string;
-};
+/** An `rpm.package` unit key: NEVRA and pkgId (a mapped type, so it is a UnitKey as it is). */
+export type PackageKey = Pick<PrimaryPackage, 'name' | 'epoch' | 'version' | 'release' | 'arch' | 'checksumType' | 'checksum'>;
 
 export function packageEntryOf(p: PrimaryPackage): PackageEntry {
   return {
