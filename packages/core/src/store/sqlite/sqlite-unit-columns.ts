@@ -52,10 +52,12 @@ export function encodeUnits(units: readonly UnitWrite[]): string[] {
  */
 export function fingerprintUnits(units: readonly UnitWrite[]): Float64Array {
   const out = new Float64Array(units.length * FINGERPRINT_FIELDS);
-  const columns = encodeUnits(units);
-  for (let u = 0, i = 0; u < units.length; u++, i += UNIT_COLUMNS) {
-    writeFingerprint(out, u * FINGERPRINT_FIELDS, columns[i]!, [columns[i + 3]!, columns[i + 4]!, columns[i + 5]!]);
-  }
+  units.forEach((unit, u) => {
+    // the columns of encodeUnits that a fingerprint covers (the key is in the unit id)
+    const metadata = unit.metadataJson ?? canonicalJson(unit.metadata ?? {});
+    const remotes = unit.remotes?.length ? remotesColumn(unit.remotes) : '';
+    writeFingerprint(out, u * FINGERPRINT_FIELDS, unit.unitId, [metadata, artifactsColumn(unit), remotes]);
+  });
   return out;
 }
 
