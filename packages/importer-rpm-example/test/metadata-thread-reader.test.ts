@@ -17,7 +17,7 @@ import {
 } from '@tributary/importer-rpm-example';
 import { canonicalJson } from '@tributary/plugin-api';
 import { readInThread, readPackageEntriesInThread, startMetadataThread } from '../src/metadata/metadata-thread-reader';
-import { packageEntryOf, packageMetadata, type PackageEntry } from '../src/metadata/package-entry';
+import { packageEntryOf, packageMetadata, packEntries, unpackEntries, type PackageEntry } from '../src/metadata/package-entry';
 
 /** Tests run from source; the parsing thread runs the build (`npm test` builds first). */
 
@@ -197,6 +197,17 @@ describe('readPrimaryPackagesInThread, readAdvisoriesInThread', () => {
     }
     // taken by the reader, which ended it: stopping it again does nothing
     await thread!.stop();
+  });
+
+  test('package entries cross packed as one flat list per batch and come back as they were, xml:base and missing size included', () => {
+    const key = { name: 'a', epoch: '0', version: '1', release: '1', arch: 'noarch', checksumType: 'sha256' as const, checksum: 'ab'.repeat(32) };
+    const entries: PackageEntry[] = [
+      { key, location: { href: 'Packages/a.rpm' }, packageSize: 10, line: 3, metadataJson: '{"a":1}' },
+      { key: { ...key, name: 'b' }, location: { href: '../b.rpm', xmlBase: 'http://mirror.invalid/' }, packageSize: undefined, line: 9, metadataJson: '{}' },
+    ];
+    const packed = packEntries(entries);
+    expect(packed.every((value) => value === null || typeof value !== 'object')).toBe(true);
+    expect(unpackEntries(structuredClone(packed))).toEqual(entries);
   });
 
   testCountingThreads('a thread started early and never used ends with stop()', async () => {

@@ -7,6 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { errorData } from '@tributary/plugin-api';
 import { readMetadataItems } from './metadata-items.js';
+import { packEntries, type PackageEntry } from './package-entry.js';
 import type { MetadataThreadCredit, MetadataThreadMessage, MetadataThreadStart, MetadataThreadTask } from './metadata-thread-protocol.js';
 
 const port = parentPort!;
@@ -34,15 +35,17 @@ async function post(message: MetadataThreadMessage): Promise<void> {
 }
 
 async function parse(task: MetadataThreadTask): Promise<void> {
+  // package entries cross as one flat list per batch (see packEntries)
+  const items = (batch: unknown[]): unknown[] => (task.kind === 'primary-entries' ? packEntries(batch as PackageEntry[]) : batch);
   let batch: unknown[] = [];
-  for await (const items of readMetadataItems(task.kind, task.file, { maxBytes: task.maxBytes })) {
-    for (const item of items) batch.push(item);
+  for await (const read of readMetadataItems(task.kind, task.file, { maxBytes: task.maxBytes })) {
+    for (const item of read) batch.push(item);
     if (batch.length >= task.batchSize) {
-      await post({ kind: 'items', items: batch });
+      await post({ kind: 'items', items: items(batch) });
       batch = [];
     }
   }
-  if (batch.length > 0) await post({ kind: 'items', items: batch });
+  if (batch.length > 0) await post({ kind: 'items', items: items(batch) });
   port.postMessage({ kind: 'end' } satisfies MetadataThreadMessage);
 }
 

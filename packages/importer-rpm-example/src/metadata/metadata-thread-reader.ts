@@ -11,7 +11,7 @@ import type {
   MetadataThreadStart,
   MetadataThreadTask,
 } from './metadata-thread-protocol.js';
-import type { PackageEntry } from './package-entry.js';
+import { unpackEntries, type PackageEntry } from './package-entry.js';
 import type { PrimaryPackage } from './primary-package.js';
 import type { Advisory } from './updateinfo-advisory.js';
 
@@ -143,7 +143,7 @@ export async function* readInThread<T>(
       if (message.kind === 'end') return;
       if (message.kind === 'error') throw errorFromData(message.error);
       worker.postMessage({ kind: 'credit' } satisfies MetadataThreadCredit);
-      yield message.items as T[];
+      yield (kind === 'primary-entries' ? unpackEntries(message.items as (string | number | null)[]) : message.items) as T[];
     }
   } finally {
     signal?.removeEventListener('abort', notify);
