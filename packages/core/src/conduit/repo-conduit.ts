@@ -202,9 +202,9 @@ export class RepoConduit implements ImportConduit {
    * remote's sources: equal row fingerprints, see unit-fingerprint.ts), so the sync can skip it;
    * otherwise undefined. Units are checked as writing them would check them (metadata schema,
    * paths, digests, urls), so skipping hides no error. Units handing over a downloaded `file` are
-   * never unchanged. The base version's fingerprints are read once, on the first call, and only
-   * units whose id is among them are fingerprinted; with a store that cannot fingerprint, nothing
-   * is unchanged.
+   * never unchanged. The base version's fingerprints are read once (from {@link readBaseAhead} or
+   * the first call), and only units whose id is among them are fingerprinted; with a store that
+   * cannot fingerprint, nothing is unchanged.
    */
   async findUnchanged(units: readonly UnitInput[]): Promise<(UnitRef | undefined)[]> {
     const answers = new Array<UnitRef | undefined>(units.length).fill(undefined);
@@ -257,7 +257,7 @@ export class RepoConduit implements ImportConduit {
    * early), so the read overlaps with parsing that index. Failures surface at the first lookup.
    */
   readBaseAhead(): void {
-    this.baseIndex().catch(() => undefined);
+    if (this.baseWanted) this.baseIndex().catch(() => undefined);
   }
 
   async mayFindUnchanged(): Promise<boolean> {

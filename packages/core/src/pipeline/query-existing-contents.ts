@@ -35,6 +35,8 @@ export class QueryExistingContents extends Stage {
   ) {
     super('QueryExistingContents');
     this.skipUnchanged = options.skipUnchanged ?? true;
+    // not skipping: said before any stage runs, so the sync never starts reading the base version
+    if (!this.skipUnchanged && canFindUnchanged(ctx.conduit)) ctx.conduit.doneFindingUnchanged();
   }
 
   override async run(): Promise<void> {

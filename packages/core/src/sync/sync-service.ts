@@ -165,7 +165,8 @@ export class SyncService {
               return true;
             }
             // the importer goes on with its index: what is stored starts loading while it parses
-            conduit.readBaseAhead();
+            // (only a pipeline compares with it, and QueryExistingContents says beforehand if it will not)
+            if (plugin.firstStage) conduit.readBaseAhead();
             return false;
           },
         };

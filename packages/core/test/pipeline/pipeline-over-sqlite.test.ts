@@ -271,11 +271,16 @@ describe('default pipeline over RepoConduit + SQLite + ArtifactStorage + Downloa
     const other = await startTempHost({ plugins: [counting], batchSize: 7 });
     try {
       await other.host.createRepository({ name: 'r' });
-      const run = () => other.host.sync('r', { importer: 'counting-list', url: upstream.url, config: upstream.listing() as never, policy: 'on_demand', force: true });
+      const config = { ...upstream.listing(), finishEarly: true };
+      const run = () => other.host.sync('r', { importer: 'counting-list', url: upstream.url, config: config as never, policy: 'on_demand', force: true });
       await run();
       seen.length = 0;
+      const store = other.host.store as unknown as { repoUnitFingerprints: (...args: unknown[]) => unknown };
+      const reads = jest.spyOn(store, 'repoUnitFingerprints');
       await run();
       expect(seen).toHaveLength(30);
+      // nothing compares with the base version, so it is not read either
+      expect(reads).not.toHaveBeenCalled();
     } finally {
       await other.close();
     }

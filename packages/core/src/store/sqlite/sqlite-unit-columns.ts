@@ -39,24 +39,32 @@ export function encodeUnits(units: readonly UnitWrite[]): string[] {
     columns[at++] = unit.unitId;
     columns[at++] = unit.typeId;
     columns[at++] = JSON.stringify(unit.key);
-    columns[at++] = unit.metadataJson ?? canonicalJson(unit.metadata ?? {});
+    columns[at++] = metadataColumn(unit);
     columns[at++] = artifactsColumn(unit);
-    columns[at++] = unit.remotes?.length ? remotesColumn(unit.remotes) : '';
+    columns[at++] = unitRemotesColumn(unit);
   }
   return columns;
 }
 
+/** The `metadata` column: the plugin's canonical text as given, or the object's canonical JSON. */
+function metadataColumn(unit: UnitWrite): string {
+  return unit.metadataJson ?? canonicalJson(unit.metadata ?? {});
+}
+
+/** The `remotes` column of a unit's write; `''` when it gives none. */
+function unitRemotesColumn(unit: UnitWrite): string {
+  return unit.remotes?.length ? remotesColumn(unit.remotes) : '';
+}
+
 /**
  * The fingerprints (unit-fingerprint.ts) of the rows writing each of `units` into an empty catalog
- * would store: what {@link storedFingerprints} gives for a stored unit that needs no write.
+ * would store: what {@link storedFingerprintColumns} give for a stored unit that needs no write.
  */
 export function fingerprintUnits(units: readonly UnitWrite[]): Float64Array {
   const out = new Float64Array(units.length * FINGERPRINT_FIELDS);
   units.forEach((unit, u) => {
     // the columns of encodeUnits that a fingerprint covers (the key is in the unit id)
-    const metadata = unit.metadataJson ?? canonicalJson(unit.metadata ?? {});
-    const remotes = unit.remotes?.length ? remotesColumn(unit.remotes) : '';
-    writeFingerprint(out, u * FINGERPRINT_FIELDS, unit.unitId, [metadata, artifactsColumn(unit), remotes]);
+    writeFingerprint(out, u * FINGERPRINT_FIELDS, unit.unitId, [metadataColumn(unit), artifactsColumn(unit), unitRemotesColumn(unit)]);
   });
   return out;
 }
