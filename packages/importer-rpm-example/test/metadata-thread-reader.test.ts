@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { existsSync, readdirSync } from 'node:fs';
 import os from 'node:os';
@@ -77,7 +78,7 @@ describe('readPrimaryPackagesInThread, readAdvisoriesInThread', () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'tb-primary-thread-'));
     file = async (name, xml) => {
       const target = path.join(dir, name);
-      await writeFile(target, name.endsWith('.gz') ? gzipSync(xml) : xml);
+      await writeFile(target, name.endsWith('.gz') ? gzipSync(xml) : name.endsWith('.xz') ? execFileSync('xz', ['-T1', '-c'], { input: xml }) : xml);
       return { path: target, href: `repodata/${name}`, type: 'primary' };
     };
   });
@@ -170,6 +171,32 @@ describe('readPrimaryPackagesInThread, readAdvisoriesInThread', () => {
     expect(taken).toBeGreaterThanOrEqual(100);
     expect(threadCount()).toBe(before);
   });
+
+  // Terminating a thread while lzma-native works (or loads) aborted the whole process, this one
+  // (the jest worker) included: "terminate called after throwing an instance of 'Napi::Error'".
+  testCountingThreads('stopping a thread in the middle of an xz file, or while it starts, leaves the process standing', async () => {
+    const primary = await file('stop-primary.xml.xz', primaryXml(4000));
+    const before = threadCount();
+    for (let i = 0; i < 8; i++) {
+      const controller = new AbortController();
+      let batches = 0;
+      const reading = (async () => {
+        for await (const _batch of readPrimaryPackagesInThread(primary, { maxBytes: 1 << 30, batchSize: 50, window: 2, signal: controller.signal })) {
+          if (++batches === 1 + (i % 4)) controller.abort(new Error('stop here'));
+        }
+      })();
+      await expect(reading).rejects.toThrow('stop here');
+      for await (const _batch of readPrimaryPackagesInThread(primary, { maxBytes: 1 << 30, batchSize: 50, window: 2 })) if (++batches > i % 3) break;
+    }
+    for (let i = 0; i < 8; i++) {
+      const thread = startMetadataThread()!;
+      await new Promise((resolve) => setTimeout(resolve, i * 4));
+      await thread.stop();
+    }
+    expect(threadCount()).toBe(before);
+    // and it still reads the whole file
+    expect((await all(readPrimaryPackagesInThread(primary, { maxBytes: 1 << 30 }))).packages).toHaveLength(4000);
+  }, 30_000);
 
   test('without the thread script (an importer bundled into one file) the same items are read on the calling thread', async () => {
     const primary = await file('inline-primary.xml.gz', primaryXml(300));

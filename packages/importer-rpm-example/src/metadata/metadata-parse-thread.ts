@@ -3,18 +3,36 @@
  * (metadata-thread-reader.ts). It posts what it read in batches and never runs more than `window`
  * messages ahead of the reader. Its task comes as workerData, or, for a thread started before its
  * file was fetched (startMetadataThread), as the first message.
+ *
+ * The reader ends it with a `stop` message, never `worker.terminate()`: the thread stops reading,
+ * closes its port and ends when its event loop is empty, which is after any native work in flight.
+ * lzma-native (xz) calls back into JavaScript when its work completes, and while it loads; in a
+ * thread being terminated that call fails, node-addon-api throws a C++ exception nothing catches,
+ * and the whole process aborts ("terminate called after throwing an instance of 'Napi::Error'").
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { errorData } from '@tributary/plugin-api';
 import { readMetadataItems } from './metadata-items.js';
 import { packEntries, type PackageEntry } from './package-entry.js';
-import type { MetadataThreadCredit, MetadataThreadMessage, MetadataThreadStart, MetadataThreadTask } from './metadata-thread-protocol.js';
+import type {
+  MetadataThreadCredit,
+  MetadataThreadMessage,
+  MetadataThreadStart,
+  MetadataThreadStop,
+  MetadataThreadTask,
+} from './metadata-thread-protocol.js';
 
 const port = parentPort!;
 let credits = 0;
 let wake: (() => void) | undefined;
+const stopping = new AbortController();
+let parsing: Promise<void> | undefined;
 
-port.on('message', (message: MetadataThreadCredit | MetadataThreadStart) => {
+port.on('message', (message: MetadataThreadCredit | MetadataThreadStart | MetadataThreadStop) => {
+  if (message.kind === 'stop') {
+    stop();
+    return;
+  }
   if (message.kind === 'task') {
     start(message.task);
     return;
@@ -28,8 +46,21 @@ port.on('message', (message: MetadataThreadCredit | MetadataThreadStart) => {
 const given = workerData as MetadataThreadTask | null;
 if (given) start(given);
 
+/** Stops reading; the port closes once the read has unwound, and then the thread ends. */
+function stop(): void {
+  if (stopping.signal.aborted) return;
+  stopping.abort(new Error('the reader stopped the thread'));
+  wake?.();
+  wake = undefined;
+  void (parsing ?? Promise.resolve()).finally(() => port.close());
+}
+
 async function post(message: MetadataThreadMessage): Promise<void> {
-  while (credits === 0) await new Promise<void>((resolve) => (wake = resolve));
+  while (credits === 0) {
+    stopping.signal.throwIfAborted();
+    await new Promise<void>((resolve) => (wake = resolve));
+  }
+  stopping.signal.throwIfAborted();
   credits--;
   port.postMessage(message);
 }
@@ -38,7 +69,7 @@ async function parse(task: MetadataThreadTask): Promise<void> {
   // package entries cross as one flat list per batch (see packEntries)
   const items = (batch: unknown[]): unknown[] => (task.kind === 'primary-entries' ? packEntries(batch as PackageEntry[]) : batch);
   let batch: unknown[] = [];
-  for await (const read of readMetadataItems(task.kind, task.file, { maxBytes: task.maxBytes })) {
+  for await (const read of readMetadataItems(task.kind, task.file, { maxBytes: task.maxBytes, signal: stopping.signal })) {
     for (const item of read) batch.push(item);
     if (batch.length >= task.batchSize) {
       await post({ kind: 'items', items: items(batch) });
@@ -50,8 +81,10 @@ async function parse(task: MetadataThreadTask): Promise<void> {
 }
 
 function start(task: MetadataThreadTask): void {
+  if (stopping.signal.aborted || parsing) return;
   credits = task.window;
-  parse(task).catch((error: unknown) => {
+  parsing = parse(task).catch((error: unknown) => {
+    if (stopping.signal.aborted) return;
     const failure = errorData(error);
     try {
       port.postMessage({ kind: 'error', error: failure } satisfies MetadataThreadMessage);

@@ -36,3 +36,11 @@ export interface MetadataThreadStart {
   readonly kind: 'task';
   readonly task: MetadataThreadTask;
 }
+
+/**
+ * Reader → thread: stop reading and end. The thread ends by letting its event loop drain, after
+ * any native work in flight (see metadata-parse-thread.ts).
+ */
+export interface MetadataThreadStop {
+  readonly kind: 'stop';
+}

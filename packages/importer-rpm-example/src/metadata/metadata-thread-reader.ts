@@ -9,6 +9,7 @@ import type {
   MetadataThreadKind,
   MetadataThreadMessage,
   MetadataThreadStart,
+  MetadataThreadStop,
   MetadataThreadTask,
 } from './metadata-thread-protocol.js';
 import { unpackEntries, type PackageEntry } from './package-entry.js';
@@ -24,10 +25,19 @@ export interface MetadataThreadOptions extends ReadMetadataOptions {
   readonly thread?: StartedMetadataThread;
 }
 
+/**
+ * How long a parsing thread asked to stop may take to end before it is terminated. It ends within
+ * one decompressed chunk's parse; only a thread that is stuck waits this long.
+ */
+const STOP_GRACE_MS = 10_000;
+
 /** A parsing thread started before its file is there; a reader takes it, or `stop()` ends it. */
 export interface StartedMetadataThread {
-  /** The worker, and an error it raised or its exit code if it stopped before a reader took it; undefined once taken. */
-  take(): { worker: Worker; earlyError: Error | undefined; exitCode: number | undefined } | undefined;
+  /**
+   * The worker, a promise of its end, and an error it raised or its exit code if it stopped
+   * before a reader took it; undefined once taken.
+   */
+  take(): { worker: Worker; exited: Promise<void>; earlyError: Error | undefined; exitCode: number | undefined } | undefined;
   /** Ends the thread unless a reader took it. */
   stop(): Promise<void>;
 }
@@ -40,6 +50,7 @@ export interface StartedMetadataThread {
 export function startMetadataThread(script: string | undefined = threadScript()): StartedMetadataThread | undefined {
   if (script === undefined) return undefined;
   const worker = new Worker(script, { workerData: null });
+  const exited = exitOf(worker);
   let earlyError: Error | undefined;
   let exitCode: number | undefined;
   const noteError = (error: Error) => (earlyError ??= error);
@@ -53,12 +64,12 @@ export function startMetadataThread(script: string | undefined = threadScript())
       taken = true;
       worker.off('error', noteError);
       worker.off('exit', noteExit);
-      return { worker, earlyError, exitCode };
+      return { worker, exited, earlyError, exitCode };
     },
     async stop() {
       if (taken) return;
       taken = true;
-      await worker.terminate();
+      await endThread(worker, exited);
     },
   };
 }
@@ -109,6 +120,7 @@ export async function* readInThread<T>(
   }
   const task: MetadataThreadTask = { kind, file, maxBytes: options.maxBytes, batchSize: options.batchSize ?? 256, window: options.window ?? 4 };
   const worker = started?.worker ?? new Worker(script!, { workerData: task });
+  const exited = started?.exited ?? exitOf(worker);
   if (started) worker.postMessage({ kind: 'task', task } satisfies MetadataThreadStart);
   const inbox: MetadataThreadMessage[] = [];
   let failure: Error | undefined =
@@ -129,10 +141,11 @@ export async function* readInThread<T>(
     failure ??= error;
     notify();
   });
-  worker.on('exit', (code) => {
+  const onExit = (code: number): void => {
     failure ??= new TributaryError(ErrorCodes.PLUGIN_MISBEHAVED, `${kind} metadata ${file.href}: the parsing thread stopped (exit code ${code}) before the end of the file`);
     notify();
-  });
+  };
+  worker.on('exit', onExit);
   signal?.addEventListener('abort', notify);
   try {
     for (;;) {
@@ -147,8 +160,27 @@ export async function* readInThread<T>(
     }
   } finally {
     signal?.removeEventListener('abort', notify);
-    worker.removeAllListeners('exit');
-    await worker.terminate();
+    worker.off('exit', onExit);
+    await endThread(worker, exited);
+  }
+}
+
+function exitOf(worker: Worker): Promise<void> {
+  return new Promise((resolve) => worker.once('exit', () => resolve()));
+}
+
+/**
+ * Asks a parsing thread to end and waits until it has. Not `terminate()` at once: terminating a
+ * thread while lzma-native loads or works aborts the whole process (see metadata-parse-thread.ts);
+ * a thread that has not ended after STOP_GRACE_MS is terminated anyway.
+ */
+async function endThread(worker: Worker, exited: Promise<void>): Promise<void> {
+  worker.postMessage({ kind: 'stop' } satisfies MetadataThreadStop);
+  const timer = setTimeout(() => void worker.terminate(), STOP_GRACE_MS);
+  try {
+    await exited;
+  } finally {
+    clearTimeout(timer);
   }
 }
 
