@@ -27,6 +27,7 @@ export function instrumentPlugin(plugin: AnyImporterPlugin, hooks: { onEmission?
       observe('fetcher.download', signal);
       return fetcher.download(url, expected, downloadSignal);
     },
+    ...(fetcher.transferLimit !== undefined ? { transferLimit: fetcher.transferLimit } : {}),
   });
   const wrapConduit = (conduit: ImportConduit, signal: AbortSignal): ImportConduit =>
     new Proxy(conduit, {

@@ -378,6 +378,42 @@ describe('Downloader', () => {
     expect(await scopeFiles()).toEqual([path.basename(file.path)]);
   });
 
+  test('file:// transfers share the concurrency limit, so the pipeline may keep more downloads outstanding', async () => {
+    const sources = await Promise.all(
+      Array.from({ length: 12 }, async (_, i) => {
+        const source = path.join(base, `local-${i}.bin`);
+        await fs.writeFile(source, randomBytes(512 * 1024));
+        return pathToFileURL(source).href;
+      }),
+    );
+    // count the local reads open at once, where the transfer opens them
+    const nodeFs = jest.requireActual<typeof import('node:fs')>('node:fs');
+    const original = nodeFs.createReadStream;
+    let open = 0;
+    let maxOpen = 0;
+    const spy = jest.spyOn(nodeFs, 'createReadStream').mockImplementation(((...args: Parameters<typeof original>) => {
+      const stream = original(...args);
+      maxOpen = Math.max(maxOpen, ++open);
+      let done = false;
+      const closed = (): void => {
+        if (!done) open--;
+        done = true;
+      };
+      stream.once('end', closed).once('close', closed);
+      return stream;
+    }) as typeof original);
+    try {
+      const d = downloader({ concurrency: 2 });
+      expect(d.transferLimit).toBe(2);
+      const files = await Promise.all(sources.map((url) => d.download(url)));
+      expect(files).toHaveLength(12);
+      expect(maxOpen).toBeLessThanOrEqual(2);
+      expect(maxOpen).toBeGreaterThan(0);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   test('anything but http, https and file urls is TRIBUTARY_ERR_URL_INVALID', async () => {
     const d = downloader();
     for (const url of ['ftp://example.org/x', 'not a url', 'javascript:alert(1)', 'file://remote-host/etc/passwd']) {

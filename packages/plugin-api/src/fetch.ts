@@ -21,4 +21,11 @@ export interface RemoteFetcher {
    * when the sync ends.
    */
   download(url: string | readonly string[], expected?: DownloadExpectation, signal?: AbortSignal): Promise<DownloadedFile>;
+  /**
+   * Set when the fetcher itself runs at most this many transfers at once per remote (the host's
+   * downloader does). A `download` promise also covers writing the body to disk, so a pipeline
+   * whose concurrency is at least this may keep more downloads outstanding than it: transfers go
+   * on while finished bodies wait for the disk.
+   */
+  readonly transferLimit?: number;
 }

@@ -34,6 +34,8 @@ export const DOWNLOAD_URL_FAILED_CHANNEL = 'tributary:download:url-failed';
 const retryChannel = channel(DOWNLOAD_RETRY_CHANNEL);
 const urlFailedChannel = channel(DOWNLOAD_URL_FAILED_CHANNEL);
 const MAX_REDIRECTS = 10;
+/** The limiter's key for local files: `file://` transfers share one set of slots. */
+const LOCAL_ORIGIN = 'file://';
 
 /** Counters of one Downloader, for reports and benchmarks. */
 export interface DownloaderStats {
@@ -64,6 +66,8 @@ export interface DownloaderStats {
  */
 export class Downloader implements RemoteFetcher {
   readonly stats: DownloaderStats = { requests: 0, retries: 0, bytes: 0, files: 0 };
+  /** At most this many transfers per origin at once (`file://` urls count as one origin). */
+  readonly transferLimit: number;
   private readonly options: ResolvedRemoteOptions;
   private readonly dispatcher: Dispatcher;
   private readonly limiter: OriginLimiter;
@@ -92,6 +96,7 @@ export class Downloader implements RemoteFetcher {
     if (options.proxyUrl !== undefined) this.scrubber.addUrlUserinfo(options.proxyUrl);
     this.dispatcher = createRemoteDispatcher(options, this.options);
     this.limiter = new OriginLimiter(this.options.concurrency);
+    this.transferLimit = this.options.concurrency;
   }
 
   /**
@@ -162,8 +167,10 @@ export class Downloader implements RemoteFetcher {
     const cancelled = (): TributaryError => cancellation(target.display, signal);
     if (signal?.aborted) throw cancelled();
     if (target.localFile !== undefined) {
+      const release = this.limiter.tryAcquire(LOCAL_ORIGIN) ?? (await this.limiter.acquire(LOCAL_ORIGIN, signal, cancelled));
       const writer = new VerifyingFileWriter(file, expectation, `download of ${target.display}`, this.writeTempFile);
-      return this.complete(writer, fileTransfer(target.localFile, target.display, writer, signal, cancelled));
+      const transfer = fileTransfer(target.localFile, target.display, writer, signal, cancelled).finally(release);
+      return this.complete(writer, transfer);
     }
     for (let retry = 0; ; retry++) {
       try {

@@ -5,6 +5,15 @@ import { batchSizeOf, downloadConcurrencyOf, type PipelineContext } from './pipe
 import { DEFAULT_QUEUE_CAPACITY } from './run-pipeline.js';
 
 const NOTHING_DUE: readonly DeclarativeArtifact[] = [];
+/**
+ * With a fetcher that limits its own transfers, downloads outstanding per allowed transfer: the
+ * rest of a download's time is its body waiting for the disk (the storage's writer thread), and
+ * a transfer slot should not idle through it. Measured on the file benchmark's (b) on this
+ * project's 2-core VM, 3 (against 1) took the immediate sync of 20,000 files of 16 KiB from
+ * 4.6-6.4 s to 4.0-5.1 s over alternating runs, ArtifactDownloader's share from 3.6 s to 0.5-1.5 s.
+ * Bodies held meanwhile are at most 256 KiB each (larger ones stream to disk).
+ */
+const OUTSTANDING_PER_TRANSFER = 3;
 
 /**
  * Downloads the artifacts that are not stored and are due now: those declared with
@@ -12,10 +21,12 @@ const NOTHING_DUE: readonly DeclarativeArtifact[] = [];
  * goes through the fetcher (which verifies size and digests while streaming) and is left in
  * `artifact.downloaded` for ArtifactSaver.
  *
- * At most `downloadConcurrency` downloads run at once across the stage, and it holds at most
- * `downloadConcurrency + queueCapacity + batchSize` content (downloading or waiting to be passed
- * on), so memory stays bounded while downloads continue through the time the next stage spends on
- * a batch (all of those files are headed for storage anyway). Content is passed on as soon as all of its files are in, not in arrival order, and
+ * At most `downloadConcurrency` downloads run at once across the stage — or, with a fetcher that
+ * limits its transfers to at most that many (its `transferLimit`, as the host's downloader does),
+ * at most that many transfers and three times as many downloads, the others writing their bodies —
+ * and it holds at most `downloads + queueCapacity + batchSize` content (downloading or waiting to
+ * be passed on), so memory stays bounded while downloads continue through the time the next stage
+ * spends on a batch (all of those files are headed for storage anyway). Content is passed on as soon as all of its files are in, not in arrival order, and
  * while downloads run, finished content keeps flowing: someone may be awaiting its future. The first
  * failed download stops the others and fails the stage once they have settled.
  */
@@ -25,7 +36,9 @@ export class ArtifactDownloader extends Stage {
   }
 
   override async run(): Promise<void> {
-    const concurrency = downloadConcurrencyOf(this.ctx);
+    const transfers = downloadConcurrencyOf(this.ctx);
+    const limit = this.ctx.fetcher.transferLimit;
+    const concurrency = limit !== undefined && limit <= transfers ? transfers * OUTSTANDING_PER_TRANSFER : transfers;
     // room for a whole batch beyond the queue, so downloads go on while ArtifactSaver stores one
     const maxHeld = concurrency + (this.ctx.queueCapacity ?? DEFAULT_QUEUE_CAPACITY) + batchSizeOf(this.ctx);
     const window = new DownloadWindow(this.ctx.fetcher, concurrency, maxHeld, (dc) => this.put(dc), this.signal);

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { DeclarativeArtifact, DeclarativeContent, DownloadExpectation, RemoteFetcher } from '@tributary/plugin-api';
 
 /**
@@ -26,6 +27,8 @@ export class DownloadWindow {
     private readonly passOn: (dc: DeclarativeContent) => Promise<void>,
     stageSignal: AbortSignal,
   ) {
+    // every download listens to this signal, in the fetcher's own steps too
+    setMaxListeners(Math.max(10, 4 * concurrency), this.controller.signal);
     const abort = (): void => this.controller.abort(stageSignal.reason);
     if (stageSignal.aborted) abort();
     stageSignal.addEventListener('abort', abort, { once: true });

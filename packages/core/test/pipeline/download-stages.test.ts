@@ -1,7 +1,7 @@
-import { DeclarativeContent, ErrorCodes, Stage, type SyncSettings } from '@tributary/plugin-api';
+import { DeclarativeContent, ErrorCodes, Stage, type RemoteFetcher, type SyncSettings } from '@tributary/plugin-api';
 import { ArtifactDownloader, ArtifactSaver, runPipeline } from '../../src/pipeline/index';
 import { InMemoryConduit } from './in-memory-conduit';
-import { MemoryFetcher, sha256Of } from './memory-fetcher';
+import { MemoryFetcher, sha256Of, TransferLimitedFetcher } from './memory-fetcher';
 import { contextFor, fileContent, ListSource, throughStage } from './stage-harness';
 
 const BASE = 'http://upstream.test/repo/';
@@ -10,7 +10,7 @@ function upstream(names: readonly string[]): MemoryFetcher {
   return new MemoryFetcher(new Map(names.map((n) => [`${BASE}${n}`, `body of ${n}`])));
 }
 
-function downloaderFor(fetcher: MemoryFetcher, settings: Partial<SyncSettings>, downloadConcurrency?: number): ArtifactDownloader {
+function downloaderFor(fetcher: RemoteFetcher, settings: Partial<SyncSettings>, downloadConcurrency?: number): ArtifactDownloader {
   return new ArtifactDownloader(contextFor(new InMemoryConduit(), { fetcher, settings, ...(downloadConcurrency ? { downloadConcurrency } : {}) }));
 }
 
@@ -65,6 +65,30 @@ describe('ArtifactDownloader', () => {
     expect(out.map((dc) => dc.key.relativePath).sort()).toEqual([...names].sort());
     expect(fetcher.requested).toHaveLength(40);
     expect(fetcher.maxRunning).toBe(3);
+  });
+
+  it('with a fetcher that limits its own transfers, keeps three downloads outstanding per transfer while bodies wait for the disk', async () => {
+    const names = Array.from({ length: 30 }, (_, i) => `f${i}`);
+    const fetcher = new TransferLimitedFetcher(new Map(names.map((n) => [`${BASE}${n}`, `body of ${n}`])), 2);
+    fetcher.holdDisk();
+    const run = throughStage(downloaderFor(fetcher, { policy: 'immediate' }, 2), names.map((n) => fileContent(n, `body of ${n}`)));
+    await fetcher.waitingForDisk(6);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    // 2 transfers allowed × 3: no more downloads start while those 6 wait for the disk
+    expect(fetcher.outstanding).toBe(6);
+    expect(fetcher.maxTransfers).toBe(2);
+    fetcher.releaseDisk();
+    const out = await run;
+    expect(out.map((dc) => dc.key.relativePath).sort()).toEqual([...names].sort());
+    expect(fetcher.maxTransfers).toBe(2);
+    expect(fetcher.maxOutstanding).toBe(6);
+  });
+
+  it('a fetcher whose transfer limit is above the concurrency gets no more than the concurrency at once', async () => {
+    const names = Array.from({ length: 20 }, (_, i) => `f${i}`);
+    const fetcher = new TransferLimitedFetcher(new Map(names.map((n) => [`${BASE}${n}`, `body of ${n}`])), 10);
+    await throughStage(downloaderFor(fetcher, { policy: 'immediate' }, 3), names.map((n) => fileContent(n, `body of ${n}`)));
+    expect(fetcher.maxOutstanding).toBe(3);
   });
 
   it('keeps downloading while the next stage is busy, up to concurrency + queue capacity + batch size content held', async () => {

@@ -69,6 +69,70 @@ export class MemoryFetcher implements RemoteFetcher {
   }
 }
 
+/**
+ * TEST DOUBLE of a fetcher that limits its own transfers, as the host's Downloader does: at most
+ * `transferLimit` transfers at once (the rest queue inside the fetcher), then each body "writes
+ * to disk", which `holdDisk()` makes wait until `releaseDisk()`.
+ */
+export class TransferLimitedFetcher implements RemoteFetcher {
+  outstanding = 0;
+  maxOutstanding = 0;
+  transfers = 0;
+  maxTransfers = 0;
+  private diskWaiting = 0;
+  private readonly transferQueue: Array<() => void> = [];
+  private disk: Promise<void> | undefined;
+  private openDisk: (() => void) | undefined;
+  private readonly diskWaiters: Array<{ n: number; resolve: () => void }> = [];
+  private readonly inner: MemoryFetcher;
+
+  constructor(bodies: ReadonlyMap<string, string>, readonly transferLimit: number) {
+    this.inner = new MemoryFetcher(bodies);
+  }
+
+  holdDisk(): void {
+    this.disk = new Promise<void>((resolve) => (this.openDisk = resolve));
+  }
+
+  releaseDisk(): void {
+    this.openDisk?.();
+    this.disk = undefined;
+  }
+
+  /** Settles once `n` downloads have finished their transfer and wait for the disk. */
+  waitingForDisk(n: number): Promise<void> {
+    if (this.diskWaiting >= n) return Promise.resolve();
+    return new Promise((resolve) => this.diskWaiters.push({ n, resolve }));
+  }
+
+  async download(url: string | readonly string[], expected?: DownloadExpectation, signal?: AbortSignal): Promise<DownloadedFile> {
+    this.maxOutstanding = Math.max(this.maxOutstanding, ++this.outstanding);
+    try {
+      // a freed slot passes straight to the next in line
+      if (this.transfers < this.transferLimit) this.transfers++;
+      else await new Promise<void>((resolve) => this.transferQueue.push(resolve));
+      this.maxTransfers = Math.max(this.maxTransfers, this.transfers);
+      let file: DownloadedFile;
+      try {
+        file = await this.inner.download(url, expected, signal);
+      } finally {
+        const next = this.transferQueue.shift();
+        if (next) next();
+        else this.transfers--;
+      }
+      if (this.disk) {
+        this.diskWaiting++;
+        for (const w of this.diskWaiters.filter((w) => this.diskWaiting >= w.n)) w.resolve();
+        await abortable(this.disk, signal, () => undefined);
+        this.diskWaiting--;
+      }
+      return file;
+    } finally {
+      this.outstanding--;
+    }
+  }
+}
+
 function abortable(promise: Promise<unknown>, signal: AbortSignal | undefined, onAbort: () => void): Promise<unknown> {
   if (!signal) return promise;
   return new Promise((resolve, reject) => {
