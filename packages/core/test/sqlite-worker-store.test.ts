@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCodes, isTributaryError } from '@tributary/plugin-api';
+import { readFingerprintPages } from '../src/store/sqlite/sqlite-content-store.js';
 import { SqliteWorkerStore } from '../src/store/sqlite/sqlite-worker-store.js';
 
 /** What only the catalog-on-a-thread adds; the store behaviours run in test/store-conformance. */
@@ -53,4 +54,53 @@ test('errors come back typed, and a closed store refuses calls with TRIBUTARY_ER
   await store.close();
   const closed = await store.listRepositories().catch((error: unknown) => error);
   expect(isTributaryError(closed, ErrorCodes.STORE)).toBe(true);
+});
+
+describe('readFingerprintPages', () => {
+  const page = (n: number, next: number | undefined) => ({
+    fingerprints: Float64Array.of(n, n, n, n),
+    next: next === undefined ? undefined : { typeId: 't', unitId: String(next) },
+  });
+
+  test('asks for the next page as soon as one arrives, before the caller takes it in', async () => {
+    const asked: (string | undefined)[] = [];
+    const pages = readFingerprintPages(async (after) => {
+      asked.push(after?.unitId);
+      const at = after === undefined ? 0 : Number(after.unitId);
+      return page(at, at < 2 ? at + 1 : undefined);
+    });
+    const seen: number[] = [];
+    for await (const fingerprints of pages) {
+      seen.push(fingerprints[0]!);
+      // the page after this one is already on its way while the caller works on this one
+      if (seen.length === 1) expect(asked).toEqual([undefined, '1']);
+    }
+    expect(seen).toEqual([0, 1, 2]);
+    expect(asked).toEqual([undefined, '1', '2']);
+  });
+
+  test('a caller that stops early leaves no unhandled rejection from the page asked ahead', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const pages = readFingerprintPages(async (after) => {
+        if (after !== undefined) throw new Error('the store closed');
+        return page(0, 1);
+      });
+      for await (const _fingerprints of pages) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(unhandled).toEqual([]);
+      // and a caller that goes on gets the failure
+      const failing = readFingerprintPages((after) => {
+        if (after !== undefined) throw new Error('the store closed');
+        return page(0, 1);
+      });
+      await expect((async () => {
+        for await (const _fingerprints of failing);
+      })()).rejects.toThrow('the store closed');
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
 });

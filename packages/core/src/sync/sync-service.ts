@@ -184,6 +184,10 @@ export class SyncService {
             ...(options.remote?.concurrency ? { downloadConcurrency: options.remote.concurrency } : {}),
           };
           const stages = [first, ...defaultStages(pipelineContext, plugin.stages, firstContext as FirstStageContext)];
+          // a sync that cannot finish early (forced, or nothing to compare with) reads what is stored
+          // while the importer fetches its index, not only once it has it (and not at all when the
+          // stages said they will not compare, which they did as they were built)
+          if (previousFingerprint === undefined) conduit.readBaseAhead();
           const { busy } = await runPipeline({ stages, signal: abort.signal, plugin: plugin.name, repository: repositoryName });
           // busy time (minus waits on queues) says where a sync's time goes; every stage's wall time is the whole sync
           report.timings = { ...busy };

@@ -37,11 +37,15 @@ interface ListConfig {
   finishEarly?: boolean;
 }
 
+/** What happened in which order, for tests that care: the first stage notes when it takes its index. */
+const events: string[] = [];
+
 class ListFirstStage extends Stage {
   constructor(private readonly ctx: FirstStageContext<ListConfig>) {
     super('ListFirstStage');
   }
   override async run(): Promise<void> {
+    events.push('index taken');
     if (this.ctx.config.finishEarly && this.ctx.finishEarlyIfUnchanged(sha256(JSON.stringify(this.ctx.config.files)), 'listing unchanged')) return;
     for (const file of this.ctx.config.files) {
       await this.put(
@@ -211,18 +215,30 @@ describe('default pipeline over RepoConduit + SQLite + ArtifactStorage + Downloa
     expect(await units()).toEqual(before);
   });
 
-  it("the base version's fingerprints are read once the importer goes on with its index, and not at all when it finishes early", async () => {
-    const run = (force: boolean) =>
-      t.host.sync('r', { importer: 'list', url: upstream.url, config: { ...upstream.listing(), finishEarly: true } as never, policy: 'on_demand', force });
+  it("the base version's fingerprints are read once the importer goes on with its index (at once when forced), and not at all when it finishes early", async () => {
+    const run = (force: boolean, files = upstream.listing().files) =>
+      t.host.sync('r', { importer: 'list', url: upstream.url, config: { files, finishEarly: true } as never, policy: 'on_demand', force });
     await run(false);
     const store = t.host.store as unknown as { repoUnitFingerprints: (...args: unknown[]) => unknown };
-    const reads = jest.spyOn(store, 'repoUnitFingerprints');
+    const original = (store.repoUnitFingerprints as (...args: unknown[]) => unknown).bind(store);
+    const reads = jest.spyOn(store, 'repoUnitFingerprints').mockImplementation((...args: unknown[]) => {
+      events.push('base read');
+      return original(...args);
+    });
+    events.length = 0;
     const early = await run(false);
     expect(early.report.finishedEarly).toBe('listing unchanged');
     expect(reads).not.toHaveBeenCalled();
+    // a forced sync cannot finish early: the read starts before the importer has its index
+    events.length = 0;
     const forced = await run(true);
     expect(forced.report.finishedEarly).toBeUndefined();
     expect(reads).toHaveBeenCalledTimes(1);
+    expect(events).toEqual(['base read', 'index taken']);
+    // nor can one whose settings (here the config) no earlier sync had
+    events.length = 0;
+    await run(false, upstream.listing().files.slice(1));
+    expect(events).toEqual(['base read', 'index taken']);
   });
 
   it('a re-sync writes only what changed: a new size is an update, a new file is added, the rest is skipped', async () => {

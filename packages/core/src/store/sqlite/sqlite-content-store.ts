@@ -472,16 +472,34 @@ export async function* readPages<T extends { typeId: string; unitId: string }>(
   }
 }
 
-/** The fingerprint lists of every page, read one page at a time. */
+/**
+ * The fingerprint lists of every page. The next page is asked for as soon as one arrives, before
+ * it is handed on: a catalog on its own thread reads it while the caller takes this one in (at
+ * most one page ahead), rather than idling until the caller, busy with other work, asks.
+ */
 export async function* readFingerprintPages(
   readPage: (after: FingerprintCursor | undefined) => FingerprintPage | Promise<FingerprintPage>,
 ): AsyncIterable<Float64Array> {
-  let after: FingerprintCursor | undefined;
-  do {
-    const page = await readPage(after);
+  const ask = (after: FingerprintCursor | undefined): Promise<FingerprintPage> => {
+    let asked: Promise<FingerprintPage>;
+    try {
+      asked = Promise.resolve(readPage(after));
+    } catch (error) {
+      asked = Promise.reject(error as Error);
+    }
+    asked.catch(() => undefined); // surfaces where it is awaited; unobserved when the caller stops early
+    return asked;
+  };
+  let next = ask(undefined);
+  for (;;) {
+    const page = await next;
+    if (page.next === undefined) {
+      yield page.fingerprints;
+      return;
+    }
+    next = ask(page.next);
     yield page.fingerprints;
-    after = page.next;
-  } while (after !== undefined);
+  }
 }
 
 function positive(value: number | undefined, fallback: number): number {
