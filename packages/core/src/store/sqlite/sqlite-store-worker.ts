@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { errorData, type UnitOrigin } from '@tributary/plugin-api';
 import type { AssociateRow } from '../content-store.js';
+import { FingerprintReadAhead } from './fingerprint-read-ahead.js';
 import { SqliteContentStore, type SqliteContentStoreOptions } from './sqlite-content-store.js';
 import { WORKER_METHODS, type WorkerReply, type WorkerRequest } from './sqlite-worker-protocol.js';
 
@@ -13,8 +14,11 @@ const { file, options } = workerData as { file: string; options: SqliteContentSt
 const port = parentPort!;
 const store = new SqliteContentStore(file, options);
 const allowed = new Set<string>(WORKER_METHODS);
-/** Calls whose units travel as flat lists of strings: cloning thousands of small objects costs more. */
+/** A re-sync's base version fingerprints, read ahead while the pipeline's thread is busy. */
+const readAhead = new FingerprintReadAhead((...args) => store.fingerprintsPage(...args));
+/** Calls answered otherwise than by the store's method of that name: units that travel as flat lists of strings (cloning thousands of small objects costs more), fingerprint pages read ahead. */
 const flatCalls: Record<string, (...args: never[]) => unknown> = {
+  fingerprintsPage: (...args: Parameters<SqliteContentStore['fingerprintsPage']>) => readAhead.page(...args),
   associatePairs: (repoId: string, version: number, pairs: string[], origin: UnitOrigin) => {
     const rows: AssociateRow[] = [];
     for (let i = 0; i < pairs.length; i += 2) rows.push({ unitId: pairs[i]!, typeId: pairs[i + 1]! });
@@ -29,6 +33,7 @@ port.on('message', (request: WorkerRequest) => {
 async function handle({ id, method, args }: WorkerRequest): Promise<WorkerReply> {
   try {
     if (!allowed.has(method)) throw new Error(`unknown catalog method '${method}'`);
+    if (method !== 'fingerprintsPage') readAhead.drop();
     const target = (flatCalls[method] ?? (store as unknown as Record<string, (...a: unknown[]) => unknown>)[method]!.bind(store)) as (
       ...a: unknown[]
     ) => unknown;
