@@ -10,6 +10,12 @@ function upstream(names: readonly string[]): MemoryFetcher {
   return new MemoryFetcher(new Map(names.map((n) => [`${BASE}${n}`, `body of ${n}`])));
 }
 
+/** Serves `count` files f0… through a fetcher that runs at most `transferLimit` transfers at once. */
+function limitedUpstream(count: number, transferLimit: number): { names: string[]; fetcher: TransferLimitedFetcher } {
+  const names = Array.from({ length: count }, (_, i) => `f${i}`);
+  return { names, fetcher: new TransferLimitedFetcher(new Map(names.map((n) => [`${BASE}${n}`, `body of ${n}`])), transferLimit) };
+}
+
 function downloaderFor(fetcher: RemoteFetcher, settings: Partial<SyncSettings>, downloadConcurrency?: number): ArtifactDownloader {
   return new ArtifactDownloader(contextFor(new InMemoryConduit(), { fetcher, settings, ...(downloadConcurrency ? { downloadConcurrency } : {}) }));
 }
@@ -68,8 +74,7 @@ describe('ArtifactDownloader', () => {
   });
 
   it('with a fetcher that limits its own transfers, keeps three downloads outstanding per transfer while bodies wait for the disk', async () => {
-    const names = Array.from({ length: 30 }, (_, i) => `f${i}`);
-    const fetcher = new TransferLimitedFetcher(new Map(names.map((n) => [`${BASE}${n}`, `body of ${n}`])), 2);
+    const { names, fetcher } = limitedUpstream(30, 2);
     fetcher.holdDisk();
     const run = throughStage(downloaderFor(fetcher, { policy: 'immediate' }, 2), names.map((n) => fileContent(n, `body of ${n}`)));
     await fetcher.waitingForDisk(6);
@@ -85,8 +90,7 @@ describe('ArtifactDownloader', () => {
   });
 
   it('a fetcher whose transfer limit is above the concurrency gets no more than the concurrency at once', async () => {
-    const names = Array.from({ length: 20 }, (_, i) => `f${i}`);
-    const fetcher = new TransferLimitedFetcher(new Map(names.map((n) => [`${BASE}${n}`, `body of ${n}`])), 10);
+    const { names, fetcher } = limitedUpstream(20, 10);
     await throughStage(downloaderFor(fetcher, { policy: 'immediate' }, 3), names.map((n) => fileContent(n, `body of ${n}`)));
     expect(fetcher.maxOutstanding).toBe(3);
   });

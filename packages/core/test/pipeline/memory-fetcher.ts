@@ -20,36 +20,34 @@ export class MemoryFetcher implements RemoteFetcher {
   aborted = 0;
   running = 0;
   maxRunning = 0;
-  private gate: Promise<void> | undefined;
-  private openGate: (() => void) | undefined;
-  private readonly startedWaiters: Array<{ n: number; resolve: () => void }> = [];
+  private readonly gate = new Gate();
+  private readonly startedCount = new Threshold();
 
   constructor(private readonly bodies: ReadonlyMap<string, string>) {}
 
   /** Makes downloads wait until `release()` (or their abort). */
   hold(): void {
-    this.gate = new Promise<void>((resolve) => (this.openGate = resolve));
+    this.gate.close();
   }
 
   release(): void {
-    this.openGate?.();
-    this.gate = undefined;
+    this.gate.open();
   }
 
   /** Settles once `n` downloads have started. */
   started(n: number): Promise<void> {
-    if (this.requested.length >= n) return Promise.resolve();
-    return new Promise((resolve) => this.startedWaiters.push({ n, resolve }));
+    return this.startedCount.reached(n);
   }
 
   async download(url: string | readonly string[], expected: DownloadExpectation = {}, signal?: AbortSignal): Promise<DownloadedFile> {
     const urls = typeof url === 'string' ? [url] : [...url];
     this.requested.push(urls[0]!);
-    for (const w of this.startedWaiters.filter((w) => this.requested.length >= w.n)) w.resolve();
+    this.startedCount.set(this.requested.length);
     this.running++;
     this.maxRunning = Math.max(this.maxRunning, this.running);
     try {
-      if (this.gate) await abortable(this.gate, signal, () => this.aborted++);
+      const gate = this.gate.closed;
+      if (gate) await abortable(gate, signal, () => this.aborted++);
       else await abortable(new Promise((resolve) => setImmediate(resolve)), signal, () => this.aborted++);
       const found = urls.find((u) => this.bodies.has(u));
       if (found === undefined) throw new TributaryError(ErrorCodes.HTTP_STATUS, `404 for ${urls[0]}`, { details: { status: 404 } });
@@ -81,9 +79,8 @@ export class TransferLimitedFetcher implements RemoteFetcher {
   maxTransfers = 0;
   private diskWaiting = 0;
   private readonly transferQueue: Array<() => void> = [];
-  private disk: Promise<void> | undefined;
-  private openDisk: (() => void) | undefined;
-  private readonly diskWaiters: Array<{ n: number; resolve: () => void }> = [];
+  private readonly disk = new Gate();
+  private readonly diskWaitingCount = new Threshold();
   private readonly inner: MemoryFetcher;
 
   constructor(bodies: ReadonlyMap<string, string>, readonly transferLimit: number) {
@@ -91,18 +88,16 @@ export class TransferLimitedFetcher implements RemoteFetcher {
   }
 
   holdDisk(): void {
-    this.disk = new Promise<void>((resolve) => (this.openDisk = resolve));
+    this.disk.close();
   }
 
   releaseDisk(): void {
-    this.openDisk?.();
-    this.disk = undefined;
+    this.disk.open();
   }
 
   /** Settles once `n` downloads have finished their transfer and wait for the disk. */
   waitingForDisk(n: number): Promise<void> {
-    if (this.diskWaiting >= n) return Promise.resolve();
-    return new Promise((resolve) => this.diskWaiters.push({ n, resolve }));
+    return this.diskWaitingCount.reached(n);
   }
 
   async download(url: string | readonly string[], expected?: DownloadExpectation, signal?: AbortSignal): Promise<DownloadedFile> {
@@ -120,16 +115,51 @@ export class TransferLimitedFetcher implements RemoteFetcher {
         if (next) next();
         else this.transfers--;
       }
-      if (this.disk) {
-        this.diskWaiting++;
-        for (const w of this.diskWaiters.filter((w) => this.diskWaiting >= w.n)) w.resolve();
-        await abortable(this.disk, signal, () => undefined);
+      const disk = this.disk.closed;
+      if (disk) {
+        this.diskWaitingCount.set(++this.diskWaiting);
+        await abortable(disk, signal, () => undefined);
         this.diskWaiting--;
       }
       return file;
     } finally {
       this.outstanding--;
     }
+  }
+}
+
+/** Closed, it holds whoever awaits `closed` until opened. */
+class Gate {
+  private waiting: Promise<void> | undefined;
+  private release: (() => void) | undefined;
+
+  get closed(): Promise<void> | undefined {
+    return this.waiting;
+  }
+
+  close(): void {
+    this.waiting = new Promise<void>((resolve) => (this.release = resolve));
+  }
+
+  open(): void {
+    this.release?.();
+    this.waiting = undefined;
+  }
+}
+
+/** A count, and promises that settle once it reaches a number. */
+class Threshold {
+  private value = 0;
+  private readonly waiters: Array<{ n: number; resolve: () => void }> = [];
+
+  set(value: number): void {
+    this.value = value;
+    for (const w of this.waiters.filter((w) => value >= w.n)) w.resolve();
+  }
+
+  reached(n: number): Promise<void> {
+    if (this.value >= n) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ n, resolve }));
   }
 }
 
