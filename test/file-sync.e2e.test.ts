@@ -83,10 +83,10 @@ describe('file repository sync through the CLI', () => {
       .map(([relativePath, body]) => ({ relativePath, sha256: sha256(body), size: body.length, stored }))
       .sort((x, y) => (x.relativePath + x.sha256).localeCompare(y.relativePath + y.sha256));
 
-  /** Everything left under the storage root's tmp/ (should be nothing between syncs). */
+  /** Everything left under the storage root's tmp/, and downloads staged in artifacts/ but never stored (should be nothing between syncs). */
   function tempLeftovers(): string[] {
-    const tmp = path.join(home, 'storage', 'tmp');
-    return existsSync(tmp) ? readdirSync(tmp, { recursive: true }).map(String) : [];
+    const list = (dir: string) => (existsSync(dir) ? readdirSync(dir, { recursive: true }).map(String) : []);
+    return [...list(path.join(home, 'storage', 'tmp')), ...list(path.join(home, 'storage', 'artifacts')).filter((name) => name.endsWith('.part'))];
   }
 
   const fileRequests = () => server.requests.filter((r) => !r.path.endsWith('/PULP_MANIFEST'));

@@ -21,7 +21,10 @@ export interface TestHost {
   readonly storageRoot: string;
   /** The units of a repository's latest version (or of `version`), as an array. */
   units(repository: string, options?: { typeId?: string; version?: number }): Promise<RepoUnitView[]>;
-  /** Files left in the storage's temporary area: none between syncs, whatever happened. */
+  /**
+   * Files left in the storage's temporary area, and downloads staged beside their content address
+   * (`artifacts/…/*.part`) that were never stored: none between syncs, whatever happened.
+   */
   tempLeftovers(): Promise<string[]>;
   /** Closes the host and removes its directory. Idempotent. */
   close(): Promise<void>;
@@ -66,7 +69,10 @@ export async function startTestHost(options: TestHostOptions): Promise<TestHost>
       for await (const unit of host.units(repository, unitOptions)) units.push(unit);
       return units;
     },
-    tempLeftovers: () => listFiles(path.join(storageRoot, 'tmp')),
+    tempLeftovers: async () => [
+      ...(await listFiles(path.join(storageRoot, 'tmp'))),
+      ...(await listFiles(path.join(storageRoot, 'artifacts'))).filter((file) => file.endsWith('.part')),
+    ],
     close() {
       closing ??= (async () => {
         open.delete(testHost);

@@ -148,6 +148,70 @@ describe('ArtifactStorage', () => {
     expect(await fs.readFile(storage.pathFor(digests.sha256), 'utf8')).toBe('downloaded');
   });
 
+  const partsIn = async (): Promise<string[]> => (await listFiles(path.join(storage.root, 'artifacts'))).filter((f) => f.endsWith('.part'));
+
+  test('a verified body is staged beside its content address and adopted by a rename in that directory', async () => {
+    const body = Buffer.from('staged body');
+    const digests = { sha256: sha256(body) };
+    const staged = await storage.stageVerifiedBody('sync-1', digests.sha256, body);
+    expect(path.dirname(staged)).toBe(path.dirname(storage.pathFor(digests.sha256)));
+    expect(path.basename(staged).startsWith(`${digests.sha256}.`)).toBe(true);
+    expect(storage.isStagedFor('sync-1', staged)).toBe(true);
+    expect(storage.isStagedFor('sync-2', staged)).toBe(false);
+    expect(await storage.has(digests.sha256)).toBe(false);
+    expect(await storage.adoptDownloaded({ path: staged, size: body.length, digests })).toEqual({ sha256: digests.sha256, size: body.length, digests });
+    expect(await fs.readFile(storage.pathFor(digests.sha256))).toEqual(body);
+    expect(storage.isStagedFor('sync-1', staged)).toBe(false);
+    expect(await partsIn()).toEqual([]);
+  });
+
+  test('staging refuses a digest that is not a sha256 and writes nothing', async () => {
+    const error = await rejection(storage.stageVerifiedBody('sync-1', '../../../escape', Buffer.from('x')));
+    expect(isTributaryError(error, ErrorCodes.DIGEST_INVALID)).toBe(true);
+    expect(await listFiles(base)).toEqual([]);
+  });
+
+  test('dropScope removes the bodies its scope staged and never adopted, and no other scope\'s', async () => {
+    await storage.createScope('sync-1');
+    await storage.createScope('sync-2');
+    const mine = await Promise.all(['a', 'b', 'c'].map((text) => storage.stageVerifiedBody('sync-1', sha256(text), Buffer.from(text))));
+    const theirs = await storage.stageVerifiedBody('sync-2', sha256('d'), Buffer.from('d'));
+    await storage.adoptDownloaded({ path: mine[0]!, size: 1, digests: { sha256: sha256('a') } });
+    await storage.dropScope('sync-1');
+    expect(await partsIn()).toEqual([path.relative(path.join(storage.root, 'artifacts'), theirs)]);
+    expect(await storage.has(sha256('a'))).toBe(true);
+    expect(storage.isStagedFor('sync-2', theirs)).toBe(true);
+    await storage.dropScope('sync-2');
+    expect(await partsIn()).toEqual([]);
+  });
+
+  test('a body whose scope is dropped while it is being written leaves nothing behind', async () => {
+    await storage.createScope('sync-1');
+    const staging = storage.stageVerifiedBody('sync-1', sha256('late'), Buffer.from('late'));
+    await storage.dropScope('sync-1');
+    const error = await rejection(staging);
+    expect(isTributaryError(error, ErrorCodes.STORAGE)).toBe(true);
+    expect(await listFiles(path.join(storage.root, 'artifacts'))).toEqual([]);
+  });
+
+  test('sweepStaleParts removes bodies a crashed host staged, and keeps fresh ones, live ones and stored files', async () => {
+    const stored = await storage.adoptFile(await scratchFile('stored'));
+    const crashed = `${storage.pathFor(sha256('crashed'))}.deadhost-1.part`;
+    const fresh = `${storage.pathFor(sha256('fresh'))}.otherhost-1.part`;
+    for (const file of [crashed, fresh]) {
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      await fs.writeFile(file, 'x');
+    }
+    const live = await storage.stageVerifiedBody('sync-1', sha256('live'), Buffer.from('live'));
+    const old = new Date(Date.now() - 3_600_000);
+    for (const file of [crashed, live, storage.pathFor(stored.sha256)]) await fs.utimes(file, old, old);
+    expect(await storage.sweepStaleParts(60_000)).toBe(1);
+    const left = await listFiles(path.join(storage.root, 'artifacts'));
+    expect(left).toHaveLength(3);
+    expect(left).not.toContain(path.relative(path.join(storage.root, 'artifacts'), crashed));
+    expect(await storage.has(stored.sha256)).toBe(true);
+  });
+
   test('openRead of a missing artifact fails with TRIBUTARY_ERR_ARTIFACT_MISSING', async () => {
     const error = await rejection(async () => {
       for await (const _chunk of storage.openRead(sha256('never stored'))) void _chunk;

@@ -46,7 +46,11 @@ describe('Downloader', () => {
     closers.push(() => created.close());
     return created;
   };
-  const scopeFiles = (): Promise<string[]> => fs.readdir(scopeDir);
+  /** What the scope holds on disk: its scratch directory, and bodies staged beside their content address. */
+  const scopeFiles = async (): Promise<string[]> => {
+    const artifacts = await fs.readdir(path.join(storage.root, 'artifacts'), { recursive: true }).catch(() => [] as string[]);
+    return [...(await fs.readdir(scopeDir)), ...artifacts.filter((name) => name.endsWith('.part'))];
+  };
 
   beforeEach(async () => {
     base = await fs.mkdtemp(path.join(os.tmpdir(), 'tributary-download-'));
@@ -67,13 +71,14 @@ describe('Downloader', () => {
     res.end(body);
   };
 
-  test('downloads a file into the scope, computing sha256 and every algorithm the expectation names', async () => {
+  test('downloads a small file into the scope, staged beside its content address, computing sha256 and every algorithm the expectation names', async () => {
     const body = Buffer.from('hello tributary');
     server.route('/a.txt', serveBytes(body));
     const d = downloader();
     const digests = { sha256: hash('sha256', body), md5: hash('md5', body), sha1: hash('sha1', body), sha512: hash('sha512', body) };
     const file = await d.download(server.url('/a.txt'), { size: body.length, digests: { ...digests, md5: digests.md5.toUpperCase() } });
-    expect(path.dirname(file.path)).toBe(scopeDir);
+    expect(path.dirname(file.path)).toBe(path.dirname(storage.pathFor(digests.sha256)));
+    expect(storage.isStagedFor('sync-t', file.path)).toBe(true);
     expect(await fs.readFile(file.path)).toEqual(body);
     expect(file).toMatchObject({ size: body.length, digests });
     expect(d.stats).toEqual({ requests: 1, retries: 0, bytes: body.length, files: 1 });
@@ -89,6 +94,7 @@ describe('Downloader', () => {
       res.end();
     });
     const file = await downloader().download(server.url('/big.bin'), { size: body.length, digests: { sha256: hash('sha256', body) } });
+    expect(path.dirname(file.path)).toBe(scopeDir);
     expect((await fs.readFile(file.path)).equals(body)).toBe(true);
   });
 

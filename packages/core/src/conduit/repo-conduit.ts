@@ -382,7 +382,7 @@ export class RepoConduit implements ImportConduit {
   /** Only files inside this sync's scratch area may be adopted: a plugin cannot make the host move arbitrary files. */
   private checkOwnTempFile(file: string): void {
     const resolved = path.resolve(file);
-    if (!resolved.startsWith(this.scope.scopeDir + path.sep)) {
+    if (!resolved.startsWith(this.scope.scopeDir + path.sep) && !this.storage.isStagedFor(this.scope.syncId, resolved)) {
       throw new TributaryError(
         ErrorCodes.PATH_UNSAFE,
         `file ${JSON.stringify(file)} is outside this sync's storage area; write unit bytes to a path from requestUnitFilename() or use the fetcher`,

@@ -21,7 +21,7 @@ import { createRemoteDispatcher, resolveRemoteOptions, type RemoteOptions, type 
 import { isRetryable, retryDelayMs } from './retry-policy.js';
 import { SecretScrubber } from './secret-scrubber.js';
 import { transportError } from './transport-errors.js';
-import { VerifyingFileWriter, type TempFile, type WriteExpectation } from './verifying-file-writer.js';
+import { VerifyingFileWriter, type TempFile, type VerifiedBodyWriter, type WriteExpectation } from './verifying-file-writer.js';
 
 const debug = debuglog('tributary:download');
 /**
@@ -74,8 +74,8 @@ export class Downloader implements RemoteFetcher {
   private readonly scrubber: SecretScrubber;
   private readonly baseHeaders: Readonly<Record<string, string>>;
   private closing: Promise<void> | undefined;
-  /** Bodies small enough to be held in memory are written by the storage's writer thread. */
-  private readonly writeTempFile = (file: string, body: Buffer): Promise<void> => this.storage.writeTempFile(file, body);
+  /** Bodies small enough to be held in memory are staged beside their content address by the storage's writer thread. */
+  private readonly writeBody: VerifiedBodyWriter = (_temp, body, sha256) => this.storage.stageVerifiedBody(this.scopeId, sha256, body);
 
   constructor(
     private readonly storage: ArtifactStorage,
@@ -168,7 +168,7 @@ export class Downloader implements RemoteFetcher {
     if (signal?.aborted) throw cancelled();
     if (target.localFile !== undefined) {
       const release = this.limiter.tryAcquire(LOCAL_ORIGIN) ?? (await this.limiter.acquire(LOCAL_ORIGIN, signal, cancelled));
-      const writer = new VerifyingFileWriter(file, expectation, `download of ${target.display}`, this.writeTempFile);
+      const writer = new VerifyingFileWriter(file, expectation, `download of ${target.display}`, this.writeBody);
       const transfer = fileTransfer(target.localFile, target.display, writer, signal, cancelled).finally(release);
       return this.complete(writer, transfer);
     }
@@ -204,7 +204,7 @@ export class Downloader implements RemoteFetcher {
     for (let hop = 0; ; hop++) {
       const origin = url.origin;
       const release = this.limiter.tryAcquire(origin) ?? (await this.limiter.acquire(origin, signal, cancelled));
-      const writer = new VerifyingFileWriter(file, expectation, `download of ${display}`, this.writeTempFile);
+      const writer = new VerifyingFileWriter(file, expectation, `download of ${display}`, this.writeBody);
       this.stats.requests++;
       let redirectTo: URL | undefined;
       try {

@@ -17,6 +17,15 @@ export interface TempFile {
   created: boolean;
 }
 
+/**
+ * Puts a verified body held in memory on disk and says where: by default at the temporary file's
+ * path; the host's downloader stages it beside its content address instead
+ * ({@link ArtifactStorage.stageVerifiedBody}). On failure no part of it may be left behind.
+ */
+export type VerifiedBodyWriter = (temp: string, body: Buffer, sha256: string) => Promise<string>;
+
+const writeAtTempPath: VerifiedBodyWriter = (temp, body) => writeWhole(temp, body).then(() => temp);
+
 /** What a transfer must deliver; `digests` already normalised. */
 export interface WriteExpectation {
   readonly size?: number;
@@ -45,8 +54,8 @@ export class VerifyingFileWriter {
     private readonly temp: TempFile,
     private readonly expected: WriteExpectation,
     private readonly what: string,
-    /** How a body held in memory is written (the storage's writer thread; callback fs by default). */
-    private readonly writeFile: (file: string, body: Buffer) => Promise<void> = writeWhole,
+    /** How a body held in memory is written (staged by the storage's writer thread; callback fs at the temp path by default). */
+    private readonly writeBody: VerifiedBodyWriter = writeAtTempPath,
   ) {
     if (expected.size !== undefined && expected.size > MEMORY_LIMIT) this.openStream();
   }
@@ -101,10 +110,10 @@ export class VerifyingFileWriter {
       const digests = digestsOf(body, this.expected.digests);
       verifyDigests(this.expected.digests, digests, this.what);
       this.temp.created = true;
-      await this.writeFile(this.temp.path, body).catch((error: Error) => {
+      const file = await this.writeBody(this.temp.path, body, digests.sha256).catch((error: Error) => {
         throw this.storageError(error);
       });
-      return { path: this.temp.path, size, digests };
+      return { path: file, size, digests };
     }
     const digests = this.digests!.digest();
     verifyDigests(this.expected.digests, digests, this.what);

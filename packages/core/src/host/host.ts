@@ -17,6 +17,9 @@ import { SyncService, type SyncOptions, type SyncOutcome } from '../sync/sync-se
 import { exportRepository, type ExportOptions, type ExportResult } from './repository-export.js';
 import { CONTENT_STORE, HOST_OPTIONS, type HostOptionsToken } from './tokens.js';
 
+/** Scratch and staged files untouched this long belong to a host that crashed. */
+const STALE_SCRATCH_MS = 24 * 3600 * 1000;
+
 /** A running Tributary host. Create one with `createHost()`. */
 export class Host {
   readonly store: ContentStore;
@@ -104,8 +107,11 @@ export class Host {
     return this.changeByUser(name, typeId, keys, 'unassociate');
   }
 
-  /** Removes units in no repository and artifacts of no unit (refused while any sync holds a lease). */
-  async cleanupOrphans(): Promise<{ units: number; artifacts: number; tempScopes: number }> {
+  /**
+   * Removes units in no repository and artifacts of no unit (refused while any sync holds a lease),
+   * and the scratch and staged files crashed hosts left (untouched for a day).
+   */
+  async cleanupOrphans(): Promise<{ units: number; artifacts: number; tempScopes: number; stagedFiles: number }> {
     for (const repository of await this.store.listRepositories()) {
       const lease = await this.store.getLease(repository.id);
       if (lease && lease.expiresAt > Date.now()) {
@@ -114,8 +120,9 @@ export class Host {
     }
     const { units, artifacts } = await this.store.deleteOrphans();
     await this.storage.remove(artifacts);
-    const tempScopes = await this.storage.sweepStaleScopes(24 * 3600 * 1000);
-    return { units, artifacts: artifacts.length, tempScopes };
+    const tempScopes = await this.storage.sweepStaleScopes(STALE_SCRATCH_MS);
+    const stagedFiles = await this.storage.sweepStaleParts(STALE_SCRATCH_MS);
+    return { units, artifacts: artifacts.length, tempScopes, stagedFiles };
   }
 
   async close(): Promise<void> {
