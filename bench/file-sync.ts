@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { WorkerResult, WorkerTask } from './file-sync-worker.js';
-import { cpuText, goalsLine, runBenchmark } from './bench-process.js';
+import { cpuText, flushDisks, goalsLine, runBenchmark } from './bench-process.js';
 
 const { values } = parseArgs({
   options: {
@@ -52,6 +52,7 @@ async function startServer(): Promise<{ url: string; child: ChildProcess }> {
 }
 
 function runWorker(task: WorkerTask): Promise<WorkerResult> {
+  flushDisks();
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [path.join(__dirname, 'file-sync-worker.js'), JSON.stringify(task)], { maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error) reject(new Error(`worker failed: ${stderr || error.message}`));

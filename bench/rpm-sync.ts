@@ -20,7 +20,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateRpmRepo } from './rpm-primary-generator.js';
 import type { RpmWorkerResult, RpmWorkerTask } from './rpm-sync-worker.js';
-import { cpuText, goalsLine, runBenchmark } from './bench-process.js';
+import { cpuText, flushDisks, goalsLine, runBenchmark } from './bench-process.js';
 
 const { values } = parseArgs({
   options: {
@@ -43,6 +43,7 @@ async function startServer(root: string): Promise<{ url: string; child: ChildPro
 }
 
 function runWorker(task: RpmWorkerTask): Promise<RpmWorkerResult> {
+  flushDisks();
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [path.join(__dirname, 'rpm-sync-worker.js'), JSON.stringify(task)], { maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error) reject(new Error(`worker failed: ${stderr || error.message}`));
