@@ -49,7 +49,8 @@ export class ArtifactStorage {
   private readonly artifactsDir: string;
   private readonly tmpDir: string;
   private readonly workingRoot: string;
-  private readonly createdDirs = new Set<string>();
+  /** Artifact directories created (or being created), so each costs one mkdir however many files arrive at once. */
+  private readonly createdDirs = new Map<string, Promise<void>>();
   /** Makes temp names unique across hosts sharing one root, without a syscall per name. */
   private readonly tag = `${process.pid.toString(36)}${randomBytes(4).toString('hex')}`;
   private counter = 0;
@@ -385,12 +386,18 @@ export class ArtifactStorage {
   }
 
   /** Creates the directory of a {@link pathFor} path once per storage object. */
-  private async ensureDir(target: string): Promise<void> {
+  private ensureDir(target: string): Promise<void> {
     const dir = target.slice(0, target.lastIndexOf(path.sep));
-    if (this.createdDirs.has(dir)) return;
-    await fs.mkdir(dir, { recursive: true });
-    this.createdDirs.add(dir);
+    let created = this.createdDirs.get(dir);
+    if (created === undefined) {
+      created = fs.mkdir(dir, { recursive: true }).then(() => undefined);
+      // a failure is not remembered: the next file tries again
+      created.catch(() => this.createdDirs.delete(dir));
+      this.createdDirs.set(dir, created);
+    }
+    return created;
   }
+
 }
 
 function singleSegment(id: string, what: string): string {
