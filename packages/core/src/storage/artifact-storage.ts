@@ -269,15 +269,8 @@ export class ArtifactStorage {
    */
   async sweepStaleParts(olderThanMs: number): Promise<number> {
     const cutoff = Date.now() - olderThanMs;
-    let dirs: string[];
-    try {
-      dirs = await fs.readdir(this.artifactsDir);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-      throw storageError(`list ${this.artifactsDir}`, error);
-    }
     const stale: string[] = [];
-    for (const name of dirs) {
+    for (const name of await listDirectory(this.artifactsDir)) {
       const dir = path.join(this.artifactsDir, name);
       const entries = await fs.readdir(dir).catch(() => [] as string[]);
       for (const entry of entries) {
@@ -316,15 +309,8 @@ export class ArtifactStorage {
    */
   async sweepStaleScopes(olderThanMs: number): Promise<number> {
     const cutoff = Date.now() - olderThanMs;
-    let entries: string[];
-    try {
-      entries = await fs.readdir(this.tmpDir);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-      throw storageError(`list ${this.tmpDir}`, error);
-    }
     let removed = 0;
-    for (const name of entries) {
+    for (const name of await listDirectory(this.tmpDir)) {
       const entry = path.join(this.tmpDir, name);
       const newest = await newestChange(entry);
       if (newest !== undefined && newest < cutoff) {
@@ -408,6 +394,16 @@ function singleSegment(id: string, what: string): string {
     });
   }
   return safe;
+}
+
+/** The names in a directory; none when it does not exist. */
+async function listDirectory(dir: string): Promise<string[]> {
+  try {
+    return await fs.readdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw storageError(`list ${dir}`, error);
+  }
 }
 
 /** Latest mtime of an entry and, for a directory, of its direct children. */
