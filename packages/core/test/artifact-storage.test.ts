@@ -165,6 +165,14 @@ describe('ArtifactStorage', () => {
     expect(await partsIn()).toEqual([]);
   });
 
+  test('a staged body adopted by re-hashing (adoptFile) is stored and no longer belongs to its scope', async () => {
+    const body = Buffer.from('re-hashed');
+    const staged = await storage.stageVerifiedBody('sync-1', sha256(body), body);
+    expect(await storage.adoptFile(staged, { size: body.length })).toMatchObject({ sha256: sha256(body), size: body.length });
+    expect(storage.isStagedFor('sync-1', staged)).toBe(false);
+    expect(await partsIn()).toEqual([]);
+  });
+
   test('staging refuses a digest that is not a sha256 and writes nothing', async () => {
     const error = await rejection(storage.stageVerifiedBody('sync-1', '../../../escape', Buffer.from('x')));
     expect(isTributaryError(error, ErrorCodes.DIGEST_INVALID)).toBe(true);

@@ -188,6 +188,9 @@ export class ArtifactStorage {
         await fs.rm(source, { force: true });
       }
       throw error;
+    } finally {
+      // a staged body handed over this way is consumed too: it no longer belongs to its scope
+      this.staged.delete(source);
     }
   }
 
