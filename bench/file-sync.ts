@@ -110,7 +110,7 @@ async function main(): Promise<void> {
     const bRate = mb(b.bytes) / b.seconds;
     const floorRate = mb(floor.bytes) / floor.seconds;
     print(`(b) immediate sync of ${b.added} files of ${fileSize} B: ${fixed(b.seconds)} s, ${fixed(bRate, 1)} MB/s; floor (undici + sha256) ${fixed(floor.seconds)} s, ${fixed(floorRate, 1)} MB/s; ratio ${fixed(bRate / floorRate)}`);
-    print(`    floor with storage (the same + write each file, rename it to its content address): ${fixed(diskFloor.seconds)} s, ${fixed(mb(diskFloor.bytes) / diskFloor.seconds, 1)} MB/s; sync / that floor ${fixed(bRate / (mb(diskFloor.bytes) / diskFloor.seconds))}`);
+    print(`    floor with storage (the same + write each file beside its content address, rename it there; fs/promises): ${fixed(diskFloor.seconds)} s, ${fixed(mb(diskFloor.bytes) / diskFloor.seconds, 1)} MB/s; sync / that floor ${fixed(bRate / (mb(diskFloor.bytes) / diskFloor.seconds))}`);
     const bEarly = await runWorker(syncTask('files', manifest('files'), 'immediate'));
     const bForced = await runWorker(syncTask('files', manifest('files'), 'immediate', true));
     print(`(c) immediate re-sync, nothing changed: early finish ${fixed(bEarly.seconds, 3)} s${bEarly.finishedEarly ? '' : ' (DID NOT finish early)'}; forced ${fixed(bForced.seconds)} s = ${fixed((100 * bForced.seconds) / b.seconds, 0)}% of the first`);
