@@ -1,4 +1,5 @@
 import { fingerprintBehaviours } from './fingerprint-behaviours.js';
+import { sourceBehaviours } from './source-behaviours.js';
 import type { ContentStore } from '@tributary/core';
 import { contentBehaviours } from './content-behaviours.js';
 import { historyBehaviours, orphanBehaviours } from './history-and-orphan-behaviours.js';
@@ -58,5 +59,6 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
     describe('sync history', () => historyBehaviours(current));
     describe('orphans', () => orphanBehaviours(current));
     describe('unit fingerprints', () => fingerprintBehaviours(current));
+    describe('content sources', () => sourceBehaviours(current));
   });
 }

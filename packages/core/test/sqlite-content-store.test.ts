@@ -376,6 +376,36 @@ test('a catalog written by schema 2 (content rows keyed by repository UUID and u
   expect((await store.deleteOrphans()).units).toBe(0); // u1 is still in a's version 2
 });
 
+test('a catalog written by schema 3 upgrades to content sources: its rows have none until a sync records them', async () => {
+  const file = join(dir, 'catalog.db');
+  const old = new BetterSqlite3(file);
+  migrateSchema(old, 3);
+  const now = new Date().toISOString();
+  old.exec(`
+    INSERT INTO repositories (id, name, latest_version, write_generation, created_at, updated_at, seq)
+      VALUES ('repo-a', 'a', 1, 1, '${now}', '${now}', 1);
+    INSERT INTO units (unit_id, type_id, key, metadata) VALUES ('u1', 'file', '{"name":"u1"}', '{}');
+    INSERT INTO repository_content (repo, type_id, unit, version_removed, version_added, seen_generation, origin)
+      VALUES (1, 'file', 1, ${Number.MAX_SAFE_INTEGER}, 1, 1, 'sync');
+  `);
+  old.close();
+  const store = await open(file);
+  const read = async (version: number) => {
+    const pages: number[] = [];
+    for await (const page of store.repoUnitSources('repo-a', version)) pages.push(...page);
+    return pages;
+  };
+  expect(await read(1)).toEqual([]);
+  expect(await store.countRepoUnits('repo-a', 1)).toEqual({ file: 1 });
+  const v2 = await store.beginVersion('repo-a');
+  await store.associate('repo-a', v2, [{ unitId: 'u1', typeId: 'file', source: [1, 2, 3] }], 'sync');
+  await store.commitVersion('repo-a', v2);
+  expect((await read(v2)).slice(0, 3)).toEqual([1, 2, 3]);
+  // the unit written again: its recorded source no longer holds
+  await store.upsertUnits([{ unitId: 'u1', typeId: 'file', key: { name: 'u1' }, metadata: { changed: true }, artifacts: [] }]);
+  expect(await read(v2)).toEqual([]);
+});
+
 test('another process gets the write lock between the groups of a process that writes without a break', async () => {
   const file = join(dir, 'catalog.db');
   const store = await open(file, { busyTimeoutMs: 3000 });

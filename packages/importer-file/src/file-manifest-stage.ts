@@ -39,11 +39,17 @@ export class FileManifestStage extends Stage {
   }
 }
 
+/**
+ * One content per entry. Each is all its entry says, resolved against the manifest's directory
+ * (part of the sync's settings), so the entry in canonical form is the content's `source`: a
+ * re-sync meeting the same entry skips the file without building its row again.
+ */
 function* contentsOf(entries: readonly ManifestEntry[], directoryUrl: string): Generator<DeclarativeContent> {
   for (const entry of entries) {
     yield new DeclarativeContent({
       typeId: FILE_CONTENT_TYPE.id,
       key: { relativePath: entry.relativePath, sha256: entry.sha256 },
+      source: `${entry.relativePath},${entry.sha256},${entry.size}`,
       metadata: { size: entry.size },
       artifacts: [
         {

@@ -126,6 +126,17 @@ export interface DeclarativeContentInit {
    */
   readonly metadataJson?: string;
   readonly artifacts?: readonly (DeclarativeArtifact | DeclarativeArtifactInit)[];
+  /**
+   * The upstream record this content was built from, as the importer read it: a manifest line,
+   * say. Give it only when the content is a pure function of this text and the sync's settings
+   * (importer, its version and config, feed url, policy). The host then records, with the unit's
+   * place in the repository, a digest of this text under those settings; a later sync, forced or
+   * not, that meets the same record under the same settings while the stored unit has not
+   * changed since skips the content without building its row again. Without it, a re-sync
+   * compares the row it would write with the stored one, which costs about as much per unit as
+   * writing it.
+   */
+  readonly source?: string;
 }
 
 /**
@@ -145,6 +156,8 @@ export class DeclarativeContent {
   unit: UnitRef | undefined;
   /** Whether ContentSaver found the stored metadata different (an update). */
   updated = false;
+  /** The upstream record the content was built from ({@link DeclarativeContentInit.source}). */
+  readonly source: string | undefined;
 
   private metadataValue: Readonly<Record<string, unknown>> | undefined;
   private metadataText: string | undefined;
@@ -174,6 +187,12 @@ export class DeclarativeContent {
       this.metadataValue = init.metadata ?? {};
     }
     this.artifacts = (init.artifacts ?? []).map((a) => (a instanceof DeclarativeArtifact ? a : new DeclarativeArtifact(a)));
+    if (init.source !== undefined && typeof init.source !== 'string') {
+      throw new TributaryError(ErrorCodes.INVALID_ARGUMENT, `source of content of type '${init.typeId}' must be a string`, {
+        details: { typeId: init.typeId, key: init.key },
+      });
+    }
+    this.source = init.source;
     this.existing = undefined;
     this.unit = undefined;
   }

@@ -29,6 +29,7 @@ import { validateDigests, validLowerCaseDigests } from './digests.js';
 import { RecentUnitIds } from './recent-unit-ids.js';
 import { RemoteUrlCheck } from './remote-url-check.js';
 import { BaseVersionIndex } from './base-version-index.js';
+import { ContentSources } from './content-sources.js';
 import { FINGERPRINT_FIELDS, unitIdKey } from '../store/unit-fingerprint.js';
 
 const ADOPT_CONCURRENCY = 16;
@@ -57,6 +58,10 @@ export class RepoConduit implements ImportConduit {
   private baseWanted = true;
   /** Content rows found unchanged and not yet marked seen. */
   private unmarked: SeenUnit[] = [];
+  /** Content provenance: recorded with what this sync associates, looked up before fingerprints. */
+  private readonly sources: ContentSources;
+  /** How a {@link LazyUnitRef} works out its id when somebody reads it. */
+  private readonly unitIdRefs = { unitIdOf: (typeId: string, key: UnitKey) => this.unitIdOf(typeId, key) };
 
   constructor(
     @inject(CONTENT_STORE) private readonly store: ContentStore,
@@ -68,6 +73,11 @@ export class RepoConduit implements ImportConduit {
     this.repositoryId = scope.repository.id;
     this.workingDir = scope.workingDir;
     this.batchSize = options.batchSize;
+    const readSources =
+      scope.sourceContext !== undefined && scope.baseVersion >= 1 && store.repoUnitSources && store.markSeen
+        ? () => store.repoUnitSources!(this.repositoryId, scope.baseVersion)
+        : undefined;
+    this.sources = new ContentSources(scope.sourceContext ?? '', readSources, () => this.checkAborted());
   }
 
   unitKeysForRepo(typeId?: string): AsyncIterable<RepoUnitKey> {
@@ -90,14 +100,25 @@ export class RepoConduit implements ImportConduit {
   }
 
   async associateUnits(refs: readonly UnitRef[]): Promise<void> {
-    for (const chunk of chunks(refs, this.batchSize)) {
+    return this.associateUnitsFrom(refs);
+  }
+
+  /**
+   * {@link associateUnits}, recording with each unit the upstream record it was built from
+   * (`sources[i]`, DeclarativeContentInit.source), where the store keeps provenance: a later sync
+   * meeting the same record under the same settings skips the unit while nothing rewrote it.
+   */
+  async associateUnitsFrom(refs: readonly UnitRef[], sources?: readonly (string | undefined)[]): Promise<void> {
+    const recording = sources !== undefined && this.scope.sourceContext !== undefined;
+    for (let start = 0; start < refs.length; start += this.batchSize) {
       this.checkAborted();
-      const added = await this.store.associate(
-        this.repositoryId,
-        this.scope.version,
-        chunk.map((r) => ({ unitId: r.unitId, typeId: r.typeId, key: r.key })),
-        'sync',
-      );
+      const rows = [];
+      for (let i = start; i < Math.min(refs.length, start + this.batchSize); i++) {
+        const { unitId, typeId, key } = refs[i]!;
+        const source = recording ? sources[i] : undefined;
+        rows.push(source === undefined ? { unitId, typeId, key } : { unitId, typeId, key, source: this.sources.digest(source) });
+      }
+      const added = await this.store.associate(this.repositoryId, this.scope.version, rows, 'sync');
       this.scope.report.addAdded(added);
     }
   }
@@ -206,7 +227,7 @@ export class RepoConduit implements ImportConduit {
    * the first call), and only units whose id is among them are fingerprinted; with a store that
    * cannot fingerprint, nothing is unchanged.
    */
-  async findUnchanged(units: readonly UnitInput[]): Promise<(UnitRef | undefined)[]> {
+  async findUnchanged(units: readonly UnitInput[], sources?: readonly (string | undefined)[]): Promise<(UnitRef | undefined)[]> {
     const answers = new Array<UnitRef | undefined>(units.length).fill(undefined);
     const index = await this.baseIndex();
     if (index.size === 0) return answers;
@@ -228,7 +249,11 @@ export class RepoConduit implements ImportConduit {
         const row = index.contentRowOf(fingerprints, k * FINGERPRINT_FIELDS);
         if (row < 0) return;
         answers[positions[k]!] = { unitId: write.unitId, typeId: write.typeId, key: write.key };
-        this.unmarked.push({ unitId: write.unitId, contentRow: row });
+        // the row is what this content writes: from now on it is known by its source too
+        const source = this.scope.sourceContext !== undefined && this.sources.supported ? sources?.[positions[k]!] : undefined;
+        this.unmarked.push(
+          source === undefined ? { unitId: write.unitId, contentRow: row } : { unitId: write.unitId, contentRow: row, source: this.sources.digest(source) },
+        );
       });
     }
     return answers;
@@ -247,8 +272,33 @@ export class RepoConduit implements ImportConduit {
     }
   }
 
+  /**
+   * The host's side of finding unchanged content by provenance: for each piece of content (by type,
+   * key and the upstream record it was built from), its ref when the base version holds a row
+   * recorded from the same record under the same settings and nothing rewrote the unit since;
+   * otherwise undefined. Found rows are marked seen as {@link findUnchanged}'s are. The ref's unit
+   * id is worked out only if somebody reads it (a future awaiting the unit, say).
+   */
+  /** Whether the base version has recorded sources to find content by (see {@link findUnchangedBySource}). */
+  async hasRecordedSources(): Promise<boolean> {
+    return (await this.sources.table()).size > 0;
+  }
+
+  async findUnchangedBySource(contents: readonly SourcedContent[]): Promise<(UnitRef | undefined)[]> {
+    if (!this.sources.supported) return new Array<UnitRef | undefined>(contents.length).fill(undefined);
+    const rows = await this.sources.contentRows(contents.map((content) => content.source));
+    return contents.map(({ typeId, key }, i) => {
+      const contentRow = rows[i]!;
+      if (contentRow < 0) return undefined;
+      // stores that record sources mark seen by content row
+      this.unmarked.push({ unitId: '', contentRow });
+      return new LazyUnitRef(typeId, key, this.unitIdRefs);
+    });
+  }
+
   doneFindingUnchanged(): void {
     this.baseWanted = false;
+    this.sources.stop();
   }
 
   /**
@@ -257,11 +307,17 @@ export class RepoConduit implements ImportConduit {
    * early), so the read overlaps with parsing that index. Failures surface at the first lookup.
    */
   readBaseAhead(): void {
-    if (this.baseWanted) this.baseIndex().catch(() => undefined);
+    if (!this.baseWanted) return;
+    // recorded sources first: when the base version has them, fingerprints are read only if some
+    // content is not found by its source
+    this.sources
+      .table()
+      .then((sources) => (sources.size === 0 ? this.baseIndex() : undefined))
+      .catch(() => undefined);
   }
 
   async mayFindUnchanged(): Promise<boolean> {
-    return (await this.baseIndex()).size > 0;
+    return (await this.sources.table()).size > 0 || (await this.baseIndex()).size > 0;
   }
 
   /** The base version's fingerprints, read on first use; empty without a base version or store support. */
@@ -406,6 +462,32 @@ export class RepoConduit implements ImportConduit {
     if (this.scope.signal.aborted) {
       throw new TributaryError(ErrorCodes.SYNC_CANCELLED, 'the sync was cancelled', { cause: this.scope.signal.reason });
     }
+  }
+}
+
+/** Content as {@link RepoConduit.findUnchangedBySource} looks it up. */
+export interface SourcedContent {
+  readonly typeId: string;
+  readonly key: UnitKey;
+  readonly source: string;
+}
+
+/** A unit ref whose id is hashed from its key only when read (most are never read). */
+class LazyUnitRef implements UnitRef {
+  private id: string | undefined;
+
+  constructor(
+    readonly typeId: string,
+    readonly key: UnitKey,
+    private readonly conduit: { unitIdOf(typeId: string, key: UnitKey): string },
+  ) {}
+
+  get unitId(): string {
+    return (this.id ??= this.conduit.unitIdOf(this.typeId, this.key));
+  }
+
+  toJSON(): UnitRef {
+    return { unitId: this.unitId, typeId: this.typeId, key: this.key };
   }
 }
 

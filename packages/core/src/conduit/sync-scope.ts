@@ -14,6 +14,11 @@ export interface SyncScope {
   readonly workingDir: string;
   /** Identifies the upstream in remote-artifact rows. */
   readonly remoteName: string;
+  /**
+   * What a content source digest covers besides the source (sourceContextOf, content-sources.ts);
+   * without it no source is recorded or looked up.
+   */
+  readonly sourceContext?: string;
   readonly report: SyncReportBuilder;
   readonly signal: AbortSignal;
 }

@@ -1,4 +1,4 @@
-import { Stage, type DeclarativeContent, type ExistingUnit, type UnitInput } from '@tributary/plugin-api';
+import { Stage, type DeclarativeContent, type ExistingUnit, type UnitInput, type UnitRef } from '@tributary/plugin-api';
 import { batchSizeOf, type PipelineContext } from './pipeline-context.js';
 import { canFindUnchanged, expectedUnitInput, type UnchangedLookup } from './unchanged-lookup.js';
 import { unitKeyText } from './unit-key-text.js';
@@ -69,27 +69,44 @@ export class QueryExistingContents extends Stage {
     await marking;
   }
 
-  /** Resolves the content the base version holds unchanged (to be marked seen); returns the rest. */
+  /**
+   * Resolves the content the base version holds unchanged (to be marked seen); returns the rest.
+   * Content that names its upstream record (`source`) is looked up by it when the base version
+   * recorded sources: found, it is unchanged; not found, it changed or is new, and goes the long
+   * way. Other content is compared by the fingerprint of the row it would write.
+   */
   private async dropUnchanged(lookup: UnchangedLookup, live: DeclarativeContent[]): Promise<DeclarativeContent[]> {
     const immediate = this.ctx.settings.policy === 'immediate';
+    const bySource = await lookup.hasRecordedSources();
+    const sourced: DeclarativeContent[] = [];
     const candidates: DeclarativeContent[] = [];
     const inputs: UnitInput[] = [];
     for (const dc of live) {
       if (dc.existing) continue; // a plugin's stage looked it up already
+      if (bySource && dc.source !== undefined) {
+        // bytes the plugin fetched itself are stored the long way
+        if (!dc.artifacts.some((artifact) => artifact.downloaded)) sourced.push(dc);
+        continue;
+      }
       const input = expectedUnitInput(dc, immediate);
       if (input === undefined) continue;
       candidates.push(dc);
       inputs.push(input);
     }
-    if (inputs.length === 0) return live;
-    const refs = await lookup.findUnchanged(inputs);
     let dropped = 0;
-    candidates.forEach((dc, i) => {
-      const ref = refs[i];
-      if (ref === undefined) return;
-      dc.resolve(ref);
-      dropped++;
-    });
+    const resolveFound = (contents: readonly DeclarativeContent[], refs: readonly (UnitRef | undefined)[]) =>
+      contents.forEach((dc, i) => {
+        const ref = refs[i];
+        if (ref === undefined) return;
+        dc.resolve(ref);
+        dropped++;
+      });
+    if (sourced.length > 0) {
+      resolveFound(sourced, await lookup.findUnchangedBySource(sourced as (DeclarativeContent & { source: string })[]));
+    }
+    if (inputs.length > 0) {
+      resolveFound(candidates, await lookup.findUnchanged(inputs, candidates.map((dc) => dc.source)));
+    }
     return dropped === 0 ? live : live.filter((dc) => !dc.resolved);
   }
 

@@ -1,4 +1,4 @@
-import type { DeclarativeArtifact, DeclarativeContent, ImportConduit, UnitInput, UnitRef } from '@tributary/plugin-api';
+import type { DeclarativeArtifact, DeclarativeContent, ImportConduit, UnitInput, UnitKey, UnitRef } from '@tributary/plugin-api';
 import { remoteOf, withMetadataOf } from './unit-input.js';
 
 /**
@@ -10,8 +10,23 @@ import { remoteOf, withMetadataOf } from './unit-input.js';
 export interface UnchangedLookup {
   /** False once it is known that nothing can be unchanged (no base version, or no fingerprints): no need to ask. */
   mayFindUnchanged(): Promise<boolean>;
-  /** Per unit, in order: its ref when the base version holds it unchanged, else undefined. */
-  findUnchanged(units: readonly UnitInput[]): Promise<(UnitRef | undefined)[]>;
+  /**
+   * Per unit, in order: its ref when the base version holds it unchanged, else undefined.
+   * `sources[i]`, the upstream record unit i was built from, is recorded with the rows found, so
+   * the next sync finds them by {@link findUnchangedBySource}.
+   */
+  findUnchanged(units: readonly UnitInput[], sources?: readonly (string | undefined)[]): Promise<(UnitRef | undefined)[]>;
+  /**
+   * Whether the base version has recorded content sources: then content that gives a source is
+   * looked up by it ({@link findUnchangedBySource}) and, when not found, goes the long way.
+   */
+  hasRecordedSources(): Promise<boolean>;
+  /**
+   * Per content, in order: its ref when the base version holds a row recorded from the same
+   * upstream record under the same settings, its unit unwritten since, else undefined. Marked
+   * seen as {@link findUnchanged}'s finds are.
+   */
+  findUnchangedBySource(contents: readonly { typeId: string; key: UnitKey; source: string }[]): Promise<(UnitRef | undefined)[]>;
   /**
    * Marks the units found unchanged since the last call seen by the version being written (they
    * are in it already), as associating them would; a mirror sync keeps them.

@@ -9,6 +9,7 @@ import type {
   UnitKey,
   UnitOrigin,
 } from '@tributary/plugin-api';
+import type { SourceDigest } from './unit-fingerprint.js';
 
 /**
  * The ContentStore port: the catalog's data model (DESIGN.md, "Data model") behind one interface,
@@ -138,6 +139,15 @@ export interface ContentStore {
    * by.
    */
   markSeen?(repoId: string, version: number, seen: readonly SeenUnit[]): Promise<void>;
+  /**
+   * Optional (the SQLite stores have it): the content rows of `version` whose recorded source
+   * ({@link AssociateRow.source}, {@link SeenUnit.source}) still holds, that is whose unit has not
+   * been written since the source was recorded, page by page as flat lists of
+   * STORED_FINGERPRINT_FIELDS numbers: the source digest's first three 52-bit pieces and the
+   * content row (see unit-fingerprint.ts). A re-sync that meets content with the same source skips
+   * it without building the row it would write.
+   */
+  repoUnitSources?(repoId: string, version: number): AsyncIterable<Float64Array>;
   /** Units in `version`, counted by type. */
   countRepoUnits(repoId: string, version: number): Promise<CountsByType>;
 
@@ -219,6 +229,8 @@ export type UpsertStatus = 'created' | 'updated' | 'unchanged';
 export interface SeenUnit {
   readonly unitId: string;
   readonly contentRow: number;
+  /** The content's source digest to record with the row (as {@link AssociateRow.source}). */
+  readonly source?: SourceDigest;
 }
 
 export interface AssociateRow {
@@ -226,6 +238,12 @@ export interface AssociateRow {
   readonly typeId: string;
   /** The unit's key, when the caller has it: saves the MongoDB store looking it up for new rows. */
   readonly key?: UnitKey;
+  /**
+   * Digest of the upstream record and sync settings this unit was written from; a store with
+   * {@link ContentStore.repoUnitSources} records it with the content row, together with the
+   * unit's state now. Stores without provenance ignore it.
+   */
+  readonly source?: SourceDigest;
 }
 
 export interface RemoteArtifactRecord {

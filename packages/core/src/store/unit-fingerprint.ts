@@ -26,6 +26,27 @@ export function unitIdKey(unitId: string): number {
   return parseInt(unitId.slice(0, 13), 16);
 }
 
+/**
+ * A content source digest (see ContentStore.repoUnitSources): the first 144 bits of a sha256 as
+ * three 48-bit integers, exact in doubles and in SQLite integers, laid out like a fingerprint so
+ * that a table of them answers like one of fingerprints.
+ */
+export type SourceDigest = readonly [number, number, number];
+
+/**
+ * The {@link SourceDigest} of a sha256 given as a latin1 string (one character a byte): the
+ * cheapest form `crypto.hash` returns, about a third of the cost of a Buffer.
+ */
+export function sourceDigestOf(sha256Latin1: string): SourceDigest {
+  return [uint48(sha256Latin1, 0), uint48(sha256Latin1, 6), uint48(sha256Latin1, 12)];
+}
+
+function uint48(bytes: string, at: number): number {
+  let value = 0;
+  for (let i = at; i < at + 6; i++) value = value * 256 + bytes.charCodeAt(i);
+  return value;
+}
+
 /** Writes the fingerprint of a unit whose stored columns are these texts at `out[at…at+2]`. */
 export function writeFingerprint(out: Float64Array, at: number, unitId: string, columns: readonly string[]): void {
   const digest = hash('sha256', `${unitId}\u0000${columns.join('\u0000')}`, 'hex');

@@ -22,6 +22,7 @@ import { ArtifactStorage } from '../storage/artifact-storage.js';
 import type { ContentStore, RepositoryRecord } from '../store/content-store.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { settingsHash } from './settings-hash.js';
+import { sourceContextOf } from '../conduit/content-sources.js';
 import { SyncReportBuilder } from './sync-report-builder.js';
 import { SyncLogger } from './sync-logger.js';
 
@@ -139,7 +140,8 @@ export class SyncService {
       const scopeDir = await storage.createScope(syncId);
       const workingDir = await storage.workingDir(repository.id);
       const remoteName = redactUrl(url);
-      const scope: SyncScope = { syncId, repository, baseVersion, version, scopeDir, workingDir, remoteName, report, signal: abort.signal };
+      const sourceContext = sourceContextOf(hash, plugin);
+      const scope: SyncScope = { syncId, repository, baseVersion, version, scopeDir, workingDir, remoteName, sourceContext, report, signal: abort.signal };
 
       const child = this.container.createChildContainer();
       child.register(SYNC_SCOPE, { useValue: scope });

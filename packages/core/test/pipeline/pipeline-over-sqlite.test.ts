@@ -35,6 +35,8 @@ interface ListConfig {
   texts?: Record<string, string>;
   /** Finish early when the listing is the one the last sync saw. */
   finishEarly?: boolean;
+  /** Give each content its listing entry as `source`. */
+  withSources?: boolean;
 }
 
 /** What happened in which order, for tests that care: the first stage notes when it takes its index. */
@@ -52,6 +54,7 @@ class ListFirstStage extends Stage {
         new DeclarativeContent({
           typeId: 'list.file',
           key: { relativePath: file.path, sha256: file.sha256 },
+          ...(this.ctx.config.withSources ? { source: JSON.stringify(file) } : {}),
           ...(this.ctx.config.asText
             ? { metadataJson: this.ctx.config.texts?.[file.path] ?? canonicalJson({ size: file.size }) }
             : { metadata: { size: file.size } }),
@@ -83,6 +86,7 @@ const listImporter = defineImporter<ListConfig>({
       },
       asText: { type: 'boolean' },
       finishEarly: { type: 'boolean' },
+      withSources: { type: 'boolean' },
       texts: { type: 'object', additionalProperties: { type: 'string' } },
     },
   },
@@ -219,12 +223,17 @@ describe('default pipeline over RepoConduit + SQLite + ArtifactStorage + Downloa
     const run = (force: boolean, files = upstream.listing().files) =>
       t.host.sync('r', { importer: 'list', url: upstream.url, config: { files, finishEarly: true } as never, policy: 'on_demand', force });
     await run(false);
-    const store = t.host.store as unknown as { repoUnitFingerprints: (...args: unknown[]) => unknown };
-    const original = (store.repoUnitFingerprints as (...args: unknown[]) => unknown).bind(store);
-    const reads = jest.spyOn(store, 'repoUnitFingerprints').mockImplementation((...args: unknown[]) => {
-      events.push('base read');
-      return original(...args);
-    });
+    const store = t.host.store as unknown as Record<'repoUnitFingerprints' | 'repoUnitSources', (...args: unknown[]) => unknown>;
+    // what is stored is read first as recorded sources (this importer gives none), then as fingerprints
+    const spy = (method: 'repoUnitFingerprints' | 'repoUnitSources') => {
+      const original = store[method].bind(store);
+      return jest.spyOn(store, method).mockImplementation((...args: unknown[]) => {
+        if (!events.includes('base read')) events.push('base read');
+        return original(...args);
+      });
+    };
+    const reads = spy('repoUnitFingerprints');
+    spy('repoUnitSources');
     events.length = 0;
     const early = await run(false);
     expect(early.report.finishedEarly).toBe('listing unchanged');
@@ -256,6 +265,99 @@ describe('default pipeline over RepoConduit + SQLite + ArtifactStorage + Downloa
     const changed = stored.find((u) => u.key.relativePath === listing.files[3]!.path)!;
     expect(changed.metadata).toEqual({ size: listing.files[3]!.size });
     expect(changed.artifacts[0]!.size).toBe(listing.files[3]!.size);
+  });
+
+  describe('content that names its source', () => {
+    const sourced = (listing = upstream.listing()) => ({ ...listing, withSources: true });
+    const syncSourced = (options: { policy?: 'immediate' | 'on_demand'; force?: boolean; listing?: ListConfig; repository?: string } = {}) =>
+      t.host.sync(options.repository ?? 'r', {
+        importer: 'list',
+        url: upstream.url,
+        config: sourced(options.listing) as never,
+        policy: options.policy ?? 'on_demand',
+        mirror: true,
+        ...(options.force ? { force: true } : {}),
+      });
+    const spyOnReads = () => {
+      const store = t.host.store as unknown as Record<'repoUnitFingerprints' | 'repoUnitSources', (...args: unknown[]) => unknown>;
+      return { fingerprints: jest.spyOn(store, 'repoUnitFingerprints'), sources: jest.spyOn(store, 'repoUnitSources') };
+    };
+
+    it('a forced re-sync finds every unit by its source: no fingerprint is read, nothing is looked up, written or associated, only marked seen', async () => {
+      await syncSourced();
+      const before = await units();
+      const reads = spyOnReads();
+      const calls = countStoreCalls('upsertUnits', 'findUnits', 'findArtifacts', 'associate', 'markSeen');
+      const again = await syncSourced({ force: true });
+      expect(again.report).toMatchObject({ added: {}, updated: {}, removed: {} });
+      expect(again.report.finishedEarly).toBeUndefined();
+      expect(calls).toEqual({ upsertUnits: 0, findUnits: 0, findArtifacts: 0, associate: 0, markSeen: 5 }); // 30 units in batches of 7
+      expect(reads.sources).toHaveBeenCalledTimes(1);
+      expect(reads.fingerprints).not.toHaveBeenCalled();
+      expect(await units()).toEqual(before);
+    });
+
+    it('a changed entry is an update and a new one is added; the rest is found by source, and the next re-sync finds all', async () => {
+      await syncSourced();
+      const listing = upstream.listing();
+      listing.files[3]!.size += 1;
+      upstream.bodies.set('dir/new.txt', 'a new file\n');
+      listing.files.push({ path: 'dir/new.txt', sha256: sha256('a new file\n'), size: 11 });
+      const again = await syncSourced({ listing });
+      expect(again.report).toMatchObject({ added: { 'list.file': 1 }, updated: { 'list.file': 1 }, removed: {} });
+      expect((await units()).find((u) => u.key.relativePath === listing.files[3]!.path)!.metadata).toEqual({ size: listing.files[3]!.size });
+      const calls = countStoreCalls('upsertUnits', 'associate');
+      const third = await syncSourced({ listing, force: true });
+      expect(third.report).toMatchObject({ added: {}, updated: {}, removed: {} });
+      expect(calls).toEqual({ upsertUnits: 0, associate: 0 });
+    });
+
+    it("a unit another repository's sync rewrote since its source was recorded goes the long way and is written back", async () => {
+      await syncSourced();
+      await t.host.createRepository({ name: 'other' });
+      // the same key with other metadata: units are shared, so this rewrites the unit row
+      const other = upstream.listing();
+      other.files = [{ ...other.files[5]!, size: other.files[5]!.size + 100 }];
+      await t.host.sync('other', { importer: 'list', url: upstream.url, config: other as never, policy: 'on_demand' });
+      const path5 = other.files[0]!.path;
+      expect((await units()).find((u) => u.key.relativePath === path5)!.metadata).toEqual({ size: other.files[0]!.size });
+      const again = await syncSourced({ force: true });
+      expect(again.report).toMatchObject({ added: {}, updated: { 'list.file': 1 }, removed: {} });
+      expect((await units()).find((u) => u.key.relativePath === path5)!.metadata).toEqual({ size: other.files[0]!.size - 100 });
+    });
+
+    it('sources recorded under one policy are not found under another: the first sync under it goes the long way, the next finds them', async () => {
+      await syncSourced({ policy: 'on_demand' });
+      const calls = countStoreCalls('upsertUnits', 'associate');
+      await syncSourced({ policy: 'immediate', force: true });
+      expect(calls.associate).toBeGreaterThan(0);
+      expect((await units()).every((u) => u.artifacts.every((a) => a.stored))).toBe(true);
+      calls.upsertUnits = 0;
+      calls.associate = 0;
+      upstream.requests.length = 0;
+      await syncSourced({ policy: 'immediate', force: true });
+      expect(calls).toEqual({ upsertUnits: 0, associate: 0 });
+      expect(upstream.requests).toHaveLength(0);
+    });
+
+    it('a unit removed from the repository by hand is found by nothing and added back by a mirror sync', async () => {
+      await syncSourced();
+      const gone = (await units())[0]!;
+      await t.host.unassociateUnits('r', 'list.file', [gone.key]);
+      const again = await syncSourced({ force: true });
+      expect(again.report.added).toEqual({ 'list.file': 1 });
+      expect((await units()).map((u) => u.key.relativePath)).toContain(gone.key.relativePath);
+    });
+
+    it('a unit found unchanged by its fingerprint gets its source recorded, so the next re-sync finds it by source', async () => {
+      await sync({ policy: 'on_demand' }); // no sources recorded
+      await syncSourced({ force: true }); // found by fingerprints, sources recorded with the seen marks
+      const reads = spyOnReads();
+      const calls = countStoreCalls('upsertUnits', 'associate', 'markSeen');
+      await syncSourced({ force: true });
+      expect(reads.fingerprints).not.toHaveBeenCalled();
+      expect(calls).toEqual({ upsertUnits: 0, associate: 0, markSeen: 5 });
+    });
   });
 
   it('a re-sync from another url records the new sources; the one after it skips every unit again', async () => {

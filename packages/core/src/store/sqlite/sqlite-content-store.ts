@@ -32,6 +32,7 @@ import { SqliteRepositories } from './sqlite-repositories.js';
 import * as content from './sqlite-repository-content.js';
 import {
   fingerprintsPage,
+  sourcesPage,
   unitKeysPage,
   unitsPage,
   type FingerprintCursor,
@@ -45,6 +46,7 @@ import { SqliteStatements } from './sqlite-statements.js';
 import { SqliteSyncHistory } from './sqlite-sync-history.js';
 import * as catalog from './sqlite-units.js';
 import { SqliteUnitRows } from './sqlite-unit-rows.js';
+import type { SourceDigest } from '../unit-fingerprint.js';
 import { decodeFoundUnits, encodeUnits, fingerprintUnits, UNIT_COLUMNS } from './sqlite-unit-columns.js';
 
 export type { PageCursor } from './sqlite-repo-unit-pages.js';
@@ -325,14 +327,23 @@ export class SqliteContentStore implements ContentStore {
   }
 
   async markSeen(repoId: string, version: number, seen: readonly SeenUnit[]): Promise<void> {
-    this.markSeenRows(repoId, version, seen.map((unit) => unit.contentRow));
+    const sources = seen.some((unit) => unit.source !== undefined) ? seen.map((unit) => unit.source) : undefined;
+    this.markSeenRows(repoId, version, seen.map((unit) => unit.contentRow), sources);
   }
 
-  /** {@link markSeen} by content rows only (how the catalog thread gets them). */
-  markSeenRows(repoId: string, version: number, contentRows: readonly number[]): void {
+  /**
+   * {@link markSeen} by content rows only, how the catalog thread gets them; their sources, if
+   * any, as digests or as a flat list of three numbers each (NaN: none).
+   */
+  markSeenRows(
+    repoId: string,
+    version: number,
+    contentRows: readonly number[],
+    sources?: readonly (SourceDigest | undefined)[] | Float64Array,
+  ): void {
     this.bulk('mark units seen', contentRows.length, () => {
       const { seq, generation } = this.repositories.writableVersion(repoId, version);
-      content.markSeen(this.sql, seq, generation, contentRows);
+      content.markSeen(this.sql, seq, generation, contentRows, sources instanceof Float64Array ? unpackSources(sources) : sources);
     });
   }
 
@@ -390,6 +401,16 @@ export class SqliteContentStore implements ContentStore {
 
   unitFingerprints(units: readonly UnitWrite[]): Float64Array {
     return fingerprintUnits(units);
+  }
+
+  repoUnitSources(repoId: string, version: number): AsyncIterable<Float64Array> {
+    const pageSize = this.keyPageSize;
+    return readFingerprintPages((after) => this.sourcesPage(repoId, version, after, pageSize));
+  }
+
+  /** One page of {@link repoUnitSources}, like {@link fingerprintsPage}. */
+  sourcesPage(repoId: string, version: number, after: FingerprintCursor | undefined, limit: number): FingerprintPage {
+    return this.read('read content sources', () => sourcesPage(this.sql, repoId, version, after, limit));
   }
 
   async countRepoUnits(repoId: string, version: number): Promise<CountsByType> {
@@ -470,6 +491,23 @@ export async function* readPages<T extends { typeId: string; unitId: string }>(
     const last = page[page.length - 1]!;
     after = { typeId: last.typeId, unitId: last.unitId };
   }
+}
+
+/** Source digests packed three numbers each, NaN for none (how they cross to the catalog thread). */
+export function packSources(sources: readonly (SourceDigest | undefined)[]): Float64Array {
+  const packed = new Float64Array(sources.length * 3).fill(Number.NaN);
+  sources.forEach((source, i) => {
+    if (source !== undefined) packed.set(source, i * 3);
+  });
+  return packed;
+}
+
+export function unpackSources(packed: Float64Array): (SourceDigest | undefined)[] {
+  const sources: (SourceDigest | undefined)[] = [];
+  for (let at = 0; at < packed.length; at += 3) {
+    sources.push(Number.isNaN(packed[at]!) ? undefined : [packed[at]!, packed[at + 1]!, packed[at + 2]!]);
+  }
+  return sources;
 }
 
 /**

@@ -175,6 +175,69 @@ export function fingerprintsPage(
   return { fingerprints, next: following === undefined ? undefined : { typeId: following } };
 }
 
+/**
+ * One page of the recorded sources of `version`'s content rows that still hold (the unit's `rev`
+ * is the one recorded with the source: nothing wrote the unit since), as flat lists of
+ * STORED_FINGERPRINT_FIELDS numbers (the source digest's pieces, then the content row), type by
+ * type in the order of {@link fingerprintsPage}.
+ */
+export function sourcesPage(
+  sql: SqliteStatements,
+  repoId: string,
+  version: number,
+  after: FingerprintCursor | undefined,
+  limit: number,
+): FingerprintPage {
+  // a repository whose content has no recorded source at all (an importer that gives none) is
+  // told at once, so the caller goes on to fingerprints without reading every row for nothing
+  if (after === undefined && !hasSources(sql, repoId)) return { fingerprints: new Float64Array(0), next: undefined };
+  const typeId = after?.typeId ?? typeAfter(sql, repoId, undefined);
+  if (typeId === undefined) return { fingerprints: new Float64Array(0), next: undefined };
+  const unitAfter = after?.unitId;
+  const rows = sql
+    .prepare(
+      `SELECT rc.id, u.unit_id, rc.source_a, rc.source_b, rc.source_c, rc.source_rev = u.rev
+       FROM repository_content rc JOIN units u ON u.id = rc.unit
+       WHERE rc.repo = (SELECT seq FROM repositories WHERE id = ?) AND ${VISIBLE_IN_VERSION} AND rc.type_id = ?
+         ${unitAfter === undefined ? '' : 'AND rc.unit > (SELECT id FROM units WHERE unit_id = ?)'}
+       ORDER BY rc.type_id, rc.unit LIMIT ?`,
+      true,
+    )
+    .all(...[repoId, version, version, typeId, ...(unitAfter === undefined ? [] : [unitAfter]), limit]) as [
+    number,
+    string,
+    number | null,
+    number | null,
+    number | null,
+    number | null,
+  ][];
+  const sources = new Float64Array(rows.length * STORED_FINGERPRINT_FIELDS);
+  let count = 0;
+  for (const [contentRow, , a, b, c, current] of rows) {
+    if (a === null || b === null || c === null || current !== 1) continue;
+    const at = count++ * STORED_FINGERPRINT_FIELDS;
+    sources[at] = a;
+    sources[at + 1] = b;
+    sources[at + 2] = c;
+    sources[at + FINGERPRINT_FIELDS] = contentRow;
+  }
+  const page = count === rows.length ? sources : sources.slice(0, count * STORED_FINGERPRINT_FIELDS);
+  const last = rows[rows.length - 1];
+  if (last !== undefined && rows.length === limit) return { fingerprints: page, next: { typeId, unitId: last[1] } };
+  const following = typeAfter(sql, repoId, typeId);
+  return { fingerprints: page, next: following === undefined ? undefined : { typeId: following } };
+}
+
+function hasSources(sql: SqliteStatements, repoId: string): boolean {
+  const row = sql
+    .prepare(
+      `SELECT 1 FROM repository_content WHERE repo = (SELECT seq FROM repositories WHERE id = ?) AND source_a IS NOT NULL LIMIT 1`,
+      true,
+    )
+    .get(repoId);
+  return row !== undefined;
+}
+
 /** The repository's next content type after `typeId` (in any version), by one seek of its content index. */
 function typeAfter(sql: SqliteStatements, repoId: string, typeId: string | undefined): string | undefined {
   const row = sql

@@ -1,6 +1,7 @@
 import type { CountsByType, UnitOrigin } from '@tributary/plugin-api';
 import type { AssociateRow } from '../content-store.js';
 import { unknownUnitsError } from '../unknown-units-error.js';
+import type { SourceDigest } from '../unit-fingerprint.js';
 import { STILL_PRESENT } from './sqlite-schema.js';
 import type { SqliteStatements } from './sqlite-statements.js';
 import { ABSENT, type SqliteUnitRows } from './sqlite-unit-rows.js';
@@ -31,8 +32,17 @@ interface ContentRow {
 
 const ROW_COLUMNS = 'id, type_id, unit, version_added, version_removed, origin';
 
-/** Marks present content rows (by id) of repository `repo` seen by `generation`. */
-export function markSeen(sql: SqliteStatements, repo: number, generation: number, rows: readonly number[]): void {
+/**
+ * Marks present content rows (by id) of repository `repo` seen by `generation`; `sources[i]`, when
+ * given, is recorded as the provenance of `rows[i]` (see {@link recordSources}).
+ */
+export function markSeen(
+  sql: SqliteStatements,
+  repo: number,
+  generation: number,
+  rows: readonly number[],
+  sources?: readonly (SourceDigest | undefined)[],
+): void {
   sql.runIn(
     rows,
     // `+`: the other terms only check each row found by id; as index terms they would scan the repository
@@ -40,6 +50,25 @@ export function markSeen(sql: SqliteStatements, repo: number, generation: number
     [generation],
     [repo],
   );
+  if (sources !== undefined) recordSources(sql, rows, sources, repo);
+}
+
+/**
+ * Records, per content row (by id), the digest of the upstream record a sync associated it from
+ * (hex sha256; none clears it) and the unit's `rev` at this moment: while the unit's row is not
+ * written again, it is what that record wrote (see {@link sourcesPage}).
+ */
+function recordSources(sql: SqliteStatements, rows: readonly number[], sources: readonly (SourceDigest | undefined)[], repo: number): void {
+  const update = sql.prepare(
+    `UPDATE repository_content SET source_a = ?, source_b = ?, source_c = ?,
+       source_rev = (SELECT rev FROM units WHERE id = repository_content.unit)
+     WHERE id = ? AND +repo = ?`,
+  );
+  rows.forEach((row, i) => {
+    const source = sources[i];
+    if (source === undefined) update.run(null, null, null, row, repo);
+    else update.run(source[0], source[1], source[2], row, repo);
+  });
 }
 
 export function associate(
@@ -60,14 +89,29 @@ export function associate(
     if (ids === undefined) byType.set(typeId, (ids = new Set()));
     ids.add(unitId);
   }
+  const sourceOf = sourcesByUnit(units);
   const seen: ContentRow[] = [];
   const promoted: ContentRow[] = [];
   const restored: ContentRow[] = [];
   const endedHere: ContentRow[] = [];
   const inserts: unknown[][] = [];
+  const sourcedInserts: unknown[][] = [];
+  // content rows kept (by id) whose provenance this association records
+  const sourcedRows: number[] = [];
+  const sourcedKeys: SourceDigest[] = [];
   const added: CountsByType = {};
   const keeps = (row: ContentRow) => row.origin === origin || row.origin === 'user';
-  const insert = (typeId: string, unit: number) => inserts.push([repo, typeId, unit, STILL_PRESENT, version, generation, origin]);
+  const insert = (typeId: string, unit: number, unitId: string) => {
+    const source = sourceOf?.get(unitId);
+    if (source === undefined) inserts.push([repo, typeId, unit, STILL_PRESENT, version, generation, origin]);
+    else sourcedInserts.push([repo, typeId, unit, STILL_PRESENT, version, generation, origin, source[0], source[1], source[2], unit]);
+  };
+  const recordSource = (row: number, unitId: string) => {
+    const source = sourceOf?.get(unitId);
+    if (source === undefined) return;
+    sourcedRows.push(row);
+    sourcedKeys.push(source);
+  };
 
   for (const [typeId, ids] of byType) {
     const present = new Map<number, ContentRow>();
@@ -77,17 +121,17 @@ export function associate(
     for (const unitId of ids) if (!known.isUnassociated(unitId)) candidates.push(unitRows.get(unitId)!);
     // A re-sync finds most units present already, from this origin or added by a user: one
     // statement marks those seen; only the others are looked up.
-    const markedSeen = new Set<number>();
-    for (const [unit] of sql.selectArraysIn<[number]>(
+    const markedSeen = new Map<number, number>();
+    for (const [unit, row] of sql.selectArraysIn<[number, number]>(
       candidates,
       (p) =>
         `UPDATE repository_content SET seen_generation = ?
          WHERE repo = ? AND type_id = ? AND unit IN (${p}) AND version_removed = ${STILL_PRESENT} AND origin IN (?, 'user')
-         RETURNING unit`,
+         RETURNING unit, id`,
       [generation, repo, typeId],
       [origin],
     )) {
-      markedSeen.add(unit);
+      markedSeen.set(unit, row);
     }
     const lookUp = markedSeen.size === 0 ? candidates : candidates.filter((unit) => !markedSeen.has(unit));
     const rows = sql.selectIn<ContentRow>(
@@ -103,7 +147,11 @@ export function associate(
     for (const unitId of ids) {
       const unit = unitRows.get(unitId)!;
       known.associated(unitId);
-      if (markedSeen.has(unit)) continue;
+      const seenRow = markedSeen.get(unit);
+      if (seenRow !== undefined) {
+        recordSource(seenRow, unitId);
+        continue;
+      }
       const current = present.get(unit);
       if (current !== undefined) {
         if (keeps(current)) seen.push(current);
@@ -112,13 +160,17 @@ export function associate(
           // Becoming user-added is a change of this version: end the old row here and start a
           // new one, so readers of older versions keep the origin they had and a rollback restores it.
           endedHere.push(current);
-          insert(typeId, unit);
+          insert(typeId, unit, unitId);
+          continue;
         }
+        recordSource(current.id, unitId);
         continue;
       }
       const removed = removedHere.get(unit);
-      if (removed !== undefined && keeps(removed)) restored.push(removed);
-      else insert(typeId, unit);
+      if (removed !== undefined && keeps(removed)) {
+        restored.push(removed);
+        recordSource(removed.id, unitId);
+      } else insert(typeId, unit, unitId);
       added[typeId] = (added[typeId] ?? 0) + 1;
     }
   }
@@ -143,7 +195,25 @@ export function associate(
       `INSERT INTO repository_content (repo, type_id, unit, version_removed, version_added, seen_generation, origin)
        VALUES ${values}`,
   );
+  if (sourcedInserts.length > 0) {
+    const insertSourced = sql.prepare(
+      `INSERT INTO repository_content
+         (repo, type_id, unit, version_removed, version_added, seen_generation, origin, source_a, source_b, source_c, source_rev)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT rev FROM units WHERE id = ?))`,
+    );
+    for (const row of sourcedInserts) insertSourced.run(...row);
+  }
+  if (sourcedRows.length > 0) recordSources(sql, sourcedRows, sourcedKeys, repo);
   return added;
+}
+
+/** The sources given with the units to associate, by unit id; undefined when none has one. */
+function sourcesByUnit(units: readonly AssociateRow[]): Map<string, SourceDigest> | undefined {
+  let sources: Map<string, SourceDigest> | undefined;
+  for (const { unitId, source } of units) {
+    if (source !== undefined) (sources ??= new Map()).set(unitId, source);
+  }
+  return sources;
 }
 
 /** `units.id` of every unit to associate; a unit the catalog does not hold cannot be associated. */

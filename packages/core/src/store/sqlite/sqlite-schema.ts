@@ -165,6 +165,17 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX repository_content_removed ON repository_content (repo, version_removed)
     WHERE version_removed <> ${STILL_PRESENT};
   `,
+  // 4: content provenance. Every write to a unit's row bumps its `rev`; a content row records the
+  // digest of the upstream record a sync associated it from (`source_a/b/c`, 3 x 48 bits of a
+  // sha256, see unit-fingerprint.ts) and the unit's `rev` then,
+  // so a later sync meeting the same record knows the row is still what that record wrote.
+  `
+  ALTER TABLE units ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE repository_content ADD COLUMN source_a INTEGER;
+  ALTER TABLE repository_content ADD COLUMN source_b INTEGER;
+  ALTER TABLE repository_content ADD COLUMN source_c INTEGER;
+  ALTER TABLE repository_content ADD COLUMN source_rev INTEGER;
+  `,
 ];
 
 /**

@@ -56,7 +56,7 @@ export function upsertUnits(sql: SqliteStatements, known: SqliteUnitRows, encode
   const insert = sql.prepare(
     'INSERT OR IGNORE INTO units (unit_id, type_id, key, metadata, artifacts, remotes) VALUES (?, ?, ?, ?, ?, ?)',
   );
-  const update = sql.prepare('UPDATE units SET type_id = ?, key = ?, metadata = ?, artifacts = ?, remotes = ? WHERE id = ?');
+  const update = sql.prepare('UPDATE units SET type_id = ?, key = ?, metadata = ?, artifacts = ?, remotes = ?, rev = rev + 1 WHERE id = ?');
   for (const [unitId, row] of writes) {
     const id = stored.get(unitId)!.id;
     if (id !== ABSENT) {
@@ -183,7 +183,7 @@ export function upsertRemoteArtifacts(sql: SqliteStatements, remotes: readonly R
     [...byUnit.keys()],
     (p) => `SELECT id, unit_id, remotes FROM units WHERE unit_id IN (${p})`,
   );
-  const update = sql.prepare('UPDATE units SET remotes = ? WHERE id = ?');
+  const update = sql.prepare('UPDATE units SET remotes = ?, rev = rev + 1 WHERE id = ?');
   for (const row of rows) {
     const json = mergeRemotesColumn(row.remotes, remotesColumn(byUnit.get(row.unit_id)!));
     if (json !== row.remotes) update.run(json, row.id);

@@ -31,6 +31,7 @@ export const WORKER_METHODS = [
   'unitKeysPage',
   'unitsPage',
   'fingerprintsPage',
+  'sourcesPage',
   'countRepoUnits',
   'startSyncRecord',
   'finishSyncRecord',

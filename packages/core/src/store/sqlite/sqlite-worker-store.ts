@@ -27,7 +27,7 @@ import type {
   UnitWrite,
   UpsertStatus,
 } from '../content-store.js';
-import { readFingerprintPages, readPages, SQLITE_PIPELINE_BATCH, type SqliteContentStoreOptions } from './sqlite-content-store.js';
+import { packSources, readFingerprintPages, readPages, SQLITE_PIPELINE_BATCH, type SqliteContentStoreOptions } from './sqlite-content-store.js';
 import type { FingerprintPage } from './sqlite-repo-unit-pages.js';
 import { decodeFoundUnits, encodeUnits, fingerprintUnits } from './sqlite-unit-columns.js';
 import type { WorkerMethod, WorkerReply } from './sqlite-worker-protocol.js';
@@ -155,11 +155,13 @@ export class SqliteWorkerStore implements ContentStore {
       pairs[2 * i] = unitId;
       pairs[2 * i + 1] = typeId;
     });
-    return this.call('associatePairs', repoId, version, pairs, origin);
+    const sources = units.some((unit) => unit.source !== undefined) ? packSources(units.map((unit) => unit.source)) : undefined;
+    return this.call('associatePairs', repoId, version, pairs, origin, sources);
   }
   markSeen(repoId: string, version: number, seen: readonly SeenUnit[]): Promise<void> {
-    // the catalog thread needs only the rows: a flat list of numbers crosses cheapest
-    return this.call('markSeenRows', repoId, version, seen.map((unit) => unit.contentRow));
+    // the catalog thread needs only the rows (and sources): flat lists cross cheapest
+    const sources = seen.some((unit) => unit.source !== undefined) ? packSources(seen.map((unit) => unit.source)) : undefined;
+    return this.call('markSeenRows', repoId, version, seen.map((unit) => unit.contentRow), sources);
   }
   unassociate(repoId: string, version: number, unitIds: readonly string[]): Promise<CountsByType> {
     return this.call('unassociate', repoId, version, unitIds);
@@ -181,6 +183,10 @@ export class SqliteWorkerStore implements ContentStore {
   }
   unitFingerprints(units: readonly UnitWrite[]): Float64Array {
     return fingerprintUnits(units);
+  }
+  repoUnitSources(repoId: string, version: number): AsyncIterable<Float64Array> {
+    const size = this.keyPageSize;
+    return readFingerprintPages((after) => this.call<FingerprintPage>('sourcesPage', repoId, version, after, size));
   }
   countRepoUnits(repoId: string, version: number): Promise<CountsByType> {
     return this.call('countRepoUnits', repoId, version);
