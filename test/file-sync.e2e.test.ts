@@ -140,6 +140,8 @@ describe('file repository sync through the CLI', () => {
     const mirrored = await sync('--policy', policy, '--mirror');
     expect(mirrored.report.added).toEqual({});
     expect(mirrored.report.removed).toEqual({ file: 2 });
+    // the lines the plain sync met are kept as stored (mirroring changes no row); the mirror removes the rest
+    expect(JSON.stringify(mirrored.report)).toContain('lists 5 files, 5 of them as the last sync stored them');
     expect(await units()).toEqual(expectedUnits(changed, policy === 'immediate'));
     expect(tempLeftovers()).toEqual([]);
   });
@@ -161,6 +163,8 @@ describe('file repository sync through the CLI', () => {
     expect(forced.report.removed).toEqual({});
     expect(fileRequests()).toEqual([]);
     expect(await units()).toEqual(before);
+    // every line was met before under the same settings: kept as stored, none parsed or built again
+    expect(JSON.stringify(forced.report)).toContain('lists 5 files, 5 of them as the last sync stored them');
 
     const history = JSON.parse(`[${(await cli('--json', 'history', 'repo')).stdout.trim().split('\n').join(',')}]`);
     expect(history.map((h: { report?: { finishedEarly?: string } }) => h.report?.finishedEarly ?? null)).toEqual([

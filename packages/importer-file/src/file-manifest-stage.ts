@@ -2,8 +2,8 @@ import { rm } from 'node:fs/promises';
 import { DeclarativeContent, ErrorCodes, Stage, TributaryError, type FirstStageContext } from '@tributary/plugin-api';
 import { DEFAULT_MAX_MANIFEST_BYTES, type FileImporterConfig } from './file-config.js';
 import { FILE_CONTENT_TYPE } from './file-content-type.js';
-import type { ManifestEntry } from './manifest-entry.js';
-import { readManifestBatches } from './read-manifest.js';
+import { parseManifestLine, type ManifestEntry } from './manifest-entry.js';
+import { readManifestEntryLines } from './read-manifest.js';
 
 export const UNCHANGED_REASON = 'PULP_MANIFEST unchanged since the last sync';
 
@@ -27,12 +27,23 @@ export class FileManifestStage extends Stage {
       // which equals `new URL(path, manifestUrl)` for the validated paths at a fraction of the cost
       const directoryUrl = new URL('.', manifestUrl).href;
       let files = 0;
-      for await (const entries of readManifestBatches(manifest.path, { source, signal: this.signal })) {
+      let kept = 0;
+      for await (const lines of readManifestEntryLines(manifest.path, { source, signal: this.signal })) {
+        // lines a re-sync met before (the same text under the same settings) are kept as they are
+        // stored, without being parsed or built again; the rest become content
+        const unchanged = this.ctx.keepUnchanged ? await this.ctx.keepUnchanged(lines.map((l) => l.text)) : undefined;
+        const entries: { entry: ManifestEntry; text: string }[] = [];
+        lines.forEach(({ line, text }, i) => {
+          if (unchanged?.[i]) return;
+          const entry = parseManifestLine(text, line, source);
+          if (entry) entries.push({ entry, text });
+        });
         // built as the next queue takes them, so a chunk's entries are not all held as content at once
         await this.putAll(contentsOf(entries, directoryUrl));
-        files += entries.length;
+        files += lines.length;
+        kept += lines.length - entries.length;
       }
-      this.ctx.log.info(`${source} lists ${files} files`);
+      this.ctx.log.info(`${source} lists ${files} files${kept > 0 ? `, ${kept} of them as the last sync stored them` : ''}`);
     } finally {
       await rm(manifest.path, { force: true });
     }
@@ -40,16 +51,16 @@ export class FileManifestStage extends Stage {
 }
 
 /**
- * One content per entry. Each is all its entry says, resolved against the manifest's directory
- * (part of the sync's settings), so the entry in canonical form is the content's `source`: a
- * re-sync meeting the same entry skips the file without building its row again.
+ * One content per entry. Each is all its manifest line says, resolved against the manifest's
+ * directory (part of the sync's settings), so the line is the content's `source`: a re-sync that
+ * meets the same line keeps the file as stored without parsing it or building its content.
  */
-function* contentsOf(entries: readonly ManifestEntry[], directoryUrl: string): Generator<DeclarativeContent> {
-  for (const entry of entries) {
+function* contentsOf(entries: readonly { entry: ManifestEntry; text: string }[], directoryUrl: string): Generator<DeclarativeContent> {
+  for (const { entry, text } of entries) {
     yield new DeclarativeContent({
       typeId: FILE_CONTENT_TYPE.id,
       key: { relativePath: entry.relativePath, sha256: entry.sha256 },
-      source: `${entry.relativePath},${entry.sha256},${entry.size}`,
+      source: text,
       metadata: { size: entry.size },
       artifacts: [
         {

@@ -20,6 +20,14 @@ export interface ManifestEntry {
 const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
 const HASH = 0x23;
 
+/** A blank line or a `#` comment: a manifest line that lists no file. */
+export function isBlankOrComment(text: string): boolean {
+  const first = text.charCodeAt(0);
+  if (first === HASH || text.length === 0) return true;
+  // only a line that starts with white space can be blank
+  return (first <= 0x20 || first >= 0x7f) && text.trim() === '';
+}
+
 /** A MANIFEST_INVALID error naming where in the manifest and what is wrong. */
 export function manifestInvalid(source: string, line: number, problem: string): TributaryError {
   return new TributaryError(ErrorCodes.MANIFEST_INVALID, `${source} line ${line}: ${problem}`, {
@@ -33,10 +41,7 @@ export function manifestInvalid(source: string, line: number, problem: string): 
  * TRIBUTARY_ERR_MANIFEST_INVALID naming the line for anything else that does not fit.
  */
 export function parseManifestLine(text: string, line: number, source = 'PULP_MANIFEST'): ManifestEntry | undefined {
-  const first = text.charCodeAt(0);
-  if (first === HASH || text.length === 0) return undefined;
-  // only a line that starts with white space can be blank
-  if ((first <= 0x20 || first >= 0x7f) && text.trim() === '') return undefined;
+  if (isBlankOrComment(text)) return undefined;
   const sizeComma = text.lastIndexOf(',');
   const digestComma = sizeComma > 0 ? text.lastIndexOf(',', sizeComma - 1) : -1;
   if (digestComma >= 0) {

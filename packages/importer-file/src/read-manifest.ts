@@ -1,5 +1,5 @@
-import { parseManifestLine, type ManifestEntry } from './manifest-entry.js';
-import { readManifestLines } from './manifest-lines.js';
+import { isBlankOrComment, parseManifestLine, type ManifestEntry } from './manifest-entry.js';
+import { readManifestLines, type ManifestLine } from './manifest-lines.js';
 import { scanManifest, type ManifestScanOptions } from './manifest-scan.js';
 
 /**
@@ -21,13 +21,25 @@ export async function* readManifest(file: string, options: ManifestScanOptions =
  */
 export async function* readManifestBatches(file: string, options: ManifestScanOptions = {}): AsyncGenerator<ManifestEntry[]> {
   const source = options.source ?? 'PULP_MANIFEST';
-  const { repeatLines } = await scanManifest(file, options);
-  for await (const lines of readManifestLines(file, options)) {
+  for await (const lines of readManifestEntryLines(file, options)) {
     const entries: ManifestEntry[] = [];
     for (const { line, text } of lines) {
       const entry = parseManifestLine(text, line, source);
-      if (entry && !repeatLines.has(line)) entries.push(entry);
+      if (entry) entries.push(entry);
     }
     if (entries.length > 0) yield entries;
+  }
+}
+
+/**
+ * The lines of a validated PULP_MANIFEST that list a file, a read chunk at a time, in file order,
+ * without the lines that repeat an earlier line's path and digest: for a caller that looks lines
+ * up before it parses them ({@link parseManifestLine} parses each to its entry).
+ */
+export async function* readManifestEntryLines(file: string, options: ManifestScanOptions = {}): AsyncGenerator<ManifestLine[]> {
+  const { repeatLines } = await scanManifest(file, options);
+  for await (const lines of readManifestLines(file, options)) {
+    const listed = lines.filter(({ line, text }) => !repeatLines.has(line) && !isBlankOrComment(text));
+    if (listed.length > 0) yield listed;
   }
 }

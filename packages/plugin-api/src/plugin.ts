@@ -49,6 +49,17 @@ export interface SyncContext<Config = unknown> {
 /** Context of a pipeline-style importer's first stage. */
 export interface FirstStageContext<Config = unknown> extends SyncContext<Config> {
   readonly conduit: ImportConduit;
+  /**
+   * Keeps in the version being written the content the repository's base version holds from
+   * these upstream records (`source` texts, as DeclarativeContentInit.source gives them) under this
+   * sync's settings, while nothing rewrote their units since, and says which it kept: the stage
+   * need not build content for those. For a large index that changed little, this is the cheap
+   * way through a re-sync, forced or not. Kept content passes through no stage, so nothing can
+   * await it: build the content others may await. Absent, or false for every record, when the host
+   * cannot tell (no base version, a store without provenance, or a plugin stage that must see all
+   * content).
+   */
+  keepUnchanged?(sources: readonly string[]): Promise<boolean[]>;
 }
 
 /** Where a plugin's own stage goes in the default pipeline: before or after a default stage, by name. */

@@ -1,5 +1,6 @@
 import { hash } from 'node:crypto';
-import { HOST_API_VERSION } from '@tributary/plugin-api';
+import { HOST_API_VERSION, type SyncSettings } from '@tributary/plugin-api';
+import { stableJson } from '../sync/settings-hash.js';
 import { FINGERPRINT_FIELDS, sourceDigestOf, type SourceDigest } from '../store/unit-fingerprint.js';
 import { BaseVersionIndex } from './base-version-index.js';
 
@@ -12,11 +13,17 @@ const SOURCE_RECORDING = 1;
 
 /**
  * What a content source digest covers besides the source text: everything else a unit's stored
- * row depends on. Two syncs whose contexts differ (another importer version, config, feed url or
- * policy, another host) never take each other's records for their own.
+ * row depends on. Two syncs whose contexts differ (another importer or importer version, config,
+ * feed url or policy, another host) never take each other's records for their own; whether a sync
+ * mirrors does not change a row, so it is not part of it.
  */
-export function sourceContextOf(settingsHash: string, importer: { readonly name: string; readonly version: string }): string {
-  return hash('sha256', JSON.stringify([SOURCE_RECORDING, HOST_API_VERSION, settingsHash, importer.name, importer.version]), 'hex');
+export function sourceContextOf(
+  importer: { readonly name: string; readonly version: string },
+  settings: Pick<SyncSettings, 'url' | 'policy'>,
+  config: unknown,
+): string {
+  const context = stableJson([SOURCE_RECORDING, HOST_API_VERSION, importer.name, importer.version, settings.url, settings.policy, config]);
+  return hash('sha256', context, 'hex');
 }
 
 /**

@@ -60,6 +60,8 @@ export class RepoConduit implements ImportConduit {
   private unmarked: SeenUnit[] = [];
   /** Content provenance: recorded with what this sync associates, looked up before fingerprints. */
   private readonly sources: ContentSources;
+  /** Seen marks of content kept by {@link keepUnchangedSources}, written while the importer goes on. */
+  private keptMarks: Promise<void> = Promise.resolve();
   /** How a {@link LazyUnitRef} works out its id when somebody reads it. */
   private readonly unitIdRefs = { unitIdOf: (typeId: string, key: UnitKey) => this.unitIdOf(typeId, key) };
 
@@ -212,6 +214,8 @@ export class RepoConduit implements ImportConduit {
 
   async unassociateUnseen(options: { includeUserAdded?: boolean } = {}): Promise<Record<string, number>> {
     this.checkAborted();
+    // what is unseen is only known once every kept unit's mark is written
+    await this.keptSeen();
     const counts = await this.store.unassociateUnseen(this.repositoryId, this.scope.version, options.includeUserAdded ?? false);
     this.scope.report.addRemoved(counts);
     return counts;
@@ -279,6 +283,37 @@ export class RepoConduit implements ImportConduit {
    * otherwise undefined. Found rows are marked seen as {@link findUnchanged}'s are. The ref's unit
    * id is worked out only if somebody reads it (a future awaiting the unit, say).
    */
+  /**
+   * The host's side of FirstStageContext.keepUnchanged: marks seen, in the version being written,
+   * the base version's content rows recorded from these sources under this sync's settings whose
+   * units nothing rewrote since, and says which sources it found. The marks are written while the
+   * importer goes on (one batch in flight; a failure surfaces at the next call, or at
+   * {@link keptSeen}). Nothing is kept when the pipeline does not skip unchanged content (a plugin
+   * stage after QueryExistingContents must see all of it).
+   */
+  async keepUnchangedSources(sources: readonly string[]): Promise<boolean[]> {
+    this.checkAborted();
+    if (!this.baseWanted || !this.sources.supported) return new Array<boolean>(sources.length).fill(false);
+    const rows = await this.sources.contentRows(sources);
+    const seen: SeenUnit[] = [];
+    const kept = rows.map((contentRow) => {
+      if (contentRow < 0) return false;
+      seen.push({ unitId: '', contentRow });
+      return true;
+    });
+    for (const chunk of chunks(seen, this.batchSize)) {
+      await this.keptMarks;
+      this.keptMarks = this.store.markSeen!(this.repositoryId, this.scope.version, chunk);
+      this.keptMarks.catch(() => undefined); // surfaces where it is awaited
+    }
+    return kept;
+  }
+
+  /** Resolves once every seen mark {@link keepUnchangedSources} started is written. */
+  keptSeen(): Promise<void> {
+    return this.keptMarks;
+  }
+
   /** Whether the base version has recorded sources to find content by (see {@link findUnchangedBySource}). */
   async hasRecordedSources(): Promise<boolean> {
     return (await this.sources.table()).size > 0;

@@ -140,7 +140,7 @@ export class SyncService {
       const scopeDir = await storage.createScope(syncId);
       const workingDir = await storage.workingDir(repository.id);
       const remoteName = redactUrl(url);
-      const sourceContext = sourceContextOf(hash, plugin);
+      const sourceContext = sourceContextOf(plugin, settings, config);
       const scope: SyncScope = { syncId, repository, baseVersion, version, scopeDir, workingDir, remoteName, sourceContext, report, signal: abort.signal };
 
       const child = this.container.createChildContainer();
@@ -175,7 +175,11 @@ export class SyncService {
         logger.info(`sync of '${repositoryName}' from ${remoteName} with importer '${importerName}' (policy ${settings.policy}${settings.mirror ? ', mirror' : ''}${settings.force ? ', forced' : ''}) writing version ${version}`);
         const pluginStarted = Date.now();
         if (plugin.firstStage) {
-          const firstContext: FirstStageContext<Record<string, unknown>> = { ...context, conduit };
+          const firstContext: FirstStageContext<Record<string, unknown>> = {
+            ...context,
+            conduit,
+            keepUnchanged: (sources) => conduit.keepUnchangedSources(sources),
+          };
           const first = callPlugin(plugin, repositoryName, 'firstStage', () => plugin.firstStage!(firstContext as FirstStageContext<never>));
           const pipelineContext = {
             conduit,
@@ -191,6 +195,7 @@ export class SyncService {
           // stages said they will not compare, which they did as they were built)
           if (previousFingerprint === undefined) conduit.readBaseAhead();
           const { busy } = await runPipeline({ stages, signal: abort.signal, plugin: plugin.name, repository: repositoryName });
+          await conduit.keptSeen();
           // busy time (minus waits on queues) says where a sync's time goes; every stage's wall time is the whole sync
           report.timings = { ...busy };
         } else {

@@ -37,6 +37,8 @@ interface ListConfig {
   finishEarly?: boolean;
   /** Give each content its listing entry as `source`. */
   withSources?: boolean;
+  /** With sources: ask the host which entries it keeps as stored (FirstStageContext.keepUnchanged) and build only the rest. */
+  keepUnchanged?: boolean;
 }
 
 /** What happened in which order, for tests that care: the first stage notes when it takes its index. */
@@ -49,7 +51,10 @@ class ListFirstStage extends Stage {
   override async run(): Promise<void> {
     events.push('index taken');
     if (this.ctx.config.finishEarly && this.ctx.finishEarlyIfUnchanged(sha256(JSON.stringify(this.ctx.config.files)), 'listing unchanged')) return;
-    for (const file of this.ctx.config.files) {
+    const kept = this.ctx.config.keepUnchanged && this.ctx.keepUnchanged ? await this.ctx.keepUnchanged(this.ctx.config.files.map((file) => JSON.stringify(file))) : [];
+    if (this.ctx.config.keepUnchanged) events.push(`kept ${kept.filter(Boolean).length}`);
+    for (const [i, file] of this.ctx.config.files.entries()) {
+      if (kept[i]) continue;
       await this.put(
         new DeclarativeContent({
           typeId: 'list.file',
@@ -87,6 +92,7 @@ const listImporter = defineImporter<ListConfig>({
       asText: { type: 'boolean' },
       finishEarly: { type: 'boolean' },
       withSources: { type: 'boolean' },
+      keepUnchanged: { type: 'boolean' },
       texts: { type: 'object', additionalProperties: { type: 'string' } },
     },
   },
@@ -347,6 +353,54 @@ describe('default pipeline over RepoConduit + SQLite + ArtifactStorage + Downloa
       const again = await syncSourced({ force: true });
       expect(again.report.added).toEqual({ 'list.file': 1 });
       expect((await units()).map((u) => u.key.relativePath)).toContain(gone.key.relativePath);
+    });
+
+    describe('kept by the first stage (FirstStageContext.keepUnchanged)', () => {
+      const keeping = (listing = upstream.listing()) => ({ ...sourced(listing), keepUnchanged: true });
+      const syncKeeping = (listing?: ListConfig, importer = 'list', host = t) =>
+        host.host.sync('r', { importer, url: upstream.url, config: keeping(listing) as never, policy: 'on_demand', mirror: true, force: true });
+
+      it('a forced mirror re-sync keeps every unit it met before: nothing is built, looked up, written or removed, and the version stays', async () => {
+        const first = await syncKeeping();
+        expect(events).toContain('kept 0');
+        const before = await units();
+        const calls = countStoreCalls('upsertUnits', 'findUnits', 'associate', 'markSeen');
+        events.length = 0;
+        const again = await syncKeeping();
+        expect(events).toContain('kept 30');
+        expect(again.report).toMatchObject({ added: {}, updated: {}, removed: {} });
+        expect(again.version).toBe(first.version);
+        expect(calls).toEqual({ upsertUnits: 0, findUnits: 0, associate: 0, markSeen: 5 }); // seen marks for 30 rows in batches of 7
+        expect(await units()).toEqual(before);
+      });
+
+      it('nothing is kept when a plugin stage after QueryExistingContents must see every content', async () => {
+        const seen: string[] = [];
+        class CountingStage extends Stage {
+          constructor() {
+            super('CountingStage');
+          }
+          override async run(): Promise<void> {
+            for await (const dc of this.items()) {
+              seen.push(String(dc.key.relativePath));
+              await this.put(dc);
+            }
+          }
+        }
+        const counting = defineImporter<ListConfig>({ ...listImporter, name: 'counting-list', stages: [{ after: 'ContentSaver', create: () => new CountingStage() }] });
+        const other = await startTempHost({ plugins: [counting], batchSize: 7 });
+        try {
+          await other.host.createRepository({ name: 'r' });
+          await syncKeeping(undefined, 'counting-list', other);
+          seen.length = 0;
+          events.length = 0;
+          await syncKeeping(undefined, 'counting-list', other);
+          expect(events).toContain('kept 0');
+          expect(seen).toHaveLength(30);
+        } finally {
+          await other.close();
+        }
+      });
     });
 
     it('a unit found unchanged by its fingerprint gets its source recorded, so the next re-sync finds it by source', async () => {
