@@ -62,6 +62,8 @@ export class RepoConduit implements ImportConduit {
   private readonly sources: ContentSources;
   /** Seen marks of content kept by {@link keepUnchangedSources}, written while the importer goes on. */
   private keptMarks: Promise<void> = Promise.resolve();
+  /** Whether what this sync associates or finds unchanged gets its source recorded (the store keeps provenance). */
+  private readonly recordsSources: boolean;
   /** How a {@link LazyUnitRef} works out its id when somebody reads it. */
   private readonly unitIdRefs = { unitIdOf: (typeId: string, key: UnitKey) => this.unitIdOf(typeId, key) };
 
@@ -75,10 +77,9 @@ export class RepoConduit implements ImportConduit {
     this.repositoryId = scope.repository.id;
     this.workingDir = scope.workingDir;
     this.batchSize = options.batchSize;
+    this.recordsSources = scope.sourceContext !== undefined && store.repoUnitSources !== undefined && store.markSeen !== undefined;
     const readSources =
-      scope.sourceContext !== undefined && scope.baseVersion >= 1 && store.repoUnitSources && store.markSeen
-        ? () => store.repoUnitSources!(this.repositoryId, scope.baseVersion)
-        : undefined;
+      this.recordsSources && scope.baseVersion >= 1 ? () => store.repoUnitSources!(this.repositoryId, scope.baseVersion) : undefined;
     this.sources = new ContentSources(scope.sourceContext ?? '', readSources, () => this.checkAborted());
   }
 
@@ -111,7 +112,7 @@ export class RepoConduit implements ImportConduit {
    * meeting the same record under the same settings skips the unit while nothing rewrote it.
    */
   async associateUnitsFrom(refs: readonly UnitRef[], sources?: readonly (string | undefined)[]): Promise<void> {
-    const recording = sources !== undefined && this.scope.sourceContext !== undefined;
+    const recording = sources !== undefined && this.recordsSources;
     for (let start = 0; start < refs.length; start += this.batchSize) {
       this.checkAborted();
       const rows = [];
@@ -254,7 +255,7 @@ export class RepoConduit implements ImportConduit {
         if (row < 0) return;
         answers[positions[k]!] = { unitId: write.unitId, typeId: write.typeId, key: write.key };
         // the row is what this content writes: from now on it is known by its source too
-        const source = this.scope.sourceContext !== undefined && this.sources.supported ? sources?.[positions[k]!] : undefined;
+        const source = this.recordsSources ? sources?.[positions[k]!] : undefined;
         this.unmarked.push(
           source === undefined ? { unitId: write.unitId, contentRow: row } : { unitId: write.unitId, contentRow: row, source: this.sources.digest(source) },
         );
@@ -276,13 +277,6 @@ export class RepoConduit implements ImportConduit {
     }
   }
 
-  /**
-   * The host's side of finding unchanged content by provenance: for each piece of content (by type,
-   * key and the upstream record it was built from), its ref when the base version holds a row
-   * recorded from the same record under the same settings and nothing rewrote the unit since;
-   * otherwise undefined. Found rows are marked seen as {@link findUnchanged}'s are. The ref's unit
-   * id is worked out only if somebody reads it (a future awaiting the unit, say).
-   */
   /**
    * The host's side of FirstStageContext.keepUnchanged: marks seen, in the version being written,
    * the base version's content rows recorded from these sources under this sync's settings whose
@@ -319,6 +313,13 @@ export class RepoConduit implements ImportConduit {
     return (await this.sources.table()).size > 0;
   }
 
+  /**
+   * The host's side of finding unchanged content by provenance: for each piece of content (by type,
+   * key and the upstream record it was built from), its ref when the base version holds a row
+   * recorded from the same record under the same settings and nothing rewrote the unit since;
+   * otherwise undefined. Found rows are marked seen as {@link findUnchanged}'s are. The ref's unit
+   * id is worked out only if somebody reads it (a future awaiting the unit, say).
+   */
   async findUnchangedBySource(contents: readonly SourcedContent[]): Promise<(UnitRef | undefined)[]> {
     if (!this.sources.supported) return new Array<UnitRef | undefined>(contents.length).fill(undefined);
     const rows = await this.sources.contentRows(contents.map((content) => content.source));
