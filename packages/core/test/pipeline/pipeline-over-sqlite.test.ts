@@ -99,6 +99,22 @@ const listImporter = defineImporter<ListConfig>({
   firstStage: (ctx) => new ListFirstStage(ctx),
 });
 
+/** The list importer with a stage after ContentSaver that notes the path of every content it sees. */
+function countingListImporter(seen: string[]) {
+  class CountingStage extends Stage {
+    constructor() {
+      super('CountingStage');
+    }
+    override async run(): Promise<void> {
+      for await (const dc of this.items()) {
+        seen.push(String(dc.key.relativePath));
+        await this.put(dc);
+      }
+    }
+  }
+  return defineImporter<ListConfig>({ ...listImporter, name: 'counting-list', stages: [{ after: 'ContentSaver', create: () => new CountingStage() }] });
+}
+
 /** Upstream files by path; `stall` paths never answer. */
 class Upstream {
   readonly bodies = new Map<string, string>();
@@ -376,18 +392,7 @@ describe('default pipeline over RepoConduit + SQLite + ArtifactStorage + Downloa
 
       it('nothing is kept when a plugin stage after QueryExistingContents must see every content', async () => {
         const seen: string[] = [];
-        class CountingStage extends Stage {
-          constructor() {
-            super('CountingStage');
-          }
-          override async run(): Promise<void> {
-            for await (const dc of this.items()) {
-              seen.push(String(dc.key.relativePath));
-              await this.put(dc);
-            }
-          }
-        }
-        const counting = defineImporter<ListConfig>({ ...listImporter, name: 'counting-list', stages: [{ after: 'ContentSaver', create: () => new CountingStage() }] });
+        const counting = countingListImporter(seen);
         const other = await startTempHost({ plugins: [counting], batchSize: 7 });
         try {
           await other.host.createRepository({ name: 'r' });
@@ -428,18 +433,7 @@ describe('default pipeline over RepoConduit + SQLite + ArtifactStorage + Downloa
 
   it('with a plugin stage after QueryExistingContents, a re-sync hands that stage every content, unchanged or not', async () => {
     const seen: string[] = [];
-    class CountingStage extends Stage {
-      constructor() {
-        super('CountingStage');
-      }
-      override async run(): Promise<void> {
-        for await (const dc of this.items()) {
-          seen.push(String(dc.key.relativePath));
-          await this.put(dc);
-        }
-      }
-    }
-    const counting = defineImporter<ListConfig>({ ...listImporter, name: 'counting-list', stages: [{ after: 'ContentSaver', create: () => new CountingStage() }] });
+    const counting = countingListImporter(seen);
     const other = await startTempHost({ plugins: [counting], batchSize: 7 });
     try {
       await other.host.createRepository({ name: 'r' });

@@ -129,10 +129,7 @@ export interface FingerprintPage {
 
 /**
  * One page of the fingerprints (unit-fingerprint.ts) of `version`'s units as `remote` sees them,
- * type by type (within a type the next page is a seek, across types it would be a rescan), in the
- * order of {@link unitKeysPage}; the first page starts without a cursor. The repository's types
- * are found by seeking the content index, not by counting its rows, so a sync that stops after
- * the first page waits for no more.
+ * in the order of {@link versionContentPage}; the first page starts without a cursor.
  */
 export function fingerprintsPage(
   sql: SqliteStatements,
@@ -142,26 +139,15 @@ export function fingerprintsPage(
   after: FingerprintCursor | undefined,
   limit: number,
 ): FingerprintPage {
-  const typeId = after?.typeId ?? typeAfter(sql, repoId, undefined);
-  if (typeId === undefined) return { fingerprints: new Float64Array(0), next: undefined };
-  const unitAfter = after?.unitId;
   // only the columns fingerprinted, as arrays: a re-sync reads every row of the repository
-  const rows = sql
-    .prepare(
-      `SELECT rc.id, u.unit_id, u.metadata, u.artifacts, u.remotes
-       FROM repository_content rc JOIN units u ON u.id = rc.unit
-       WHERE rc.repo = (SELECT seq FROM repositories WHERE id = ?) AND ${VISIBLE_IN_VERSION} AND rc.type_id = ?
-         ${unitAfter === undefined ? '' : 'AND rc.unit > (SELECT id FROM units WHERE unit_id = ?)'}
-       ORDER BY rc.type_id, rc.unit LIMIT ?`,
-      true,
-    )
-    .all(...[repoId, version, version, typeId, ...(unitAfter === undefined ? [] : [unitAfter]), limit]) as [
-    number,
-    string,
-    string,
-    string,
-    string | null,
-  ][];
+  const { rows, next } = versionContentPage<[metadata: string, artifacts: string, remotes: string | null]>(
+    sql,
+    repoId,
+    version,
+    after,
+    limit,
+    'u.metadata, u.artifacts, u.remotes',
+  );
   const fingerprints = new Float64Array(rows.length * STORED_FINGERPRINT_FIELDS);
   for (let i = 0; i < rows.length; i++) {
     const [contentRow, unitId, metadata, artifacts, remotes] = rows[i]!;
@@ -169,10 +155,7 @@ export function fingerprintsPage(
     writeFingerprint(fingerprints, at, unitId, storedFingerprintColumns(metadata, artifacts, remotes, remote));
     fingerprints[at + FINGERPRINT_FIELDS] = contentRow;
   }
-  const last = rows[rows.length - 1];
-  if (last !== undefined && rows.length === limit) return { fingerprints, next: { typeId, unitId: last[1] } };
-  const following = typeAfter(sql, repoId, typeId);
-  return { fingerprints, next: following === undefined ? undefined : { typeId: following } };
+  return { fingerprints, next };
 }
 
 /**
@@ -191,26 +174,14 @@ export function sourcesPage(
   // a repository whose content has no recorded source at all (an importer that gives none) is
   // told at once, so the caller goes on to fingerprints without reading every row for nothing
   if (after === undefined && !hasSources(sql, repoId)) return { fingerprints: new Float64Array(0), next: undefined };
-  const typeId = after?.typeId ?? typeAfter(sql, repoId, undefined);
-  if (typeId === undefined) return { fingerprints: new Float64Array(0), next: undefined };
-  const unitAfter = after?.unitId;
-  const rows = sql
-    .prepare(
-      `SELECT rc.id, u.unit_id, rc.source_a, rc.source_b, rc.source_c, rc.source_rev = u.rev
-       FROM repository_content rc JOIN units u ON u.id = rc.unit
-       WHERE rc.repo = (SELECT seq FROM repositories WHERE id = ?) AND ${VISIBLE_IN_VERSION} AND rc.type_id = ?
-         ${unitAfter === undefined ? '' : 'AND rc.unit > (SELECT id FROM units WHERE unit_id = ?)'}
-       ORDER BY rc.type_id, rc.unit LIMIT ?`,
-      true,
-    )
-    .all(...[repoId, version, version, typeId, ...(unitAfter === undefined ? [] : [unitAfter]), limit]) as [
-    number,
-    string,
-    number | null,
-    number | null,
-    number | null,
-    number | null,
-  ][];
+  const { rows, next } = versionContentPage<[a: number | null, b: number | null, c: number | null, current: number | null]>(
+    sql,
+    repoId,
+    version,
+    after,
+    limit,
+    'rc.source_a, rc.source_b, rc.source_c, rc.source_rev = u.rev',
+  );
   const sources = new Float64Array(rows.length * STORED_FINGERPRINT_FIELDS);
   let count = 0;
   for (const [contentRow, , a, b, c, current] of rows) {
@@ -221,11 +192,41 @@ export function sourcesPage(
     sources[at + 2] = c;
     sources[at + FINGERPRINT_FIELDS] = contentRow;
   }
-  const page = count === rows.length ? sources : sources.slice(0, count * STORED_FINGERPRINT_FIELDS);
+  return { fingerprints: count === rows.length ? sources : sources.slice(0, count * STORED_FINGERPRINT_FIELDS), next };
+}
+
+/**
+ * One page of `version`'s content rows joined with their units, type by type (within a type the
+ * next page is a seek, across types it would be a rescan), in the order of {@link unitKeysPage}:
+ * each row the content row's id, the unit id, then `columns`; and where the next page starts. The
+ * repository's types are found by seeking the content index, not by counting its rows, so a sync
+ * that stops after the first page waits for no more.
+ */
+function versionContentPage<C extends unknown[]>(
+  sql: SqliteStatements,
+  repoId: string,
+  version: number,
+  after: FingerprintCursor | undefined,
+  limit: number,
+  columns: string,
+): { rows: [contentRow: number, unitId: string, ...C][]; next: FingerprintCursor | undefined } {
+  const typeId = after?.typeId ?? typeAfter(sql, repoId, undefined);
+  if (typeId === undefined) return { rows: [], next: undefined };
+  const unitAfter = after?.unitId;
+  const rows = sql
+    .prepare(
+      `SELECT rc.id, u.unit_id, ${columns}
+       FROM repository_content rc JOIN units u ON u.id = rc.unit
+       WHERE rc.repo = (SELECT seq FROM repositories WHERE id = ?) AND ${VISIBLE_IN_VERSION} AND rc.type_id = ?
+         ${unitAfter === undefined ? '' : 'AND rc.unit > (SELECT id FROM units WHERE unit_id = ?)'}
+       ORDER BY rc.type_id, rc.unit LIMIT ?`,
+      true,
+    )
+    .all(...[repoId, version, version, typeId, ...(unitAfter === undefined ? [] : [unitAfter]), limit]) as [number, string, ...C][];
   const last = rows[rows.length - 1];
-  if (last !== undefined && rows.length === limit) return { fingerprints: page, next: { typeId, unitId: last[1] } };
+  if (last !== undefined && rows.length === limit) return { rows, next: { typeId, unitId: last[1] } };
   const following = typeAfter(sql, repoId, typeId);
-  return { fingerprints: page, next: following === undefined ? undefined : { typeId: following } };
+  return { rows, next: following === undefined ? undefined : { typeId: following } };
 }
 
 function hasSources(sql: SqliteStatements, repoId: string): boolean {
