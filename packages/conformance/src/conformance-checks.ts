@@ -7,6 +7,7 @@ import { checkImmediate, checkOnDemand } from './checks/download-policy.js';
 import { checkCorruptArtifactIntact, checkUpstreamErrorIntact } from './checks/failed-sync.js';
 import { checkResyncIdempotent, checkUnitKeysDeclared } from './checks/first-sync.js';
 import { checkInvalidConfigRejected, checkPluginObject } from './checks/plugin-object.js';
+import { checkSourceDeterministic } from './checks/source-determinism.js';
 import { checkWritesInsideStorage } from './checks/storage-sandbox.js';
 
 /** A conformance check: resolves when the plugin keeps the rule, rejects with a ConformanceFailure when not. */
@@ -18,6 +19,7 @@ export const CONFORMANCE_CHECKS: Readonly<Record<ConformanceRule, ConformanceChe
   'invalid-config-rejected': checkInvalidConfigRejected,
   'unit-keys-declared': checkUnitKeysDeclared,
   'resync-idempotent': checkResyncIdempotent,
+  'source-deterministic': checkSourceDeterministic,
   'unit-keys-stable': checkUnitKeysStable,
   'mirror-removes-keeps-user': checkMirror,
   'on-demand-defers-downloads': checkOnDemand,

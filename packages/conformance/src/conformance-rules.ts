@@ -7,6 +7,7 @@ export const CONFORMANCE_RULES = {
   'invalid-config-rejected': 'an invalid config is rejected with TRIBUTARY_ERR_CONFIG_INVALID before any network call',
   'unit-keys-declared': 'the first sync produces units whose keys carry exactly the declared key fields',
   'resync-idempotent': 'a second sync of an unchanged upstream adds, updates and removes nothing',
+  'source-deterministic': 'content that names its upstream record (source) is built the same from the same record in every sync',
   'unit-keys-stable': 'unit keys are stable across syncs, and metadata changes count as updates, not as remove + add',
   'mirror-removes-keeps-user': 'a mirror sync removes what disappeared upstream and keeps units a user added',
   'on-demand-defers-downloads': 'an on_demand sync downloads no artifact and records a remote for every artifact',

@@ -15,6 +15,7 @@ export { deriveInvalidConfig, type InvalidConfigExample } from './invalid-config
 export { instrumentPlugin, type PluginActivity } from './instrumented-plugin.js';
 export { checkPluginObject, checkInvalidConfigRejected } from './checks/plugin-object.js';
 export { checkUnitKeysDeclared, checkResyncIdempotent } from './checks/first-sync.js';
+export { checkSourceDeterministic } from './checks/source-determinism.js';
 export { checkUnitKeysStable, checkMirror } from './checks/changed-upstream.js';
 export { checkOnDemand, checkImmediate } from './checks/download-policy.js';
 export { checkCancelledSyncIntact, checkCancellationHonoured } from './checks/cancellation.js';
