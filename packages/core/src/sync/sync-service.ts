@@ -126,7 +126,7 @@ export class SyncService {
     let version = 0;
     let historyId: string | undefined;
     let finished = false;
-    const hash = settingsHash(importerName, settings, config);
+    const hash = settingsHash(plugin, settings, config);
     let fingerprint: string | null = null;
     try {
       if (options.remember !== false && (repository.importer !== importerName || repository.feedUrl !== url || !sameJson(repository.config, config))) {

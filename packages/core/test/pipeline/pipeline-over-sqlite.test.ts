@@ -14,6 +14,7 @@ import {
   SyncFailedError,
   type FirstStageContext,
 } from '@tributary/plugin-api';
+import { createHost } from '../../src/host/create-host.js';
 import { startTempHost, type TempHost } from '../fixtures/temp-host';
 
 /**
@@ -270,6 +271,38 @@ describe('default pipeline over RepoConduit + SQLite + ArtifactStorage + Downloa
     events.length = 0;
     await run(false, upstream.listing().files.slice(1));
     expect(events).toEqual(['base read', 'index taken']);
+  });
+
+  it('an upgraded importer does not finish early on an unchanged index: its first sync reads everything, and records its own sources', async () => {
+    const listing = { ...upstream.listing(), finishEarly: true, withSources: true };
+    const run = (host: TempHost, importer = 'list') => host.host.sync('r', { importer, url: upstream.url, config: listing as never, policy: 'on_demand' });
+    await run(t);
+    expect((await run(t)).report.finishedEarly).toBe('listing unchanged');
+    await t.host.close();
+    // the same catalog and storage, the importer one version on
+    const upgraded = await createHost({
+      storageRoot: path.join(t.dir, 'storage'),
+      store: { sqlite: path.join(t.dir, 'catalog.db') },
+      plugins: [defineImporter<ListConfig>({ ...listImporter, version: '1.1.0' })],
+      batchSize: 7,
+    });
+    try {
+      const store = upgraded.store as unknown as Record<'repoUnitSources', (...args: unknown[]) => AsyncIterable<Float64Array>>;
+      const recorded = async () => {
+        let count = 0;
+        const repo = await upgraded.getRepository('r');
+        for await (const page of store.repoUnitSources(repo.id, repo.latestVersion)) count += page.length / 4;
+        return count;
+      };
+      const first = await upgraded.sync('r', { importer: 'list', url: upstream.url, config: listing as never, policy: 'on_demand' });
+      expect(first.report.finishedEarly).toBeUndefined();
+      expect(first.report).toMatchObject({ added: {}, updated: {}, removed: {} });
+      expect(await recorded()).toBe(30); // re-recorded under the new version (the old version's records found nothing)
+      const second = await upgraded.sync('r', { importer: 'list', url: upstream.url, config: listing as never, policy: 'on_demand' });
+      expect(second.report.finishedEarly).toBe('listing unchanged');
+    } finally {
+      await upgraded.close();
+    }
   });
 
   it('a re-sync writes only what changed: a new size is an update, a new file is added, the rest is skipped', async () => {
