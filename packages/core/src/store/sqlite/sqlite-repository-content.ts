@@ -55,8 +55,8 @@ export function markSeen(
 
 /**
  * Records, per content row (by id), the digest of the upstream record a sync associated it from
- * (hex sha256; none clears it) and the unit's `rev` at this moment: while the unit's row is not
- * written again, it is what that record wrote (see {@link sourcesPage}).
+ * (none clears it) and the unit's `rev` at this moment: while the unit's row is not written
+ * again, it is what that record wrote (see sourcesPage, sqlite-repo-unit-pages.ts).
  */
 function recordSources(sql: SqliteStatements, rows: readonly number[], sources: readonly (SourceDigest | undefined)[], repo: number): void {
   const update = sql.prepare(
