@@ -12,8 +12,9 @@ function canRecordSources(conduit: ImportConduit): conduit is ImportConduit & So
 
 /**
  * Adds the stored units to the repository's in-progress version, one `associateUnits` call per
- * batch, recording each content's `source` with it where the conduit can (see RepoConduit.associateUnitsFrom). It comes after ResolveContentFutures, so the content it sees is resolved by design and
- * is not dropped for it.
+ * batch, recording each content's `source` with it where the conduit can (see
+ * RepoConduit.associateUnitsFrom). It comes after ResolveContentFutures, so the content it sees is
+ * resolved by design and is not dropped for it.
  */
 export class ContentAssociation extends Stage {
   constructor(private readonly ctx: PipelineContext) {
