@@ -1,20 +1,14 @@
 import { createHash } from 'node:crypto';
-import { BaseVersionIndex } from '../../packages/core/src/conduit/base-version-index.js';
+import { BaseVersionIndex } from '../../packages/core/src/resync/base-version-index.js';
 import type { ContentStore, UnitWrite } from '../../packages/core/src/store/content-store.js';
 import { FINGERPRINT_FIELDS, STORED_FINGERPRINT_FIELDS } from '../../packages/core/src/store/unit-fingerprint.js';
 import { unitWrite, type CurrentStore } from './store-fixtures.js';
 
 /**
- * Unit fingerprints (a re-sync's fast path, optional in the port): a stored unit's fingerprint is
- * the fingerprint of writing it as it is, for the asking remote, and marking units seen keeps them
- * in a mirror version. A store without fingerprints skips these.
+ * Unit fingerprints (a re-sync's fast path): a stored unit's fingerprint is the fingerprint of
+ * writing it as it is, for the asking remote, and marking units seen keeps them in a mirror version.
  */
 export function fingerprintBehaviours(current: CurrentStore): void {
-  type Fingerprinting = ContentStore & Required<Pick<ContentStore, 'repoUnitFingerprints' | 'unitFingerprints' | 'markSeen'>>;
-  const fingerprinting = (): Fingerprinting | undefined => {
-    const store = current();
-    return store.repoUnitFingerprints && store.unitFingerprints && store.markSeen ? (store as Fingerprinting) : undefined;
-  };
   const hex = (text: string) => createHash('sha256').update(text).digest('hex');
   const remoteA = (path: string) => ({ relativePath: path, remote: 'https://a.example/', urls: [`https://a.example/${path}`], size: 5, digests: { sha256: hex(path) } });
   const remoteB = (path: string) => ({ ...remoteA(path), remote: 'https://b.example/', urls: [`https://b.example/${path}`] });
@@ -25,7 +19,7 @@ export function fingerprintBehaviours(current: CurrentStore): void {
   });
 
   /** Version 1 of a repository holding `units`, and the stored fingerprints `remote` sees. */
-  async function storedVersion(store: Fingerprinting, units: readonly UnitWrite[], remote: string) {
+  async function storedVersion(store: ContentStore, units: readonly UnitWrite[], remote: string) {
     const repo = await store.createRepository({ name: 'r' });
     await store.upsertUnits(units);
     const version = await store.beginVersion(repo.id);
@@ -42,8 +36,7 @@ export function fingerprintBehaviours(current: CurrentStore): void {
   const found = (index: BaseVersionIndex, fingerprints: Float64Array, i = 0) => index.contentRowOf(fingerprints, i * FINGERPRINT_FIELDS) >= 0;
 
   test('a stored unit has the fingerprint of writing it as it is; other metadata, files or sources do not', async () => {
-    const store = fingerprinting();
-    if (!store) return;
+    const store = current();
     const plain = unit('plain');
     const { index, count } = await storedVersion(store, [plain, unit('other')], 'https://a.example/');
     expect(count).toBe(2);
@@ -59,8 +52,7 @@ export function fingerprintBehaviours(current: CurrentStore): void {
   });
 
   test("only the asking remote's sources count: a unit two upstreams list matches each upstream's own write", async () => {
-    const store = fingerprinting();
-    if (!store) return;
+    const store = current();
     const shared = unit('shared', { remotes: [remoteA('shared.bin'), remoteB('shared.bin')] });
     const { index } = await storedVersion(store, [shared], 'https://b.example/');
     expect(found(index, store.unitFingerprints([{ ...shared, remotes: [remoteB('shared.bin')] }]))).toBe(true);
@@ -69,8 +61,7 @@ export function fingerprintBehaviours(current: CurrentStore): void {
   });
 
   test('units marked seen stay in a mirror version; the others are removed', async () => {
-    const store = fingerprinting();
-    if (!store) return;
+    const store = current();
     const units = [unit('kept'), unit('gone')];
     const { repo, index } = await storedVersion(store, units, 'https://a.example/');
     const version = await store.beginVersion(repo.id);
@@ -85,8 +76,7 @@ export function fingerprintBehaviours(current: CurrentStore): void {
   });
 
   test('reads a version of many units of several types page by page, every unit once', async () => {
-    const store = fingerprinting();
-    if (!store) return;
+    const store = current();
     const units = Array.from({ length: 1300 }, (_, i) => unit(`u${i}`, { typeId: i % 3 === 0 ? 'rpm.package' : 'file', unitId: hex(`u${i}`).slice(0, 40) }));
     const { index, count } = await storedVersion(store, units, 'https://a.example/');
     expect(count).toBe(1300);

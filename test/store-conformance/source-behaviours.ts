@@ -1,17 +1,17 @@
-import type { ContentStore, UnitWrite } from '../../packages/core/src/store/content-store.js';
+import type { ContentStore, ProvenanceStore, UnitWrite } from '../../packages/core/src/store/content-store.js';
 import { STORED_FINGERPRINT_FIELDS, type SourceDigest } from '../../packages/core/src/store/unit-fingerprint.js';
 import { unitWrite, type CurrentStore } from './store-fixtures.js';
 
 /**
- * Content provenance (optional in the port, the SQLite stores have it): a content row remembers
+ * Content provenance (a capability of the port, the SQLite stores have it): a content row remembers
  * the source digest it was associated or marked seen with, for as long as nothing writes its unit
  * again. A store without it skips these.
  */
 export function sourceBehaviours(current: CurrentStore): void {
-  type Recording = ContentStore & Required<Pick<ContentStore, 'repoUnitSources' | 'markSeen'>>;
+  type Recording = ContentStore & { readonly provenance: ProvenanceStore };
   const recording = (): Recording | undefined => {
     const store = current();
-    return store.repoUnitSources && store.markSeen ? (store as Recording) : undefined;
+    return store.provenance !== undefined ? (store as Recording) : undefined;
   };
   const digest = (n: number): SourceDigest => [n, n + 1, n + 2];
   const remote = (path: string, size = 5) => ({ relativePath: path, remote: 'https://a.example/', urls: [`https://a.example/${path}`], size, digests: {} });
@@ -20,7 +20,7 @@ export function sourceBehaviours(current: CurrentStore): void {
   /** The recorded sources `version` still holds, as `digest:contentRow` texts, sorted. */
   async function sourcesOf(store: Recording, repoId: string, version: number): Promise<string[]> {
     const found: string[] = [];
-    for await (const page of store.repoUnitSources(repoId, version)) {
+    for await (const page of store.provenance.repoUnitSources(repoId, version)) {
       for (let at = 0; at < page.length; at += STORED_FINGERPRINT_FIELDS) found.push(`${page[at]},${page[at + 1]},${page[at + 2]}:${page[at + 3]}`);
     }
     return found.sort();
@@ -67,7 +67,7 @@ export function sourceBehaviours(current: CurrentStore): void {
     const v2 = await store.beginVersion(repo.id);
     // the content rows, as the fingerprint pages name them
     const rows: number[] = [];
-    for await (const page of store.repoUnitFingerprints!(repo.id, version, 'https://a.example/')) {
+    for await (const page of store.repoUnitFingerprints(repo.id, version, 'https://a.example/')) {
       for (let at = 0; at < page.length; at += STORED_FINGERPRINT_FIELDS) rows.push(page[at + 3]!);
     }
     await store.markSeen(repo.id, v2, [

@@ -5,7 +5,7 @@ export { Host } from './host/host.js';
 export { limitHeapHeadroom, SYNC_HEAP_GROWING_PERCENT } from './host/heap-headroom.js';
 export type { ExportOptions, ExportResult } from './host/repository-export.js';
 export type { SyncOptions, SyncOutcome } from './sync/sync-service.js';
-export { PluginRegistry } from './plugins/plugin-registry.js';
+export { PluginRegistry } from './host/plugin-registry.js';
 export { RepoConduit } from './conduit/repo-conduit.js';
 export { ArtifactStorage } from './storage/artifact-storage.js';
 export { safeRelativePath, resolveInside } from './storage/safe-relative-path.js';

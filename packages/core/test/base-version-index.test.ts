@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { BaseVersionIndex } from '../src/conduit/base-version-index.js';
+import { BaseVersionIndex } from '../src/resync/base-version-index.js';
 import { FINGERPRINT_FIELDS, STORED_FINGERPRINT_FIELDS, unitIdKey } from '../src/store/unit-fingerprint.js';
 
 /** The table a re-sync keeps the base version's unit fingerprints in (what the stores give: test/store-conformance). */

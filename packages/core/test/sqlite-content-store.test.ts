@@ -392,7 +392,7 @@ test('a catalog written by schema 3 upgrades to content sources: its rows have n
   const store = await open(file);
   const read = async (version: number) => {
     const pages: number[] = [];
-    for await (const page of store.repoUnitSources('repo-a', version)) pages.push(...page);
+    for await (const page of store.provenance.repoUnitSources('repo-a', version)) pages.push(...page);
     return pages;
   };
   expect(await read(1)).toEqual([]);

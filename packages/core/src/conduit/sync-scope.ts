@@ -1,5 +1,12 @@
+import type { CountsByType } from '@tributary/plugin-api';
 import type { RepositoryRecord } from '../store/content-store.js';
-import type { SyncReportBuilder } from '../sync/sync-report-builder.js';
+
+/** Where the conduit counts what a sync changes (the sync's report). */
+export interface ChangeCounts {
+  addAdded(counts: CountsByType): void;
+  addUpdated(counts: CountsByType): void;
+  addRemoved(counts: CountsByType): void;
+}
 
 /** Facts about one running sync; registered in the sync's child container. */
 export interface SyncScope {
@@ -15,11 +22,11 @@ export interface SyncScope {
   /** Identifies the upstream in remote-artifact rows. */
   readonly remoteName: string;
   /**
-   * What a content source digest covers besides the source (sourceContextOf, content-sources.ts);
+   * What a content source digest covers besides the source (sourceContextOf, source-digest.ts);
    * without it no source is recorded or looked up.
    */
   readonly sourceContext?: string;
-  readonly report: SyncReportBuilder;
+  readonly report: ChangeCounts;
   readonly signal: AbortSignal;
 }
 

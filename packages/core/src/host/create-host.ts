@@ -2,13 +2,14 @@ import 'reflect-metadata';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { container as rootContainer } from 'tsyringe';
+import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import type { AnyImporterPlugin } from '@tributary/plugin-api';
-import { PluginRegistry } from '../plugins/plugin-registry.js';
+import { PluginRegistry } from './plugin-registry.js';
 import { ArtifactStorage } from '../storage/artifact-storage.js';
+import type { ContentStore } from '../store/content-store.js';
 import { openStore, type StoreSpec } from '../store/open-store.js';
 import { Host } from './host.js';
-import { CONTENT_STORE, HOST_OPTIONS, type HostOptionsToken } from './tokens.js';
+import { CONTENT_STORE, HOST_OPTIONS, PLUGINS, type HostOptionsToken } from '../tokens.js';
 
 export interface CreateHostOptions {
   /** The catalog; defaults to `{ sqlite: <storageRoot>/catalog.db }`. */
@@ -50,10 +51,19 @@ export async function createHost(options: CreateHostOptions): Promise<Host> {
     leaseTtlMs: options.leaseTtlMs ?? 60_000,
     hostId: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
   };
+  return new Host(hostContainer({ store, storage, registry, options: hostOptions }));
+}
+
+/**
+ * The container of one host's services: what {@link createHost} builds a Host on, and what each
+ * sync builds its child container from (createSyncSession).
+ */
+export function hostContainer(services: { store: ContentStore; storage: ArtifactStorage; registry: PluginRegistry; options: HostOptionsToken }): DependencyContainer {
   const container = rootContainer.createChildContainer();
-  container.register(CONTENT_STORE, { useValue: store });
-  container.register(ArtifactStorage, { useValue: storage });
-  container.register(PluginRegistry, { useValue: registry });
-  container.register(HOST_OPTIONS, { useValue: hostOptions });
-  return new Host(container);
+  container.register(CONTENT_STORE, { useValue: services.store });
+  container.register(ArtifactStorage, { useValue: services.storage });
+  container.register(PluginRegistry, { useValue: services.registry });
+  container.register(PLUGINS, { useValue: services.registry });
+  container.register(HOST_OPTIONS, { useValue: services.options });
+  return container;
 }

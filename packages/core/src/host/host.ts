@@ -8,14 +8,14 @@ import {
   type UnitKey,
 } from '@tributary/plugin-api';
 import { randomUUID } from 'node:crypto';
-import { PluginRegistry } from '../plugins/plugin-registry.js';
+import { PluginRegistry } from './plugin-registry.js';
 import { ArtifactStorage } from '../storage/artifact-storage.js';
 import type { ContentStore, RepositoryInput, RepositoryRecord, RepoUnitView, SyncRecord } from '../store/content-store.js';
 import { unitIdFor } from '../store/unit-id.js';
 import { LeaseKeeper } from '../sync/lease-keeper.js';
 import { SyncService, type SyncOptions, type SyncOutcome } from '../sync/sync-service.js';
 import { exportRepository, type ExportOptions, type ExportResult } from './repository-export.js';
-import { CONTENT_STORE, HOST_OPTIONS, type HostOptionsToken } from './tokens.js';
+import { CONTENT_STORE, HOST_OPTIONS, type HostOptionsToken } from '../tokens.js';
 
 /** Scratch and staged files untouched this long belong to a host that crashed. */
 const STALE_SCRATCH_MS = 24 * 3600 * 1000;

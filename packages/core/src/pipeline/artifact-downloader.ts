@@ -1,6 +1,6 @@
 import { PUT_DONE, Stage, type DeclarativeArtifact, type DeclarativeContent } from '@tributary/plugin-api';
 import { DownloadWindow } from './download-window.js';
-import { downloadsNow } from './unchanged-lookup.js';
+import { downloadsNow } from './expected-unit-input.js';
 import { batchSizeOf, downloadConcurrencyOf, type PipelineContext } from './pipeline-context.js';
 import { DEFAULT_QUEUE_CAPACITY } from './run-pipeline.js';
 

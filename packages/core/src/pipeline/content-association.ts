@@ -1,19 +1,9 @@
-import { ErrorCodes, Stage, TributaryError, type ImportConduit, type UnitRef } from '@tributary/plugin-api';
+import { ErrorCodes, Stage, TributaryError, type UnitRef } from '@tributary/plugin-api';
 import { batchSizeOf, type PipelineContext } from './pipeline-context.js';
-
-/** A conduit that records with each association the upstream record the content came from (the host's does). */
-interface SourceRecording {
-  associateUnitsFrom(refs: readonly UnitRef[], sources: readonly (string | undefined)[]): Promise<void>;
-}
-
-function canRecordSources(conduit: ImportConduit): conduit is ImportConduit & SourceRecording {
-  return typeof (conduit as Partial<SourceRecording>).associateUnitsFrom === 'function';
-}
 
 /**
  * Adds the stored units to the repository's in-progress version, one `associateUnits` call per
- * batch, recording each content's `source` with it where the conduit can (see
- * RepoConduit.associateUnitsFrom). It comes after ResolveContentFutures, so the content it sees is
+ * batch, recording each content's `source` with it (HostConduit.associateUnitsFrom). It comes after ResolveContentFutures, so the content it sees is
  * resolved by design and is not dropped for it.
  */
 export class ContentAssociation extends Stage {
@@ -36,7 +26,7 @@ export class ContentAssociation extends Stage {
       });
       const conduit = this.ctx.conduit;
       if (refs.length > 0) {
-        if (canRecordSources(conduit) && batch.some((dc) => dc.source !== undefined)) {
+        if (batch.some((dc) => dc.source !== undefined)) {
           await conduit.associateUnitsFrom(refs, batch.map((dc) => dc.source));
         } else await conduit.associateUnits(refs);
       }

@@ -2,17 +2,23 @@ import {
   DEFAULT_BATCH_SIZE,
   ErrorCodes,
   TributaryError,
-  type ImportConduit,
   type RemoteFetcher,
   type SyncSettings,
 } from '@tributary/plugin-api';
+import type { HostConduit } from '../conduit/host-conduit.js';
+import type { ResyncService } from '../resync/resync-service.js';
 
 /** Downloads in flight at once in ArtifactDownloader unless told otherwise. */
 export const DEFAULT_DOWNLOAD_CONCURRENCY = 10;
 
-/** What the default stages of one sync work with. They reach the host only through `conduit` and `fetcher`. */
+/**
+ * What the default stages of one sync work with. They reach the host only through `conduit`,
+ * `resync` and `fetcher`; a sync builds all three for its repository (createSyncSession).
+ */
 export interface PipelineContext {
-  readonly conduit: ImportConduit;
+  readonly conduit: HostConduit;
+  /** The re-sync shortcut: which content the base version already holds as it would be written. */
+  readonly resync: ResyncService;
   readonly fetcher: RemoteFetcher;
   /** Policy, mirror, feed url, force. */
   readonly settings: SyncSettings;

@@ -1,13 +1,12 @@
 import { Stage, type DeclarativeContent, type ExistingUnit, type UnitInput, type UnitRef } from '@tributary/plugin-api';
 import { batchSizeOf, type PipelineContext } from './pipeline-context.js';
-import { canFindUnchanged, expectedUnitInput, type UnchangedLookup } from './unchanged-lookup.js';
-import { unitKeyText } from './unit-key-text.js';
-import { canFindUnitsByKey, type UnitsByKeyLookup } from './units-by-key.js';
+import type { ResyncService } from '../resync/resync-service.js';
+import { expectedUnitInput } from './expected-unit-input.js';
 
 export interface QueryExistingContentsOptions {
   /**
    * Drop content the repository's base version already holds exactly as saving it would store it
-   * (with a conduit that can tell, {@link UnchangedLookup}); such content is marked seen in the
+   * (see ResyncService); such content is marked seen in the
    * version being written and resolved with its unit, and no later stage sees it. Default true;
    * the default stages turn it off when a plugin inserts a stage after this one, which expects
    * to see every content.
@@ -18,9 +17,8 @@ export interface QueryExistingContentsOptions {
 /**
  * Looks up, per batch and with one `findUnits` call per content type in it, which content is
  * already stored. Sets `existing` (stored metadata and files) and `unit` on content that is;
- * ContentSaver then writes only what is new or changed. With a conduit that can answer key by key
- * ({@link UnitsByKeyLookup}, as the host's does) it asks that way instead of matching found
- * units back to content by their keys.
+ * ContentSaver then writes only what is new or changed. It asks the conduit key by key
+ * (HostConduit.findUnitsByKey), so nothing matches found units back to content by their keys.
  *
  * Before that, in a re-sync, it drops the content that would change nothing (see
  * {@link QueryExistingContentsOptions.skipUnchanged}): a re-sync of an unchanged repository reads
@@ -36,24 +34,18 @@ export class QueryExistingContents extends Stage {
     super('QueryExistingContents');
     this.skipUnchanged = options.skipUnchanged ?? true;
     // not skipping: said before any stage runs, so the sync never starts reading the base version
-    if (!this.skipUnchanged && canFindUnchanged(ctx.conduit)) ctx.conduit.doneFindingUnchanged();
+    if (!this.skipUnchanged) ctx.resync.done();
   }
 
   override async run(): Promise<void> {
-    const conduit = this.ctx.conduit;
-    const unchangedLookup = this.skipUnchanged && canFindUnchanged(conduit) ? conduit : undefined;
-    // seen marks of one batch are written while the next is fingerprinted; a failure surfaces at the next batch
-    let marking: Promise<void> = Promise.resolve();
+    const unchangedLookup = this.skipUnchanged ? this.ctx.resync : undefined;
     for await (const batch of this.batches(batchSizeOf(this.ctx))) {
       let live = batch.filter((dc) => !dc.resolved);
       if (unchangedLookup && (await unchangedLookup.mayFindUnchanged())) {
         const before = live.length;
         live = await this.dropUnchanged(unchangedLookup, live);
-        if (live.length < before) {
-          await marking;
-          marking = unchangedLookup.markUnchangedSeen();
-          marking.catch(() => undefined); // awaited below or at the next batch
-        }
+        // seen marks of one batch are written while the next is looked up
+        if (live.length < before) await unchangedLookup.markUnchangedSeen();
       }
       const byType = new Map<string, DeclarativeContent[]>();
       for (const dc of live) {
@@ -65,8 +57,10 @@ export class QueryExistingContents extends Stage {
       for (const [typeId, contents] of byType) await this.markExisting(typeId, contents);
       await this.putAll(live);
     }
-    unchangedLookup?.doneFindingUnchanged();
-    await marking;
+    if (unchangedLookup) {
+      unchangedLookup.done();
+      await unchangedLookup.settled();
+    }
   }
 
   /**
@@ -75,7 +69,7 @@ export class QueryExistingContents extends Stage {
    * recorded sources: found, it is unchanged; not found, it changed or is new, and goes the long
    * way. Other content is compared by the fingerprint of the row it would write.
    */
-  private async dropUnchanged(lookup: UnchangedLookup, live: DeclarativeContent[]): Promise<DeclarativeContent[]> {
+  private async dropUnchanged(lookup: ResyncService, live: DeclarativeContent[]): Promise<DeclarativeContent[]> {
     const immediate = this.ctx.settings.policy === 'immediate';
     const bySource = await lookup.hasRecordedSources();
     const sourced: DeclarativeContent[] = [];
@@ -111,24 +105,14 @@ export class QueryExistingContents extends Stage {
   }
 
   private async markExisting(typeId: string, contents: readonly DeclarativeContent[]): Promise<void> {
-    const conduit = this.ctx.conduit;
-    const keys = contents.map((dc) => dc.key);
-    if (canFindUnitsByKey(conduit)) {
-      const found = await conduit.findUnitsByKey(typeId, keys);
-      contents.forEach((dc, i) => {
-        const unit = found[i];
-        if (unit) markStored(dc, unit);
-      });
-      return;
-    }
-    const found = await conduit.findUnits(typeId, keys);
-    if (found.length === 0) return; // a first sync: nothing to match
-    const byKey = new Map<string, ExistingUnit>();
-    for (const unit of found) byKey.set(unitKeyText(unit.typeId, unit.key), unit);
-    for (const dc of contents) {
-      const unit = byKey.get(unitKeyText(typeId, dc.key));
+    const found = await this.ctx.conduit.findUnitsByKey(
+      typeId,
+      contents.map((dc) => dc.key),
+    );
+    contents.forEach((dc, i) => {
+      const unit = found[i];
       if (unit) markStored(dc, unit);
-    }
+    });
   }
 }
 

@@ -13,8 +13,8 @@ import type { SourceDigest } from './unit-fingerprint.js';
 
 /**
  * The ContentStore port: the catalog's data model (DESIGN.md, "Data model") behind one interface,
- * implemented by the embedded SQLite store and the MongoDB store. One store conformance suite
- * (test/store-conformance) runs against both.
+ * grouped by aggregate, implemented by the embedded SQLite store and the MongoDB store. One store
+ * conformance suite (test/store-conformance) runs against both.
  *
  * Rules every implementation keeps:
  * - Every method is one round trip to the database, whatever the array sizes it is given
@@ -25,22 +25,28 @@ import type { SourceDigest } from './unit-fingerprint.js';
  * - No multi-document transactions are needed for correctness: rows of an uncommitted version are
  *   rolled back by `rollbackVersion`, and `beginVersion` rolls back a stale uncommitted version left
  *   by a crashed host before handing out the number again.
+ *
+ * Capabilities only some stores have are separate interfaces reached through a property that is
+ * undefined where the store lacks them ({@link ContentStore.provenance}); callers check it once.
  */
-export interface ContentStore {
-  readonly kind: 'sqlite' | 'mongodb';
+export interface ContentStore extends RepositoryStore, UnitStore, ArtifactStore, RepositoryContentStore, LeaseStore, SyncHistoryStore {
   /** Round trips made so far (one per method call, or per chunk where one call is split). */
   readonly stats: StoreStats;
   /**
-   * Content per batch the store handles best in a sync's pipeline, when that is fewer than the
-   * host's `batchSize`; the pipeline batches by the smaller of the two.
+   * Content per batch the store handles best in a sync's pipeline; the pipeline batches by the
+   * smaller of this and the host's `batchSize`.
    */
-  readonly preferredBatchSize?: number;
+  readonly pipelineBatchSize: number;
+  /** Content provenance, where the store keeps it; undefined otherwise. */
+  readonly provenance: ProvenanceStore | undefined;
 
   /** Creates tables / collections and indexes; idempotent. */
   init(): Promise<void>;
   close(): Promise<void>;
+}
 
-  // ---- repositories ----
+/** Repositories and their versions. */
+export interface RepositoryStore {
   /** Throws TRIBUTARY_ERR_REPO_EXISTS if the name is taken. */
   createRepository(input: RepositoryInput): Promise<RepositoryRecord>;
   getRepository(name: string): Promise<RepositoryRecord | undefined>;
@@ -49,19 +55,6 @@ export interface ContentStore {
   updateRepository(id: string, patch: Partial<RepositoryInput>): Promise<RepositoryRecord>;
   /** Removes the repository, its content rows, history and lease (units and artifacts become orphans). */
   deleteRepository(id: string): Promise<boolean>;
-
-  // ---- lease: one sync per repository at a time ----
-  /**
-   * Takes the repository's lease for `holder` in a single atomic operation when it is free or
-   * expired (or already held by `holder`); returns false when another holder has a live lease.
-   */
-  acquireLease(repoId: string, holder: string, ttlMs: number): Promise<boolean>;
-  /** Extends a lease still held by `holder`; false when it was lost (expired and taken). */
-  renewLease(repoId: string, holder: string, ttlMs: number): Promise<boolean>;
-  releaseLease(repoId: string, holder: string): Promise<void>;
-  getLease(repoId: string): Promise<LeaseRecord | undefined>;
-
-  // ---- versions ----
   /**
    * Starts version `latestVersion + 1` for writing: first rolls back any rows a crashed writer left
    * under that number, then returns it. The caller must hold the lease.
@@ -71,14 +64,16 @@ export interface ContentStore {
   commitVersion(repoId: string, version: number): Promise<void>;
   /** Undoes every content-row change made under `version`; the pointer is untouched. */
   rollbackVersion(repoId: string, version: number): Promise<void>;
+}
 
-  // ---- units ----
+/** Units: type, key, metadata and the files they name. */
+export interface UnitStore {
   /**
    * Idempotent upsert by unit id (a deterministic hash of type and canonical key, computed by the
-   * caller). Also replaces the unit's unit-artifact rows for the relative paths given (rows for paths
-   * not given are kept); a null sha256 never erases a known one, so an on-demand sync of content an
-   * earlier sync stored keeps the reference to the bytes. Returns, per input in order, whether the unit was created, had its metadata
-   * changed, or was already identical.
+   * caller). Also replaces the unit's unit-artifact rows for the relative paths given (rows for
+   * paths not given are kept); a null sha256 never erases a known one, so an on-demand sync of
+   * content an earlier sync stored keeps the reference to the bytes. Returns, per input in order,
+   * whether the unit was created, had its metadata changed, or was already identical.
    */
   upsertUnits(units: readonly UnitWrite[]): Promise<UpsertStatus[]>;
   /**
@@ -86,16 +81,31 @@ export interface ContentStore {
    * their remote sources (`ExistingUnit.remotes`).
    */
   findUnits(unitIds: readonly string[]): Promise<ExistingUnit[]>;
+  /**
+   * The fingerprints of the rows writing each of `units` into an empty catalog would store, in
+   * order, in the layout of unit-fingerprint.ts; computed where it is called, no round trip.
+   */
+  unitFingerprints(units: readonly UnitWrite[]): Float64Array;
+}
 
-  // ---- artifacts ----
+/** Artifacts (stored bytes by sha256), remote artifacts (where deferred bytes come from), orphans. */
+export interface ArtifactStore {
   /** Records stored artifacts (idempotent by sha256; merges in digests not known before). */
   upsertArtifacts(artifacts: readonly ArtifactRecord[]): Promise<void>;
   /** Artifacts whose digest of `algorithm` is one of `digests` (lower-case hex). */
   findArtifacts(algorithm: DigestAlgorithm, digests: readonly string[]): Promise<ArtifactRecord[]>;
   /** Upserts remote artifacts by (unitId, relativePath, remote). */
   upsertRemoteArtifacts(remotes: readonly RemoteArtifactRecord[]): Promise<void>;
+  /**
+   * Deletes units that are in no repository content row (of any version) together with their
+   * unit-artifact and remote-artifact rows, then artifacts referenced by no unit-artifact row.
+   * Returns the sha256 of deleted artifacts so the caller removes their files.
+   */
+  deleteOrphans(): Promise<{ units: number; artifacts: string[] }>;
+}
 
-  // ---- repository content ----
+/** Which units each version of a repository holds. */
+export interface RepositoryContentStore {
   /**
    * Adds units to the in-progress `version`. A unit already present (in the committed version or
    * earlier in this one) is only marked seen by `version`; origin 'user' is sticky. Returns the
@@ -120,38 +130,53 @@ export interface ContentStore {
    * catalog; MongoDB: unit id).
    */
   repoUnits(repoId: string, version: number, options?: { typeId?: string; pageSize?: number }): AsyncIterable<RepoUnitView>;
-  /**
-   * Optional, with {@link unitFingerprints} (both stores have them): the fingerprint of every
-   * unit of `version` as stored, with only `remote`'s sources (see unit-fingerprint.ts), page by
-   * page as flat lists. A re-sync compares them with the fingerprints of what it is about to write
-   * and skips the content that would change nothing. Without them every unit goes the long way.
-   */
-  repoUnitFingerprints?(repoId: string, version: number, remote: string): AsyncIterable<Float64Array>;
-  /**
-   * The fingerprints of the rows writing each of `units` into an empty catalog would store, in
-   * order; computed where it is called, no round trip.
-   */
-  unitFingerprints?(units: readonly UnitWrite[]): Float64Array;
-  /**
-   * With {@link repoUnitFingerprints}: marks units of the base version that are still present
-   * seen by the in-progress `version`, as `associate` marks units already present. Each is named
-   * by unit id and by the content row its fingerprint page gave; a store uses whichever it keys
-   * by.
-   */
-  markSeen?(repoId: string, version: number, seen: readonly SeenUnit[]): Promise<void>;
-  /**
-   * Optional (the SQLite stores have it): the content rows of `version` whose recorded source
-   * ({@link AssociateRow.source}, {@link SeenUnit.source}) still holds, that is whose unit has not
-   * been written since the source was recorded, page by page as flat lists of
-   * STORED_FINGERPRINT_FIELDS numbers: the source digest's first three 52-bit pieces and the
-   * content row (see unit-fingerprint.ts). A re-sync that meets content with the same source skips
-   * it without building the row it would write.
-   */
-  repoUnitSources?(repoId: string, version: number): AsyncIterable<Float64Array>;
   /** Units in `version`, counted by type. */
   countRepoUnits(repoId: string, version: number): Promise<CountsByType>;
+  /**
+   * The fingerprint of every unit of `version` as stored, with only `remote`'s sources, page by
+   * page in the stored layout of unit-fingerprint.ts. A re-sync compares them with
+   * {@link UnitStore.unitFingerprints} of what it is about to write and skips the content that
+   * would change nothing.
+   */
+  repoUnitFingerprints(repoId: string, version: number, remote: string): AsyncIterable<Float64Array>;
+  /**
+   * Marks units of the base version that are still present seen by the in-progress `version`, as
+   * `associate` marks units already present. Each is named by unit id and by the content row its
+   * fingerprint page gave; a store uses whichever it keys by.
+   */
+  markSeen(repoId: string, version: number, seen: readonly SeenUnit[]): Promise<void>;
+}
 
-  // ---- sync history ----
+/**
+ * Content provenance (the SQLite stores keep it): with each content row, the digest of the
+ * upstream record its unit was built from ({@link AssociateRow.source}, {@link SeenUnit.source})
+ * and the unit's revision then. A re-sync that meets content with the same source skips it without
+ * building the row it would write.
+ */
+export interface ProvenanceStore {
+  /**
+   * The content rows of `version` whose recorded source still holds (their unit has not been
+   * written since), page by page in the stored layout of unit-fingerprint.ts, with the source
+   * digest where a fingerprint is.
+   */
+  repoUnitSources(repoId: string, version: number): AsyncIterable<Float64Array>;
+}
+
+/** The lease: one sync per repository at a time. */
+export interface LeaseStore {
+  /**
+   * Takes the repository's lease for `holder` in a single atomic operation when it is free or
+   * expired (or already held by `holder`); returns false when another holder has a live lease.
+   */
+  acquireLease(repoId: string, holder: string, ttlMs: number): Promise<boolean>;
+  /** Extends a lease still held by `holder`; false when it was lost (expired and taken). */
+  renewLease(repoId: string, holder: string, ttlMs: number): Promise<boolean>;
+  releaseLease(repoId: string, holder: string): Promise<void>;
+  getLease(repoId: string): Promise<LeaseRecord | undefined>;
+}
+
+/** One record per sync. */
+export interface SyncHistoryStore {
   /** Starts a history record (status 'running'); returns its id. */
   startSyncRecord(record: SyncRecordStart): Promise<string>;
   finishSyncRecord(id: string, outcome: SyncRecordOutcome): Promise<void>;
@@ -159,14 +184,6 @@ export interface ContentStore {
   listSyncRecords(repoId: string, limit?: number): Promise<SyncRecord[]>;
   /** Fingerprint of the newest successful sync of `repoId` whose settings hash equals `settingsHash`. */
   lastFingerprint(repoId: string, settingsHash: string): Promise<string | undefined>;
-
-  // ---- orphans ----
-  /**
-   * Deletes units that are in no repository content row (of any version) together with their
-   * unit-artifact and remote-artifact rows, then artifacts referenced by no unit-artifact row.
-   * Returns the sha256 of deleted artifacts so the caller removes their files.
-   */
-  deleteOrphans(): Promise<{ units: number; artifacts: string[] }>;
 }
 
 export interface StoreStats {
@@ -240,7 +257,7 @@ export interface AssociateRow {
   readonly key?: UnitKey;
   /**
    * Digest of the upstream record and sync settings this unit was written from; a store with
-   * {@link ContentStore.repoUnitSources} records it with the content row, together with the
+   * {@link ContentStore.provenance} records it with the content row, together with the
    * unit's state now. Stores without provenance ignore it.
    */
   readonly source?: SourceDigest;

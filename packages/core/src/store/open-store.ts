@@ -49,7 +49,7 @@ export async function openStore(spec: StoreSpec): Promise<ContentStore> {
       return store;
     } catch (error) {
       await store.close().catch(() => undefined);
-      if (store.kind !== 'mongodb' || attempt >= INIT_ATTEMPTS || !('mongodb' in spec)) throw error;
+      if (!('mongodb' in spec) || attempt >= INIT_ATTEMPTS) throw error;
       await new Promise((resolve) => setTimeout(resolve, 200 * attempt + Math.random() * 200));
     }
   }

@@ -12,19 +12,18 @@ import {
   type SyncReport,
   type SyncSettings,
 } from '@tributary/plugin-api';
-import { RepoConduit } from '../conduit/repo-conduit.js';
-import { SYNC_SCOPE, type SyncScope } from '../conduit/sync-scope.js';
+import { sourceContextOf } from '../conduit/source-digest.js';
+import type { SyncScope } from '../conduit/sync-scope.js';
 import { Downloader, redactUrl, type RemoteOptions } from '../download/index.js';
-import { CONTENT_STORE, HOST_OPTIONS, type HostOptionsToken } from '../host/tokens.js';
-import { defaultStages, runPipeline } from '../pipeline/index.js';
-import { PluginRegistry } from '../plugins/plugin-registry.js';
+import { defaultStages, runPipeline, type PipelineContext } from '../pipeline/index.js';
 import { ArtifactStorage } from '../storage/artifact-storage.js';
 import type { ContentStore, RepositoryRecord } from '../store/content-store.js';
+import { CONTENT_STORE, HOST_OPTIONS, PLUGINS, type HostOptionsToken, type PluginCatalog } from '../tokens.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { settingsHash } from './settings-hash.js';
-import { sourceContextOf } from '../conduit/content-sources.js';
-import { SyncReportBuilder } from './sync-report-builder.js';
 import { SyncLogger } from './sync-logger.js';
+import { SyncReportBuilder } from './sync-report-builder.js';
+import { createSyncSession } from './sync-session.js';
 
 export interface SyncOptions {
   /** Importer name; defaults to the repository's importer. */
@@ -64,21 +63,85 @@ export interface SyncOutcome {
   readonly finishedEarly?: string;
 }
 
+/** What one sync runs with, once its request is checked. */
+interface SyncPlan {
+  readonly repository: RepositoryRecord;
+  readonly plugin: ImporterPlugin;
+  readonly importerName: string;
+  readonly config: Record<string, unknown>;
+  readonly settings: SyncSettings;
+}
+
+/** One sync under way: its lease, cancellation, report and log. */
+interface RunningSync {
+  readonly plan: SyncPlan;
+  readonly syncId: string;
+  readonly lease: LeaseKeeper;
+  readonly abort: AbortController;
+  readonly report: SyncReportBuilder;
+  readonly logger: SyncLogger;
+  readonly started: number;
+}
+
 /**
- * Runs one sync of one repository: lease → version N+1 → importer (pipeline or conduit-style) →
- * commit, or rollback on any failure so version N stays exactly as it was. Temporary files live in
+ * Runs one sync of one repository in phases: check the request → take the lease → begin version
+ * N+1 and its history record → run the importer (pipeline or conduit-style) → commit, or roll back
+ * on any failure so version N stays exactly as it was → record the outcome. Temporary files live in
  * a per-sync scope that is removed whatever happens.
  */
 export class SyncService {
-  constructor(private readonly container: DependencyContainer) {}
+  private readonly store: ContentStore;
+  private readonly plugins: PluginCatalog;
+  private readonly storage: ArtifactStorage;
+  private readonly hostOptions: HostOptionsToken;
+
+  constructor(private readonly container: DependencyContainer) {
+    this.store = container.resolve<ContentStore>(CONTENT_STORE);
+    this.plugins = container.resolve<PluginCatalog>(PLUGINS);
+    this.storage = container.resolve(ArtifactStorage);
+    this.hostOptions = container.resolve<HostOptionsToken>(HOST_OPTIONS);
+  }
 
   async sync(repositoryName: string, options: SyncOptions = {}): Promise<SyncOutcome> {
-    const store = this.container.resolve<ContentStore>(CONTENT_STORE);
-    const registry = this.container.resolve(PluginRegistry);
-    const storage = this.container.resolve(ArtifactStorage);
-    const hostOptions = this.container.resolve<HostOptionsToken>(HOST_OPTIONS);
+    const plan = await this.plan(repositoryName, options);
+    const running = await this.takeLease(plan, options);
+    const onExternalAbort = () => running.abort.abort(options.signal?.reason);
+    options.signal?.addEventListener('abort', onExternalAbort, { once: true });
+    let version = 0;
+    let historyId: string | undefined;
+    try {
+      const repoId = plan.repository.id;
+      await closeAbandonedRecords(this.store, repoId);
+      version = await this.store.beginVersion(repoId);
+      const hash = settingsHash(plan.plugin, plan.settings, plan.config);
+      historyId = await this.store.startSyncRecord({ repoId, importer: plan.importerName, settingsHash: hash, version, startedAt: new Date(running.started).toISOString() });
+      const previousFingerprint = plan.settings.force ? undefined : await this.store.lastFingerprint(repoId, hash);
+      const fingerprint = await this.runImporter(running, version, previousFingerprint, options);
+      const resultVersion = await this.commitOrKeep(running, version);
+      if (options.remember !== false) await this.remember(plan);
+      const built = this.finalReport(running);
+      await this.store.finishSyncRecord(historyId, { status: 'succeeded', finishedAt: new Date().toISOString(), report: built, error: null, fingerprint, resultVersion });
+      historyId = undefined;
+      running.logger.info(`sync of '${repositoryName}' succeeded: version ${resultVersion}`);
+      return {
+        repository: repositoryName,
+        version: resultVersion,
+        newVersion: resultVersion === version,
+        report: built,
+        ...(built.finishedEarly !== undefined ? { finishedEarly: built.finishedEarly } : {}),
+      };
+    } catch (error) {
+      throw await this.rollBack(running, version, historyId, error);
+    } finally {
+      options.signal?.removeEventListener('abort', onExternalAbort);
+      await this.storage.dropScope(running.syncId).catch(() => undefined);
+      await running.lease.release();
+    }
+  }
 
-    let repository = await store.getRepository(repositoryName);
+  /** Checks the request against the repository and the importer before any lease, version or network call. */
+  private async plan(repositoryName: string, options: SyncOptions): Promise<SyncPlan> {
+    const repository = await this.store.getRepository(repositoryName);
     if (!repository) {
       throw new TributaryError(ErrorCodes.REPO_NOT_FOUND, `repository '${repositoryName}' does not exist; create it first (tributary repo create ${repositoryName})`);
     }
@@ -86,9 +149,8 @@ export class SyncService {
     if (!importerName) {
       throw new TributaryError(ErrorCodes.INVALID_ARGUMENT, `repository '${repositoryName}' has no importer yet; pass one (--importer NAME)`);
     }
-    const plugin = registry.get(importerName);
-    // Config is checked before any lease, version or network call.
-    const config = registry.validateConfig(importerName, options.config ?? repository.config ?? {});
+    const plugin = this.plugins.get(importerName);
+    const config = this.plugins.validateConfig(importerName, options.config ?? repository.config ?? {});
     const url = options.url ?? repository.feedUrl;
     if (!url) throw new TributaryError(ErrorCodes.INVALID_ARGUMENT, `repository '${repositoryName}' has no feed url yet; pass one (--url URL)`);
     checkFeedUrl(url);
@@ -101,165 +163,169 @@ export class SyncService {
     if (settings.policy !== 'immediate' && settings.policy !== 'on_demand') {
       throw new TributaryError(ErrorCodes.INVALID_ARGUMENT, `policy must be 'immediate' or 'on_demand', got ${JSON.stringify(settings.policy)}`);
     }
+    return { repository, plugin, importerName, config, settings };
+  }
 
+  /** Takes the repository's lease (TRIBUTARY_ERR_REPO_BUSY when another sync holds it). */
+  private async takeLease(plan: SyncPlan, options: SyncOptions): Promise<RunningSync> {
+    const name = plan.repository.name;
     const syncId = randomUUID();
-    const holder = `${hostOptions.hostId}:${syncId}`;
-    const lease = new LeaseKeeper(store, repository.id, holder, hostOptions.leaseTtlMs);
+    const lease = new LeaseKeeper(this.store, plan.repository.id, `${this.hostOptions.hostId}:${syncId}`, this.hostOptions.leaseTtlMs);
     if (!(await lease.acquire())) {
-      const current = await store.getLease(repository.id);
+      const current = await this.store.getLease(plan.repository.id);
       const until = current ? new Date(current.expiresAt).toISOString() : 'unknown';
       throw new TributaryError(
         ErrorCodes.REPO_BUSY,
-        `repository '${repositoryName}' is being synced by another process (lease held by ${current?.holder ?? 'another host'} until ${until}); try again when it finishes`,
-        { details: { repository: repositoryName, holder: current?.holder, expiresAt: current?.expiresAt } },
+        `repository '${name}' is being synced by another process (lease held by ${current?.holder ?? 'another host'} until ${until}); try again when it finishes`,
+        { details: { repository: name, holder: current?.holder, expiresAt: current?.expiresAt } },
       );
     }
-
     const abort = new AbortController();
-    const onExternalAbort = () => abort.abort(options.signal?.reason);
-    options.signal?.addEventListener('abort', onExternalAbort, { once: true });
-    lease.onLost(() => abort.abort(new TributaryError(ErrorCodes.LEASE_LOST, `the lease on repository '${repositoryName}' expired and was taken by another host`)));
-
+    lease.onLost(() => abort.abort(new TributaryError(ErrorCodes.LEASE_LOST, `the lease on repository '${name}' expired and was taken by another host`)));
     const report = new SyncReportBuilder();
-    const logger = new SyncLogger(report, options.onLog);
-    const started = Date.now();
-    let version = 0;
-    let historyId: string | undefined;
-    let finished = false;
-    const hash = settingsHash(plugin, settings, config);
+    return { plan, syncId, lease, abort, report, logger: new SyncLogger(report, options.onLog), started: Date.now() };
+  }
+
+  /**
+   * Runs the importer against version `version`: a pipeline importer's first stage with the
+   * default stages behind it, or a conduit-style importer's `sync`. Returns the fingerprint the
+   * importer gave for early finish, if any.
+   */
+  private async runImporter(running: RunningSync, version: number, previousFingerprint: string | undefined, options: SyncOptions): Promise<string | null> {
+    const { plan, report, logger, abort, syncId } = running;
+    const { plugin, settings, config, repository } = plan;
+    const scope: SyncScope = {
+      syncId,
+      repository,
+      baseVersion: version - 1,
+      version,
+      scopeDir: await this.storage.createScope(syncId),
+      workingDir: await this.storage.workingDir(repository.id),
+      remoteName: redactUrl(settings.url),
+      sourceContext: sourceContextOf(plugin, settings, config),
+      report,
+      signal: abort.signal,
+    };
+    const { conduit, resync } = createSyncSession(this.container, scope);
+    const downloader = new Downloader(this.storage, syncId, options.remote ?? {});
+    const progressTimer = options.onProgress
+      ? setInterval(() => options.onProgress!({ ...report.totals(), downloadedFiles: downloader.stats.files, downloadedBytes: downloader.stats.bytes }), 250)
+      : undefined;
+    progressTimer?.unref();
     let fingerprint: string | null = null;
     try {
-      if (options.remember !== false && (repository.importer !== importerName || repository.feedUrl !== url || !sameJson(repository.config, config))) {
-        repository = await store.updateRepository(repository.id, { importer: importerName, feedUrl: url, config });
-      }
-      await closeAbandonedRecords(store, repository.id);
-      version = await store.beginVersion(repository.id);
-      const baseVersion = version - 1;
-      historyId = await store.startSyncRecord({ repoId: repository.id, importer: importerName, settingsHash: hash, version, startedAt: new Date(started).toISOString() });
-      const previousFingerprint = settings.force ? undefined : await store.lastFingerprint(repository.id, hash);
-      const scopeDir = await storage.createScope(syncId);
-      const workingDir = await storage.workingDir(repository.id);
-      const remoteName = redactUrl(url);
-      const sourceContext = sourceContextOf(plugin, settings, config);
-      const scope: SyncScope = { syncId, repository, baseVersion, version, scopeDir, workingDir, remoteName, sourceContext, report, signal: abort.signal };
-
-      const child = this.container.createChildContainer();
-      child.register(SYNC_SCOPE, { useValue: scope });
-      const conduit = child.resolve(RepoConduit);
-      const downloader = new Downloader(storage, syncId, options.remote ?? {});
-      const progressTimer = options.onProgress
-        ? setInterval(() => options.onProgress!({ ...report.totals(), downloadedFiles: downloader.stats.files, downloadedBytes: downloader.stats.bytes }), 250)
-        : undefined;
-      progressTimer?.unref();
-      try {
-        const context: SyncContext<Record<string, unknown>> = {
-          settings,
-          config,
-          signal: abort.signal,
-          log: logger,
-          fetcher: downloader,
-          workingDir,
-          finishEarlyIfUnchanged(value: string, reason: string): boolean {
-            fingerprint = value;
-            if (previousFingerprint !== undefined && previousFingerprint === value) {
-              report.finishEarly(reason);
-              logger.info(`finishing early: ${reason}`);
-              return true;
-            }
-            // the importer goes on with its index: what is stored starts loading while it parses
-            // (only a pipeline compares with it, and QueryExistingContents says beforehand if it will not)
-            if (plugin.firstStage) conduit.readBaseAhead();
-            return false;
-          },
-        };
-        logger.info(`sync of '${repositoryName}' from ${remoteName} with importer '${importerName}' (policy ${settings.policy}${settings.mirror ? ', mirror' : ''}${settings.force ? ', forced' : ''}) writing version ${version}`);
-        const pluginStarted = Date.now();
-        if (plugin.firstStage) {
-          const firstContext: FirstStageContext<Record<string, unknown>> = {
-            ...context,
-            conduit,
-            keepUnchanged: (sources) => conduit.keepUnchangedSources(sources),
-          };
-          const first = callPlugin(plugin, repositoryName, 'firstStage', () => plugin.firstStage!(firstContext as FirstStageContext<never>));
-          const pipelineContext = {
-            conduit,
-            fetcher: downloader,
-            settings,
-            batchSize: Math.min(hostOptions.batchSize, store.preferredBatchSize ?? 1000),
-            remoteName,
-            ...(options.remote?.concurrency ? { downloadConcurrency: options.remote.concurrency } : {}),
-          };
-          const stages = [first, ...defaultStages(pipelineContext, plugin.stages, firstContext as FirstStageContext)];
-          // a sync that cannot finish early (forced, or nothing to compare with) reads what is stored
-          // while the importer fetches its index, not only once it has it (and not at all when the
-          // stages said they will not compare, which they did as they were built)
-          if (previousFingerprint === undefined) conduit.readBaseAhead();
-          const { busy } = await runPipeline({ stages, signal: abort.signal, plugin: plugin.name, repository: repositoryName });
-          await conduit.keptSeen();
-          // busy time (minus waits on queues) says where a sync's time goes; every stage's wall time is the whole sync
-          report.timings = { ...busy };
-        } else {
-          try {
-            const result = await plugin.sync!(conduit, config as never, context as SyncContext<never>);
-            for (const line of result?.log ?? []) logger.info(String(line));
-          } catch (error) {
-            throw new SyncFailedError({ plugin: plugin.name, repository: repositoryName, stage: 'sync', cause: error, cancelled: abort.signal.aborted && !isTributaryError(abort.signal.reason, ErrorCodes.LEASE_LOST) });
+      const context: SyncContext<Record<string, unknown>> = {
+        settings,
+        config,
+        signal: abort.signal,
+        log: logger,
+        fetcher: downloader,
+        workingDir: scope.workingDir,
+        finishEarlyIfUnchanged(value: string, reason: string): boolean {
+          fingerprint = value;
+          if (previousFingerprint !== undefined && previousFingerprint === value) {
+            report.finishEarly(reason);
+            logger.info(`finishing early: ${reason}`);
+            return true;
           }
-          if (abort.signal.aborted) {
-            throw new SyncFailedError({ plugin: plugin.name, repository: repositoryName, stage: 'sync', cause: abort.signal.reason, cancelled: true });
-          }
-          report.timings = { sync: Date.now() - pluginStarted };
-        }
-        report.downloaded.count = downloader.stats.files;
-        report.downloaded.bytes = downloader.stats.bytes;
-      } finally {
-        if (progressTimer) clearInterval(progressTimer);
-        await downloader.close().catch(() => undefined);
-      }
-
-      let resultVersion = baseVersion;
-      if (report.finishedEarly !== undefined || !report.changedContent) {
-        // Nothing changed which units the repository holds: keep version N rather than commit a copy.
-        await store.rollbackVersion(repository.id, version);
-      } else {
-        await lease.renewOrThrow();
-        await store.commitVersion(repository.id, version);
-        resultVersion = version;
-      }
-      report.timings = { ...report.timings, total: Date.now() - started };
-      const built = report.build();
-      await store.finishSyncRecord(historyId, { status: 'succeeded', finishedAt: new Date().toISOString(), report: built, error: null, fingerprint, resultVersion });
-      finished = true;
-      logger.info(`sync of '${repositoryName}' succeeded: version ${resultVersion}`);
-      return {
-        repository: repositoryName,
-        version: resultVersion,
-        newVersion: resultVersion === version,
-        report: built,
-        ...(built.finishedEarly !== undefined ? { finishedEarly: built.finishedEarly } : {}),
+          // the importer goes on with its index: what is stored starts loading while it parses
+          // (only a pipeline compares with it, and QueryExistingContents says beforehand if it will not)
+          if (plugin.firstStage) resync.readBaseAhead();
+          return false;
+        },
       };
-    } catch (error) {
-      const failure = asSyncFailure(error, plugin, repositoryName, abort.signal);
-      if (version > 0) await store.rollbackVersion(repository.id, version).catch(() => undefined);
-      if (historyId && !finished) {
-        report.timings = { ...report.timings, total: Date.now() - started };
-        await store
-          .finishSyncRecord(historyId, {
-            status: failure.code === ErrorCodes.SYNC_CANCELLED ? 'cancelled' : 'failed',
-            finishedAt: new Date().toISOString(),
-            report: report.build(),
-            error: failure.toJSON(),
-            fingerprint: null,
-            resultVersion: version - 1,
-          })
-          .catch(() => undefined);
+      logger.info(
+        `sync of '${repository.name}' from ${scope.remoteName} with importer '${plan.importerName}' (policy ${settings.policy}${settings.mirror ? ', mirror' : ''}${settings.force ? ', forced' : ''}) writing version ${version}`,
+      );
+      const pluginStarted = Date.now();
+      if (plugin.firstStage) {
+        const firstContext: FirstStageContext<Record<string, unknown>> = { ...context, conduit, keepUnchanged: (sources) => resync.keepUnchanged(sources) };
+        const first = callPlugin(plugin, repository.name, 'firstStage', () => plugin.firstStage!(firstContext as FirstStageContext<never>));
+        const pipelineContext: PipelineContext = {
+          conduit,
+          resync,
+          fetcher: downloader,
+          settings,
+          batchSize: Math.min(this.hostOptions.batchSize, this.store.pipelineBatchSize),
+          remoteName: scope.remoteName,
+          ...(options.remote?.concurrency ? { downloadConcurrency: options.remote.concurrency } : {}),
+        };
+        const stages = [first, ...defaultStages(pipelineContext, plugin.stages, firstContext as FirstStageContext)];
+        // a sync that cannot finish early (forced, or nothing to compare with) reads what is stored
+        // while the importer fetches its index, not only once it has it (and not at all when the
+        // stages said they will not compare, which they did as they were built)
+        if (previousFingerprint === undefined) resync.readBaseAhead();
+        const { busy } = await runPipeline({ stages, signal: abort.signal, plugin: plugin.name, repository: repository.name });
+        await resync.settled();
+        // busy time (minus waits on queues) says where a sync's time goes; every stage's wall time is the whole sync
+        report.timings = { ...busy };
+      } else {
+        try {
+          const result = await plugin.sync!(conduit, config as never, context as SyncContext<never>);
+          for (const line of result?.log ?? []) logger.info(String(line));
+        } catch (error) {
+          throw new SyncFailedError({ plugin: plugin.name, repository: repository.name, stage: 'sync', cause: error, cancelled: abort.signal.aborted && !isTributaryError(abort.signal.reason, ErrorCodes.LEASE_LOST) });
+        }
+        if (abort.signal.aborted) {
+          throw new SyncFailedError({ plugin: plugin.name, repository: repository.name, stage: 'sync', cause: abort.signal.reason, cancelled: true });
+        }
+        report.timings = { sync: Date.now() - pluginStarted };
       }
-      throw failure;
+      report.downloaded.count = downloader.stats.files;
+      report.downloaded.bytes = downloader.stats.bytes;
     } finally {
-      options.signal?.removeEventListener('abort', onExternalAbort);
-      await storage.dropScope(syncId).catch(() => undefined);
-      await lease.release();
+      if (progressTimer) clearInterval(progressTimer);
+      await downloader.close().catch(() => undefined);
     }
+    return fingerprint;
+  }
+
+  /**
+   * Commits `version`, or rolls it back when the sync did not change which units the repository
+   * holds (an early finish, or nothing added or removed): version N is kept rather than copied.
+   * Returns the repository's latest version after it.
+   */
+  private async commitOrKeep(running: RunningSync, version: number): Promise<number> {
+    const repoId = running.plan.repository.id;
+    if (running.report.finishedEarly !== undefined || !running.report.changedContent) {
+      await this.store.rollbackVersion(repoId, version);
+      return version - 1;
+    }
+    await running.lease.renewOrThrow();
+    await this.store.commitVersion(repoId, version);
+    return version;
+  }
+
+  /** Remembers importer, url and config on the repository for later syncs: only once a sync succeeded. */
+  private async remember(plan: SyncPlan): Promise<void> {
+    const { repository, importerName, settings, config } = plan;
+    if (repository.importer === importerName && repository.feedUrl === settings.url && sameJson(repository.config, config)) return;
+    await this.store.updateRepository(repository.id, { importer: importerName, feedUrl: settings.url, config });
+  }
+
+  private finalReport(running: RunningSync): SyncReport {
+    running.report.timings = { ...running.report.timings, total: Date.now() - running.started };
+    return running.report.build();
+  }
+
+  /** Rolls back `version` and records the failure; returns the typed error to throw. */
+  private async rollBack(running: RunningSync, version: number, historyId: string | undefined, error: unknown): Promise<TributaryError> {
+    const { plan, abort } = running;
+    const failure = asSyncFailure(error, plan.plugin, plan.repository.name, abort.signal);
+    if (version > 0) await this.store.rollbackVersion(plan.repository.id, version).catch(() => undefined);
+    if (historyId !== undefined) {
+      await this.store
+        .finishSyncRecord(historyId, {
+          status: failure.code === ErrorCodes.SYNC_CANCELLED ? 'cancelled' : 'failed',
+          finishedAt: new Date().toISOString(),
+          report: this.finalReport(running),
+          error: failure.toJSON(),
+          fingerprint: null,
+          resultVersion: version - 1,
+        })
+        .catch(() => undefined);
+    }
+    return failure;
   }
 }
 

@@ -35,7 +35,7 @@ import { MongoRepositoryContent } from './mongodb-repository-content.js';
 import { MongoRequests } from './mongodb-requests.js';
 import { MongoSyncHistory } from './mongodb-sync-history.js';
 import { MongoUnits } from './mongodb-units.js';
-import { fingerprintUnits } from '../sqlite/sqlite-unit-columns.js';
+import { fingerprintUnits } from '../unit-columns.js';
 
 export interface MongoContentStoreOptions {
   /** Database of the catalog. Default: the one named in the URI, else `tributary`. */
@@ -68,7 +68,9 @@ export interface MongoContentStoreOptions {
  * ```
  */
 export class MongoContentStore implements ContentStore {
-  readonly kind = 'mongodb' as const;
+  readonly pipelineBatchSize = 1000;
+  /** Not kept here: MongoDB re-syncs compare fingerprints. */
+  readonly provenance = undefined;
   readonly stats: StoreStats = { roundTrips: 0 };
   /** Name of the database holding the catalog. */
   readonly database: string;

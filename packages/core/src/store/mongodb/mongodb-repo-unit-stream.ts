@@ -6,7 +6,7 @@ import type { ArtifactDoc, CatalogCollections, ContentDoc, RemoteArtifactDoc, Un
 import { visibleIn } from './mongodb-repository-content.js';
 import { batchFor, type MongoRequests } from './mongodb-requests.js';
 import { artifactDigests, remoteArtifactId, sortedArtifacts, type MongoUnits } from './mongodb-units.js';
-import { artifactsText, remotesColumn } from '../sqlite/sqlite-unit-columns.js';
+import { artifactsText, remotesColumn } from '../unit-columns.js';
 import { STORED_FINGERPRINT_FIELDS, writeFingerprint } from '../unit-fingerprint.js';
 
 type StreamedRow = Pick<ContentDoc, 'unitId' | 'typeId' | 'origin' | 'key'>;

@@ -16,6 +16,7 @@ import type {
   AssociateRow,
   ContentStore,
   LeaseRecord,
+  ProvenanceStore,
   RemoteArtifactRecord,
   RepoUnitView,
   RepositoryInput,
@@ -47,7 +48,7 @@ import { SqliteSyncHistory } from './sqlite-sync-history.js';
 import * as catalog from './sqlite-units.js';
 import { SqliteUnitRows } from './sqlite-unit-rows.js';
 import type { SourceDigest } from '../unit-fingerprint.js';
-import { decodeFoundUnits, encodeUnits, fingerprintUnits, UNIT_COLUMNS } from './sqlite-unit-columns.js';
+import { decodeFoundUnits, encodeUnits, fingerprintUnits, UNIT_COLUMNS } from '../unit-columns.js';
 
 export type { PageCursor } from './sqlite-repo-unit-pages.js';
 
@@ -122,9 +123,9 @@ const BACKSTOP_AUTOCHECKPOINT_BYTES = 4 * AUTOCHECKPOINT_BYTES;
  * ```
  */
 export class SqliteContentStore implements ContentStore {
-  readonly kind = 'sqlite' as const;
   readonly stats: StoreStats = { roundTrips: 0 };
-  readonly preferredBatchSize = SQLITE_PIPELINE_BATCH;
+  readonly pipelineBatchSize = SQLITE_PIPELINE_BATCH;
+  readonly provenance: ProvenanceStore = { repoUnitSources: (repoId, version) => this.repoUnitSources(repoId, version) };
   private readonly db: Database;
   private readonly sql: SqliteStatements;
   private readonly repositories: SqliteRepositories;
@@ -403,7 +404,7 @@ export class SqliteContentStore implements ContentStore {
     return fingerprintUnits(units);
   }
 
-  repoUnitSources(repoId: string, version: number): AsyncIterable<Float64Array> {
+  private repoUnitSources(repoId: string, version: number): AsyncIterable<Float64Array> {
     const pageSize = this.keyPageSize;
     return readFingerprintPages((after) => this.sourcesPage(repoId, version, after, pageSize));
   }

@@ -3,7 +3,7 @@ import type { RepoUnitArtifactView, RepoUnitView } from '../content-store.js';
 import { VISIBLE_IN_VERSION } from './sqlite-repository-content.js';
 import type { SqliteStatements } from './sqlite-statements.js';
 import { artifactDigests, type ArtifactRow } from './sqlite-units.js';
-import { storedFingerprintColumns, type StoredRemote, type StoredUnitArtifact } from './sqlite-unit-columns.js';
+import { storedFingerprintColumns, type StoredRemote, type StoredUnitArtifact } from '../unit-columns.js';
 import { FINGERPRINT_FIELDS, STORED_FINGERPRINT_FIELDS, writeFingerprint } from '../unit-fingerprint.js';
 
 /**

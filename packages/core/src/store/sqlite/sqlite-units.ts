@@ -8,12 +8,12 @@ import {
 } from '@tributary/plugin-api';
 import type { RemoteArtifactRecord, UpsertStatus } from '../content-store.js';
 import type { SqliteStatements } from './sqlite-statements.js';
-import { mergeArtifactsColumn, mergeRemotesColumn, remotesColumn, UNIT_COLUMNS } from './sqlite-unit-columns.js';
+import { mergeArtifactsColumn, mergeRemotesColumn, remotesColumn, UNIT_COLUMNS } from '../unit-columns.js';
 import { ABSENT, type SqliteUnitRows } from './sqlite-unit-rows.js';
 
 /**
  * Units, artifacts and remote artifacts: the repository-independent catalog. A unit's files and
- * remote sources are JSON columns of its own row (schema migration 2; see sqlite-unit-columns.ts).
+ * remote sources are JSON columns of its own row (schema migration 2; see unit-columns.ts).
  * One row per unit is what makes a sync of a million units affordable: every separate table keyed
  * by unit id would add a randomly placed index entry per unit.
  */
@@ -22,7 +22,7 @@ import { ABSENT, type SqliteUnitRows } from './sqlite-unit-rows.js';
  * Status per input as the port defines it: `updated` means the metadata changed (compared as
  * canonical JSON, so key order does not count); new unit-artifact rows alone do not make a unit
  * `updated`. A unit given twice is compared against its first occurrence. Units come encoded as
- * their row's columns (`encodeUnits`, sqlite-unit-columns.ts).
+ * their row's columns (`encodeUnits`, unit-columns.ts).
  */
 export function upsertUnits(sql: SqliteStatements, known: SqliteUnitRows, encoded: readonly string[]): UpsertStatus[] {
   known.validate();
@@ -87,7 +87,7 @@ export function upsertUnits(sql: SqliteStatements, known: SqliteUnitRows, encode
 
 /**
  * The stored units among `unitIds`, in the order asked, as JSON text of their rows' columns
- * (decoded by `decodeFoundUnits`, sqlite-unit-columns.ts). Text, because the units cross to
+ * (decoded by `decodeFoundUnits`, unit-columns.ts). Text, because the units cross to
  * another thread, and no column is parsed here: the catalog thread only splices what it read.
  */
 export function findUnitsJson(sql: SqliteStatements, known: SqliteUnitRows, unitIds: readonly string[]): string {

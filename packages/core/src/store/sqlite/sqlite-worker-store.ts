@@ -15,6 +15,7 @@ import type {
   AssociateRow,
   ContentStore,
   LeaseRecord,
+  ProvenanceStore,
   RemoteArtifactRecord,
   RepoUnitView,
   RepositoryInput,
@@ -29,7 +30,7 @@ import type {
 } from '../content-store.js';
 import { packSources, readFingerprintPages, readPages, SQLITE_PIPELINE_BATCH, type SqliteContentStoreOptions } from './sqlite-content-store.js';
 import type { FingerprintPage } from './sqlite-repo-unit-pages.js';
-import { decodeFoundUnits, encodeUnits, fingerprintUnits } from './sqlite-unit-columns.js';
+import { decodeFoundUnits, encodeUnits, fingerprintUnits } from '../unit-columns.js';
 import type { WorkerMethod, WorkerReply } from './sqlite-worker-protocol.js';
 import { builtThreadScript } from '../../thread-script.js';
 
@@ -55,9 +56,9 @@ import { builtThreadScript } from '../../thread-script.js';
  * ```
  */
 export class SqliteWorkerStore implements ContentStore {
-  readonly kind = 'sqlite' as const;
   readonly stats: StoreStats = { roundTrips: 0 };
-  readonly preferredBatchSize = SQLITE_PIPELINE_BATCH;
+  readonly pipelineBatchSize = SQLITE_PIPELINE_BATCH;
+  readonly provenance: ProvenanceStore = { repoUnitSources: (repoId, version) => this.repoUnitSources(repoId, version) };
   private readonly worker: Worker;
   private readonly pending = new Map<number, { resolve(value: unknown): void; reject(error: unknown): void }>();
   private nextId = 1;
@@ -184,7 +185,7 @@ export class SqliteWorkerStore implements ContentStore {
   unitFingerprints(units: readonly UnitWrite[]): Float64Array {
     return fingerprintUnits(units);
   }
-  repoUnitSources(repoId: string, version: number): AsyncIterable<Float64Array> {
+  private repoUnitSources(repoId: string, version: number): AsyncIterable<Float64Array> {
     const size = this.keyPageSize;
     return readFingerprintPages((after) => this.call<FingerprintPage>('sourcesPage', repoId, version, after, size));
   }

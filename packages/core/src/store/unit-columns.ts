@@ -1,8 +1,8 @@
 import type { Digests, ExistingUnit, UnitKey } from '@tributary/plugin-api';
-import { canonicalJson } from '../canonical-json.js';
-import type { RemoteArtifactRecord, UnitWrite } from '../content-store.js';
-import { lowerCaseDigests } from '../lower-case-digests.js';
-import { FINGERPRINT_FIELDS, writeFingerprint } from '../unit-fingerprint.js';
+import { canonicalJson } from './canonical-json.js';
+import type { RemoteArtifactRecord, UnitWrite } from './content-store.js';
+import { lowerCaseDigests } from './lower-case-digests.js';
+import { FINGERPRINT_FIELDS, writeFingerprint } from './unit-fingerprint.js';
 
 /**
  * A unit as the columns of its `units` row, which is how units travel to the catalog:
@@ -14,7 +14,7 @@ import { FINGERPRINT_FIELDS, writeFingerprint } from '../unit-fingerprint.js';
  *   remote, or NULL.
  *
  * Encoding is most of the work of writing a new unit, and it needs nothing stored, so the side
- * that has the units does it: with the catalog on its own thread ({@link SqliteWorkerStore}), the
+ * that has the units does it: with the SQLite catalog on its own thread (SqliteWorkerStore), the
  * pipeline's thread encodes while the catalog thread only compares and writes, and a flat array of
  * strings crosses between threads far cheaper than the unit objects would.
  */

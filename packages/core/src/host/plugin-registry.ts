@@ -8,6 +8,7 @@ import {
   type ContentTypeDefinition,
   type ImporterPlugin,
 } from '@tributary/plugin-api';
+import type { PluginCatalog } from '../tokens.js';
 
 const TYPE_ID = /^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/;
 const KEY_FIELD = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -30,7 +31,7 @@ interface RegisteredType {
  * order: brand → host API range → config schema → content types (shape, then conflicts), and each
  * failure is a typed error naming the plugin.
  */
-export class PluginRegistry {
+export class PluginRegistry implements PluginCatalog {
   private readonly ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
   private readonly plugins = new Map<string, RegisteredPlugin>();
   private readonly types = new Map<string, RegisteredType>();

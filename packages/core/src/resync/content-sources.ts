@@ -1,36 +1,12 @@
-import { hash } from 'node:crypto';
-import { HOST_API_VERSION, type SyncSettings } from '@tributary/plugin-api';
-import { stableJson } from '../sync/settings-hash.js';
-import { FINGERPRINT_FIELDS, sourceDigestOf, type SourceDigest } from '../store/unit-fingerprint.js';
+import { sourceDigest } from '../conduit/source-digest.js';
+import { FINGERPRINT_FIELDS } from '../store/unit-fingerprint.js';
 import { BaseVersionIndex } from './base-version-index.js';
-
-/**
- * Bump when the host changes how it turns content into the rows it stores (encoding, checks,
- * defaults): sources recorded by older hosts then match nothing, and their units go the long way
- * once, which records them again.
- */
-const SOURCE_RECORDING = 1;
-
-/**
- * What a content source digest covers besides the source text: everything else a unit's stored
- * row depends on. Two syncs whose contexts differ (another importer or importer version, config,
- * feed url or policy, another host) never take each other's records for their own; whether a sync
- * mirrors does not change a row, so it is not part of it.
- */
-export function sourceContextOf(
-  importer: { readonly name: string; readonly version: string },
-  settings: Pick<SyncSettings, 'url' | 'policy'>,
-  config: unknown,
-): string {
-  const context = stableJson([SOURCE_RECORDING, HOST_API_VERSION, importer.name, importer.version, settings.url, settings.policy, config]);
-  return hash('sha256', context, 'hex');
-}
 
 /**
  * Content provenance for one sync (see DeclarativeContentInit.source): digests of the upstream
  * records content was built from, under the sync's context, and the base version's content rows
  * that were recorded from such a digest and whose unit nothing wrote since
- * (ContentStore.repoUnitSources), read once into a typed-array table.
+ * (ProvenanceStore.repoUnitSources), read once into a typed-array table.
  *
  * A re-sync that meets a record it met before, under the same context, skips the content built
  * from it: the stored row is what that record wrote, and the importer declares (by giving a source)
@@ -51,11 +27,6 @@ export class ContentSources {
   /** Whether the store keeps sources at all (otherwise nothing is recorded or found). */
   get supported(): boolean {
     return this.readPages !== undefined;
-  }
-
-  /** The digest recorded for, and looked up by, content built from `source`. */
-  digest(source: string): SourceDigest {
-    return sourceDigestOf(hash('sha256', `${this.context}\u0000${source}`, 'binary'));
   }
 
   /** The base version's recorded sources, read on first use (empty without store support). */
@@ -79,7 +50,7 @@ export class ContentSources {
     const index = await this.table();
     const probe = new Float64Array(FINGERPRINT_FIELDS);
     return sources.map((source) => {
-      probe.set(this.digest(source));
+      probe.set(sourceDigest(this.context, source));
       return index.contentRowOf(probe, 0);
     });
   }
