@@ -9,23 +9,9 @@ import { loadFixtureState, type ImporterFixtures, type LoadedState } from './fix
 import { surveyState, type StateSurvey } from './fixture-survey.js';
 import { startTestHost, type TestHost } from './test-host.js';
 
-export type StateName = 'initial' | 'changed';
+import type { CheckScope, CheckSyncOptions, StateName } from './check-scope.js';
 
-/** Settings of one sync a check runs; anything not given takes the kit's default. */
-export interface CheckSyncOptions {
-  readonly policy?: 'immediate' | 'on_demand';
-  readonly mirror?: boolean;
-  /** Default true, so the importer's early finish never hides what a sync would do. */
-  readonly force?: boolean;
-  readonly signal?: AbortSignal;
-  readonly config?: Record<string, unknown>;
-}
-
-/** Hosts and fixture servers of one check, closed together when the check ends. */
-export interface CheckScope {
-  host(options?: { batchSize?: number; plugin?: AnyImporterPlugin }): Promise<TestHost>;
-  upstream(state: StateName): Promise<FixtureUpstream>;
-}
+export type { CheckScope, CheckSyncOptions, StateName };
 
 /**
  * What every check runs against: the plugin, its fixtures (loaded once) and a survey of what the

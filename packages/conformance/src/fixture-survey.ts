@@ -1,4 +1,6 @@
-import type { CheckScope, ConformanceContext, StateName } from './conformance-context.js';
+import type { CheckScope, CheckSyncOptions, StateName } from './check-scope.js';
+import type { FixtureUpstream } from './fixture-upstream.js';
+import type { TestHost } from './test-host.js';
 import type { LoadedState } from './fixture-states.js';
 import { unitSet, type UnitSet } from './unit-snapshot.js';
 
@@ -17,8 +19,14 @@ export interface StateSurvey {
   readonly requested: readonly string[];
 }
 
+/** What a survey needs of the kit's context (ConformanceContext). */
+export interface SurveyContext {
+  sync(testHost: TestHost, repository: string, upstream: FixtureUpstream, options?: CheckSyncOptions): Promise<unknown>;
+  readonly alwaysDownloaded: ReadonlySet<string>;
+}
+
 /** Syncs `name` into an empty repository of a fresh host with policy immediate and looks at the result. */
-export async function surveyState(ctx: ConformanceContext, scope: CheckScope, name: StateName): Promise<StateSurvey> {
+export async function surveyState(ctx: SurveyContext, scope: CheckScope, name: StateName): Promise<StateSurvey> {
   const testHost = await scope.host();
   const upstream = await scope.upstream(name);
   await ctx.sync(testHost, 'survey', upstream, { policy: 'immediate' });

@@ -4,7 +4,7 @@ import type { Host } from '../host/host.js';
 import type { RepositoryRecord } from '../store/content-store.js';
 import { formatBytes, printJson, printTable, type CliIo } from './cli-io.js';
 import { ProgressLine } from './progress-line.js';
-import { usage, type CliValues } from './run-cli.js';
+import { usage, type CliValues } from './cli-options.js';
 
 export interface CommandArgs {
   readonly host: Host;
@@ -17,29 +17,6 @@ export interface CommandArgs {
 
 type Command = (args: CommandArgs) => Promise<number | void>;
 
-export const USAGE = `Usage: tributary [--home DIR] [--store URI] [--json] [--plugin PKG_OR_PATH]... COMMAND
-
-Commands:
-  repo create NAME [--importer NAME] [--url URL] [--config JSON] [--description TEXT]
-  repo list
-  repo show NAME
-  repo delete NAME
-  sync REPO --importer NAME --url URL [--policy immediate|on_demand] [--mirror] [--force] [--create]
-            [--config JSON] [--ca PEM] [--client-cert PEM --client-key PEM] [--no-tls-verify]
-            [--proxy URL] [--header 'Name: value']... [--username U --password-env VAR]
-            [--concurrency N]
-  units REPO [--type TYPE] [--version N]
-  history REPO [--limit N]
-  export REPO DIR [--no-fetch]
-  orphans cleanup
-  plugins list
-
-Global options:
-  --home DIR      where the catalog and storage live (default $TRIBUTARY_HOME, else ./.tributary)
-  --store URI     catalog: a SQLite file path (default <home>/catalog.db) or mongodb://…
-  --json          machine-readable output (units: one JSON object per line)
-  --plugin P      load a third-party importer (package name or path); 'file' and 'rpm' are bundled
-`;
 
 function need(positionals: readonly string[], count: number, what: string): string[] {
   if (positionals.length < count) throw usage(`missing ${what}`);

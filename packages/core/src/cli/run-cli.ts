@@ -1,44 +1,14 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ErrorCodes, TributaryError } from '@tributary/plugin-api';
 import { createHost } from '../host/create-host.js';
 import type { Host } from '../host/host.js';
 import type { RemoteOptions } from '../download/index.js';
 import { parseStoreUri } from '../store/open-store.js';
 import { BUNDLED_IMPORTERS } from './bundled-importers.js';
 import { reportError, type CliIo } from './cli-io.js';
-import { COMMANDS, USAGE, type CommandArgs } from './commands.js';
+import { parseCommandLine, usage, USAGE, type CliValues } from './cli-options.js';
+import { COMMANDS, type CommandArgs } from './commands.js';
 import { loadPluginModule } from './plugin-loader.js';
-
-const OPTIONS = {
-  home: { type: 'string' },
-  store: { type: 'string' },
-  json: { type: 'boolean', default: false },
-  plugin: { type: 'string', multiple: true },
-  importer: { type: 'string' },
-  url: { type: 'string' },
-  policy: { type: 'string' },
-  mirror: { type: 'boolean', default: false },
-  force: { type: 'boolean', default: false },
-  create: { type: 'boolean', default: false },
-  config: { type: 'string' },
-  type: { type: 'string' },
-  version: { type: 'string' },
-  limit: { type: 'string' },
-  description: { type: 'string' },
-  ca: { type: 'string' },
-  'client-cert': { type: 'string' },
-  'client-key': { type: 'string' },
-  'no-tls-verify': { type: 'boolean', default: false },
-  proxy: { type: 'string' },
-  header: { type: 'string', multiple: true },
-  username: { type: 'string' },
-  'password-env': { type: 'string' },
-  concurrency: { type: 'string' },
-  'no-fetch': { type: 'boolean', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
-} as const satisfies ParseArgsConfig['options'];
 
 /**
  * Runs the `tributary` command line and returns its exit code (0 success, 1 failure, 2 usage).
@@ -72,20 +42,6 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
   } finally {
     await host?.close().catch(() => undefined);
   }
-}
-
-function parseCommandLine(argv: readonly string[]) {
-  try {
-    return parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw usage((error as Error).message);
-  }
-}
-
-export type CliValues = ReturnType<typeof parseCommandLine>['values'];
-
-export function usage(message: string): TributaryError {
-  return new TributaryError(ErrorCodes.USAGE, `${message}\n\n${USAGE}`);
 }
 
 function remoteOptions(values: CliValues, io: CliIo): RemoteOptions {
