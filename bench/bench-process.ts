@@ -24,8 +24,8 @@ export function serveForParent(server: Server): void {
 
 /**
  * Writes out what earlier scenarios left in the page cache (`sync`, where there is one) before a
- * measured one starts, so it does not pay for their write-back: on this project's VM, file
- * creation slowed by a third right after the 200,000-entry catalogs of (a)-(d) were written.
+ * measured one starts, so it does not pay for their write-back (file creation slows measurably
+ * right after large catalogs are written).
  */
 export function flushDisks(): void {
   spawnSync('sync', { stdio: 'ignore' });

@@ -16,8 +16,7 @@ export function canonicalJson(value: unknown): string {
 /**
  * `value` with object keys sorted at every level and undefined fields left out. Copies only what
  * is out of order: metadata built in key order (or read back from canonical JSON) is serialised as
- * it is, which makes this about as cheap as a plain JSON.stringify (an rpm package's metadata:
- * 17.7 → 7.8 µs when already sorted).
+ * it is, which makes this about as cheap as a plain JSON.stringify.
  */
 function sortedKeys(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;

@@ -7,8 +7,8 @@ import type { UnitKey } from '@tributary/plugin-api';
  * older is dropped whole when the newer fills, so at least the last `generationSize` keys of a
  * type are remembered and at most twice that many are held. A forgotten key only costs its hash.
  *
- * Not a WeakMap: one holding a key per unit of a sync made every scavenge of the main thread walk
- * its entries (about twice the cost of these maps, measured on 200,000 keys).
+ * Not a WeakMap: one holding a key per unit of a sync makes every scavenge of the main thread walk
+ * its entries.
  */
 export class RecentUnitIds {
   private readonly byType = new Map<string, { current: Map<UnitKey, string>; previous: Map<UnitKey, string> }>();

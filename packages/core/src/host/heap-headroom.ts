@@ -5,11 +5,9 @@ import { setFlagsFromString } from 'node:v8';
  * a process that runs syncs (`--heap-growing-percent`; 100 means twice the live data).
  *
  * Left alone, V8 picks a factor of up to 4 when collections are quick, which they are for a sync:
- * its live data stays small (about 33 MB on the pipeline's thread at 200,000 units) while it
- * allocates hundreds of megabytes of short-lived objects, so the heap swings to about 4× live
- * between full collections and peak RSS grows with the repository. Measured on a 200,000-entry
- * on_demand file sync: peak RSS 321 → 246 MiB, with 20 instead of 8 full collections (about
- * 0.45 s more collection time over a 10 s sync).
+ * its live data stays small while it allocates hundreds of megabytes of short-lived objects, so
+ * peak RSS would grow with the repository; more full collections cost a few percent of the time
+ * (figures in docs/performance.md).
  */
 export const SYNC_HEAP_GROWING_PERCENT = 100;
 

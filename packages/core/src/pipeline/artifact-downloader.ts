@@ -8,10 +8,8 @@ const NOTHING_DUE: readonly DeclarativeArtifact[] = [];
 /**
  * With a fetcher that limits its own transfers, downloads outstanding per allowed transfer: the
  * rest of a download's time is its body waiting for the disk (the storage's writer thread), and
- * a transfer slot should not idle through it. Measured on the file benchmark's (b) on this
- * project's 2-core VM, 3 (against 1) took the immediate sync of 20,000 files of 16 KiB from
- * 4.6-6.4 s to 4.0-5.1 s over alternating runs, ArtifactDownloader's share from 3.6 s to 0.5-1.5 s.
- * Bodies held meanwhile are at most 256 KiB each (larger ones stream to disk).
+ * a transfer slot should not idle through it (bench:file (b); see docs/performance.md). Bodies
+ * held meanwhile are at most 256 KiB each (larger ones stream to disk).
  */
 const OUTSTANDING_PER_TRANSFER = 3;
 

@@ -6,7 +6,7 @@ import type { DeclarativeContent, ImportConduit } from '@tributary/plugin-api';
  * RemoteArtifactSaver takes note of it, so a set holds only content between the two stages.
  *
  * Not one WeakSet of all content: a weak collection holding every unit of a sync costs each
- * scavenge of the sync's thread (~+170 ms per 200,000 units in a micro-benchmark of this pattern).
+ * scavenge of the sync's thread.
  */
 const savedByConduit = new WeakMap<ImportConduit, Set<DeclarativeContent>>();
 

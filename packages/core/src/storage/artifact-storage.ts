@@ -89,10 +89,8 @@ export class ArtifactStorage {
    * beside its content address (`artifacts/ab/<sha256>.<unique>.part`), through the writer thread,
    * and returns that file's path: adopting it ({@link adoptDownloaded}) is then a rename within one
    * directory. Creating the file there rather than in the scope's scratch directory is what makes it
-   * cheaper: on this project's 2-core VM (ext4), 20,000 files of 16 KiB created in their target
-   * directories and renamed in place took 8.2 s over 8 rounds, against 15.9 s created in one
-   * scratch directory and renamed across (`npm run bench:placement`; the difference is in the
-   * create), and an immediate sync of them 4.1–4.7 s against 5.5–6.0 s.
+   * cheaper: on ext4 a create in one crowded scratch directory costs about twice a create in the
+   * target directory (`npm run bench:placement`; figures in docs/performance.md).
    * A staged file belongs to the scope until adopted: {@link dropScope} removes what is left, and
    * orphan cleanup removes `.part` files a crashed host left ({@link sweepStaleParts}).
    */

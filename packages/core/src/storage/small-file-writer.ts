@@ -19,13 +19,9 @@ export type SmallFileReply = readonly (number | string)[];
  *
  * Written the ordinary way, each small downloaded file costs four thread-pool round trips (open,
  * write, close, then the rename into storage), and every completion runs on the pipeline's
- * thread, the one that also downloads and hashes. Measured on this project's 2-core VM, a floor
- * that stores 20,000 files of 16 KiB that way took 3.2–4.3 s against 1.3–1.45 s without storing;
- * handing the files to one thread, one message per turn, took 2.3 s. So the storage sends what the
- * downloader holds in memory here, and the renames of a batch of files too. In the file benchmark's
- * (b) on tmpfs (`TMPDIR=/dev/shm`), an immediate sync of those 20,000 files took 3.3–3.9 s against
- * 4.7–5.2 s with callback fs; on this VM's ext4, whose cost per created file swings tenfold within
- * an hour, both took 5.8–7.5 s.
+ * thread, the one that also downloads and hashes. Handing them to one thread, one message per
+ * turn, takes those round trips off the pipeline's thread, so the storage sends what the downloader
+ * holds in memory here, and the renames of a batch of files too (figures in docs/performance.md).
  *
  * The thread starts on first use and never keeps the process alive. Without its script (the host
  * bundled into one file) or once it failed, the same work is done with callback `fs` calls; a
@@ -48,8 +44,8 @@ export class SmallFileWriter {
   /**
    * @param options.script the thread's entry; `null`: no thread, callback fs only. Default: the
    *   built `small-file-writer-thread.js`, if there is one.
-   * @param options.threads how many threads share each batch. One by default: on this project's
-   *   2-core VM two were no faster, on tmpfs or on its (slow, erratic) ext4.
+   * @param options.threads how many threads share each batch. One by default: two were no faster
+   *   (file creation, not the thread, is what costs).
    */
   constructor(options: { readonly script?: string | null; readonly threads?: number } = {}) {
     this.script = options.script === null ? undefined : (options.script ?? smallFileWriterScript());

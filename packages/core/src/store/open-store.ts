@@ -13,8 +13,8 @@ export type StoreSpec =
       inProcess?: boolean;
       /**
        * SQLite page cache in MiB (default 16): how much of the catalog file the store keeps in its
-       * own memory (the OS caches the rest). At 200,000 units, 64 MiB made a forced re-sync no
-       * cheaper here; a catalog of millions of units may differ.
+       * own memory (the OS caches the rest). More did not make a forced re-sync of a 200,000-unit
+       * repository cheaper; a catalog of millions of units may differ.
        */
       cacheMiB?: number;
       /** How long a write waits for another process's write lock, in ms (default 5000). */
