@@ -41,6 +41,10 @@ export interface FixtureServer {
   removeFile(relativePath: string): void;
   /** Injects a fault into responses for a path or a glob (`*`, `**`, `?`); the first matching fault wins. */
   fault(target: string, spec: FaultSpec): void;
+  /**
+   * Removes every fault. Requests already waiting out a `delayMs` go on at once (the rest of their
+   * fault, if any, still applies): a test can hold a client with a long delay and let it go.
+   */
   clearFaults(): void;
   /** Forgets the recorded requests. */
   clearRequests(): void;
@@ -69,8 +73,9 @@ export async function startFixtureServer(options: FixtureServerOptions = {}): Pr
   const faults = new FaultPlan();
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
-  // pending delayed answers; close() drops them so no timer outlives the server
-  const delays = new Set<NodeJS.Timeout>();
+  // pending delayed answers, each with what ends its wait; clearFaults() ends them at once, close()
+  // drops them so no timer outlives the server
+  const delays = new Map<NodeJS.Timeout, () => void>();
 
   const setFile = (relativePath: string, body: string | Buffer) => {
     const key = normaliseKey(relativePath);
@@ -109,7 +114,7 @@ export async function startFixtureServer(options: FixtureServerOptions = {}): Pr
           delays.delete(timer);
           resolve();
         }, fault.delayMs);
-        delays.add(timer);
+        delays.set(timer, resolve);
       });
     }
     if (fault?.stall) return; // the socket stays open until the client or close() ends it
@@ -165,11 +170,18 @@ export async function startFixtureServer(options: FixtureServerOptions = {}): Pr
       hidden.add(key);
     },
     fault: (target, spec) => faults.add(target, spec),
-    clearFaults: () => faults.clear(),
+    clearFaults() {
+      faults.clear();
+      for (const [timer, resolve] of delays) {
+        clearTimeout(timer);
+        resolve();
+      }
+      delays.clear();
+    },
     clearRequests: () => void requests.splice(0),
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const timer of delays) clearTimeout(timer);
+      for (const timer of delays.keys()) clearTimeout(timer);
       delays.clear();
       for (const socket of sockets) socket.destroy();
       await closed;

@@ -208,7 +208,8 @@ describe('fixture server', () => {
     expect(stalled.error).toBe('timeout');
     expect(stalled.status).toBeUndefined();
 
-    const midBody = await request(server, '/g.bin', { timeoutMs: 300 });
+    // the headers and the first bytes must arrive before the client gives up: a second leaves room for a busy machine
+    const midBody = await request(server, '/g.bin', { timeoutMs: 1000 });
     expect(midBody.status).toBe(200);
     expect(midBody.body.length).toBe(100);
     expect(midBody.error).toBeDefined();
@@ -218,7 +219,17 @@ describe('fixture server', () => {
     server = await startFixtureServer({ files: { 'f.bin': 'late' } });
     server.fault('f.bin', { delayMs: 2000, times: 1 });
     expect((await request(server, '/f.bin', { timeoutMs: 200 })).error).toBe('timeout');
-    expect((await request(server, '/f.bin', { timeoutMs: 5000 })).body.toString()).toBe('late');
+    expect((await request(server, '/f.bin', { timeoutMs: 30_000 })).body.toString()).toBe('late');
+  });
+
+  it('clearFaults() lets requests waiting out a delay go on at once', async () => {
+    server = await startFixtureServer({ files: { 'f.bin': 'held' } });
+    server.fault('f.bin', { delayMs: 600_000 });
+    const held = request(server, '/f.bin');
+    while (server.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    server.clearFaults();
+    // without the release this would wait ten minutes, far past the test's timeout
+    expect(await held).toMatchObject({ status: 200, body: Buffer.from('held') });
   });
 
   it('close() ends stalled connections', async () => {
