@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
 import { startFixtureServer, type FixtureServer } from '@tributary/conformance';
+import { MongoContentStore } from '@tributary/core';
 import { cliBuilt, spawnCli } from './cli-process';
 import { describeMongo, mongoUri, testDatabaseName } from './mongo-uri';
 
@@ -20,6 +21,14 @@ function fileRepo(prefix: string, count: number, shared: number): Record<string,
   files.PULP_MANIFEST = `${lines.join('\n')}\n`;
   return files;
 }
+
+/**
+ * The lease of the host killed below: short, so that the test waits little for it to expire, and
+ * still long enough for the host to renew it (every third of it) while it works on a busy machine.
+ */
+const LEASE_TTL_MS = 5000;
+/** Each of these tests runs several host processes one after another: room for a slow, busy machine. */
+const E2E_TIMEOUT_MS = 240_000;
 
 const unitsOf = (stdout: string) =>
   stdout
@@ -83,47 +92,51 @@ describeMongo('several hosts sharing one MongoDB', () => {
     } finally {
       await client.close();
     }
-  });
+  }, E2E_TIMEOUT_MS);
 
   it('two host processes syncing the same repository: one gets the lease, the other a clear busy error', async () => {
-    // the first host's downloads hang until the second host has tried
-    serverA.fault('a/*', { delayMs: 4000 });
+    // the first host's downloads are held until the second host has tried, however long that takes
+    serverA.fault('a/*', { delayMs: 600_000 });
     const first = cli(home1, ['sync', 'same', '--create', '--importer', 'file', '--url', serverA.urlFor('PULP_MANIFEST')]);
     await waitFor(() => serverA.requests.some((r) => r.path.includes('/a/')));
     const second = await cli(home2, ['sync', 'same', '--importer', 'file', '--url', serverA.urlFor('PULP_MANIFEST')]).done;
     expect(second.code).toBe(1);
     expect(second.stderr).toMatch(/^error TRIBUTARY_ERR_REPO_BUSY: repository 'same' is being synced by another process/);
-    serverA.clearFaults();
+    serverA.clearFaults(); // lets the held downloads go on
     const winner = await first.done;
     expect([winner.code, winner.stderr]).toEqual([0, '']);
     expect(unitsOf((await cli(home2, ['--json', 'units', 'same']).done).stdout)).toHaveLength(120);
-  });
+  }, E2E_TIMEOUT_MS);
 
-  it("a host killed mid-sync: its lease expires and the next sync rolls back its half-written version", async () => {
-    const env = { TRIBUTARY_LEASE_TTL_MS: '5000' };
+  it("a host killed mid-sync: its lease outlives it until it expires, then the next sync rolls back its half-written version", async () => {
+    const env = { TRIBUTARY_LEASE_TTL_MS: String(LEASE_TTL_MS) };
     const big = await startFixtureServer({ files: fileRepo('k', 1100, 0) });
+    const client = await MongoClient.connect(mongoUri!);
+    // the store the hosts share, read and written here as another host would
+    const store = new MongoContentStore(mongoUri!, { client, database });
     try {
-      // files 1000-1099 hang, so a first batch of 1000 units is saved and associated into version 1 before the kill
-      big.fault('k/file-10??.txt', { delayMs: 60_000 });
+      // files 1000-1099 are held, so a first batch of 1000 units is saved and associated into version 1 before the kill
+      big.fault('k/file-10??.txt', { delayMs: 600_000 });
       const doomed = cli(home1, ['sync', 'crashy', '--create', '--importer', 'file', '--url', big.urlFor('PULP_MANIFEST')], env);
-      const client = await MongoClient.connect(mongoUri!);
-      try {
-        const content = client.db(database).collection('repository_content');
-        await waitForAsync(async () => (await content.countDocuments()) >= 1000);
-      } finally {
-        await client.close();
-      }
+      const content = client.db(database).collection('repository_content');
+      await waitForAsync(async () => (await content.countDocuments()) >= 1000);
+      await store.init();
+      const repo = (await store.getRepository('crashy'))!;
+      const lease = (await store.getLease(repo.id))!;
       doomed.child.kill('SIGKILL');
       expect((await doomed.done).signal).toBe('SIGKILL');
+
+      // its lease is still live for a moment (it was renewed a third of its time to live ago at
+      // most): another host cannot take it
+      expect(await store.acquireLease(repo.id, 'another-host', LEASE_TTL_MS)).toBe(false);
+      expect(await store.getLease(repo.id)).toMatchObject({ holder: lease.holder });
 
       // its half-written version 1 is invisible: readers still see version 0
       const during = await cli(home2, ['--json', 'repo', 'show', 'crashy']).done;
       expect(JSON.parse(during.stdout)).toMatchObject({ latestVersion: 0, units: {} });
-      // and its lease is still live for a moment
-      const tooSoon = await cli(home2, ['sync', 'crashy', '--importer', 'file', '--url', big.urlFor('PULP_MANIFEST')], env).done;
-      expect(tooSoon.stderr).toMatch(/TRIBUTARY_ERR_REPO_BUSY/);
 
-      await new Promise((r) => setTimeout(r, 5500));
+      // nobody renews the lease: it expires
+      await waitForAsync(async () => ((await store.getLease(repo.id))?.expiresAt ?? 0) <= Date.now());
       big.clearFaults();
       const next = await cli(home2, ['--json', 'sync', 'crashy', '--importer', 'file', '--url', big.urlFor('PULP_MANIFEST')], env).done;
       expect([next.code, next.stderr]).toEqual([0, '']);
@@ -139,12 +152,15 @@ describeMongo('several hosts sharing one MongoDB', () => {
       expect(history.map((h) => h.status)).toEqual(['succeeded', 'failed']);
       expect(history[1]!.error!.message).toMatch(/^abandoned: /);
     } finally {
+      await store.close();
+      await client.close();
       await big.close();
     }
-  });
+  }, E2E_TIMEOUT_MS);
 });
 
-async function waitForAsync(condition: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+/** Polls `condition` every 50 ms until it holds; the deadline only stops a test whose state never comes. */
+async function waitForAsync(condition: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error('timed out waiting for the condition');
@@ -152,7 +168,8 @@ async function waitForAsync(condition: () => Promise<boolean>, timeoutMs = 60_00
   }
 }
 
-async function waitFor(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
+/** Polls `condition` every 20 ms until it holds, for at most `timeoutMs`. */
+async function waitFor(condition: () => boolean, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error('timed out waiting for the condition');
