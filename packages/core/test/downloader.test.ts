@@ -255,7 +255,10 @@ describe('Downloader', () => {
   });
 
   test('a slow but steady body outlives idleTimeoutMs', async () => {
-    const chunks = 30;
+    // a chunk every 50 ms for 1.5 s against a 1 s idle timeout: the transfer outlasts the timeout
+    // whatever the machine's speed (timers never fire early), and a busy machine may hold a chunk
+    // back by most of a second before the silence counts as idle
+    const chunks = 31;
     let started = 0;
     let finished = 0;
     server.route('/trickle', (_req, res) => {
@@ -268,10 +271,10 @@ describe('Downloader', () => {
           clearInterval(timer);
           res.end(() => (finished = Date.now()));
         }
-      }, 45);
+      }, 50);
       res.on('close', () => clearInterval(timer));
     });
-    const idleTimeoutMs = 200;
+    const idleTimeoutMs = 1000;
     const file = await downloader({ retries: 0, idleTimeoutMs }).download(server.url('/trickle'), { size: chunks * 100 });
     expect(file.size).toBe(chunks * 100);
     expect(server.hitsOf('/trickle')).toBe(1);
