@@ -1,5 +1,5 @@
-import { FingerprintReadAhead, type ReadFingerprintPage } from '../src/store/sqlite/fingerprint-read-ahead.js';
-import type { FingerprintCursor, FingerprintPage } from '../src/store/sqlite/sqlite-repo-unit-pages.js';
+import { FingerprintReadAhead, type ReadFingerprintPage } from '../src/store/sqlite/thread/fingerprint-read-ahead.js';
+import type { FingerprintCursor, FingerprintPage } from '../src/store/sqlite/catalog/sqlite-repo-unit-pages.js';
 
 /** A version of `pages` pages of one unit each, page i's fingerprint being i; reads are counted. */
 function pagedVersion(pages: number) {

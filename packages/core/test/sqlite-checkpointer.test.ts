@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { UnitWrite } from '../src/store/content-store.js';
-import { SqliteCheckpointer } from '../src/store/sqlite/sqlite-checkpointer.js';
+import { SqliteCheckpointer } from '../src/store/sqlite/write-path/sqlite-checkpointer.js';
 import { SqliteContentStore, type SqliteContentStoreOptions } from '../src/store/sqlite/sqlite-content-store.js';
 
 let dir: string;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { ErrorCodes, isTributaryError } from '@tributary/plugin-api';
 import { SqliteContentStore } from '../src/store/sqlite/sqlite-content-store.js';
-import { migrateSchema } from '../src/store/sqlite/sqlite-schema.js';
+import { migrateSchema } from '../src/store/sqlite/catalog/sqlite-schema.js';
 
 /** What only the embedded store does; the shared behaviours live in test/store-conformance. */
 

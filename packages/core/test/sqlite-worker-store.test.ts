@@ -3,8 +3,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCodes, isTributaryError } from '@tributary/plugin-api';
-import { readFingerprintPages } from '../src/store/sqlite/sqlite-content-store.js';
+import { readFingerprintPages } from '../src/store/sqlite/sqlite-page-streams.js';
 import { SqliteWorkerStore } from '../src/store/sqlite/sqlite-worker-store.js';
+import { WORKER_METHODS } from '../src/store/sqlite/thread/sqlite-worker-methods.js';
 
 /** What only the catalog-on-a-thread adds; the store behaviours run in test/store-conformance. */
 
@@ -54,6 +55,29 @@ test('errors come back typed, and a closed store refuses calls with TRIBUTARY_ER
   await store.close();
   const closed = await store.listRepositories().catch((error: unknown) => error);
   expect(isTributaryError(closed, ErrorCodes.STORE)).toBe(true);
+});
+
+test('the methods that only forward are made from WORKER_METHODS; the thread serves no name outside it', async () => {
+  const store = new SqliteWorkerStore(join(dir, 'catalog.db'));
+  try {
+    for (const [method, entry] of Object.entries(WORKER_METHODS)) {
+      const own = (store as unknown as Record<string, unknown>)[method];
+      if (entry.kind === 'plain' || entry.kind === 'encoded') expect([method, typeof own, (own as { name?: string }).name]).toEqual([method, 'function', method]);
+    }
+    await store.init();
+    // a name of the catalog's that is no store method (nor on the table) is refused
+    const call = (store as unknown as { call(method: string, ...args: unknown[]): Promise<unknown> }).call.bind(store);
+    for (const method of ['upsertEncodedUnits', 'toString', 'constructor']) {
+      const refused = await call(method).catch((error: unknown) => error);
+      expect(isTributaryError(refused, ErrorCodes.STORE)).toBe(true);
+      expect((refused as Error).message).toContain(`unknown catalog method '${method}'`);
+    }
+    // encoded both ways: units as columns, found units as JSON text
+    await expect(store.upsertUnits([{ unitId: 'u1', typeId: 'file', key: { name: 'a' }, metadata: { size: 1 }, artifacts: [] }])).resolves.toEqual(['created']);
+    await expect(store.findUnits(['u1', 'u2'])).resolves.toMatchObject([{ unitId: 'u1', typeId: 'file', metadata: { size: 1 } }]);
+  } finally {
+    await store.close();
+  }
 });
 
 describe('readFingerprintPages', () => {

@@ -29,8 +29,8 @@ import type {
   UnitWrite,
   UpsertStatus,
 } from '../content-store.js';
-import { SqliteRepositories } from './sqlite-repositories.js';
-import * as content from './sqlite-repository-content.js';
+import { SqliteRepositories } from './catalog/sqlite-repositories.js';
+import * as content from './catalog/sqlite-repository-content.js';
 import {
   fingerprintsPage,
   sourcesPage,
@@ -39,18 +39,19 @@ import {
   type FingerprintCursor,
   type FingerprintPage,
   type PageCursor,
-} from './sqlite-repo-unit-pages.js';
-import { migrateSchema } from './sqlite-schema.js';
-import { SqliteCheckpointer } from './sqlite-checkpointer.js';
-import { SqliteGroupCommit, type GroupCommitOptions } from './sqlite-group-commit.js';
-import { SqliteStatements } from './sqlite-statements.js';
-import { SqliteSyncHistory } from './sqlite-sync-history.js';
-import * as catalog from './sqlite-units.js';
-import { SqliteUnitRows } from './sqlite-unit-rows.js';
+} from './catalog/sqlite-repo-unit-pages.js';
+import { migrateSchema } from './catalog/sqlite-schema.js';
+import { SqliteStatements } from './catalog/sqlite-statements.js';
+import { SqliteSyncHistory } from './catalog/sqlite-sync-history.js';
+import * as catalog from './catalog/sqlite-units.js';
+import { SqliteCheckpointer } from './write-path/sqlite-checkpointer.js';
+import { SqliteGroupCommit, type GroupCommitOptions } from './write-path/sqlite-group-commit.js';
+import { SqliteUnitRows } from './write-path/sqlite-unit-rows.js';
+import { readFingerprintPages, readPages } from './sqlite-page-streams.js';
 import type { SourceDigest } from '../unit-fingerprint.js';
 import { decodeFoundUnits, encodeUnits, fingerprintUnits, UNIT_COLUMNS } from '../unit-columns.js';
 
-export type { PageCursor } from './sqlite-repo-unit-pages.js';
+export type { PageCursor } from './catalog/sqlite-repo-unit-pages.js';
 
 export interface SqliteContentStoreOptions {
   /** Units per page when streaming a repository's unit keys (one read per page). Default 1000. */
@@ -114,6 +115,10 @@ const BACKSTOP_AUTOCHECKPOINT_BYTES = 4 * AUTOCHECKPOINT_BYTES;
  * sharing the file queue behind `busy_timeout` instead of failing mid-transaction. The sync path's
  * bulk writes (units, artifacts, remote artifacts, content rows) are group-committed: each runs in
  * a savepoint of a longer transaction that any other write, `close` or a timer commits.
+ *
+ * It puts two layers together: the catalog (catalog/: plain synchronous SQL by aggregate, schema
+ * and statements) and the write path (write-path/: group commit, row cache, checkpoint thread).
+ * {@link SqliteWorkerStore} runs it on a thread of its own (thread/).
  *
  * @example
  * ```ts
@@ -334,17 +339,12 @@ export class SqliteContentStore implements ContentStore {
 
   /**
    * {@link markSeen} by content rows only, how the catalog thread gets them; their sources, if
-   * any, as digests or as a flat list of three numbers each (NaN: none).
+   * any, in the same order.
    */
-  markSeenRows(
-    repoId: string,
-    version: number,
-    contentRows: readonly number[],
-    sources?: readonly (SourceDigest | undefined)[] | Float64Array,
-  ): void {
+  markSeenRows(repoId: string, version: number, contentRows: readonly number[], sources?: readonly (SourceDigest | undefined)[]): void {
     this.bulk('mark units seen', contentRows.length, () => {
       const { seq, generation } = this.repositories.writableVersion(repoId, version);
-      content.markSeen(this.sql, seq, generation, contentRows, sources instanceof Float64Array ? unpackSources(sources) : sources);
+      content.markSeen(this.sql, seq, generation, contentRows, sources);
     });
   }
 
@@ -476,68 +476,6 @@ export class SqliteContentStore implements ContentStore {
     } catch (error) {
       throw storeError(this.file, operation, error);
     }
-  }
-}
-
-/** Yields page after page until one comes back short; `readPage` reads the page after a cursor. */
-export async function* readPages<T extends { typeId: string; unitId: string }>(
-  pageSize: number,
-  readPage: (after: PageCursor | undefined) => T[] | Promise<T[]>,
-): AsyncIterable<T> {
-  let after: PageCursor | undefined;
-  for (;;) {
-    const page = await readPage(after);
-    yield* page;
-    if (page.length < pageSize) return;
-    const last = page[page.length - 1]!;
-    after = { typeId: last.typeId, unitId: last.unitId };
-  }
-}
-
-/** Source digests packed three numbers each, NaN for none (how they cross to the catalog thread). */
-export function packSources(sources: readonly (SourceDigest | undefined)[]): Float64Array {
-  const packed = new Float64Array(sources.length * 3).fill(Number.NaN);
-  sources.forEach((source, i) => {
-    if (source !== undefined) packed.set(source, i * 3);
-  });
-  return packed;
-}
-
-export function unpackSources(packed: Float64Array): (SourceDigest | undefined)[] {
-  const sources: (SourceDigest | undefined)[] = [];
-  for (let at = 0; at < packed.length; at += 3) {
-    sources.push(Number.isNaN(packed[at]!) ? undefined : [packed[at]!, packed[at + 1]!, packed[at + 2]!]);
-  }
-  return sources;
-}
-
-/**
- * The fingerprint lists of every page. The next page is asked for as soon as one arrives, before
- * it is handed on: a catalog on its own thread reads it while the caller takes this one in (at
- * most one page ahead), rather than idling until the caller, busy with other work, asks.
- */
-export async function* readFingerprintPages(
-  readPage: (after: FingerprintCursor | undefined) => FingerprintPage | Promise<FingerprintPage>,
-): AsyncIterable<Float64Array> {
-  const ask = (after: FingerprintCursor | undefined): Promise<FingerprintPage> => {
-    let asked: Promise<FingerprintPage>;
-    try {
-      asked = Promise.resolve(readPage(after));
-    } catch (error) {
-      asked = Promise.reject(error as Error);
-    }
-    asked.catch(() => undefined); // surfaces where it is awaited; unobserved when the caller stops early
-    return asked;
-  };
-  let next = ask(undefined);
-  for (;;) {
-    const page = await next;
-    if (page.next === undefined) {
-      yield page.fingerprints;
-      return;
-    }
-    next = ask(page.next);
-    yield page.fingerprints;
   }
 }
 

@@ -1,38 +1,22 @@
-import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { ErrorCodes, errorFromData, TributaryError, type RepoUnitKey } from '@tributary/plugin-api';
+import type { ContentStore, ProvenanceStore, RepoUnitView, StoreStats, UnitWrite } from '../content-store.js';
+import { fingerprintUnits } from '../unit-columns.js';
+import { SQLITE_PIPELINE_BATCH, type SqliteContentStoreOptions } from './sqlite-content-store.js';
+import { readFingerprintPages, readPages } from './sqlite-page-streams.js';
 import {
-  ErrorCodes,
-  errorFromData,
-  TributaryError,
-  type ArtifactRecord,
-  type CountsByType,
-  type DigestAlgorithm,
-  type ExistingUnit,
-  type RepoUnitKey,
-  type UnitOrigin,
-} from '@tributary/plugin-api';
-import type {
-  AssociateRow,
-  ContentStore,
-  LeaseRecord,
-  ProvenanceStore,
-  RemoteArtifactRecord,
-  RepoUnitView,
-  RepositoryInput,
-  RepositoryRecord,
-  SeenUnit,
-  StoreStats,
-  SyncRecord,
-  SyncRecordOutcome,
-  SyncRecordStart,
-  UnitWrite,
-  UpsertStatus,
-} from '../content-store.js';
-import { packSources, readFingerprintPages, readPages, SQLITE_PIPELINE_BATCH, type SqliteContentStoreOptions } from './sqlite-content-store.js';
-import type { FingerprintPage } from './sqlite-repo-unit-pages.js';
-import { decodeFoundUnits, encodeUnits, fingerprintUnits } from '../unit-columns.js';
-import type { WorkerMethod, WorkerReply } from './sqlite-worker-protocol.js';
-import { builtThreadScript } from '../../thread-script.js';
+  WORKER_METHODS,
+  type Encoded,
+  type ForwardedMethods,
+  type PagedMethod,
+  type PageOf,
+  type PageReaders,
+  type WorkerMethod,
+} from './thread/sqlite-worker-methods.js';
+import { workerScript, type WorkerReply } from './thread/sqlite-worker-protocol.js';
+
+// the methods of SqliteWorkerStore made from WORKER_METHODS (in the static block), typed as the port has them
+export interface SqliteWorkerStore extends ForwardedMethods {}
 
 /**
  * The embedded catalog run on a thread of its own: the same {@link SqliteContentStore} (same file
@@ -43,9 +27,10 @@ import { builtThreadScript } from '../../thread-script.js';
  * Requests run in the order they are made; each is one round trip in `stats`. Units do not cross
  * the thread boundary as objects: measured on a batch of 500 file units, structured-clone decoding
  * costs 6.1 µs a unit and JSON.parse 2.6 µs, while a flat list of strings costs next to nothing.
- * So this thread encodes units into their row's columns ({@link encodeUnits}, work that needs
+ * So this thread encodes units into their row's columns (`encodeUnits`, work that needs
  * nothing stored), associate sends (unit id, type) pairs, and found units come back as the JSON
- * text of their columns, which this thread parses and shapes. Errors come back
+ * text of their columns, which this thread parses and shapes. How each method crosses is one
+ * entry of {@link WORKER_METHODS}, and the methods that only forward are made from it. Errors come back
  * as {@link TributaryError}s with their code and details. `close()` commits pending writes and
  * ends the thread; an idle store does not keep the process alive.
  *
@@ -79,10 +64,6 @@ export class SqliteWorkerStore implements ContentStore {
     this.worker.on('exit', (code) => this.fail(new Error(`the catalog thread exited (code ${code})`)));
   }
 
-  init(): Promise<void> {
-    return this.call('init');
-  }
-
   async close(): Promise<void> {
     if (this.exited) return;
     const exit = new Promise((resolve) => this.worker.once('exit', resolve));
@@ -98,117 +79,60 @@ export class SqliteWorkerStore implements ContentStore {
     }
   }
 
-  createRepository(input: RepositoryInput): Promise<RepositoryRecord> {
-    return this.call('createRepository', input);
-  }
-  getRepository(name: string): Promise<RepositoryRecord | undefined> {
-    return this.call('getRepository', name);
-  }
-  listRepositories(): Promise<RepositoryRecord[]> {
-    return this.call('listRepositories');
-  }
-  updateRepository(id: string, patch: Partial<RepositoryInput>): Promise<RepositoryRecord> {
-    return this.call('updateRepository', id, patch);
-  }
-  deleteRepository(id: string): Promise<boolean> {
-    return this.call('deleteRepository', id);
-  }
-  acquireLease(repoId: string, holder: string, ttlMs: number): Promise<boolean> {
-    return this.call('acquireLease', repoId, holder, ttlMs);
-  }
-  renewLease(repoId: string, holder: string, ttlMs: number): Promise<boolean> {
-    return this.call('renewLease', repoId, holder, ttlMs);
-  }
-  releaseLease(repoId: string, holder: string): Promise<void> {
-    return this.call('releaseLease', repoId, holder);
-  }
-  getLease(repoId: string): Promise<LeaseRecord | undefined> {
-    return this.call('getLease', repoId);
-  }
-  beginVersion(repoId: string): Promise<number> {
-    return this.call('beginVersion', repoId);
-  }
-  commitVersion(repoId: string, version: number): Promise<void> {
-    return this.call('commitVersion', repoId, version);
-  }
-  rollbackVersion(repoId: string, version: number): Promise<void> {
-    return this.call('rollbackVersion', repoId, version);
-  }
-  upsertUnits(units: readonly UnitWrite[]): Promise<UpsertStatus[]> {
-    return this.call('upsertEncodedUnits', encodeUnits(units));
-  }
-  async findUnits(unitIds: readonly string[]): Promise<ExistingUnit[]> {
-    return decodeFoundUnits(await this.call<string>('findUnitsJson', unitIds));
-  }
-  upsertArtifacts(artifacts: readonly ArtifactRecord[]): Promise<void> {
-    return this.call('upsertArtifacts', artifacts);
-  }
-  findArtifacts(algorithm: DigestAlgorithm, digests: readonly string[]): Promise<ArtifactRecord[]> {
-    return this.call('findArtifacts', algorithm, digests);
-  }
-  upsertRemoteArtifacts(remotes: readonly RemoteArtifactRecord[]): Promise<void> {
-    return this.call('upsertRemoteArtifacts', remotes);
-  }
-  associate(repoId: string, version: number, units: readonly AssociateRow[], origin: UnitOrigin): Promise<CountsByType> {
-    // the key is for stores that look units up by it; this one has the unit's row
-    const pairs: string[] = new Array<string>(units.length * 2);
-    units.forEach(({ unitId, typeId }, i) => {
-      pairs[2 * i] = unitId;
-      pairs[2 * i + 1] = typeId;
-    });
-    const sources = units.some((unit) => unit.source !== undefined) ? packSources(units.map((unit) => unit.source)) : undefined;
-    return this.call('associatePairs', repoId, version, pairs, origin, sources);
-  }
-  markSeen(repoId: string, version: number, seen: readonly SeenUnit[]): Promise<void> {
-    // the catalog thread needs only the rows (and sources): flat lists cross cheapest
-    const sources = seen.some((unit) => unit.source !== undefined) ? packSources(seen.map((unit) => unit.source)) : undefined;
-    return this.call('markSeenRows', repoId, version, seen.map((unit) => unit.contentRow), sources);
-  }
-  unassociate(repoId: string, version: number, unitIds: readonly string[]): Promise<CountsByType> {
-    return this.call('unassociate', repoId, version, unitIds);
-  }
-  unassociateUnseen(repoId: string, version: number, includeUserAdded: boolean): Promise<CountsByType> {
-    return this.call('unassociateUnseen', repoId, version, includeUserAdded);
-  }
+  // written by hand, besides construction and close: the streams, which page, and what needs no thread
+
   repoUnitKeys(repoId: string, version: number, typeId?: string): AsyncIterable<RepoUnitKey> {
     const size = this.keyPageSize;
-    return readPages(size, (after) => this.call<RepoUnitKey[]>('unitKeysPage', repoId, version, typeId, after, size));
+    return readPages(size, (after) => this.page('repoUnitKeys', repoId, version, typeId, after, size));
   }
   repoUnits(repoId: string, version: number, options: { typeId?: string; pageSize?: number } = {}): AsyncIterable<RepoUnitView> {
     const size = positive(options.pageSize, this.unitPageSize);
-    return readPages(size, (after) => this.call<RepoUnitView[]>('unitsPage', repoId, version, options.typeId, after, size));
+    return readPages(size, (after) => this.page('repoUnits', repoId, version, options.typeId, after, size));
   }
   repoUnitFingerprints(repoId: string, version: number, remote: string): AsyncIterable<Float64Array> {
     const size = this.keyPageSize;
-    return readFingerprintPages((after) => this.call<FingerprintPage>('fingerprintsPage', repoId, version, remote, after, size));
+    return readFingerprintPages((after) => this.page('repoUnitFingerprints', repoId, version, remote, after, size));
+  }
+  private repoUnitSources(repoId: string, version: number): AsyncIterable<Float64Array> {
+    const size = this.keyPageSize;
+    return readFingerprintPages((after) => this.page('repoUnitSources', repoId, version, after, size));
   }
   unitFingerprints(units: readonly UnitWrite[]): Float64Array {
     return fingerprintUnits(units);
   }
-  private repoUnitSources(repoId: string, version: number): AsyncIterable<Float64Array> {
-    const size = this.keyPageSize;
-    return readFingerprintPages((after) => this.call<FingerprintPage>('sourcesPage', repoId, version, after, size));
-  }
-  countRepoUnits(repoId: string, version: number): Promise<CountsByType> {
-    return this.call('countRepoUnits', repoId, version);
-  }
-  startSyncRecord(record: SyncRecordStart): Promise<string> {
-    return this.call('startSyncRecord', record);
-  }
-  finishSyncRecord(id: string, outcome: SyncRecordOutcome): Promise<void> {
-    return this.call('finishSyncRecord', id, outcome);
-  }
-  listSyncRecords(repoId: string, limit?: number): Promise<SyncRecord[]> {
-    return this.call('listSyncRecords', repoId, limit);
-  }
-  lastFingerprint(repoId: string, settingsHash: string): Promise<string | undefined> {
-    return this.call('lastFingerprint', repoId, settingsHash);
-  }
-  deleteOrphans(): Promise<{ units: number; artifacts: string[] }> {
-    return this.call('deleteOrphans');
+
+  static {
+    // every method that crosses plain or encoded: its entry's call, made here once for all
+    for (const [method, entry] of Object.entries(WORKER_METHODS) as [WorkerMethod, (typeof WORKER_METHODS)[WorkerMethod]][]) {
+      let forward: (this: SqliteWorkerStore, ...args: unknown[]) => Promise<unknown>;
+      if (entry.kind === 'plain') {
+        forward = function (...args) {
+          return this.call(method, ...args);
+        };
+      } else if (entry.kind === 'encoded') {
+        const { send, receive } = entry as Encoded<unknown[], unknown, unknown[], unknown>;
+        forward =
+          receive === undefined
+            ? function (...args) {
+                return this.call(method, ...send(...args));
+              }
+            : function (...args) {
+                return this.call(method, ...send(...args)).then(receive);
+              };
+      } else {
+        continue; // written by hand above
+      }
+      Object.defineProperty(forward, 'name', { value: method });
+      Object.defineProperty(SqliteWorkerStore.prototype, method, { value: forward, writable: true, configurable: true });
+    }
   }
 
-  private call<T>(method: WorkerMethod, ...args: unknown[]): Promise<T> {
+  /** One page of a stream, read by the page method its entry names. */
+  private page<K extends PagedMethod>(method: K, ...args: Parameters<PageReaders[PageOf<K>]>): Promise<ReturnType<PageReaders[PageOf<K>]>> {
+    return this.call(method, ...args);
+  }
+
+  private call<T>(method: WorkerMethod, ...args: readonly unknown[]): Promise<T> {
     this.stats.roundTrips++;
     if (this.exited) return Promise.reject(this.exited);
     const id = this.nextId++;
@@ -244,13 +168,6 @@ export class SqliteWorkerStore implements ContentStore {
     for (const waiter of this.pending.values()) waiter.reject(this.exited);
     this.pending.clear();
   }
-}
-
-/** The compiled worker entry (see {@link builtThreadScript}); without it the store cannot run. */
-function workerScript(): string {
-  const script = builtThreadScript(__dirname, 'sqlite-store-worker.js');
-  if (script !== undefined) return script;
-  throw new TributaryError(ErrorCodes.STORE, `the catalog thread's script ${path.join(__dirname, 'sqlite-store-worker.js')} is missing: build the project (npm run build)`);
 }
 
 function positive(value: number | undefined, fallback: number): number {

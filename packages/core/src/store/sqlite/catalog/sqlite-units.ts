@@ -6,10 +6,10 @@ import {
   type DigestAlgorithm,
   type Digests,
 } from '@tributary/plugin-api';
-import type { RemoteArtifactRecord, UpsertStatus } from '../content-store.js';
+import type { RemoteArtifactRecord, UpsertStatus } from '../../content-store.js';
 import type { SqliteStatements } from './sqlite-statements.js';
-import { mergeArtifactsColumn, mergeRemotesColumn, remotesColumn, UNIT_COLUMNS } from '../unit-columns.js';
-import { ABSENT, type SqliteUnitRows } from './sqlite-unit-rows.js';
+import { mergeArtifactsColumn, mergeRemotesColumn, remotesColumn, UNIT_COLUMNS } from '../../unit-columns.js';
+import { ABSENT, type KnownUnitRows } from './known-unit-rows.js';
 
 /**
  * Units, artifacts and remote artifacts: the repository-independent catalog. A unit's files and
@@ -24,7 +24,7 @@ import { ABSENT, type SqliteUnitRows } from './sqlite-unit-rows.js';
  * `updated`. A unit given twice is compared against its first occurrence. Units come encoded as
  * their row's columns (`encodeUnits`, unit-columns.ts).
  */
-export function upsertUnits(sql: SqliteStatements, known: SqliteUnitRows, encoded: readonly string[]): UpsertStatus[] {
+export function upsertUnits(sql: SqliteStatements, known: KnownUnitRows, encoded: readonly string[]): UpsertStatus[] {
   known.validate();
   const count = encoded.length / UNIT_COLUMNS;
   // units known to be absent (QueryExistingContents just looked) need no second look-up
@@ -90,7 +90,7 @@ export function upsertUnits(sql: SqliteStatements, known: SqliteUnitRows, encode
  * (decoded by `decodeFoundUnits`, unit-columns.ts). Text, because the units cross to
  * another thread, and no column is parsed here: the catalog thread only splices what it read.
  */
-export function findUnitsJson(sql: SqliteStatements, known: SqliteUnitRows, unitIds: readonly string[]): string {
+export function findUnitsJson(sql: SqliteStatements, known: KnownUnitRows, unitIds: readonly string[]): string {
   known.validate();
   const ids = [...new Set(unitIds)];
   // SQLite splices each unit's JSON itself: one string per row reaches JavaScript, not six

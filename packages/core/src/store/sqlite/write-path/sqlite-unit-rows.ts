@@ -1,8 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
+import type { KnownUnitRows } from '../catalog/known-unit-rows.js';
 import type { SqliteGroupCommit } from './sqlite-group-commit.js';
-
-/** {@link SqliteUnitRows.row}'s answer for a unit id the catalog does not hold. */
-export const ABSENT = 0;
 
 /**
  * What one connection learned about units' rows during the last few batches, so a sync does not
@@ -22,7 +20,7 @@ export const ABSENT = 0;
  * looked up again. The default, 20,000, is four times what the pipeline's bounded queues hold
  * between QueryExistingContents and ContentAssociation (a few thousand units).
  */
-export class SqliteUnitRows {
+export class SqliteUnitRows implements KnownUnitRows {
   private readonly rows = new Map<string, number>();
   private readonly created = new Set<string>();
   private readonly dataVersion: Statement;
@@ -55,7 +53,7 @@ export class SqliteUnitRows {
     this.created.clear();
   }
 
-  /** `units.id` of the unit, {@link ABSENT} if the catalog has none, undefined if not known here. */
+  /** `units.id` of the unit, ABSENT if the catalog has none, undefined if not known here. */
   row(unitId: string): number | undefined {
     return this.rows.get(unitId);
   }

@@ -1,4 +1,4 @@
-import type { FingerprintCursor, FingerprintPage } from './sqlite-repo-unit-pages.js';
+import type { FingerprintCursor, FingerprintPage } from '../catalog/sqlite-repo-unit-pages.js';
 
 /** Reads one page of a version's unit fingerprints (SqliteContentStore.fingerprintsPage), or of its recorded sources (`sourcesPage`, remote unused). */
 export type ReadFingerprintPage = (repoId: string, version: number, remote: string, after: FingerprintCursor | undefined, limit: number) => FingerprintPage;

@@ -1,10 +1,10 @@
 import type { CountsByType, UnitOrigin } from '@tributary/plugin-api';
-import type { AssociateRow } from '../content-store.js';
-import { unknownUnitsError } from '../unknown-units-error.js';
-import type { SourceDigest } from '../unit-fingerprint.js';
+import type { AssociateRow } from '../../content-store.js';
+import { unknownUnitsError } from '../../unknown-units-error.js';
+import type { SourceDigest } from '../../unit-fingerprint.js';
 import { STILL_PRESENT } from './sqlite-schema.js';
 import type { SqliteStatements } from './sqlite-statements.js';
-import { ABSENT, type SqliteUnitRows } from './sqlite-unit-rows.js';
+import { ABSENT, type KnownUnitRows } from './known-unit-rows.js';
 
 /**
  * Versioned repository content, keyed by the repository's number (`repositories.seq`) and the
@@ -73,7 +73,7 @@ function recordSources(sql: SqliteStatements, rows: readonly number[], sources: 
 
 export function associate(
   sql: SqliteStatements,
-  known: SqliteUnitRows,
+  known: KnownUnitRows,
   repo: number,
   generation: number,
   version: number,
@@ -217,7 +217,7 @@ function sourcesByUnit(units: readonly AssociateRow[]): Map<string, SourceDigest
 }
 
 /** `units.id` of every unit to associate; a unit the catalog does not hold cannot be associated. */
-function unitRowsOf(sql: SqliteStatements, known: SqliteUnitRows, units: readonly AssociateRow[]): Map<string, number> {
+function unitRowsOf(sql: SqliteStatements, known: KnownUnitRows, units: readonly AssociateRow[]): Map<string, number> {
   const rows = new Map<string, number>();
   const unknown = new Set<string>();
   for (const { unitId } of units) {

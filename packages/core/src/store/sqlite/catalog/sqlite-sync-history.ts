@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCodes, TributaryError } from '@tributary/plugin-api';
-import type { SyncRecord, SyncRecordOutcome, SyncRecordStart, SyncStatus } from '../content-store.js';
+import type { SyncRecord, SyncRecordOutcome, SyncRecordStart, SyncStatus } from '../../content-store.js';
 import type { SqliteStatements } from './sqlite-statements.js';
 
 interface HistoryRow {

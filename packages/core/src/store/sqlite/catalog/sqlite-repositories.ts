@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCodes, TributaryError } from '@tributary/plugin-api';
-import type { LeaseRecord, RepositoryInput, RepositoryRecord } from '../content-store.js';
+import type { LeaseRecord, RepositoryInput, RepositoryRecord } from '../../content-store.js';
 import type { SqliteStatements } from './sqlite-statements.js';
 
 interface RepositoryRow {

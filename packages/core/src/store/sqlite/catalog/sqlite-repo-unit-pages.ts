@@ -1,10 +1,10 @@
 import type { Digests, RepoUnitKey, UnitOrigin } from '@tributary/plugin-api';
-import type { RepoUnitArtifactView, RepoUnitView } from '../content-store.js';
+import type { RepoUnitArtifactView, RepoUnitView } from '../../content-store.js';
 import { VISIBLE_IN_VERSION } from './sqlite-repository-content.js';
 import type { SqliteStatements } from './sqlite-statements.js';
 import { artifactDigests, type ArtifactRow } from './sqlite-units.js';
-import { storedFingerprintColumns, type StoredRemote, type StoredUnitArtifact } from '../unit-columns.js';
-import { FINGERPRINT_FIELDS, STORED_FINGERPRINT_FIELDS, writeFingerprint } from '../unit-fingerprint.js';
+import { storedFingerprintColumns, type StoredRemote, type StoredUnitArtifact } from '../../unit-columns.js';
+import { FINGERPRINT_FIELDS, STORED_FINGERPRINT_FIELDS, writeFingerprint } from '../../unit-fingerprint.js';
 
 /**
  * One page of a repository version's units, in (type, catalog row) order, starting after `after`.

@@ -1,6 +1,6 @@
 import { debuglog } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { builtThreadScript } from '../../thread-script.js';
+import { builtThreadScript } from '../../../thread-script.js';
 
 const debug = debuglog('tributary:sqlite');
 

@@ -1,0 +1,51 @@
+import type { FingerprintCursor, FingerprintPage, PageCursor } from './catalog/sqlite-repo-unit-pages.js';
+
+/**
+ * Streams made of pages: how both SQLite stores turn the catalog's page reads (in process, or
+ * asked of the catalog thread) into the port's streams, nothing staying open between pages.
+ */
+
+/** Yields page after page until one comes back short; `readPage` reads the page after a cursor. */
+export async function* readPages<T extends { typeId: string; unitId: string }>(
+  pageSize: number,
+  readPage: (after: PageCursor | undefined) => T[] | Promise<T[]>,
+): AsyncIterable<T> {
+  let after: PageCursor | undefined;
+  for (;;) {
+    const page = await readPage(after);
+    yield* page;
+    if (page.length < pageSize) return;
+    const last = page[page.length - 1]!;
+    after = { typeId: last.typeId, unitId: last.unitId };
+  }
+}
+
+/**
+ * The fingerprint lists of every page. The next page is asked for as soon as one arrives, before
+ * it is handed on: a catalog on its own thread reads it while the caller takes this one in (at
+ * most one page ahead), rather than idling until the caller, busy with other work, asks.
+ */
+export async function* readFingerprintPages(
+  readPage: (after: FingerprintCursor | undefined) => FingerprintPage | Promise<FingerprintPage>,
+): AsyncIterable<Float64Array> {
+  const ask = (after: FingerprintCursor | undefined): Promise<FingerprintPage> => {
+    let asked: Promise<FingerprintPage>;
+    try {
+      asked = Promise.resolve(readPage(after));
+    } catch (error) {
+      asked = Promise.reject(error as Error);
+    }
+    asked.catch(() => undefined); // surfaces where it is awaited; unobserved when the caller stops early
+    return asked;
+  };
+  let next = ask(undefined);
+  for (;;) {
+    const page = await next;
+    if (page.next === undefined) {
+      yield page.fingerprints;
+      return;
+    }
+    next = ask(page.next);
+    yield page.fingerprints;
+  }
+}
