@@ -5,6 +5,8 @@ import type { ExistingUnit, ImportConduit, UnitKey, UnitRef } from '@tributary/p
  * batched calls plugins do not need. RepoConduit implements it; tests use RepoConduit too.
  */
 export interface HostConduit extends ImportConduit {
+  /** The upstream's name (the redacted feed url) this conduit stamps remote-artifact rows with. */
+  readonly remoteName: string;
   /**
    * {@link ImportConduit.findUnits} answered key by key: the stored unit of each of `keys`, in the
    * same order, or undefined. The conduit knows the unit id of each key it looked up, so no stage

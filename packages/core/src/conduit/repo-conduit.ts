@@ -39,6 +39,7 @@ export class RepoConduit implements HostConduit {
   readonly repositoryId: string;
   readonly workingDir: string;
   readonly batchSize: number;
+  readonly remoteName: string;
   /** Whether what this sync associates gets its source recorded (the store keeps provenance). */
   private readonly recordsSources: boolean;
 
@@ -53,6 +54,7 @@ export class RepoConduit implements HostConduit {
     this.repositoryId = scope.repository.id;
     this.workingDir = scope.workingDir;
     this.batchSize = options.batchSize;
+    this.remoteName = scope.remoteName;
     this.recordsSources = scope.sourceContext !== undefined && store.provenance !== undefined;
   }
 
@@ -179,6 +181,9 @@ export class RepoConduit implements HostConduit {
 
   async unassociateUnseen(options: { includeUserAdded?: boolean } = {}): Promise<Record<string, number>> {
     this.checkAborted();
+    // a sync that finished early keeps the version it started from: removing everything unseen
+    // from a version that is then rolled back would only cost a write and an undo per unit
+    if (this.scope.report.finishedEarly !== undefined) return {};
     // what is unseen is only known once every seen mark is written
     await this.marks.settled();
     const counts = await this.store.unassociateUnseen(this.repositoryId, this.scope.version, options.includeUserAdded ?? false);

@@ -3,6 +3,8 @@ import type { RepositoryRecord } from '../store/content-store.js';
 
 /** Where the conduit counts what a sync changes (the sync's report). */
 export interface ChangeCounts {
+  /** Why the sync finished early, if it did: then nothing it writes is committed. */
+  readonly finishedEarly: string | undefined;
   addAdded(counts: CountsByType): void;
   addUpdated(counts: CountsByType): void;
   addRemoved(counts: CountsByType): void;

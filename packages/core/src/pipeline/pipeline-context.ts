@@ -28,11 +28,6 @@ export interface PipelineContext {
   readonly queueCapacity?: number;
   /** Downloads in flight at once across the whole ArtifactDownloader (default 10). */
   readonly downloadConcurrency?: number;
-  /**
-   * The upstream's name (the redacted feed url). The conduit stamps remote-artifact rows with its
-   * own copy; stages keep this one for log lines and errors.
-   */
-  readonly remoteName: string;
 }
 
 /** The batch size of `ctx`, checked. */

@@ -15,7 +15,7 @@ export interface QueryExistingContentsOptions {
 }
 
 /**
- * Looks up, per batch and with one `findUnits` call per content type in it, which content is
+ * Looks up, per batch and with one `findUnitsByKey` call per content type in it, which content is
  * already stored. Sets `existing` (stored metadata and files) and `unit` on content that is;
  * ContentSaver then writes only what is new or changed. It asks the conduit key by key
  * (HostConduit.findUnitsByKey), so nothing matches found units back to content by their keys.

@@ -41,7 +41,7 @@ export class RemoteArtifactSaver extends Stage {
   /** The store returned this artifact's source for this upstream, with the same urls, size and digests. */
   private alreadyRecorded(dc: DeclarativeContent, artifact: DeclarativeArtifact): boolean {
     const recorded = dc.existing?.remotes?.find(
-      (remote) => remote.relativePath === artifact.relativePath && remote.remote === this.ctx.remoteName,
+      (remote) => remote.relativePath === artifact.relativePath && remote.remote === this.ctx.conduit.remoteName,
     );
     if (recorded === undefined) return false;
     if (recorded.size !== (artifact.size ?? null)) return false;

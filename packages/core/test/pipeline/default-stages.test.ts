@@ -1,7 +1,6 @@
 import { ErrorCodes, isTributaryError, Stage, type FirstStageContext, type StageInsertion } from '@tributary/plugin-api';
 import { defaultStages } from '../../src/pipeline/index';
-import { InMemoryConduit } from './in-memory-conduit';
-import { contextFor } from './stage-harness';
+import { PipelineSync, type ContextOptions } from './pipeline-sync';
 
 const SEED_ORDER = [
   'QueryExistingContents',
@@ -37,9 +36,17 @@ function thrown(fn: () => unknown): unknown {
 }
 
 describe('defaultStages', () => {
+  let sync: PipelineSync;
+  beforeAll(async () => {
+    sync = await PipelineSync.open();
+  });
+  afterAll(async () => sync.close());
+  /** A context of the sync under way (RepoConduit and ResyncService over SQLite). */
+  const contextFor = (options?: ContextOptions) => sync.context(options);
+
   it('follows the seed’s order, with ContentUnassociation last only when mirroring', () => {
-    expect(defaultStages(contextFor(new InMemoryConduit())).map((s) => s.name)).toEqual(SEED_ORDER);
-    expect(defaultStages(contextFor(new InMemoryConduit(), { settings: { mirror: true } })).map((s) => s.name)).toEqual([
+    expect(defaultStages(contextFor()).map((s) => s.name)).toEqual(SEED_ORDER);
+    expect(defaultStages(contextFor({ settings: { mirror: true } })).map((s) => s.name)).toEqual([
       ...SEED_ORDER,
       'ContentUnassociation',
     ]);
@@ -53,7 +60,7 @@ describe('defaultStages', () => {
       insert({ before: 'ArtifactDownloader' }, 'BeforeDownload2'),
       insert({ after: 'ContentAssociation' }, 'Last'),
     ];
-    const names = defaultStages(contextFor(new InMemoryConduit()), insertions, firstStageCtx).map((s) => s.name);
+    const names = defaultStages(contextFor(), insertions, firstStageCtx).map((s) => s.name);
     expect(names).toEqual([
       'QueryExistingContents',
       'AfterQuery1',
@@ -73,19 +80,19 @@ describe('defaultStages', () => {
 
   it('an insertion anchored on ContentUnassociation goes at the end when the sync does not mirror', () => {
     const insertions = [insert({ before: 'ContentUnassociation' }, 'Cleanup')];
-    expect(defaultStages(contextFor(new InMemoryConduit()), insertions, firstStageCtx).map((s) => s.name).at(-1)).toBe('Cleanup');
-    const mirrored = defaultStages(contextFor(new InMemoryConduit(), { settings: { mirror: true } }), insertions, firstStageCtx);
+    expect(defaultStages(contextFor(), insertions, firstStageCtx).map((s) => s.name).at(-1)).toBe('Cleanup');
+    const mirrored = defaultStages(contextFor({ settings: { mirror: true } }), insertions, firstStageCtx);
     expect(mirrored.map((s) => s.name).slice(-2)).toEqual(['Cleanup', 'ContentUnassociation']);
   });
 
   it('gives each insertion the first-stage context', () => {
     const seen: unknown[] = [];
-    defaultStages(contextFor(new InMemoryConduit()), [{ after: 'ContentSaver', create: (ctx) => (seen.push(ctx), new Named('X')) }], firstStageCtx);
+    defaultStages(contextFor(), [{ after: 'ContentSaver', create: (ctx) => (seen.push(ctx), new Named('X')) }], firstStageCtx);
     expect(seen).toEqual([firstStageCtx]);
   });
 
   it('refuses insertions that name no stage, both anchors, an unknown stage, or create something else', () => {
-    const ctx = contextFor(new InMemoryConduit());
+    const ctx = contextFor();
     const cases: [StageInsertion, string][] = [
       [{ create: () => new Named('X') }, ErrorCodes.PLUGIN_DEFINITION],
       [{ before: 'ContentSaver', after: 'ContentSaver', create: () => new Named('X') }, ErrorCodes.PLUGIN_DEFINITION],
@@ -101,7 +108,7 @@ describe('defaultStages', () => {
 
   it('refuses a batch size or download concurrency that is not a positive integer', () => {
     for (const bad of [{ batchSize: 0 }, { downloadConcurrency: 1.5 }]) {
-      const error = thrown(() => defaultStages({ ...contextFor(new InMemoryConduit()), ...bad }));
+      const error = thrown(() => defaultStages({ ...contextFor(), ...bad }));
       expect(isTributaryError(error, ErrorCodes.INVALID_ARGUMENT)).toBe(true);
     }
   });

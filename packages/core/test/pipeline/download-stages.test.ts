@@ -1,30 +1,37 @@
 import { DeclarativeContent, ErrorCodes, Stage, type RemoteFetcher, type SyncSettings } from '@tributary/plugin-api';
 import { ArtifactDownloader, ArtifactSaver, runPipeline } from '../../src/pipeline/index';
-import { InMemoryConduit } from './in-memory-conduit';
-import { MemoryFetcher, sha256Of, TransferLimitedFetcher } from './memory-fetcher';
-import { contextFor, fileContent, ListSource, throughStage } from './stage-harness';
+import { sha256Of, TransferLimitedFetcher, type MemoryFetcher } from './memory-fetcher';
+import { PipelineSync } from './pipeline-sync';
+import { fileContent, ListSource, throughStage } from './stage-harness';
 
 const BASE = 'http://upstream.test/repo/';
 
+let sync: PipelineSync;
+beforeEach(async () => {
+  sync = await PipelineSync.open();
+});
+afterEach(async () => sync.close());
+
 function upstream(names: readonly string[]): MemoryFetcher {
-  return new MemoryFetcher(new Map(names.map((n) => [`${BASE}${n}`, `body of ${n}`])));
+  return sync.fetcher(new Map(names.map((n) => [`${BASE}${n}`, `body of ${n}`])));
 }
 
 /** Serves `count` files f0… through a fetcher that runs at most `transferLimit` transfers at once. */
 function limitedUpstream(count: number, transferLimit: number): { names: string[]; fetcher: TransferLimitedFetcher } {
   const names = Array.from({ length: count }, (_, i) => `f${i}`);
-  return { names, fetcher: new TransferLimitedFetcher(new Map(names.map((n) => [`${BASE}${n}`, `body of ${n}`])), transferLimit) };
+  return { names, fetcher: new TransferLimitedFetcher(new Map(names.map((n) => [`${BASE}${n}`, `body of ${n}`])), transferLimit, sync.staging) };
 }
 
 function downloaderFor(fetcher: RemoteFetcher, settings: Partial<SyncSettings>, downloadConcurrency?: number): ArtifactDownloader {
-  return new ArtifactDownloader(contextFor(new InMemoryConduit(), { fetcher, settings, ...(downloadConcurrency ? { downloadConcurrency } : {}) }));
+  return new ArtifactDownloader(sync.context({ fetcher, settings, ...(downloadConcurrency ? { downloadConcurrency } : {}) }));
 }
 
 describe('ArtifactDownloader', () => {
   it('immediate: downloads every artifact not already stored, verified against its declared digest', async () => {
     const fetcher = upstream(['a', 'b', 'c']);
     const contents = ['a', 'b', 'c'].map((n) => fileContent(n, `body of ${n}`));
-    contents[1]!.artifacts[0]!.stored = { sha256: sha256Of('body of b'), size: 9, digests: {} };
+    // b's bytes are stored already
+    contents[1]!.artifacts[0]!.stored = await sync.storeBytes('body of b');
     const out = await throughStage(downloaderFor(fetcher, { policy: 'immediate' }), contents);
 
     expect(out).toHaveLength(3);
@@ -109,7 +116,7 @@ describe('ArtifactDownloader', () => {
         }
       }
     }
-    const ctx = { ...contextFor(new InMemoryConduit(), { fetcher, settings: { policy: 'immediate' }, downloadConcurrency: 3, batchSize: 4 }), queueCapacity: 5 };
+    const ctx = { ...sync.context({ fetcher, settings: { policy: 'immediate' }, downloadConcurrency: 3, batchSize: 4 }), queueCapacity: 5 };
     const busy = new BusyNext();
     const run = runPipeline({
       stages: [new ListSource(names.map((n) => fileContent(n, `body of ${n}`))), new ArtifactDownloader(ctx), busy],
@@ -128,9 +135,9 @@ describe('ArtifactDownloader', () => {
   });
 
   it('tries the urls of an artifact in turn (the fetcher gets them all)', async () => {
-    const fetcher = new MemoryFetcher(new Map([['http://mirror-2.test/a', 'body of a']]));
+    const fetcher = sync.fetcher(new Map([['http://mirror-2.test/a', 'body of a']]));
     const dc = new DeclarativeContent({
-      typeId: 'file',
+      typeId: 'doc',
       key: { relativePath: 'a' },
       artifacts: [{ url: ['http://mirror-1.test/a', 'http://mirror-2.test/a'], relativePath: 'a', digests: { sha256: sha256Of('body of a') } }],
     });
@@ -139,7 +146,7 @@ describe('ArtifactDownloader', () => {
   });
 
   it('a digest mismatch fails the stage with the fetcher’s typed error', async () => {
-    const fetcher = new MemoryFetcher(new Map([[`${BASE}a`, 'bodY of a']]));
+    const fetcher = sync.fetcher(new Map([[`${BASE}a`, 'bodY of a']]));
     const error = await throughStage(downloaderFor(fetcher, { policy: 'immediate' }), [fileContent('a', 'body of a')]).catch((e) => e);
     expect(error.stage).toBe('ArtifactDownloader');
     expect(error.details.causeCode).toBe(ErrorCodes.DIGEST_MISMATCH);
@@ -148,17 +155,15 @@ describe('ArtifactDownloader', () => {
 
 describe('ArtifactSaver', () => {
   it('hands downloaded files to storage in one call per batch and records them as stored', async () => {
-    const conduit = new InMemoryConduit();
     const contents = Array.from({ length: 12 }, (_, i) => fileContent(`f${i}`, `body ${i}`));
-    contents.forEach((dc, i) => {
-      if (i % 3 === 0) return; // not downloaded (deferred)
-      const sha256 = sha256Of(`body ${i}`);
-      dc.artifacts[0]!.downloaded = { path: `/memory/tmp/${sha256}`, size: 6, digests: { sha256 } };
-    });
-    const out = await throughStage(new ArtifactSaver(contextFor(conduit, { batchSize: 5 })), contents);
+    for (const [i, dc] of contents.entries()) {
+      if (i % 3 === 0) continue; // not downloaded (deferred)
+      dc.artifacts[0]!.downloaded = await sync.download(`body ${i}`);
+    }
+    const out = await throughStage(new ArtifactSaver(sync.context({ batchSize: 5 })), contents);
 
-    expect(conduit.calls.saveArtifacts).toBe(3);
-    expect(conduit.artifacts.size).toBe(8);
+    expect(sync.calls.saveArtifacts).toBe(3);
+    expect(await sync.artifactCount()).toBe(8);
     for (const [i, dc] of out.entries()) {
       const artifact = dc.artifacts[0]!;
       expect(artifact.downloaded).toBeUndefined();

@@ -5,13 +5,11 @@ import {
   Stage,
   TributaryError,
   type FirstStageContext,
-  type UnitInput,
   type UnitRef,
 } from '@tributary/plugin-api';
 import { defaultStages, runPipeline, ResolveContentFutures } from '../../src/pipeline/index';
-import { InMemoryConduit } from './in-memory-conduit';
-import { MemoryFetcher, sha256Of } from './memory-fetcher';
-import { contextFor } from './stage-harness';
+import { sha256Of } from './memory-fetcher';
+import { PipelineSync } from './pipeline-sync';
 
 const BASE = 'http://upstream.test/repo/';
 
@@ -25,9 +23,10 @@ function parent(name: string): DeclarativeContent {
   });
 }
 
+/** A file known by its path alone. */
 function child(name: string): DeclarativeContent {
   return new DeclarativeContent({
-    typeId: 'file',
+    typeId: 'doc',
     key: { relativePath: name },
     artifacts: [{ url: `${BASE}${name}`, relativePath: name, digests: { sha256: sha256Of(`body of ${name}`) } }],
   });
@@ -65,20 +64,25 @@ class DiscoveringFirstStage extends Stage {
 }
 
 describe('content futures', () => {
+  let sync: PipelineSync;
+  beforeEach(async () => {
+    sync = await PipelineSync.open();
+  });
+  afterEach(async () => sync.close());
+
   it('multi-level discovery through the default stages does not deadlock with batch size 500 and 3 items', async () => {
-    const conduit = new InMemoryConduit();
-    const fetcher = new MemoryFetcher(bodiesFor(['p1', 'p2', 'p3']));
-    const ctx = contextFor(conduit, { fetcher, settings: { policy: 'on_demand' }, batchSize: 500 });
+    const fetcher = sync.fetcher(bodiesFor(['p1', 'p2', 'p3']));
+    const ctx = sync.context({ fetcher, settings: { policy: 'on_demand' }, batchSize: 500 });
     const first = new DiscoveringFirstStage(['p1', 'p2', 'p3']);
     await runPipeline({ stages: [first, ...defaultStages(ctx)], plugin: 'p', repository: 'r', queueCapacity: 100 });
 
     expect(first.parentUnits.map((u) => u?.key.name)).toEqual(['p1', 'p2', 'p3']);
     expect(first.childUnits.map((u) => u?.key.relativePath)).toEqual(['p1/a', 'p1/b', 'p2/a', 'p2/b', 'p3/a', 'p3/b']);
-    expect(conduit.associated.size).toBe(9);
+    expect(await sync.associatedCount()).toBe(9);
     // on_demand: only the parents' files (deferredDownload: false) were fetched
     expect(fetcher.requested.sort()).toEqual([`${BASE}p1.meta`, `${BASE}p2.meta`, `${BASE}p3.meta`]);
-    expect(conduit.artifactsOf('meta', { name: 'p1' })).toEqual({ 'p1.meta': sha256Of('children of p1') });
-    expect(conduit.artifactsOf('file', { relativePath: 'p1/a' })).toEqual({ 'p1/a': null });
+    expect(await sync.artifactsOf('meta', { name: 'p1' })).toEqual({ 'p1.meta': sha256Of('children of p1') });
+    expect(await sync.artifactsOf('doc', { relativePath: 'p1/a' })).toEqual({ 'p1/a': null });
   });
 
   it('partial batches flush as soon as a future inside them is awaited', async () => {
@@ -105,15 +109,14 @@ describe('content futures', () => {
       }
     }
     const recorder = new Recorder();
-    await runPipeline({ stages: [new Emitter(), recorder, new ResolveContentFutures(contextFor(new InMemoryConduit()))], plugin: 'p', repository: 'r' });
+    await runPipeline({ stages: [new Emitter(), recorder, new ResolveContentFutures(sync.context())], plugin: 'p', repository: 'r' });
     expect(recorder.sizes).toEqual([3, 6]);
   });
 
   it('resolve() drops content early: it is neither stored nor associated, and its waiters wake', async () => {
-    const conduit = new InMemoryConduit();
     const names = Array.from({ length: 10 }, (_, i) => `f${i}`);
-    const fetcher = new MemoryFetcher(new Map(names.map((n) => [`${BASE}${n}`, `body of ${n}`])));
-    const ctx = contextFor(conduit, { fetcher, settings: { policy: 'immediate' } });
+    const fetcher = sync.fetcher(new Map(names.map((n) => [`${BASE}${n}`, `body of ${n}`])));
+    const ctx = sync.context({ fetcher, settings: { policy: 'immediate' } });
     const contents = names.map(child);
     const waiting = contents.map((dc) => dc.resolution());
 
@@ -142,19 +145,17 @@ describe('content futures', () => {
     expect(resolved[7]).toBeUndefined();
     expect(resolved[9]).toBeUndefined();
     expect(resolved[0]?.key).toEqual({ relativePath: 'f0' });
-    const associated = [...conduit.associated].map((id) => conduit.units.get(id)!.key.relativePath).sort();
+    const associated = (await sync.associated()).map((unit) => unit.key.relativePath).sort();
     expect(associated).toEqual(['f0', 'f1', 'f2', 'f4', 'f5', 'f6', 'f8']);
+    // content the plugin's stage dropped was not stored either
+    expect(await sync.findUnits('doc', [{ relativePath: 'f3' }, { relativePath: 'f7' }])).toEqual([]);
     expect(fetcher.requested).not.toContain(`${BASE}f3`);
     expect(fetcher.requested).not.toContain(`${BASE}f7`);
   });
 
   it('an awaited future rejects when a later stage fails, so the first stage cannot hang the sync', async () => {
-    class FailingConduit extends InMemoryConduit {
-      override async addOrUpdateUnits(_units: readonly UnitInput[]): Promise<UnitRef[]> {
-        throw new TributaryError(ErrorCodes.STORE, 'disk full');
-      }
-    }
-    const conduit = new FailingConduit();
+    // the catalog cannot write units
+    jest.spyOn(sync.store, 'upsertUnits').mockRejectedValue(new TributaryError(ErrorCodes.STORE, 'disk full'));
     let awaitError: unknown;
     class AwaitingFirstStage extends Stage {
       override async run(): Promise<void> {
@@ -168,7 +169,7 @@ describe('content futures', () => {
         }
       }
     }
-    const ctx = contextFor(conduit, { settings: { policy: 'on_demand' } });
+    const ctx = sync.context({ settings: { policy: 'on_demand' } });
     const error = await runPipeline({ stages: [new AwaitingFirstStage(), ...defaultStages(ctx)], plugin: 'p', repository: 'r' }).catch((e) => e);
     expect(error.stage).toBe('ContentSaver');
     expect(error.details.causeCode).toBe(ErrorCodes.STORE);

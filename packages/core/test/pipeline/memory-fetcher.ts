@@ -10,9 +10,18 @@ import {
 export const sha256Of = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 /**
+ * Where a fetcher puts a body it downloaded, hashed and verified: a file in the sync's storage
+ * scope, as the host's Downloader stages one (ArtifactStorage.stageVerifiedBody); returns its path.
+ */
+export interface BodyStaging {
+  stage(sha256: string, body: Uint8Array): Promise<string>;
+}
+
+/**
  * TEST DOUBLE of the RemoteFetcher: serves bodies from a map of url → text, checks the expected
- * size and sha256, and reports how many downloads ran at once. `hold()` makes every download wait
- * until released (or aborted). The real undici Downloader is exercised in pipeline-over-sqlite.test.ts.
+ * size and sha256, stages each body it serves (a real file the conduit can adopt), and reports how
+ * many downloads ran at once. `hold()` makes every download wait until released (or aborted).
+ * The real undici Downloader is exercised in pipeline-over-sqlite.test.ts.
  */
 export class MemoryFetcher implements RemoteFetcher {
   readonly requested: string[] = [];
@@ -23,7 +32,10 @@ export class MemoryFetcher implements RemoteFetcher {
   private readonly gate = new Gate();
   private readonly startedCount = new Threshold();
 
-  constructor(private readonly bodies: ReadonlyMap<string, string>) {}
+  constructor(
+    private readonly bodies: ReadonlyMap<string, string>,
+    private readonly staging: BodyStaging,
+  ) {}
 
   /** Makes downloads wait until `release()` (or their abort). */
   hold(): void {
@@ -60,7 +72,7 @@ export class MemoryFetcher implements RemoteFetcher {
       if (expected.digests?.sha256 && expected.digests.sha256 !== sha256) {
         throw new TributaryError(ErrorCodes.DIGEST_MISMATCH, `${found}: sha256 mismatch`);
       }
-      return { path: `/memory/tmp/${sha256}`, size, digests: { sha256 } };
+      return { path: await this.staging.stage(sha256, Buffer.from(body)), size, digests: { sha256 } };
     } finally {
       this.running--;
     }
@@ -83,8 +95,8 @@ export class TransferLimitedFetcher implements RemoteFetcher {
   private readonly diskWaitingCount = new Threshold();
   private readonly inner: MemoryFetcher;
 
-  constructor(bodies: ReadonlyMap<string, string>, readonly transferLimit: number) {
-    this.inner = new MemoryFetcher(bodies);
+  constructor(bodies: ReadonlyMap<string, string>, readonly transferLimit: number, staging: BodyStaging) {
+    this.inner = new MemoryFetcher(bodies, staging);
   }
 
   holdDisk(): void {

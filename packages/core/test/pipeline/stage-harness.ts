@@ -1,7 +1,6 @@
-import { DeclarativeContent, Stage, type DeclarativeContentInit, type RemoteFetcher, type SyncSettings } from '@tributary/plugin-api';
-import { runPipeline, type PipelineContext } from '../../src/pipeline/index';
-import { InMemoryConduit } from './in-memory-conduit';
-import { MemoryFetcher, sha256Of } from './memory-fetcher';
+import { DeclarativeContent, Stage, type DeclarativeContentInit, type SyncSettings } from '@tributary/plugin-api';
+import { runPipeline } from '../../src/pipeline/index';
+import { sha256Of } from './memory-fetcher';
 
 /** A first stage that puts the given content, in order. */
 export class ListSource extends Stage {
@@ -33,20 +32,6 @@ export async function throughStage(stage: Stage, contents: readonly DeclarativeC
 
 export function settings(overrides: Partial<SyncSettings> = {}): SyncSettings {
   return { url: 'http://upstream.test/repo/', policy: 'immediate', mirror: false, force: false, ...overrides };
-}
-
-export function contextFor(
-  conduit: InMemoryConduit,
-  options: { fetcher?: RemoteFetcher; settings?: Partial<SyncSettings>; batchSize?: number; downloadConcurrency?: number } = {},
-): PipelineContext {
-  return {
-    conduit,
-    fetcher: options.fetcher ?? new MemoryFetcher(new Map()),
-    settings: settings(options.settings),
-    remoteName: 'http://upstream.test/repo/',
-    ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
-    ...(options.downloadConcurrency !== undefined ? { downloadConcurrency: options.downloadConcurrency } : {}),
-  };
 }
 
 /** A `file` unit whose single artifact is served at `http://upstream.test/repo/<name>`. */
