@@ -51,17 +51,19 @@ export function historyBehaviours(current: CurrentStore): void {
     expect(failed).toMatchObject({ status: 'failed', error: { code: 'TRIBUTARY_ERR_NETWORK' }, report: null });
   });
 
-  test('lastFingerprint is that of the newest successful sync with the same settings hash', async () => {
+  test('lastFingerprint is that of the newest successful sync, and only when its settings hash is the one asked for', async () => {
     const store = current();
     const repo = await store.createRepository({ name: 'r' });
     const other = await store.createRepository({ name: 'other' });
     await sync(store, repo.id, 1, 'settings-a', 'succeeded', 'fp-1');
-    await sync(store, repo.id, 2, 'settings-b', 'succeeded', 'fp-b');
-    await sync(store, repo.id, 3, 'settings-a', 'failed', 'fp-failed');
-    await sync(store, other.id, 4, 'settings-a', 'succeeded', 'fp-other-repo');
+    await sync(store, repo.id, 2, 'settings-a', 'failed', 'fp-failed');
+    await sync(store, other.id, 3, 'settings-a', 'succeeded', 'fp-other-repo');
     expect(await store.lastFingerprint(repo.id, 'settings-a')).toBe('fp-1');
-    expect(await store.lastFingerprint(repo.id, 'settings-b')).toBe('fp-b');
     expect(await store.lastFingerprint(repo.id, 'settings-c')).toBeUndefined();
+    // another feed's sync made what the repository holds: settings-a's fingerprint no longer tells anything
+    await sync(store, repo.id, 4, 'settings-b', 'succeeded', 'fp-b');
+    expect(await store.lastFingerprint(repo.id, 'settings-b')).toBe('fp-b');
+    expect(await store.lastFingerprint(repo.id, 'settings-a')).toBeUndefined();
     await sync(store, repo.id, 5, 'settings-a', 'succeeded', 'fp-2');
     expect(await store.lastFingerprint(repo.id, 'settings-a')).toBe('fp-2');
     // a newer successful sync without a fingerprint makes the older one stale

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ErrorCodes, isTributaryError } from '@tributary/plugin-api';
 import { ArtifactStorage } from '../src/storage/artifact-storage';
+import { SmallFileWriter } from '../src/storage/small-file-writer';
 
 const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
 const md5 = (data: Buffer | string): string => createHash('md5').update(data).digest('hex');
@@ -202,7 +203,7 @@ describe('ArtifactStorage', () => {
     expect(await listFiles(path.join(storage.root, 'artifacts'))).toEqual([]);
   });
 
-  test('sweepStaleParts removes bodies a crashed host staged, and keeps fresh ones, live ones and stored files', async () => {
+  test('sweepLeftovers with stray parts removes bodies a crashed host staged, and keeps fresh ones, live ones and stored files', async () => {
     const stored = await storage.adoptFile(await scratchFile('stored'));
     const crashed = `${storage.pathFor(sha256('crashed'))}.deadhost-1.part`;
     const fresh = `${storage.pathFor(sha256('fresh'))}.otherhost-1.part`;
@@ -210,14 +211,41 @@ describe('ArtifactStorage', () => {
       await fs.mkdir(path.dirname(file), { recursive: true });
       await fs.writeFile(file, 'x');
     }
+    await storage.createScope('sync-1', 'repo-1');
     const live = await storage.stageVerifiedBody('sync-1', sha256('live'), Buffer.from('live'));
     const old = new Date(Date.now() - 3_600_000);
     for (const file of [crashed, live, storage.pathFor(stored.sha256)]) await fs.utimes(file, old, old);
-    expect(await storage.sweepStaleParts(60_000)).toBe(1);
+    expect(await storage.sweepLeftovers(() => false, { strayParts: true, strayAfterMs: 60_000 })).toEqual({ scopes: 0, stagedFiles: 1 });
     const left = await listFiles(path.join(storage.root, 'artifacts'));
     expect(left).toHaveLength(3);
     expect(left).not.toContain(path.relative(path.join(storage.root, 'artifacts'), crashed));
     expect(await storage.has(stored.sha256)).toBe(true);
+  });
+
+  test('sweepLeftovers removes the scratch and staged files of dead scopes at once, whatever their age, and keeps live ones', async () => {
+    // a second storage on the same root plays the host that died: its staged bodies are not in this one's memory
+    const crashedHost = new ArtifactStorage(storage.root, new SmallFileWriter({ script: null }));
+    const deadDir = await crashedHost.createScope('dead-sync', 'repo-1');
+    await fs.writeFile(path.join(deadDir, 'manifest.copy'), 'x'.repeat(1000));
+    const deadPart = await crashedHost.stageVerifiedBody('dead-sync', sha256('dead'), Buffer.from('dead'));
+    await storage.createScope('live-sync', 'repo-1');
+    const livePart = await storage.stageVerifiedBody('live-sync', sha256('live'), Buffer.from('live'));
+    await storage.createScope('other-repo-sync', 'repo-2');
+    const seen: { scopeId: string; owner: string | undefined }[] = [];
+    const swept = await storage.sweepLeftovers(({ scopeId, owner }) => {
+      seen.push({ scopeId, owner });
+      return owner === 'repo-1' && scopeId !== 'live-sync';
+    });
+    expect(swept).toEqual({ scopes: 1, stagedFiles: 1 });
+    expect(seen.sort((a, b) => a.scopeId.localeCompare(b.scopeId))).toEqual([
+      { scopeId: 'dead-sync', owner: 'repo-1' },
+      { scopeId: 'live-sync', owner: 'repo-1' },
+      { scopeId: 'other-repo-sync', owner: 'repo-2' },
+    ]);
+    expect((await fs.readdir(path.join(storage.root, 'tmp'))).sort()).toEqual(['live-sync', 'other-repo-sync']);
+    await expect(fs.access(deadPart)).rejects.toThrow();
+    await expect(fs.access(livePart)).resolves.toBeUndefined();
+    await crashedHost.close();
   });
 
   test('openRead of a missing artifact fails with TRIBUTARY_ERR_ARTIFACT_MISSING', async () => {
@@ -270,7 +298,7 @@ describe('ArtifactStorage', () => {
     await expect(fs.access(dir)).rejects.toThrow();
   });
 
-  test('sweepStaleScopes removes scratch abandoned by a crashed host and keeps live scopes', async () => {
+  test('sweepLeftovers judges scratch that names no owner by how long it idled', async () => {
     const stale = await storage.createScope('crashed');
     await fs.writeFile(path.join(stale, 'part'), 'x');
     const old = new Date(Date.now() - 3_600_000);
@@ -278,7 +306,7 @@ describe('ArtifactStorage', () => {
     await fs.utimes(stale, old, old);
     const live = await storage.createScope('running');
     await fs.writeFile(path.join(live, 'part'), 'x');
-    expect(await storage.sweepStaleScopes(60_000)).toBe(1);
+    expect(await storage.sweepLeftovers(({ owner, idleMs }) => owner === undefined && idleMs > 60_000)).toEqual({ scopes: 1, stagedFiles: 0 });
     expect(await fs.readdir(path.join(storage.root, 'tmp'))).toEqual(['running']);
   });
 });

@@ -1,5 +1,5 @@
 import type { DownloadPolicy } from '@tributary/plugin-api';
-import type { RemoteOptions } from '../download/index.js';
+import { redactUrl, type RemoteOptions } from '../download/index.js';
 import type { Host } from '../host/host.js';
 import type { RepositoryRecord } from '../store/content-store.js';
 import { formatBytes, printJson, printTable, type CliIo } from './cli-io.js';
@@ -37,7 +37,7 @@ function parseConfig(text: string | undefined): Record<string, unknown> | undefi
 }
 
 function repositoryJson(r: RepositoryRecord): Record<string, unknown> {
-  return { name: r.name, id: r.id, importer: r.importer, feedUrl: r.feedUrl, config: r.config, description: r.description, latestVersion: r.latestVersion, createdAt: r.createdAt, updatedAt: r.updatedAt };
+  return { name: r.name, id: r.id, importer: r.importer, feedUrl: r.feedUrl && redactUrl(r.feedUrl), config: r.config, description: r.description, latestVersion: r.latestVersion, createdAt: r.createdAt, updatedAt: r.updatedAt };
 }
 
 const repo: Command = async ({ host, io, json, positionals, values }) => {
@@ -55,7 +55,7 @@ const repo: Command = async ({ host, io, json, positionals, values }) => {
       need(rest, 0, '');
       const repositories = await host.listRepositories();
       if (json) for (const r of repositories) printJson(io, repositoryJson(r));
-      else printTable(io, ['NAME', 'VERSION', 'IMPORTER', 'FEED'], repositories.map((r) => [r.name, r.latestVersion, r.importer, r.feedUrl]));
+      else printTable(io, ['NAME', 'VERSION', 'IMPORTER', 'FEED'], repositories.map((r) => [r.name, r.latestVersion, r.importer, r.feedUrl && redactUrl(r.feedUrl)]));
       return;
     }
     case 'show': {
@@ -65,7 +65,7 @@ const repo: Command = async ({ host, io, json, positionals, values }) => {
       const [last] = await host.history(name!, 1);
       if (json) printJson(io, { ...repositoryJson(r), units: counts, lastSync: last ?? null });
       else {
-        io.stdout.write(`name:       ${r.name}\nversion:    ${r.latestVersion}\nimporter:   ${r.importer ?? '-'}\nfeed:       ${r.feedUrl ?? '-'}\n`);
+        io.stdout.write(`name:       ${r.name}\nversion:    ${r.latestVersion}\nimporter:   ${r.importer ?? '-'}\nfeed:       ${r.feedUrl ? redactUrl(r.feedUrl) : '-'}\n`);
         io.stdout.write(`units:      ${Object.entries(counts).map(([t, n]) => `${n} ${t}`).join(', ') || 'none'}\n`);
         if (last) io.stdout.write(`last sync:  ${last.status} at ${last.finishedAt ?? last.startedAt}\n`);
       }
@@ -172,7 +172,12 @@ const orphans: Command = async ({ host, io, json, positionals }) => {
   if (action !== 'cleanup') throw usage(`unknown orphans action '${action}'`);
   const result = await host.cleanupOrphans();
   if (json) printJson(io, result);
-  else io.stdout.write(`removed ${result.units} orphan units and ${result.artifacts} orphan artifacts\n`);
+  else {
+    io.stdout.write(`removed ${result.units} orphan units and ${result.artifacts} orphan artifacts\n`);
+    if (result.tempScopes > 0 || result.stagedFiles > 0) {
+      io.stdout.write(`removed what ${result.tempScopes} stopped syncs left in scratch space and ${result.stagedFiles} staged files never adopted\n`);
+    }
+  }
 };
 
 const plugins: Command = async ({ host, io, json, positionals }) => {

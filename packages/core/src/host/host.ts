@@ -9,6 +9,7 @@ import {
 } from '@tributary/plugin-api';
 import { randomUUID } from 'node:crypto';
 import { PluginRegistry } from './plugin-registry.js';
+import { withoutCredentials } from '../download/url-credentials.js';
 import { ArtifactStorage } from '../storage/artifact-storage.js';
 import type { ContentStore, RepositoryInput, RepositoryRecord, RepoUnitView, SyncRecord } from '../store/content-store.js';
 import { unitIdFor } from '../store/unit-id.js';
@@ -17,7 +18,7 @@ import { SyncService, type SyncOptions, type SyncOutcome } from '../sync/sync-se
 import { exportRepository, type ExportOptions, type ExportResult } from './repository-export.js';
 import { CONTENT_STORE, HOST_OPTIONS, type HostOptionsToken } from '../tokens.js';
 
-/** Scratch and staged files untouched this long belong to a host that crashed. */
+/** Scratch that names no repository, untouched this long, belongs to a host that crashed. */
 const STALE_SCRATCH_MS = 24 * 3600 * 1000;
 
 /** A running Tributary host. Create one with `createHost()`. */
@@ -45,7 +46,8 @@ export class Host {
       throw new TributaryError(ErrorCodes.INVALID_ARGUMENT, `repository name ${JSON.stringify(input.name)} is invalid: use letters, digits, '.', '_' and '-' (up to 128, starting with a letter or digit)`);
     }
     if (input.importer) this.plugins.get(input.importer);
-    return this.store.createRepository(input);
+    // credentials in a feed url are not kept: a sync takes them as remote options
+    return this.store.createRepository(input.feedUrl ? { ...input, feedUrl: withoutCredentials(input.feedUrl) } : input);
   }
 
   async getRepository(name: string): Promise<RepositoryRecord> {
@@ -109,7 +111,9 @@ export class Host {
 
   /**
    * Removes units in no repository and artifacts of no unit (refused while any sync holds a lease),
-   * and the scratch and staged files crashed hosts left (untouched for a day).
+   * and the scratch and staged files of syncs that can no longer be running: their repository's
+   * lease expired or is held by another sync (whatever their age); scratch that names no
+   * repository once untouched for a day.
    */
   async cleanupOrphans(): Promise<{ units: number; artifacts: number; tempScopes: number; stagedFiles: number }> {
     for (const repository of await this.store.listRepositories()) {
@@ -120,8 +124,14 @@ export class Host {
     }
     const { units, artifacts } = await this.store.deleteOrphans();
     await this.storage.remove(artifacts);
-    const tempScopes = await this.storage.sweepStaleScopes(STALE_SCRATCH_MS);
-    const stagedFiles = await this.storage.sweepStaleParts(STALE_SCRATCH_MS);
+    const { scopes: tempScopes, stagedFiles } = await this.storage.sweepLeftovers(
+      async ({ scopeId, owner, idleMs }) => {
+        if (owner === undefined) return idleMs > STALE_SCRATCH_MS;
+        const lease = await this.store.getLease(owner);
+        return !(lease !== undefined && lease.expiresAt > Date.now() && lease.holder.endsWith(`:${scopeId}`));
+      },
+      { strayParts: true, strayAfterMs: STALE_SCRATCH_MS },
+    );
     return { units, artifacts: artifacts.length, tempScopes, stagedFiles };
   }
 

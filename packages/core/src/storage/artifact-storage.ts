@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -77,10 +77,17 @@ export class ArtifactStorage {
     });
   }
 
-  /** Creates the scratch directory of one sync and returns its path. */
-  async createScope(scopeId: string): Promise<string> {
+  /**
+   * Creates the scratch directory of one sync and returns its path. `owner` (a repository id) is
+   * recorded in it, so that once the sync can no longer be running (its process died) whoever
+   * holds the repository next knows the scope is dead ({@link sweepLeftovers}).
+   */
+  async createScope(scopeId: string, owner?: string): Promise<string> {
     const dir = this.scopeDir(scopeId);
-    await guard(`create scratch directory ${dir}`, () => fs.mkdir(dir, { recursive: true }));
+    await guard(`create scratch directory ${dir}`, async () => {
+      await fs.mkdir(dir, { recursive: true });
+      if (owner !== undefined) await fs.writeFile(path.join(dir, OWNER_FILE), owner);
+    });
     return dir;
   }
 
@@ -91,12 +98,12 @@ export class ArtifactStorage {
    * directory. Creating the file there rather than in the scope's scratch directory is what makes it
    * cheaper: on ext4 a create in one crowded scratch directory costs about twice a create in the
    * target directory (`npm run bench:placement`; figures in docs/performance.md).
-   * A staged file belongs to the scope until adopted: {@link dropScope} removes what is left, and
-   * orphan cleanup removes `.part` files a crashed host left ({@link sweepStaleParts}).
+   * A staged file belongs to the scope until adopted, and its name says which scope: {@link dropScope}
+   * removes what is left, and {@link sweepLeftovers} what a crashed host left.
    */
   async stageVerifiedBody(scopeId: string, sha256: string, body: Uint8Array): Promise<string> {
     const target = this.pathFor(sha256);
-    const file = `${target}.${this.tag}-${(++this.counter).toString(36)}.part`;
+    const file = `${target}.${scopeTag(scopeId)}-${(++this.counter).toString(36)}.part`;
     this.staged.set(file, scopeId);
     try {
       await this.ensureDir(target);
@@ -264,26 +271,51 @@ export class ArtifactStorage {
   }
 
   /**
-   * Removes the `.part` files in `artifacts/` in which nothing changed for `olderThanMs`: bodies a
-   * host staged beside their content address and then crashed before adopting them (a host that
-   * lives removes its own when the sync ends). Reads every artifact directory, so it belongs to
-   * orphan cleanup, not to a sync. Returns how many were removed.
+   * Removes what syncs that can no longer be running left behind: the scratch directory of each
+   * scope `isDead` says so of (it is told the owner recorded by {@link createScope}, if any, and how
+   * long nothing changed in the scope), and the `.part` files those scopes staged beside their
+   * content addresses. With `strayParts`, it also removes staged files of scopes that no longer
+   * exist, and other `.part` files untouched for `strayAfterMs` (a copy a crashed host did not
+   * finish): that reads every artifact directory, so it belongs to orphan cleanup, not to a sync.
    */
-  async sweepStaleParts(olderThanMs: number): Promise<number> {
-    const cutoff = Date.now() - olderThanMs;
-    const stale: string[] = [];
+  async sweepLeftovers(
+    isDead: (scope: { readonly scopeId: string; readonly owner: string | undefined; readonly idleMs: number }) => boolean | Promise<boolean>,
+    options: { readonly strayParts?: boolean; readonly strayAfterMs?: number } = {},
+  ): Promise<{ scopes: number; stagedFiles: number }> {
+    const deadTags = new Set<string>();
+    const liveTags = new Set<string>();
+    const now = Date.now();
+    for (const name of await listDirectory(this.tmpDir)) {
+      const entry = path.join(this.tmpDir, name);
+      const owner = await fs.readFile(path.join(entry, OWNER_FILE), 'utf8').catch(() => undefined);
+      // how long a scope idled matters only for one that names no owner: no need to list the others
+      const newest = owner === undefined ? await newestChange(entry) : now;
+      if (newest === undefined) continue;
+      if (await isDead({ scopeId: name, owner, idleMs: now - newest })) {
+        await guard(`remove scratch directory ${entry}`, () => fs.rm(entry, { recursive: true, force: true }));
+        deadTags.add(scopeTag(name));
+      } else liveTags.add(scopeTag(name));
+    }
+    if (deadTags.size === 0 && !options.strayParts) return { scopes: 0, stagedFiles: 0 };
+    const cutoff = now - (options.strayAfterMs ?? Number.POSITIVE_INFINITY);
+    const leftovers: string[] = [];
     for (const name of await listDirectory(this.artifactsDir)) {
       const dir = path.join(this.artifactsDir, name);
-      const entries = await fs.readdir(dir).catch(() => [] as string[]);
-      for (const entry of entries) {
+      for (const entry of await fs.readdir(dir).catch(() => [] as string[])) {
         if (!entry.endsWith('.part')) continue;
         const file = path.join(dir, entry);
         if (this.staged.has(file)) continue;
-        const stat = await fs.lstat(file).catch(() => undefined);
-        if (stat?.isFile() && stat.mtimeMs < cutoff) stale.push(file);
+        const tag = /\.(S[0-9a-f]{12})-[0-9a-z]+\.part$/.exec(entry)?.[1];
+        if (tag !== undefined && deadTags.has(tag)) leftovers.push(file);
+        else if (!options.strayParts || (tag !== undefined && liveTags.has(tag))) continue;
+        else if (tag !== undefined) leftovers.push(file);
+        else {
+          const stat = await fs.lstat(file).catch(() => undefined);
+          if (stat?.isFile() && stat.mtimeMs < cutoff) leftovers.push(file);
+        }
       }
     }
-    return this.removeFiles(stale);
+    return { scopes: deadTags.size, stagedFiles: await this.removeFiles(leftovers) };
   }
 
   /** Unlinks files, a few at a time; returns how many existed. */
@@ -302,24 +334,6 @@ export class ArtifactStorage {
       }
     };
     await Promise.all(Array.from({ length: Math.min(REMOVE_CONCURRENCY, files.length) }, worker));
-    return removed;
-  }
-
-  /**
-   * Removes scratch left in `tmp/` by hosts that crashed mid-sync: every entry in which nothing
-   * has changed for `olderThanMs`. Returns how many entries were removed.
-   */
-  async sweepStaleScopes(olderThanMs: number): Promise<number> {
-    const cutoff = Date.now() - olderThanMs;
-    let removed = 0;
-    for (const name of await listDirectory(this.tmpDir)) {
-      const entry = path.join(this.tmpDir, name);
-      const newest = await newestChange(entry);
-      if (newest !== undefined && newest < cutoff) {
-        await fs.rm(entry, { recursive: true, force: true });
-        removed++;
-      }
-    }
     return removed;
   }
 
@@ -395,6 +409,14 @@ function singleSegment(id: string, what: string): string {
     });
   }
   return safe;
+}
+
+/** The file in a scope's scratch directory naming the repository whose sync it belongs to. */
+const OWNER_FILE = '.owner';
+
+/** What a staged file's name says of the scope that staged it. */
+function scopeTag(scopeId: string): string {
+  return `S${createHash('sha256').update(scopeId).digest('hex').slice(0, 12)}`;
 }
 
 /** The names in a directory; none when it does not exist. */

@@ -182,7 +182,11 @@ export interface SyncHistoryStore {
   finishSyncRecord(id: string, outcome: SyncRecordOutcome): Promise<void>;
   /** Newest first. */
   listSyncRecords(repoId: string, limit?: number): Promise<SyncRecord[]>;
-  /** Fingerprint of the newest successful sync of `repoId` whose settings hash equals `settingsHash`. */
+  /**
+   * Fingerprint of the newest successful sync of `repoId`, if its settings hash equals
+   * `settingsHash`: only the sync that produced what the repository holds now can tell that
+   * nothing changed upstream (an older one with the same settings may predate other content).
+   */
   lastFingerprint(repoId: string, settingsHash: string): Promise<string | undefined>;
 }
 

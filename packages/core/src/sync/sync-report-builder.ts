@@ -4,9 +4,9 @@ const MAX_LOG_LINES = 1000;
 
 /** Accumulates a sync's report as the conduit observes what the sync does. */
 export class SyncReportBuilder {
-  private readonly added: CountsByType = {};
-  private readonly updated: CountsByType = {};
-  private readonly removed: CountsByType = {};
+  private added: CountsByType = {};
+  private updated: CountsByType = {};
+  private removed: CountsByType = {};
   private readonly logLines: string[] = [];
   private droppedLogLines = 0;
   private finishedEarlyReason: string | undefined;
@@ -27,6 +27,15 @@ export class SyncReportBuilder {
   }
   get finishedEarly(): string | undefined {
     return this.finishedEarlyReason;
+  }
+  /**
+   * Forgets the units counted as added, updated and removed: the version they went into was rolled
+   * back (a failure, a cancellation, an early finish), and a report tells only what was committed.
+   */
+  discardChanges(): void {
+    this.added = {};
+    this.updated = {};
+    this.removed = {};
   }
   /** True when the sync changed which units the repository holds. */
   get changedContent(): boolean {

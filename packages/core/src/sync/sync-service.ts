@@ -14,7 +14,7 @@ import {
 } from '@tributary/plugin-api';
 import { sourceContextOf } from '../conduit/source-digest.js';
 import type { SyncScope } from '../conduit/sync-scope.js';
-import { Downloader, redactUrl, type RemoteOptions } from '../download/index.js';
+import { Downloader, redactUrl, withoutCredentials, type RemoteOptions } from '../download/index.js';
 import { defaultStages, runPipeline, type PipelineContext } from '../pipeline/index.js';
 import { ArtifactStorage } from '../storage/artifact-storage.js';
 import type { ContentStore, RepositoryRecord } from '../store/content-store.js';
@@ -112,6 +112,7 @@ export class SyncService {
     try {
       const repoId = plan.repository.id;
       await closeAbandonedRecords(this.store, repoId);
+      await this.removeCrashLeftovers(running);
       version = await this.store.beginVersion(repoId);
       const hash = settingsHash(plan.plugin, plan.settings, plan.config);
       historyId = await this.store.startSyncRecord({ repoId, importer: plan.importerName, settingsHash: hash, version, startedAt: new Date(running.started).toISOString() });
@@ -199,7 +200,7 @@ export class SyncService {
       repository,
       baseVersion: version - 1,
       version,
-      scopeDir: await this.storage.createScope(syncId),
+      scopeDir: await this.storage.createScope(syncId, repository.id),
       workingDir: await this.storage.workingDir(repository.id),
       remoteName: redactUrl(settings.url),
       sourceContext: sourceContextOf(plugin, settings, config),
@@ -207,7 +208,8 @@ export class SyncService {
       signal: abort.signal,
     };
     const { conduit, resync } = createSyncSession(this.container, scope);
-    const downloader = new Downloader(this.storage, syncId, options.remote ?? {});
+    // file: urls from the remote's metadata are read only when the feed itself is file:
+    const downloader = new Downloader(this.storage, syncId, options.remote ?? {}, { feedUrl: settings.url });
     const progressTimer = options.onProgress
       ? setInterval(() => options.onProgress!({ ...report.totals(), downloadedFiles: downloader.stats.files, downloadedBytes: downloader.stats.bytes }), 250)
       : undefined;
@@ -247,7 +249,6 @@ export class SyncService {
           fetcher: downloader,
           settings,
           batchSize: Math.min(this.hostOptions.batchSize, this.store.pipelineBatchSize),
-          remoteName: scope.remoteName,
           ...(options.remote?.concurrency ? { downloadConcurrency: options.remote.concurrency } : {}),
         };
         const stages = [first, ...defaultStages(pipelineContext, plugin.stages, firstContext as FirstStageContext)];
@@ -289,6 +290,7 @@ export class SyncService {
     const repoId = running.plan.repository.id;
     if (running.report.finishedEarly !== undefined || !running.report.changedContent) {
       await this.store.rollbackVersion(repoId, version);
+      if (running.report.finishedEarly !== undefined) running.report.discardChanges();
       return version - 1;
     }
     await running.lease.renewOrThrow();
@@ -296,11 +298,25 @@ export class SyncService {
     return version;
   }
 
-  /** Remembers importer, url and config on the repository for later syncs: only once a sync succeeded. */
+  /**
+   * Removes the scratch and staged files of earlier syncs of this repository: holding its lease,
+   * this sync knows none of them is still running (their host died, as rolling back its version did).
+   */
+  private async removeCrashLeftovers(running: RunningSync): Promise<void> {
+    const repoId = running.plan.repository.id;
+    const { scopes, stagedFiles } = await this.storage.sweepLeftovers(({ scopeId, owner }) => owner === repoId && scopeId !== running.syncId);
+    if (scopes > 0) running.logger.info(`removed what ${scopes} earlier sync(s) of this repository left when their host stopped (${stagedFiles} staged file(s))`);
+  }
+
+  /**
+   * Remembers importer, url (without credentials: pass them again, as remote options) and config on
+   * the repository for later syncs: only once a sync succeeded.
+   */
   private async remember(plan: SyncPlan): Promise<void> {
     const { repository, importerName, settings, config } = plan;
-    if (repository.importer === importerName && repository.feedUrl === settings.url && sameJson(repository.config, config)) return;
-    await this.store.updateRepository(repository.id, { importer: importerName, feedUrl: settings.url, config });
+    const feedUrl = withoutCredentials(settings.url);
+    if (repository.importer === importerName && repository.feedUrl === feedUrl && sameJson(repository.config, config)) return;
+    await this.store.updateRepository(repository.id, { importer: importerName, feedUrl, config });
   }
 
   private finalReport(running: RunningSync): SyncReport {
@@ -313,6 +329,8 @@ export class SyncService {
     const { plan, abort } = running;
     const failure = asSyncFailure(error, plan.plugin, plan.repository.name, abort.signal);
     if (version > 0) await this.store.rollbackVersion(plan.repository.id, version).catch(() => undefined);
+    // nothing of what it counted was committed
+    running.report.discardChanges();
     if (historyId !== undefined) {
       await this.store
         .finishSyncRecord(historyId, {

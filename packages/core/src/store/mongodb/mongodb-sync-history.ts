@@ -62,12 +62,9 @@ export class MongoSyncHistory {
   /** The newest successful sync decides, even when it recorded no fingerprint: an older one is stale. */
   async lastFingerprint(repoId: string, settingsHash: string): Promise<string | undefined> {
     const newest = await this.requests.one(() =>
-      this.collections.history.findOne(
-        { repoId, settingsHash, status: 'succeeded' },
-        { sort: { startedAt: -1, _id: -1 }, projection: { fingerprint: 1 } },
-      ),
+      this.collections.history.findOne({ repoId, status: 'succeeded' }, { sort: { startedAt: -1, _id: -1 }, projection: { fingerprint: 1, settingsHash: 1 } }),
     );
-    return newest?.fingerprint ?? undefined;
+    return newest?.settingsHash === settingsHash ? (newest.fingerprint ?? undefined) : undefined;
   }
 }
 

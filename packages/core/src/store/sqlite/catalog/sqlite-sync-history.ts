@@ -64,11 +64,11 @@ export class SqliteSyncHistory {
   lastFingerprint(repoId: string, settingsHash: string): string | undefined {
     const row = this.sql
       .prepare(
-        `SELECT fingerprint FROM sync_history WHERE repo_id = ? AND settings_hash = ? AND status = 'succeeded'
+        `SELECT fingerprint, settings_hash FROM sync_history WHERE repo_id = ? AND status = 'succeeded'
          ORDER BY started_at DESC, seq DESC LIMIT 1`,
       )
-      .get(repoId, settingsHash) as { fingerprint: string | null } | undefined;
-    return row?.fingerprint ?? undefined;
+      .get(repoId) as { fingerprint: string | null; settings_hash: string } | undefined;
+    return row?.settings_hash === settingsHash ? (row.fingerprint ?? undefined) : undefined;
   }
 }
 
