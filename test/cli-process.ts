@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { runCli } from '@tributary/core';
 
 /** The compiled CLI; `npm test` builds it (tsc -b) before jest runs. */
 export const CLI_ENTRY = path.resolve(__dirname, '..', 'packages', 'core', 'dist', 'cli', 'main.js');
@@ -28,4 +29,17 @@ export function spawnCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): 
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
   return { child, done };
+}
+
+/** Runs `tributary --home HOME …` in this process, its output collected; env is empty unless given. */
+export async function runCliIn(home: string, argv: readonly string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(['--home', home, ...argv], {
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+    env,
+    cwd: home,
+  });
+  return { code, stdout, stderr };
 }

@@ -7,9 +7,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createHost, runCli } from '@tributary/core';
+import { createHost } from '@tributary/core';
 import { fileImporter } from '@tributary/importer-file';
 import { startFixtureServer, type FaultSpec, type FixtureServer } from '@tributary/conformance';
+import { runCliIn } from './cli-process';
 
 type Files = Record<string, Buffer>;
 
@@ -40,17 +41,7 @@ describe('file repository sync through the CLI', () => {
   let server: FixtureServer;
   let manifestUrl: string;
 
-  async function cli(...argv: string[]): Promise<CliRun> {
-    let stdout = '';
-    let stderr = '';
-    const code = await runCli(['--home', home, ...argv], {
-      stdout: { write: (text: string) => (stdout += text) },
-      stderr: { write: (text: string) => (stderr += text) },
-      env: {},
-      cwd: home,
-    });
-    return { code, stdout, stderr };
-  }
+  const cli = (...argv: string[]): Promise<CliRun> => runCliIn(home, argv);
 
   async function sync(...flags: string[]): Promise<{ version: number; newVersion: boolean; finishedEarly?: string; report: { added: Record<string, number>; removed: Record<string, number> } }> {
     const run = await cli('--json', 'sync', 'repo', '--create', '--importer', 'file', '--url', manifestUrl, ...flags);

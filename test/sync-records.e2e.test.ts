@@ -9,8 +9,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { createHost, runCli } from '@tributary/core';
+import { createHost } from '@tributary/core';
 import { fileImporter } from '@tributary/importer-file';
+import { runCliIn } from './cli-process';
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
@@ -52,17 +53,7 @@ describe('sync records and reports', () => {
     rmSync(home, { recursive: true, force: true });
   });
 
-  async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    let stdout = '';
-    let stderr = '';
-    const code = await runCli(['--home', home, ...argv], {
-      stdout: { write: (text: string) => (stdout += text) },
-      stderr: { write: (text: string) => (stderr += text) },
-      env: {},
-      cwd: home,
-    });
-    return { code, stdout, stderr };
-  }
+  const cli = (...argv: string[]) => runCliIn(home, argv);
 
   async function sync(repo: string, ...flags: string[]) {
     const run = await cli('--json', 'sync', repo, '--create', '--importer', 'file', ...flags);

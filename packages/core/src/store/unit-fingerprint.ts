@@ -3,7 +3,7 @@ import { hash } from 'node:crypto';
 /**
  * Fingerprints of units as a store holds them, for re-syncs: a re-sync skips content whose
  * fingerprint, computed as if the content were written on its own, equals the stored unit's in the
- * repository's base version (see RepoConduit.findUnchanged). Fingerprints travel as flat lists of
+ * repository's base version (see ResyncService.findUnchanged). Fingerprints travel as flat lists of
  * numbers, {@link FINGERPRINT_FIELDS} per unit:
  *
  * - the unit id's first 52 bits, which tells cheaply whether a unit is in the base version at all;
@@ -27,7 +27,7 @@ export function unitIdKey(unitId: string): number {
 }
 
 /**
- * A content source digest (see ContentStore.repoUnitSources): the first 144 bits of a sha256 as
+ * A content source digest (see ProvenanceStore.repoUnitSources): the first 144 bits of a sha256 as
  * three 48-bit integers, exact in doubles and in SQLite integers, laid out like a fingerprint so
  * that a table of them answers like one of fingerprints.
  */
