@@ -282,6 +282,134 @@ describe('Downloader', () => {
     expect(finished - started).toBeGreaterThan(idleTimeoutMs);
   });
 
+  test('the idle timeout covers the wait for the headers too, whatever headersTimeoutMs says', async () => {
+    server.route('/never', () => undefined);
+    const started = Date.now();
+    const error = await failure(
+      downloader({ retries: 1, backoffMs: 1, idleTimeoutMs: 150, headersTimeoutMs: 120_000 }).download(server.url('/never')),
+      ErrorCodes.TIMEOUT,
+    );
+    expect(error.details).toMatchObject({ phase: 'headers', idleTimeoutMs: 150 });
+    expect(server.hitsOf('/never')).toBe(2);
+    // nowhere near the two minutes of headersTimeoutMs
+    expect(Date.now() - started).toBeLessThan(20_000);
+  }, 30_000);
+
+  test('a body waiting for a disk that never drains still times out after idleTimeoutMs', async () => {
+    const size = 4 * 1024 * 1024;
+    server.route('/to-stuck-disk', (_req, res) => {
+      res.writeHead(200, { 'content-length': size });
+      res.end(Buffer.alloc(size, 7));
+    });
+    // a temporary file whose writes never complete: the transfer pauses the socket and waits for 'drain'
+    const nodeFs = jest.requireActual<typeof import('node:fs')>('node:fs');
+    const { Writable } = jest.requireActual<typeof import('node:stream')>('node:stream');
+    const spy = jest
+      .spyOn(nodeFs, 'createWriteStream')
+      .mockImplementation((() => new Writable({ highWaterMark: 1024, write: () => undefined })) as unknown as typeof nodeFs.createWriteStream);
+    try {
+      const error = await failure(
+        downloader({ retries: 0, idleTimeoutMs: 200 }).download(server.url('/to-stuck-disk'), { size }),
+        ErrorCodes.TIMEOUT,
+      );
+      expect(error.details['phase']).toBe('idle');
+      expect(spy).toHaveBeenCalled();
+    } finally {
+      spy.mockRestore();
+    }
+  }, 30_000);
+
+  test('a failed transfer keeps its slot for its retries: a stalled file\'s attempts never queue behind other transfers', async () => {
+    const stall = (_req: unknown, res: import('node:http').ServerResponse): void => {
+      res.writeHead(200, { 'content-length': 100 });
+      res.write(Buffer.alloc(10));
+    };
+    server.route('/first', stall).route('/second', stall).route('/third', stall);
+    const d = downloader({ concurrency: 1, retries: 2, backoffMs: 5, idleTimeoutMs: 100 });
+    const results = await Promise.allSettled(['/first', '/second', '/third'].map((p) => d.download(server.url(p))));
+    expect(results.map((r) => r.status === 'rejected' && isTributaryError(r.reason, ErrorCodes.TIMEOUT))).toEqual([true, true, true]);
+    // every file's three attempts in a row: a retry waiting its turn would interleave them
+    expect(server.requests.map((r) => r.path)).toEqual(['/first', '/first', '/first', '/second', '/second', '/second', '/third', '/third', '/third']);
+  }, 30_000);
+
+  test('slots kept for retries across redirects are all given back: later transfers to either origin still go', async () => {
+    const other = await FaultServer.start();
+    closers.push(() => other.close());
+    const stall = (_req: unknown, res: import('node:http').ServerResponse): void => {
+      res.writeHead(200, { 'content-length': 100 });
+      res.write(Buffer.alloc(10));
+    };
+    // the first attempt is redirected to the other origin and stalls there; the retry stalls here
+    server.route('/flip', (req, res, hit) => (hit === 1 ? res.writeHead(302, { location: other.url('/stall') }).end() : stall(req, res)));
+    other.route('/stall', stall);
+    server.route('/ok', serveBytes(Buffer.from('here')));
+    other.route('/ok', serveBytes(Buffer.from('there')));
+    const d = downloader({ concurrency: 1, retries: 2, backoffMs: 1, idleTimeoutMs: 100 });
+    await failure(d.download(server.url('/flip')), ErrorCodes.TIMEOUT);
+    expect([server.hitsOf('/flip'), other.hitsOf('/stall')]).toEqual([3, 1]);
+    const [here, there] = await Promise.all([d.download(server.url('/ok')), d.download(other.url('/ok'))]);
+    expect([here.size, there.size]).toEqual([4, 5]);
+  }, 15_000);
+
+  describe('file: urls and the feed', () => {
+    const httpFeed = { feedUrl: 'http://repo.example/el9/' };
+    const scoped = (scope: { feedUrl?: string }, options: RemoteOptions = FAST): Downloader => {
+      const created = new Downloader(storage, 'sync-t', options, scope);
+      closers.push(() => created.close());
+      return created;
+    };
+
+    test('a sync from an http feed refuses file: urls with TRIBUTARY_ERR_PATH_UNSAFE before any filesystem call, alike for files that exist and files that do not', async () => {
+      const source = path.join(base, 'secret.txt');
+      const body = Buffer.alloc(98_765, 's');
+      await fs.writeFile(source, body);
+      const nodeFs = jest.requireActual<typeof import('node:fs')>('node:fs');
+      const nodeFsPromises = jest.requireActual<typeof import('node:fs/promises')>('node:fs/promises');
+      const stat = jest.spyOn(nodeFsPromises, 'stat');
+      const read = jest.spyOn(nodeFs, 'createReadStream');
+      try {
+        const d = scoped(httpFeed);
+        const present = await failure(d.download(pathToFileURL(source).href, { size: body.length, digests: { sha256: hash('sha256', body) } }), ErrorCodes.PATH_UNSAFE);
+        const wrong = await failure(d.download(pathToFileURL(source).href, { size: 1, digests: { sha256: hash('sha256', 'x') } }), ErrorCodes.PATH_UNSAFE);
+        const absent = await failure(d.download(pathToFileURL(path.join(base, 'nothere.txt')).href), ErrorCodes.PATH_UNSAFE);
+        const upper = await failure(d.download(`FILE://${pathToFileURL(source).pathname}`), ErrorCodes.PATH_UNSAFE);
+        expect(stat).not.toHaveBeenCalled();
+        expect(read).not.toHaveBeenCalled();
+        for (const error of [present, wrong, absent, upper]) {
+          expect(exposed(error)).not.toMatch(/\b98765\b|ENOENT/);
+          expect(error.details).toMatchObject({ feedScheme: 'http:' });
+        }
+        expect(present.message).toBe(wrong.message);
+        expect(absent.message.replace('nothere.txt', 'secret.txt')).toBe(present.message);
+        expect(present.message).toContain(pathToFileURL(source).href);
+        expect(d.stats).toMatchObject({ requests: 0, retries: 0, files: 0 });
+      } finally {
+        stat.mockRestore();
+        read.mockRestore();
+      }
+      expect(await scopeFiles()).toEqual([]);
+    });
+
+    test('a refused file: url ends the download: no mirror after it is tried', async () => {
+      server.route('/mirror', serveBytes(Buffer.from('from the mirror')));
+      const error = await failure(scoped(httpFeed).download([pathToFileURL(path.join(base, 'x')).href, server.url('/mirror')]), ErrorCodes.PATH_UNSAFE);
+      expect(error.details['url']).toMatch(/^file:/);
+      expect(server.hitsOf('/mirror')).toBe(0);
+    });
+
+    test('http and https urls on any host stay allowed for an http feed; a file: feed reads local files', async () => {
+      server.route('/elsewhere', serveBytes(Buffer.from('mirror on another host')));
+      const file = await scoped({ feedUrl: 'https://other.example/repo/' }).download(server.url('/elsewhere'));
+      expect(await fs.readFile(file.path, 'utf8')).toBe('mirror on another host');
+      const source = path.join(base, 'local.txt');
+      await fs.writeFile(source, 'local bytes');
+      const local = await scoped({ feedUrl: pathToFileURL(path.join(base, 'PULP_MANIFEST')).href }).download(pathToFileURL(source).href);
+      expect(await fs.readFile(local.path, 'utf8')).toBe('local bytes');
+      // without a feed (an export of what a sync accepted) file: urls are read as before
+      expect((await scoped({}).download(pathToFileURL(source).href)).size).toBe(11);
+    });
+  });
+
   describe('credentials', () => {
     const user = 'bob';
     const password = 'hunter2-Pa55';

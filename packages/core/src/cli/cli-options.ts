@@ -11,7 +11,7 @@ Commands:
   sync REPO --importer NAME --url URL [--policy immediate|on_demand] [--mirror] [--force] [--create]
             [--config JSON] [--ca PEM] [--client-cert PEM --client-key PEM] [--no-tls-verify]
             [--proxy URL] [--header 'Name: value']... [--username U --password-env VAR]
-            [--concurrency N]
+            [--concurrency N] [--idle-timeout SECONDS]
   units REPO [--type TYPE] [--version N]
   history REPO [--limit N]
   export REPO DIR [--no-fetch]
@@ -50,6 +50,7 @@ const OPTIONS = {
   username: { type: 'string' },
   'password-env': { type: 'string' },
   concurrency: { type: 'string' },
+  'idle-timeout': { type: 'string' },
   'no-fetch': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies ParseArgsConfig['options'];

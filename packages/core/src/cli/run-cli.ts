@@ -59,6 +59,9 @@ function remoteOptions(values: CliValues, io: CliIo): RemoteOptions {
   }
   const concurrency = values.concurrency !== undefined ? Number(values.concurrency) : undefined;
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) throw usage('--concurrency must be a positive integer');
+  // a transfer silent this long (no headers, or no body bytes) fails and is retried; default 60
+  const idleSeconds = values['idle-timeout'] !== undefined ? Number(values['idle-timeout']) : undefined;
+  if (idleSeconds !== undefined && !(Number.isFinite(idleSeconds) && idleSeconds > 0)) throw usage('--idle-timeout must be a positive number of seconds');
   return {
     ...(Object.keys(headers).length ? { headers } : {}),
     ...(values.username ? { username: values.username } : {}),
@@ -69,6 +72,7 @@ function remoteOptions(values: CliValues, io: CliIo): RemoteOptions {
     ...(values['no-tls-verify'] ? { tlsValidation: false } : {}),
     ...(values.proxy ? { proxyUrl: values.proxy } : {}),
     ...(concurrency ? { concurrency } : {}),
+    ...(idleSeconds !== undefined ? { idleTimeoutMs: Math.max(1, Math.round(idleSeconds * 1000)) } : {}),
   };
 }
 

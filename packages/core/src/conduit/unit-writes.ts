@@ -9,6 +9,7 @@ import {
   type UnitInput,
   type UnitKey,
 } from '@tributary/plugin-api';
+import { withoutCredentials } from '../download/url-credentials.js';
 import { safeRelativePath } from '../storage/safe-relative-path.js';
 import type { RemoteArtifactRecord, UnitWrite } from '../store/content-store.js';
 import { unitIdFor } from '../store/unit-id.js';
@@ -38,12 +39,15 @@ export type CheckedUnitWrite = UnitWrite & { readonly artifacts: { relativePath:
 @injectable()
 export class UnitWrites {
   private readonly unitIds = new RecentUnitIds(RECENT_UNIT_IDS);
-  private readonly remoteUrls = new RemoteUrlCheck();
+  /** `file:` artifact urls only when the feed is `file:` (remoteName is the redacted feed url). */
+  private readonly remoteUrls: RemoteUrlCheck;
 
   constructor(
     @inject(PLUGINS) private readonly plugins: PluginCatalog,
     @inject(SYNC_SCOPE) private readonly scope: SyncScope,
-  ) {}
+  ) {
+    this.remoteUrls = new RemoteUrlCheck(scope.remoteName);
+  }
 
   /** The declared content type; TRIBUTARY_ERR_UNKNOWN_CONTENT_TYPE otherwise. */
   contentType(typeId: string): ContentTypeDefinition {
@@ -92,7 +96,7 @@ export class UnitWrites {
       if (artifact.digests) validateDigests(artifact.digests, relativePath);
       unitArtifacts.push({ relativePath, sha256: artifact.sha256?.toLowerCase() ?? null });
       if (artifact.remote && artifact.remote.urls.length > 0) {
-        remotes.push(this.remoteRecord(unitId, relativePath, artifact.remote));
+        remotes.push(this.remoteRecord(unitId, relativePath, artifact.remote, () => `'${unit.typeId}' unit ${JSON.stringify(unit.key)}, artifact '${relativePath}'`));
       }
     }
     const write: { -readonly [K in keyof UnitWrite]: UnitWrite[K] } & { artifacts: typeof unitArtifacts } = {
@@ -112,14 +116,16 @@ export class UnitWrites {
     unitId: string,
     relativePath: string,
     remote: { urls: readonly string[]; size?: number; digests?: RemoteArtifactInput['digests'] },
+    owner: () => string = () => `artifact '${relativePath}' of unit ${unitId}`,
   ): RemoteArtifactRecord {
-    for (const url of remote.urls) this.remoteUrls.check(url);
+    for (const url of remote.urls) this.remoteUrls.check(url, owner);
     const digests = remote.digests ? validLowerCaseDigests(remote.digests, relativePath) : {};
     return {
       unitId,
       relativePath: safeRelativePath(relativePath, 'remote artifact path'),
       remote: this.scope.remoteName,
-      urls: [...remote.urls],
+      // credentials stay in the remote options the caller passes, never in the catalog
+      urls: remote.urls.map(withoutCredentials),
       size: remote.size ?? null,
       digests,
     };

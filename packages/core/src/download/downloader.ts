@@ -37,6 +37,28 @@ const MAX_REDIRECTS = 10;
 /** The limiter's key for local files: `file://` transfers share one set of slots. */
 const LOCAL_ORIGIN = 'file://';
 
+/**
+ * What a Downloader downloads for. Urls built from remote metadata (hrefs, `xml:base`, a
+ * manifest's paths) must stay on the remote's scheme: a `file:` url is read only when the feed is
+ * a `file:` url itself. http and https stay interchangeable and any host is allowed (mirrors on
+ * other hosts are normal), as for redirects, which are never followed to `file:` either.
+ */
+export interface DownloadScope {
+  /**
+   * The sync's feed url. Unless it is a `file:` url, a `file:` url is refused with
+   * TRIBUTARY_ERR_PATH_UNSAFE before any filesystem call, so neither a local file's size nor its
+   * existence shows. Left out (an export, which reads the urls a sync accepted), `file:` urls are read.
+   */
+  readonly feedUrl?: string;
+}
+
+/** The transfer slot a download kept from its failed attempt, and whether it is retrying. */
+interface TransferSlots {
+  kept?: { readonly origin: string; readonly release: () => void };
+  /** Set once an attempt failed: waits for slots then go before transfers that have not started. */
+  retry: boolean;
+}
+
 /** Counters of one Downloader, for reports and benchmarks. */
 export interface DownloaderStats {
   /** HTTP requests sent, retries and redirects included. */
@@ -52,9 +74,11 @@ export interface DownloaderStats {
 /**
  * The host's downloader for one sync (one scratch scope) and one remote's settings. Holds one pooled
  * undici dispatcher (an Agent, or a ProxyAgent), at most `concurrency` transfers per origin, and
- * retries with jittered exponential backoff. Bytes land in the scope's temp area verified (size
- * and digests, computed while streaming) or not at all. Credentials never appear in its errors or
- * logs: every url is shown through {@link redactUrl}.
+ * retries with jittered exponential backoff. A failed transfer keeps its slot through the backoff
+ * to its retry, so the attempts at a stalled file follow one another and are never queued behind
+ * other transfers; every attempt ends once it has been idle for `idleTimeoutMs`. Bytes land in the
+ * scope's temp area verified (size and digests, computed while streaming) or not at all.
+ * Credentials never appear in its errors or logs: every url is shown through {@link redactUrl}.
  *
  * @example
  * ```ts
@@ -73,6 +97,10 @@ export class Downloader implements RemoteFetcher {
   private readonly limiter: OriginLimiter;
   private readonly scrubber: SecretScrubber;
   private readonly baseHeaders: Readonly<Record<string, string>>;
+  /** Whether `file:` urls are read: the feed is a `file:` url, or there is no feed. */
+  private readonly readsLocalFiles: boolean;
+  /** The feed's scheme, for the message refusing a `file:` url. */
+  private readonly feedScheme: string;
   private closing: Promise<void> | undefined;
   /** Bodies small enough to be held in memory are staged beside their content address by the storage's writer thread. */
   private readonly writeBody: VerifiedBodyWriter = (_temp, body, sha256) => this.storage.stageVerifiedBody(this.scopeId, sha256, body);
@@ -81,8 +109,11 @@ export class Downloader implements RemoteFetcher {
     private readonly storage: ArtifactStorage,
     private readonly scopeId: string,
     options: RemoteOptions = {},
+    scope: DownloadScope = {},
   ) {
     this.options = resolveRemoteOptions(options);
+    this.feedScheme = scope.feedUrl === undefined ? 'file:' : schemeOf(scope.feedUrl);
+    this.readsLocalFiles = this.feedScheme === 'file:';
     this.scrubber = new SecretScrubber();
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(this.options.headers)) {
@@ -103,7 +134,8 @@ export class Downloader implements RemoteFetcher {
    * Downloads `url`, or each of several urls in turn until one delivers, to a temporary file of
    * the scope, verifying `expected` while streaming. On failure nothing is left behind and the
    * last url's error is thrown (TRIBUTARY_ERR_HTTP_STATUS, _NETWORK, _TIMEOUT, _SIZE_MISMATCH,
-   * _DIGEST_MISMATCH, _URL_INVALID); an aborted `signal` rejects at once with
+   * _DIGEST_MISMATCH, _URL_INVALID, or _PATH_UNSAFE for a `file:` url the {@link DownloadScope}
+   * does not allow, which also ends the download); an aborted `signal` rejects at once with
    * TRIBUTARY_ERR_SYNC_CANCELLED.
    */
   async download(
@@ -131,7 +163,8 @@ export class Downloader implements RemoteFetcher {
         return result;
       } catch (error) {
         failure = error;
-        if (isTributaryError(error, ErrorCodes.SYNC_CANCELLED)) break;
+        // a url no attempt may read (a local file named by remote metadata) ends the download too
+        if (isTributaryError(error, ErrorCodes.SYNC_CANCELLED) || isTributaryError(error, ErrorCodes.PATH_UNSAFE)) break;
         if (urls.length > 1) this.reportUrlFailed(String(candidate), error);
       }
     }
@@ -167,28 +200,56 @@ export class Downloader implements RemoteFetcher {
     const cancelled = (): TributaryError => cancellation(target.display, signal);
     if (signal?.aborted) throw cancelled();
     if (target.localFile !== undefined) {
+      // before any filesystem call: neither a file's size nor its existence may show in the error
+      if (!this.readsLocalFiles) throw this.localFileRefused(target.display);
       const release = this.limiter.tryAcquire(LOCAL_ORIGIN) ?? (await this.limiter.acquire(LOCAL_ORIGIN, signal, cancelled));
       const writer = new VerifyingFileWriter(file, expectation, `download of ${target.display}`, this.writeBody);
       const transfer = fileTransfer(target.localFile, target.display, writer, signal, cancelled).finally(release);
       return this.complete(writer, transfer);
     }
-    for (let retry = 0; ; retry++) {
-      try {
-        return await this.fetchFollowingRedirects(target, file, expectation, signal, cancelled);
-      } catch (caught) {
-        const error = transportError(caught, target.display);
-        if (signal?.aborted) throw cancelled();
-        if (!isRetryable(error) || retry >= this.options.retries) throw error;
-        const delay = retryDelayMs(error, retry, this.options.backoffMs);
-        this.stats.retries++;
-        const message = this.scrubber.text(error.message);
-        debug('retry %d/%d of %s in %d ms after %s', retry + 1, this.options.retries, target.display, Math.round(delay), message);
-        if (retryChannel.hasSubscribers) {
-          retryChannel.publish({ url: target.display, retry: retry + 1, retries: this.options.retries, delayMs: delay, code: error.code, message });
+    const slots: TransferSlots = { retry: false };
+    try {
+      for (let retry = 0; ; retry++) {
+        try {
+          return await this.fetchFollowingRedirects(target, file, expectation, signal, cancelled, slots);
+        } catch (caught) {
+          const error = transportError(caught, target.display);
+          if (signal?.aborted) throw cancelled();
+          if (!isRetryable(error) || retry >= this.options.retries) throw error;
+          const delay = retryDelayMs(error, retry, this.options.backoffMs);
+          this.stats.retries++;
+          slots.retry = true;
+          const message = this.scrubber.text(error.message);
+          debug('retry %d/%d of %s in %d ms after %s', retry + 1, this.options.retries, target.display, Math.round(delay), message);
+          if (retryChannel.hasSubscribers) {
+            retryChannel.publish({ url: target.display, retry: retry + 1, retries: this.options.retries, delayMs: delay, code: error.code, message });
+          }
+          await sleep(delay, signal, cancelled);
         }
-        await sleep(delay, signal, cancelled);
       }
+    } finally {
+      slots.kept?.release();
     }
+  }
+
+  /**
+   * A slot for a transfer to `origin`: the one the download kept from its failed attempt when it is
+   * for this origin, else a free one now, else undefined (the caller waits in the queue). A kept slot
+   * of another origin is given up rather than held while waiting, so no two downloads can ever wait
+   * for each other's slots.
+   */
+  private slotNow(origin: string, slots: TransferSlots): (() => void) | undefined {
+    const kept = slots.kept;
+    if (kept !== undefined && kept.origin === origin) {
+      slots.kept = undefined;
+      return kept.release;
+    }
+    const release = this.limiter.tryAcquire(origin);
+    if (release === undefined && kept !== undefined) {
+      slots.kept = undefined;
+      kept.release();
+    }
+    return release;
   }
 
   private async fetchFollowingRedirects(
@@ -197,16 +258,18 @@ export class Downloader implements RemoteFetcher {
     expectation: WriteExpectation,
     signal: AbortSignal | undefined,
     cancelled: () => TributaryError,
+    slots: TransferSlots,
   ): Promise<DownloadedFile> {
     let url = target.url;
     let display = target.display;
     let headers = target.headers;
     for (let hop = 0; ; hop++) {
       const origin = url.origin;
-      const release = this.limiter.tryAcquire(origin) ?? (await this.limiter.acquire(origin, signal, cancelled));
+      const release = this.slotNow(origin, slots) ?? (await this.limiter.acquire(origin, signal, cancelled, slots.retry));
       const writer = new VerifyingFileWriter(file, expectation, `download of ${display}`, this.writeBody);
       this.stats.requests++;
       let redirectTo: URL | undefined;
+      let failed = true;
       try {
         ({ redirectTo } = await httpTransfer({
           dispatcher: this.dispatcher,
@@ -216,12 +279,20 @@ export class Downloader implements RemoteFetcher {
           writer,
           ...(signal !== undefined ? { signal } : {}),
           cancelled,
+          idleTimeoutMs: this.options.idleTimeoutMs,
         }));
+        failed = false;
       } catch (error) {
         await writer.discard();
         throw error;
       } finally {
-        release();
+        // A failed transfer keeps its slot for the retry that may follow (downloadFrom releases it
+        // when there is none): the retry must not queue behind transfers that have not started, or a
+        // stalled file's attempts would each wait out every other stalled transfer first.
+        if (failed) {
+          slots.kept?.release();
+          slots.kept = { origin, release };
+        } else release();
       }
       if (redirectTo === undefined) return this.complete(writer);
       await writer.discard();
@@ -242,6 +313,15 @@ export class Downloader implements RemoteFetcher {
     }
   }
 
+  /** TRIBUTARY_ERR_PATH_UNSAFE for a `file:` url in a sync whose feed is not `file:`: the same words whether the file exists or not. */
+  private localFileRefused(display: string): TributaryError {
+    return new TributaryError(
+      ErrorCodes.PATH_UNSAFE,
+      `download of ${display} refused: it names a local file, and the feed of this sync is a ${this.feedScheme} url (only a file: feed may name local files)`,
+      { details: { url: display, feedScheme: this.feedScheme } },
+    );
+  }
+
   /** Waits for the transfer (if still under way), then verifies and writes the file; removes it on any failure. */
   private async complete(writer: VerifyingFileWriter, transfer?: Promise<void>): Promise<DownloadedFile> {
     try {
@@ -251,6 +331,15 @@ export class Downloader implements RemoteFetcher {
       await writer.discard();
       throw error;
     }
+  }
+}
+
+/** The scheme of a url (`https:`), or `invalid:` for something that is not one. */
+function schemeOf(url: string): string {
+  try {
+    return new URL(url).protocol;
+  } catch {
+    return 'invalid:';
   }
 }
 

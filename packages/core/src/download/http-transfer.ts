@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import { ErrorCodes, TributaryError } from '@tributary/plugin-api';
 import { parseRetryAfter } from './retry-policy.js';
@@ -19,6 +20,11 @@ export interface HttpTransferRequest {
   readonly writer: VerifyingFileWriter;
   readonly signal?: AbortSignal;
   readonly cancelled: () => TributaryError;
+  /**
+   * Longest silence allowed, from dispatch on: waiting for the connection and the response
+   * headers, and every gap between two body chunks, time the body waits for the disk included.
+   */
+  readonly idleTimeoutMs: number;
 }
 
 export type HttpTransferOutcome = { readonly redirectTo?: URL };
@@ -29,6 +35,10 @@ export type HttpTransferOutcome = { readonly redirectTo?: URL };
  * when the whole body is in the writer (or with the target of a redirect); rejects with a typed
  * error: TRIBUTARY_ERR_HTTP_STATUS (details.status, details.retryAfterMs), _NETWORK, _TIMEOUT,
  * _SIZE_MISMATCH, or _SYNC_CANCELLED as soon as the signal aborts.
+ *
+ * Its own idle timer ends the transfer with TRIBUTARY_ERR_TIMEOUT once nothing happened for
+ * `idleTimeoutMs`: undici's body timeout stops counting while the socket is paused for the disk,
+ * and its headers timeout is a separate, longer setting, so neither alone bounds a stall.
  */
 export function httpTransfer(request: HttpTransferRequest): Promise<HttpTransferOutcome> {
   return new Promise<HttpTransferOutcome>((resolve, reject) => {
@@ -36,6 +46,7 @@ export function httpTransfer(request: HttpTransferRequest): Promise<HttpTransfer
     request.writer.onStreamError = (error) => handler.fail(error);
     if (request.signal?.aborted) return handler.fail(request.cancelled());
     request.signal?.addEventListener('abort', handler.onAbort, { once: true });
+    handler.startIdleTimer();
     try {
       request.dispatcher.dispatch(
         {
@@ -60,6 +71,9 @@ class TransferHandler implements Dispatcher.DispatchHandler {
   private location: string | undefined;
   private retryAfterMs: number | undefined;
   private discarded = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+  /** When the transfer last made progress (performance.now()): one number written per chunk, no timer call. */
+  private lastProgress = 0;
 
   constructor(
     private readonly request: HttpTransferRequest,
@@ -68,6 +82,29 @@ class TransferHandler implements Dispatcher.DispatchHandler {
   ) {}
 
   readonly onAbort = (): void => this.fail(this.request.cancelled());
+
+  startIdleTimer(): void {
+    this.lastProgress = performance.now();
+    this.idleTimer = setTimeout(this.onIdleTimer, this.request.idleTimeoutMs);
+  }
+
+  /** Fails the transfer when it has been silent for the whole idle timeout, else waits for the rest of it. */
+  private readonly onIdleTimer = (): void => {
+    if (this.settled) return;
+    const silentMs = performance.now() - this.lastProgress;
+    const idleMs = this.request.idleTimeoutMs;
+    if (silentMs < idleMs) {
+      this.idleTimer = setTimeout(this.onIdleTimer, Math.max(1, Math.ceil(idleMs - silentMs)));
+      return;
+    }
+    const phase = this.status === 0 ? 'headers' : 'idle';
+    const what = this.status === 0 ? 'no response' : 'no data';
+    this.fail(
+      new TributaryError(ErrorCodes.TIMEOUT, `download of ${this.request.displayUrl} timed out (${phase}): ${what} for ${idleMs} ms`, {
+        details: { url: this.request.displayUrl, phase, idleTimeoutMs: idleMs },
+      }),
+    );
+  };
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
@@ -81,6 +118,7 @@ class TransferHandler implements Dispatcher.DispatchHandler {
     headers: Record<string, string | string[] | undefined>,
   ): void {
     if (statusCode < 200 || this.settled) return;
+    this.lastProgress = performance.now();
     this.status = statusCode;
     if (statusCode >= 300) {
       const location = headers['location'];
@@ -100,6 +138,7 @@ class TransferHandler implements Dispatcher.DispatchHandler {
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.settled) return;
+    this.lastProgress = performance.now();
     if (this.status >= 300) {
       this.discarded += chunk.length;
       if (this.discarded > MAX_DISCARDED_BODY) this.fail(this.statusError());
@@ -113,8 +152,12 @@ class TransferHandler implements Dispatcher.DispatchHandler {
       return;
     }
     if (!more) {
+      // the idle timer goes on counting while the body waits for the disk
       controller.pause();
-      this.request.writer.onDrain(() => controller.resume());
+      this.request.writer.onDrain(() => {
+        this.lastProgress = performance.now();
+        controller.resume();
+      });
     }
   }
 
@@ -153,6 +196,7 @@ class TransferHandler implements Dispatcher.DispatchHandler {
 
   private settle(): void {
     this.settled = true;
+    clearTimeout(this.idleTimer);
     this.request.signal?.removeEventListener('abort', this.onAbort);
   }
 

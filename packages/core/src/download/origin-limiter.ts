@@ -1,6 +1,8 @@
 interface Waiter {
   grant: () => void;
   settled: boolean;
+  /** Served before every waiter without it. */
+  readonly priority: boolean;
 }
 
 interface OriginSlots {
@@ -10,7 +12,8 @@ interface OriginSlots {
 
 /**
  * A counting semaphore per remote origin: at most `limit` transfers to one origin at a time,
- * served first come, first served. Waiting costs one promise per transfer, never per chunk.
+ * served first come, first served, except that waiters with priority (retries) go before all
+ * others. Waiting costs one promise per transfer, never per chunk.
  */
 export class OriginLimiter {
   private readonly origins = new Map<string, OriginSlots>();
@@ -34,9 +37,11 @@ export class OriginLimiter {
 
   /**
    * Resolves with a release function once a slot for `origin` is free. Rejects with the signal's
-   * reason, leaving the queue, when `signal` aborts while waiting.
+   * reason, leaving the queue, when `signal` aborts while waiting. With `priority` the wait is
+   * behind earlier priority waiters only: a retry must not queue behind transfers that have not
+   * started yet.
    */
-  async acquire(origin: string, signal?: AbortSignal, onAbort?: () => Error): Promise<() => void> {
+  async acquire(origin: string, signal?: AbortSignal, onAbort?: () => Error, priority = false): Promise<() => void> {
     let slots = this.origins.get(origin);
     if (slots === undefined) {
       slots = { active: 0, waiting: [] };
@@ -50,6 +55,7 @@ export class OriginLimiter {
     await new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {
         settled: false,
+        priority,
         grant: () => {
           signal?.removeEventListener('abort', abort);
           resolve();
@@ -62,7 +68,9 @@ export class OriginLimiter {
         if (index >= 0) owned.waiting.splice(index, 1);
         reject(onAbort ? onAbort() : signal?.reason);
       };
-      owned.waiting.push(waiter);
+      const before = priority ? owned.waiting.findIndex((w) => !w.priority) : -1;
+      if (before >= 0) owned.waiting.splice(before, 0, waiter);
+      else owned.waiting.push(waiter);
       if (signal?.aborted) abort();
       else signal?.addEventListener('abort', abort, { once: true });
     });

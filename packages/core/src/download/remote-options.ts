@@ -26,11 +26,13 @@ export interface RemoteOptions {
   backoffMs?: number;
   /** Time to establish a connection (TCP + TLS). Default 30 s. */
   connectTimeoutMs?: number;
-  /** Time from sending a request to having the response headers. Default 60 s. */
+  /** Time from sending a request to having the response headers (the idle timeout applies there too). Default 60 s. */
   headersTimeoutMs?: number;
   /**
-   * Longest silence allowed between two body chunks. A large download that keeps progressing is
-   * never cut by it, however long it takes. Default 60 s.
+   * Longest silence allowed in a transfer: waiting for the response headers, and every gap between
+   * two body chunks, time the body waits for the disk included. A stalled attempt fails with
+   * TRIBUTARY_ERR_TIMEOUT once it has been idle this long, and is retried like any timeout. A
+   * large download that keeps progressing is never cut by it, however long it takes. Default 60 s.
    */
   idleTimeoutMs?: number;
 }

@@ -1,4 +1,5 @@
 import { PUT_DONE, Stage, type DeclarativeArtifact, type DeclarativeContent } from '@tributary/plugin-api';
+import { RemoteUrlCheck } from '../conduit/remote-url-check.js';
 import { DownloadWindow } from './download-window.js';
 import { downloadsNow } from './expected-unit-input.js';
 import { batchSizeOf, downloadConcurrencyOf, type PipelineContext } from './pipeline-context.js';
@@ -29,8 +30,12 @@ const OUTSTANDING_PER_TRANSFER = 3;
  * failed download stops the others and fails the stage once they have settled.
  */
 export class ArtifactDownloader extends Stage {
+  /** Checks due urls before any is fetched (`file:` only from a `file:` feed), naming the unit when it refuses one. */
+  private readonly remoteUrls: RemoteUrlCheck;
+
   constructor(private readonly ctx: PipelineContext) {
     super('ArtifactDownloader');
+    this.remoteUrls = new RemoteUrlCheck(ctx.settings.url);
   }
 
   override async run(): Promise<void> {
@@ -85,6 +90,7 @@ export class ArtifactDownloader extends Stage {
     let due: DeclarativeArtifact[] | undefined;
     for (const a of dc.artifacts) {
       if (!a.stored && !a.downloaded && downloadsNow(a, immediate)) {
+        for (const url of a.urls) this.remoteUrls.check(url, () => `'${dc.typeId}' unit ${JSON.stringify(dc.key)}, artifact '${a.relativePath}'`);
         (due ??= []).push(a);
       }
     }
