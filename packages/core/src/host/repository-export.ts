@@ -40,7 +40,8 @@ export async function exportRepository(
   await mkdir(root, { recursive: true });
   const scopeId = `export-${randomUUID()}`;
   await storage.createScope(scopeId);
-  const downloader = new Downloader(storage, scopeId, options.remote ?? {});
+  // on-demand fetches follow the sync's rule: no local file from a repository whose feed is not file:
+  const downloader = new Downloader(storage, scopeId, options.remote ?? {}, repository.feedUrl ? { feedUrl: repository.feedUrl } : {});
   const written = new Set<string>();
   const result = { files: 0, bytes: 0, fetched: 0, conflicts: 0 };
   try {
