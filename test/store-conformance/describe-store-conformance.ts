@@ -7,6 +7,7 @@ import { leaseBehaviours, repositoryBehaviours } from './repository-and-lease-be
 import { batchingBehaviours, streamingBehaviours } from './streaming-behaviours.js';
 import { artifactBehaviours, unitBehaviours } from './unit-and-artifact-behaviours.js';
 import { versionBehaviours } from './version-behaviours.js';
+import { versionImmutabilityBehaviours } from './version-immutability-behaviours.js';
 
 /** A freshly opened, empty, initialised store and how to dispose of it. */
 export interface OpenedStore {
@@ -51,6 +52,7 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
     describe('repositories', () => repositoryBehaviours(current));
     describe('leases', () => leaseBehaviours(current));
     describe('versions', () => versionBehaviours(current));
+    describe('version-immutability', () => versionImmutabilityBehaviours(current));
     describe('repository content', () => contentBehaviours(current));
     describe('units', () => unitBehaviours(current));
     describe('artifacts', () => artifactBehaviours(current));

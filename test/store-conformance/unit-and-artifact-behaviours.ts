@@ -1,5 +1,5 @@
 import { canonicalJson, DIGEST_ALGORITHMS } from '@tributary/plugin-api';
-import { collect, digestOf, repoWithVersion1, sha256Of, unitId, unitWrite, type CurrentStore } from './store-fixtures.js';
+import { collect, digestOf, repoWithVersion1, rowsOf, sha256Of, unitId, unitWrite, type CurrentStore } from './store-fixtures.js';
 
 export function unitBehaviours(current: CurrentStore): void {
   test('upsertUnits reports created, updated and unchanged per input, in order', async () => {
@@ -111,8 +111,13 @@ export function artifactBehaviours(current: CurrentStore): void {
     const remote = { unitId: u.unitId, relativePath: 'dir/r.bin', remote: 'http://127.0.0.1:1/repo/', size: content.length, digests: { sha256: sha256Of(content) } };
     await store.upsertRemoteArtifacts([{ ...remote, urls: ['http://127.0.0.1:1/repo/old.bin'] }]);
     await store.upsertRemoteArtifacts([{ ...remote, urls: ['http://127.0.0.1:1/repo/dir/r.bin'] }]);
+    // version 1 holds the unit as it was; a version associating it again shows its remote sources
+    expect((await collect(store.repoUnits(repoId, 1)))[0]!.artifacts[0]!.remoteUrls).toEqual([]);
+    const v2 = await store.beginVersion(repoId);
+    await store.associate(repoId, v2, rowsOf([u]), 'sync');
+    await store.commitVersion(repoId, v2);
 
-    const [deferred] = await collect(store.repoUnits(repoId, 1));
+    const [deferred] = await collect(store.repoUnits(repoId, 2));
     expect(deferred!.artifacts).toEqual([
       expect.objectContaining({
         relativePath: 'dir/r.bin',
@@ -126,7 +131,8 @@ export function artifactBehaviours(current: CurrentStore): void {
 
     await store.upsertArtifacts([{ sha256: sha256Of(content), size: content.length, digests: { md5: digestOf('md5', content) } }]);
     await store.upsertUnits([{ ...u, artifacts: [{ relativePath: 'dir/r.bin', sha256: sha256Of(content) }] }]);
-    const [stored] = await collect(store.repoUnits(repoId, 1));
+    // the bytes of a file the version lists arriving complete that version: no new one is needed
+    const [stored] = await collect(store.repoUnits(repoId, 2));
     expect(stored!.artifacts).toEqual([
       expect.objectContaining({ relativePath: 'dir/r.bin', sha256: sha256Of(content), size: content.length, stored: true }),
     ]);
@@ -141,7 +147,12 @@ export function artifactBehaviours(current: CurrentStore): void {
     // a second upstream is added; the first one's entry is replaced, not duplicated
     await store.upsertUnits([{ ...u, remotes: [{ ...source, remote: 'https://two.example/', urls: ['https://two.example/a.bin'] }] }]);
     await store.upsertUnits([{ ...u, remotes: [{ ...source, urls: ['https://one.example/moved/a.bin'] }] }]);
-    const [view] = await collect(store.repoUnits(repoId, 1));
+    // version 1 keeps the sources it had; the next version associating the unit shows them all
+    expect((await collect(store.repoUnits(repoId, 1)))[0]!.artifacts[0]!.remoteUrls).toEqual(['https://one.example/a.bin']);
+    const v2 = await store.beginVersion(repoId);
+    await store.associate(repoId, v2, rowsOf([u]), 'sync');
+    await store.commitVersion(repoId, v2);
+    const [view] = await collect(store.repoUnits(repoId, v2));
     expect(view!.artifacts).toEqual([
       expect.objectContaining({
         relativePath: 'a.bin',

@@ -93,7 +93,8 @@ describe('host syncs through the conduit', () => {
     const outcome = await t.host.sync('r', { config: { count: 4, revision: 7 } });
     expect(outcome.report.updated).toEqual({ 'notes.note': 4 });
     expect(outcome.report.added).toEqual({});
-    expect(outcome.newVersion).toBe(false);
+    // the repository shows the new metadata from a new version on: a committed version never changes
+    expect(outcome.newVersion).toBe(true);
   });
 
   it('config failing the plugin schema is refused before anything runs', async () => {
@@ -137,8 +138,9 @@ describe('orphan cleanup', () => {
       await t.host.sync('drop', { importer: 'notes', url: URL, config: { count: 5, withFiles: true, revision: 9 } });
       await t.host.deleteRepository('drop');
       const result = await t.host.cleanupOrphans();
-      // units are shared by key: note-0..2 stay (in 'keep'), with the bytes 'drop' gave them last;
-      // note-3/4 and the three superseded files of note-0..2 are orphans
+      // units are shared by key: note-0..2 stay (in 'keep'), which still shows the bytes its own sync
+      // stored (a committed version never changes); note-3/4 and the three files 'drop' gave
+      // note-0..2, which no remaining version shows, are orphans
       expect(result).toMatchObject({ units: 2, artifacts: 3 + 2 });
       const kept: string[] = [];
       for await (const u of t.host.units('keep')) for (const a of u.artifacts) kept.push(a.sha256!);

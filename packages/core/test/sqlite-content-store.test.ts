@@ -406,6 +406,101 @@ test('a catalog written by schema 3 upgrades to content sources: its rows have n
   expect(await read(v2)).toEqual([]);
 });
 
+test('a catalog written by schema 4 upgrades to pinned unit revisions: its versions keep showing what they showed', async () => {
+  const file = join(dir, 'catalog.db');
+  const old = new BetterSqlite3(file);
+  migrateSchema(old, 4);
+  const now = new Date().toISOString();
+  const MAX = Number.MAX_SAFE_INTEGER;
+  // u1 was written twice since it entered the catalog (rev 2); a's row recorded a source at rev 2, b's at rev 1
+  old.exec(`
+    INSERT INTO repositories (id, name, latest_version, write_generation, created_at, updated_at, seq)
+      VALUES ('repo-a', 'a', 1, 1, '${now}', '${now}', 1), ('repo-b', 'b', 1, 1, '${now}', '${now}', 2);
+    INSERT INTO units (unit_id, type_id, key, metadata, artifacts, rev) VALUES
+      ('u1', 'file', '{"name":"u1"}', '{"v":"x"}', '[["u1.bin",null]]', 2), ('u2', 'file', '{"name":"u2"}', '{}', '[]', 0);
+    INSERT INTO repository_content (repo, type_id, unit, version_removed, version_added, seen_generation, origin, source_a, source_b, source_c, source_rev) VALUES
+      (1, 'file', 1, ${MAX}, 1, 1, 'sync', 1, 2, 3, 2),
+      (1, 'file', 2, ${MAX}, 1, 1, 'sync', NULL, NULL, NULL, NULL),
+      (2, 'file', 1, ${MAX}, 1, 1, 'sync', 4, 5, 6, 1);
+  `);
+  old.close();
+  const store = await open(file);
+  const metadataOf = async (repoId: string, version: number) => {
+    const found: Record<string, unknown> = {};
+    for await (const unit of store.repoUnits(repoId, version)) found[unit.unitId] = unit.metadata;
+    return found;
+  };
+  const sources = async (repoId: string, version: number) => {
+    const found: number[] = [];
+    for await (const page of store.provenance.repoUnitSources(repoId, version)) for (let at = 0; at < page.length; at += 4) found.push(page[at]!);
+    return found;
+  };
+  expect(await metadataOf('repo-a', 1)).toEqual({ u1: { v: 'x' }, u2: {} });
+  // a source holds where it did: recorded with the unit's current revision
+  expect(await sources('repo-a', 1)).toEqual([1]);
+  expect(await sources('repo-b', 1)).toEqual([]);
+
+  // the unit written again: both repositories' version 1 keep showing what they showed
+  await store.upsertUnits([{ unitId: 'u1', typeId: 'file', key: { name: 'u1' }, metadata: { v: 'y' }, artifacts: [] }]);
+  expect(await metadataOf('repo-a', 1)).toEqual({ u1: { v: 'x' }, u2: {} });
+  expect(await metadataOf('repo-b', 1)).toEqual({ u1: { v: 'x' } });
+  const v2 = await store.beginVersion('repo-a');
+  expect(await store.associate('repo-a', v2, [{ unitId: 'u1', typeId: 'file' }, { unitId: 'u2', typeId: 'file' }], 'sync')).toEqual({});
+  expect(await store.versionChanged('repo-a', v2)).toBe(true);
+  await store.commitVersion('repo-a', v2);
+  expect(await metadataOf('repo-a', 2)).toEqual({ u1: { v: 'y' }, u2: {} });
+  expect(await metadataOf('repo-a', 1)).toEqual({ u1: { v: 'x' }, u2: {} });
+  // a version that associates what it already shows changes nothing
+  const v3 = await store.beginVersion('repo-a');
+  await store.associate('repo-a', v3, [{ unitId: 'u1', typeId: 'file' }, { unitId: 'u2', typeId: 'file' }], 'sync');
+  expect(await store.versionChanged('repo-a', v3)).toBe(false);
+  await store.rollbackVersion('repo-a', v3);
+
+  await store.close();
+  const db = new BetterSqlite3(file, { readonly: true });
+  try {
+    expect(db.prepare('SELECT unit, rev, metadata FROM unit_revisions').all()).toEqual([{ unit: 1, rev: 2, metadata: '{"v":"x"}' }]);
+    expect(db.prepare('SELECT repo, unit, version_added, version_removed, unit_rev FROM repository_content ORDER BY id').all()).toEqual([
+      { repo: 1, unit: 1, version_added: 1, version_removed: 2, unit_rev: 2 },
+      { repo: 1, unit: 2, version_added: 1, version_removed: MAX, unit_rev: 0 },
+      { repo: 2, unit: 1, version_added: 1, version_removed: MAX, unit_rev: 2 },
+      { repo: 1, unit: 1, version_added: 2, version_removed: MAX, unit_rev: 3 },
+    ]);
+  } finally {
+    db.close();
+  }
+});
+
+test('a version that moved rows to new revisions rolls back to exactly the rows it started from', async () => {
+  const store = await open();
+  const repo = await store.createRepository({ name: 'r' });
+  const unit = (v: string) => ({ unitId: 'u1', typeId: 'file', key: { name: 'u1' }, metadata: { v }, artifacts: [] });
+  await store.upsertUnits([unit('a')]);
+  const v1 = await store.beginVersion(repo.id);
+  await store.associate(repo.id, v1, [{ unitId: 'u1', typeId: 'file', source: [1, 2, 3] }], 'sync');
+  await store.commitVersion(repo.id, v1);
+  const rows = async () => {
+    const db = new BetterSqlite3(store.file, { readonly: true });
+    try {
+      return db.prepare('SELECT id, version_added, version_removed, unit_rev, seen_generation, source_a, source_rev FROM repository_content ORDER BY id').all();
+    } finally {
+      db.close();
+    }
+  };
+  await store.close();
+  const reopened = await open(store.file);
+  const before = await rows();
+  const v2 = await reopened.beginVersion(repo.id);
+  await reopened.upsertUnits([unit('b')]);
+  await reopened.associate(repo.id, v2, [{ unitId: 'u1', typeId: 'file', source: [7, 8, 9] }], 'sync');
+  expect(await reopened.unassociateUnseen(repo.id, v2, false)).toEqual({});
+  await reopened.rollbackVersion(repo.id, v2);
+  await reopened.close();
+  const after = await rows();
+  // the ended row is open again; only the write generation it was seen by may differ
+  expect(after.map((row) => ({ ...(row as object), seen_generation: 0 }))).toEqual(before.map((row) => ({ ...(row as object), seen_generation: 0 })));
+});
+
 test('another process gets the write lock between the groups of a process that writes without a break', async () => {
   const file = join(dir, 'catalog.db');
   const store = await open(file, { busyTimeoutMs: 3000 });

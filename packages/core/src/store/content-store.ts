@@ -25,6 +25,14 @@ import type { SourceDigest } from './unit-fingerprint.js';
  * - No multi-document transactions are needed for correctness: rows of an uncommitted version are
  *   rolled back by `rollbackVersion`, and `beginVersion` rolls back a stale uncommitted version left
  *   by a crashed host before handing out the number again.
+ * - A committed version never changes (DESIGN.md, "Serving, publications, versions"). Units are
+ *   shared by key across repositories and versions, and a sync may write a unit's metadata, files
+ *   or remote sources anew; so a content row pins the unit revision it shows. Writing a unit that
+ *   changes keeps its previous state as a revision (only for units content rows refer to; an
+ *   unchanged unit costs nothing), then moves the unit to a new revision; `associate` moves a
+ *   present unit of the version being written to the unit's current revision (the row of the base
+ *   version ends there, a new one starts). Readers of a version see each row's pinned revision;
+ *   `findUnits` sees the current one. `deleteOrphans` drops revisions no row pins.
  *
  * Capabilities only some stores have are separate interfaces reached through a property that is
  * undefined where the store lacks them ({@link ContentStore.provenance}); callers check it once.
@@ -64,6 +72,12 @@ export interface RepositoryStore {
   commitVersion(repoId: string, version: number): Promise<void>;
   /** Undoes every content-row change made under `version`; the pointer is untouched. */
   rollbackVersion(repoId: string, version: number): Promise<void>;
+  /**
+   * Whether the in-progress `version` holds anything other than `version - 1` does: a unit added
+   * or removed, or a unit shown in another revision or with another origin (what `associate` and
+   * `unassociate*` count covers only the first). A sync commits a version only when it does.
+   */
+  versionChanged(repoId: string, version: number): Promise<boolean>;
 }
 
 /** Units: type, key, metadata and the files they name. */
@@ -97,18 +111,25 @@ export interface ArtifactStore {
   /** Upserts remote artifacts by (unitId, relativePath, remote). */
   upsertRemoteArtifacts(remotes: readonly RemoteArtifactRecord[]): Promise<void>;
   /**
-   * Deletes units that are in no repository content row (of any version) together with their
-   * unit-artifact and remote-artifact rows, then artifacts referenced by no unit-artifact row.
+   * Deletes unit revisions no repository content row pins, units that are in no repository content
+   * row (of any version) together with their unit-artifact and remote-artifact rows, then artifacts
+   * referenced by no unit-artifact row of a unit or of a kept revision.
    * Returns the sha256 of deleted artifacts so the caller removes their files.
    */
   deleteOrphans(): Promise<{ units: number; artifacts: string[] }>;
 }
 
-/** Which units each version of a repository holds. */
+/**
+ * Which units each version of a repository holds, and as what: a committed version never changes.
+ * Rows pin a unit revision (see {@link ContentStore}): every reader of version N (`repoUnits`,
+ * `repoUnitFingerprints`, provenance) returns exactly what it returned when N was committed,
+ * whatever was written for the same units since, by this repository's syncs or any other's.
+ */
 export interface RepositoryContentStore {
   /**
    * Adds units to the in-progress `version`. A unit already present (in the committed version or
-   * earlier in this one) is only marked seen by `version`; origin 'user' is sticky. Returns the
+   * earlier in this one) is only marked seen by `version`, and shown in its current revision from
+   * `version` on (which is no addition); origin 'user' is sticky. Returns the
    * units newly added, counted by type. Units must be in the catalog: a unit given without its key
    * that the catalog does not hold is refused with `TRIBUTARY_ERR_INVALID_ARGUMENT` before anything
    * is written (the SQLite store checks every unit).
@@ -155,8 +176,8 @@ export interface RepositoryContentStore {
  */
 export interface ProvenanceStore {
   /**
-   * The content rows of `version` whose recorded source still holds (their unit has not been
-   * written since), page by page in the stored layout of unit-fingerprint.ts, with the source
+   * The content rows of `version` whose recorded source still holds (the row shows the revision
+   * the source was recorded with, and the unit has not been written since), page by page in the stored layout of unit-fingerprint.ts, with the source
    * digest where a fingerprint is.
    */
   repoUnitSources(repoId: string, version: number): AsyncIterable<Float64Array>;

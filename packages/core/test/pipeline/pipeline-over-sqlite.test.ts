@@ -375,7 +375,8 @@ describe('default pipeline over RepoConduit + SQLite + ArtifactStorage + Downloa
       other.files = [{ ...other.files[5]!, size: other.files[5]!.size + 100 }];
       await t.host.sync('other', { importer: 'list', url: upstream.url, config: other as never, policy: 'on_demand' });
       const path5 = other.files[0]!.path;
-      expect((await units()).find((u) => u.key.relativePath === path5)!.metadata).toEqual({ size: other.files[0]!.size });
+      // a committed version never changes: r's version still shows the unit as r's sync wrote it
+      expect((await units()).find((u) => u.key.relativePath === path5)!.metadata).toEqual({ size: other.files[0]!.size - 100 });
       const again = await syncSourced({ force: true });
       expect(again.report).toMatchObject({ added: {}, updated: { 'list.file': 1 }, removed: {} });
       expect((await units()).find((u) => u.key.relativePath === path5)!.metadata).toEqual({ size: other.files[0]!.size - 100 });

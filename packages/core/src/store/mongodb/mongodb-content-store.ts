@@ -213,10 +213,11 @@ export class MongoContentStore implements ContentStore {
 
   upsertUnits(units: readonly UnitWrite[]): Promise<UpsertStatus[]> {
     return this.guard('upsert units', async () => {
-      const statuses = await this.units.upsertUnits(units);
+      const { statuses, settled } = await this.units.upsertUnitsRevised(units);
       const remotes = units.flatMap((unit) => (unit.remotes ?? []).map((remote) => ({ ...remote, unitId: unit.unitId })));
-      // after the units, as the pipeline would: a remote source belongs to a stored unit
-      if (remotes.length > 0) await this.units.upsertRemoteArtifacts(remotes);
+      // after the units, as the pipeline would: a remote source belongs to a stored unit; a unit
+      // this write created or moved to a new revision has its sources in that revision
+      if (remotes.length > 0) await this.units.upsertRemoteArtifacts(remotes, settled);
       return statuses;
     });
   }
@@ -270,6 +271,10 @@ export class MongoContentStore implements ContentStore {
 
   markSeen(repoId: string, version: number, seen: readonly SeenUnit[]): Promise<void> {
     return this.guard('mark units seen', () => this.content.markSeen(repoId, version, seen.map((unit) => unit.unitId)));
+  }
+
+  versionChanged(repoId: string, version: number): Promise<boolean> {
+    return this.guard('compare versions', () => this.content.versionChanged(repoId, version));
   }
 
   countRepoUnits(repoId: string, version: number): Promise<CountsByType> {

@@ -43,6 +43,12 @@ export interface UnitDoc {
   metadata: string;
   /** The unit-artifact rows, embedded: they are only ever read and written with their unit. */
   artifacts: UnitArtifactEntry[];
+  /**
+   * The unit's revision: bumped by a write that changes what a content row referring to the unit
+   * shows (its metadata, files or remote sources), after the state it replaces was kept in
+   * `unit_revisions`. Absent (documents written before revisions) reads as 0.
+   */
+  rev?: number;
 }
 
 export interface UnitArtifactEntry {
@@ -92,6 +98,29 @@ export interface ContentDoc {
   versionAdded: number;
   versionRemoved: number | null;
   origin: UnitOrigin;
+  /**
+   * The unit revision the row shows (a committed version never changes): the unit document while
+   * its `rev` is this, otherwise the {@link UnitRevisionDoc} kept of it. Absent reads as 0.
+   */
+  unitRev?: number;
+}
+
+/**
+ * A superseded state of a unit that content rows still show: its metadata, files and remote
+ * sources as they were at revision `rev`. `_id` is `${unitId}:${rev}`; written once, never changed.
+ */
+export interface UnitRevisionDoc {
+  _id: string;
+  unitId: string;
+  rev: number;
+  metadata: string;
+  artifacts: UnitArtifactEntry[];
+  /** The unit's remote artifacts then, sorted by (path, remote). */
+  remotes: Omit<RemoteArtifactDoc, '_id' | 'unitId'>[];
+}
+
+export function unitRevisionId(unitId: string, rev: number): string {
+  return `${unitId}:${rev}`;
 }
 
 /**
@@ -133,6 +162,7 @@ export interface CatalogCollections {
   readonly artifacts: Collection<ArtifactDoc>;
   readonly remoteArtifacts: Collection<RemoteArtifactDoc>;
   readonly content: Collection<ContentDoc>;
+  readonly unitRevisions: Collection<UnitRevisionDoc>;
   readonly seen: Collection<SeenDoc>;
   readonly history: Collection<SyncHistoryDoc>;
 }
@@ -145,6 +175,7 @@ export function catalogCollections(db: Db): CatalogCollections {
     artifacts: db.collection<ArtifactDoc>('artifacts'),
     remoteArtifacts: db.collection<RemoteArtifactDoc>('remote_artifacts'),
     content: db.collection<ContentDoc>('repository_content'),
+    unitRevisions: db.collection<UnitRevisionDoc>('unit_revisions'),
     seen: db.collection<SeenDoc>('repository_content_seen'),
     history: db.collection<SyncHistoryDoc>('sync_history'),
   };
@@ -178,6 +209,8 @@ export const CATALOG_INDEXES: { readonly [C in keyof CatalogCollections]: readon
     // orphan cleanup asks "is this unit in any repository?"
     { key: { unitId: 1 }, name: 'unit' },
   ],
+  // orphan cleanup asks "is this artifact referenced by a kept revision?"
+  unitRevisions: [{ key: { 'artifacts.sha256': 1 }, name: 'artifacts_sha256' }],
   seen: [{ key: { repoId: 1, version: 1 }, name: 'repo_version' }],
   history: [
     { key: { repoId: 1, startedAt: -1 }, name: 'repo_started' },

@@ -18,6 +18,13 @@ export class MongoRepositoryContent {
     private readonly requests: MongoRequests,
   ) {}
 
+  /**
+   * As the SQLite store: a row pins the unit revision it shows (`unitRev`), so a present unit whose
+   * row pins an older revision than the unit's current one is split: the row ends here and a new
+   * one from here pins the current revision (same origin, not counted as added); a row this very
+   * version added is repinned in place. The units' current revisions (and keys, where not given)
+   * come from one look-up per batch.
+   */
   async associate(repoId: string, version: number, units: readonly AssociateRow[], origin: UnitOrigin): Promise<CountsByType> {
     const wanted = new Map<string, AssociateRow>();
     for (const unit of units) if (!wanted.has(unit.unitId)) wanted.set(unit.unitId, unit);
@@ -31,48 +38,59 @@ export class MongoRepositoryContent {
       ),
     );
     for (const row of rows) (row.versionRemoved === null ? active : removedHere).set(row.unitId, row);
+    const stored = await this.unitsOf(wanted);
 
     const seen: string[] = [];
     const promoted: string[] = [];
     const restored: string[] = [];
     const endedHere: string[] = [];
-    const inserts: { unitId: string; typeId: string; key: string | null }[] = [];
+    const repinned: { _id: string; unitRev: number }[] = [];
+    const inserts: { unitId: string; typeId: string; key: string | null; origin: UnitOrigin }[] = [];
     const added: CountsByType = {};
     const keeps = (row: ContentDoc) => row.origin === origin || row.origin === 'user';
+    const revOf = (unitId: string) => stored.get(unitId)?.rev ?? 0;
+    const pinsCurrent = (row: ContentDoc) => (row.unitRev ?? 0) === revOf(row.unitId);
     for (const [unitId, { typeId, key }] of wanted) {
       const current = active.get(unitId);
       const removed = removedHere.get(unitId);
       if (current !== undefined) {
-        // a row this version added needs no mark: unassociateUnseen only looks at older rows
-        if (keeps(current)) {
-          if (current.versionAdded < version) seen.push(unitId);
-        } else if (current.versionAdded === version) promoted.push(current._id);
+        if (current.versionAdded === version) {
+          // a row this version added needs no mark: unassociateUnseen only looks at older rows
+          if (!keeps(current)) promoted.push(current._id);
+          if (!pinsCurrent(current)) repinned.push({ _id: current._id, unitRev: revOf(unitId) });
+        } else if (keeps(current) && pinsCurrent(current)) seen.push(unitId);
         else {
-          // Becoming user-added is a change of this version: end the old row here and start a new
-          // one, so readers of older versions keep the origin they had and a rollback restores it.
+          // Becoming user-added, or showing the unit's new revision, is a change of this version:
+          // end the old row here and start a new one, so readers of older versions keep the origin
+          // and the revision they had and a rollback restores them.
           endedHere.push(current._id);
-          inserts.push({ unitId, typeId: current.typeId, key: current.key });
+          inserts.push({ unitId, typeId: current.typeId, key: current.key, origin: keeps(current) ? current.origin : origin });
         }
         continue;
       }
-      if (removed !== undefined && keeps(removed)) {
+      if (removed !== undefined && keeps(removed) && pinsCurrent(removed)) {
         restored.push(removed._id);
         seen.push(unitId);
-      } else inserts.push({ unitId, typeId, key: key === undefined ? null : JSON.stringify(key) });
+      } else if (removed !== undefined && keeps(removed)) inserts.push({ unitId, typeId: removed.typeId, key: removed.key, origin: removed.origin });
+      else inserts.push({ unitId, typeId, key: key === undefined ? null : JSON.stringify(key), origin });
       const countedType = removed?.typeId ?? typeId;
       added[countedType] = (added[countedType] ?? 0) + 1;
     }
 
-    const keys = await this.keysOf(inserts.flatMap((row) => (row.key === null ? [row.unitId] : [])));
+    const missing = inserts.flatMap((row) => (row.key === null && !stored.has(row.unitId) ? [row.unitId] : []));
+    if (missing.length > 0) throw unknownUnitsError(missing);
     await this.requests.bulk(
       this.collections.content,
       [
         ...inserts.map((row) => ({
-          insertOne: { document: newRow(repoId, row.unitId, row.typeId, row.key ?? keys.get(row.unitId) ?? null, version, origin) },
+          insertOne: {
+            document: newRow(repoId, row.unitId, row.typeId, row.key ?? stored.get(row.unitId)?.key ?? null, version, row.origin, revOf(row.unitId)),
+          },
         })),
         ...this.updateByIds(promoted, { origin: 'user' }),
         ...this.updateByIds(restored, { versionRemoved: null }),
         ...this.updateByIds(endedHere, { versionRemoved: version }),
+        ...repinned.map(({ _id, unitRev }) => ({ updateOne: { filter: { _id }, update: { $set: { unitRev } } } })),
       ],
       // written by an earlier attempt of this very request
       ({ _id, ...fields }) => [{ updateOne: { filter: { _id }, update: { $set: fields } } }],
@@ -151,6 +169,15 @@ export class MongoRepositoryContent {
     await this.requests.one(() => this.collections.seen.deleteMany({ repoId }));
   }
 
+  /** Whether `version` added or ended any row (each found by one seek of its version index). */
+  async versionChanged(repoId: string, version: number): Promise<boolean> {
+    for (const filter of [{ repoId, versionAdded: version }, { repoId, versionRemoved: version }]) {
+      const row = await this.requests.one(() => this.collections.content.findOne(filter, { projection: { _id: 1 } }));
+      if (row !== null) return true;
+    }
+    return false;
+  }
+
   async countRepoUnits(repoId: string, version: number): Promise<CountsByType> {
     const groups = await this.requests.all(
       this.collections.content.aggregate<{ _id: string; n: number }>([
@@ -161,18 +188,12 @@ export class MongoRepositoryContent {
     return Object.fromEntries(groups.map((group) => [group._id, group.n]));
   }
 
-  /** Keys (JSON text) of stored units, by id: for rows whose caller did not give the key. */
-  private async keysOf(unitIds: readonly string[]): Promise<Map<string, string>> {
-    if (unitIds.length === 0) return new Map();
-    const units = await this.requests.allIn(unitIds, (ids) =>
-      this.collections.units.find({ _id: { $in: ids } }, { projection: { key: 1 }, batchSize: batchFor(ids.length) }),
+  /** The stored units' current revisions and keys (JSON text), by id: one look-up per chunk. */
+  private async unitsOf(wanted: ReadonlyMap<string, AssociateRow>): Promise<Map<string, { rev: number; key: string }>> {
+    const units = await this.requests.allIn(wanted.keys(), (ids) =>
+      this.collections.units.find({ _id: { $in: ids } }, { projection: { key: 1, rev: 1 }, batchSize: batchFor(ids.length) }),
     );
-    const keys = new Map(units.map((unit) => [unit._id, unit.key]));
-    const missing = unitIds.filter((unitId) => !keys.has(unitId));
-    if (missing.length > 0) {
-      throw unknownUnitsError(missing);
-    }
-    return keys;
+    return new Map(units.map((unit) => [unit._id, { rev: unit.rev ?? 0, key: unit.key }]));
   }
 
   /** One `updateMany` per chunk of row ids: a single statement whatever the chunk's size. */
@@ -188,8 +209,8 @@ export function visibleIn(version: number): Filter<ContentDoc> {
   return { versionAdded: { $lte: version }, $or: [{ versionRemoved: null }, { versionRemoved: { $gt: version } }] };
 }
 
-function newRow(repoId: string, unitId: string, typeId: string, key: string | null, version: number, origin: UnitOrigin): ContentDoc {
-  return { _id: `${repoId}/${unitId}/${version}`, repoId, unitId, typeId, key, versionAdded: version, versionRemoved: null, origin };
+function newRow(repoId: string, unitId: string, typeId: string, key: string | null, version: number, origin: UnitOrigin, unitRev: number): ContentDoc {
+  return { _id: `${repoId}/${unitId}/${version}`, repoId, unitId, typeId, key, versionAdded: version, versionRemoved: null, origin, unitRev };
 }
 
 function seenMark(repoId: string, unitId: string, version: number): SeenDoc {

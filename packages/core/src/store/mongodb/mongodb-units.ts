@@ -11,7 +11,7 @@ import {
 import type { AnyBulkWriteOperation } from 'mongodb';
 import { canonicalJson } from '../canonical-json.js';
 import type { RemoteArtifactRecord, UnitWrite, UpsertStatus } from '../content-store.js';
-import type { ArtifactDoc, CatalogCollections, RemoteArtifactDoc, UnitArtifactEntry, UnitDoc } from './mongodb-documents.js';
+import { unitRevisionId, type ArtifactDoc, type CatalogCollections, type RemoteArtifactDoc, type UnitArtifactEntry, type UnitDoc, type UnitRevisionDoc } from './mongodb-documents.js';
 import { batchFor, type MongoRequests } from './mongodb-requests.js';
 import { lowerCaseDigests } from '../lower-case-digests.js';
 
@@ -24,14 +24,19 @@ export class MongoUnits {
 
   /**
    * Reads the stored versions of the units (chunked `$in`), decides per input, then writes only
-   * what changed in one unordered bulk of upserts by `_id`.
+   * what changed in one unordered bulk of upserts by `_id`. A stored unit that changes and that
+   * content rows refer to first has its state kept as a revision (see {@link keepRevisions}), and
+   * its `rev` goes up. Returns the statuses and the units whose revision this call settled (created,
+   * or moved to a new revision), for the remote sources written with them.
    */
-  async upsertUnits(units: readonly UnitWrite[]): Promise<UpsertStatus[]> {
+  async upsertUnitsRevised(units: readonly UnitWrite[]): Promise<{ statuses: UpsertStatus[]; settled: Set<string> }> {
     const stored = new Map<string, { metadata: string; artifacts: Map<string, string | null> }>();
     const existing = await this.requests.allIn(
       units.map((unit) => unit.unitId),
-      (ids) => this.collections.units.find({ _id: { $in: ids } }, { projection: { metadata: 1, artifacts: 1 }, batchSize: batchFor(ids.length) }),
+      (ids) =>
+        this.collections.units.find({ _id: { $in: ids } }, { projection: { metadata: 1, artifacts: 1, rev: 1 }, batchSize: batchFor(ids.length) }),
     );
+    const before = new Map(existing.map((doc) => [doc._id, doc]));
     for (const doc of existing) stored.set(doc._id, { metadata: doc.metadata, artifacts: artifactMap(doc.artifacts) });
 
     const statuses: UpsertStatus[] = [];
@@ -58,17 +63,83 @@ export class MongoUnits {
       }
     }
 
+    // stored units that change, but whose files only gain the bytes they lacked, stay the same revision
+    const changing = [...dirty].flatMap(([unitId, { change }]) => {
+      const doc = before.get(unitId);
+      if (change === 'created' || doc === undefined) return [];
+      if (change === 'artifacts' && completesDeferredFiles(doc.artifacts, stored.get(unitId)!.artifacts)) return [];
+      return [doc];
+    });
+    const revised = await this.keepRevisions(changing);
+    const settled = new Set<string>();
     const operations: AnyBulkWriteOperation<UnitDoc>[] = [];
     for (const [unitId, { unit, change }] of dirty) {
       const current = stored.get(unitId)!;
       const artifacts = [...current.artifacts].map(([relativePath, sha256]) => ({ relativePath, sha256 }));
+      const rev = revised.get(unitId);
+      if (change === 'created' || rev !== undefined) settled.add(unitId);
       const doc: UnitDoc = { _id: unitId, typeId: unit.typeId, key: JSON.stringify(unit.key), metadata: current.metadata, artifacts };
+      if (rev !== undefined) doc.rev = rev;
       if (change === 'created') operations.push({ insertOne: { document: doc } });
-      else operations.push(setFields<UnitDoc>(change === 'updated' ? doc : { _id: unitId, artifacts }));
+      else operations.push(setFields<UnitDoc>(change === 'updated' ? doc : { _id: unitId, artifacts, ...(rev === undefined ? {} : { rev }) }));
     }
     // created meanwhile by another host: ours is written over it, as a later upsert would
-    await this.requests.bulk(this.collections.units, operations, (doc) => [setFields(doc)]);
-    return statuses;
+    await this.requests.bulk(this.collections.units, operations, (doc) => [setFields<UnitDoc>(doc)]);
+    return { statuses, settled };
+  }
+
+  async upsertUnits(units: readonly UnitWrite[]): Promise<UpsertStatus[]> {
+    return (await this.upsertUnitsRevised(units)).statuses;
+  }
+
+  /**
+   * Keeps the stored state (metadata, files, remote sources) of the given units that content rows
+   * refer to as revision documents under their current `rev`, before a write replaces it; returns
+   * each such unit's next `rev`. A unit no content row refers to is written over in place: no
+   * version shows it. (Another host associating it between this look-up and the write would see
+   * the new state in the version it is writing, not yet committed.) Costs nothing when no stored
+   * unit changes: one look-up of content rows, one of remote sources and one insert per batch otherwise.
+   */
+  private async keepRevisions(docs: readonly UnitDoc[]): Promise<Map<string, number>> {
+    const next = new Map<string, number>();
+    if (docs.length === 0) return next;
+    const referenced = new Set(
+      (
+        await this.requests.allIn(
+          docs.map((doc) => doc._id),
+          (ids) => this.collections.content.aggregate<{ _id: string }>([{ $match: { unitId: { $in: ids } } }, { $group: { _id: '$unitId' } }]),
+        )
+      ).map((row) => row._id),
+    );
+    const kept = docs.filter((doc) => referenced.has(doc._id));
+    if (kept.length === 0) return next;
+    const remotes = await this.requests.allIn(
+      kept.map((doc) => doc._id),
+      (ids) => this.collections.remoteArtifacts.find({ unitId: { $in: ids } }, { batchSize: batchFor(ids.length * 2) }),
+    );
+    const remotesOf = new Map<string, RemoteArtifactDoc[]>();
+    for (const remote of remotes) {
+      let list = remotesOf.get(remote.unitId);
+      if (list === undefined) remotesOf.set(remote.unitId, (list = []));
+      list.push(remote);
+    }
+    const revisions: UnitRevisionDoc[] = kept.map((doc) => {
+      const rev = doc.rev ?? 0;
+      next.set(doc._id, rev + 1);
+      return {
+        _id: unitRevisionId(doc._id, rev),
+        unitId: doc._id,
+        rev,
+        metadata: doc.metadata,
+        artifacts: sortedArtifacts(doc.artifacts),
+        remotes: (remotesOf.get(doc._id) ?? [])
+          .map(({ relativePath, remote, urls, size, digests }) => ({ relativePath, remote, urls, size, digests }))
+          .sort((a, b) => compareText(a.relativePath, b.relativePath) || compareText(a.remote, b.remote)),
+      };
+    });
+    // kept already by an earlier attempt of this request: it is right as it is
+    await this.requests.bulk(this.collections.unitRevisions, revisions.map((document) => ({ insertOne: { document } })), () => []);
+    return next;
   }
 
   /** Units by id, in the order asked, with their unit-artifact rows sorted by path. */
@@ -141,8 +212,12 @@ export class MongoUnits {
     return this.requests.allIn(values, (chunk) => this.collections.artifacts.find({ [field]: { $in: chunk } }, { batchSize: batchFor(chunk.length) }));
   }
 
-  /** Inserts new remote artifacts and rewrites changed ones; unchanged ones cost no write. */
-  async upsertRemoteArtifacts(remotes: readonly RemoteArtifactRecord[]): Promise<void> {
+  /**
+   * Inserts new remote artifacts and rewrites changed ones; unchanged ones cost no write. A unit
+   * whose remote sources change moves to a new revision (see {@link keepRevisions}) unless
+   * `settled` (units whose revision the same call's unit write settled) names it.
+   */
+  async upsertRemoteArtifacts(remotes: readonly RemoteArtifactRecord[], settled: ReadonlySet<string> = new Set()): Promise<void> {
     const wanted = new Map<string, RemoteArtifactDoc>();
     for (const remote of remotes) {
       const _id = remoteArtifactId(remote.unitId, remote.relativePath, remote.remote);
@@ -165,10 +240,20 @@ export class MongoUnits {
       ).map((doc) => [doc._id, doc]),
     );
     const operations: AnyBulkWriteOperation<RemoteArtifactDoc>[] = [];
+    const changedUnits = new Set<string>();
     for (const doc of wanted.values()) {
       const before = stored.get(doc._id);
       if (before === undefined) operations.push({ insertOne: { document: doc } });
       else if (canonicalJson({ ...before }) !== canonicalJson(doc)) operations.push(setFields(doc));
+      else continue;
+      if (!settled.has(doc.unitId)) changedUnits.add(doc.unitId);
+    }
+    if (changedUnits.size > 0) {
+      const revised = await this.keepRevisions(await this.unitDocs(changedUnits, { metadata: 1, artifacts: 1, rev: 1 }));
+      await this.requests.bulk(
+        this.collections.units,
+        [...revised].map(([_id, rev]) => setFields<UnitDoc>({ _id, rev })),
+      );
     }
     await this.requests.bulk(this.collections.remoteArtifacts, operations, (doc) => [setFields(doc)]);
   }
@@ -194,6 +279,12 @@ export function artifactDigests(doc: ArtifactDoc): Digests {
 
 export function remoteArtifactId(unitId: string, relativePath: string, remote: string): string {
   return createHash('sha256').update(unitId).update('\u0000').update(relativePath).update('\u0000').update(remote).digest('hex');
+}
+
+/** True when `after` only gives bytes (a sha256) to files `before` lists without one: same paths. */
+function completesDeferredFiles(before: readonly UnitArtifactEntry[] | undefined, after: ReadonlyMap<string, string | null>): boolean {
+  const entries = before ?? [];
+  return entries.length === after.size && entries.every((entry) => after.has(entry.relativePath) && (entry.sha256 === null || entry.sha256 === after.get(entry.relativePath)));
 }
 
 function artifactMap(entries: readonly UnitArtifactEntry[] | undefined): Map<string, string | null> {

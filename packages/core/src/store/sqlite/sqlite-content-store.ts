@@ -291,6 +291,10 @@ export class SqliteContentStore implements ContentStore {
     });
   }
 
+  async versionChanged(repoId: string, version: number): Promise<boolean> {
+    return this.read('compare versions', () => content.versionChanged(this.sql, this.repositories.seq(repoId), version));
+  }
+
   // ---- units and artifacts ----
 
   async upsertUnits(units: readonly UnitWrite[]): Promise<UpsertStatus[]> {

@@ -17,6 +17,21 @@ export interface PageCursor {
   readonly unitId: string;
 }
 
+/**
+ * A committed version never changes: a content row shows the unit revision it pins
+ * (`rc.unit_rev`), which is the unit's own row while nothing wrote the unit since, and otherwise
+ * the copy kept in unit_revisions (schema migration 5). The join probes unit_revisions only for
+ * rows that pin an older revision; {@link PINNED_COLUMNS} then read the copy's columns.
+ */
+const REVISION_JOIN = 'LEFT JOIN unit_revisions ur ON rc.unit_rev <> u.rev AND ur.unit = rc.unit AND ur.rev = rc.unit_rev';
+
+/** The revision's metadata, files and remote sources that a content row shows (see {@link REVISION_JOIN}). */
+const PINNED_COLUMNS = [
+  'CASE WHEN ur.unit IS NULL THEN u.metadata ELSE ur.metadata END',
+  'CASE WHEN ur.unit IS NULL THEN u.artifacts ELSE ur.artifacts END',
+  'CASE WHEN ur.unit IS NULL THEN u.remotes ELSE ur.remotes END',
+];
+
 interface KeyRow {
   unit_id: string;
   type_id: string;
@@ -55,8 +70,10 @@ function pageRows(
   params.push(limit);
   return sql
     .prepare(
-      `SELECT u.unit_id, rc.type_id, rc.origin, u.key${withMetadata ? ', u.metadata, u.artifacts, u.remotes' : ''}
-       FROM repository_content rc JOIN units u ON u.id = rc.unit
+      `SELECT u.unit_id, rc.type_id, rc.origin, u.key${
+        withMetadata ? `, ${PINNED_COLUMNS[0]} AS metadata, ${PINNED_COLUMNS[1]} AS artifacts, ${PINNED_COLUMNS[2]} AS remotes` : ''
+      }
+       FROM repository_content rc JOIN units u ON u.id = rc.unit${withMetadata ? ` ${REVISION_JOIN}` : ''}
        WHERE ${conditions.join(' AND ')}
        ORDER BY rc.type_id, rc.unit LIMIT ?`,
     )
@@ -128,7 +145,8 @@ export interface FingerprintPage {
 }
 
 /**
- * One page of the fingerprints (unit-fingerprint.ts) of `version`'s units as `remote` sees them,
+ * One page of the fingerprints (unit-fingerprint.ts) of `version`'s units as `remote` sees them
+ * (of the revisions the version's rows show),
  * in the order of {@link versionContentPage}; the first page starts without a cursor.
  */
 export function fingerprintsPage(
@@ -146,7 +164,8 @@ export function fingerprintsPage(
     version,
     after,
     limit,
-    'u.metadata, u.artifacts, u.remotes',
+    PINNED_COLUMNS.join(', '),
+    REVISION_JOIN,
   );
   const fingerprints = new Float64Array(rows.length * STORED_FINGERPRINT_FIELDS);
   for (let i = 0; i < rows.length; i++) {
@@ -159,8 +178,9 @@ export function fingerprintsPage(
 }
 
 /**
- * One page of the recorded sources of `version`'s content rows that still hold (the unit's `rev`
- * is the one recorded with the source: nothing wrote the unit since), as flat lists of
+ * One page of the recorded sources of `version`'s content rows that still hold (the row shows the
+ * revision recorded with the source, and that is still the unit's current one: nothing wrote the
+ * unit since), as flat lists of
  * STORED_FINGERPRINT_FIELDS numbers (the source digest's pieces, then the content row), type by
  * type in the order of {@link fingerprintsPage}.
  */
@@ -180,7 +200,7 @@ export function sourcesPage(
     version,
     after,
     limit,
-    'rc.source_a, rc.source_b, rc.source_c, rc.source_rev = u.rev',
+    'rc.source_a, rc.source_b, rc.source_c, rc.source_rev = rc.unit_rev AND rc.unit_rev = u.rev',
   );
   const sources = new Float64Array(rows.length * STORED_FINGERPRINT_FIELDS);
   let count = 0;
@@ -209,6 +229,7 @@ function versionContentPage<C extends unknown[]>(
   after: FingerprintCursor | undefined,
   limit: number,
   columns: string,
+  join = '',
 ): { rows: [contentRow: number, unitId: string, ...C][]; next: FingerprintCursor | undefined } {
   const typeId = after?.typeId ?? typeAfter(sql, repoId, undefined);
   if (typeId === undefined) return { rows: [], next: undefined };
@@ -216,7 +237,7 @@ function versionContentPage<C extends unknown[]>(
   const rows = sql
     .prepare(
       `SELECT rc.id, u.unit_id, ${columns}
-       FROM repository_content rc JOIN units u ON u.id = rc.unit
+       FROM repository_content rc JOIN units u ON u.id = rc.unit ${join}
        WHERE rc.repo = (SELECT seq FROM repositories WHERE id = ?) AND ${VISIBLE_IN_VERSION} AND rc.type_id = ?
          ${unitAfter === undefined ? '' : 'AND rc.unit > (SELECT id FROM units WHERE unit_id = ?)'}
        ORDER BY rc.type_id, rc.unit LIMIT ?`,

@@ -14,6 +14,10 @@ import { ABSENT, type KnownUnitRows } from './known-unit-rows.js';
  * sees: adding inserts a row with `version_added = V`, removing sets `version_removed = V` (or
  * deletes a row V itself added), and neither touches a row's visibility below V.
  *
+ * A committed version never changes: each row pins the unit revision it shows (`unit_rev`, schema
+ * migration 5); `associate` moves a present unit to its current revision by ending its row and
+ * starting a new one, and readers show each row's revision (sqlite-repo-unit-pages.ts).
+ *
  * "Seen" marks (for mirror syncs) carry the repository's write generation, which every
  * `beginVersion` bumps: marks left by a crashed attempt at the same version number are simply stale.
  */
@@ -28,9 +32,13 @@ interface ContentRow {
   version_added: number;
   version_removed: number;
   origin: UnitOrigin;
+  /** 1 when the row pins its unit's current revision */
+  current: number;
 }
 
-const ROW_COLUMNS = 'id, type_id, unit, version_added, version_removed, origin';
+/** The columns of {@link ContentRow}, of table alias `rc`. */
+const ROW_COLUMNS = `rc.id, rc.type_id, rc.unit, rc.version_added, rc.version_removed, rc.origin,
+  rc.unit_rev = (SELECT rev FROM units WHERE id = rc.unit) AS current`;
 
 /**
  * Marks present content rows (by id) of repository `repo` seen by `generation`; `sources[i]`, when
@@ -55,13 +63,12 @@ export function markSeen(
 
 /**
  * Records, per content row (by id), the digest of the upstream record a sync associated it from
- * (none clears it) and the unit's `rev` at this moment: while the unit's row is not written
- * again, it is what that record wrote (see sourcesPage, sqlite-repo-unit-pages.ts).
+ * (none clears it) and the unit revision the row shows (`unit_rev`): what that record wrote. It
+ * holds while that is still the unit's current revision (see sourcesPage, sqlite-repo-unit-pages.ts).
  */
 function recordSources(sql: SqliteStatements, rows: readonly number[], sources: readonly (SourceDigest | undefined)[], repo: number): void {
   const update = sql.prepare(
-    `UPDATE repository_content SET source_a = ?, source_b = ?, source_c = ?,
-       source_rev = (SELECT rev FROM units WHERE id = repository_content.unit)
+    `UPDATE repository_content SET source_a = ?, source_b = ?, source_c = ?, source_rev = unit_rev
      WHERE id = ? AND +repo = ?`,
   );
   rows.forEach((row, i) => {
@@ -71,6 +78,15 @@ function recordSources(sql: SqliteStatements, rows: readonly number[], sources: 
   });
 }
 
+/**
+ * Associates units with the version being written. A committed version never changes, so a row
+ * pins the unit revision it shows (`unit_rev`): a unit present in the base version whose row pins
+ * an older revision than the unit's current one (the unit was written since) is split: that row
+ * ends here (older versions keep showing its revision) and a new row from here pins the current
+ * one, with the same origin; it is not counted as added. A row this very version added just
+ * pins the current revision instead (no committed version shows it). Rolling the version back
+ * deletes the new rows and reopens the ended ones, as for any other change.
+ */
 export function associate(
   sql: SqliteStatements,
   known: KnownUnitRows,
@@ -94,6 +110,8 @@ export function associate(
   const promoted: ContentRow[] = [];
   const restored: ContentRow[] = [];
   const endedHere: ContentRow[] = [];
+  // rows this version added that pin an older revision than the unit's current one
+  const repinned: ContentRow[] = [];
   const inserts: unknown[][] = [];
   const sourcedInserts: unknown[][] = [];
   // content rows kept (by id) whose provenance this association records
@@ -101,10 +119,10 @@ export function associate(
   const sourcedKeys: SourceDigest[] = [];
   const added: CountsByType = {};
   const keeps = (row: ContentRow) => row.origin === origin || row.origin === 'user';
-  const insert = (typeId: string, unit: number, unitId: string) => {
+  const insert = (typeId: string, unit: number, unitId: string, rowOrigin: UnitOrigin = origin) => {
     const source = sourceOf?.get(unitId);
-    if (source === undefined) inserts.push([repo, typeId, unit, STILL_PRESENT, version, generation, origin]);
-    else sourcedInserts.push([repo, typeId, unit, STILL_PRESENT, version, generation, origin, source[0], source[1], source[2], unit]);
+    if (source === undefined) inserts.push([repo, typeId, STILL_PRESENT, version, generation, rowOrigin, unit]);
+    else sourcedInserts.push([repo, typeId, STILL_PRESENT, version, generation, rowOrigin, source[0], source[1], source[2], unit]);
   };
   const recordSource = (row: number, unitId: string) => {
     const source = sourceOf?.get(unitId);
@@ -119,14 +137,16 @@ export function associate(
     // a unit this connection created moments ago is in no repository yet: nothing to look up
     const candidates: number[] = [];
     for (const unitId of ids) if (!known.isUnassociated(unitId)) candidates.push(unitRows.get(unitId)!);
-    // A re-sync finds most units present already, from this origin or added by a user: one
-    // statement marks those seen; only the others are looked up.
+    // A re-sync finds most units present already, from this origin or added by a user, and
+    // showing the unit's current revision: one statement marks those seen; only the others are
+    // looked up.
     const markedSeen = new Map<number, number>();
     for (const [unit, row] of sql.selectArraysIn<[number, number]>(
       candidates,
       (p) =>
         `UPDATE repository_content SET seen_generation = ?
          WHERE repo = ? AND type_id = ? AND unit IN (${p}) AND version_removed = ${STILL_PRESENT} AND origin IN (?, 'user')
+           AND unit_rev = (SELECT rev FROM units WHERE id = repository_content.unit)
          RETURNING unit, id`,
       [generation, repo, typeId],
       [origin],
@@ -137,8 +157,8 @@ export function associate(
     const rows = sql.selectIn<ContentRow>(
       lookUp,
       (p) =>
-        `SELECT ${ROW_COLUMNS} FROM repository_content
-         WHERE repo = ? AND type_id = ? AND unit IN (${p}) AND version_removed >= ?`,
+        `SELECT ${ROW_COLUMNS} FROM repository_content rc
+         WHERE rc.repo = ? AND rc.type_id = ? AND rc.unit IN (${p}) AND rc.version_removed >= ?`,
       [repo, typeId],
       [version],
     );
@@ -154,23 +174,29 @@ export function associate(
       }
       const current = present.get(unit);
       if (current !== undefined) {
-        if (keeps(current)) seen.push(current);
-        else if (current.version_added === version) promoted.push(current);
+        const pinsCurrent = current.current === 1;
+        if (current.version_added === version) {
+          if (!keeps(current)) promoted.push(current);
+          else seen.push(current);
+          if (!pinsCurrent) repinned.push(current);
+        } else if (keeps(current) && pinsCurrent) seen.push(current);
         else {
-          // Becoming user-added is a change of this version: end the old row here and start a
-          // new one, so readers of older versions keep the origin they had and a rollback restores it.
+          // Becoming user-added, or showing the unit's new revision, is a change of this version:
+          // end the old row here and start a new one, so readers of older versions keep the
+          // origin and the revision they had and a rollback restores them.
           endedHere.push(current);
-          insert(typeId, unit, unitId);
+          insert(typeId, unit, unitId, keeps(current) ? current.origin : origin);
           continue;
         }
         recordSource(current.id, unitId);
         continue;
       }
       const removed = removedHere.get(unit);
-      if (removed !== undefined && keeps(removed)) {
+      if (removed !== undefined && keeps(removed) && removed.current === 1) {
         restored.push(removed);
         recordSource(removed.id, unitId);
-      } else insert(typeId, unit, unitId);
+      } else if (removed !== undefined && keeps(removed)) insert(typeId, unit, unitId, removed.origin);
+      else insert(typeId, unit, unitId);
       added[typeId] = (added[typeId] ?? 0) + 1;
     }
   }
@@ -183,26 +209,31 @@ export function associate(
     [generation],
   );
   sql.runIn(
+    ids(repinned),
+    (p) => `UPDATE repository_content SET unit_rev = (SELECT rev FROM units WHERE id = repository_content.unit) WHERE id IN (${p})`,
+  );
+  sql.runIn(
     ids(restored),
     (p) => `UPDATE repository_content SET version_removed = ?, seen_generation = ? WHERE id IN (${p})`,
     [STILL_PRESENT, generation],
   );
   sql.runIn(ids(endedHere), (p) => `UPDATE repository_content SET version_removed = ? WHERE id IN (${p})`, [version]);
+  // each new row pins the unit's current revision, read by the insert itself
   sql.insertRows(
     inserts,
     7,
-    (values) =>
-      `INSERT INTO repository_content (repo, type_id, unit, version_removed, version_added, seen_generation, origin)
-       VALUES ${values}`,
+    () =>
+      `INSERT INTO repository_content (repo, type_id, version_removed, version_added, seen_generation, origin, unit, unit_rev)
+       SELECT ?, ?, ?, ?, ?, ?, id, rev FROM units WHERE id = ?`,
   );
-  if (sourcedInserts.length > 0) {
-    const insertSourced = sql.prepare(
+  sql.insertRows(
+    sourcedInserts,
+    10,
+    () =>
       `INSERT INTO repository_content
-         (repo, type_id, unit, version_removed, version_added, seen_generation, origin, source_a, source_b, source_c, source_rev)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT rev FROM units WHERE id = ?))`,
-    );
-    for (const row of sourcedInserts) insertSourced.run(...row);
-  }
+         (repo, type_id, version_removed, version_added, seen_generation, origin, source_a, source_b, source_c, unit, unit_rev, source_rev)
+       SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, id, rev, rev FROM units WHERE id = ?`,
+  );
   if (sourcedRows.length > 0) recordSources(sql, sourcedRows, sourcedKeys, repo);
   return added;
 }
@@ -243,7 +274,7 @@ export function unassociate(sql: SqliteStatements, repo: number, version: number
   const rows = sql.selectIn<ContentRow>(
     [...new Set(unitIds)],
     (p) =>
-      `SELECT rc.id, rc.type_id, rc.unit, rc.version_added, rc.version_removed, rc.origin
+      `SELECT rc.id, rc.type_id, rc.unit, rc.version_added, rc.version_removed, rc.origin, 1 AS current
        FROM units u JOIN repository_content rc
          ON rc.repo = ? AND rc.type_id = u.type_id AND rc.unit = u.id AND rc.version_removed = ?
        WHERE u.unit_id IN (${p})`,
@@ -291,6 +322,21 @@ export function rollbackContent(sql: SqliteStatements, repo: number, version: nu
        WHERE repo = ? AND version_removed >= ? AND version_removed <> ?`,
     )
     .run(STILL_PRESENT, repo, version, STILL_PRESENT);
+}
+
+/**
+ * Whether `version` differs from `version - 1`: a row it added or ended (each kind found by one
+ * seek of its version index).
+ */
+export function versionChanged(sql: SqliteStatements, repo: number, version: number): boolean {
+  const row = sql
+    .prepare(
+      `SELECT EXISTS (SELECT 1 FROM repository_content WHERE repo = ? AND version_added = ?)
+           OR EXISTS (SELECT 1 FROM repository_content WHERE repo = ? AND version_removed = ?)`,
+      true,
+    )
+    .get(repo, version, repo, version) as [number];
+  return row[0] === 1;
 }
 
 /** Units in `version` by type; an unknown repository has none. */

@@ -176,6 +176,27 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE repository_content ADD COLUMN source_c INTEGER;
   ALTER TABLE repository_content ADD COLUMN source_rev INTEGER;
   `,
+  // 5: a committed version never changes. A content row pins the unit revision it shows
+  // (`unit_rev`); writing a unit whose row some content row may show first copies the row's
+  // (metadata, artifacts, remotes) into unit_revisions under its old `rev`. A row pinning the
+  // unit's current `rev` reads the unit's row; any other reads its revision (see
+  // sqlite-repo-unit-pages.ts). Existing rows pin the units' current revisions: what they show now
+  // is all that can be recovered. A rowid table with a unique index, like units: a revision's
+  // metadata can be kilobytes, too big for a WITHOUT ROWID b-tree.
+  `
+  CREATE TABLE unit_revisions (
+    id INTEGER PRIMARY KEY,
+    unit INTEGER NOT NULL,
+    rev INTEGER NOT NULL,
+    metadata TEXT NOT NULL,
+    artifacts TEXT NOT NULL,
+    remotes TEXT
+  );
+  CREATE UNIQUE INDEX unit_revisions_key ON unit_revisions (unit, rev);
+  ALTER TABLE repository_content ADD COLUMN unit_rev INTEGER NOT NULL DEFAULT 0;
+  UPDATE repository_content SET unit_rev = (SELECT rev FROM units WHERE units.id = repository_content.unit)
+    WHERE unit IN (SELECT id FROM units WHERE rev <> 0);
+  `,
 ];
 
 /**

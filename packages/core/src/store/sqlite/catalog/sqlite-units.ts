@@ -8,7 +8,7 @@ import {
 } from '@tributary/plugin-api';
 import type { RemoteArtifactRecord, UpsertStatus } from '../../content-store.js';
 import type { SqliteStatements } from './sqlite-statements.js';
-import { mergeArtifactsColumn, mergeRemotesColumn, remotesColumn, UNIT_COLUMNS } from '../../unit-columns.js';
+import { mergeArtifactsColumn, mergeRemotesColumn, remotesColumn, UNIT_COLUMNS, type StoredUnitArtifact } from '../../unit-columns.js';
 import { ABSENT, type KnownUnitRows } from './known-unit-rows.js';
 
 /**
@@ -36,6 +36,8 @@ export function upsertUnits(sql: SqliteStatements, known: KnownUnitRows, encoded
     (p) => `SELECT id, unit_id, metadata, artifacts, remotes FROM units WHERE unit_id IN (${p})`,
   );
   for (const row of existing) stored.set(row.unit_id, row);
+  // what the catalog held before this call, of the stored units it rewrites
+  const previousRows = new Map<string, { metadata: string; artifacts: string; remotes: string | null }>();
 
   const statuses: UpsertStatus[] = new Array<UpsertStatus>(count);
   const writes = new Map<string, unknown[]>();
@@ -48,6 +50,7 @@ export function upsertUnits(sql: SqliteStatements, known: KnownUnitRows, encoded
     const remotes = givenRemotes !== '' ? mergeRemotesColumn(previous?.remotes ?? null, givenRemotes) : (previous?.remotes ?? null);
     statuses[u] = previous === undefined ? 'created' : previous.metadata === metadata ? 'unchanged' : 'updated';
     if (previous?.metadata !== metadata || previous.artifacts !== artifacts || previous.remotes !== remotes) {
+      if (previous !== undefined && !writes.has(unitId)) previousRows.set(unitId, previous);
       stored.set(unitId, { id: previous?.id ?? ABSENT, metadata, artifacts, remotes });
       writes.set(unitId, [unitId, encoded[i + 1], encoded[i + 2], metadata, artifacts, remotes]);
     }
@@ -60,7 +63,14 @@ export function upsertUnits(sql: SqliteStatements, known: KnownUnitRows, encoded
   for (const [unitId, row] of writes) {
     const id = stored.get(unitId)!.id;
     if (id !== ABSENT) {
-      update.run(row[1], row[2], row[3], row[4], row[5], id);
+      const before = previousRows.get(unitId);
+      if (before !== undefined && completesDeferredFiles(before, row[3] as string, row[4] as string, row[5] as string | null)) {
+        // only bytes of announced files arrived: the same revision, completed (see below)
+        sql.prepare('UPDATE units SET artifacts = ? WHERE id = ?').run(row[4], id);
+      } else {
+        if (!known.isUnassociated(unitId)) keepRevision(sql, id);
+        update.run(row[1], row[2], row[3], row[4], row[5], id);
+      }
       known.remember(unitId, id);
       continue;
     }
@@ -83,6 +93,39 @@ export function upsertUnits(sql: SqliteStatements, known: KnownUnitRows, encoded
     positions.forEach((u, k) => (statuses[u] = statusesAgain[k]!));
   }
   return statuses;
+}
+
+/**
+ * Copies unit row `id`'s (metadata, artifacts, remotes) into unit_revisions under its current
+ * `rev`, before a write replaces them and bumps `rev`: content rows that pin that revision (every
+ * committed version that holds the unit as it is now) keep showing it. Only a unit that changes
+ * pays this statement; a revision already kept (a write rolled back and repeated) stays as it is.
+ */
+function keepRevision(sql: SqliteStatements, id: number): void {
+  sql
+    .prepare(
+      `INSERT OR IGNORE INTO unit_revisions (unit, rev, metadata, artifacts, remotes)
+       SELECT id, rev, metadata, artifacts, remotes FROM units WHERE id = ?`,
+    )
+    .run(id);
+}
+
+/**
+ * True when a write of a unit only gives stored bytes (a sha256) to files it already lists
+ * without one (deferred downloads fetched later, e.g. by an export): same metadata, remote
+ * sources and paths. That completes the revision every version holding the unit shows rather
+ * than making a new one: the version's content is the same, only its bytes are now local.
+ */
+function completesDeferredFiles(
+  before: { metadata: string; artifacts: string; remotes: string | null },
+  metadata: string,
+  artifacts: string,
+  remotes: string | null,
+): boolean {
+  if (before.metadata !== metadata || before.remotes !== remotes) return false;
+  const old = JSON.parse(before.artifacts) as StoredUnitArtifact[];
+  const now = JSON.parse(artifacts) as StoredUnitArtifact[];
+  return old.length === now.length && old.every(([path, sha256], i) => now[i]![0] === path && (sha256 === null || sha256 === now[i]![1]));
 }
 
 /**
@@ -186,24 +229,64 @@ export function upsertRemoteArtifacts(sql: SqliteStatements, remotes: readonly R
   const update = sql.prepare('UPDATE units SET remotes = ?, rev = rev + 1 WHERE id = ?');
   for (const row of rows) {
     const json = mergeRemotesColumn(row.remotes, remotesColumn(byUnit.get(row.unit_id)!));
-    if (json !== row.remotes) update.run(json, row.id);
+    if (json === row.remotes) continue;
+    keepRevision(sql, row.id);
+    update.run(json, row.id);
   }
 }
 
 /**
- * Units in no repository-content row of any version go (their files and remotes are in their rows);
- * then artifacts no unit's file list references.
+ * A unit whose current state no repository-content row shows any more, while rows still show one
+ * of its kept revisions (the repository whose sync wrote it last was deleted), takes the newest such
+ * revision back as its current state; then unit revisions no repository-content row pins go, then
+ * units in no repository-content row of any version (their files and remotes are in their rows);
+ * then artifacts neither a unit's file list nor a kept revision's references.
  */
 export function deleteOrphans(sql: SqliteStatements): { units: number; artifacts: string[] } {
+  restorePinnedRevisions(sql);
   // NOT IN (subquery) makes SQLite build the referenced set once; a correlated NOT EXISTS would
   // need an index on repository_content by unit id that nothing else on the sync path needs.
+  sql.prepare(`DELETE FROM unit_revisions WHERE (unit, rev) NOT IN (SELECT unit, unit_rev FROM repository_content)`).run();
   const units = sql.prepare(`DELETE FROM units WHERE id NOT IN (SELECT unit FROM repository_content)`).run().changes;
   const artifacts = sql
     .prepare(
       `DELETE FROM artifacts WHERE sha256 NOT IN (
-         SELECT a.value ->> 1 FROM units, json_each(units.artifacts) a WHERE a.value ->> 1 IS NOT NULL)
+         SELECT a.value ->> 1 FROM units, json_each(units.artifacts) a WHERE a.value ->> 1 IS NOT NULL
+         UNION ALL
+         SELECT a.value ->> 1 FROM unit_revisions, json_each(unit_revisions.artifacts) a WHERE a.value ->> 1 IS NOT NULL)
        RETURNING sha256`,
     )
     .all() as { sha256: string }[];
   return { units, artifacts: artifacts.map((row) => row.sha256) };
+}
+
+/**
+ * See {@link deleteOrphans}. Only units with kept revisions are candidates; the revisions their
+ * content rows pin are found by one scan of the content rows. A unit taken back to revision r gets
+ * `rev = r` again: no row pins, and no kept revision has, a higher one (those are unpinned and go).
+ */
+function restorePinnedRevisions(sql: SqliteStatements): void {
+  const pinned = sql
+    .prepare(
+      `SELECT DISTINCT rc.unit, rc.unit_rev, u.rev FROM repository_content rc JOIN units u ON u.id = rc.unit
+       WHERE rc.unit IN (SELECT unit FROM unit_revisions)`,
+      true,
+    )
+    .all() as [unit: number, pinnedRev: number, currentRev: number][];
+  const newest = new Map<number, number>();
+  const current = new Set<number>();
+  for (const [unit, pinnedRev, currentRev] of pinned) {
+    if (pinnedRev === currentRev) current.add(unit);
+    else newest.set(unit, Math.max(newest.get(unit) ?? -1, pinnedRev));
+  }
+  const restore = sql.prepare(
+    `UPDATE units SET (metadata, artifacts, remotes, rev) =
+       (SELECT metadata, artifacts, remotes, rev FROM unit_revisions WHERE unit = units.id AND rev = ?)
+     WHERE id = ? AND EXISTS (SELECT 1 FROM unit_revisions WHERE unit = units.id AND rev = ?)`,
+  );
+  const drop = sql.prepare('DELETE FROM unit_revisions WHERE unit = ? AND rev = ?');
+  for (const [unit, rev] of newest) {
+    if (current.has(unit)) continue;
+    if (restore.run(rev, unit, rev).changes === 1) drop.run(unit, rev);
+  }
 }

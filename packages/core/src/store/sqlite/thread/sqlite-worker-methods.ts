@@ -31,6 +31,7 @@ export const WORKER_METHODS = {
   beginVersion: plain(),
   commitVersion: plain(),
   rollbackVersion: plain(),
+  versionChanged: plain(),
 
   // units cross as a flat list of their rows' columns, found units come back as JSON text:
   // measured on a batch of 500 file units, structured-clone decoding costs 6.1 µs a unit and
