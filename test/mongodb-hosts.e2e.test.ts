@@ -68,7 +68,10 @@ describeMongo('several hosts sharing one MongoDB', () => {
     await rm(home2, { recursive: true, force: true });
   });
 
-  const cli = (home: string, argv: string[], env: NodeJS.ProcessEnv = {}) => spawnCli(['--home', home, '--store', store, ...argv], env);
+  // no progress lines on stderr, which a sync prints every few seconds once it runs that long (on
+  // a busy machine, any of these): the tests expect a sync's stderr to be empty
+  const cli = (home: string, argv: string[], env: NodeJS.ProcessEnv = {}) =>
+    spawnCli(['--home', home, '--store', store, ...argv], { TRIBUTARY_PROGRESS_SECONDS: '0', ...env });
 
   it('two host processes sync two repositories with overlapping content at once; shared units and artifacts are stored once', async () => {
     // Two hosts with separate storage roots would each keep bytes; here they share one storage root, as hosts sharing a filesystem do.
