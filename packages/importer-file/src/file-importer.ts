@@ -5,7 +5,9 @@ import { FileManifestStage } from './file-manifest-stage.js';
 
 /**
  * Imports a file repository described by a PULP_MANIFEST (`relative_path,sha256,size` per line).
- * The sync's url is the manifest's url; files are fetched relative to it.
+ * The sync's url is the manifest's url, or its directory's ending in `/` (the importer then reads
+ * PULP_MANIFEST there, as the rpm importer reads repodata/ under its url); files are fetched
+ * relative to the manifest.
  */
 export const fileImporter = defineImporter<FileImporterConfig>({
   name: 'file',

@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { DeclarativeContent, ErrorCodes, Stage, TributaryError, type FirstStageContext } from '@tributary/plugin-api';
 import { DEFAULT_MAX_MANIFEST_BYTES, type FileImporterConfig } from './file-config.js';
 import { FILE_CONTENT_TYPE } from './file-content-type.js';
@@ -7,9 +7,13 @@ import { readManifestEntryLines } from './read-manifest.js';
 
 export const UNCHANGED_REASON = 'PULP_MANIFEST unchanged since the last sync';
 
+/** The manifest's name in a file repository's directory. */
+export const MANIFEST_NAME = 'PULP_MANIFEST';
+
 /**
- * The file importer's first stage: downloads the PULP_MANIFEST, finishes early when it is the one
- * the last sync saw, and otherwise streams it from disk, putting one DeclarativeContent per file.
+ * The file importer's first stage: downloads the PULP_MANIFEST (the url's, or the one in the
+ * directory a url ending in `/` names), finishes early when it is the one the last sync saw, and
+ * otherwise streams it from disk, putting one DeclarativeContent per file.
  */
 export class FileManifestStage extends Stage {
   constructor(private readonly ctx: FirstStageContext<FileImporterConfig>) {
@@ -23,12 +27,15 @@ export class FileManifestStage extends Stage {
     const manifest = await this.ctx.fetcher.download(manifestUrl.href, { maxBytes }, this.signal);
     try {
       if (this.ctx.finishEarlyIfUnchanged(manifest.digests.sha256, UNCHANGED_REASON)) return;
+      await refuseHtml(manifest.path, source);
       // files resolve against the manifest's directory; built once, joined by concatenation below,
       // which equals `new URL(path, manifestUrl)` for the validated paths at a fraction of the cost
       const directoryUrl = new URL('.', manifestUrl).href;
       let files = 0;
       let kept = 0;
-      for await (const lines of readManifestEntryLines(manifest.path, { source, signal: this.signal })) {
+      const what = `reading ${MANIFEST_NAME}`;
+      const onRead = this.ctx.reportProgress ? (bytes: number) => this.ctx.reportProgress!(what, bytes, manifest.size) : undefined;
+      for await (const lines of readManifestEntryLines(manifest.path, { source, signal: this.signal, ...(onRead ? { onRead } : {}) })) {
         // lines a re-sync met before (the same text under the same settings) are kept as they are
         // stored, without being parsed or built again; the rest become content
         const unchanged = this.ctx.keepUnchanged ? await this.ctx.keepUnchanged(lines.map((l) => l.text)) : undefined;
@@ -74,11 +81,13 @@ function* contentsOf(entries: readonly { entry: ManifestEntry; text: string }[],
   }
 }
 
+/** The manifest's url: `url` itself, or `url` + PULP_MANIFEST when it names a directory (ends in `/`). */
 function parseManifestUrl(url: string): URL {
   try {
-    return new URL(url);
+    const parsed = new URL(url);
+    return parsed.pathname.endsWith('/') ? new URL(MANIFEST_NAME, parsed) : parsed;
   } catch {
-    throw new TributaryError(ErrorCodes.URL_INVALID, `the file importer needs the PULP_MANIFEST's absolute url; got an invalid url`, {
+    throw new TributaryError(ErrorCodes.URL_INVALID, `the file importer needs the absolute url of a PULP_MANIFEST or of its directory (ending in /); got an invalid url`, {
       details: { url: url.replace(/\/\/[^/@]*@/, '//') },
     });
   }
@@ -100,4 +109,26 @@ function describeUrl(url: URL): string {
   shown.password = '';
   shown.search = '';
   return shown.href;
+}
+
+/**
+ * A url that names a web page (a directory listing, a login page) rather than the manifest would
+ * otherwise fail on its first line as "expected 3 comma-separated columns": say what it is instead.
+ */
+async function refuseHtml(file: string, source: string): Promise<void> {
+  const handle = await open(file, 'r');
+  let start: string;
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(256), 0, 256, 0);
+    start = buffer.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, '').trimStart().toLowerCase();
+  } finally {
+    await handle.close();
+  }
+  if (start.startsWith('<!doctype html') || start.startsWith('<html')) {
+    throw new TributaryError(
+      ErrorCodes.MANIFEST_INVALID,
+      `${source} is an HTML page, not a PULP_MANIFEST: give the manifest's url, or its directory's url ending in '/' (the importer then reads ${MANIFEST_NAME} there)`,
+      { details: { manifest: source, problem: 'an HTML page' } },
+    );
+  }
 }

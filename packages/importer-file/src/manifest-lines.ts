@@ -9,6 +9,8 @@ export interface ManifestLinesOptions {
   /** A longer line is refused, so one missing newline cannot make the reader buffer a whole file. */
   readonly maxLineBytes?: number;
   readonly signal?: AbortSignal;
+  /** Told the bytes read so far after each chunk: for progress displays. */
+  readonly onRead?: (bytes: number) => void;
 }
 
 /** A path of up to 4096 characters plus a digest and a size fits in far less. */
@@ -65,6 +67,7 @@ export async function* readManifestLines(file: string, options: ManifestLinesOpt
         checkLineLengths(data.subarray(0, lastNewline), maxLineBytes, source, line);
         const lines = decode(data.subarray(0, lastNewline));
         carry = Buffer.from(data.subarray(lastNewline + 1)); // a copy, so the chunk can be collected
+        options.onRead?.(stream.bytesRead);
         yield lines;
       }
       if (carry.length > maxLineBytes) throw manifestInvalid(source, line + 1, `the line is longer than ${maxLineBytes} bytes`);
@@ -72,6 +75,7 @@ export async function* readManifestLines(file: string, options: ManifestLinesOpt
   } finally {
     stream.destroy();
   }
+  options.onRead?.(stream.bytesRead);
   if (carry && carry.length > 0) yield decode(carry);
 }
 

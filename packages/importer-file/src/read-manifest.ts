@@ -37,7 +37,9 @@ export async function* readManifestBatches(file: string, options: ManifestScanOp
  * up before it parses them ({@link parseManifestLine} parses each to its entry).
  */
 export async function* readManifestEntryLines(file: string, options: ManifestScanOptions = {}): AsyncGenerator<ManifestLine[]> {
-  const { repeatLines } = await scanManifest(file, options);
+  // progress is the reading that emits: the check before it is quick
+  const { onRead: _onRead, ...scanOptions } = options;
+  const { repeatLines } = await scanManifest(file, scanOptions);
   for await (const lines of readManifestLines(file, options)) {
     const listed = lines.filter(({ line, text }) => !repeatLines.has(line) && !isBlankOrComment(text));
     if (listed.length > 0) yield listed;

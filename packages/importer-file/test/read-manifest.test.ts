@@ -185,3 +185,22 @@ describe('readManifest', () => {
     });
   });
 });
+
+describe('progress', () => {
+  it('tells the bytes read as it goes, up to the whole file, and not while checking it first', async () => {
+    const file = path.join(dir, `manifest-${fileCounter++}`);
+    const lines = Array.from({ length: 20_000 }, (_, i) => `dir/file-${i}.txt,${sha(String(i))},${i}`);
+    const text = `${lines.join('\n')}\n`;
+    writeFileSync(file, text);
+    const seen: number[] = [];
+    let entries = 0;
+    for await (const entry of readManifest(file, { onRead: (bytes) => seen.push(bytes) })) {
+      if (entries++ === 0) expect(seen.length).toBeLessThanOrEqual(1);
+      expect(entry.relativePath).toMatch(/^dir\/file-/);
+    }
+    expect(entries).toBe(20_000);
+    expect(seen.length).toBeGreaterThan(2);
+    expect(seen).toEqual([...seen].sort((a, b) => a - b));
+    expect(seen.at(-1)).toBe(Buffer.byteLength(text));
+  });
+});

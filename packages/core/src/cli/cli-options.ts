@@ -14,7 +14,7 @@ Commands:
             [--concurrency N] [--idle-timeout SECONDS]
   units REPO [--type TYPE] [--version N]
   history REPO [--limit N]
-  export REPO DIR [--no-fetch]
+  export REPO DIR [--version N] [--no-fetch] [remote options as for sync]
   orphans cleanup
   plugins list
 
@@ -23,6 +23,8 @@ Global options:
   --store URI     catalog: a SQLite file path (default <home>/catalog.db) or mongodb://…
   --json          machine-readable output (units: one JSON object per line)
   --plugin P      load a third-party importer (package name or path); 'file' and 'rpm' are bundled
+
+'tributary COMMAND --help' (or 'tributary help COMMAND') shows a command's options and their defaults.
 `;
 
 const OPTIONS = {
@@ -55,18 +57,240 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies ParseArgsConfig['options'];
 
+export type OptionName = keyof typeof OPTIONS;
+
+/** Every command takes these. */
+const GLOBAL_OPTIONS: readonly OptionName[] = ['home', 'store', 'json', 'plugin', 'help'];
+
+/** How to reach a remote: sync uses them, and export when it fetches on_demand files. Never remembered. */
+const REMOTE_OPTIONS: readonly OptionName[] = ['ca', 'client-cert', 'client-key', 'no-tls-verify', 'proxy', 'header', 'username', 'password-env', 'concurrency', 'idle-timeout'];
+
+/** Each option as help shows it: its spelling with a value, what it does, and its default. */
+const OPTION_HELP: Readonly<Record<OptionName, readonly [flag: string, text: string]>> = {
+  home: ['--home DIR', 'where the catalog and storage live (default: $TRIBUTARY_HOME, else ./.tributary)'],
+  store: ['--store URI', 'the catalog: a SQLite file (default: <home>/catalog.db) or mongodb://…'],
+  json: ['--json', 'machine-readable output: JSON lines on stdout, errors (and sync progress) as JSON on stderr (default: off)'],
+  plugin: ['--plugin PKG_OR_PATH', "load another importer, repeatable (default: only the bundled 'file' and 'rpm')"],
+  help: ['-h, --help', 'show this help'],
+  importer: ['--importer NAME', 'importer that reads upstream'],
+  url: ['--url URL', 'upstream url'],
+  config: ['--config JSON', "the importer's settings, a JSON object"],
+  description: ['--description TEXT', 'a description (default: none)'],
+  policy: ['--policy immediate|on_demand', 'immediate downloads every file; on_demand records where each is and downloads only metadata (default: immediate, whatever earlier syncs used)'],
+  mirror: ['--mirror', 'also remove what upstream no longer lists (default: off — add and update, remove nothing)'],
+  force: ['--force', "compare everything even when upstream's index is unchanged (default: off — an unchanged index ends the sync early)"],
+  create: ['--create', 'create the repository if it does not exist; it is deleted again when this sync fails (default: off)'],
+  type: ['--type TYPE', 'only units of this content type (default: every type); `tributary plugins list` shows the types'],
+  version: ['--version N', 'the repository version (default: the latest)'],
+  limit: ['--limit N', 'show at most N syncs, newest first (default: 50)'],
+  'no-fetch': ['--no-fetch', 'leave out files whose bytes are not stored instead of fetching them (default: fetch them first)'],
+  ca: ['--ca PEM', 'trust the CA certificates in this PEM file (default: the system CAs)'],
+  'client-cert': ['--client-cert PEM', 'client certificate (PEM file) for TLS client authentication, with --client-key (default: none)'],
+  'client-key': ['--client-key PEM', "the client certificate's private key (PEM file) (default: none)"],
+  'no-tls-verify': ['--no-tls-verify', "do not verify the server's certificate (default: verify)"],
+  proxy: ['--proxy URL', 'send requests through this http(s) proxy (default: none)'],
+  header: ['--header "Name: value"', 'add a request header, repeatable (default: none)'],
+  username: ['--username U', 'HTTP basic auth user, with --password-env (default: none)'],
+  'password-env': ['--password-env VAR', 'read the basic auth password from environment variable VAR (default: none)'],
+  concurrency: ['--concurrency N', 'at most N transfers at once per host (default: 10)'],
+  'idle-timeout': ['--idle-timeout SECONDS', 'a transfer silent this long fails and is retried (default: 60)'],
+};
+
+export interface CommandSpec {
+  /** `sync`, or `repo create` for an action of a command group. */
+  readonly name: string;
+  readonly arguments: string;
+  readonly summary: string;
+  /** The command's own options, in help order; the global options come on top. */
+  readonly options: readonly OptionName[];
+  /** What a default means for this command, where the table alone would not say it. */
+  readonly optionText?: Partial<Record<OptionName, string>>;
+  readonly notes?: string;
+}
+
+const SYNC_NOTES = `Remembered: importer, url and config. A sync that succeeds stores them on the repository, and a
+later 'sync REPO' without them uses them again (the url without credentials).
+Not remembered: --policy, --mirror, --force and the remote options. They apply to this sync only,
+so every sync is immediate, additive and unforced unless it says otherwise: repeat
+'--policy on_demand' and '--mirror' on each sync that wants them.
+
+Progress: on a terminal a status line on stderr; otherwise a line on stderr every 5 seconds (a JSON
+line with --json). TRIBUTARY_PROGRESS_SECONDS sets the interval, 0 turns it off.`;
+
+const COMMAND_SPECS: readonly CommandSpec[] = [
+  {
+    name: 'repo create',
+    arguments: 'NAME',
+    summary: 'Creates an empty repository. Its importer, url and config may be given now or by its first sync.',
+    options: ['importer', 'url', 'config', 'description'],
+    optionText: {
+      importer: 'importer its syncs use (default: none yet; the first sync names one)',
+      url: 'upstream url its syncs use (default: none yet; the first sync names one)',
+      config: "the importer's settings, a JSON object (default: the importer's defaults)",
+    },
+  },
+  { name: 'repo list', arguments: '', summary: 'Lists the repositories: name, latest version, importer and feed.', options: [] },
+  { name: 'repo show', arguments: 'NAME', summary: 'Shows a repository: version, importer, feed, units per type and its last sync.', options: [] },
+  { name: 'repo delete', arguments: 'NAME', summary: "Deletes a repository (not while it syncs). Its units stay stored until 'orphans cleanup'.", options: [] },
+  {
+    name: 'sync',
+    arguments: 'REPO',
+    summary: 'Syncs REPO from upstream and commits a new version; a failed or cancelled sync leaves the\nprevious version untouched.',
+    options: ['importer', 'url', 'config', 'policy', 'mirror', 'force', 'create', ...REMOTE_OPTIONS],
+    optionText: {
+      importer: 'importer that reads upstream (default: the one the last successful sync used; required on the first sync)',
+      url: "upstream url: for 'file' a PULP_MANIFEST or its directory (ending in /), for 'rpm' the directory holding repodata/ (default: the last successful sync's url; required on the first sync)",
+      config: "the importer's settings, a JSON object (default: the last successful sync's config, else the importer's defaults)",
+    },
+    notes: SYNC_NOTES,
+  },
+  {
+    name: 'units',
+    arguments: 'REPO',
+    summary: 'Lists the units of a repository version, one per line (one JSON object per line with --json).',
+    options: ['type', 'version'],
+  },
+  {
+    name: 'history',
+    arguments: 'REPO',
+    summary: "Lists a repository's syncs, newest first: when, outcome, resulting version, units added and\nremoved, and a note (why it failed, or why it ended early).",
+    options: ['limit'],
+  },
+  {
+    name: 'export',
+    arguments: 'REPO DIR',
+    summary: "Writes a version's files into DIR under their relative paths (a tree dnf installs from, for rpm).",
+    options: ['version', 'no-fetch', ...REMOTE_OPTIONS],
+    optionText: { version: 'the repository version to export (default: the latest)' },
+    notes: 'Files an on_demand sync did not download are fetched (and kept) first, with the remote options given here.',
+  },
+  {
+    name: 'orphans cleanup',
+    arguments: '',
+    summary: 'Removes units no repository holds, files no unit uses, and scratch space that stopped syncs\nleft. Refused while any sync runs.',
+    options: [],
+  },
+  { name: 'plugins list', arguments: '', summary: 'Lists the importers loaded: name, version, host API and content types.', options: [] },
+];
+
+const SPECS = new Map(COMMAND_SPECS.map((spec) => [spec.name, spec]));
+
+/** Commands made of actions (`repo create`), and their actions. */
+export const COMMAND_GROUPS: Readonly<Record<string, readonly string[]>> = {
+  repo: ['create', 'list', 'show', 'delete'],
+  orphans: ['cleanup'],
+  plugins: ['list'],
+};
+
+export function commandSpec(name: string): CommandSpec | undefined {
+  return SPECS.get(name);
+}
+
+/** The command a command line names: `sync`, `repo create`, or just the group (`repo`) when its action is missing or unknown. */
+export function commandName(positionals: readonly string[]): string | undefined {
+  const [group, action] = positionals;
+  if (group === undefined) return undefined;
+  const actions = COMMAND_GROUPS[group];
+  if (actions && action !== undefined && actions.includes(action)) return `${group} ${action}`;
+  return group;
+}
+
+/** Help lines at most this wide, where words allow. */
+const HELP_WIDTH = 100;
+
+function optionLines(names: readonly OptionName[], own: Partial<Record<OptionName, string>> = {}): string {
+  const rows = names.map((name) => [OPTION_HELP[name][0], own[name] ?? OPTION_HELP[name][1]] as const);
+  const width = Math.max(...rows.map(([flag]) => flag.length)) + 2;
+  return rows.map(([flag, text]) => `  ${flag.padEnd(width)}${wrap(text, HELP_WIDTH - width - 2).join(`\n  ${' '.repeat(width)}`)}`).join('\n');
+}
+
+/** `text` in lines of at most `width` characters, broken between words. */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, line];
+}
+
+/** `tributary sync --help`: what the command does, each option with its default, and its notes. */
+export function commandHelp(name: string): string {
+  const actions = COMMAND_GROUPS[name];
+  if (actions) {
+    const lines = actions.map((action) => {
+      const spec = SPECS.get(`${name} ${action}`)!;
+      return `  tributary ${spec.name}${spec.arguments ? ` ${spec.arguments}` : ''}\n      ${spec.summary}`;
+    });
+    return `Usage: tributary ${name} ${actions.join('|')} …\n\n${lines.join('\n')}\n\n'tributary ${name} ACTION --help' shows an action's options.\n`;
+  }
+  const spec = SPECS.get(name);
+  if (!spec) return USAGE;
+  const own = spec.options.filter((o) => !REMOTE_OPTIONS.includes(o));
+  const remote = spec.options.filter((o) => REMOTE_OPTIONS.includes(o));
+  const sections = [`Usage: tributary ${spec.name}${spec.arguments ? ` ${spec.arguments}` : ''}${spec.options.length ? ' [options]' : ''}`, spec.summary];
+  if (own.length) sections.push(`Options:\n${optionLines(own, spec.optionText)}`);
+  if (remote.length) sections.push(`Remote options (this run only, never stored):\n${optionLines(remote, spec.optionText)}`);
+  sections.push(`Global options:\n${optionLines(GLOBAL_OPTIONS)}`);
+  if (spec.notes) sections.push(spec.notes);
+  return `${sections.join('\n\n')}\n`;
+}
+
+export interface CommandLine {
+  readonly values: CliValues;
+  readonly positionals: string[];
+  /** The options the command line gave, by name, in order. */
+  readonly given: readonly OptionName[];
+}
+
 /** The command line's options and positionals; a usage error when they do not parse. */
-export function parseCommandLine(argv: readonly string[]) {
+export function parseCommandLine(argv: readonly string[]): CommandLine {
   try {
-    return parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+    const { values, positionals, tokens } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
+    const given = tokens.flatMap((t) => (t.kind === 'option' ? [t.name as OptionName] : []));
+    return { values, positionals, given };
   } catch (error) {
-    throw usage((error as Error).message);
+    // name the command's own options where the command is known
+    const { positionals } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: false });
+    const name = commandName(positionals);
+    const known = name !== undefined && SPECS.has(name) ? name : undefined;
+    const unknown = /^Unknown option '([^']*)'/.exec((error as Error).message)?.[1];
+    if (unknown !== undefined) throw usage(known ? `'${known}' takes no ${unknown} option` : `unknown option '${unknown}'`, known);
+    throw usage((error as Error).message.replace(/\. To specify a positional argument.*$/s, ''), known);
   }
 }
 
-export type CliValues = ReturnType<typeof parseCommandLine>['values'];
-
-export function usage(message: string): TributaryError {
-  return new TributaryError(ErrorCodes.USAGE, `${message}\n\n${USAGE}`);
+function parsedValues(argv: string[]) {
+  return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true }).values;
 }
 
+export type CliValues = ReturnType<typeof parsedValues>;
+
+/**
+ * Refuses options the command does not take (`history --version 1` would otherwise be ignored):
+ * a usage error naming the command's options.
+ */
+export function checkOptions(name: string, given: readonly OptionName[]): void {
+  const spec = SPECS.get(name);
+  if (!spec) return;
+  const refused = given.find((option) => !GLOBAL_OPTIONS.includes(option) && !spec.options.includes(option));
+  if (refused === undefined) return;
+  throw usage(`'${name}' takes no --${refused} option`, name);
+}
+
+/** What a usage error adds to its message: the command's options, or the global usage. */
+function usageHint(name: string | undefined): string {
+  const spec = name === undefined ? undefined : SPECS.get(name);
+  if (!spec) return `\n\n${USAGE}`;
+  const options = spec.options.map((o) => OPTION_HELP[o][0]);
+  const own = options.length ? `Its options: ${options.join(', ')}` : 'It takes no options of its own';
+  return `. ${own}; and the global --home, --store, --json, --plugin ('tributary ${spec.name} --help' says more)`;
+}
+
+/** TRIBUTARY_ERR_USAGE (exit code 2); with a command, the message names that command's options. */
+export function usage(message: string, command?: string): TributaryError {
+  return new TributaryError(ErrorCodes.USAGE, `${message}${usageHint(command)}`);
+}

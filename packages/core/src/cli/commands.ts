@@ -1,15 +1,18 @@
-import type { DownloadPolicy } from '@tributary/plugin-api';
+import { ErrorCodes, isTributaryError, type DownloadPolicy, type SyncReport } from '@tributary/plugin-api';
 import { redactUrl, type RemoteOptions } from '../download/index.js';
 import type { Host } from '../host/host.js';
-import type { RepositoryRecord } from '../store/content-store.js';
-import { formatBytes, printJson, printTable, type CliIo } from './cli-io.js';
-import { ProgressLine } from './progress-line.js';
-import { usage, type CliValues } from './cli-options.js';
+import type { RepositoryRecord, RepoUnitView, SyncRecord } from '../store/content-store.js';
+import { ChunkedWriter, formatBytes, plural, printJson, printTable, shorten, unitCounts, type GuardedIo } from './cli-io.js';
+import { usage } from './cli-options.js';
+import type { CliValues } from './cli-options.js';
+import { readAhead } from './read-ahead.js';
+import { SyncProgressDisplay } from './sync-progress.js';
 
 export interface CommandArgs {
   readonly host: Host;
-  readonly io: CliIo;
+  readonly io: GuardedIo;
   readonly json: boolean;
+  /** The arguments after the command's name (`repo create NAME`: `[NAME]`). */
   readonly positionals: readonly string[];
   readonly values: CliValues;
   readonly remote: RemoteOptions;
@@ -17,78 +20,84 @@ export interface CommandArgs {
 
 type Command = (args: CommandArgs) => Promise<number | void>;
 
-
-function need(positionals: readonly string[], count: number, what: string): string[] {
-  if (positionals.length < count) throw usage(`missing ${what}`);
-  if (positionals.length > count) throw usage(`unexpected argument '${positionals[count]}'`);
+function need(command: string, positionals: readonly string[], count: number, what: string): string[] {
+  if (positionals.length < count) throw usage(`missing ${what}`, command);
+  if (positionals.length > count) throw usage(`unexpected argument '${positionals[count]}'`, command);
   return positionals.slice(0, count) as string[];
 }
 
-function parseConfig(text: string | undefined): Record<string, unknown> | undefined {
+function parseConfig(command: string, text: string | undefined): Record<string, unknown> | undefined {
   if (text === undefined) return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw usage(`--config is not valid JSON: ${(error as Error).message}`);
+    throw usage(`--config is not valid JSON: ${(error as Error).message}`, command);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw usage('--config must be a JSON object');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw usage('--config must be a JSON object', command);
   return parsed as Record<string, unknown>;
+}
+
+/** `--version N` as a number: a non-negative integer (whether the repository has it is the host's to say). */
+function versionOption(command: string, values: CliValues): number | undefined {
+  if (values.version === undefined) return undefined;
+  const version = Number(values.version);
+  if (values.version.trim() === '' || !Number.isInteger(version) || version < 0) throw usage(`--version must be a version number (0, 1, …), got '${values.version}'`, command);
+  return version;
 }
 
 function repositoryJson(r: RepositoryRecord): Record<string, unknown> {
   return { name: r.name, id: r.id, importer: r.importer, feedUrl: r.feedUrl && redactUrl(r.feedUrl), config: r.config, description: r.description, latestVersion: r.latestVersion, createdAt: r.createdAt, updatedAt: r.updatedAt };
 }
 
-const repo: Command = async ({ host, io, json, positionals, values }) => {
-  const [action, ...rest] = positionals;
-  switch (action) {
-    case 'create': {
-      const [name] = need(rest, 1, 'repository name');
-      const config = parseConfig(values.config);
-      const created = await host.createRepository({ name: name!, importer: values.importer ?? null, feedUrl: values.url ?? null, config: config ?? null, description: values.description ?? null });
-      if (json) printJson(io, repositoryJson(created));
-      else io.stdout.write(`created repository '${created.name}'\n`);
-      return;
-    }
-    case 'list': {
-      need(rest, 0, '');
-      const repositories = await host.listRepositories();
-      if (json) for (const r of repositories) printJson(io, repositoryJson(r));
-      else printTable(io, ['NAME', 'VERSION', 'IMPORTER', 'FEED'], repositories.map((r) => [r.name, r.latestVersion, r.importer, r.feedUrl && redactUrl(r.feedUrl)]));
-      return;
-    }
-    case 'show': {
-      const [name] = need(rest, 1, 'repository name');
-      const r = await host.getRepository(name!);
-      const counts = await host.countUnits(name!);
-      const [last] = await host.history(name!, 1);
-      if (json) printJson(io, { ...repositoryJson(r), units: counts, lastSync: last ?? null });
-      else {
-        io.stdout.write(`name:       ${r.name}\nversion:    ${r.latestVersion}\nimporter:   ${r.importer ?? '-'}\nfeed:       ${r.feedUrl ? redactUrl(r.feedUrl) : '-'}\n`);
-        io.stdout.write(`units:      ${Object.entries(counts).map(([t, n]) => `${n} ${t}`).join(', ') || 'none'}\n`);
-        if (last) io.stdout.write(`last sync:  ${last.status} at ${last.finishedAt ?? last.startedAt}\n`);
-      }
-      return;
-    }
-    case 'delete': {
-      const [name] = need(rest, 1, 'repository name');
-      await host.deleteRepository(name!);
-      if (json) printJson(io, { deleted: name });
-      else io.stdout.write(`deleted repository '${name}'\n`);
-      return;
-    }
-    default:
-      throw usage(action ? `unknown repo action '${action}'` : 'missing repo action (create, list, show, delete)');
+const repoCreate: Command = async ({ host, io, json, positionals, values }) => {
+  const [name] = need('repo create', positionals, 1, 'repository name');
+  const config = parseConfig('repo create', values.config);
+  const created = await host.createRepository({ name: name!, importer: values.importer ?? null, feedUrl: values.url ?? null, config: config ?? null, description: values.description ?? null });
+  if (json) printJson(io, repositoryJson(created));
+  else io.stdout.write(`created repository '${created.name}'\n`);
+};
+
+const repoList: Command = async ({ host, io, json, positionals }) => {
+  need('repo list', positionals, 0, '');
+  const repositories = await host.listRepositories();
+  if (json) io.stdout.write(repositories.map((r) => `${JSON.stringify(repositoryJson(r))}\n`).join(''));
+  else printTable(io, ['NAME', 'VERSION', 'IMPORTER', 'FEED'], repositories.map((r) => [r.name, r.latestVersion, r.importer, r.feedUrl && redactUrl(r.feedUrl)]));
+};
+
+const repoShow: Command = async ({ host, io, json, positionals }) => {
+  const [name] = need('repo show', positionals, 1, 'repository name');
+  const r = await host.getRepository(name!);
+  const counts = await host.countUnits(name!);
+  const [last] = await host.history(name!, 1);
+  if (json) printJson(io, { ...repositoryJson(r), units: counts, lastSync: last ?? null });
+  else {
+    const lines = [
+      `name:       ${r.name}`,
+      `version:    ${r.latestVersion}`,
+      `importer:   ${r.importer ?? '-'}`,
+      `feed:       ${r.feedUrl ? redactUrl(r.feedUrl) : '-'}`,
+      `units:      ${unitCounts(counts)}`,
+      ...(last ? [`last sync:  ${last.status} at ${last.finishedAt ?? last.startedAt}${last.error ? `: ${errorNote(last, 120)}` : ''}`] : []),
+    ];
+    io.stdout.write(lines.map((l) => `${l}\n`).join(''));
   }
 };
 
+const repoDelete: Command = async ({ host, io, json, positionals }) => {
+  const [name] = need('repo delete', positionals, 1, 'repository name');
+  await host.deleteRepository(name!);
+  if (json) printJson(io, { deleted: name });
+  else io.stdout.write(`deleted repository '${name}'\n`);
+};
+
 const sync: Command = async ({ host, io, json, positionals, values, remote }) => {
-  const [name] = need(positionals, 1, 'repository name');
+  const [name] = need('sync', positionals, 1, 'repository name');
   const policy = values.policy as DownloadPolicy | undefined;
-  if (policy !== undefined && policy !== 'immediate' && policy !== 'on_demand') throw usage(`--policy must be immediate or on_demand, got '${policy}'`);
-  if (values.create && !(await host.listRepositories()).some((r) => r.name === name)) await host.createRepository({ name: name! });
-  const progress = json ? undefined : new ProgressLine(io, `syncing ${name}`);
+  if (policy !== undefined && policy !== 'immediate' && policy !== 'on_demand') throw usage(`--policy must be immediate or on_demand, got '${policy}'`, 'sync');
+  const config = parseConfig('sync', values.config);
+  const created = values.create ? await createIfMissing(host, name!) : false;
+  const progress = SyncProgressDisplay.fromIo(io, name!, json);
   try {
     const outcome = await host.sync(name!, {
       ...(values.importer ? { importer: values.importer } : {}),
@@ -96,55 +105,100 @@ const sync: Command = async ({ host, io, json, positionals, values, remote }) =>
       ...(policy ? { policy } : {}),
       mirror: values.mirror,
       force: values.force,
-      ...(values.config !== undefined ? { config: parseConfig(values.config)! } : {}),
+      ...(config !== undefined ? { config } : {}),
       remote,
       ...(io.signal ? { signal: io.signal } : {}),
-      ...(progress
-        ? { onProgress: (p) => progress.update(`${name}: ${p.added} added, ${p.updated} updated, ${p.removed} removed, ${p.downloadedFiles} files downloaded (${formatBytes(p.downloadedBytes)})`) }
-        : {}),
+      onProgress: (p) => progress.update(p),
     });
-    progress?.stop();
+    progress.stop();
     const r = outcome.report;
     if (json) printJson(io, outcome);
     else {
-      const counts = (c: Record<string, number>) => Object.entries(c).map(([t, n]) => `${n} ${t}`).join(', ') || '0';
+      const how = `${policy ?? 'immediate'}${values.mirror ? ', mirror' : ''}${values.force ? ', forced' : ''}`;
       if (outcome.finishedEarly) io.stdout.write(`'${name}' is up to date (${outcome.finishedEarly}); version ${outcome.version}\n`);
-      else io.stdout.write(`synced '${name}' to version ${outcome.version}${outcome.newVersion ? '' : ' (no content change)'}: added ${counts(r.added)}; updated ${counts(r.updated)}; removed ${counts(r.removed)}; downloaded ${r.downloaded.count} files (${formatBytes(r.downloaded.bytes)}) in ${((r.timings.total ?? 0) / 1000).toFixed(1)}s\n`);
+      else {
+        io.stdout.write(
+          `synced '${name}' (${how}) to version ${outcome.version}${outcome.newVersion ? '' : ' (no content change)'}: ` +
+            `added ${unitCounts(r.added)}; updated ${unitCounts(r.updated)}; removed ${unitCounts(r.removed)}; ` +
+            `downloaded ${downloads(r)} in ${((r.timings.total ?? 0) / 1000).toFixed(1)}s\n`,
+        );
+      }
     }
-  } finally {
-    progress?.stop();
+  } catch (error) {
+    progress.stop();
+    // a failed --create leaves no empty repository behind (its history goes with it: the error was just printed)
+    if (created) await host.deleteRepository(name!).catch(() => undefined);
+    throw error;
   }
 };
 
+/** Creates the repository unless it exists; true when this call created it. */
+async function createIfMissing(host: Host, name: string): Promise<boolean> {
+  if ((await host.listRepositories()).some((r) => r.name === name)) return false;
+  try {
+    await host.createRepository({ name });
+    return true;
+  } catch (error) {
+    // created by someone else meanwhile: theirs to keep
+    if (isTributaryError(error, ErrorCodes.REPO_EXISTS)) return false;
+    throw error;
+  }
+}
+
+/** `5 files (300.0 KiB) and 1 metadata file (412 B)`. */
+function downloads(r: SyncReport): string {
+  const files = `${plural(r.downloaded.count, 'file')} (${formatBytes(r.downloaded.bytes)})`;
+  return r.metadata && r.metadata.count > 0 ? `${files} and ${plural(r.metadata.count, 'metadata file')} (${formatBytes(r.metadata.bytes)})` : files;
+}
+
+/** Units as `units --json` prints them. */
+function unitJson(unit: RepoUnitView): string {
+  return JSON.stringify({
+    type: unit.typeId,
+    key: unit.key,
+    metadata: unit.metadata,
+    origin: unit.origin,
+    artifacts: unit.artifacts.map((a) => ({ relativePath: a.relativePath, sha256: a.sha256, size: a.size, stored: a.stored })),
+  });
+}
+
+function unitText(unit: RepoUnitView): string {
+  let files = '';
+  for (const a of unit.artifacts) files += `${files ? ', ' : '  '}${a.relativePath}${a.stored ? '' : ' (not stored)'}`;
+  return `${unit.typeId}  ${JSON.stringify(unit.key)}${files}`;
+}
+
+/**
+ * Streams the units to stdout in large chunks, waiting while the reader is slower (back-pressure),
+ * and stops as soon as the reader goes away (`| head`).
+ */
 const units: Command = async ({ host, io, json, positionals, values }) => {
-  const [name] = need(positionals, 1, 'repository name');
-  const version = values.version !== undefined ? Number(values.version) : undefined;
-  if (version !== undefined && !Number.isInteger(version)) throw usage('--version must be an integer');
-  const options = { ...(values.type ? { typeId: values.type } : {}), ...(version !== undefined ? { version } : {}) };
+  const [name] = need('units', positionals, 1, 'repository name');
+  const version = versionOption('units', values);
+  const options = { ...(values.type ? { typeId: values.type } : {}), ...(version !== undefined ? { version } : {}), pageSize: UNIT_PAGE_SIZE };
+  const out = new ChunkedWriter(io.stdout);
   let count = 0;
-  for await (const unit of host.units(name!, options)) {
-    count++;
-    if (json) {
-      printJson(io, {
-        type: unit.typeId,
-        key: unit.key,
-        metadata: unit.metadata,
-        origin: unit.origin,
-        artifacts: unit.artifacts.map((a) => ({ relativePath: a.relativePath, sha256: a.sha256, size: a.size, stored: a.stored })),
-      });
-    } else {
-      const files = unit.artifacts.map((a) => `${a.relativePath}${a.stored ? '' : ' (not stored)'}`).join(', ');
-      io.stdout.write(`${unit.typeId}  ${JSON.stringify(unit.key)}${files ? `  ${files}` : ''}\n`);
+  listing: for await (const batch of readAhead(host.units(name!, options), 2 * UNIT_PAGE_SIZE)) {
+    for (const unit of batch) {
+      if (out.closed) break listing;
+      count++;
+      const pending = out.push(`${json ? unitJson(unit) : unitText(unit)}\n`);
+      if (pending) await pending;
     }
   }
-  if (!json) io.stdout.write(`${count} units\n`);
+  await out.flush();
+  if (!json) io.stdout.write(`${plural(count, 'unit')}\n`);
 };
+
+/** Units per catalog read when listing: fewer round trips than a sync's pages of 500. */
+const UNIT_PAGE_SIZE = 2000;
 
 const history: Command = async ({ host, io, json, positionals, values }) => {
-  const [name] = need(positionals, 1, 'repository name');
+  const [name] = need('history', positionals, 1, 'repository name');
   const limit = values.limit !== undefined ? Number(values.limit) : 50;
+  if (!Number.isInteger(limit) || limit < 1) throw usage(`--limit must be a positive integer, got '${values.limit}'`, 'history');
   const records = await host.history(name!, limit);
-  if (json) for (const record of records) printJson(io, record);
+  if (json) io.stdout.write(records.map((record) => `${JSON.stringify(record)}\n`).join(''));
   else
     printTable(
       io,
@@ -155,37 +209,68 @@ const history: Command = async ({ host, io, json, positionals, values }) => {
         h.resultVersion ?? h.version,
         h.report ? Object.values(h.report.added).reduce((a, b) => a + b, 0) : '-',
         h.report ? Object.values(h.report.removed).reduce((a, b) => a + b, 0) : '-',
-        h.error ? String((h.error as { code?: string }).code) : (h.report?.finishedEarly ?? ''),
+        h.error ? errorNote(h, 100) : (h.report?.finishedEarly ?? ''),
       ]),
     );
 };
 
+/**
+ * A failed sync's error in a line: its message without the words every sync failure starts with
+ * ("sync of repository 'x' with importer 'y' failed in stage Z: "), shortened.
+ */
+function errorNote(record: SyncRecord, max: number): string {
+  const error = record.error as { code?: string; message?: string } | null;
+  const message = String(error?.message ?? error?.code ?? 'failed').replace(/^sync of repository '[^']*' with importer '[^']*' (?:failed|was cancelled) in stage [^:]*: /, '');
+  return shorten(message, max);
+}
+
 const exportCommand: Command = async ({ host, io, json, positionals, values, remote }) => {
-  const [name, directory] = need(positionals, 2, 'repository name and target directory');
-  const result = await host.exportRepository(name!, directory!, { fetchMissing: !values['no-fetch'], remote, ...(io.signal ? { signal: io.signal } : {}) });
+  const [name, directory] = need('export', positionals, 2, 'repository name and target directory');
+  const version = versionOption('export', values);
+  const result = await host.exportRepository(name!, directory!, {
+    ...(version !== undefined ? { version } : {}),
+    fetchMissing: !values['no-fetch'],
+    remote,
+    ...(io.signal ? { signal: io.signal } : {}),
+  });
   if (json) printJson(io, result);
-  else io.stdout.write(`exported ${result.files} files (${formatBytes(result.bytes)}) to ${directory}${result.fetched ? `, ${result.fetched} fetched on demand` : ''}${result.conflicts ? `; ${result.conflicts} paths claimed twice (first kept)` : ''}\n`);
+  else
+    io.stdout.write(
+      `exported ${plural(result.files, 'file')} (${formatBytes(result.bytes)}) to ${directory}${result.fetched ? `, ${result.fetched} fetched on demand` : ''}${
+        result.conflicts ? `; ${plural(result.conflicts, 'path')} claimed twice (first kept)` : ''
+      }\n`,
+    );
 };
 
-const orphans: Command = async ({ host, io, json, positionals }) => {
-  const [action] = need(positionals, 1, "orphans action ('cleanup')");
-  if (action !== 'cleanup') throw usage(`unknown orphans action '${action}'`);
+const orphansCleanup: Command = async ({ host, io, json, positionals }) => {
+  need('orphans cleanup', positionals, 0, '');
   const result = await host.cleanupOrphans();
   if (json) printJson(io, result);
   else {
-    io.stdout.write(`removed ${result.units} orphan units and ${result.artifacts} orphan artifacts\n`);
+    io.stdout.write(`removed ${plural(result.units, 'orphan unit')} and ${plural(result.artifacts, 'orphan artifact')}\n`);
     if (result.tempScopes > 0 || result.stagedFiles > 0) {
-      io.stdout.write(`removed what ${result.tempScopes} stopped syncs left in scratch space and ${result.stagedFiles} staged files never adopted\n`);
+      io.stdout.write(`removed what ${plural(result.tempScopes, 'stopped sync')} left in scratch space and ${plural(result.stagedFiles, 'staged file')} never adopted\n`);
     }
   }
 };
 
-const plugins: Command = async ({ host, io, json, positionals }) => {
-  const [action] = need(positionals, 1, "plugins action ('list')");
-  if (action !== 'list') throw usage(`unknown plugins action '${action}'`);
+const pluginsList: Command = async ({ host, io, json, positionals }) => {
+  need('plugins list', positionals, 0, '');
   const list = host.plugins.list().map((p) => ({ name: p.name, version: p.version, hostApi: p.hostApi, contentTypes: p.contentTypes.map((t) => t.id) }));
-  if (json) for (const p of list) printJson(io, p);
+  if (json) io.stdout.write(list.map((p) => `${JSON.stringify(p)}\n`).join(''));
   else printTable(io, ['NAME', 'VERSION', 'HOST API', 'CONTENT TYPES'], list.map((p) => [p.name, p.version, p.hostApi, p.contentTypes.join(', ')]));
 };
 
-export const COMMANDS: Readonly<Record<string, Command>> = { repo, sync, units, history, export: exportCommand, orphans, plugins };
+/** Every command by the name its help and option checks use. */
+export const COMMANDS: Readonly<Record<string, Command>> = {
+  'repo create': repoCreate,
+  'repo list': repoList,
+  'repo show': repoShow,
+  'repo delete': repoDelete,
+  sync,
+  units,
+  history,
+  export: exportCommand,
+  'orphans cleanup': orphansCleanup,
+  'plugins list': pluginsList,
+};

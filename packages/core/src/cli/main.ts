@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 import { limitHeapHeadroom } from '../host/heap-headroom.js';
 import { runCli } from './run-cli.js';
+import { DEFAULT_PROGRESS_SECONDS } from './sync-progress.js';
 
 limitHeapHeadroom();
 
 const controller = new AbortController();
 process.once('SIGINT', () => controller.abort(new Error('interrupted')));
-runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), signal: controller.signal }).then(
+const io = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), signal: controller.signal, progressSeconds: DEFAULT_PROGRESS_SECONDS };
+runCli(process.argv.slice(2), io).then(
   (code) => {
     process.exitCode = code;
   },

@@ -5,43 +5,70 @@ import type { Host } from '../host/host.js';
 import type { RemoteOptions } from '../download/index.js';
 import { parseStoreUri } from '../store/open-store.js';
 import { BUNDLED_IMPORTERS } from './bundled-importers.js';
-import { reportError, type CliIo } from './cli-io.js';
-import { parseCommandLine, usage, USAGE, type CliValues } from './cli-options.js';
+import { guardIo, reportError, type CliIo } from './cli-io.js';
+import { checkOptions, COMMAND_GROUPS, commandHelp, commandName, commandSpec, parseCommandLine, usage, USAGE, type CliValues } from './cli-options.js';
 import { COMMANDS, type CommandArgs } from './commands.js';
 import { loadPluginModule } from './plugin-loader.js';
+import { DEFAULT_PROGRESS_SECONDS } from './sync-progress.js';
 
 /**
  * Runs the `tributary` command line and returns its exit code (0 success, 1 failure, 2 usage).
- * Everything goes through `io`, so tests run it in-process.
+ * Everything goes through `io`, so tests run it in-process. A reader that goes away (`| head`)
+ * ends the command quietly: output stops, nothing is printed about it, and the exit code is the
+ * command's (0 when it did its work).
  */
-export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+export async function runCli(argv: readonly string[], rawIo: CliIo = processIo()): Promise<number> {
+  const io = guardIo(rawIo);
   let json = argv.includes('--json');
   let host: Host | undefined;
   try {
-    const { values, positionals } = parseCommandLine(argv);
+    const { values, positionals, given } = parseCommandLine(argv);
     json = values.json;
-    if (values.help || positionals.length === 0) {
-      io.stdout.write(USAGE);
-      return positionals.length === 0 && !values.help ? 2 : 0;
+    if (positionals[0] === 'help') {
+      const topic = positionals.slice(1).join(' ');
+      io.stdout.write(topic ? helpFor(topic) : USAGE);
+      return 0;
     }
-    const [group, ...rest] = positionals;
-    const command = COMMANDS[group!];
-    if (!command) throw usage(`unknown command '${group}'`);
+    const name = commandName(positionals);
+    if (name === undefined) {
+      io.stdout.write(USAGE);
+      return values.help ? 0 : 2;
+    }
+    if (values.help) {
+      io.stdout.write(helpFor(name));
+      return 0;
+    }
+    const command = COMMANDS[name];
+    if (!command) {
+      const actions = COMMAND_GROUPS[name];
+      if (actions) {
+        const action = positionals[1];
+        throw usage(action === undefined ? `missing ${name} action (${actions.join(', ')})` : `unknown ${name} action '${action}' (${actions.join(', ')})`);
+      }
+      throw usage(`unknown command '${name}'`);
+    }
+    checkOptions(name, given);
     const home = path.resolve(io.cwd, values.home ?? io.env.TRIBUTARY_HOME ?? '.tributary');
-    const plugins = [...Object.keys(BUNDLED_IMPORTERS).map((name) => loadPluginModule(BUNDLED_IMPORTERS[name]!, io.cwd)), ...(values.plugin ?? []).map((p) => loadPluginModule(p, io.cwd))];
+    const plugins = [...Object.keys(BUNDLED_IMPORTERS).map((n) => loadPluginModule(BUNDLED_IMPORTERS[n]!, io.cwd)), ...(values.plugin ?? []).map((p) => loadPluginModule(p, io.cwd))];
+    const remote = remoteOptions(values, io);
     host = await createHost({
       storageRoot: path.join(home, 'storage'),
       store: values.store ? parseStoreUri(values.store.startsWith('mongodb') ? values.store : path.resolve(io.cwd, values.store)) : { sqlite: path.join(home, 'catalog.db') },
       plugins,
       ...leaseTtl(io),
     });
-    const args: CommandArgs = { host, io, json, positionals: rest, values, remote: remoteOptions(values, io) };
+    const args: CommandArgs = { host, io, json, positionals: positionals.slice(name.split(' ').length), values, remote };
     return (await command(args)) ?? 0;
   } catch (error) {
     return reportError(io, error, json);
   } finally {
     await host?.close().catch(() => undefined);
   }
+}
+
+/** `tributary help sync`, `tributary sync --help`: the command's help, or the global usage for an unknown one. */
+function helpFor(name: string): string {
+  return commandSpec(name) || COMMAND_GROUPS[name] ? commandHelp(name) : USAGE;
 }
 
 function remoteOptions(values: CliValues, io: CliIo): RemoteOptions {
@@ -86,5 +113,5 @@ function leaseTtl(io: CliIo): { leaseTtlMs?: number } {
 }
 
 function processIo(): CliIo {
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), progressSeconds: DEFAULT_PROGRESS_SECONDS };
 }

@@ -8,6 +8,8 @@ import { resolveInside } from '../storage/safe-relative-path.js';
 import type { ContentStore, RepositoryRecord, RepoUnitView, UnitWrite } from '../store/content-store.js';
 
 export interface ExportOptions {
+  /** The version to export (default: the latest). */
+  readonly version?: number;
   /** Fetch bytes of on-demand artifacts from their remotes (verified, then kept in storage). Default true. */
   readonly fetchMissing?: boolean;
   readonly remote?: RemoteOptions;
@@ -26,7 +28,7 @@ export interface ExportResult {
 const FETCH_CONCURRENCY = 8;
 
 /**
- * Writes the latest version's files under their relative paths. Each file is copied to a temporary
+ * Writes a version's files (default: the latest's) under their relative paths. Each file is copied to a temporary
  * name in the target directory and renamed, so a reader never sees half a file.
  */
 export async function exportRepository(
@@ -46,7 +48,7 @@ export async function exportRepository(
   const result = { files: 0, bytes: 0, fetched: 0, conflicts: 0 };
   try {
     let page: RepoUnitView[] = [];
-    for await (const unit of store.repoUnits(repository.id, repository.latestVersion, { pageSize: 500 })) {
+    for await (const unit of store.repoUnits(repository.id, options.version ?? repository.latestVersion, { pageSize: 500 })) {
       page.push(unit);
       if (page.length >= 500) {
         await exportPage(page);
