@@ -210,11 +210,11 @@ describe('the CLI’s manners', () => {
         expect(run.stdout).toContain(`  ${option}`);
       }
       const flat = run.stdout.replace(/\s+/g, ' ');
-      expect(flat).toContain('(default: immediate, whatever earlier syncs used)');
+      expect(flat).toContain('(default: the policy of the last successful sync, else immediate)');
       expect(flat).toContain('(default: 10)');
       expect(flat).toContain('(default: 60)');
-      expect(flat).toContain('Remembered: importer, url and config.');
-      expect(flat).toContain('Not remembered: --policy, --mirror, --force and the remote options.');
+      expect(flat).toContain('Remembered: importer, url, policy and config.');
+      expect(flat).toContain('Not remembered: --mirror, --force and the remote options.');
       // a command's help, not the global usage
       expect(run.stdout).not.toContain('Commands:');
     });

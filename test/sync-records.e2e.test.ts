@@ -112,6 +112,21 @@ describe('sync records and reports', () => {
     expect(later.code).toBe(0);
   });
 
+  it('the policy is remembered with importer, url and config, and a sync may name another', async () => {
+    await sync('policy', '--url', `${base}/a/PULP_MANIFEST`, '--policy', 'on_demand');
+    expect(JSON.parse((await cli('--json', 'repo', 'show', 'policy')).stdout).policy).toBe('on_demand');
+    // a forced re-sync that names no policy stays on_demand: nothing is downloaded
+    await sync('policy', '--force');
+    const stored = (await cli('--json', 'units', 'policy')).stdout
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { artifacts: { stored: boolean }[] }).artifacts[0]!.stored);
+    expect(stored).toHaveLength(12);
+    expect(stored.every((s) => !s)).toBe(true);
+    await sync('policy', '--policy', 'immediate');
+    expect(JSON.parse((await cli('--json', 'repo', 'show', 'policy')).stdout).policy).toBe('immediate');
+  });
+
   it('credentials in a feed url are used but neither shown nor stored', async () => {
     authorizations.length = 0;
     await sync('secret', '--url', `http://bob:hunter2@${base.slice('http://'.length)}/a/PULP_MANIFEST`, '--policy', 'on_demand');

@@ -76,7 +76,7 @@ const OPTION_HELP: Readonly<Record<OptionName, readonly [flag: string, text: str
   url: ['--url URL', 'upstream url'],
   config: ['--config JSON', "the importer's settings, a JSON object"],
   description: ['--description TEXT', 'a description (default: none)'],
-  policy: ['--policy immediate|on_demand', 'immediate downloads every file; on_demand records where each is and downloads only metadata (default: immediate, whatever earlier syncs used)'],
+  policy: ['--policy immediate|on_demand', 'immediate downloads every file; on_demand records where each is and downloads only metadata (default: the policy of the last successful sync, else immediate)'],
   mirror: ['--mirror', 'also remove what upstream no longer lists (default: off — add and update, remove nothing)'],
   force: ['--force', "compare everything even when upstream's index is unchanged (default: off — an unchanged index ends the sync early)"],
   create: ['--create', 'create the repository if it does not exist; it is deleted again when this sync fails (default: off)'],
@@ -108,11 +108,10 @@ export interface CommandSpec {
   readonly notes?: string;
 }
 
-const SYNC_NOTES = `Remembered: importer, url and config. A sync that succeeds stores them on the repository, and a
-later 'sync REPO' without them uses them again (the url without credentials).
-Not remembered: --policy, --mirror, --force and the remote options. They apply to this sync only,
-so every sync is immediate, additive and unforced unless it says otherwise: repeat
-'--policy on_demand' and '--mirror' on each sync that wants them.
+const SYNC_NOTES = `Remembered: importer, url, policy and config. A sync that succeeds stores them on the repository,
+and a later 'sync REPO' without them uses them again (the url without credentials).
+Not remembered: --mirror, --force and the remote options. They apply to this sync only, so every
+sync is additive and unforced unless it says otherwise: repeat '--mirror' on each sync that wants it.
 
 Progress: on a terminal a status line on stderr; otherwise a line on stderr every 5 seconds (a JSON
 line with --json). TRIBUTARY_PROGRESS_SECONDS sets the interval, 0 turns it off.`;

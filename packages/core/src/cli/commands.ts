@@ -47,7 +47,7 @@ function versionOption(command: string, values: CliValues): number | undefined {
 }
 
 function repositoryJson(r: RepositoryRecord): Record<string, unknown> {
-  return { name: r.name, id: r.id, importer: r.importer, feedUrl: r.feedUrl && redactUrl(r.feedUrl), config: r.config, description: r.description, latestVersion: r.latestVersion, createdAt: r.createdAt, updatedAt: r.updatedAt };
+  return { name: r.name, id: r.id, importer: r.importer, feedUrl: r.feedUrl && redactUrl(r.feedUrl), policy: r.policy, config: r.config, description: r.description, latestVersion: r.latestVersion, createdAt: r.createdAt, updatedAt: r.updatedAt };
 }
 
 const repoCreate: Command = async ({ host, io, json, positionals, values }) => {
@@ -77,6 +77,7 @@ const repoShow: Command = async ({ host, io, json, positionals }) => {
       `version:    ${r.latestVersion}`,
       `importer:   ${r.importer ?? '-'}`,
       `feed:       ${r.feedUrl ? redactUrl(r.feedUrl) : '-'}`,
+      `policy:     ${r.policy ?? '-'}`,
       `units:      ${unitCounts(counts)}`,
       ...(last ? [`last sync:  ${last.status} at ${last.finishedAt ?? last.startedAt}${last.error ? `: ${errorNote(last, 120)}` : ''}`] : []),
     ];

@@ -2,6 +2,7 @@ import type {
   ArtifactRecord,
   CountsByType,
   DigestAlgorithm,
+  DownloadPolicy,
   Digests,
   ExistingUnit,
   RepoUnitKey,
@@ -219,6 +220,8 @@ export interface RepositoryInput {
   readonly name: string;
   readonly importer?: string | null;
   readonly feedUrl?: string | null;
+  /** The download policy a sync that names none uses (remembered from the last successful sync). */
+  readonly policy?: DownloadPolicy | null;
   readonly config?: Readonly<Record<string, unknown>> | null;
   readonly description?: string | null;
 }
@@ -228,6 +231,7 @@ export interface RepositoryRecord {
   readonly name: string;
   readonly importer: string | null;
   readonly feedUrl: string | null;
+  readonly policy: DownloadPolicy | null;
   readonly config: Record<string, unknown> | null;
   readonly description: string | null;
   /** 0 for a new repository: version 0 is empty. */

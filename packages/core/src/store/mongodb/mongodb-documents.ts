@@ -18,6 +18,8 @@ export interface RepositoryDoc {
   latestVersion: number;
   importer: string | null;
   feedUrl: string | null;
+  /** Absent in documents written before hosts remembered it. */
+  policy?: 'immediate' | 'on_demand' | null;
   /** JSON text, or null. */
   config: string | null;
   description: string | null;

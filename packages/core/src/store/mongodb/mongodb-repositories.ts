@@ -20,6 +20,7 @@ export class MongoRepositories {
       latestVersion: 0,
       importer: input.importer ?? null,
       feedUrl: input.feedUrl ?? null,
+      policy: input.policy ?? null,
       config: input.config == null ? null : JSON.stringify(input.config),
       description: input.description ?? null,
       createdAt: now,
@@ -56,12 +57,14 @@ export class MongoRepositories {
     }
     if (patch.importer !== undefined) next.importer = patch.importer;
     if (patch.feedUrl !== undefined) next.feedUrl = patch.feedUrl;
+    if (patch.policy !== undefined) next.policy = patch.policy;
     if (patch.config !== undefined) next.config = patch.config === null ? null : JSON.stringify(patch.config);
     if (patch.description !== undefined) next.description = patch.description;
     const { name, importer, feedUrl, config, description, updatedAt } = next;
+    const policy = next.policy ?? null;
     try {
       await this.requests.one(() =>
-        this.collections.repositories.updateOne({ _id: id }, { $set: { name, importer, feedUrl, config, description, updatedAt } }),
+        this.collections.repositories.updateOne({ _id: id }, { $set: { name, importer, feedUrl, policy, config, description, updatedAt } }),
       );
     } catch (error) {
       if (isDuplicateKey(error)) throw renameRefused(doc.name, next.name);
@@ -173,6 +176,7 @@ function toRecord(doc: RepositoryDoc): RepositoryRecord {
     name: doc.name,
     importer: doc.importer,
     feedUrl: doc.feedUrl,
+    policy: doc.policy ?? null,
     config: doc.config === null ? null : JSON.parse(doc.config),
     description: doc.description,
     latestVersion: doc.latestVersion,

@@ -12,6 +12,7 @@ interface RepositoryRow {
   write_generation: number;
   importer: string | null;
   feed_url: string | null;
+  policy: string | null;
   config: string | null;
   description: string | null;
   created_at: string;
@@ -39,6 +40,7 @@ export class SqliteRepositories {
       write_generation: 0,
       importer: input.importer ?? null,
       feed_url: input.feedUrl ?? null,
+      policy: input.policy ?? null,
       config: input.config == null ? null : JSON.stringify(input.config),
       description: input.description ?? null,
       created_at: now,
@@ -46,8 +48,8 @@ export class SqliteRepositories {
     };
     this.sql
       .prepare(
-        `INSERT INTO repositories (id, seq, name, latest_version, importer, feed_url, config, description, created_at, updated_at)
-         VALUES (@id, @seq, @name, @latest_version, @importer, @feed_url, @config, @description, @created_at, @updated_at)`,
+        `INSERT INTO repositories (id, seq, name, latest_version, importer, feed_url, policy, config, description, created_at, updated_at)
+         VALUES (@id, @seq, @name, @latest_version, @importer, @feed_url, @policy, @config, @description, @created_at, @updated_at)`,
       )
       .run(row);
     return toRecord(row);
@@ -75,11 +77,12 @@ export class SqliteRepositories {
     }
     if (patch.importer !== undefined) next.importer = patch.importer;
     if (patch.feedUrl !== undefined) next.feed_url = patch.feedUrl;
+    if (patch.policy !== undefined) next.policy = patch.policy;
     if (patch.config !== undefined) next.config = patch.config === null ? null : JSON.stringify(patch.config);
     if (patch.description !== undefined) next.description = patch.description;
     this.sql
       .prepare(
-        `UPDATE repositories SET name = @name, importer = @importer, feed_url = @feed_url, config = @config,
+        `UPDATE repositories SET name = @name, importer = @importer, feed_url = @feed_url, policy = @policy, config = @config,
          description = @description, updated_at = @updated_at WHERE id = @id`,
       )
       .run(next);
@@ -203,6 +206,7 @@ function toRecord(row: RepositoryRow): RepositoryRecord {
     name: row.name,
     importer: row.importer,
     feedUrl: row.feed_url,
+    policy: row.policy as RepositoryRecord['policy'],
     config: row.config === null ? null : JSON.parse(row.config),
     description: row.description,
     latestVersion: row.latest_version,

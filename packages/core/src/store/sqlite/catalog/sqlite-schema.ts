@@ -197,6 +197,10 @@ const MIGRATIONS: readonly string[] = [
   UPDATE repository_content SET unit_rev = (SELECT rev FROM units WHERE units.id = repository_content.unit)
     WHERE unit IN (SELECT id FROM units WHERE rev <> 0);
   `,
+  // 6: the download policy a sync that names none uses, remembered like importer, feed and config
+  `
+  ALTER TABLE repositories ADD COLUMN policy TEXT;
+  `,
 ];
 
 /**
