@@ -19,7 +19,8 @@ export interface CliProcessResult {
 
 /** Runs `tributary` as a separate host process. */
 export function spawnCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<CliProcessResult> } {
-  const child = spawn(process.execPath, [CLI_ENTRY, ...argv], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // no progress lines unless a test asks: a sync slow on a busy machine must not change stderr
+  const child = spawn(process.execPath, [CLI_ENTRY, ...argv], { env: { ...process.env, TRIBUTARY_PROGRESS_SECONDS: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
