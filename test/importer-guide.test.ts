@@ -2,14 +2,14 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 /**
- * docs/writing-an-importer.md shows the example importer's files in fenced blocks tagged with their
+ * docs/writing-an-importer.md shows the example importers' files in fenced blocks tagged with their
  * path (```ts file=examples/notes-importer/src/index.ts). The guide's code is the example's code:
  * every tagged block must equal its file, and every file of the example must be in the guide, so a
  * reader following only the guide builds exactly what CI builds and tests.
  */
 const ROOT = path.resolve(__dirname, '..');
 const GUIDE = path.join(ROOT, 'docs', 'writing-an-importer.md');
-const EXAMPLE = 'examples/notes-importer';
+const EXAMPLES = ['examples/notes-importer', 'examples/simple-index-importer'];
 const NOT_SOURCE = new Set(['node_modules', 'dist']);
 
 interface FileBlock {
@@ -57,6 +57,6 @@ describe('the importer guide', () => {
   it('shows every file of the example, each once', () => {
     const shown = blocks.map((b) => b.file);
     expect(new Set(shown).size).toBe(shown.length);
-    expect(shown.sort()).toEqual(exampleFiles(EXAMPLE).sort());
+    expect(shown.sort()).toEqual(EXAMPLES.flatMap((example) => exampleFiles(example)).sort());
   });
 });

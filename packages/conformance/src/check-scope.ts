@@ -12,6 +12,8 @@ export interface CheckSyncOptions {
   readonly force?: boolean;
   readonly signal?: AbortSignal;
   readonly config?: Record<string, unknown>;
+  /** The watchdog, when the kit's default does not suit (e.g. a sync the kit stalls on purpose). */
+  readonly stallTimeoutMs?: number;
 }
 
 /** Hosts and fixture servers of one check, closed together when the check ends. */

@@ -9,6 +9,11 @@ import { checkResyncIdempotent, checkUnitKeysDeclared } from './checks/first-syn
 import { checkInvalidConfigRejected, checkPluginObject } from './checks/plugin-object.js';
 import { checkSourceDeterministic } from './checks/source-determinism.js';
 import { checkWritesInsideStorage } from './checks/storage-sandbox.js';
+import { checkFirstSyncSucceeds } from './checks/first-sync-succeeds.js';
+import { checkIndexCancellationHonoured, checkIndexErrorIntact, checkIndexTruncatedIntact } from './checks/index-faults.js';
+import { checkEarlyFinishSeesChanges } from './checks/early-finish.js';
+import { checkWorkingAreaBounded } from './checks/working-area.js';
+import { checkRequestsThroughHost } from './checks/host-fetcher.js';
 
 /** A conformance check: resolves when the plugin keeps the rule, rejects with a ConformanceFailure when not. */
 export type ConformanceCheck = (ctx: ConformanceContext) => Promise<void>;
@@ -17,6 +22,7 @@ export type ConformanceCheck = (ctx: ConformanceContext) => Promise<void>;
 export const CONFORMANCE_CHECKS: Readonly<Record<ConformanceRule, ConformanceCheck>> = {
   'plugin-object-valid': checkPluginObject,
   'invalid-config-rejected': checkInvalidConfigRejected,
+  'first-sync-succeeds': checkFirstSyncSucceeds,
   'unit-keys-declared': checkUnitKeysDeclared,
   'resync-idempotent': checkResyncIdempotent,
   'source-deterministic': checkSourceDeterministic,
@@ -28,6 +34,12 @@ export const CONFORMANCE_CHECKS: Readonly<Record<ConformanceRule, ConformanceChe
   'cancellation-honoured': checkCancellationHonoured,
   'upstream-error-intact': checkUpstreamErrorIntact,
   'corrupt-artifact-intact': checkCorruptArtifactIntact,
+  'requests-through-host': checkRequestsThroughHost,
+  'index-error-intact': checkIndexErrorIntact,
+  'index-truncated-intact': checkIndexTruncatedIntact,
+  'index-cancellation-honoured': checkIndexCancellationHonoured,
+  'early-finish-sees-changes': checkEarlyFinishSeesChanges,
+  'working-area-bounded': checkWorkingAreaBounded,
   'writes-inside-storage': checkWritesInsideStorage,
   'conduit-batched': checkConduitBatched,
 };

@@ -71,8 +71,10 @@ export class ConformanceContext {
       policy: options.policy ?? 'immediate',
       mirror: options.mirror ?? false,
       force: options.force ?? true,
-      // one quick retry: fault checks fail fast, and a flaky retry path is still exercised
-      remote: { retries: 1, backoffMs: 5 },
+      // one quick retry: fault checks fail fast, and a flaky retry path is still exercised; the header
+      // marks requests made through the host's fetcher (rule requests-through-host)
+      remote: { retries: 1, backoffMs: 5, headers: { [KIT_HEADER]: KIT_HEADER_VALUE } },
+      stallTimeoutMs: options.stallTimeoutMs ?? this.options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
       ...(config !== undefined ? { config } : {}),
       ...(options.signal !== undefined ? { signal: options.signal } : {}),
     };
@@ -84,19 +86,35 @@ export class ConformanceContext {
     try {
       return await this.sync(testHost, repository, upstream, options);
     } catch (error) {
+      if (rule !== 'first-sync-succeeds' && (await this.firstSyncFails())) return conformanceFailure(rule, firstSyncFailsWords(error), error);
       return conformanceFailure(rule, `${what} failed, so the rule could not be checked: ${describeError(error)}`, error);
     }
   }
 
-  /** What the plugin makes of a fixture state in an immediate sync into an empty repository. */
-  survey(name: StateName, rule: ConformanceRule): Promise<StateSurvey> {
+  /** Whether an immediate sync of the initial state into an empty repository fails (rule first-sync-succeeds says why). */
+  async firstSyncFails(): Promise<boolean> {
+    return this.surveyOf('initial').then(
+      () => false,
+      () => true,
+    );
+  }
+
+  private surveyOf(name: StateName): Promise<StateSurvey> {
     let survey = this.surveys.get(name);
     if (!survey) {
       survey = this.withScope(async (scope) => surveyState(this, scope, name));
+      survey.catch(() => undefined);
       this.surveys.set(name, survey);
     }
-    return survey.catch((error: unknown) =>
-      conformanceFailure(rule, `an immediate sync of the fixture's ${name} state into an empty repository failed, so the rule could not be checked: ${describeError(error)}`, error),
+    return survey;
+  }
+
+  /** What the plugin makes of a fixture state in an immediate sync into an empty repository. */
+  survey(name: StateName, rule: ConformanceRule): Promise<StateSurvey> {
+    return this.surveyOf(name).catch((error: unknown) =>
+      rule === 'first-sync-succeeds'
+        ? conformanceFailure(rule, `an immediate sync of the fixture's ${name} state into an empty repository failed: ${describeError(error)}${adviceFor(error)}`, error)
+        : conformanceFailure(rule, firstSyncFailsWords(error), error),
     );
   }
 
@@ -117,6 +135,58 @@ export class ConformanceContext {
     })();
     return this.fixturesPromise;
   }
+}
+
+/** The header the kit's syncs give the host's fetcher, so the fixture server tells its requests from others. */
+export const KIT_HEADER = 'x-tributary-conformance';
+export const KIT_HEADER_VALUE = 'through-the-host';
+export const DEFAULT_STALL_TIMEOUT_MS = 10_000;
+
+/** What every rule but first-sync-succeeds says when the importer's first sync fails: once, briefly. */
+function firstSyncFailsWords(error: unknown): string {
+  const code = rootCode(error);
+  return `not checked: the importer's first sync fails${code ? ` (${code})` : ''}; rule 'first-sync-succeeds' says why. Fix that first`;
+}
+
+function rootCode(error: unknown): string | undefined {
+  let code: string | undefined;
+  let current: unknown = error;
+  for (let depth = 0; depth < 10 && current; depth++) {
+    const c = (current as { code?: unknown }).code;
+    if (typeof c === 'string') code = c;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return code;
+}
+
+/** The innermost error of a cause chain. */
+export function rootCause(error: unknown): unknown {
+  let current: unknown = error;
+  for (let depth = 0; depth < 10; depth++) {
+    const next = (current as { cause?: unknown } | undefined)?.cause;
+    if (next === undefined || next === null) return current;
+    current = next;
+  }
+  return current;
+}
+
+/** What to do about the host's typed refusals, in a plugin author's words. */
+export function adviceFor(error: unknown): string {
+  const root = rootCause(error);
+  const message = root instanceof Error ? root.message : String(root);
+  const details = (root as { details?: { rule?: string } } | undefined)?.details;
+  if (root instanceof TypeError && /read[- ]only|not extensible|Cannot (add|delete|assign)/i.test(message)) {
+    return (
+      '.\nThe host freezes a content\'s key and metadata objects when it is put(): the importer changed one afterwards ' +
+      '(a key or metadata object reused for the next content?). Build new objects for every content'
+    );
+  }
+  if (details?.rule === 'duplicate-key') return '.\nLikely cause: the same upstream record is read twice (two pages, a mirror list) and built differently, or the key lacks a field that tells two records apart';
+  if (details?.rule === 'duplicate-relative-path') return '.\nLikely cause: relativePath is built from too little (the project name without the file name or version)';
+  if (details?.rule === 'put-after-return') return '.\nLikely cause: a page emitted from a promise that run() does not await';
+  if ((root as { code?: unknown })?.code === 'TRIBUTARY_ERR_TIMEOUT') return '.\nThe host\'s watchdog stopped the sync: see what it says the first stage waits on';
+  if ((root as { code?: unknown })?.code === 'TRIBUTARY_ERR_UNIT_METADATA_INVALID') return '.\nBuild metadata that matches the metadataSchema the content type declares';
+  return '';
 }
 
 /** A context for running the `checkX` functions directly (as the kit's own tests do). */

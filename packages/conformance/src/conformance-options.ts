@@ -26,8 +26,10 @@ export interface ImporterConformanceOptions {
    */
   readonly replacedTypes?: readonly string[];
   /**
-   * Path (on the fixture server) of an artifact file of the changed state that the kit corrupts or
-   * fails. Default: found automatically, one the initial state does not have.
+   * Path (on the fixture server) of a file of the changed state that the kit corrupts or fails.
+   * An artifact file is the target of the artifact rules (upstream-error-intact,
+   * corrupt-artifact-intact, cancellation); an index or metadata file the target of the index rules
+   * (index-error-intact, index-truncated-intact). Default: found automatically for each.
    */
   readonly faultPath?: string;
   /** Rules not to check, each with the reason (shown as a skipped test). */
@@ -40,4 +42,9 @@ export interface ImporterConformanceOptions {
    * How long a cancelled sync may take to settle before the kit calls it hung, in ms (default 20 s).
    */
   readonly cancelSettleMs?: number;
+  /**
+   * The host's progress watchdog in the kit's syncs, in ms (default 10 s): a sync in which nothing
+   * moves for this long fails, naming what it waits on, instead of hanging the test run.
+   */
+  readonly stallTimeoutMs?: number;
 }

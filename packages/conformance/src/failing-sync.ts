@@ -18,7 +18,8 @@ export interface FailingSyncPlan {
 
 /**
  * Picks the artifact files a failing sync will request: those of the changed state (or, failing
- * that, the initial state) whose bytes the other state does not have, or the author's `faultPath`.
+ * that, the initial state) whose bytes the other state does not have, or the author's `faultPath` when it is an artifact file (an index or metadata file named there
+ * is the target of the index rules instead).
  */
 export async function planFailingSync(ctx: ConformanceContext, rule: ConformanceRule): Promise<FailingSyncPlan> {
   const faultPath = ctx.options.faultPath?.replace(/^\/+/, '');
@@ -26,7 +27,9 @@ export async function planFailingSync(ctx: ConformanceContext, rule: Conformance
     if (!(await ctx.state('changed')).files.has(faultPath)) {
       conformanceFailure(rule, `the faultPath '${faultPath}' given to the kit is not a file of the fixture's changed state`);
     }
-    return { base: 'initial', target: 'changed', paths: [faultPath] };
+    // a page or metadata file named as faultPath is what the index rules break; corrupting it here
+    // would fail a correct importer on a digest it cannot have
+    if ((await ctx.survey('changed', rule)).artifactPaths.has(faultPath)) return { base: 'initial', target: 'changed', paths: [faultPath] };
   }
   const initial = await ctx.survey('initial', rule);
   const changed = await ctx.survey('changed', rule);

@@ -22,3 +22,9 @@ export { checkCancelledSyncIntact, checkCancellationHonoured } from './checks/ca
 export { checkUpstreamErrorIntact, checkCorruptArtifactIntact } from './checks/failed-sync.js';
 export { checkWritesInsideStorage } from './checks/storage-sandbox.js';
 export { checkConduitBatched } from './checks/conduit-batching.js';
+export { checkFirstSyncSucceeds } from './checks/first-sync-succeeds.js';
+export { checkIndexErrorIntact, checkIndexTruncatedIntact, checkIndexCancellationHonoured } from './checks/index-faults.js';
+export { checkEarlyFinishSeesChanges } from './checks/early-finish.js';
+export { checkWorkingAreaBounded } from './checks/working-area.js';
+export { checkRequestsThroughHost } from './checks/host-fetcher.js';
+export { KIT_HEADER } from './conformance-context.js';

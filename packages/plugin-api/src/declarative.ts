@@ -71,6 +71,28 @@ function forgetOnAbort(signal: AbortSignal, reject: (reason: unknown) => void): 
   pendingBySignal.get(signal)?.delete(reject);
 }
 
+/**
+ * Content whose `resolution()` somebody awaits although it was never put() into a pipeline: that
+ * future can only settle by an explicit `resolve()`, so a first stage awaiting it waits forever.
+ * The host's progress watchdog names it. Shared through `globalThis` like the signal above; holds at
+ * most {@link MAX_AWAITED_UNPUT} (the oldest is forgotten), and content leaves it once put or resolved.
+ */
+const AWAITED_UNPUT_KEY = Symbol.for('tributary.pipeline.awaitedUnput');
+const MAX_AWAITED_UNPUT = 64;
+
+function awaitedUnputSet(): Map<DeclarativeContent, number> {
+  const holder = globalThis as unknown as Record<symbol, Map<DeclarativeContent, number> | undefined>;
+  return (holder[AWAITED_UNPUT_KEY] ??= new Map());
+}
+
+/**
+ * Content awaited (`resolution()`) but never put() nor resolved, oldest first: what a hung first
+ * stage may be waiting on. `since` (a `Date.now()` time) leaves out what was awaited before it.
+ */
+export function contentAwaitedBeforePut(since = 0): readonly DeclarativeContent[] {
+  return [...awaitedUnputSet()].filter(([, at]) => at >= since).map(([dc]) => dc);
+}
+
 export interface DeclarativeArtifactInit {
   /** Where to fetch the bytes: one url, or several tried in turn. */
   readonly url: string | readonly string[];
@@ -261,6 +283,11 @@ export class DeclarativeContent {
     }
     if (!this.done && !this.awaitedFlag) {
       this.awaitedFlag = true;
+      if (!this.syncSignal) {
+        const unput = awaitedUnputSet();
+        if (unput.size >= MAX_AWAITED_UNPUT) unput.delete(unput.keys().next().value as DeclarativeContent);
+        unput.set(this, Date.now());
+      }
       futureAwaitedSignal().notify();
     }
     return this.future;
@@ -270,6 +297,7 @@ export class DeclarativeContent {
   resolve(unit: UnitRef | undefined = this.unit): void {
     if (this.done) return;
     this.done = true;
+    if (this.awaitedFlag && !this.syncSignal) awaitedUnputSet().delete(this);
     if (unit) this.unit = unit;
     if (this.syncSignal && this.cancel) forgetOnAbort(this.syncSignal, this.cancel);
     this.cancel = undefined;
@@ -283,6 +311,7 @@ export class DeclarativeContent {
   bindToSync(signal: AbortSignal): void {
     if (this.syncSignal || this.done) return;
     this.syncSignal = signal;
+    if (this.awaitedFlag) awaitedUnputSet().delete(this);
     if (this.cancel) rejectOnAbort(signal, this.cancel);
   }
 }

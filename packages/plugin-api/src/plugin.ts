@@ -44,6 +44,12 @@ export interface SyncContext<Config = unknown> {
    * should emit nothing more and return.
    */
   finishEarlyIfUnchanged(fingerprint: string, reason: string): boolean;
+  /**
+   * Tells the host how far the importer is through `what` (its index: `done` of `total` bytes
+   * read), for progress displays. A host may leave it out: call it as `ctx.reportProgress?.(…)`,
+   * as often as convenient (the host only keeps the latest).
+   */
+  readonly reportProgress?: (what: string, done: number, total: number) => void;
 }
 
 /** Context of a pipeline-style importer's first stage. */

@@ -9,8 +9,14 @@ export interface SyncReport {
   readonly added: CountsByType;
   readonly updated: CountsByType;
   readonly removed: CountsByType;
-  /** Artifacts fetched from upstream in this sync, and their bytes. */
+  /** Artifacts fetched from upstream in this sync, and their bytes (metadata files not included). */
   readonly downloaded: { readonly count: number; readonly bytes: number };
+  /**
+   * Index and metadata files the importer fetched itself (a PULP_MANIFEST, repomd.xml and the files
+   * it lists), and their bytes. Absent from reports recorded before it existed; a conduit-style
+   * importer's downloads are all counted in `downloaded`, the host cannot tell them apart.
+   */
+  readonly metadata?: { readonly count: number; readonly bytes: number };
   /** Set when the importer saw nothing had changed upstream and finished without comparing units. */
   readonly finishedEarly?: string;
   /** Human-readable log lines, oldest first. */

@@ -2,6 +2,7 @@ import { inject, injectable } from 'tsyringe';
 import {
   canonicalUnitKey,
   ErrorCodes,
+  isTributaryError,
   parseMetadataJson,
   TributaryError,
   type ContentTypeDefinition,
@@ -79,7 +80,11 @@ export class UnitWrites {
     }
     // the object given as text lives only as long as this batch's write: it is checked, the text is stored
     const metadata = text !== undefined ? parseMetadataJson(text, unit.typeId, unit.key) : (unit.metadata ?? {});
-    this.plugins.validateMetadata(unit.typeId, metadata);
+    try {
+      this.plugins.validateMetadata(unit.typeId, metadata);
+    } catch (error) {
+      throw withUnitNamed(error, unit);
+    }
     const given = unit.artifacts ?? NO_ARTIFACTS;
     const unitArtifacts: { relativePath: string; sha256: string | null }[] = [];
     const remotes: Omit<RemoteArtifactRecord, 'unitId'>[] = [];
@@ -130,4 +135,19 @@ export class UnitWrites {
       digests,
     };
   }
+}
+
+/** A metadata error naming the unit it is about (the schema's error names only the type). */
+function withUnitNamed(error: unknown, unit: UnitInput): unknown {
+  if (!isTributaryError(error) || error.code !== ErrorCodes.UNIT_METADATA_INVALID) return error;
+  let key: string;
+  try {
+    key = JSON.stringify(unit.key);
+  } catch {
+    key = String(unit.key);
+  }
+  return new TributaryError(ErrorCodes.UNIT_METADATA_INVALID, error.message.replace(/^metadata of a '([^']*)' unit/, `metadata of '$1' unit ${key}`), {
+    cause: error.cause,
+    details: { ...(error.details ?? {}), typeId: unit.typeId, key: unit.key },
+  });
 }

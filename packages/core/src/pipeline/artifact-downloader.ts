@@ -63,11 +63,13 @@ export class ArtifactDownloader extends Stage {
         nextInput = undefined;
         if (arrived.done) {
           inputDone = true;
+          if (this.ctx.progress) this.ctx.progress.artifactsListed = true;
           continue;
         }
         const dc = arrived.value;
         if (dc.resolved) continue;
         const due = this.dueArtifacts(dc);
+        if (this.ctx.progress) this.ctx.progress.artifactsDue += due.length;
         // nothing to fetch and nothing ahead of it in the window (every content of an on_demand
         // sync): passed on at once, as the window would, without its bookkeeping per content
         if (due.length > 0 || !window.quiet) window.admit(dc, due);

@@ -1,6 +1,6 @@
 export { runPipeline, DEFAULT_QUEUE_CAPACITY, type RunPipelineArgs, type PipelineOutcome } from './run-pipeline.js';
 export { defaultStages } from './default-stages.js';
-export { DEFAULT_DOWNLOAD_CONCURRENCY, type PipelineContext } from './pipeline-context.js';
+export { DEFAULT_DOWNLOAD_CONCURRENCY, type PipelineContext, type PipelineProgress } from './pipeline-context.js';
 export { QueryExistingContents } from './query-existing-contents.js';
 export { QueryExistingArtifacts } from './query-existing-artifacts.js';
 export { ArtifactDownloader } from './artifact-downloader.js';

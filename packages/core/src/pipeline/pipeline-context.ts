@@ -28,6 +28,16 @@ export interface PipelineContext {
   readonly queueCapacity?: number;
   /** Downloads in flight at once across the whole ArtifactDownloader (default 10). */
   readonly downloadConcurrency?: number;
+  /** Counted for progress displays: the artifacts ArtifactDownloader found due so far. */
+  readonly progress?: PipelineProgress;
+}
+
+/** What a running pipeline tells about its downloads, for progress displays. */
+export interface PipelineProgress {
+  /** Artifacts found due for download so far. */
+  artifactsDue: number;
+  /** Set once every content reached ArtifactDownloader: `artifactsDue` is then the total. */
+  artifactsListed: boolean;
 }
 
 /** The batch size of `ctx`, checked. */

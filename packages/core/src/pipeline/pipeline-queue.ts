@@ -18,6 +18,8 @@ export class PipelineQueue extends ContentQueue<DeclarativeContent> {
   consumerWaitMs = 0;
   /** Milliseconds the producer spent waiting for room. */
   producerWaitMs = 0;
+  /** Items put so far: the runner's progress watchdog watches it move. */
+  moved = 0;
 
   constructor(capacity: number, signal?: AbortSignal) {
     super(capacity, signal, { resumeProducersAt: Math.min(capacity - 1, Math.floor(capacity / 2)) });
@@ -42,6 +44,7 @@ export class PipelineQueue extends ContentQueue<DeclarativeContent> {
   }
 
   override put(item: DeclarativeContent): Promise<void> {
+    this.moved++;
     return this.size < this.capacity ? super.put(item) : this.counting('producer', () => super.put(item));
   }
 

@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { debuglog } from 'node:util';
 import {
+  contentAwaitedBeforePut,
   ErrorCodes,
   isTributaryError,
   QUEUE_END,
@@ -9,6 +10,7 @@ import {
   TributaryError,
   type Stage,
 } from '@tributary/plugin-api';
+import { FirstStageOutput } from './first-stage-output.js';
 import { PipelineQueue } from './pipeline-queue.js';
 
 /** `NODE_DEBUG=tributary-pipeline` prints each run's per-stage wall and busy milliseconds. */
@@ -28,6 +30,16 @@ export interface RunPipelineArgs {
   readonly repository: string;
   /** Capacity of each queue between stages (default 100). */
   readonly queueCapacity?: number;
+  /**
+   * Progress watchdog: when no content moves between stages (and `progress` does not change) for
+   * this many milliseconds, the run fails with TRIBUTARY_ERR_TIMEOUT naming what the first stage
+   * waits on, without waiting for stages that ignore their signal. Default: no watchdog.
+   */
+  readonly stallTimeoutMs?: number;
+  /** A counter of progress made outside the queues (bytes downloaded, say), for the watchdog. */
+  readonly progress?: () => number;
+  /** More words for the watchdog's error: what else the sync waits on (downloads in flight, say). */
+  readonly describeStall?: () => string | undefined;
 }
 
 export interface PipelineOutcome {
@@ -71,11 +83,15 @@ export async function runPipeline(args: RunPipelineArgs): Promise<PipelineOutcom
   const controller = new AbortController();
   // every queue, awaited future and download of the sync listens to this one signal
   setMaxListeners(0, controller.signal);
-  const queues = stages.slice(1).map(() => new PipelineQueue(capacity, controller.signal));
+  const queues: PipelineQueue[] = stages
+    .slice(1)
+    .map((_, i) => (i === 0 ? new FirstStageOutput(capacity, controller.signal, names[0]!, (error) => fail({ stage: names[0]!, cause: error, cancelled: false })) : new PipelineQueue(capacity, controller.signal)));
   const inputOf = (i: number): PipelineQueue | undefined => (i > 0 ? queues[i - 1] : undefined);
   const outputOf = (i: number): PipelineQueue | undefined => queues[i];
 
   const running = new Set<number>();
+  const startedAt = Date.now();
+  let stalled: TributaryError | undefined;
   const timings: Record<string, number> = {};
   const busy: Record<string, number> = {};
   let failure: Failure | undefined;
@@ -124,6 +140,8 @@ export async function runPipeline(args: RunPipelineArgs): Promise<PipelineOutcom
     const started = performance.now();
     try {
       await stage.run();
+      const output = outputOf(i);
+      if (output instanceof FirstStageOutput) output.markReturned();
       if (!controller.signal.aborted) {
         checkInputConsumed(name, inputOf(i));
         outputOf(i)?.close();
@@ -138,10 +156,82 @@ export async function runPipeline(args: RunPipelineArgs): Promise<PipelineOutcom
     }
   };
 
+  const watchdog = args.stallTimeoutMs !== undefined ? startWatchdog(args.stallTimeoutMs) : undefined;
   try {
-    await Promise.all(stages.map((_, i) => runStage(i)));
+    const all = Promise.all(stages.map((_, i) => runStage(i)));
+    if (watchdog) await Promise.race([all, watchdog.gaveUp]);
+    else await all;
   } finally {
+    watchdog?.stop();
     callerSignal?.removeEventListener('abort', onCallerAbort);
+  }
+
+  /**
+   * Fails the run once nothing moved for `stallMs`; once it has, waits a short grace for the stages
+   * to return and then gives up on those that ignore their signal (a first stage awaiting a future
+   * that can never settle would otherwise hold the sync, and its caller, forever).
+   */
+  function startWatchdog(stallMs: number): { gaveUp: Promise<void>; stop(): void } {
+    if (!Number.isFinite(stallMs) || stallMs <= 0) {
+      throw new TributaryError(ErrorCodes.INVALID_ARGUMENT, `stallTimeoutMs must be a positive number, got ${stallMs}`);
+    }
+    const measure = (): number => queues.reduce((n, q) => n + q.moved, 0) + (args.progress?.() ?? 0);
+    let last = measure();
+    let lastChange = performance.now();
+    let giveUp!: () => void;
+    const gaveUp = new Promise<void>((resolve) => (giveUp = resolve));
+    let graceTimer: NodeJS.Timeout | undefined;
+    const timer = setInterval(() => {
+      const now = measure();
+      if (now !== last) {
+        last = now;
+        lastChange = performance.now();
+        return;
+      }
+      if (performance.now() - lastChange < stallMs || stalled || running.size === 0) return;
+      stalled = stallError(stallMs);
+      fail({ stage: running.has(0) ? names[0]! : stageAtWork(), cause: stalled, cancelled: false });
+      clearInterval(timer);
+      graceTimer = setTimeout(giveUp, Math.min(2_000, stallMs));
+    }, Math.max(10, Math.min(1_000, Math.floor(stallMs / 4))));
+    timer.unref?.();
+    return {
+      gaveUp,
+      stop: () => {
+        clearInterval(timer);
+        if (graceTimer) clearTimeout(graceTimer);
+      },
+    };
+  }
+
+  function stallError(stallMs: number): TributaryError {
+    const seconds = Math.round(stallMs / 100) / 10;
+    const waits: string[] = [];
+    const first = queues[0];
+    if (running.has(0)) {
+      const unput = contentAwaitedBeforePut(startedAt);
+      if (unput.length > 0) {
+        const shown = unput.slice(0, 3).map((dc) => `'${dc.typeId}' ${safeJson(dc.key)}`).join(', ');
+        waits.push(
+          `the first stage ${names[0]} awaits resolution() of ${unput.length} content(s) it never put(): ${shown}${unput.length > 3 ? ', …' : ''}. ` +
+            'A future settles only once its content went through the pipeline: put() the content before awaiting its resolution()',
+        );
+      } else if (first?.producerWaiting) {
+        waits.push(`the first stage ${names[0]} waits for room in a full pipeline (a later stage is stuck: ${stageAtWork()})`);
+      } else {
+        waits.push(
+          `the first stage ${names[0]} is still running but has put nothing for ${seconds} s and downloads nothing through the host's fetcher: ` +
+            'it waits on something outside the pipeline (a promise nobody settles, a request made around the host, a timer)',
+        );
+      }
+    } else {
+      waits.push(`stage ${stageAtWork()} is at work but nothing moved`);
+    }
+    const extra = args.describeStall?.();
+    if (extra) waits.push(extra);
+    return new TributaryError(ErrorCodes.TIMEOUT, `the sync of '${args.repository}' made no progress for ${seconds} s: ${waits.join('; ')}`, {
+      details: { stallTimeoutMs: stallMs, stage: running.has(0) ? names[0] : stageAtWork(), emitted: first instanceof FirstStageOutput ? first.count : undefined },
+    });
   }
 
   // assigned inside the callbacks above, which control-flow analysis does not follow
@@ -152,6 +242,14 @@ export async function runPipeline(args: RunPipelineArgs): Promise<PipelineOutcom
   }
   if (failed) throw syncFailed(failed);
   return { timings, busy };
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return String(value);
+  }
 }
 
 function notAStage(name: string, error: unknown): TributaryError {

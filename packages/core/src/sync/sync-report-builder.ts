@@ -10,7 +10,10 @@ export class SyncReportBuilder {
   private readonly logLines: string[] = [];
   private droppedLogLines = 0;
   private finishedEarlyReason: string | undefined;
+  /** Artifacts downloaded (metadata files apart: {@link metadata}). */
   readonly downloaded = { count: 0, bytes: 0 };
+  /** Index and metadata files the importer downloaded itself. */
+  readonly metadata = { count: 0, bytes: 0 };
   timings: Record<string, number> = {};
 
   addAdded(counts: CountsByType): void {
@@ -56,6 +59,7 @@ export class SyncReportBuilder {
       updated: { ...this.updated },
       removed: { ...this.removed },
       downloaded: { ...this.downloaded },
+      metadata: { ...this.metadata },
       ...(this.finishedEarlyReason !== undefined ? { finishedEarly: this.finishedEarlyReason } : {}),
       log,
       timings: { ...this.timings },

@@ -8,6 +8,7 @@ import {
   type DownloadPolicy,
   type FirstStageContext,
   type ImporterPlugin,
+  type RemoteFetcher,
   type SyncContext,
   type SyncReport,
   type SyncSettings,
@@ -15,7 +16,7 @@ import {
 import { sourceContextOf } from '../conduit/source-digest.js';
 import type { SyncScope } from '../conduit/sync-scope.js';
 import { Downloader, redactUrl, withoutCredentials, type RemoteOptions } from '../download/index.js';
-import { defaultStages, runPipeline, type PipelineContext } from '../pipeline/index.js';
+import { defaultStages, runPipeline, type PipelineContext, type PipelineProgress } from '../pipeline/index.js';
 import { ArtifactStorage } from '../storage/artifact-storage.js';
 import type { ContentStore, RepositoryRecord } from '../store/content-store.js';
 import { CONTENT_STORE, HOST_OPTIONS, PLUGINS, type HostOptionsToken, type PluginCatalog } from '../tokens.js';
@@ -30,6 +31,7 @@ export interface SyncOptions {
   readonly importer?: string;
   /** Feed url; defaults to the repository's feed url. */
   readonly url?: string;
+  /** Download policy; defaults to the one the last successful sync used, else immediate. */
   readonly policy?: DownloadPolicy;
   readonly mirror?: boolean;
   readonly force?: boolean;
@@ -39,18 +41,34 @@ export interface SyncOptions {
   readonly signal?: AbortSignal;
   /** Called with each log line (already free of credentials). */
   readonly onLog?: (line: string) => void;
-  /** Remember importer, url and config on the repository for later syncs (default true). */
+  /** Remember importer, url, policy and config on the repository for later syncs (default true). */
   readonly remember?: boolean;
   /** Called about four times a second while the sync runs. */
   readonly onProgress?: (progress: SyncProgress) => void;
+  /**
+   * Progress watchdog: a sync that makes no progress (no content moving through the pipeline, no
+   * download finishing, for a conduit-style importer nothing counted in the report) for this many
+   * milliseconds fails with TRIBUTARY_ERR_TIMEOUT naming what it waits on. Default: none. Set it
+   * well above the longest single download a sync makes.
+   */
+  readonly stallTimeoutMs?: number;
 }
 
 export interface SyncProgress {
   readonly added: number;
   readonly updated: number;
   readonly removed: number;
+  /** Artifacts downloaded so far, and their bytes (metadata files apart). */
   readonly downloadedFiles: number;
   readonly downloadedBytes: number;
+  /** Index and metadata files the importer downloaded itself, and their bytes. */
+  readonly metadataFiles: number;
+  readonly metadataBytes: number;
+  /** Artifacts found due for download so far; the total once `artifactsListed`. */
+  readonly artifactsDue: number;
+  readonly artifactsListed: boolean;
+  /** How far the importer is through its index, when it says (SyncContext.reportProgress). */
+  readonly index?: { readonly what: string; readonly done: number; readonly total: number };
 }
 
 export interface SyncOutcome {
@@ -157,7 +175,7 @@ export class SyncService {
     checkFeedUrl(url);
     const settings: SyncSettings = {
       url,
-      policy: options.policy ?? 'immediate',
+      policy: options.policy ?? repository.policy ?? 'immediate',
       mirror: options.mirror ?? false,
       force: options.force ?? false,
     };
@@ -210,8 +228,35 @@ export class SyncService {
     const { conduit, resync } = createSyncSession(this.container, scope);
     // file: urls from the remote's metadata are read only when the feed itself is file:
     const downloader = new Downloader(this.storage, syncId, options.remote ?? {}, { feedUrl: settings.url });
+    // what a pipeline importer fetches itself is its index and metadata; the artifacts are fetched by the pipeline
+    const metadata = report.metadata;
+    const importerFetcher: RemoteFetcher = plugin.firstStage
+      ? {
+          transferLimit: downloader.transferLimit,
+          download: async (url, expected, signal) => {
+            const file = await downloader.download(url, expected, followingSync(signal, abort.signal));
+            metadata.count++;
+            metadata.bytes += file.size;
+            return file;
+          },
+        }
+      : followingSignal(downloader, abort.signal);
+    const pipelineProgress: PipelineProgress = { artifactsDue: 0, artifactsListed: false };
+    let index: SyncProgress['index'];
     const progressTimer = options.onProgress
-      ? setInterval(() => options.onProgress!({ ...report.totals(), downloadedFiles: downloader.stats.files, downloadedBytes: downloader.stats.bytes }), 250)
+      ? setInterval(
+          () =>
+            options.onProgress!({
+              ...report.totals(),
+              downloadedFiles: downloader.stats.files - metadata.count,
+              downloadedBytes: downloader.stats.bytes - metadata.bytes,
+              metadataFiles: metadata.count,
+              metadataBytes: metadata.bytes,
+              ...pipelineProgress,
+              ...(index ? { index } : {}),
+            }),
+          250,
+        )
       : undefined;
     progressTimer?.unref();
     let fingerprint: string | null = null;
@@ -221,8 +266,11 @@ export class SyncService {
         config,
         signal: abort.signal,
         log: logger,
-        fetcher: downloader,
+        fetcher: importerFetcher,
         workingDir: scope.workingDir,
+        reportProgress: (what, done, total) => {
+          index = { what, done, total };
+        },
         finishEarlyIfUnchanged(value: string, reason: string): boolean {
           fingerprint = value;
           if (previousFingerprint !== undefined && previousFingerprint === value) {
@@ -250,30 +298,42 @@ export class SyncService {
           settings,
           batchSize: Math.min(this.hostOptions.batchSize, this.store.pipelineBatchSize),
           ...(options.remote?.concurrency ? { downloadConcurrency: options.remote.concurrency } : {}),
+          progress: pipelineProgress,
         };
         const stages = [first, ...defaultStages(pipelineContext, plugin.stages, firstContext as FirstStageContext)];
         // a sync that cannot finish early (forced, or nothing to compare with) reads what is stored
         // while the importer fetches its index, not only once it has it (and not at all when the
         // stages said they will not compare, which they did as they were built)
         if (previousFingerprint === undefined) resync.readBaseAhead();
-        const { busy } = await runPipeline({ stages, signal: abort.signal, plugin: plugin.name, repository: repository.name });
+        const { busy } = await runPipeline({
+          stages,
+          signal: abort.signal,
+          plugin: plugin.name,
+          repository: repository.name,
+          ...(options.stallTimeoutMs !== undefined
+            ? { stallTimeoutMs: options.stallTimeoutMs, progress: () => downloader.stats.files + downloader.stats.requests + downloader.stats.bytes }
+            : {}),
+        });
         await resync.settled();
         // busy time (minus waits on queues) says where a sync's time goes; every stage's wall time is the whole sync
         report.timings = { ...busy };
       } else {
         try {
-          const result = await plugin.sync!(conduit, config as never, context as SyncContext<never>);
+          const syncing = plugin.sync!(conduit, config as never, context as SyncContext<never>);
+          const result = options.stallTimeoutMs !== undefined
+            ? await watchConduitSync(syncing, options.stallTimeoutMs, () => { const t = report.totals(); return t.added + t.updated + t.removed + downloader.stats.files + downloader.stats.requests; }, abort, repository.name)
+            : await syncing;
           for (const line of result?.log ?? []) logger.info(String(line));
         } catch (error) {
-          throw new SyncFailedError({ plugin: plugin.name, repository: repository.name, stage: 'sync', cause: error, cancelled: abort.signal.aborted && !isTributaryError(abort.signal.reason, ErrorCodes.LEASE_LOST) });
+          throw new SyncFailedError({ plugin: plugin.name, repository: repository.name, stage: 'sync', cause: error, cancelled: cancelledBy(abort.signal) });
         }
         if (abort.signal.aborted) {
-          throw new SyncFailedError({ plugin: plugin.name, repository: repository.name, stage: 'sync', cause: abort.signal.reason, cancelled: true });
+          throw new SyncFailedError({ plugin: plugin.name, repository: repository.name, stage: 'sync', cause: abort.signal.reason, cancelled: cancelledBy(abort.signal) });
         }
         report.timings = { sync: Date.now() - pluginStarted };
       }
-      report.downloaded.count = downloader.stats.files;
-      report.downloaded.bytes = downloader.stats.bytes;
+      report.downloaded.count = downloader.stats.files - metadata.count;
+      report.downloaded.bytes = downloader.stats.bytes - metadata.bytes;
     } finally {
       if (progressTimer) clearInterval(progressTimer);
       await downloader.close().catch(() => undefined);
@@ -288,7 +348,8 @@ export class SyncService {
    */
   private async commitOrKeep(running: RunningSync, version: number): Promise<number> {
     const repoId = running.plan.repository.id;
-    if (running.report.finishedEarly !== undefined || !running.report.changedContent) {
+    // a unit shown in a new revision changes the version too, though nothing was added or removed
+    if (running.report.finishedEarly !== undefined || !(running.report.changedContent || (await this.store.versionChanged(repoId, version)))) {
       await this.store.rollbackVersion(repoId, version);
       if (running.report.finishedEarly !== undefined) running.report.discardChanges();
       return version - 1;
@@ -309,14 +370,15 @@ export class SyncService {
   }
 
   /**
-   * Remembers importer, url (without credentials: pass them again, as remote options) and config on
-   * the repository for later syncs: only once a sync succeeded.
+   * Remembers importer, url (without credentials: pass them again, as remote options), policy and
+   * config on the repository for later syncs: only once a sync succeeded.
    */
   private async remember(plan: SyncPlan): Promise<void> {
     const { repository, importerName, settings, config } = plan;
     const feedUrl = withoutCredentials(settings.url);
-    if (repository.importer === importerName && repository.feedUrl === feedUrl && sameJson(repository.config, config)) return;
-    await this.store.updateRepository(repository.id, { importer: importerName, feedUrl, config });
+    const { policy } = settings;
+    if (repository.importer === importerName && repository.feedUrl === feedUrl && repository.policy === policy && sameJson(repository.config, config)) return;
+    await this.store.updateRepository(repository.id, { importer: importerName, feedUrl, policy, config });
   }
 
   private finalReport(running: RunningSync): SyncReport {
@@ -362,6 +424,59 @@ async function closeAbandonedRecords(store: ContentStore, repoId: string): Promi
   }
 }
 
+/**
+ * The host's downloader as a plugin gets it: a download given no signal (or another one) still stops
+ * when the sync is cancelled, so an importer cannot keep fetching for a sync that is over.
+ */
+function followingSignal(downloader: Downloader, syncSignal: AbortSignal): RemoteFetcher {
+  return {
+    download: (url, expected, signal) => downloader.download(url, expected, followingSync(signal, syncSignal)),
+    transferLimit: downloader.transferLimit,
+  };
+}
+
+/** The signal a download follows: the sync's, and the one the plugin gave if any. */
+function followingSync(signal: AbortSignal | undefined, syncSignal: AbortSignal): AbortSignal {
+  return signal === undefined || signal === syncSignal ? syncSignal : AbortSignal.any([signal, syncSignal]);
+}
+
+/**
+ * Awaits a conduit-style importer's sync, failing it (TRIBUTARY_ERR_TIMEOUT) when `progress` does
+ * not move for `stallMs`; after a short grace for the importer to honour the abort, gives up on it.
+ */
+async function watchConduitSync<T>(syncing: Promise<T>, stallMs: number, progress: () => number, abort: AbortController, repository: string): Promise<T> {
+  let last = progress();
+  let lastChange = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setInterval(() => {
+      const now = progress();
+      if (now !== last) {
+        last = now;
+        lastChange = Date.now();
+        return;
+      }
+      if (Date.now() - lastChange < stallMs) return;
+      clearInterval(timer);
+      const error = new TributaryError(
+        ErrorCodes.TIMEOUT,
+        `the sync of '${repository}' made no progress for ${Math.round(stallMs / 100) / 10} s: the importer's sync() saved nothing and downloaded nothing through the host's fetcher; it waits on something outside the host (a promise nobody settles, a request made around the host, a timer)`,
+        { details: { stallTimeoutMs: stallMs, stage: 'sync' } },
+      );
+      abort.abort(error);
+      timer = setTimeout(() => reject(error), Math.min(2_000, stallMs));
+    }, Math.max(10, Math.min(1_000, Math.floor(stallMs / 4))));
+    timer.unref?.();
+  });
+  stalled.catch(() => undefined);
+  try {
+    return await Promise.race([syncing, stalled]);
+  } finally {
+    clearInterval(timer);
+    clearTimeout(timer);
+  }
+}
+
 function callPlugin<T>(plugin: ImporterPlugin, repository: string, stage: string, fn: () => T): T {
   try {
     return fn();
@@ -374,8 +489,12 @@ function asSyncFailure(error: unknown, plugin: ImporterPlugin, repository: strin
   if (error instanceof SyncFailedError || isTributaryError(error, ErrorCodes.SYNC_FAILED) || isTributaryError(error, ErrorCodes.SYNC_CANCELLED)) {
     return error as TributaryError;
   }
-  const cancelled = signal.aborted && !isTributaryError(signal.reason, ErrorCodes.LEASE_LOST);
-  return new SyncFailedError({ plugin: plugin.name, repository, stage: 'host', cause: error, cancelled });
+  return new SyncFailedError({ plugin: plugin.name, repository, stage: 'host', cause: error, cancelled: cancelledBy(signal) });
+}
+
+/** Whether an aborted sync was cancelled, rather than stopped by a lost lease or its watchdog. */
+function cancelledBy(signal: AbortSignal): boolean {
+  return signal.aborted && !isTributaryError(signal.reason, ErrorCodes.LEASE_LOST) && !isTributaryError(signal.reason, ErrorCodes.TIMEOUT);
 }
 
 function checkFeedUrl(url: string): void {
