@@ -1,11 +1,20 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { ErrorCodes, isTributaryError, type TributaryError } from '@tributary/plugin-api';
-import { parseRepomd, readPrimaryPackages, readXmlRecords } from '@tributary/importer-rpm-example';
+import {
+  parseRepomd,
+  readMetadataRecords,
+  readPrimaryPackages,
+  readPrimaryPackagesInThread,
+  readXmlRecords,
+  UPDATEINFO_RECORDS,
+  type PrimaryPackage,
+} from '@tributary/importer-rpm-example';
 import { buildRpmRepo } from '../../../test/fixtures/rpm/build-rpm-repo.js';
 
 let work: string;
@@ -32,6 +41,17 @@ async function primaryError(name: string, bytes: Buffer | string, options: { ope
     throw error;
   }
   throw new Error(`${name} was accepted`);
+}
+
+/** Writes `xml` as `name` and reads its packages, with what it warned of. */
+async function primaryPackages(name: string, xml: string, openDigests?: Record<string, string>): Promise<{ packages: PrimaryPackage[]; warnings: string[] }> {
+  const file = path.join(work, name);
+  await writeFile(file, xml);
+  const packages: PrimaryPackage[] = [];
+  const warnings: string[] = [];
+  const source = { path: file, href: `repodata/${name}`, type: 'primary', ...(openDigests ? { openDigests } : {}) };
+  for await (const batch of readPrimaryPackages(source, { maxBytes: 1 << 30, onWarning: (message) => warnings.push(message) })) packages.push(...batch);
+  return { packages, warnings };
 }
 
 async function xmlError(xml: string): Promise<TributaryError> {
@@ -141,6 +161,117 @@ describe('malformed XML', () => {
     expect(error.message).toContain('line 3');
     const sha3 = await primaryError('sha3-primary.xml', PRIMARY.replace('type="sha256"', 'type="sha3-256"'));
     expect(sha3.code).toBe(ErrorCodes.DIGEST_INVALID);
+  });
+});
+
+describe('package NEVRA fields (issue 19 item 9)', () => {
+  const withVersion = (attributes: string) => PRIMARY.replace('epoch="0" ver="1" rel="1"', attributes);
+
+  test.each([
+    ['epoch="abc" ver="1" rel="1"', 'epoch "abc"'],
+    ['epoch="-1" ver="1" rel="1"', 'epoch "-1"'],
+    ['epoch="1.5" ver="1" rel="1"', 'epoch "1.5"'],
+    ['epoch="4294967296" ver="1" rel="1"', 'epoch "4294967296"'],
+    ['epoch="0" ver="1-2" rel="1"', `version "1-2" holds '-'`],
+    ['epoch="0" ver="1" rel="1-fc40"', `release "1-fc40" holds '-'`],
+    ['epoch="0" ver="1:2" rel="1"', `version "1:2" holds ':'`],
+    ['epoch="0" ver="1 2" rel="1"', 'version "1 2" holds whitespace U+0020'],
+    ['epoch="0" ver="1" rel="1&#9;x"', 'release "1\\tx" holds whitespace U+0009'],
+    ['epoch="0" ver="1&#x85;" rel="1"', 'the control character U+0085'],
+  ])('<version %s> is refused, naming the package and its line', async (attributes, problem) => {
+    const error = await primaryError('nevra-primary.xml', withVersion(attributes));
+    expect(error.code).toBe(ErrorCodes.XML_INVALID);
+    expect(error.message).toContain('primary metadata repodata/nevra-primary.xml, line 3: package "a": its ');
+    expect(error.message).toContain(problem);
+    expect(error.details).toMatchObject({ line: 3, package: 'a' });
+  });
+
+  test.each([
+    ['<name>a b</name>', 'name "a b" holds whitespace'],
+    ['<name>a&#x9f;</name>', 'name "a\u009f" holds the control character U+009F'],
+  ])('a name like %s is refused', async (element, problem) => {
+    const error = await primaryError('name-primary.xml', PRIMARY.replace('<name>a</name>', element));
+    expect(error.code).toBe(ErrorCodes.XML_INVALID);
+    expect(error.message).toContain(problem);
+  });
+
+  test('an arch with whitespace inside is refused', async () => {
+    const error = await primaryError('arch-primary.xml', PRIMARY.replace('<arch>noarch</arch>', '<arch>no arch</arch>'));
+    expect(error.code).toBe(ErrorCodes.XML_INVALID);
+    expect(error.message).toContain('arch "no arch" holds whitespace');
+  });
+
+  test('what rpm allows is kept as it is; an empty or missing epoch is 0, surrounding whitespace is trimmed', async () => {
+    const read = async (attributes: string) => (await primaryPackages('ok-primary.xml', withVersion(attributes))).packages[0]!;
+    expect(await read('epoch="" ver="1.0~rc1^git2+x_y" rel="0.1%{x}"')).toMatchObject({ epoch: '0', version: '1.0~rc1^git2+x_y', release: '0.1%{x}' });
+    expect(await read('ver="1" rel="1"')).toMatchObject({ epoch: '0' });
+    expect(await read('epoch=" 4294967295 " ver=" 2 " rel="3"')).toMatchObject({ epoch: '4294967295', version: '2', release: '3' });
+  });
+});
+
+describe('primary packages count (issue 19 item 9)', () => {
+  test('a count that agrees is not mentioned', async () => {
+    expect((await primaryPackages('count-primary.xml', PRIMARY)).warnings).toEqual([]);
+  });
+
+  test.each([
+    ['packages="2"', 'declares packages="2" but holds 1 <package> element(s)'],
+    ['packages="abc"', 'has packages="abc", not a count, but holds 1'],
+  ])('%s with one package is reported, and the package read', async (attribute, warning) => {
+    const { packages, warnings } = await primaryPackages('count-primary.xml', PRIMARY.replace('packages="1"', attribute));
+    expect(packages.map((p) => p.name)).toEqual(['a']);
+    expect(warnings).toEqual([expect.stringContaining(`primary metadata repodata/count-primary.xml: <metadata> ${warning}`)]);
+  });
+
+  test('the warning crosses from the parsing thread', async () => {
+    const file = path.join(work, 'thread-count-primary.xml');
+    await writeFile(file, PRIMARY.replace('packages="1"', 'packages="0"'));
+    const warnings: string[] = [];
+    const names: string[] = [];
+    const source = { path: file, href: 'repodata/thread-count-primary.xml', type: 'primary' };
+    for await (const batch of readPrimaryPackagesInThread(source, { maxBytes: 1 << 30, onWarning: (message) => warnings.push(message) })) names.push(...batch.map((p) => p.name));
+    expect(names).toEqual(['a']);
+    expect(warnings).toEqual([expect.stringContaining('declares packages="0" but holds 1')]);
+  });
+});
+
+describe('open-checksum (issue 19 item 9)', () => {
+  const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+  test('a right one passes; every one given is checked', async () => {
+    const { packages } = await primaryPackages('open-primary.xml', PRIMARY, { sha256: sha256(PRIMARY), sha1: createHash('sha1').update(PRIMARY).digest('hex') });
+    expect(packages).toHaveLength(1);
+  });
+
+  test('a wrong one is TRIBUTARY_ERR_DIGEST_MISMATCH naming the file', async () => {
+    const file = path.join(work, 'open-bad-primary.xml.gz');
+    await writeFile(file, gzipSync(PRIMARY));
+    const wrong = sha256('something else');
+    let error: unknown;
+    try {
+      for await (const batch of readPrimaryPackages({ path: file, href: 'repodata/open-bad-primary.xml.gz', type: 'primary', openDigests: { sha256: wrong } }, { maxBytes: 1 << 30 })) void batch;
+    } catch (e) {
+      error = e;
+    }
+    expect(isTributaryError(error, ErrorCodes.DIGEST_MISMATCH)).toBe(true);
+    expect((error as TributaryError).message).toContain(`primary metadata repodata/open-bad-primary.xml.gz: its decompressed content has sha256 ${sha256(PRIMARY)}, but repomd.xml's open-checksum says ${wrong}`);
+    expect((error as TributaryError).details).toMatchObject({ source: 'primary metadata repodata/open-bad-primary.xml.gz', algorithm: 'sha256', expected: wrong });
+  });
+
+  test('a broken document gets its XML error, which names the line, not a checksum error', async () => {
+    const truncated = PRIMARY.slice(0, PRIMARY.indexOf('</package>'));
+    await expect(primaryPackages('open-cut-primary.xml', truncated, { sha256: sha256(PRIMARY) })).rejects.toMatchObject({ code: ErrorCodes.XML_INVALID });
+  });
+
+  test('updateinfo is checked too', async () => {
+    const xml = '<updates><update><id>A-1</id></update></updates>';
+    const file = path.join(work, 'open-updateinfo.xml');
+    await writeFile(file, xml);
+    const read = async (hex: string) => {
+      for await (const record of readMetadataRecords({ path: file, href: 'repodata/open-updateinfo.xml', type: 'updateinfo', openDigests: { sha256: hex } }, UPDATEINFO_RECORDS, { maxBytes: 1 << 20 })) void record;
+    };
+    await read(sha256(xml));
+    await expect(read(sha256('other'))).rejects.toMatchObject({ code: ErrorCodes.DIGEST_MISMATCH });
   });
 });
 

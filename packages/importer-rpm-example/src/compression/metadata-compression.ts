@@ -1,11 +1,13 @@
 import { open } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
-import { PassThrough, pipeline, type Duplex, type Transform } from 'node:stream';
+import { pipeline, type Duplex } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { createDecompressor as createXzDecompressor } from 'lzma-native';
-import unbzip2Stream from 'unbzip2-stream';
 import { ErrorCodes, isTributaryError, TributaryError } from '@tributary/plugin-api';
+import { Bzip2DecompressStream } from './bzip2-decompress-stream.js';
+import { DecoderLimitError } from './decoder-limit-error.js';
 import { DecompressedSizeLimit } from './decompressed-size-limit.js';
+import { InputSlicer } from './input-slicer.js';
 import { ZstdDecompressStream } from './zstd-decompress-stream.js';
 
 /** Compressions yum metadata comes in. */
@@ -40,8 +42,26 @@ const EXTENSIONS: ReadonlyArray<readonly [string, MetadataCompression | 'unsuppo
  */
 const OUTPUT_CHUNK = 64 * 1024;
 
-/** xz dictionaries beyond this are refused rather than allocated (xz -9 needs 64 MiB). */
-const XZ_MEMLIMIT = 256 * 1024 * 1024;
+/**
+ * xz streams needing more memory than this are refused rather than decoded: the most any xz preset
+ * needs (-9: 65 MiB, its 64 MiB dictionary) with room to spare. The dictionary fills as output
+ * passes through it, so it is what a bomb costs on top of the rest; a header asking for more is
+ * TRIBUTARY_ERR_DECOMPRESSION_LIMIT.
+ */
+const XZ_MEMLIMIT = 80 * 1024 * 1024;
+
+/**
+ * Compressed bytes lzma-native is given at a time. It inflates all of what it is given before it
+ * hands any of it over, and LZMA2 inflates up to about 7,000 times (1 GiB of zeros is 150 KiB of
+ * xz), so a slice of 256 bytes is at most ~2 MB of output before the reader is asked again. Larger
+ * slices cost a bomb more than their output: with 1 KiB (7 MB bursts) a 1 GiB bomb read through the
+ * parser peaked 50 MiB higher, the buffers outliving young-generation collections. Real metadata
+ * inflates about ten times; its CPU time did not measurably differ between 256 B and 1 KiB.
+ */
+const XZ_SLICE = 256;
+
+/** The last two bytes of an xz stream ("YZ"), which a slice must not separate (see InputSlicer). */
+const XZ_FOOTER_MAGIC = [0x59, 0x5a] as const;
 
 /**
  * Which compression a metadata file uses, from its first bytes, cross-checked with its name: both
@@ -78,18 +98,26 @@ function looksLikeXml(head: Buffer): boolean {
   return head[i] === 0x3c; // '<'
 }
 
-function createDecompressor(compression: MetadataCompression): Duplex | Transform {
+/**
+ * The streams that decompress `compression`. Each makes output only while its reader keeps up
+ * (back-pressure), so a bomb is stopped by the size limit behind it with a piece or two inflated,
+ * not an input chunk's worth: zlib pauses mid-chunk by itself; lzma-native inflates whatever it is
+ * written at once, so it is written small slices one at a time; zstd and bzip2 decode as they are
+ * read (see PacedDecoder).
+ */
+export function decompressionStreams(compression: MetadataCompression): Duplex[] {
   switch (compression) {
     case 'gzip':
-      return createGunzip({ chunkSize: OUTPUT_CHUNK });
+      return [createGunzip({ chunkSize: OUTPUT_CHUNK })];
     case 'xz':
-      return createXzDecompressor({ memlimit: XZ_MEMLIMIT });
+      // a writable high-water mark of one byte: lzma-native joins buffered writes (_writev)
+      return [new InputSlicer(XZ_SLICE, XZ_FOOTER_MAGIC), createXzDecompressor({ memlimit: XZ_MEMLIMIT, synchronous: true, writableHighWaterMark: 1 })];
     case 'bzip2':
-      return unbzip2Stream() as unknown as Duplex;
+      return [new Bzip2DecompressStream()];
     case 'zstd':
-      return new ZstdDecompressStream();
+      return [new ZstdDecompressStream()];
     case 'none':
-      return new PassThrough();
+      return [];
   }
 }
 
@@ -115,13 +143,21 @@ export async function* readDecompressed(file: string, options: DecompressOptions
   // whatever the decompressor's chunks, the parser gets pieces whose text stays out of V8's large objects
   const limiter = new DecompressedSizeLimit({ source: options.source, expectedSize: options.expectedSize, maxBytes: options.maxBytes, maxChunkBytes: OUTPUT_CHUNK });
   const source = createReadStream(file, { highWaterMark: options.chunkSize ?? 256 * 1024 });
-  const output = pipeline(source, createDecompressor(options.compression), limiter, () => undefined);
+  pipeline([source, ...decompressionStreams(options.compression), limiter], () => undefined);
+  const output = limiter;
   const onAbort = () => output.destroy(options.signal?.reason instanceof Error ? options.signal.reason : new Error('aborted'));
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     for await (const chunk of output) yield chunk as Buffer;
   } catch (error) {
     if (isTributaryError(error) || options.signal?.aborted) throw error;
+    if (error instanceof DecoderLimitError || isXzMemoryLimit(error)) {
+      const reason = error instanceof DecoderLimitError ? error.message : `its xz stream needs more than the ${XZ_MEMLIMIT} bytes of memory Tributary allows`;
+      throw new TributaryError(ErrorCodes.DECOMPRESSION_LIMIT, `${options.source}: ${reason}; refusing it as a possible decompression bomb`, {
+        cause: error,
+        details: { source: options.source, compression: options.compression, decompressedBytes: limiter.bytes },
+      });
+    }
     throw new TributaryError(
       ErrorCodes.ENCODING_INVALID,
       `${options.source} is not valid ${options.compression} data: ${(error as Error)?.message ?? String(error)}`,
@@ -132,4 +168,9 @@ export async function* readDecompressed(file: string, options: DecompressOptions
     output.destroy();
     source.destroy();
   }
+}
+
+/** lzma-native's error for a stream needing more than XZ_MEMLIMIT (made by the addon: not always `instanceof Error` here). */
+function isXzMemoryLimit(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'LZMA_MEMLIMIT_ERROR';
 }

@@ -108,12 +108,18 @@ export class RpmFirstStage extends Stage {
   }
 
   private metadataFile(record: RepomdRecord, fetched: ReadonlyMap<RepomdRecord, DownloadedFile>): MetadataFile {
-    return { path: fetched.get(record)!.path, href: record.href, type: record.type, ...(record.openSize !== undefined ? { openSize: record.openSize } : {}) };
+    return {
+      path: fetched.get(record)!.path,
+      href: record.href,
+      type: record.type,
+      ...(record.openSize !== undefined ? { openSize: record.openSize } : {}),
+      ...(Object.keys(record.openDigests).length > 0 ? { openDigests: record.openDigests } : {}),
+    };
   }
 
-  /** How every metadata file is read: bounded by config, stopped with the stage. */
+  /** How every metadata file is read: bounded by config, stopped with the stage, what is wrong but harmless logged. */
   private get readOptions() {
-    return { maxBytes: this.config.maxMetadataBytes, signal: this.signal };
+    return { maxBytes: this.config.maxMetadataBytes, signal: this.signal, onWarning: (message: string) => this.ctx.log.warn(message) };
   }
 
   private async collectAdvisoryPackages(file: MetadataFile, links: AdvisoryPackageLinks): Promise<void> {

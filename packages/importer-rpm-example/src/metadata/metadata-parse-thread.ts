@@ -69,7 +69,9 @@ async function parse(task: MetadataThreadTask): Promise<void> {
   // package entries cross as one flat list per batch (see packEntries)
   const items = (batch: unknown[]): unknown[] => (task.kind === 'primary-entries' ? packEntries(batch as PackageEntry[]) : batch);
   let batch: unknown[] = [];
-  for await (const read of readMetadataItems(task.kind, task.file, { maxBytes: task.maxBytes, signal: stopping.signal })) {
+  const warnings: string[] = [];
+  const onWarning = (message: string) => void warnings.push(message);
+  for await (const read of readMetadataItems(task.kind, task.file, { maxBytes: task.maxBytes, signal: stopping.signal, onWarning })) {
     for (const item of read) batch.push(item);
     if (batch.length >= task.batchSize) {
       await post({ kind: 'items', items: items(batch) });
@@ -77,7 +79,7 @@ async function parse(task: MetadataThreadTask): Promise<void> {
     }
   }
   if (batch.length > 0) await post({ kind: 'items', items: items(batch) });
-  port.postMessage({ kind: 'end' } satisfies MetadataThreadMessage);
+  port.postMessage({ kind: 'end', warnings } satisfies MetadataThreadMessage);
 }
 
 function start(task: MetadataThreadTask): void {

@@ -23,7 +23,11 @@ export interface MetadataThreadTask {
 /** Thread → reader. */
 export type MetadataThreadMessage =
   | { readonly kind: 'items'; readonly items: unknown[] }
-  | { readonly kind: 'end' }
+  | {
+      readonly kind: 'end';
+      /** What the file had wrong that did not stop it being read (see ReadMetadataOptions.onWarning). */
+      readonly warnings: readonly string[];
+    }
   | { readonly kind: 'error'; readonly error: ErrorData };
 
 /** Reader → thread: the reader took a message; the thread may post one more. */

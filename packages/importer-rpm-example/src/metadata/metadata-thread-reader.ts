@@ -100,8 +100,8 @@ export function readAdvisoriesInThread(file: MetadataFile, options: MetadataThre
 /**
  * What a metadata file holds, read on a thread of its own and received in batches. Memory stays
  * bounded: the thread posts at most `window` batches ahead of the consumer. Errors keep their
- * TRIBUTARY_ERR_* code, message and details. Aborting `signal`, or leaving the loop early, stops
- * the thread. Without the thread's script (an importer bundled into one file) the file is read on
+ * TRIBUTARY_ERR_* code, message and details; warnings reach `options.onWarning` at the end.
+ * Aborting `signal`, or leaving the loop early, stops the thread. Without the thread's script (an importer bundled into one file) the file is read on
  * the calling thread instead.
  */
 export async function* readInThread<T>(
@@ -153,7 +153,10 @@ export async function* readInThread<T>(
       signal?.throwIfAborted();
       const message = inbox.shift();
       if (message === undefined) throw failure!;
-      if (message.kind === 'end') return;
+      if (message.kind === 'end') {
+        for (const warning of message.warnings) options.onWarning?.(warning);
+        return;
+      }
       if (message.kind === 'error') throw errorFromData(message.error);
       worker.postMessage({ kind: 'credit' } satisfies MetadataThreadCredit);
       yield (kind === 'primary-entries' ? unpackEntries(message.items as (string | number | null)[]) : message.items) as T[];

@@ -90,8 +90,15 @@ export class PrimaryPackageCollector implements XmlResultCollector<PrimaryPackag
   private captureChild = false;
   /** The dependency list being read (`provides` or `requires`), if any. */
   private entries: string[] | undefined;
+  /** The root's `packages` attribute, if it has one; and the packages read. */
+  private declaredCount: string | undefined;
+  private packageCount = 0;
 
-  constructor(private readonly source: string) {}
+  /** `onWarning` hears of what is wrong but harmless: a `packages` count the document disagrees with. */
+  constructor(
+    private readonly source: string,
+    private readonly onWarning?: (message: string) => void,
+  ) {}
 
   take(): PrimaryPackage[] | undefined {
     if (this.ready.length === 0) return undefined;
@@ -110,6 +117,7 @@ export class PrimaryPackageCollector implements XmlResultCollector<PrimaryPackag
     const code = this.codeOf(qualifiedName);
     if (depth === 1) {
       if (code !== METADATA) this.fail(`the root element is <${qualifiedName}>, expected <metadata>`);
+      this.declaredCount = attributes.get('packages');
     } else if (depth === 2) {
       if (code === PACKAGE) this.startPackage();
     } else if (this.fields) {
@@ -133,6 +141,7 @@ export class PrimaryPackageCollector implements XmlResultCollector<PrimaryPackag
 
   closeTag(): void {
     const depth = this.depth--;
+    if (depth === 1) this.checkCount();
     const fields = this.fields;
     if (!fields) return;
     if (depth === this.captureDepth && this.capture !== OTHER) this.endCapture(fields);
@@ -237,10 +246,19 @@ export class PrimaryPackageCollector implements XmlResultCollector<PrimaryPackag
   }
 
   private endPackage(fields: PrimaryPackageFields): void {
+    this.packageCount++;
     this.fields = undefined;
     this.inFormat = false;
     this.entries = undefined;
     this.ready.push(checkedPrimaryPackage(fields, this.source, this.pool));
+  }
+
+  /** At the end of the root: a `packages` attribute that is not how many `<package>`s it held is reported (the packages are what counts). */
+  private checkCount(): void {
+    const declared = this.declaredCount;
+    if (declared === undefined || declared.trim() === String(this.packageCount)) return;
+    const what = /^\s*[0-9]+\s*$/.test(declared) ? `declares packages="${declared.trim()}"` : `has packages=${JSON.stringify(declared)}, not a count,`;
+    this.onWarning?.(`${this.source}: <metadata> ${what} but holds ${this.packageCount} <package> element(s); the packages it holds are read`);
   }
 
   private codeOf(qualifiedName: string): number {

@@ -61,6 +61,38 @@ export function nevraOf(p: Nevra): string {
   return `${p.name}-${p.epoch || '0'}:${p.version}-${p.release}.${p.arch}`;
 }
 
+/** Whitespace (Unicode's too) and control characters (C0, DEL, C1): in no NEVRA field. */
+const BAD_NEVRA_CHARACTER = /[\s\x00-\x1f\x7f-\x9f]/;
+/** What version and release may not hold: the above, '-' and ':'. */
+const BAD_VERSION_CHARACTER = /[\s\x00-\x1f\x7f-\x9f:-]/;
+const DIGITS = /^[0-9]+$/;
+/** rpm's epoch is an unsigned 32-bit integer. */
+const MAX_EPOCH = 0xffffffff;
+
+/**
+ * Why a package's NEVRA (after trimming; epoch "0" when primary gives none) cannot name a unit, or
+ * undefined when it can. rpm's rules, as far as a key needs them: no field is empty or holds
+ * whitespace or a control character; version and release hold no '-' or ':' (rpmbuild refuses
+ * both, and `name-epoch:version-release.arch` could then be read two ways); the epoch is a
+ * non-negative integer that fits rpm's 32 bits.
+ */
+export function nevraFieldProblem(name: string, epoch: string, version: string, release: string, arch: string): string | undefined {
+  // the usual case in a few tests (this runs for every package of primary)
+  if (!BAD_NEVRA_CHARACTER.test(name) && !BAD_NEVRA_CHARACTER.test(arch) && !BAD_VERSION_CHARACTER.test(version) && !BAD_VERSION_CHARACTER.test(release) && DIGITS.test(epoch) && (epoch.length < 10 || Number(epoch) <= MAX_EPOCH)) {
+    return undefined;
+  }
+  for (const [field, value] of [['name', name], ['epoch', epoch], ['version', version], ['release', release], ['arch', arch]] as const) {
+    const bad = BAD_NEVRA_CHARACTER.exec(value);
+    if (bad) return `its ${field} ${JSON.stringify(value)} holds ${bad[0].trim() ? 'the control character' : 'whitespace'} U+${bad[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}, which rpm does not allow`;
+  }
+  if (!DIGITS.test(epoch) || Number(epoch) > MAX_EPOCH) return `its epoch ${JSON.stringify(epoch)} is not a non-negative integer (of at most 32 bits)`;
+  for (const [field, value] of [['version', version], ['release', release]] as const) {
+    const bad = /[-:]/.exec(value);
+    if (bad) return `its ${field} ${JSON.stringify(value)} holds '${bad[0]}', which rpm does not allow in a ${field}`;
+  }
+  return undefined;
+}
+
 /** What a reader collects of one `<package>`, before {@link checkedPrimaryPackage} checks it. */
 export interface PrimaryPackageFields {
   name: string;
@@ -124,8 +156,9 @@ export function emptyPackageFields(line: number): PrimaryPackageFields {
 
 /**
  * The package `fields` describe, checked: name, arch, version/release, checksum and location are
- * required (TRIBUTARY_ERR_XML_INVALID naming `source` and the line otherwise; an unsupported
- * checksum is TRIBUTARY_ERR_DIGEST_INVALID).
+ * required, and the NEVRA must be one rpm allows ({@link nevraFieldProblem}) (TRIBUTARY_ERR_XML_INVALID
+ * naming `source`, the line and the package otherwise; an unsupported checksum is
+ * TRIBUTARY_ERR_DIGEST_INVALID).
  *
  * A package stays in the pipeline for a while: its strings must not keep the decompressed chunk of
  * primary.xml it was read from alive all that time. Values that repeat across packages come from
@@ -140,6 +173,11 @@ export function checkedPrimaryPackage(f: PrimaryPackageFields, source: string, p
   if (!f.hasVersion) invalid(`package ${name} has no <version>`);
   const version = f.ver?.trim() || invalid(`package ${name} has no version (<version ver>)`);
   const release = f.rel?.trim() || invalid(`package ${name} has no release (<version rel>)`);
+  const epoch = f.epoch?.trim() || '0';
+  const nevraProblem = nevraFieldProblem(name, epoch, version, release, arch);
+  if (nevraProblem) {
+    throw new TributaryError(ErrorCodes.XML_INVALID, `${source}, line ${f.line}: package ${JSON.stringify(name)}: ${nevraProblem}`, { details: { source, line: f.line, package: name } });
+  }
   if (f.checksum === undefined) invalid(`package ${name} has no <checksum>`);
   const { algorithm, hex } = checkedChecksum(f.checksumType, f.checksum, () => `${source}, line ${f.line} (package ${name})`);
   const href = f.href?.trim() || invalid(`package ${name} has no <location href>`);
@@ -152,7 +190,7 @@ export function checkedPrimaryPackage(f: PrimaryPackageFields, source: string, p
   for (let i = 0; i < requires.length; i++) requires[i] = pool.intern(requires[i]!);
   return {
     name: texts[0]!,
-    epoch: pool.intern(f.epoch?.trim() || '0'),
+    epoch: pool.intern(epoch),
     version: texts[1]!,
     release: texts[2]!,
     arch: pool.intern(arch),
