@@ -277,8 +277,7 @@ describe('the CLI’s manners', () => {
     (cliBuilt() ? it : it.skip)('the tributary process, its stderr a pipe: a line every 5 seconds by default', async () => {
       server.setFiles(upstream(Object.fromEntries(Array.from({ length: 28 }, (_, i) => [`f${i}.bin`, Buffer.from(`file ${i}\n`)]))));
       server.fault('*.bin', { delayMs: 250 });
-      const env = { ...process.env };
-      delete env.TRIBUTARY_PROGRESS_SECONDS;
+      const env = { ...process.env, TRIBUTARY_PROGRESS_SECONDS: undefined };
       const started = Date.now();
       const { done } = spawnCli(['--home', home, 'sync', 'r', '--create', '--importer', 'file', '--url', server.urlFor('PULP_MANIFEST'), '--concurrency', '1'], env);
       const result = await done;

@@ -20,7 +20,10 @@ export interface CliProcessResult {
 /** Runs `tributary` as a separate host process. */
 export function spawnCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<CliProcessResult> } {
   // no progress lines unless a test asks: a sync slow on a busy machine must not change stderr
-  const child = spawn(process.execPath, [CLI_ENTRY, ...argv], { env: { ...process.env, TRIBUTARY_PROGRESS_SECONDS: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // (a variable given as undefined is left out, so a test can see the CLI's own default)
+  const merged: NodeJS.ProcessEnv = { ...process.env, TRIBUTARY_PROGRESS_SECONDS: '0', ...env };
+  for (const name of Object.keys(merged)) if (merged[name] === undefined) delete merged[name];
+  const child = spawn(process.execPath, [CLI_ENTRY, ...argv], { env: merged, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));

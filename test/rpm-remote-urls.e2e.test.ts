@@ -63,7 +63,7 @@ async function hostileRepo(location: Location): Promise<string> {
       .replace(/<size package="\d+"/, `<size package="${location.size ?? SECRET_SIZE}"`);
   });
   expect(found).toBe(true);
-  await replaceMetadata(dir, 'primary', { bytes: gzipSync(rewritten), fileName: 'hostile-primary.xml.gz' });
+  await replaceMetadata(dir, 'primary', { bytes: gzipSync(rewritten), fileName: 'hostile-primary.xml.gz', open: Buffer.from(rewritten) });
   return dir;
 }
 
