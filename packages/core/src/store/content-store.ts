@@ -14,8 +14,8 @@ import type { SourceDigest } from './unit-fingerprint.js';
 
 /**
  * The ContentStore port: the catalog's data model (DESIGN.md, "Data model") behind one interface,
- * grouped by aggregate, implemented by the embedded SQLite store and the MongoDB store. One store
- * conformance suite (test/store-conformance) runs against both.
+ * grouped by aggregate. Every implementation passes one store conformance suite
+ * (test/store-conformance).
  *
  * Rules every implementation keeps:
  * - Every method is one round trip to the database, whatever the array sizes it is given
@@ -133,7 +133,7 @@ export interface RepositoryContentStore {
    * `version` on (which is no addition); origin 'user' is sticky. Returns the
    * units newly added, counted by type. Units must be in the catalog: a unit given without its key
    * that the catalog does not hold is refused with `TRIBUTARY_ERR_INVALID_ARGUMENT` before anything
-   * is written (the SQLite store checks every unit).
+   * is written (a store may check every unit).
    */
   associate(repoId: string, version: number, units: readonly AssociateRow[], origin: UnitOrigin): Promise<CountsByType>;
   /** Removes units (by id) from the in-progress `version`. Returns removed counts by type. */
@@ -148,8 +148,8 @@ export interface RepositoryContentStore {
   /**
    * Streams units of `version` with metadata and artifacts (joined with artifact sizes and remote
    * artifacts), in pages of `pageSize`, ordered by type, then in an order of the store's choosing
-   * that every page size and {@link repoUnitKeys} agree on (SQLite: the order units entered the
-   * catalog; MongoDB: unit id).
+   * that every page size and {@link repoUnitKeys} agree on (e.g. the order units entered the
+   * catalog, or unit id).
    */
   repoUnits(repoId: string, version: number, options?: { typeId?: string; pageSize?: number }): AsyncIterable<RepoUnitView>;
   /** Units in `version`, counted by type. */
@@ -170,7 +170,7 @@ export interface RepositoryContentStore {
 }
 
 /**
- * Content provenance (the SQLite stores keep it): with each content row, the digest of the
+ * Content provenance (a capability: a store may keep it): with each content row, the digest of the
  * upstream record its unit was built from ({@link AssociateRow.source}, {@link SeenUnit.source})
  * and the unit's revision then. A re-sync that meets content with the same source skips it without
  * building the row it would write.
@@ -282,7 +282,7 @@ export interface SeenUnit {
 export interface AssociateRow {
   readonly unitId: string;
   readonly typeId: string;
-  /** The unit's key, when the caller has it: saves the MongoDB store looking it up for new rows. */
+  /** The unit's key, when the caller has it: saves a store that keys content by it a look-up for new rows. */
   readonly key?: UnitKey;
   /**
    * Digest of the upstream record and sync settings this unit was written from; a store with
