@@ -1,7 +1,7 @@
-import { DeclarativeContent, ErrorCodes, isTributaryError, Stage, SyncFailedError, type DeclarativeContentInit } from '@tributary/plugin-api';
+import { DeclarativeContent, ErrorCodes, isTributaryError, Stage, type DeclarativeContentInit } from '@tributary/plugin-api';
 import { runPipeline } from '../../src/pipeline/index';
 import { EmissionIndex } from '../../src/pipeline/emission-index';
-import { Collector } from './stage-harness';
+import { Collector, failureOf } from './stage-harness';
 
 const content = (name: string, extra: Partial<DeclarativeContentInit> = {}): DeclarativeContent =>
   new DeclarativeContent({ typeId: 'note', key: { name }, metadata: { title: name }, artifacts: [{ url: `http://u.test/${name}`, relativePath: `notes/${name}.txt` }], ...extra });
@@ -27,16 +27,6 @@ class SlowCollector extends Collector {
       this.seen.push(dc);
     }
   }
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<SyncFailedError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(SyncFailedError);
-    return error as SyncFailedError;
-  }
-  throw new Error('expected the pipeline to fail');
 }
 
 const run = (first: Stage, last: Stage = new Collector(), extra: { stallTimeoutMs?: number; queueCapacity?: number } = {}) =>

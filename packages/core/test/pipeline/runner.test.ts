@@ -3,11 +3,10 @@ import {
   ErrorCodes,
   isTributaryError,
   Stage,
-  SyncFailedError,
   TributaryError,
 } from '@tributary/plugin-api';
 import { runPipeline } from '../../src/pipeline/index';
-import { Collector, ListSource } from './stage-harness';
+import { Collector, failureOf, ListSource } from './stage-harness';
 
 const note = (i: number): DeclarativeContent => new DeclarativeContent({ typeId: 'note', key: { n: i } });
 const notes = (count: number): DeclarativeContent[] => Array.from({ length: count }, (_, i) => note(i));
@@ -34,16 +33,6 @@ function untilAborted(signal: AbortSignal): Promise<never> {
     if (signal.aborted) reject(signal.reason);
     else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
   });
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<SyncFailedError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(SyncFailedError);
-    return error as SyncFailedError;
-  }
-  throw new Error('expected the pipeline to fail');
 }
 
 describe('pipeline runner', () => {

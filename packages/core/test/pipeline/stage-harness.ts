@@ -1,4 +1,4 @@
-import { DeclarativeContent, Stage, type DeclarativeContentInit, type SyncSettings } from '@tributary/plugin-api';
+import { DeclarativeContent, Stage, SyncFailedError, type DeclarativeContentInit, type SyncSettings } from '@tributary/plugin-api';
 import { runPipeline } from '../../src/pipeline/index';
 import { sha256Of } from './memory-fetcher';
 
@@ -44,4 +44,15 @@ export function fileContent(name: string, body: string, extra: Partial<Declarati
     artifacts: [{ url: `http://upstream.test/repo/${name}`, relativePath: name, size: Buffer.byteLength(body), digests: { sha256 } }],
     ...extra,
   });
+}
+
+/** The SyncFailedError a pipeline run rejects with; fails the test if it resolves. */
+export async function failureOf(promise: Promise<unknown>): Promise<SyncFailedError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(SyncFailedError);
+    return error as SyncFailedError;
+  }
+  throw new Error('expected the pipeline to fail');
 }
