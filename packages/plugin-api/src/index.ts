@@ -5,6 +5,7 @@ export * from './conduit.js';
 export * from './fetch.js';
 export * from './report.js';
 export * from './plugin.js';
+export * from './publish.js';
 export * from './content-queue.js';
 export * from './declarative.js';
 export * from './stage.js';

@@ -2,6 +2,7 @@ import type { ContentTypeDefinition, DownloadPolicy, JsonSchema } from './conten
 import type { ImportConduit } from './conduit.js';
 import type { RemoteFetcher } from './fetch.js';
 import type { SyncReport } from './report.js';
+import type { PublisherDefinition } from './publish.js';
 import type { Stage } from './stage.js';
 import { ErrorCodes, TributaryError } from './errors.js';
 
@@ -104,6 +105,12 @@ interface ImporterDefinitionBase<Config> {
   readonly description?: string;
   /** Extra stages to insert into the default pipeline (pipeline-style importers only). */
   readonly stages?: readonly StageInsertion[];
+  /**
+   * Lays out a repository version as the file tree `export` writes and `tributary serve` serves.
+   * Without one, the host publishes every unit file at its own relative path.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly publisher?: PublisherDefinition<any>;
   /** Phantom field carrying the config type. */
   readonly __config?: Config;
 }

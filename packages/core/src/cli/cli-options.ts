@@ -14,7 +14,12 @@ Commands:
             [--concurrency N] [--idle-timeout SECONDS]
   units REPO [--type TYPE] [--version N]
   history REPO [--limit N]
-  export REPO DIR [--version N] [--no-fetch] [remote options as for sync]
+  export REPO DIR [--version N] [--clean] [--option K=V]... [--no-fetch] [remote options as for sync]
+  publish REPO [--version N] [--option K=V]...
+  distribution create NAME --repository REPO --base-path PATH [--version N] [--option K=V]...
+  distribution list | show NAME | delete NAME
+  distribution update NAME [--repository REPO] [--base-path PATH] [--version N|latest] [--option K=V]...
+  serve [--listen HOST:PORT] [remote options as for sync]
   orphans cleanup
   plugins list
 
@@ -54,6 +59,11 @@ const OPTIONS = {
   concurrency: { type: 'string' },
   'idle-timeout': { type: 'string' },
   'no-fetch': { type: 'boolean', default: false },
+  clean: { type: 'boolean', default: false },
+  option: { type: 'string', multiple: true },
+  repository: { type: 'string' },
+  'base-path': { type: 'string' },
+  listen: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -84,6 +94,11 @@ const OPTION_HELP: Readonly<Record<OptionName, readonly [flag: string, text: str
   version: ['--version N', 'the repository version (default: the latest)'],
   limit: ['--limit N', 'show at most N syncs, newest first (default: 50)'],
   'no-fetch': ['--no-fetch', 'leave out files whose bytes are not stored instead of fetching them (default: fetch them first)'],
+  clean: ['--clean', 'empty a non-empty target directory first (default: refuse a non-empty one)'],
+  option: ['--option KEY=VALUE', "a publisher option, repeatable; VALUE is JSON or else a string (default: the publisher's defaults)"],
+  repository: ['--repository REPO', 'the repository it serves'],
+  'base-path': ['--base-path PATH', "where it is served: /content/PATH/ ('/'-separated segments)"],
+  listen: ['--listen HOST:PORT', 'address to serve on (default: 127.0.0.1:24816)'],
   ca: ['--ca PEM', 'trust the CA certificates in this PEM file (default: the system CAs)'],
   'client-cert': ['--client-cert PEM', 'client certificate (PEM file) for TLS client authentication, with --client-key (default: none)'],
   'client-key': ['--client-key PEM', "the client certificate's private key (PEM file) (default: none)"],
@@ -158,10 +173,48 @@ const COMMAND_SPECS: readonly CommandSpec[] = [
   {
     name: 'export',
     arguments: 'REPO DIR',
-    summary: "Writes a version's files into DIR under their relative paths (a tree dnf installs from, for rpm).",
-    options: ['version', 'no-fetch', ...REMOTE_OPTIONS],
+    summary: "Writes a version's publication into DIR (for rpm a tree dnf installs from; for file one\nwith a PULP_MANIFEST). DIR must be empty unless --clean.",
+    options: ['version', 'clean', 'option', 'no-fetch', ...REMOTE_OPTIONS],
     optionText: { version: 'the repository version to export (default: the latest)' },
     notes: 'Files an on_demand sync did not download are fetched (and kept) first, with the remote options given here.',
+  },
+  {
+    name: 'publish',
+    arguments: 'REPO',
+    summary: "Publishes a version: lays out its files as its importer's publisher does (repodata for rpm,\nPULP_MANIFEST for file) and keeps the tree. Export and serve publish on their own when needed.",
+    options: ['version', 'option'],
+    optionText: { version: 'the repository version to publish (default: the latest)' },
+  },
+  {
+    name: 'distribution create',
+    arguments: 'NAME',
+    summary: "Serves a repository under /content/PATH/ with 'tributary serve': its latest version (following\nevery sync) or a fixed one.",
+    options: ['repository', 'base-path', 'version', 'option'],
+    optionText: { version: 'serve this version only (default: follow the latest)' },
+  },
+  { name: 'distribution list', arguments: '', summary: 'Lists the distributions: name, base path, repository and version.', options: [] },
+  { name: 'distribution show', arguments: 'NAME', summary: 'Shows a distribution.', options: [] },
+  {
+    name: 'distribution update',
+    arguments: 'NAME',
+    summary: 'Changes what a distribution serves or where.',
+    options: ['repository', 'base-path', 'version', 'option'],
+    optionText: {
+      repository: 'serve another repository (its latest version unless --version)',
+      'base-path': 'serve under another base path',
+      version: "serve this version, or 'latest' to follow the latest (default: unchanged)",
+      option: 'replace the publisher options (default: unchanged)',
+    },
+  },
+  { name: 'distribution delete', arguments: 'NAME', summary: 'Stops serving a distribution (the repository is untouched).', options: [] },
+  {
+    name: 'serve',
+    arguments: '',
+    summary: 'Serves every distribution over HTTP at /content/BASE_PATH/: stored files from storage, on_demand\nfiles fetched from upstream when first asked for (once), verified, then kept.',
+    options: ['listen', ...REMOTE_OPTIONS],
+    optionText: { concurrency: 'at most N on-demand transfers at once per upstream host (default: 10)' },
+    notes: `The access log goes to stdout: a line per request, a JSON line with --json. SIGTERM or SIGINT
+stops it gracefully: no new requests, the ones in flight finish.`,
   },
   {
     name: 'orphans cleanup',
@@ -178,6 +231,7 @@ const SPECS = new Map(COMMAND_SPECS.map((spec) => [spec.name, spec]));
 export const COMMAND_GROUPS: Readonly<Record<string, readonly string[]>> = {
   repo: ['create', 'list', 'show', 'delete'],
   orphans: ['cleanup'],
+  distribution: ['create', 'list', 'show', 'update', 'delete'],
   plugins: ['list'],
 };
 

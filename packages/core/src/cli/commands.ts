@@ -7,6 +7,7 @@ import { usage } from './cli-options.js';
 import type { CliValues } from './cli-options.js';
 import { readAhead } from './read-ahead.js';
 import { SyncProgressDisplay } from './sync-progress.js';
+import { publishOptions, SERVE_COMMANDS } from './serve-commands.js';
 
 export interface CommandArgs {
   readonly host: Host;
@@ -228,8 +229,11 @@ function errorNote(record: SyncRecord, max: number): string {
 const exportCommand: Command = async ({ host, io, json, positionals, values, remote }) => {
   const [name, directory] = need('export', positionals, 2, 'repository name and target directory');
   const version = versionOption('export', values);
+  const options = publishOptions('export', values);
   const result = await host.exportRepository(name!, directory!, {
     ...(version !== undefined ? { version } : {}),
+    ...(options ? { options } : {}),
+    clean: values.clean,
     fetchMissing: !values['no-fetch'],
     remote,
     ...(io.signal ? { signal: io.signal } : {}),
@@ -239,7 +243,7 @@ const exportCommand: Command = async ({ host, io, json, positionals, values, rem
     io.stdout.write(
       `exported ${plural(result.files, 'file')} (${formatBytes(result.bytes)}) to ${directory}${result.fetched ? `, ${result.fetched} fetched on demand` : ''}${
         result.conflicts ? `; ${plural(result.conflicts, 'path')} claimed twice (first kept)` : ''
-      }\n`,
+      }${result.skipped ? `; ${plural(result.skipped, 'file')} left out (not stored)` : ''}\n`,
     );
 };
 
@@ -274,4 +278,5 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   export: exportCommand,
   'orphans cleanup': orphansCleanup,
   'plugins list': pluginsList,
+  ...SERVE_COMMANDS,
 };

@@ -7,6 +7,7 @@ limitHeapHeadroom();
 
 const controller = new AbortController();
 process.once('SIGINT', () => controller.abort(new Error('interrupted')));
+process.once('SIGTERM', () => controller.abort(new Error('terminated')));
 const io = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), signal: controller.signal, progressSeconds: DEFAULT_PROGRESS_SECONDS };
 runCli(process.argv.slice(2), io).then(
   (code) => {

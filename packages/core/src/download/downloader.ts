@@ -142,6 +142,7 @@ export class Downloader implements RemoteFetcher {
     url: string | readonly string[],
     expected: DownloadExpectation = {},
     signal?: AbortSignal,
+    observe: { readonly onDisk?: (bytes: number, path: string) => void } = {},
   ): Promise<DownloadedFile> {
     const urls = typeof url === 'string' ? [url] : [...url];
     if (urls.length === 0) throw new TributaryError(ErrorCodes.URL_INVALID, 'download needs at least one url');
@@ -152,6 +153,7 @@ export class Downloader implements RemoteFetcher {
       size: checkedSize('size', expected.size, shown),
       maxBytes: checkedSize('maxBytes', expected.maxBytes, shown),
       digests: normalizeExpectedDigests(expected.digests, () => `download of ${shown()}`),
+      ...(observe.onDisk !== undefined ? { onDisk: observe.onDisk } : {}),
     };
     const file: TempFile = { path: this.storage.tempFilePath(this.scopeId, lastSegment(first)), created: false };
     let failure: unknown;

@@ -31,6 +31,12 @@ export interface WriteExpectation {
   readonly size?: number;
   readonly maxBytes?: number;
   readonly digests: Digests;
+  /**
+   * Told how many bytes of a body streamed to disk are in the file so far (a body kept in memory is
+   * written whole, after verification, and reports nothing): lets readers follow a download while it
+   * lands. A count lower than the last means a new attempt started the file over.
+   */
+  readonly onDisk?: (bytes: number, path: string) => void;
 }
 
 /**
@@ -92,7 +98,7 @@ export class VerifyingFileWriter {
       this.openStream();
     }
     this.digests!.update(chunk);
-    return this.stream!.write(chunk);
+    return this.streamWrite(chunk);
   }
 
   onDrain(resume: () => void): void {
@@ -146,13 +152,22 @@ export class VerifyingFileWriter {
       this.onStreamError(this.storageError(error));
     });
     const digests = new StreamingDigests(this.expected.digests);
-    for (const chunk of this.chunks) {
-      digests.update(chunk);
-      stream.write(chunk);
-    }
-    this.chunks = [];
     this.digests = digests;
     this.stream = stream;
+    for (const chunk of this.chunks) {
+      digests.update(chunk);
+      this.streamWrite(chunk);
+    }
+    this.chunks = [];
+  }
+
+  private streamWrite(chunk: Buffer): boolean {
+    const stream = this.stream!;
+    const onDisk = this.expected.onDisk;
+    if (onDisk === undefined) return stream.write(chunk);
+    return stream.write(chunk, (error) => {
+      if (!error) onDisk(stream.bytesWritten, this.temp.path);
+    });
   }
 
   private endStream(): Promise<void> {

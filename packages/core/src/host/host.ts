@@ -15,7 +15,12 @@ import type { ContentStore, RepositoryInput, RepositoryRecord, RepoUnitView, Syn
 import { unitIdFor } from '../store/unit-id.js';
 import { LeaseKeeper } from '../sync/lease-keeper.js';
 import { SyncService, type SyncOptions, type SyncOutcome } from '../sync/sync-service.js';
-import { exportRepository, type ExportOptions, type ExportResult } from './repository-export.js';
+import type { RemoteOptions } from '../download/index.js';
+import { Distributions } from '../publish/distributions.js';
+import { OnDemandArtifacts } from '../publish/on-demand-artifacts.js';
+import { exportPublication, type ExportResult, type PublicationExportOptions } from '../publish/publication-export.js';
+import { PublicationService } from '../publish/publication-service.js';
+import type { PublicationRecord } from '../store/content-store.js';
 import { CONTENT_STORE, HOST_OPTIONS, type HostOptionsToken } from '../tokens.js';
 
 /** Scratch that names no repository, untouched this long, belongs to a host that crashed. */
@@ -26,6 +31,10 @@ export class Host {
   readonly store: ContentStore;
   readonly storage: ArtifactStorage;
   readonly plugins: PluginRegistry;
+  /** Publications: versions laid out as file trees by their importer's publisher. */
+  readonly publications: PublicationService;
+  /** Distributions: base paths the content app serves repositories under. */
+  readonly distributions: Distributions;
   private readonly options: HostOptionsToken;
   private readonly syncs: SyncService;
 
@@ -35,6 +44,8 @@ export class Host {
     this.plugins = container.resolve(PluginRegistry);
     this.options = container.resolve<HostOptionsToken>(HOST_OPTIONS);
     this.syncs = new SyncService(container);
+    this.publications = new PublicationService(this.store, this.storage, this.plugins);
+    this.distributions = new Distributions(this.store, this.publications);
   }
 
   registerPlugin(plugin: unknown, config?: Record<string, unknown>): ImporterPlugin {
@@ -105,11 +116,29 @@ export class Host {
     return this.store.listSyncRecords(repository.id, limit);
   }
 
-  /** Writes a version's files (default: the latest's) under their relative paths in `directory`. */
-  async exportRepository(name: string, directory: string, options: ExportOptions = {}): Promise<ExportResult> {
+  /**
+   * The publication of a version (default: the latest) by the repository's publisher with
+   * `options`; built now unless one exists.
+   */
+  async publish(name: string, options: { version?: number; options?: Readonly<Record<string, unknown>>; signal?: AbortSignal } = {}): Promise<PublicationRecord> {
     const repository = await this.getRepository(name);
-    checkedVersion(repository, options.version);
-    return exportRepository(this.store, this.storage, repository, directory, options);
+    const version = checkedVersion(repository, options.version);
+    return this.publications.publish(repository, { ...options, version });
+  }
+
+  /**
+   * Writes a version's publication (default: the latest's) into `directory`, which must be empty
+   * unless `clean`. Bytes of on-demand files are fetched (with `remote`'s settings) and kept.
+   */
+  async exportRepository(name: string, directory: string, options: ExportOptions = {}): Promise<ExportResult> {
+    const publication = await this.publish(name, options);
+    const repository = await this.getRepository(name);
+    const onDemand = new OnDemandArtifacts(this.store, this.storage, options.remote ?? {});
+    try {
+      return await exportPublication(this.store, this.storage, onDemand, repository, publication, directory, options);
+    } finally {
+      await onDemand.close();
+    }
   }
 
   /** A user adds existing units to a repository (origin 'user': mirror syncs keep them). Commits a new version. */
@@ -211,11 +240,20 @@ export class Host {
   }
 }
 
-/** `version`, or the latest when undefined: TRIBUTARY_ERR_INVALID_ARGUMENT unless the repository has it. */
+export interface ExportOptions extends PublicationExportOptions {
+  /** The version to export (default: the latest). */
+  readonly version?: number;
+  /** Options for the repository's publisher. */
+  readonly options?: Readonly<Record<string, unknown>>;
+  /** Settings for fetching on-demand bytes (TLS, proxy, credentials). */
+  readonly remote?: RemoteOptions;
+}
+
+/** `version`, or the latest when undefined: TRIBUTARY_ERR_VERSION_NOT_FOUND unless the repository has it. */
 function checkedVersion(repository: RepositoryRecord, version: number | undefined): number {
   const checked = version ?? repository.latestVersion;
   if (!Number.isInteger(checked) || checked < 0 || checked > repository.latestVersion) {
-    throw new TributaryError(ErrorCodes.INVALID_ARGUMENT, `repository '${repository.name}' has versions 0..${repository.latestVersion}, not ${checked}`);
+    throw new TributaryError(ErrorCodes.VERSION_NOT_FOUND, `repository '${repository.name}' has versions 0..${repository.latestVersion}, not ${checked}`);
   }
   return checked;
 }

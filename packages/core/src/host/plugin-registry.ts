@@ -18,6 +18,8 @@ interface RegisteredPlugin {
   readonly validateConfig: ValidateFunction;
   /** Host-level default config given at registration, already validated. */
   readonly defaultConfig: Record<string, unknown>;
+  /** Checks (and fills defaults into) publish options; undefined when the plugin has no publisher. */
+  readonly validatePublishOptions: ValidateFunction | undefined;
 }
 
 interface RegisteredType {
@@ -69,8 +71,9 @@ export class PluginRegistry implements PluginCatalog {
     if (defaultConfig !== undefined && !validateConfig(config)) {
       throw configError(name, validateConfig.errors, 'the registration config');
     }
+    const validatePublishOptions = this.checkPublisher(plugin);
     const types = this.checkContentTypes(plugin);
-    this.plugins.set(name, { plugin, validateConfig, defaultConfig: config });
+    this.plugins.set(name, { plugin, validateConfig, defaultConfig: config, validatePublishOptions });
     for (const type of types) this.types.set(type.definition.id, type);
     return plugin;
   }
@@ -104,6 +107,28 @@ export class PluginRegistry implements PluginCatalog {
     return merged;
   }
 
+  /**
+   * Validates (and fills defaults into) options for a plugin's publisher; TRIBUTARY_ERR_CONFIG_INVALID
+   * on failure. A plugin without a publisher (the host's default one) takes no options.
+   */
+  validatePublishOptions(pluginName: string, options: unknown): Record<string, unknown> {
+    const entry = this.plugins.get(pluginName);
+    if (!entry) this.get(pluginName);
+    if (options !== undefined && options !== null && !isObject(options)) {
+      throw new TributaryError(ErrorCodes.CONFIG_INVALID, `publish options for importer '${pluginName}' must be a JSON object, got ${typeof options}`);
+    }
+    const copy = isObject(options) ? structuredClone(options) : {};
+    const validate = entry!.validatePublishOptions;
+    if (validate === undefined) {
+      if (Object.keys(copy).length > 0) {
+        throw new TributaryError(ErrorCodes.CONFIG_INVALID, `importer '${pluginName}' publishes with the default publisher, which takes no options (got ${Object.keys(copy).join(', ')})`);
+      }
+      return copy;
+    }
+    if (!validate(copy)) throw configError(pluginName, validate.errors, 'the publish options');
+    return copy;
+  }
+
   contentType(typeId: string): ContentTypeDefinition {
     return this.typeEntry(typeId).definition;
   }
@@ -126,6 +151,22 @@ export class PluginRegistry implements PluginCatalog {
       throw new TributaryError(ErrorCodes.UNKNOWN_CONTENT_TYPE, `content type '${typeId}' is not declared by any registered plugin`, { details: { typeId } });
     }
     return entry;
+  }
+
+  private checkPublisher(plugin: ImporterPlugin): ValidateFunction | undefined {
+    const publisher = plugin.publisher;
+    if (publisher === undefined) return undefined;
+    if (!isObject(publisher) || typeof publisher.publish !== 'function') {
+      throw new TributaryError(ErrorCodes.PLUGIN_DEFINITION, `plugin '${plugin.name}' declares a publisher without a publish(ctx) function`, { details: { plugin: plugin.name } });
+    }
+    try {
+      return this.ajv.compile(publisher.optionsSchema ?? { type: 'object' });
+    } catch (error) {
+      throw new TributaryError(ErrorCodes.PLUGIN_CONFIG_SCHEMA, `plugin '${plugin.name}' has an invalid publish options schema: ${(error as Error).message}`, {
+        cause: error,
+        details: { plugin: plugin.name },
+      });
+    }
   }
 
   private checkContentTypes(plugin: ImporterPlugin): RegisteredType[] {

@@ -38,7 +38,15 @@ import type { SourceDigest } from './unit-fingerprint.js';
  * Capabilities only some stores have are separate interfaces reached through a property that is
  * undefined where the store lacks them ({@link ContentStore.provenance}); callers check it once.
  */
-export interface ContentStore extends RepositoryStore, UnitStore, ArtifactStore, RepositoryContentStore, LeaseStore, SyncHistoryStore {
+export interface ContentStore
+  extends RepositoryStore,
+    UnitStore,
+    ArtifactStore,
+    RepositoryContentStore,
+    PublicationStore,
+    DistributionStore,
+    LeaseStore,
+    SyncHistoryStore {
   /** Round trips made so far (one per method call, or per chunk where one call is split). */
   readonly stats: StoreStats;
   /**
@@ -59,10 +67,14 @@ export interface RepositoryStore {
   /** Throws TRIBUTARY_ERR_REPO_EXISTS if the name is taken. */
   createRepository(input: RepositoryInput): Promise<RepositoryRecord>;
   getRepository(name: string): Promise<RepositoryRecord | undefined>;
+  getRepositoryById(id: string): Promise<RepositoryRecord | undefined>;
   listRepositories(): Promise<RepositoryRecord[]>;
   /** Updates importer settings; never the version pointer. */
   updateRepository(id: string, patch: Partial<RepositoryInput>): Promise<RepositoryRecord>;
-  /** Removes the repository, its content rows, history and lease (units and artifacts become orphans). */
+  /**
+   * Removes the repository, its content rows, history, lease and publications (units and
+   * artifacts become orphans). Distributions pointing at it are kept and serve nothing.
+   */
   deleteRepository(id: string): Promise<boolean>;
   /**
    * Starts version `latestVersion + 1` for writing: first rolls back any rows a crashed writer left
@@ -114,8 +126,8 @@ export interface ArtifactStore {
   /**
    * Deletes unit revisions no repository content row pins, units that are in no repository content
    * row (of any version) together with their unit-artifact and remote-artifact rows, then artifacts
-   * referenced by no unit-artifact row of a unit or of a kept revision.
-   * Returns the sha256 of deleted artifacts so the caller removes their files.
+   * referenced by no unit-artifact row of a unit or of a kept revision nor by any publication
+   * entry (generated files live only there). Returns the sha256 of deleted artifacts so the caller removes their files.
    */
   deleteOrphans(): Promise<{ units: number; artifacts: string[] }>;
 }
@@ -182,6 +194,116 @@ export interface ProvenanceStore {
    * digest where a fingerprint is.
    */
   repoUnitSources(repoId: string, version: number): AsyncIterable<Float64Array>;
+}
+
+/**
+ * Publications: the immutable file tree of one repository version as one publisher (with one set
+ * of options) laid it out. Written in three steps (create, add entries in batches, complete);
+ * readers only ever see complete publications. Two hosts may build the same publication at once:
+ * both complete, readers take the newest.
+ */
+export interface PublicationStore {
+  /** Starts a publication (invisible to readers until completed); returns its id. */
+  createPublication(input: PublicationInput): Promise<string>;
+  /**
+   * Adds entries to an incomplete publication. A path already in the publication (from an earlier
+   * batch or earlier in this one) keeps its first entry; returns how many entries were added.
+   */
+  addPublicationEntries(publicationId: string, entries: readonly PublicationEntry[]): Promise<number>;
+  /** Makes the publication visible, with its summary. */
+  completePublication(publicationId: string, summary: PublicationSummary): Promise<void>;
+  /** Deletes a publication (complete or not) and its entries. */
+  deletePublication(publicationId: string): Promise<void>;
+  /**
+   * The newest complete publication of `repoId` by `publisherKey` whose version is at most
+   * `maxVersion` (exactly `maxVersion` when `exact`).
+   */
+  findPublication(repoId: string, publisherKey: string, maxVersion: number, exact: boolean): Promise<PublicationRecord | undefined>;
+  /** Publications of a repository, complete or not, newest first. */
+  listPublications(repoId: string): Promise<PublicationRecord[]>;
+  /** One entry by exact relative path. */
+  getPublicationEntry(publicationId: string, path: string): Promise<PublicationEntry | undefined>;
+  /**
+   * Entries in path order (code-unit order of the path), starting after `after` (exclusive) and
+   * only those starting with `prefix`, at most `limit`.
+   */
+  listPublicationEntries(publicationId: string, options: { prefix?: string; after?: string; limit: number }): Promise<PublicationEntry[]>;
+}
+
+export interface PublicationInput {
+  readonly repoId: string;
+  readonly version: number;
+  /** Identifies the publisher and its options: `<plugin name>:<hash of canonical options>`. */
+  readonly publisherKey: string;
+  readonly publisher: string;
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly createdAt: string;
+}
+
+export interface PublicationSummary {
+  readonly files: number;
+  readonly bytes: number;
+  /** Paths more than one unit claimed (the first was kept). */
+  readonly conflicts: number;
+  /** What the publisher wants remembered (e.g. which repodata it chose and why). */
+  readonly info: Readonly<Record<string, unknown>>;
+  readonly completedAt: string;
+}
+
+export interface PublicationRecord extends PublicationInput {
+  readonly id: string;
+  readonly complete: boolean;
+  /** Present once complete. */
+  readonly summary: PublicationSummary | null;
+}
+
+/** One file of a publication. */
+export interface PublicationEntry {
+  /** Relative path in the tree (validated, '/'-separated). */
+  readonly path: string;
+  /** 'artifact': a unit's file (stored or remote); 'generated': a file the publisher wrote (always stored). */
+  readonly kind: 'artifact' | 'generated';
+  /** Stored bytes, when they were stored at publish time (always for 'generated'). */
+  readonly sha256: string | null;
+  readonly size: number | null;
+  /** Expected digests (lower-case hex): how bytes fetched later are verified and found in storage. */
+  readonly digests: Digests;
+  /** Where deferred bytes come from (empty when stored). */
+  readonly urls: readonly string[];
+  /** The unit the file belongs to ('artifact' only). */
+  readonly unitId: string | null;
+}
+
+/**
+ * Distributions: a name and a base path under which the content app serves a repository, either
+ * its latest version (following every commit) or a fixed one.
+ */
+export interface DistributionStore {
+  /**
+   * Throws TRIBUTARY_ERR_DISTRIBUTION_EXISTS if the name is taken and
+   * TRIBUTARY_ERR_BASE_PATH_CONFLICT if the base path equals another's (nesting is the caller's check).
+   */
+  createDistribution(input: DistributionInput): Promise<DistributionRecord>;
+  getDistribution(name: string): Promise<DistributionRecord | undefined>;
+  listDistributions(): Promise<DistributionRecord[]>;
+  /** Same conflicts as create; TRIBUTARY_ERR_DISTRIBUTION_NOT_FOUND when there is no such name. */
+  updateDistribution(name: string, patch: Partial<Omit<DistributionInput, 'name'>>): Promise<DistributionRecord>;
+  deleteDistribution(name: string): Promise<boolean>;
+}
+
+export interface DistributionInput {
+  readonly name: string;
+  readonly basePath: string;
+  readonly repoId: string;
+  /** A fixed version, or null to follow the latest. */
+  readonly version: number | null;
+  /** Options given to the repository's publisher. */
+  readonly publishOptions: Readonly<Record<string, unknown>>;
+}
+
+export interface DistributionRecord extends DistributionInput {
+  readonly createdAt: string;
+  readonly updatedAt: string;
 }
 
 /** The lease: one sync per repository at a time. */

@@ -1,0 +1,201 @@
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { ErrorCodes, isTributaryError, TributaryError } from '@tributary/plugin-api';
+import type { RemoteOptions } from '../download/index.js';
+import type { Host } from '../host/host.js';
+import { OnDemandArtifacts } from '../publish/on-demand-artifacts.js';
+import type { PublicationEntry } from '../store/content-store.js';
+import { ContentResolver, errorFields, type Served } from './content-resolver.js';
+import { listingPage, listDirectory } from './directory-listing.js';
+import { contentTypeOf, followFetch, sendStoredFile } from './file-response.js';
+import { CONTENT_PREFIX, parseContentPath } from './request-path.js';
+
+/** Where the content app writes its access log and its warnings. */
+export interface ServeLog {
+  /** One finished request. */
+  access(record: AccessRecord): void;
+  /** Something an operator should see (a failed on-demand fetch, a version that cannot be published). */
+  event(level: 'info' | 'warn' | 'error', fields: Record<string, unknown>, message: string): void;
+}
+
+export interface AccessRecord {
+  readonly time: string;
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  readonly bytes: number | null;
+  readonly ms: number;
+  readonly remote: string;
+  /** 'stored' | 'on-demand' | 'listing' … when the request reached content. */
+  readonly served?: string;
+}
+
+export interface ContentAppOptions {
+  /** Settings for on-demand fetches (TLS, proxy, credentials: never logged). */
+  readonly remote?: RemoteOptions;
+  readonly log?: ServeLog;
+  /** How long distribution and repository lookups are cached (ms; default 1000). */
+  readonly cacheTtlMs?: number;
+}
+
+export interface ContentApp {
+  readonly server: FastifyInstance;
+  readonly onDemand: OnDemandArtifacts;
+  /** Stops accepting requests, lets in-flight responses finish, then waits for on-demand fetches. */
+  close(): Promise<void>;
+}
+
+const SILENT_LOG: ServeLog = { access: () => undefined, event: () => undefined };
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    tributaryServed?: string;
+  }
+}
+
+/**
+ * The content app: `GET` and `HEAD` of `/content/<base-path>/<relative-path>` answered from the
+ * publication the distribution serves now — stored bytes streamed from storage, missing bytes
+ * fetched on demand (once for all concurrent requests), verified, stored and streamed as they
+ * arrive — plus HTML listings of directories. Call `server.listen()` to serve.
+ */
+export function createContentApp(host: Host, options: ContentAppOptions = {}): ContentApp {
+  const log = options.log ?? SILENT_LOG;
+  const onDemand = new OnDemandArtifacts(host.store, host.storage, options.remote ?? {}, (entry, record) =>
+    log.event('info', { path: entry.path, sha256: record.sha256, size: record.size }, 'fetched on demand and stored'),
+  );
+  const resolver = new ContentResolver(host.store, host.publications, { warn: (fields, message) => log.event('warn', fields, message) }, options.cacheTtlMs ?? 1000);
+  const server = Fastify({ logger: false, exposeHeadRoutes: false, return503OnClosing: true, forceCloseConnections: 'idle', routerOptions: { maxParamLength: 16_384 } });
+
+  server.addHook('onResponse', async (request, reply) => {
+    const length = reply.getHeader('content-length');
+    log.access({
+      time: new Date().toISOString(),
+      method: request.method,
+      path: request.url.length > 2048 ? `${request.url.slice(0, 2048)}…` : request.url,
+      status: reply.statusCode,
+      bytes: request.method === 'HEAD' || length === undefined ? null : Number(length),
+      ms: Math.round(reply.elapsedTime * 10) / 10,
+      remote: request.ip,
+      ...(request.tributaryServed !== undefined ? { served: request.tributaryServed } : {}),
+    });
+  });
+
+  server.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+    const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status >= 500) log.event('error', { path: request.url, error: errorFields(error) }, 'request failed');
+    if (reply.sent || reply.raw.headersSent) {
+      reply.raw.destroy();
+      return;
+    }
+    void reply.code(status).type('text/plain; charset=utf-8').send(status >= 500 ? `server error: ${isTributaryError(error) ? error.code : 'internal'}\n` : `${error.message}\n`);
+  });
+
+  server.setNotFoundHandler((request, reply) => {
+    void reply.code(404).type('text/plain; charset=utf-8').send(`not found: ${request.url.slice(0, 200)}\n`);
+  });
+
+  server.get('/', async (_request, reply) => reply.redirect(CONTENT_PREFIX, 302));
+
+  server.route({
+    method: ['GET', 'HEAD'],
+    url: '/content*',
+    handler: (request, reply) => handle(request, reply),
+  });
+
+  async function handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const parsed = parseContentPath(request.raw.url ?? '/');
+    if (!parsed.ok) return plain(reply, parsed.status, `${parsed.status === 404 ? 'not found' : 'bad request path'}: ${parsed.reason}\n`);
+    const { segments, directory } = parsed.path;
+    const found = await resolver.distributionFor(segments);
+    if (!found) {
+      const children = await resolver.basePathChildren(segments);
+      if (children.length === 0) return plain(reply, 404, 'not found: no distribution has this base path\n');
+      if (!directory) return reply.redirect(`${request.raw.url!.split('?')[0]}/`, 301);
+      request.tributaryServed = 'listing';
+      return html(reply, request, listingPage(`/content/${segments.map((s) => `${s}/`).join('')}`, children.map((c) => `${c}/`), [], false));
+    }
+    let served: Served | undefined;
+    try {
+      served = await resolver.served(found.distribution);
+    } catch (error) {
+      return plain(reply, 503, `distribution '${found.distribution.name}' cannot be served now: ${isTributaryError(error) ? `${error.code}: ${error.message}` : 'publishing failed'}\n`);
+    }
+    if (!served) return plain(reply, 404, `not found: the repository of distribution '${found.distribution.name}' no longer exists\n`);
+    const relative = found.rest.join('/');
+    if (!directory && relative.length > 0) {
+      const entry = await resolver.entry(served.publication.id, relative);
+      if (entry) return sendEntry(request, reply, served, entry);
+    }
+    const prefix = relative.length > 0 ? `${relative}/` : '';
+    const listing = await listDirectory(host.store, served.publication.id, prefix);
+    if (listing.dirs.length === 0 && listing.files.length === 0 && prefix !== '') return plain(reply, 404, 'not found\n');
+    if (!directory) return reply.redirect(`${request.raw.url!.split('?')[0]}/`, 301);
+    request.tributaryServed = 'listing';
+    return html(reply, request, listingPage(request.raw.url!.split('?')[0]!, listing.dirs.map((d) => `${d}/`), listing.files, listing.truncated));
+  }
+
+  async function sendEntry(request: FastifyRequest, reply: FastifyReply, served: Served, entry: PublicationEntry): Promise<FastifyReply> {
+    const sha256 = await onDemand.locate(entry);
+    if (sha256 !== undefined) {
+      request.tributaryServed = 'stored';
+      try {
+        return await sendStoredFile(request, reply, { file: host.storage.pathFor(sha256), sha256, relativePath: entry.path });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || entry.urls.length === 0) throw error;
+        // the catalog names bytes no longer on disk: fetch them again
+      }
+    }
+    request.tributaryServed = 'on-demand';
+    if (request.method === 'HEAD') {
+      reply.header('accept-ranges', 'bytes').header('content-type', contentTypeOf(entry.path));
+      if (entry.size !== null) reply.header('content-length', entry.size);
+      if (entry.digests.sha256 !== undefined) reply.header('etag', `"${entry.digests.sha256}"`);
+      return reply.code(200).send();
+    }
+    const fetch = onDemand.fetch(entry, served.repository.feedUrl);
+    const streamable = request.headers.range === undefined && entry.size !== null && fetch.settled === undefined;
+    if (!streamable) {
+      // a range (or a body of unknown size) is answered from storage once the whole artifact is in
+      let record;
+      try {
+        record = await fetch.done;
+      } catch (error) {
+        return upstreamFailed(reply, entry, error);
+      }
+      return sendStoredFile(request, reply, { file: host.storage.pathFor(record.sha256), sha256: record.sha256, relativePath: entry.path });
+    }
+    reply.header('content-type', contentTypeOf(entry.path));
+    reply.header('content-length', entry.size!);
+    if (entry.digests.sha256 !== undefined) reply.header('etag', `"${entry.digests.sha256}"`);
+    const body = followFetch(fetch, (sha) => host.storage.pathFor(sha));
+    body.on('error', (error) => log.event('error', { path: entry.path, error: errorFields(error) }, 'on-demand fetch failed; the client response was cut'));
+    return reply.send(body);
+  }
+
+  function upstreamFailed(reply: FastifyReply, entry: PublicationEntry, error: unknown): FastifyReply {
+    log.event('error', { path: entry.path, error: errorFields(error) }, 'on-demand fetch failed');
+    const code = isTributaryError(error) ? error.code : ErrorCodes.NETWORK;
+    return plain(reply, 502, `the upstream copy of '${entry.path}' could not be fetched (${code})\n`);
+  }
+
+  return {
+    server,
+    onDemand,
+    async close() {
+      await server.close();
+      await onDemand.close();
+    },
+  };
+}
+
+function plain(reply: FastifyReply, status: number, text: string): FastifyReply {
+  return reply.code(status).type('text/plain; charset=utf-8').send(text);
+}
+
+function html(reply: FastifyReply, request: FastifyRequest, page: string): FastifyReply {
+  reply.code(200).type('text/html; charset=utf-8');
+  if (request.method === 'HEAD') return reply.header('content-length', Buffer.byteLength(page)).send();
+  return reply.send(page);
+}
+
+export { TributaryError };

@@ -1,0 +1,175 @@
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { SharedFetch } from '../publish/on-demand-artifacts.js';
+
+/** Bodies up to this size are read whole and sent in one write: cheaper than a stream. */
+const SMALL_BODY = 128 * 1024;
+const READ_CHUNK = 256 * 1024;
+
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  '.rpm': 'application/x-rpm',
+  '.xml': 'application/xml',
+  '.gz': 'application/gzip',
+  '.xz': 'application/x-xz',
+  '.bz2': 'application/x-bzip2',
+  '.zst': 'application/zstd',
+  '.json': 'application/json',
+  '.txt': 'text/plain; charset=utf-8',
+  '.html': 'text/html; charset=utf-8',
+  '.iso': 'application/x-iso9660-image',
+  '.tar': 'application/x-tar',
+  '.asc': 'text/plain; charset=utf-8',
+  '.sqlite': 'application/vnd.sqlite3',
+};
+
+export function contentTypeOf(relativePath: string): string {
+  if (path.posix.basename(relativePath) === 'PULP_MANIFEST') return 'text/plain; charset=utf-8';
+  return CONTENT_TYPES[path.posix.extname(relativePath).toLowerCase()] ?? 'application/octet-stream';
+}
+
+export type ByteRange = { readonly start: number; readonly end: number };
+
+/**
+ * The single range a `Range` header asks for within `size` bytes: undefined to send the whole body
+ * (no header, several ranges, or a unit other than bytes), 'unsatisfiable' for a 416.
+ */
+export function requestedRange(header: string | undefined, size: number): ByteRange | 'unsatisfiable' | undefined {
+  if (header === undefined) return undefined;
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!match) return undefined;
+  const [, first, last] = match;
+  if (first === '' && last === '') return undefined;
+  if (first === '') {
+    const suffix = Number(last);
+    if (suffix === 0 || size === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(first);
+  const end = last === '' ? size - 1 : Math.min(Number(last), size - 1);
+  if (start >= size || (last !== '' && Number(last) < start)) return 'unsatisfiable';
+  return { start, end };
+}
+
+export interface StoredFile {
+  readonly file: string;
+  readonly sha256: string;
+  readonly relativePath: string;
+}
+
+/**
+ * Answers with a stored file: ETag (its sha256), Last-Modified, Content-Type, Accept-Ranges,
+ * conditional requests (304) and a single byte range (206, or 416 beyond the end).
+ */
+export async function sendStoredFile(request: FastifyRequest, reply: FastifyReply, stored: StoredFile): Promise<FastifyReply> {
+  const info = await stat(stored.file);
+  const size = info.size;
+  const etag = `"${stored.sha256}"`;
+  reply.header('etag', etag);
+  reply.header('last-modified', info.mtime.toUTCString());
+  reply.header('accept-ranges', 'bytes');
+  reply.header('content-type', contentTypeOf(stored.relativePath));
+  if (notModified(request, etag, info.mtime)) return reply.code(304).send();
+  const ifRange = request.headers['if-range'];
+  const range = ifRange === undefined || ifRange === etag ? requestedRange(request.headers.range, size) : undefined;
+  if (range === 'unsatisfiable') {
+    reply.header('content-range', `bytes */${size}`);
+    return reply.code(416).type('text/plain; charset=utf-8').send(`range not satisfiable: the file has ${size} bytes\n`);
+  }
+  const start = range?.start ?? 0;
+  const end = range?.end ?? size - 1;
+  const length = Math.max(0, end - start + 1);
+  if (range) {
+    reply.code(206);
+    reply.header('content-range', `bytes ${start}-${end}/${size}`);
+  }
+  reply.header('content-length', length);
+  if (request.method === 'HEAD') return reply.send();
+  if (length <= SMALL_BODY) return reply.send(await readSlice(stored.file, start, length));
+  return reply.send(createReadStream(stored.file, { start, end, highWaterMark: READ_CHUNK }));
+}
+
+/**
+ * Streams a download in progress to one client as it lands on disk. The last byte is held back
+ * until the whole artifact is verified: a body that fails its size or digest check never looks
+ * complete (the connection is cut instead).
+ */
+export function followFetch(fetch: SharedFetch, finalPath: (sha256: string) => string): Readable {
+  async function* follow(): AsyncGenerator<Buffer> {
+    const restarts = fetch.restarts;
+    let handle: Awaited<ReturnType<typeof open>> | undefined;
+    let position = 0;
+    try {
+      for (;;) {
+        if (fetch.restarts !== restarts && position > 0) throw new Error('the upstream transfer started over; the partial body sent cannot be vouched for');
+        const settled = fetch.settled;
+        if (settled !== undefined && 'error' in settled) throw settled.error;
+        let limit: number;
+        if (settled !== undefined) {
+          handle ??= await open(finalPath(settled.record.sha256), 'r');
+          limit = settled.record.size;
+          if (position >= limit) return;
+        } else {
+          limit = fetch.bytesOnDisk - 1;
+          if (fetch.path === undefined || position >= limit) {
+            await fetch.changed();
+            continue;
+          }
+          if (handle === undefined) {
+            try {
+              handle = await open(fetch.path, 'r');
+            } catch {
+              // moved into storage in between: the end is about to be announced
+              await fetch.changed();
+              continue;
+            }
+          }
+        }
+        const want = Math.min(limit - position, READ_CHUNK);
+        const buffer = Buffer.allocUnsafe(want);
+        const { bytesRead } = await handle.read(buffer, 0, want, position);
+        if (bytesRead === 0) {
+          await fetch.changed();
+          continue;
+        }
+        position += bytesRead;
+        yield bytesRead === want ? buffer : buffer.subarray(0, bytesRead);
+      }
+    } finally {
+      await handle?.close();
+    }
+  }
+  return Readable.from(follow(), { objectMode: false });
+}
+
+function notModified(request: FastifyRequest, etag: string, mtime: Date): boolean {
+  const ifNoneMatch = request.headers['if-none-match'];
+  if (ifNoneMatch !== undefined) {
+    return ifNoneMatch.split(',').some((tag) => {
+      const t = tag.trim();
+      return t === '*' || t === etag || t === `W/${etag}`;
+    });
+  }
+  const since = request.headers['if-modified-since'];
+  if (since === undefined) return false;
+  const time = Date.parse(since);
+  return !Number.isNaN(time) && Math.floor(mtime.getTime() / 1000) * 1000 <= time;
+}
+
+async function readSlice(file: string, start: number, length: number): Promise<Buffer> {
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(length);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await handle.read(buffer, done, length - done, start + done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    return done === length ? buffer : buffer.subarray(0, done);
+  } finally {
+    await handle.close();
+  }
+}
