@@ -3,6 +3,7 @@ import { sourceBehaviours } from './source-behaviours.js';
 import type { ContentStore } from '@tributary/core';
 import { contentBehaviours } from './content-behaviours.js';
 import { historyBehaviours, orphanBehaviours } from './history-and-orphan-behaviours.js';
+import { distributionBehaviours, publicationBehaviours } from './publication-behaviours.js';
 import { leaseBehaviours, repositoryBehaviours } from './repository-and-lease-behaviours.js';
 import { batchingBehaviours, streamingBehaviours } from './streaming-behaviours.js';
 import { artifactBehaviours, unitBehaviours } from './unit-and-artifact-behaviours.js';
@@ -62,5 +63,7 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
     describe('orphans', () => orphanBehaviours(current));
     describe('unit fingerprints', () => fingerprintBehaviours(current));
     describe('content sources', () => sourceBehaviours(current));
+    describe('publications', () => publicationBehaviours(current));
+    describe('distributions', () => distributionBehaviours(current));
   });
 }

@@ -26,6 +26,19 @@ export function repositoryBehaviours(current: CurrentStore): void {
     expect(await store.countRepoUnits(created.id, 0)).toEqual({});
   });
 
+  test('getRepositoryById finds a repository by its id, and nothing for an unknown or deleted one', async () => {
+    const store = current();
+    const created = await store.createRepository({ name: 'by-id', importer: 'file', config: { a: 1 } });
+    const other = await store.createRepository({ name: 'other' });
+    expect(await store.getRepositoryById(created.id)).toEqual(created);
+    expect(await store.getRepositoryById(other.id)).toEqual(other);
+    expect(await store.getRepositoryById('no-such-id')).toBeUndefined();
+    // a name is not an id
+    expect(await store.getRepositoryById('by-id')).toBeUndefined();
+    await store.deleteRepository(created.id);
+    expect(await store.getRepositoryById(created.id)).toBeUndefined();
+  });
+
   test('a taken name is refused with TRIBUTARY_ERR_REPO_EXISTS and the first repository is untouched', async () => {
     const store = current();
     const first = await store.createRepository({ name: 'dup', importer: 'file' });

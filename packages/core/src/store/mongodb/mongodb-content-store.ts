@@ -14,7 +14,13 @@ import {
 import type {
   AssociateRow,
   ContentStore,
+  DistributionInput,
+  DistributionRecord,
   LeaseRecord,
+  PublicationEntry,
+  PublicationInput,
+  PublicationRecord,
+  PublicationSummary,
   RemoteArtifactRecord,
   RepoUnitView,
   RepositoryInput,
@@ -28,7 +34,9 @@ import type {
   UpsertStatus,
 } from '../content-store.js';
 import { CATALOG_INDEXES, catalogCollections, type CatalogCollections } from './mongodb-documents.js';
+import { MongoDistributions } from './mongodb-distributions.js';
 import { MongoOrphans } from './mongodb-orphans.js';
+import { MongoPublications } from './mongodb-publications.js';
 import { MongoRepoUnitStream } from './mongodb-repo-unit-stream.js';
 import { MongoRepositories } from './mongodb-repositories.js';
 import { MongoRepositoryContent } from './mongodb-repository-content.js';
@@ -85,6 +93,8 @@ export class MongoContentStore implements ContentStore {
   private readonly stream: MongoRepoUnitStream;
   private readonly history: MongoSyncHistory;
   private readonly orphans: MongoOrphans;
+  private readonly publications: MongoPublications;
+  private readonly distributions: MongoDistributions;
   private readonly keyPageSize: number;
   private readonly unitPageSize: number;
 
@@ -105,6 +115,8 @@ export class MongoContentStore implements ContentStore {
     this.stream = new MongoRepoUnitStream(this.collections, this.requests, this.units);
     this.history = new MongoSyncHistory(this.collections, this.requests);
     this.orphans = new MongoOrphans(this.collections, this.requests);
+    this.publications = new MongoPublications(this.collections, this.requests);
+    this.distributions = new MongoDistributions(this.collections, this.requests);
     this.keyPageSize = positive(options.keyPageSize, 1000);
     this.unitPageSize = positive(options.unitPageSize, 500);
   }
@@ -151,6 +163,10 @@ export class MongoContentStore implements ContentStore {
     return this.guard('get repository', () => this.repositories.byName(name));
   }
 
+  getRepositoryById(id: string): Promise<RepositoryRecord | undefined> {
+    return this.guard('get repository', () => this.repositories.byId(id));
+  }
+
   listRepositories(): Promise<RepositoryRecord[]> {
     return this.guard('list repositories', () => this.repositories.list());
   }
@@ -160,7 +176,11 @@ export class MongoContentStore implements ContentStore {
   }
 
   deleteRepository(id: string): Promise<boolean> {
-    return this.guard('delete repository', () => this.repositories.delete(id));
+    // publications first, the repository last: a delete cut short can simply be repeated
+    return this.guard('delete repository', async () => {
+      await this.publications.deleteOfRepository(id);
+      return this.repositories.delete(id);
+    });
   }
 
   // ---- lease ----
@@ -279,6 +299,62 @@ export class MongoContentStore implements ContentStore {
 
   countRepoUnits(repoId: string, version: number): Promise<CountsByType> {
     return this.guard('count units', () => this.content.countRepoUnits(repoId, version));
+  }
+
+  // ---- publications ----
+
+  createPublication(input: PublicationInput): Promise<string> {
+    return this.guard('create publication', () => this.publications.create(input));
+  }
+
+  addPublicationEntries(publicationId: string, entries: readonly PublicationEntry[]): Promise<number> {
+    return this.guard('add publication entries', () => this.publications.addEntries(publicationId, entries));
+  }
+
+  completePublication(publicationId: string, summary: PublicationSummary): Promise<void> {
+    return this.guard('complete publication', () => this.publications.complete(publicationId, summary));
+  }
+
+  deletePublication(publicationId: string): Promise<void> {
+    return this.guard('delete publication', () => this.publications.delete(publicationId));
+  }
+
+  findPublication(repoId: string, publisherKey: string, maxVersion: number, exact: boolean): Promise<PublicationRecord | undefined> {
+    return this.guard('find publication', () => this.publications.find(repoId, publisherKey, maxVersion, exact));
+  }
+
+  listPublications(repoId: string): Promise<PublicationRecord[]> {
+    return this.guard('list publications', () => this.publications.list(repoId));
+  }
+
+  getPublicationEntry(publicationId: string, path: string): Promise<PublicationEntry | undefined> {
+    return this.guard('get publication entry', () => this.publications.entry(publicationId, path));
+  }
+
+  listPublicationEntries(publicationId: string, options: { prefix?: string; after?: string; limit: number }): Promise<PublicationEntry[]> {
+    return this.guard('list publication entries', () => this.publications.entries(publicationId, options));
+  }
+
+  // ---- distributions ----
+
+  createDistribution(input: DistributionInput): Promise<DistributionRecord> {
+    return this.guard('create distribution', () => this.distributions.create(input));
+  }
+
+  getDistribution(name: string): Promise<DistributionRecord | undefined> {
+    return this.guard('get distribution', () => this.distributions.get(name));
+  }
+
+  listDistributions(): Promise<DistributionRecord[]> {
+    return this.guard('list distributions', () => this.distributions.list());
+  }
+
+  updateDistribution(name: string, patch: Partial<Omit<DistributionInput, 'name'>>): Promise<DistributionRecord> {
+    return this.guard('update distribution', () => this.distributions.update(name, patch));
+  }
+
+  deleteDistribution(name: string): Promise<boolean> {
+    return this.guard('delete distribution', () => this.distributions.delete(name));
   }
 
   // ---- sync history ----

@@ -157,6 +157,55 @@ export interface SyncHistoryDoc {
   resultVersion?: number;
 }
 
+/** A publication: complete (`complete: true`, with its summary) or still being written. */
+export interface PublicationDoc {
+  /** A random UUID. */
+  _id: string;
+  repoId: string;
+  version: number;
+  publisherKey: string;
+  publisher: string;
+  /** JSON text of the publisher's options. */
+  options: string;
+  createdAt: string;
+  complete: boolean;
+  summary: PublicationSummaryDoc | null;
+}
+
+export interface PublicationSummaryDoc {
+  files: number;
+  bytes: number;
+  conflicts: number;
+  /** JSON text of what the publisher wants remembered. */
+  info: string;
+  completedAt: string;
+}
+
+/** One file of a publication; (publicationId, path) is unique. */
+export interface PublicationEntryDoc {
+  _id?: ObjectId;
+  publicationId: string;
+  path: string;
+  kind: 'artifact' | 'generated';
+  sha256: string | null;
+  size: number | null;
+  digests: Digests;
+  urls: string[];
+  unitId: string | null;
+}
+
+/** A distribution: `_id` is its name. */
+export interface DistributionDoc {
+  _id: string;
+  basePath: string;
+  repoId: string;
+  version: number | null;
+  /** JSON text of the options given to the publisher. */
+  publishOptions: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
 export interface CatalogCollections {
   readonly repositories: Collection<RepositoryDoc>;
   readonly leases: Collection<LeaseDoc>;
@@ -167,6 +216,9 @@ export interface CatalogCollections {
   readonly unitRevisions: Collection<UnitRevisionDoc>;
   readonly seen: Collection<SeenDoc>;
   readonly history: Collection<SyncHistoryDoc>;
+  readonly publications: Collection<PublicationDoc>;
+  readonly publicationEntries: Collection<PublicationEntryDoc>;
+  readonly distributions: Collection<DistributionDoc>;
 }
 
 export function catalogCollections(db: Db): CatalogCollections {
@@ -180,13 +232,18 @@ export function catalogCollections(db: Db): CatalogCollections {
     unitRevisions: db.collection<UnitRevisionDoc>('unit_revisions'),
     seen: db.collection<SeenDoc>('repository_content_seen'),
     history: db.collection<SyncHistoryDoc>('sync_history'),
+    publications: db.collection<PublicationDoc>('publications'),
+    publicationEntries: db.collection<PublicationEntryDoc>('publication_entries'),
+    distributions: db.collection<DistributionDoc>('distributions'),
   };
 }
 
 /**
- * Indexes, by collection. Named, so creating them again is a no-op. The only unique index is on
- * a field every document has (`repositories.name`), and nothing relies on a unique index
- * refusing an update: FerretDB 1.x does not enforce that.
+ * Indexes, by collection. Named, so creating them again is a no-op. Unique indexes are only on
+ * fields every document has (`repositories.name`, `publication_entries` (publicationId, path),
+ * `distributions.basePath`), and nothing relies on a unique index refusing an update (FerretDB 1.x
+ * refuses it with an error that is no duplicate-key error): updates check first. Inserts do rely
+ * on them (FerretDB refuses those with a duplicate key, as MongoDB does).
  */
 export const CATALOG_INDEXES: { readonly [C in keyof CatalogCollections]: readonly IndexDescription[] } = {
   repositories: [{ key: { name: 1 }, name: 'name_unique', unique: true }],
@@ -218,4 +275,14 @@ export const CATALOG_INDEXES: { readonly [C in keyof CatalogCollections]: readon
     { key: { repoId: 1, startedAt: -1 }, name: 'repo_started' },
     { key: { repoId: 1, settingsHash: 1, status: 1, startedAt: -1 }, name: 'repo_settings_status_started' },
   ],
+  // finding the newest complete publication of a publisher; listing a repository's
+  publications: [{ key: { repoId: 1, publisherKey: 1, version: -1 }, name: 'repo_publisher_version' }],
+  publicationEntries: [
+    // a path keeps its first entry; look-up by path and listing in path order are ranges of it
+    { key: { publicationId: 1, path: 1 }, name: 'publication_path_unique', unique: true },
+    // orphan cleanup asks "is this artifact referenced by a publication?"
+    { key: { sha256: 1 }, name: 'sha256' },
+  ],
+  // the name is `_id`
+  distributions: [{ key: { basePath: 1 }, name: 'base_path_unique', unique: true }],
 };

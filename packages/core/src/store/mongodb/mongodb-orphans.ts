@@ -16,7 +16,8 @@ export class MongoOrphans {
   /**
    * Unit revisions no repository-content row pins go; then units in no repository-content row of
    * any version, with their remote-artifact rows (their unit-artifact rows live inside them); then
-   * artifacts neither a unit nor a kept revision references.
+   * artifacts neither a unit, a kept revision nor a publication entry references (a publisher's
+   * generated files are referenced only by their entries).
    */
   async deleteOrphans(): Promise<{ units: number; artifacts: string[] }> {
     await this.restorePinnedRevisions();
@@ -56,10 +57,20 @@ export class MongoOrphans {
       const referenced = await this.requests.all(this.collections.units.aggregate<{ _id: string }>(pipeline));
       const unreferenced = without(shas, referenced);
       // what no unit references may still be a file of a revision some version shows
-      const orphans =
+      const unrevised =
         unreferenced.length === 0
           ? unreferenced
           : without(unreferenced, await this.requests.all(this.collections.unitRevisions.aggregate<{ _id: string }>(pipeline)));
+      // ... or a file a publication lists (generated files are nowhere else)
+      const orphans =
+        unrevised.length === 0
+          ? unrevised
+          : without(
+              unrevised,
+              await this.requests.all(
+                this.collections.publicationEntries.aggregate<{ _id: string }>([{ $match: { sha256: { $in: unrevised } } }, { $group: { _id: '$sha256' } }]),
+              ),
+            );
       if (orphans.length === 0) continue;
       await this.requests.one(() => this.collections.artifacts.deleteMany({ _id: { $in: orphans } }));
       artifacts.push(...orphans);

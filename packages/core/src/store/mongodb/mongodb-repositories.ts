@@ -41,6 +41,11 @@ export class MongoRepositories {
     return doc === null ? undefined : toRecord(doc);
   }
 
+  async byId(id: string): Promise<RepositoryRecord | undefined> {
+    const doc = await this.requests.one(() => this.collections.repositories.findOne({ _id: id }));
+    return doc === null ? undefined : toRecord(doc);
+  }
+
   async list(): Promise<RepositoryRecord[]> {
     const docs = await this.requests.all(this.collections.repositories.find({}).sort({ name: 1 }));
     return docs.map(toRecord);

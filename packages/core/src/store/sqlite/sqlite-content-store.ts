@@ -15,8 +15,14 @@ import {
 import type {
   AssociateRow,
   ContentStore,
+  DistributionInput,
+  DistributionRecord,
   LeaseRecord,
   ProvenanceStore,
+  PublicationEntry,
+  PublicationInput,
+  PublicationRecord,
+  PublicationSummary,
   RemoteArtifactRecord,
   RepoUnitView,
   RepositoryInput,
@@ -40,6 +46,8 @@ import {
   type FingerprintPage,
   type PageCursor,
 } from './catalog/sqlite-repo-unit-pages.js';
+import { SqliteDistributions } from './catalog/sqlite-distributions.js';
+import { decodeEntries, encodeEntries, ENTRY_COLUMNS, SqlitePublications, type EntryColumn } from './catalog/sqlite-publications.js';
 import { migrateSchema } from './catalog/sqlite-schema.js';
 import { SqliteStatements } from './catalog/sqlite-statements.js';
 import { SqliteSyncHistory } from './catalog/sqlite-sync-history.js';
@@ -135,6 +143,8 @@ export class SqliteContentStore implements ContentStore {
   private readonly sql: SqliteStatements;
   private readonly repositories: SqliteRepositories;
   private readonly history: SqliteSyncHistory;
+  private readonly publications: SqlitePublications;
+  private readonly distributions: SqliteDistributions;
   private readonly keyPageSize: number;
   private readonly unitPageSize: number;
   private readonly group: SqliteGroupCommit;
@@ -142,6 +152,8 @@ export class SqliteContentStore implements ContentStore {
   private readonly unitRows: SqliteUnitRows;
   /** Group losses counted when each uncommitted version began, by `repoId\0version`. */
   private readonly lossesAtBegin = new Map<string, number>();
+  /** Group losses counted when each incomplete publication this store created began, by id. */
+  private readonly lossesAtPublication = new Map<string, number>();
 
   constructor(
     readonly file: string,
@@ -182,6 +194,8 @@ export class SqliteContentStore implements ContentStore {
     this.sql = new SqliteStatements(this.db);
     this.repositories = new SqliteRepositories(this.sql);
     this.history = new SqliteSyncHistory(this.sql);
+    this.publications = new SqlitePublications(this.sql);
+    this.distributions = new SqliteDistributions(this.sql);
     this.keyPageSize = positive(options.keyPageSize, 1000);
     this.unitPageSize = positive(options.unitPageSize, 500);
   }
@@ -218,6 +232,10 @@ export class SqliteContentStore implements ContentStore {
     return this.read('get repository', () => this.repositories.byName(name));
   }
 
+  async getRepositoryById(id: string): Promise<RepositoryRecord | undefined> {
+    return this.read('get repository', () => this.repositories.byId(id));
+  }
+
   async listRepositories(): Promise<RepositoryRecord[]> {
     return this.read('list repositories', () => this.repositories.list());
   }
@@ -227,7 +245,10 @@ export class SqliteContentStore implements ContentStore {
   }
 
   async deleteRepository(id: string): Promise<boolean> {
-    return this.write('delete repository', () => this.repositories.delete(id));
+    return this.write('delete repository', () => {
+      this.publications.deleteOfRepository(id);
+      return this.repositories.delete(id);
+    });
   }
 
   // ---- lease ----
@@ -420,6 +441,93 @@ export class SqliteContentStore implements ContentStore {
 
   async countRepoUnits(repoId: string, version: number): Promise<CountsByType> {
     return this.read('count units', () => content.countRepoUnits(this.sql, repoId, version));
+  }
+
+  // ---- publications ----
+
+  async createPublication(input: PublicationInput): Promise<string> {
+    return this.write('create publication', () => {
+      const id = this.publications.create(input);
+      this.lossesAtPublication.set(id, this.group.losses);
+      return id;
+    });
+  }
+
+  async addPublicationEntries(publicationId: string, entries: readonly PublicationEntry[]): Promise<number> {
+    return this.addEncodedPublicationEntries(publicationId, encodeEntries(entries));
+  }
+
+  /**
+   * {@link addPublicationEntries} of entries encoded by {@link encodeEntries} (how the catalog
+   * thread gets them). A bulk write, group-committed like the sync path's: a publication's entries
+   * can run to a million.
+   */
+  addEncodedPublicationEntries(publicationId: string, columns: readonly EntryColumn[]): number {
+    return this.bulk('add publication entries', columns.length / ENTRY_COLUMNS, () => this.publications.addEntries(publicationId, columns));
+  }
+
+  async completePublication(publicationId: string, summary: PublicationSummary): Promise<void> {
+    this.write('complete publication', () => {
+      const losses = this.lossesAtPublication.get(publicationId);
+      if (losses !== undefined && losses !== this.group.losses) {
+        throw new TributaryError(
+          ErrorCodes.STORE,
+          `cannot complete publication ${publicationId}: entries written for it were lost when a catalog transaction failed; publish again`,
+          { details: { publicationId } },
+        );
+      }
+      this.publications.complete(publicationId, summary);
+      this.lossesAtPublication.delete(publicationId);
+    });
+  }
+
+  async deletePublication(publicationId: string): Promise<void> {
+    this.lossesAtPublication.delete(publicationId);
+    this.write('delete publication', () => this.publications.delete(publicationId));
+  }
+
+  async findPublication(repoId: string, publisherKey: string, maxVersion: number, exact: boolean): Promise<PublicationRecord | undefined> {
+    return this.read('find publication', () => this.publications.find(repoId, publisherKey, maxVersion, exact));
+  }
+
+  async listPublications(repoId: string): Promise<PublicationRecord[]> {
+    return this.read('list publications', () => this.publications.list(repoId));
+  }
+
+  async getPublicationEntry(publicationId: string, path: string): Promise<PublicationEntry | undefined> {
+    const columns = this.read('get publication entry', () => this.publications.entry(publicationId, path));
+    return columns && decodeEntries(columns)[0];
+  }
+
+  async listPublicationEntries(publicationId: string, options: { prefix?: string; after?: string; limit: number }): Promise<PublicationEntry[]> {
+    return decodeEntries(this.publicationEntryColumns(publicationId, options));
+  }
+
+  /** {@link listPublicationEntries} as the entries' columns (see {@link encodeEntries}), which is what the catalog thread sends back. */
+  publicationEntryColumns(publicationId: string, options: { prefix?: string; after?: string; limit: number }): EntryColumn[] {
+    return this.read('list publication entries', () => this.publications.entries(publicationId, options));
+  }
+
+  // ---- distributions ----
+
+  async createDistribution(input: DistributionInput): Promise<DistributionRecord> {
+    return this.write('create distribution', () => this.distributions.create(input));
+  }
+
+  async getDistribution(name: string): Promise<DistributionRecord | undefined> {
+    return this.read('get distribution', () => this.distributions.get(name));
+  }
+
+  async listDistributions(): Promise<DistributionRecord[]> {
+    return this.read('list distributions', () => this.distributions.list());
+  }
+
+  async updateDistribution(name: string, patch: Partial<Omit<DistributionInput, 'name'>>): Promise<DistributionRecord> {
+    return this.write('update distribution', () => this.distributions.update(name, patch));
+  }
+
+  async deleteDistribution(name: string): Promise<boolean> {
+    return this.write('delete distribution', () => this.distributions.delete(name));
   }
 
   // ---- sync history ----

@@ -60,6 +60,11 @@ export class SqliteRepositories {
     return row && toRecord(row);
   }
 
+  byId(id: string): RepositoryRecord | undefined {
+    const row = this.sql.prepare('SELECT * FROM repositories WHERE id = ?').get(id) as RepositoryRow | undefined;
+    return row && toRecord(row);
+  }
+
   list(): RepositoryRecord[] {
     return (this.sql.prepare('SELECT * FROM repositories ORDER BY name').all() as RepositoryRow[]).map(toRecord);
   }

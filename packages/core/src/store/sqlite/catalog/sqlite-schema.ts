@@ -201,6 +201,55 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE repositories ADD COLUMN policy TEXT;
   `,
+  // 7: publications (the file tree of one repository version as a publisher laid it out) and
+  // distributions (a name and base path serving a repository). A publication is readable once
+  // `completed_at` is set. Its entries refer to it by integer (publications.seq), like content rows
+  // to their repository, and live in a rowid table with a unique index, like units: a publication
+  // can have a million entries written in the publisher's order, so rows are appended and only the
+  // small (publication, path) index entries land at random places; that index is also the look-up
+  // by path and the listing in path order (BINARY: byte order of UTF-8, i.e. code-point order).
+  // Distributions refer to their repository without a foreign key: deleting the repository keeps them.
+  `
+  CREATE TABLE publications (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    repo_id TEXT NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
+    version INTEGER NOT NULL,
+    publisher_key TEXT NOT NULL,
+    publisher TEXT NOT NULL,
+    options TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    completed_at TEXT,
+    files INTEGER,
+    bytes INTEGER,
+    conflicts INTEGER,
+    info TEXT
+  );
+  CREATE INDEX publications_find ON publications (repo_id, publisher_key, version);
+
+  CREATE TABLE publication_entries (
+    id INTEGER PRIMARY KEY,
+    publication INTEGER NOT NULL REFERENCES publications (seq) ON DELETE CASCADE,
+    path TEXT NOT NULL COLLATE BINARY,
+    kind TEXT NOT NULL CHECK (kind IN ('artifact', 'generated')),
+    sha256 TEXT,
+    size INTEGER,
+    digests TEXT NOT NULL,
+    urls TEXT NOT NULL,
+    unit_id TEXT
+  );
+  CREATE UNIQUE INDEX publication_entries_key ON publication_entries (publication, path COLLATE BINARY);
+
+  CREATE TABLE distributions (
+    name TEXT PRIMARY KEY,
+    base_path TEXT NOT NULL UNIQUE,
+    repo_id TEXT NOT NULL,
+    version INTEGER,
+    publish_options TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  `,
 ];
 
 /**

@@ -240,7 +240,8 @@ export function upsertRemoteArtifacts(sql: SqliteStatements, remotes: readonly R
  * of its kept revisions (the repository whose sync wrote it last was deleted), takes the newest such
  * revision back as its current state; then unit revisions no repository-content row pins go, then
  * units in no repository-content row of any version (their files and remotes are in their rows);
- * then artifacts neither a unit's file list nor a kept revision's references.
+ * then artifacts neither a unit's file list, a kept revision nor a publication entry references (a
+ * publisher's generated files are referenced only by their entries).
  */
 export function deleteOrphans(sql: SqliteStatements): { units: number; artifacts: string[] } {
   restorePinnedRevisions(sql);
@@ -253,7 +254,9 @@ export function deleteOrphans(sql: SqliteStatements): { units: number; artifacts
       `DELETE FROM artifacts WHERE sha256 NOT IN (
          SELECT a.value ->> 1 FROM units, json_each(units.artifacts) a WHERE a.value ->> 1 IS NOT NULL
          UNION ALL
-         SELECT a.value ->> 1 FROM unit_revisions, json_each(unit_revisions.artifacts) a WHERE a.value ->> 1 IS NOT NULL)
+         SELECT a.value ->> 1 FROM unit_revisions, json_each(unit_revisions.artifacts) a WHERE a.value ->> 1 IS NOT NULL
+         UNION ALL
+         SELECT sha256 FROM publication_entries WHERE sha256 IS NOT NULL)
        RETURNING sha256`,
     )
     .all() as { sha256: string }[];

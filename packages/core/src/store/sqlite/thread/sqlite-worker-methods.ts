@@ -1,6 +1,7 @@
 import type { UnitOrigin } from '@tributary/plugin-api';
 import type { ContentStore, ProvenanceStore } from '../../content-store.js';
 import { decodeFoundUnits, encodeUnits } from '../../unit-columns.js';
+import { decodeEntries, encodeEntries, type EntryColumn } from '../catalog/sqlite-publications.js';
 import type { SqliteContentStore } from '../sqlite-content-store.js';
 import { associatePairs, associateRows, packSourcesOf, unpackSources } from './sqlite-wire-encodings.js';
 
@@ -25,6 +26,7 @@ export const WORKER_METHODS = {
 
   createRepository: plain(),
   getRepository: plain(),
+  getRepositoryById: plain(),
   listRepositories: plain(),
   updateRepository: plain(),
   deleteRepository: plain(),
@@ -70,6 +72,31 @@ export const WORKER_METHODS = {
   repoUnitFingerprints: paged('fingerprintsPage'),
   repoUnitSources: paged('sourcesPage'),
   countRepoUnits: plain(),
+
+  createPublication: plain(),
+  // entries cross as a flat list of their rows' columns, both ways: a publication can have a
+  // million of them, and flat lists of strings and numbers cost next to nothing to clone
+  addPublicationEntries: encoded({
+    serve: (catalog, publicationId: string, columns: EntryColumn[]) => catalog.addEncodedPublicationEntries(publicationId, columns),
+    send: (publicationId, entries) => [publicationId, encodeEntries(entries)],
+  }),
+  completePublication: plain(),
+  deletePublication: plain(),
+  findPublication: plain(),
+  listPublications: plain(),
+  getPublicationEntry: plain(),
+  listPublicationEntries: encoded({
+    serve: (catalog, publicationId: string, options: { prefix?: string; after?: string; limit: number }) =>
+      catalog.publicationEntryColumns(publicationId, options),
+    send: (publicationId, options) => [publicationId, options],
+    receive: decodeEntries,
+  }),
+
+  createDistribution: plain(),
+  getDistribution: plain(),
+  listDistributions: plain(),
+  updateDistribution: plain(),
+  deleteDistribution: plain(),
 
   acquireLease: plain(),
   renewLease: plain(),
