@@ -74,7 +74,9 @@ function bash(script: string, cwd: string): Promise<{ code: number | null; stdou
     expect(out('tributary sync files --mirror')).toMatch(/^synced 'files' \(immediate, mirror\) to version 1 \(no content change\): added none; updated none; removed none; downloaded 0 files \(0 B\) and 1 metadata file/);
     expect(out('tributary sync files --force')).toMatch(/^synced 'files' \(immediate, forced\) to version 1 \(no content change\)/);
     expect(out('tributary history files --limit 5').split('\n').filter(Boolean)).toHaveLength(4);
-    expect(out('tributary export files ./files-tree')).toBe('exported 5 files (281 B) to ./files-tree\n');
+    expect(out('tributary export files ./files-tree')).toBe('exported 6 files (709 B) to ./files-tree\n');
+    // the publication adds the manifest the tree can be synced from again
+    expect(readFileSync(path.join(dir, 'files-tree', 'PULP_MANIFEST'), 'utf8').split('\n').filter(Boolean)).toHaveLength(5);
     expect(readFileSync(path.join(dir, 'files-tree', 'hello.txt')).equals(readFileSync(path.join(ROOT, 'examples', 'file-repo', 'hello.txt')))).toBe(true);
     expect(out('tributary repo list')).toMatch(/^NAME\s+VERSION\s+IMPORTER\s+FEED\nfiles\s+1\s+file\s+file:\/\//);
     expect(out('tributary orphans cleanup')).toBe('removed 0 orphan units and 0 orphan artifacts\n');

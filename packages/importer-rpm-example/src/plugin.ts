@@ -2,6 +2,7 @@ import { defineImporter } from '@tributary/plugin-api';
 import { RPM_CONFIG_SCHEMA, type RpmImporterConfig } from './config.js';
 import { RPM_CONTENT_TYPES } from './content-types.js';
 import { RpmFirstStage } from './first-stage/rpm-first-stage.js';
+import { rpmPublisher } from './publish/rpm-publisher.js';
 
 /**
  * The `rpm` importer: syncs a yum/dnf repository (the directory holding `repodata/`) into
@@ -21,4 +22,5 @@ export const rpmImporter = defineImporter<RpmImporterConfig>({
   contentTypes: RPM_CONTENT_TYPES,
   configSchema: RPM_CONFIG_SCHEMA,
   firstStage: (ctx) => new RpmFirstStage(ctx),
+  publisher: rpmPublisher,
 });

@@ -60,6 +60,11 @@ export interface PublishContext<Options = Record<string, unknown>> {
   addFile(path: string, content: string | Uint8Array | AsyncIterable<Uint8Array>, options?: { readonly digests?: readonly DigestName[] }): Promise<GeneratedFile>;
   /** Reads the stored bytes of an artifact (e.g. upstream metadata the publisher passes through or checks). */
   openArtifact(sha256: string): AsyncIterable<Buffer>;
+  /**
+   * The file holding an artifact's stored bytes, for readers that need a path (to detect a
+   * compression, seek). Read it only: never write, move or delete it.
+   */
+  artifactPath(sha256: string): string;
 }
 
 export type DigestName = keyof Digests;

@@ -117,6 +117,10 @@ export class PublicationBuilder<Options> implements PublishContext<Options> {
     return createReadStream(this.storage.pathFor(sha256), { highWaterMark: 256 * 1024 });
   }
 
+  artifactPath(sha256: string): string {
+    return this.storage.pathFor(sha256);
+  }
+
   private async typesPresent(): Promise<string[]> {
     const counts = await this.store.countRepoUnits(this.record.id, this.repository.version);
     return Object.keys(counts)
