@@ -137,7 +137,7 @@ const serve: Command = async ({ host, io, json, positionals, values, remote }) =
   const app = createContentApp(host, {
     remote,
     log: {
-      access: (record: AccessRecord) => io.stdout.write(json ? `${JSON.stringify({ type: 'access', ...record })}\n` : `${record.time} ${record.remote} ${record.method} ${record.path} ${record.status} ${record.bytes ?? '-'} ${record.ms}ms${record.served ? ` ${record.served}` : ''}\n`),
+      access: (record: AccessRecord) => io.stdout.write(json ? `${JSON.stringify({ type: 'access', ...record })}\n` : `${record.time} ${record.remote} ${record.method} ${record.path} ${record.status} ${record.bytes ?? '-'} ${record.ms}ms${record.served ? ` ${record.served}` : ''}${record.incomplete ? ' incomplete' : ''}\n`),
       event: (level, fields, message) => io.stderr.write(json ? `${JSON.stringify({ type: 'event', level, message, ...fields, time: new Date().toISOString() })}\n` : `${level}: ${message} ${JSON.stringify(fields)}\n`),
     },
   });

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ErrorCodes, isTributaryError, TributaryError } from '@tributary/plugin-api';
 import type { RemoteOptions } from '../download/index.js';
@@ -27,6 +28,8 @@ export interface AccessRecord {
   readonly remote: string;
   /** 'stored' | 'on-demand' | 'listing' … when the request reached content. */
   readonly served?: string;
+  /** Set when the response was cut short (a failed on-demand fetch, a client gone). */
+  readonly incomplete?: true;
 }
 
 export interface ContentAppOptions {
@@ -43,6 +46,9 @@ export interface ContentApp {
   /** Stops accepting requests, lets in-flight responses finish, then waits for on-demand fetches. */
   close(): Promise<void>;
 }
+
+/** How long a request for a path the served publication lacks waits for the one being built. */
+const NEWER_WAIT_MS = 30_000;
 
 const SILENT_LOG: ServeLog = { access: () => undefined, event: () => undefined };
 
@@ -66,18 +72,24 @@ export function createContentApp(host: Host, options: ContentAppOptions = {}): C
   const resolver = new ContentResolver(host.store, host.publications, { warn: (fields, message) => log.event('warn', fields, message) }, options.cacheTtlMs ?? 1000);
   const server = Fastify({ logger: false, exposeHeadRoutes: false, return503OnClosing: true, forceCloseConnections: 'idle', routerOptions: { maxParamLength: 16_384 } });
 
-  server.addHook('onResponse', async (request, reply) => {
-    const length = reply.getHeader('content-length');
-    log.access({
-      time: new Date().toISOString(),
-      method: request.method,
-      path: request.url.length > 2048 ? `${request.url.slice(0, 2048)}…` : request.url,
-      status: reply.statusCode,
-      bytes: request.method === 'HEAD' || length === undefined ? null : Number(length),
-      ms: Math.round(reply.elapsedTime * 10) / 10,
-      remote: request.ip,
-      ...(request.tributaryServed !== undefined ? { served: request.tributaryServed } : {}),
+  // logged when the connection is done with the response, so a response cut short is logged too
+  server.addHook('onRequest', (request, reply, done) => {
+    const started = performance.now();
+    reply.raw.once('close', () => {
+      const length = reply.getHeader('content-length');
+      log.access({
+        time: new Date().toISOString(),
+        method: request.method,
+        path: request.url.length > 2048 ? `${request.url.slice(0, 2048)}…` : request.url,
+        status: reply.statusCode,
+        bytes: request.method === 'HEAD' || length === undefined ? null : Number(length),
+        ms: Math.round((performance.now() - started) * 10) / 10,
+        remote: request.ip,
+        ...(request.tributaryServed !== undefined ? { served: request.tributaryServed } : {}),
+        ...(reply.raw.writableFinished ? {} : { incomplete: true }),
+      });
     });
+    done();
   });
 
   server.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
@@ -123,7 +135,15 @@ export function createContentApp(host: Host, options: ContentAppOptions = {}): C
     if (!served) return plain(reply, 404, `not found: the repository of distribution '${found.distribution.name}' no longer exists\n`);
     const relative = found.rest.join('/');
     if (!directory && relative.length > 0) {
-      const entry = await resolver.entry(served.publication.id, relative);
+      let entry = await resolver.entry(served.publication.id, relative);
+      if (!entry && served.newer) {
+        // a path the previous version lacks may be new: wait (a while) for the new publication
+        const newer = await Promise.race([served.newer.catch(() => undefined), sleep(NEWER_WAIT_MS)]);
+        if (newer) {
+          served = { ...served, publication: newer };
+          entry = await resolver.entry(newer.id, relative);
+        }
+      }
       if (entry) return sendEntry(request, reply, served, entry);
     }
     const prefix = relative.length > 0 ? `${relative}/` : '';
@@ -186,6 +206,10 @@ export function createContentApp(host: Host, options: ContentAppOptions = {}): C
       await onDemand.close();
     },
   };
+}
+
+function sleep(ms: number): Promise<undefined> {
+  return delay(ms, undefined, { ref: false });
 }
 
 function plain(reply: FastifyReply, status: number, text: string): FastifyReply {

@@ -23,6 +23,8 @@ export interface Served {
   readonly distribution: DistributionRecord;
   readonly repository: RepositoryRecord;
   readonly publication: PublicationRecord;
+  /** The newer version's publication being built while `publication` (the previous) is served. */
+  readonly newer?: Promise<PublicationRecord>;
 }
 
 const ENTRY_CACHE = 50_000;
@@ -114,7 +116,7 @@ export class ContentResolver {
     if (distribution.version === null && version > 0) {
       // following the latest: serve the previous publication while the new one is built
       const previous = await this.store.findPublication(repository.id, choice.key, version - 1, false);
-      if (previous) return { distribution, repository, publication: previous };
+      if (previous) return { distribution, repository, publication: previous, newer: build };
     }
     return { distribution, repository, publication: await build };
   }
