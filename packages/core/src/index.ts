@@ -21,3 +21,4 @@ export { MongoContentStore, type MongoContentStoreOptions } from './store/mongod
 export { Downloader, redactUrl, type RemoteOptions } from './download/index.js';
 export { defaultStages, runPipeline, type PipelineContext } from './pipeline/index.js';
 export { runCli } from './cli/run-cli.js';
+export { createContentApp, type ContentApp, type ContentAppOptions, type AccessRecord, type ServeLog } from './serve/content-app.js';

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { DistributionView } from '../publish/distributions.js';
-import { createContentApp, type AccessRecord } from '../serve/content-app.js';
+import type { AccessRecord } from '../serve/content-app.js';
 import { formatBytes, plural, printJson, printTable } from './cli-io.js';
 import { usage, type CliValues } from './cli-options.js';
 import type { CommandArgs } from './commands.js';
@@ -134,6 +134,8 @@ export function parseListen(text: string): { host: string; port: number } {
 const serve: Command = async ({ host, io, json, positionals, values, remote }) => {
   need('serve', positionals, 0, '');
   const listen = parseListen(values.listen ?? DEFAULT_LISTEN);
+  // fastify is loaded by the one command that serves, not by every command's start-up
+  const { createContentApp } = require('../serve/content-app.js') as typeof import('../serve/content-app.js');
   const app = createContentApp(host, {
     remote,
     log: {
