@@ -9,8 +9,9 @@ export interface FilePublishOptions {
 /**
  * Publishes a file repository as Pulp does: every file at its relative path, plus a
  * `PULP_MANIFEST` (`relative_path,sha256,size` per line) that Tributary's or Pulp's file importer
- * can sync from again. Lines follow the version's stable unit order, so a version always
- * publishes the same bytes; the manifest is written while the units stream past (flat memory).
+ * can sync from again. The manifest is read back from the tree, in path order: one line per file
+ * served, whatever units claimed the same path (an additive sync keeps a file's old content
+ * beside its new one; the first in the version's order is published), streamed (flat memory).
  */
 export const filePublisher: PublisherDefinition<FilePublishOptions> = {
   optionsSchema: {
@@ -21,6 +22,19 @@ export const filePublisher: PublisherDefinition<FilePublishOptions> = {
     },
   },
   async publish(ctx) {
+    for await (const units of ctx.units({ typeId: FILE_CONTENT_TYPE.id })) {
+      const artifacts = [];
+      for (const unit of units) {
+        const relativePath = String(unit.key['relativePath']);
+        if (relativePath === ctx.options.manifest) {
+          ctx.log.warn(`a file named '${relativePath}' is left out: the generated manifest takes its place`);
+          continue;
+        }
+        const artifact = unit.artifacts.find((a) => a.relativePath === relativePath) ?? unit.artifacts[0];
+        if (artifact) artifacts.push({ path: relativePath, artifact });
+      }
+      await ctx.addArtifacts(artifacts);
+    }
     let files = 0;
     const manifest = await ctx.addFile(ctx.options.manifest, manifestLines(ctx, () => files++));
     ctx.log.info(`${files} files, ${ctx.options.manifest} of ${manifest.size} bytes`);
@@ -29,22 +43,13 @@ export const filePublisher: PublisherDefinition<FilePublishOptions> = {
 };
 
 async function* manifestLines(ctx: PublishContext<FilePublishOptions>, counted: () => void): AsyncGenerator<Buffer> {
-  for await (const units of ctx.units({ typeId: FILE_CONTENT_TYPE.id })) {
-    const lines: string[] = [];
-    const artifacts = [];
-    for (const unit of units) {
-      const relativePath = String(unit.key['relativePath']);
-      if (relativePath === ctx.options.manifest) {
-        ctx.log.warn(`a file named '${relativePath}' is left out: the generated manifest takes its place`);
-        continue;
-      }
-      const artifact = unit.artifacts.find((a) => a.relativePath === relativePath) ?? unit.artifacts[0];
-      if (!artifact) continue;
-      artifacts.push({ path: relativePath, artifact });
-      lines.push(`${relativePath},${String(unit.key['sha256'])},${Number(unit.metadata['size'] ?? artifact.size ?? 0)}\n`);
+  for await (const entries of ctx.published()) {
+    let text = '';
+    for (const entry of entries) {
+      if (entry.kind !== 'artifact' || entry.digests.sha256 === undefined) continue;
+      text += `${entry.path},${entry.digests.sha256},${entry.size ?? 0}\n`;
       counted();
     }
-    await ctx.addArtifacts(artifacts);
-    yield Buffer.from(lines.join(''));
+    yield Buffer.from(text);
   }
 }

@@ -54,6 +54,11 @@ export interface PublishContext<Options = Record<string, unknown>> {
    */
   addArtifacts(entries: readonly PublishedArtifact[]): Promise<void>;
   /**
+   * What the tree holds so far, in path order (UTF-8 byte order), a batch at a time: e.g. to write
+   * an index of exactly the files that won their paths (a path claimed twice keeps the first).
+   */
+  published(options?: { readonly prefix?: string }): AsyncIterable<readonly PublishedEntry[]>;
+  /**
    * Writes a generated file into storage and the tree, streamed and hashed (sha256, plus the
    * algorithms in `digests`), and returns its size and digests (for checksums in an index file).
    */
@@ -94,6 +99,16 @@ export interface PublishedArtifact {
   /** Where the file appears in the tree. */
   readonly path: string;
   readonly artifact: PublishUnitArtifact;
+}
+
+/** A file of the tree, as {@link PublishContext.published} reads it back. */
+export interface PublishedEntry {
+  readonly path: string;
+  readonly kind: 'artifact' | 'generated';
+  readonly size: number | null;
+  /** Expected digests of the bytes (sha256 whenever known). */
+  readonly digests: Digests;
+  readonly unitId: string | null;
 }
 
 export interface GeneratedFile {

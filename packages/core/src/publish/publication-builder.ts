@@ -7,6 +7,7 @@ import type {
   GeneratedFile,
   PublishContext,
   PublishedArtifact,
+  PublishedEntry,
   PublishUnit,
 } from '@tributary/plugin-api';
 import type { ArtifactStorage } from '../storage/artifact-storage.js';
@@ -111,6 +112,22 @@ export class PublicationBuilder<Options> implements PublishContext<Options> {
     this.conflicts += batch.length - added;
     this.files += added;
     for (const entry of batch) this.bytes += entry.size ?? 0;
+  }
+
+  async *published(options: { readonly prefix?: string } = {}): AsyncIterable<readonly PublishedEntry[]> {
+    await this.flush();
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.store.listPublicationEntries(this.publicationId, {
+        ...(options.prefix !== undefined ? { prefix: options.prefix } : {}),
+        ...(after !== undefined ? { after } : {}),
+        limit: ENTRY_BATCH,
+      });
+      if (page.length === 0) return;
+      after = page[page.length - 1]!.path;
+      this.signal.throwIfAborted();
+      yield page.map((e) => ({ path: e.path, kind: e.kind, size: e.size, digests: e.sha256 !== null ? { ...e.digests, sha256: e.sha256 } : e.digests, unitId: e.unitId }));
+    }
   }
 
   openArtifact(sha256: string): AsyncIterable<Buffer> {

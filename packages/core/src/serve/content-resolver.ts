@@ -5,7 +5,7 @@ import type {
   PublicationRecord,
   RepositoryRecord,
 } from '../store/content-store.js';
-import type { PublicationService } from '../publish/publication-service.js';
+import type { PublicationService, PublisherChoice } from '../publish/publication-service.js';
 
 export interface ResolverLog {
   warn(fields: Record<string, unknown>, message: string): void;
@@ -48,6 +48,7 @@ export class ContentResolver {
   private readonly publicationsByVersion = new Map<string, PublicationRecord>();
   private readonly failures = new Map<string, { at: number; error: unknown }>();
   private readonly entries = new Map<string, PublicationEntry | null>();
+  private readonly choices = new Map<string, PublisherChoice>();
 
   constructor(
     private readonly store: ContentStore,
@@ -85,7 +86,7 @@ export class ContentResolver {
     if (!repository) return undefined;
     const version = distribution.version ?? repository.latestVersion;
     if (version > repository.latestVersion) return undefined;
-    const choice = this.publications.publisherFor(repository, distribution.publishOptions);
+    const choice = this.publisherFor(repository, distribution);
     const cacheKey = `${repository.id}\0${version}\0${choice.key}`;
     const cached = this.publicationsByVersion.get(cacheKey);
     if (cached) return { distribution, repository, publication: cached };
@@ -119,6 +120,18 @@ export class ContentResolver {
       if (previous) return { distribution, repository, publication: previous, newer: build };
     }
     return { distribution, repository, publication: await build };
+  }
+
+  /** The distribution's publisher, worked out (options validated and hashed) once per change of either. */
+  private publisherFor(repository: RepositoryRecord, distribution: DistributionRecord): PublisherChoice {
+    const key = `${repository.id}\0${repository.importer}\0${distribution.name}\0${distribution.updatedAt}`;
+    let choice = this.choices.get(key);
+    if (!choice) {
+      choice = this.publications.publisherFor(repository, distribution.publishOptions);
+      if (this.choices.size > 1000) this.choices.clear();
+      this.choices.set(key, choice);
+    }
+    return choice;
   }
 
   /** One entry of a publication (cached: publications never change). */
