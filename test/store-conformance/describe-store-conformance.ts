@@ -8,6 +8,7 @@ import { leaseBehaviours, repositoryBehaviours } from './repository-and-lease-be
 import { batchingBehaviours, streamingBehaviours } from './streaming-behaviours.js';
 import { artifactBehaviours, unitBehaviours } from './unit-and-artifact-behaviours.js';
 import { versionBehaviours } from './version-behaviours.js';
+import { versionHistoryBehaviours } from './version-history-behaviours.js';
 import { versionImmutabilityBehaviours } from './version-immutability-behaviours.js';
 
 /** A freshly opened, empty, initialised store and how to dispose of it. */
@@ -54,6 +55,7 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
     describe('leases', () => leaseBehaviours(current));
     describe('versions', () => versionBehaviours(current));
     describe('version-immutability', () => versionImmutabilityBehaviours(current));
+    describe('version history', () => versionHistoryBehaviours(current));
     describe('repository content', () => contentBehaviours(current));
     describe('units', () => unitBehaviours(current));
     describe('artifacts', () => artifactBehaviours(current));

@@ -534,3 +534,29 @@ test('another process gets the write lock between the groups of a process that w
     child.kill();
   }
 }, 30_000);
+
+test('a catalog written by schema 7 upgrades to version records and stored times: its versions have no record, its orphans count as old, and none is deleted', async () => {
+  const file = join(dir, 'catalog.db');
+  const old = new BetterSqlite3(file);
+  migrateSchema(old, 7);
+  const now = new Date().toISOString();
+  const MAX = Number.MAX_SAFE_INTEGER;
+  old.exec(`
+    INSERT INTO repositories (id, name, latest_version, write_generation, created_at, updated_at, seq)
+      VALUES ('repo-a', 'a', 2, 2, '${now}', '${now}', 1);
+    INSERT INTO units (unit_id, type_id, key, metadata, artifacts) VALUES
+      ('u1', 'file', '{"name":"u1"}', '{}', '[]'), ('u2', 'file', '{"name":"u2"}', '{}', '[["u2.bin","${'b'.repeat(64)}"]]');
+    INSERT INTO artifacts (sha256, size) VALUES ('${'b'.repeat(64)}', 3);
+    INSERT INTO repository_content (repo, type_id, unit, version_removed, version_added, seen_generation, origin) VALUES
+      (1, 'file', 1, ${MAX}, 1, 1, 'sync'),
+      (1, 'file', 2, 2, 1, 1, 'sync');
+  `);
+  old.close();
+  const store = await open(file);
+  expect((await store.getRepository('a'))!.retainVersions).toBeNull();
+  expect(await store.listVersionRecords('repo-a')).toEqual([]);
+  expect(await store.countVersionChanges('repo-a', 1, 2)).toEqual({ added: {}, removed: { file: 1 } });
+  await store.deleteVersion('repo-a', 1);
+  // written before stored times were kept: old, whatever the protection time
+  expect(await store.deleteOrphans({ storedBefore: 0 })).toEqual({ units: 1, artifacts: ['b'.repeat(64)] });
+});

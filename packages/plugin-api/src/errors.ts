@@ -16,6 +16,8 @@ export const ErrorCodes = {
   CONFIG_INVALID: 'TRIBUTARY_ERR_CONFIG_INVALID',
   INVALID_ARGUMENT: 'TRIBUTARY_ERR_INVALID_ARGUMENT',
   USAGE: 'TRIBUTARY_ERR_USAGE',
+  /** A unit filter expression that does not parse; `details.position` is where (0-based). */
+  FILTER_INVALID: 'TRIBUTARY_ERR_FILTER_INVALID',
   // repositories and syncs
   REPO_NOT_FOUND: 'TRIBUTARY_ERR_REPO_NOT_FOUND',
   REPO_EXISTS: 'TRIBUTARY_ERR_REPO_EXISTS',
@@ -30,6 +32,8 @@ export const ErrorCodes = {
   UNIT_NOT_FOUND: 'TRIBUTARY_ERR_UNIT_NOT_FOUND',
   ARTIFACT_MISSING: 'TRIBUTARY_ERR_ARTIFACT_MISSING',
   VERSION_NOT_FOUND: 'TRIBUTARY_ERR_VERSION_NOT_FOUND',
+  /** A version that cannot be deleted: the latest, or one a distribution serves. */
+  VERSION_IN_USE: 'TRIBUTARY_ERR_VERSION_IN_USE',
   // publications, distributions, serving
   PUBLISH_FAILED: 'TRIBUTARY_ERR_PUBLISH_FAILED',
   PUBLICATION_MISMATCH: 'TRIBUTARY_ERR_PUBLICATION_MISMATCH',

@@ -43,6 +43,7 @@ export interface ContentStore
     UnitStore,
     ArtifactStore,
     RepositoryContentStore,
+    VersionHistoryStore,
     PublicationStore,
     DistributionStore,
     LeaseStore,
@@ -109,6 +110,12 @@ export interface UnitStore {
    */
   findUnits(unitIds: readonly string[]): Promise<ExistingUnit[]>;
   /**
+   * Streams every unit of type `typeId` in the catalog (whether any repository holds it or not),
+   * current revision, in an order of the store's choosing, `pageSize` per read; nothing stays open
+   * between pages.
+   */
+  catalogUnits(typeId: string, options?: { pageSize?: number }): AsyncIterable<CatalogUnit>;
+  /**
    * The fingerprints of the rows writing each of `units` into an empty catalog would store, in
    * order, in the layout of unit-fingerprint.ts; computed where it is called, no round trip.
    */
@@ -128,8 +135,12 @@ export interface ArtifactStore {
    * row (of any version) together with their unit-artifact and remote-artifact rows, then artifacts
    * referenced by no unit-artifact row of a unit or of a kept revision nor by any publication
    * entry (generated files live only there). Returns the sha256 of deleted artifacts so the caller removes their files.
+   *
+   * With `storedBefore` (epoch ms), units and artifacts stored (written) at or after it are kept,
+   * and so are the artifacts such a unit names: the protection time. Rows written before stores
+   * kept the time count as old.
    */
-  deleteOrphans(): Promise<{ units: number; artifacts: string[] }>;
+  deleteOrphans(options?: OrphanOptions): Promise<{ units: number; artifacts: string[] }>;
 }
 
 /**
@@ -179,6 +190,59 @@ export interface RepositoryContentStore {
    * fingerprint page gave; a store uses whichever it keys by.
    */
   markSeen(repoId: string, version: number, seen: readonly SeenUnit[]): Promise<void>;
+}
+
+/**
+ * The history of a repository's versions: a record of what made each (written when it is
+ * committed), which are deleted, what two versions hold differently, and the bulk changes that
+ * build a new version out of committed ones (a rollback's restore, a copy).
+ *
+ * Deleting version N changes no other version: content rows span ranges of versions, so N is only
+ * marked deleted (callers refuse to read it: {@link getVersionRecord}) and the rows visible in no
+ * remaining version (every version of their range deleted) are reclaimed at once; the units they
+ * named may then be orphans. The latest version, and one a distribution pins, cannot be deleted.
+ * Every writer here holds the repository's lease.
+ */
+export interface VersionHistoryStore {
+  /**
+   * Records what made committed `record.version` (replacing the record of that version, if any;
+   * a version's deletion mark is kept).
+   */
+  recordVersion(record: VersionRecordInput): Promise<void>;
+  /** The records of the repository's versions (deleted ones too), by version number. */
+  listVersionRecords(repoId: string): Promise<VersionRecord[]>;
+  /** The record of one version: undefined when none was written (a version committed before records were kept). */
+  getVersionRecord(repoId: string, version: number): Promise<VersionRecord | undefined>;
+  /**
+   * Deletes committed `version` (see above) and its publications. TRIBUTARY_ERR_VERSION_IN_USE for
+   * the latest version or one a distribution pins (naming it), TRIBUTARY_ERR_VERSION_NOT_FOUND for
+   * one the repository does not have or already deleted. Returns the content rows reclaimed.
+   */
+  deleteVersion(repoId: string, version: number): Promise<{ rows: number }>;
+  /**
+   * Streams what version `to` holds that `from` does not ('added') and what `from` holds that `to`
+   * does not ('removed'): every added change, then every removed one, `pageSize` per read, from
+   * the content rows' version ranges (only rows that start or end between the two versions are
+   * read). Both versions must be committed and not deleted.
+   */
+  diffVersions(repoId: string, from: number, to: number, options?: { pageSize?: number }): AsyncIterable<VersionChange>;
+  /** {@link diffVersions} counted by type and kind of change, without streaming the units. */
+  countVersionChanges(repoId: string, from: number, to: number): Promise<VersionChangeCounts>;
+  /**
+   * Makes the in-progress `version` hold exactly what committed version `from` holds: the same
+   * units, each in the unit revision and with the origin `from`'s row shows (a committed version
+   * never changes, so the revision is part of what it holds). Rows of `version - 1` that `from`
+   * does not hold identically end at `version`; `from`'s rows missing from it start there. Bulk:
+   * a few statements whatever the repository's size. Returns what changed against `version - 1`.
+   */
+  restoreVersion(repoId: string, version: number, from: number): Promise<VersionChangeCounts>;
+  /**
+   * Adds `units` to the in-progress `version` as version `source.version` of repository
+   * `source.repoId` shows them (the same unit revision), with origin 'user'. A unit already
+   * present in that revision is left as it is; one present in another revision is shown in the
+   * source's from here on (`replaced`); units the source version does not hold are ignored.
+   */
+  copyContent(repoId: string, version: number, source: { readonly repoId: string; readonly version: number }, units: readonly UnitRef[]): Promise<CopyCounts>;
 }
 
 /**
@@ -306,7 +370,10 @@ export interface DistributionRecord extends DistributionInput {
   readonly updatedAt: string;
 }
 
-/** The lease: one sync per repository at a time. */
+/**
+ * The lease: one sync (or other change) per repository at a time; and catalog-wide leases by name
+ * (orphan cleanup's: see the host's cleanup gate), with the same rules.
+ */
 export interface LeaseStore {
   /**
    * Takes the repository's lease for `holder` in a single atomic operation when it is free or
@@ -317,6 +384,11 @@ export interface LeaseStore {
   renewLease(repoId: string, holder: string, ttlMs: number): Promise<boolean>;
   releaseLease(repoId: string, holder: string): Promise<void>;
   getLease(repoId: string): Promise<LeaseRecord | undefined>;
+  /** {@link acquireLease} of the catalog-wide lease `name`. */
+  acquireCatalogLease(name: string, holder: string, ttlMs: number): Promise<boolean>;
+  renewCatalogLease(name: string, holder: string, ttlMs: number): Promise<boolean>;
+  releaseCatalogLease(name: string, holder: string): Promise<void>;
+  getCatalogLease(name: string): Promise<CatalogLeaseRecord | undefined>;
 }
 
 /** One record per sync. */
@@ -346,6 +418,8 @@ export interface RepositoryInput {
   readonly policy?: DownloadPolicy | null;
   readonly config?: Readonly<Record<string, unknown>> | null;
   readonly description?: string | null;
+  /** Keep only the newest this many versions (older ones are deleted after each commit); null: keep all. */
+  readonly retainVersions?: number | null;
 }
 
 export interface RepositoryRecord {
@@ -356,6 +430,7 @@ export interface RepositoryRecord {
   readonly policy: DownloadPolicy | null;
   readonly config: Record<string, unknown> | null;
   readonly description: string | null;
+  readonly retainVersions: number | null;
   /** 0 for a new repository: version 0 is empty. */
   readonly latestVersion: number;
   readonly createdAt: string;
@@ -367,6 +442,75 @@ export interface LeaseRecord {
   readonly holder: string;
   /** Epoch milliseconds. */
   readonly expiresAt: number;
+}
+
+export interface CatalogLeaseRecord {
+  readonly name: string;
+  readonly holder: string;
+  /** Epoch milliseconds. */
+  readonly expiresAt: number;
+}
+
+export interface OrphanOptions {
+  /** Epoch ms: units and artifacts stored at or after it are kept (the protection time). */
+  readonly storedBefore?: number;
+}
+
+/** A unit as the catalog holds it now ({@link UnitStore.catalogUnits}). */
+export interface CatalogUnit {
+  readonly unitId: string;
+  readonly typeId: string;
+  readonly key: UnitKey;
+  readonly metadata: Readonly<Record<string, unknown>>;
+}
+
+/** A unit by id and type. */
+export interface UnitRef {
+  readonly unitId: string;
+  readonly typeId: string;
+}
+
+/** What made a version: a sync, a rollback, a copy, a user's change of units; 'unknown' before records were kept. */
+export type VersionKind = 'sync' | 'rollback' | 'copy' | 'modify' | 'unknown';
+
+export interface VersionRecordInput {
+  readonly repoId: string;
+  readonly version: number;
+  readonly createdAt: string;
+  readonly kind: VersionKind;
+  /** The sync's history record (kind 'sync'). */
+  readonly syncId: string | null;
+  /** What the operation was, in words (`rollback to version 1`, `copy from 'a' version 3 …`). */
+  readonly note: string | null;
+  /** Units the version holds, by type. */
+  readonly counts: CountsByType;
+  /** The version `added` and `removed` compare with; null: the empty state. */
+  readonly base: number | null;
+  readonly added: CountsByType;
+  readonly removed: CountsByType;
+}
+
+export interface VersionRecord extends VersionRecordInput {
+  /** When it was deleted; null while it exists. */
+  readonly deletedAt: string | null;
+}
+
+/** One unit two versions hold differently ({@link VersionHistoryStore.diffVersions}). */
+export interface VersionChange {
+  readonly change: 'added' | 'removed';
+  readonly unitId: string;
+  readonly typeId: string;
+  readonly key: UnitKey;
+}
+
+export interface VersionChangeCounts {
+  readonly added: CountsByType;
+  readonly removed: CountsByType;
+}
+
+export interface CopyCounts {
+  readonly added: CountsByType;
+  readonly replaced: CountsByType;
 }
 
 export interface UnitArtifactWrite {

@@ -13,10 +13,14 @@ import {
 } from '@tributary/plugin-api';
 import type {
   AssociateRow,
+  CatalogLeaseRecord,
+  CatalogUnit,
   ContentStore,
+  CopyCounts,
   DistributionInput,
   DistributionRecord,
   LeaseRecord,
+  OrphanOptions,
   PublicationEntry,
   PublicationInput,
   PublicationRecord,
@@ -30,8 +34,13 @@ import type {
   SyncRecord,
   SyncRecordOutcome,
   SyncRecordStart,
+  UnitRef,
   UnitWrite,
   UpsertStatus,
+  VersionChange,
+  VersionChangeCounts,
+  VersionRecord,
+  VersionRecordInput,
 } from '../content-store.js';
 import { CATALOG_INDEXES, catalogCollections, type CatalogCollections } from './mongodb-documents.js';
 import { MongoDistributions } from './mongodb-distributions.js';
@@ -43,6 +52,7 @@ import { MongoRepositoryContent } from './mongodb-repository-content.js';
 import { MongoRequests } from './mongodb-requests.js';
 import { MongoSyncHistory } from './mongodb-sync-history.js';
 import { MongoUnits } from './mongodb-units.js';
+import { MongoVersions } from './mongodb-versions.js';
 import { fingerprintUnits } from '../unit-columns.js';
 
 export interface MongoContentStoreOptions {
@@ -92,6 +102,7 @@ export class MongoContentStore implements ContentStore {
   private readonly content: MongoRepositoryContent;
   private readonly stream: MongoRepoUnitStream;
   private readonly history: MongoSyncHistory;
+  private readonly versions: MongoVersions;
   private readonly orphans: MongoOrphans;
   private readonly publications: MongoPublications;
   private readonly distributions: MongoDistributions;
@@ -114,6 +125,7 @@ export class MongoContentStore implements ContentStore {
     this.content = new MongoRepositoryContent(this.collections, this.requests);
     this.stream = new MongoRepoUnitStream(this.collections, this.requests, this.units);
     this.history = new MongoSyncHistory(this.collections, this.requests);
+    this.versions = new MongoVersions(this.collections, this.requests, this.repositories);
     this.orphans = new MongoOrphans(this.collections, this.requests);
     this.publications = new MongoPublications(this.collections, this.requests);
     this.distributions = new MongoDistributions(this.collections, this.requests);
@@ -201,6 +213,22 @@ export class MongoContentStore implements ContentStore {
     return this.guard('get lease', () => this.repositories.lease(repoId));
   }
 
+  acquireCatalogLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    return this.guard('acquire catalog lease', () => this.repositories.acquireCatalogLease(name, holder, ttlMs));
+  }
+
+  renewCatalogLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    return this.guard('renew catalog lease', () => this.repositories.renewCatalogLease(name, holder, ttlMs));
+  }
+
+  releaseCatalogLease(name: string, holder: string): Promise<void> {
+    return this.guard('release catalog lease', () => this.repositories.releaseCatalogLease(name, holder));
+  }
+
+  getCatalogLease(name: string): Promise<CatalogLeaseRecord | undefined> {
+    return this.guard('get catalog lease', () => this.repositories.catalogLease(name));
+  }
+
   // ---- versions ----
 
   beginVersion(repoId: string): Promise<number> {
@@ -229,6 +257,40 @@ export class MongoContentStore implements ContentStore {
     });
   }
 
+  // ---- version history ----
+
+  recordVersion(record: VersionRecordInput): Promise<void> {
+    return this.guard('record version', () => this.versions.record(record));
+  }
+
+  listVersionRecords(repoId: string): Promise<VersionRecord[]> {
+    return this.guard('list versions', () => this.versions.list(repoId));
+  }
+
+  getVersionRecord(repoId: string, version: number): Promise<VersionRecord | undefined> {
+    return this.guard('get version', () => this.versions.get(repoId, version));
+  }
+
+  deleteVersion(repoId: string, version: number): Promise<{ rows: number }> {
+    return this.guard('delete version', () => this.versions.delete(repoId, version));
+  }
+
+  diffVersions(repoId: string, from: number, to: number, options: { pageSize?: number } = {}): AsyncIterable<VersionChange> {
+    return this.guardStream('diff versions', this.versions.diff(repoId, from, to, positive(options.pageSize, this.keyPageSize)));
+  }
+
+  countVersionChanges(repoId: string, from: number, to: number): Promise<VersionChangeCounts> {
+    return this.guard('count version changes', () => this.versions.countChanges(repoId, from, to));
+  }
+
+  restoreVersion(repoId: string, version: number, from: number): Promise<VersionChangeCounts> {
+    return this.guard('restore version', () => this.versions.restore(repoId, version, from));
+  }
+
+  copyContent(repoId: string, version: number, source: { readonly repoId: string; readonly version: number }, units: readonly UnitRef[]): Promise<CopyCounts> {
+    return this.guard('copy units', () => this.versions.copy(repoId, version, source, units));
+  }
+
   // ---- units and artifacts ----
 
   upsertUnits(units: readonly UnitWrite[]): Promise<UpsertStatus[]> {
@@ -244,6 +306,20 @@ export class MongoContentStore implements ContentStore {
 
   findUnits(unitIds: readonly string[]): Promise<ExistingUnit[]> {
     return this.guard('find units', () => this.units.findUnits(unitIds));
+  }
+
+  catalogUnits(typeId: string, options: { pageSize?: number } = {}): AsyncIterable<CatalogUnit> {
+    const pageSize = positive(options.pageSize, this.unitPageSize);
+    const units = this.units;
+    async function* pages(): AsyncIterable<CatalogUnit> {
+      let after: string | undefined;
+      do {
+        const page = await units.catalogUnitsPage(typeId, after, pageSize);
+        yield* page.items;
+        after = page.next;
+      } while (after !== undefined);
+    }
+    return this.guardStream('stream catalog units', pages());
   }
 
   upsertArtifacts(artifacts: readonly ArtifactRecord[]): Promise<void> {
@@ -377,8 +453,8 @@ export class MongoContentStore implements ContentStore {
 
   // ---- orphans ----
 
-  deleteOrphans(): Promise<{ units: number; artifacts: string[] }> {
-    return this.guard('delete orphans', () => this.orphans.deleteOrphans());
+  deleteOrphans(options: OrphanOptions = {}): Promise<{ units: number; artifacts: string[] }> {
+    return this.guard('delete orphans', () => this.orphans.deleteOrphans(options.storedBefore));
   }
 
   // ---- plumbing ----

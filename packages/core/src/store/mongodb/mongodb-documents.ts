@@ -23,8 +23,38 @@ export interface RepositoryDoc {
   /** JSON text, or null. */
   config: string | null;
   description: string | null;
+  /** Absent in documents written before retention existed: keep every version. */
+  retainVersions?: number | null;
   createdAt: string;
   updatedAt: string;
+}
+
+/** A catalog-wide lease (orphan cleanup's): `_id` is its name. */
+export interface CatalogLeaseDoc {
+  _id: string;
+  holder: string;
+  /** Epoch milliseconds. */
+  expiresAt: number;
+}
+
+/**
+ * What made one version of a repository, or that it was deleted: `_id` is `${repoId}/${version}`.
+ * Counts are JSON text (their names are content types, which contain dots).
+ */
+export interface VersionDoc {
+  _id: string;
+  repoId: string;
+  version: number;
+  createdAt: string;
+  kind: string;
+  syncId: string | null;
+  note: string | null;
+  counts: string;
+  base: number | null;
+  added: string;
+  removed: string;
+  /** Set once the version is deleted; absent or null while it exists. */
+  deletedAt?: string | null;
 }
 
 /** One sync per repository at a time: `_id` is the repository id, so inserting it is the atomic step. */
@@ -51,6 +81,8 @@ export interface UnitDoc {
    * `unit_revisions`. Absent (documents written before revisions) reads as 0.
    */
   rev?: number;
+  /** Epoch ms of the last write (orphan cleanup's protection time); absent: written before it was kept, so old. */
+  storedAt?: number;
 }
 
 export interface UnitArtifactEntry {
@@ -68,6 +100,8 @@ export interface ArtifactDoc {
   sha224?: string;
   sha384?: string;
   sha512?: string;
+  /** Epoch ms the bytes were last stored (orphan cleanup's protection time); absent: old. */
+  storedAt?: number;
 }
 
 export interface RemoteArtifactDoc {
@@ -209,6 +243,8 @@ export interface DistributionDoc {
 export interface CatalogCollections {
   readonly repositories: Collection<RepositoryDoc>;
   readonly leases: Collection<LeaseDoc>;
+  readonly catalogLeases: Collection<CatalogLeaseDoc>;
+  readonly versions: Collection<VersionDoc>;
   readonly units: Collection<UnitDoc>;
   readonly artifacts: Collection<ArtifactDoc>;
   readonly remoteArtifacts: Collection<RemoteArtifactDoc>;
@@ -225,6 +261,8 @@ export function catalogCollections(db: Db): CatalogCollections {
   return {
     repositories: db.collection<RepositoryDoc>('repositories'),
     leases: db.collection<LeaseDoc>('leases'),
+    catalogLeases: db.collection<CatalogLeaseDoc>('catalog_leases'),
+    versions: db.collection<VersionDoc>('repository_versions'),
     units: db.collection<UnitDoc>('units'),
     artifacts: db.collection<ArtifactDoc>('artifacts'),
     remoteArtifacts: db.collection<RemoteArtifactDoc>('remote_artifacts'),
@@ -248,6 +286,9 @@ export function catalogCollections(db: Db): CatalogCollections {
 export const CATALOG_INDEXES: { readonly [C in keyof CatalogCollections]: readonly IndexDescription[] } = {
   repositories: [{ key: { name: 1 }, name: 'name_unique', unique: true }],
   leases: [],
+  catalogLeases: [],
+  // a repository's versions in order
+  versions: [{ key: { repoId: 1, version: 1 }, name: 'repo_version' }],
   units: [
     // orphan cleanup asks "is this artifact referenced by any unit?"
     { key: { 'artifacts.sha256': 1 }, name: 'artifacts_sha256' },

@@ -17,9 +17,10 @@ export class MongoOrphans {
    * Unit revisions no repository-content row pins go; then units in no repository-content row of
    * any version, with their remote-artifact rows (their unit-artifact rows live inside them); then
    * artifacts neither a unit, a kept revision nor a publication entry references (a publisher's
-   * generated files are referenced only by their entries).
+   * generated files are referenced only by their entries). Units and artifacts stored at or after
+   * `storedBefore` stay (no `storedAt`: stored before the time was kept, so old).
    */
-  async deleteOrphans(): Promise<{ units: number; artifacts: string[] }> {
+  async deleteOrphans(storedBefore = Number.MAX_SAFE_INTEGER): Promise<{ units: number; artifacts: string[] }> {
     await this.restorePinnedRevisions();
     for await (const ids of this.idChunks(this.collections.unitRevisions)) {
       const revisions = ids.map((id) => {
@@ -40,7 +41,7 @@ export class MongoOrphans {
       const referenced = await this.requests.all(
         this.collections.content.aggregate<{ _id: string }>([{ $match: { unitId: { $in: ids } } }, { $group: { _id: '$unitId' } }]),
       );
-      const orphans = without(ids, referenced);
+      const orphans = await this.unprotected(this.collections.units, without(ids, referenced), storedBefore);
       if (orphans.length === 0) continue;
       await this.requests.one(() => this.collections.remoteArtifacts.deleteMany({ unitId: { $in: orphans } }));
       units += (await this.requests.one(() => this.collections.units.deleteMany({ _id: { $in: orphans } }))).deletedCount;
@@ -62,7 +63,7 @@ export class MongoOrphans {
           ? unreferenced
           : without(unreferenced, await this.requests.all(this.collections.unitRevisions.aggregate<{ _id: string }>(pipeline)));
       // ... or a file a publication lists (generated files are nowhere else)
-      const orphans =
+      const unlisted =
         unrevised.length === 0
           ? unrevised
           : without(
@@ -71,6 +72,7 @@ export class MongoOrphans {
                 this.collections.publicationEntries.aggregate<{ _id: string }>([{ $match: { sha256: { $in: unrevised } } }, { $group: { _id: '$sha256' } }]),
               ),
             );
+      const orphans = await this.unprotected(this.collections.artifacts, unlisted, storedBefore);
       if (orphans.length === 0) continue;
       await this.requests.one(() => this.collections.artifacts.deleteMany({ _id: { $in: orphans } }));
       artifacts.push(...orphans);
@@ -128,6 +130,15 @@ export class MongoOrphans {
         await this.requests.one(() => this.collections.unitRevisions.deleteOne({ _id: revision._id }));
       }
     }
+  }
+
+  /** `ids` less those stored at or after `storedBefore` (the protection time): one look-up. */
+  private async unprotected(collection: CatalogCollections['units'] | CatalogCollections['artifacts'], ids: string[], storedBefore: number): Promise<string[]> {
+    if (ids.length === 0 || storedBefore === Number.MAX_SAFE_INTEGER) return ids;
+    const recent = await this.requests.all(
+      (collection as CatalogCollections['units']).find({ _id: { $in: ids }, storedAt: { $gte: storedBefore } }, { projection: { _id: 1 }, batchSize: ids.length + 1 }),
+    );
+    return without(ids, recent);
   }
 
   /** The collection's ids in ascending order, a chunk per query. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCodes, TributaryError } from '@tributary/plugin-api';
-import type { LeaseRecord, RepositoryInput, RepositoryRecord } from '../content-store.js';
+import type { CatalogLeaseRecord, LeaseRecord, RepositoryInput, RepositoryRecord } from '../content-store.js';
+import { validRetention } from '../retain-versions.js';
 import type { CatalogCollections, RepositoryDoc } from './mongodb-documents.js';
 import { isDuplicateKey, type MongoRequests } from './mongodb-requests.js';
 
@@ -23,6 +24,7 @@ export class MongoRepositories {
       policy: input.policy ?? null,
       config: input.config == null ? null : JSON.stringify(input.config),
       description: input.description ?? null,
+      retainVersions: validRetention(input.retainVersions),
       createdAt: now,
       updatedAt: now,
     };
@@ -65,11 +67,13 @@ export class MongoRepositories {
     if (patch.policy !== undefined) next.policy = patch.policy;
     if (patch.config !== undefined) next.config = patch.config === null ? null : JSON.stringify(patch.config);
     if (patch.description !== undefined) next.description = patch.description;
+    if (patch.retainVersions !== undefined) next.retainVersions = validRetention(patch.retainVersions);
     const { name, importer, feedUrl, config, description, updatedAt } = next;
     const policy = next.policy ?? null;
+    const retainVersions = next.retainVersions ?? null;
     try {
       await this.requests.one(() =>
-        this.collections.repositories.updateOne({ _id: id }, { $set: { name, importer, feedUrl, policy, config, description, updatedAt } }),
+        this.collections.repositories.updateOne({ _id: id }, { $set: { name, importer, feedUrl, policy, config, description, retainVersions, updatedAt } }),
       );
     } catch (error) {
       if (isDuplicateKey(error)) throw renameRefused(doc.name, next.name);
@@ -83,6 +87,7 @@ export class MongoRepositories {
     await this.requests.one(() => this.collections.content.deleteMany({ repoId: id }));
     await this.requests.one(() => this.collections.seen.deleteMany({ repoId: id }));
     await this.requests.one(() => this.collections.history.deleteMany({ repoId: id }));
+    await this.requests.one(() => this.collections.versions.deleteMany({ repoId: id }));
     await this.requests.one(() => this.collections.leases.deleteOne({ _id: id }));
     const deleted = await this.requests.one(() => this.collections.repositories.deleteOne({ _id: id }));
     return deleted.deletedCount > 0;
@@ -149,7 +154,40 @@ export class MongoRepositories {
     return doc === null ? undefined : { repoId: doc._id, holder: doc.holder, expiresAt: doc.expiresAt };
   }
 
-  private async doc(id: string): Promise<RepositoryDoc> {
+  /** {@link acquireLease} of a catalog-wide lease: the same atomic upsert, with no repository behind it. */
+  async acquireCatalogLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    try {
+      await this.requests.one(() =>
+        this.collections.catalogLeases.updateOne(
+          { _id: name, $or: [{ holder }, { expiresAt: { $lte: now } }] },
+          { $set: { holder, expiresAt: now + ttlMs } },
+          { upsert: true },
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (isDuplicateKey(error)) return false;
+      throw error;
+    }
+  }
+
+  async renewCatalogLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    const renewed = await this.requests.one(() => this.collections.catalogLeases.updateOne({ _id: name, holder }, { $set: { expiresAt: Date.now() + ttlMs } }));
+    return renewed.matchedCount === 1;
+  }
+
+  async releaseCatalogLease(name: string, holder: string): Promise<void> {
+    await this.requests.one(() => this.collections.catalogLeases.deleteOne({ _id: name, holder }));
+  }
+
+  async catalogLease(name: string): Promise<CatalogLeaseRecord | undefined> {
+    const doc = await this.requests.one(() => this.collections.catalogLeases.findOne({ _id: name }));
+    return doc === null ? undefined : { name: doc._id, holder: doc.holder, expiresAt: doc.expiresAt };
+  }
+
+  /** The repository's document (TRIBUTARY_ERR_REPO_NOT_FOUND when there is none). */
+  async doc(id: string): Promise<RepositoryDoc> {
     const doc = await this.requests.one(() => this.collections.repositories.findOne({ _id: id }));
     if (doc === null) {
       throw new TributaryError(ErrorCodes.REPO_NOT_FOUND, `no repository with id ${id}`, { details: { repoId: id } });
@@ -184,6 +222,7 @@ function toRecord(doc: RepositoryDoc): RepositoryRecord {
     policy: doc.policy ?? null,
     config: doc.config === null ? null : JSON.parse(doc.config),
     description: doc.description,
+    retainVersions: doc.retainVersions ?? null,
     latestVersion: doc.latestVersion,
     createdAt: doc.createdAt,
     updatedAt: doc.updatedAt,

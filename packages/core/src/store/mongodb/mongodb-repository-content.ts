@@ -209,7 +209,8 @@ export function visibleIn(version: number): Filter<ContentDoc> {
   return { versionAdded: { $lte: version }, $or: [{ versionRemoved: null }, { versionRemoved: { $gt: version } }] };
 }
 
-function newRow(repoId: string, unitId: string, typeId: string, key: string | null, version: number, origin: UnitOrigin, unitRev: number): ContentDoc {
+/** A new content row of `unitId`, present from `version` on. */
+export function newRow(repoId: string, unitId: string, typeId: string, key: string | null, version: number, origin: UnitOrigin, unitRev: number): ContentDoc {
   return { _id: `${repoId}/${unitId}/${version}`, repoId, unitId, typeId, key, versionAdded: version, versionRemoved: null, origin, unitRev };
 }
 

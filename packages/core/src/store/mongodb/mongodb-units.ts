@@ -10,7 +10,7 @@ import {
 } from '@tributary/plugin-api';
 import type { AnyBulkWriteOperation } from 'mongodb';
 import { canonicalJson } from '../canonical-json.js';
-import type { RemoteArtifactRecord, UnitWrite, UpsertStatus } from '../content-store.js';
+import type { CatalogUnit, RemoteArtifactRecord, UnitWrite, UpsertStatus } from '../content-store.js';
 import { unitRevisionId, type ArtifactDoc, type CatalogCollections, type RemoteArtifactDoc, type UnitArtifactEntry, type UnitDoc, type UnitRevisionDoc } from './mongodb-documents.js';
 import { batchFor, type MongoRequests } from './mongodb-requests.js';
 import { lowerCaseDigests } from '../lower-case-digests.js';
@@ -71,6 +71,8 @@ export class MongoUnits {
       return [doc];
     });
     const revised = await this.keepRevisions(changing);
+    // when each unit was last written: orphan cleanup's protection time goes by it
+    const storedAt = Date.now();
     const settled = new Set<string>();
     const operations: AnyBulkWriteOperation<UnitDoc>[] = [];
     for (const [unitId, { unit, change }] of dirty) {
@@ -78,10 +80,10 @@ export class MongoUnits {
       const artifacts = [...current.artifacts].map(([relativePath, sha256]) => ({ relativePath, sha256 }));
       const rev = revised.get(unitId);
       if (change === 'created' || rev !== undefined) settled.add(unitId);
-      const doc: UnitDoc = { _id: unitId, typeId: unit.typeId, key: JSON.stringify(unit.key), metadata: current.metadata, artifacts };
+      const doc: UnitDoc = { _id: unitId, typeId: unit.typeId, key: JSON.stringify(unit.key), metadata: current.metadata, artifacts, storedAt };
       if (rev !== undefined) doc.rev = rev;
       if (change === 'created') operations.push({ insertOne: { document: doc } });
-      else operations.push(setFields<UnitDoc>(change === 'updated' ? doc : { _id: unitId, artifacts, ...(rev === undefined ? {} : { rev }) }));
+      else operations.push(setFields<UnitDoc>(change === 'updated' ? doc : { _id: unitId, artifacts, storedAt, ...(rev === undefined ? {} : { rev }) }));
     }
     // created meanwhile by another host: ours is written over it, as a later upsert would
     await this.requests.bulk(this.collections.units, operations, (doc) => [setFields<UnitDoc>(doc)]);
@@ -153,6 +155,23 @@ export class MongoUnits {
     });
   }
 
+  /**
+   * One page of the catalog's units of `typeId` in `_id` order after `after`, and where the next
+   * starts (none after the last): a range of the `_id` index, filtered by type.
+   */
+  async catalogUnitsPage(typeId: string, after: string | undefined, limit: number): Promise<{ items: CatalogUnit[]; next: string | undefined }> {
+    const docs = await this.requests.all(
+      this.collections.units.find(
+        { typeId, ...(after === undefined ? {} : { _id: { $gt: after } }) },
+        { projection: { _id: 1, key: 1, metadata: 1 }, sort: { _id: 1 }, limit, batchSize: batchFor(limit) },
+      ),
+    );
+    return {
+      items: docs.map((doc) => ({ unitId: doc._id, typeId, key: JSON.parse(doc.key), metadata: JSON.parse(doc.metadata) })),
+      next: docs.length === limit ? docs[docs.length - 1]!._id : undefined,
+    };
+  }
+
   /** Whole unit documents by id (chunked `$in`), in no particular order. */
   unitDocs(unitIds: Iterable<string>, projection?: Partial<Record<keyof UnitDoc, 1>>): Promise<UnitDoc[]> {
     return this.requests.allIn(unitIds, (ids) =>
@@ -165,11 +184,13 @@ export class MongoUnits {
    * never overwritten: they were verified against the stored bytes.
    */
   async upsertArtifacts(artifacts: readonly ArtifactRecord[]): Promise<void> {
+    // storing the bytes (again) renews the time orphan cleanup's protection goes by
+    const storedAt = Date.now();
     const known = new Map((await this.artifactDocs('_id', artifacts.map((a) => a.sha256.toLowerCase()))).map((doc) => [doc._id, doc]));
     const pending = new Map<string, ArtifactDoc>();
     for (const artifact of artifacts) {
       const sha256 = artifact.sha256.toLowerCase();
-      const doc = pending.get(sha256) ?? { ...(known.get(sha256) ?? { _id: sha256, size: artifact.size }) };
+      const doc = pending.get(sha256) ?? { ...(known.get(sha256) ?? { _id: sha256, size: artifact.size }), storedAt };
       for (const algorithm of OTHER_DIGESTS) {
         const value = artifact.digests[algorithm]?.toLowerCase();
         if (value !== undefined && doc[algorithm] === undefined) doc[algorithm] = value;
@@ -182,7 +203,7 @@ export class MongoUnits {
       if (before === undefined) operations.push({ insertOne: { document: doc } });
       else {
         const added = OTHER_DIGESTS.filter((algorithm) => before[algorithm] === undefined && doc[algorithm] !== undefined);
-        if (added.length > 0) operations.push(setFields<ArtifactDoc>({ _id: doc._id, ...Object.fromEntries(added.map((a) => [a, doc[a]])) }));
+        operations.push(setFields<ArtifactDoc>({ _id: doc._id, storedAt, ...Object.fromEntries(added.map((a) => [a, doc[a]])) }));
       }
     }
     // inserted meanwhile by another host: add only the digests it did not record
@@ -250,9 +271,10 @@ export class MongoUnits {
     }
     if (changedUnits.size > 0) {
       const revised = await this.keepRevisions(await this.unitDocs(changedUnits, { metadata: 1, artifacts: 1, rev: 1 }));
+      const storedAt = Date.now();
       await this.requests.bulk(
         this.collections.units,
-        [...revised].map(([_id, rev]) => setFields<UnitDoc>({ _id, rev })),
+        [...revised].map(([_id, rev]) => setFields<UnitDoc>({ _id, rev, storedAt })),
       );
     }
     await this.requests.bulk(this.collections.remoteArtifacts, operations, (doc) => [setFields(doc)]);

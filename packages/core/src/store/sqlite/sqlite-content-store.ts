@@ -14,10 +14,14 @@ import {
 } from '@tributary/plugin-api';
 import type {
   AssociateRow,
+  CatalogLeaseRecord,
+  CatalogUnit,
   ContentStore,
+  CopyCounts,
   DistributionInput,
   DistributionRecord,
   LeaseRecord,
+  OrphanOptions,
   ProvenanceStore,
   PublicationEntry,
   PublicationInput,
@@ -32,8 +36,13 @@ import type {
   SyncRecord,
   SyncRecordOutcome,
   SyncRecordStart,
+  UnitRef,
   UnitWrite,
   UpsertStatus,
+  VersionChange,
+  VersionChangeCounts,
+  VersionRecord,
+  VersionRecordInput,
 } from '../content-store.js';
 import { SqliteRepositories } from './catalog/sqlite-repositories.js';
 import * as content from './catalog/sqlite-repository-content.js';
@@ -51,15 +60,19 @@ import { decodeEntries, encodeEntries, ENTRY_COLUMNS, SqlitePublications, type E
 import { migrateSchema } from './catalog/sqlite-schema.js';
 import { SqliteStatements } from './catalog/sqlite-statements.js';
 import { SqliteSyncHistory } from './catalog/sqlite-sync-history.js';
+import { SqliteVersions, type DiffCursor, type DiffPage } from './catalog/sqlite-versions.js';
 import * as catalog from './catalog/sqlite-units.js';
+import type { CatalogCursor } from './catalog/sqlite-units.js';
 import { SqliteCheckpointer } from './write-path/sqlite-checkpointer.js';
 import { SqliteGroupCommit, type GroupCommitOptions } from './write-path/sqlite-group-commit.js';
 import { SqliteUnitRows } from './write-path/sqlite-unit-rows.js';
-import { readFingerprintPages, readPages } from './sqlite-page-streams.js';
+import { readCursorPages, readFingerprintPages, readPages } from './sqlite-page-streams.js';
 import type { SourceDigest } from '../unit-fingerprint.js';
 import { decodeFoundUnits, encodeUnits, fingerprintUnits, UNIT_COLUMNS } from '../unit-columns.js';
 
 export type { PageCursor } from './catalog/sqlite-repo-unit-pages.js';
+export type { DiffCursor, DiffPage } from './catalog/sqlite-versions.js';
+export type { CatalogCursor } from './catalog/sqlite-units.js';
 
 export interface SqliteContentStoreOptions {
   /** Units per page when streaming a repository's unit keys (one read per page). Default 1000. */
@@ -143,6 +156,7 @@ export class SqliteContentStore implements ContentStore {
   private readonly sql: SqliteStatements;
   private readonly repositories: SqliteRepositories;
   private readonly history: SqliteSyncHistory;
+  private readonly versions: SqliteVersions;
   private readonly publications: SqlitePublications;
   private readonly distributions: SqliteDistributions;
   private readonly keyPageSize: number;
@@ -194,6 +208,7 @@ export class SqliteContentStore implements ContentStore {
     this.sql = new SqliteStatements(this.db);
     this.repositories = new SqliteRepositories(this.sql);
     this.history = new SqliteSyncHistory(this.sql);
+    this.versions = new SqliteVersions(this.sql, this.repositories);
     this.publications = new SqlitePublications(this.sql);
     this.distributions = new SqliteDistributions(this.sql);
     this.keyPageSize = positive(options.keyPageSize, 1000);
@@ -269,6 +284,22 @@ export class SqliteContentStore implements ContentStore {
     return this.read('get lease', () => this.repositories.lease(repoId));
   }
 
+  async acquireCatalogLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    return this.write('acquire catalog lease', () => this.repositories.acquireCatalogLease(name, holder, ttlMs));
+  }
+
+  async renewCatalogLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    return this.write('renew catalog lease', () => this.repositories.renewCatalogLease(name, holder, ttlMs));
+  }
+
+  async releaseCatalogLease(name: string, holder: string): Promise<void> {
+    this.write('release catalog lease', () => this.repositories.releaseCatalogLease(name, holder));
+  }
+
+  async getCatalogLease(name: string): Promise<CatalogLeaseRecord | undefined> {
+    return this.read('get catalog lease', () => this.repositories.catalogLease(name));
+  }
+
   // ---- versions ----
 
   async beginVersion(repoId: string): Promise<number> {
@@ -316,6 +347,49 @@ export class SqliteContentStore implements ContentStore {
     return this.read('compare versions', () => content.versionChanged(this.sql, this.repositories.seq(repoId), version));
   }
 
+  // ---- version history ----
+
+  async recordVersion(record: VersionRecordInput): Promise<void> {
+    this.write('record version', () => this.versions.record(record));
+  }
+
+  async listVersionRecords(repoId: string): Promise<VersionRecord[]> {
+    return this.read('list versions', () => this.versions.list(repoId));
+  }
+
+  async getVersionRecord(repoId: string, version: number): Promise<VersionRecord | undefined> {
+    return this.read('get version', () => this.versions.get(repoId, version));
+  }
+
+  async deleteVersion(repoId: string, version: number): Promise<{ rows: number }> {
+    return this.write('delete version', () => this.versions.delete(repoId, version));
+  }
+
+  diffVersions(repoId: string, from: number, to: number, options: { pageSize?: number } = {}): AsyncIterable<VersionChange> {
+    const pageSize = positive(options.pageSize, this.keyPageSize);
+    return readCursorPages<DiffCursor, VersionChange>((after) => this.diffPage(repoId, from, to, after, pageSize));
+  }
+
+  /** One page of {@link diffVersions}, like {@link unitKeysPage}. */
+  diffPage(repoId: string, from: number, to: number, after: DiffCursor | undefined, limit: number): DiffPage {
+    return this.read('diff versions', () => this.versions.diffPage(repoId, from, to, after, limit));
+  }
+
+  async countVersionChanges(repoId: string, from: number, to: number): Promise<VersionChangeCounts> {
+    return this.read('count version changes', () => this.versions.countChanges(repoId, from, to));
+  }
+
+  async restoreVersion(repoId: string, version: number, from: number): Promise<VersionChangeCounts> {
+    // rows of units this connection created may appear: what the row cache believes of them goes
+    this.unitRows.clear();
+    return this.write('restore version', () => this.versions.restore(repoId, version, from));
+  }
+
+  async copyContent(repoId: string, version: number, source: { readonly repoId: string; readonly version: number }, units: readonly UnitRef[]): Promise<CopyCounts> {
+    this.unitRows.clear();
+    return this.write('copy units', () => this.versions.copy(repoId, version, source, units));
+  }
+
   // ---- units and artifacts ----
 
   async upsertUnits(units: readonly UnitWrite[]): Promise<UpsertStatus[]> {
@@ -329,6 +403,16 @@ export class SqliteContentStore implements ContentStore {
 
   async findUnits(unitIds: readonly string[]): Promise<ExistingUnit[]> {
     return decodeFoundUnits(this.findUnitsJson(unitIds));
+  }
+
+  catalogUnits(typeId: string, options: { pageSize?: number } = {}): AsyncIterable<CatalogUnit> {
+    const pageSize = positive(options.pageSize, this.unitPageSize);
+    return readCursorPages<CatalogCursor, CatalogUnit>((after) => this.catalogUnitsPage(typeId, after, pageSize));
+  }
+
+  /** One page of {@link catalogUnits}, like {@link unitKeysPage}. */
+  catalogUnitsPage(typeId: string, after: CatalogCursor | undefined, limit: number): { items: CatalogUnit[]; next: CatalogCursor | undefined } {
+    return this.read('stream catalog units', () => catalog.catalogUnitsPage(this.sql, typeId, after, limit));
   }
 
   /** {@link findUnits} as JSON text of the rows' columns, which is what the catalog thread sends back. */
@@ -550,9 +634,9 @@ export class SqliteContentStore implements ContentStore {
 
   // ---- orphans ----
 
-  async deleteOrphans(): Promise<{ units: number; artifacts: string[] }> {
+  async deleteOrphans(options: OrphanOptions = {}): Promise<{ units: number; artifacts: string[] }> {
     this.unitRows.clear();
-    return this.write('delete orphans', () => catalog.deleteOrphans(this.sql));
+    return this.write('delete orphans', () => catalog.deleteOrphans(this.sql, options.storedBefore));
   }
 
   // ---- plumbing ----

@@ -49,3 +49,14 @@ export async function* readFingerprintPages(
     yield page.fingerprints;
   }
 }
+
+/** Yields the items of page after page, each read after the cursor the one before gave, until a page gives none. */
+export async function* readCursorPages<C, T>(readPage: (after: C | undefined) => { items: T[]; next: C | undefined } | Promise<{ items: T[]; next: C | undefined }>): AsyncIterable<T> {
+  let after: C | undefined;
+  for (;;) {
+    const { items, next } = await readPage(after);
+    yield* items;
+    if (next === undefined) return;
+    after = next;
+  }
+}

@@ -1,9 +1,9 @@
 import { Worker } from 'node:worker_threads';
 import { ErrorCodes, errorFromData, TributaryError, type RepoUnitKey } from '@tributary/plugin-api';
-import type { ContentStore, ProvenanceStore, RepoUnitView, StoreStats, UnitWrite } from '../content-store.js';
+import type { CatalogUnit, ContentStore, ProvenanceStore, RepoUnitView, StoreStats, UnitWrite, VersionChange } from '../content-store.js';
 import { fingerprintUnits } from '../unit-columns.js';
-import { SQLITE_PIPELINE_BATCH, type SqliteContentStoreOptions } from './sqlite-content-store.js';
-import { readFingerprintPages, readPages } from './sqlite-page-streams.js';
+import { SQLITE_PIPELINE_BATCH, type CatalogCursor, type DiffCursor, type SqliteContentStoreOptions } from './sqlite-content-store.js';
+import { readCursorPages, readFingerprintPages, readPages } from './sqlite-page-streams.js';
 import {
   WORKER_METHODS,
   type Encoded,
@@ -99,6 +99,14 @@ export class SqliteWorkerStore implements ContentStore {
   }
   unitFingerprints(units: readonly UnitWrite[]): Float64Array {
     return fingerprintUnits(units);
+  }
+  diffVersions(repoId: string, from: number, to: number, options: { pageSize?: number } = {}): AsyncIterable<VersionChange> {
+    const size = positive(options.pageSize, this.keyPageSize);
+    return readCursorPages<DiffCursor, VersionChange>((after) => this.page('diffVersions', repoId, from, to, after, size));
+  }
+  catalogUnits(typeId: string, options: { pageSize?: number } = {}): AsyncIterable<CatalogUnit> {
+    const size = positive(options.pageSize, this.unitPageSize);
+    return readCursorPages<CatalogCursor, CatalogUnit>((after) => this.page('catalogUnits', typeId, after, size));
   }
 
   static {

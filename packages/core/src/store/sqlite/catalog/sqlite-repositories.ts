@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCodes, TributaryError } from '@tributary/plugin-api';
-import type { LeaseRecord, RepositoryInput, RepositoryRecord } from '../../content-store.js';
+import type { CatalogLeaseRecord, LeaseRecord, RepositoryInput, RepositoryRecord } from '../../content-store.js';
+import { validRetention } from '../../retain-versions.js';
 import type { SqliteStatements } from './sqlite-statements.js';
 
-interface RepositoryRow {
+export interface RepositoryRow {
   id: string;
   /** The repository's number in repository_content rows (schema migration 3). */
   seq: number;
@@ -15,6 +16,7 @@ interface RepositoryRow {
   policy: string | null;
   config: string | null;
   description: string | null;
+  retain_versions: number | null;
   created_at: string;
   updated_at: string;
 }
@@ -43,13 +45,14 @@ export class SqliteRepositories {
       policy: input.policy ?? null,
       config: input.config == null ? null : JSON.stringify(input.config),
       description: input.description ?? null,
+      retain_versions: validRetention(input.retainVersions),
       created_at: now,
       updated_at: now,
     };
     this.sql
       .prepare(
-        `INSERT INTO repositories (id, seq, name, latest_version, importer, feed_url, policy, config, description, created_at, updated_at)
-         VALUES (@id, @seq, @name, @latest_version, @importer, @feed_url, @policy, @config, @description, @created_at, @updated_at)`,
+        `INSERT INTO repositories (id, seq, name, latest_version, importer, feed_url, policy, config, description, retain_versions, created_at, updated_at)
+         VALUES (@id, @seq, @name, @latest_version, @importer, @feed_url, @policy, @config, @description, @retain_versions, @created_at, @updated_at)`,
       )
       .run(row);
     return toRecord(row);
@@ -85,10 +88,11 @@ export class SqliteRepositories {
     if (patch.policy !== undefined) next.policy = patch.policy;
     if (patch.config !== undefined) next.config = patch.config === null ? null : JSON.stringify(patch.config);
     if (patch.description !== undefined) next.description = patch.description;
+    if (patch.retainVersions !== undefined) next.retain_versions = validRetention(patch.retainVersions);
     this.sql
       .prepare(
         `UPDATE repositories SET name = @name, importer = @importer, feed_url = @feed_url, policy = @policy, config = @config,
-         description = @description, updated_at = @updated_at WHERE id = @id`,
+         description = @description, retain_versions = @retain_versions, updated_at = @updated_at WHERE id = @id`,
       )
       .run(next);
     return toRecord(next);
@@ -99,6 +103,7 @@ export class SqliteRepositories {
     // on a connection opened without foreign_keys.
     this.sql.prepare('DELETE FROM repository_content WHERE repo = (SELECT seq FROM repositories WHERE id = ?)').run(id);
     this.sql.prepare('DELETE FROM sync_history WHERE repo_id = ?').run(id);
+    this.sql.prepare('DELETE FROM repository_versions WHERE repo_id = ?').run(id);
     this.sql.prepare('DELETE FROM leases WHERE repo_id = ?').run(id);
     return this.sql.prepare('DELETE FROM repositories WHERE id = ?').run(id).changes > 0;
   }
@@ -187,7 +192,37 @@ export class SqliteRepositories {
     return row && { repoId: row.repo_id, holder: row.holder, expiresAt: row.expires_at };
   }
 
-  private row(id: string): RepositoryRow {
+  /** {@link acquireLease} of a catalog-wide lease (no repository behind it). */
+  acquireCatalogLease(name: string, holder: string, ttlMs: number): boolean {
+    const now = Date.now();
+    return (
+      this.sql
+        .prepare(
+          `INSERT INTO catalog_leases (name, holder, expires_at) VALUES (?, ?, ?)
+           ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+           WHERE catalog_leases.expires_at <= ? OR catalog_leases.holder = excluded.holder`,
+        )
+        .run(name, holder, now + ttlMs, now).changes === 1
+    );
+  }
+
+  renewCatalogLease(name: string, holder: string, ttlMs: number): boolean {
+    return this.sql.prepare('UPDATE catalog_leases SET expires_at = ? WHERE name = ? AND holder = ?').run(Date.now() + ttlMs, name, holder).changes === 1;
+  }
+
+  releaseCatalogLease(name: string, holder: string): void {
+    this.sql.prepare('DELETE FROM catalog_leases WHERE name = ? AND holder = ?').run(name, holder);
+  }
+
+  catalogLease(name: string): CatalogLeaseRecord | undefined {
+    const row = this.sql.prepare('SELECT name, holder, expires_at FROM catalog_leases WHERE name = ?').get(name) as
+      | { name: string; holder: string; expires_at: number }
+      | undefined;
+    return row && { name: row.name, holder: row.holder, expiresAt: row.expires_at };
+  }
+
+  /** The repository's row (TRIBUTARY_ERR_REPO_NOT_FOUND when there is none). */
+  row(id: string): RepositoryRow {
     const row = this.sql.prepare('SELECT * FROM repositories WHERE id = ?').get(id) as RepositoryRow | undefined;
     if (row === undefined) {
       throw new TributaryError(ErrorCodes.REPO_NOT_FOUND, `no repository with id ${id}`, { details: { repoId: id } });
@@ -214,6 +249,7 @@ function toRecord(row: RepositoryRow): RepositoryRecord {
     policy: row.policy as RepositoryRecord['policy'],
     config: row.config === null ? null : JSON.parse(row.config),
     description: row.description,
+    retainVersions: row.retain_versions ?? null,
     latestVersion: row.latest_version,
     createdAt: row.created_at,
     updatedAt: row.updated_at,

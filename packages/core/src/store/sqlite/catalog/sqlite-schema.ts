@@ -250,6 +250,38 @@ const MIGRATIONS: readonly string[] = [
     updated_at TEXT NOT NULL
   );
   `,
+  // 8: managing what a repository holds. `repository_versions` records what made each committed
+  // version (kind, sync, counts, changes against its base) and marks deleted ones (`deleted_at`; a
+  // version deleted without a record gets one of kind 'unknown'). `retain_versions` is the
+  // repository's retention. `stored_at` (epoch ms of the last write; NULL before this migration,
+  // which counts as old) is what orphan cleanup's protection time goes by. `catalog_leases` holds
+  // leases that are not a repository's (orphan cleanup's).
+  `
+  ALTER TABLE repositories ADD COLUMN retain_versions INTEGER;
+  ALTER TABLE units ADD COLUMN stored_at INTEGER;
+  ALTER TABLE artifacts ADD COLUMN stored_at INTEGER;
+
+  CREATE TABLE repository_versions (
+    repo_id TEXT NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
+    version INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    sync_id TEXT,
+    note TEXT,
+    counts TEXT NOT NULL,
+    base INTEGER,
+    added TEXT NOT NULL,
+    removed TEXT NOT NULL,
+    deleted_at TEXT,
+    PRIMARY KEY (repo_id, version)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE catalog_leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /**

@@ -6,7 +6,7 @@ import {
   type DigestAlgorithm,
   type Digests,
 } from '@tributary/plugin-api';
-import type { RemoteArtifactRecord, UpsertStatus } from '../../content-store.js';
+import type { CatalogUnit, RemoteArtifactRecord, UpsertStatus } from '../../content-store.js';
 import type { SqliteStatements } from './sqlite-statements.js';
 import { mergeArtifactsColumn, mergeRemotesColumn, remotesColumn, UNIT_COLUMNS, type StoredUnitArtifact } from '../../unit-columns.js';
 import { ABSENT, type KnownUnitRows } from './known-unit-rows.js';
@@ -56,25 +56,27 @@ export function upsertUnits(sql: SqliteStatements, known: KnownUnitRows, encoded
     }
   }
   if (writes.size === 0) return statuses;
+  // when the unit was last written: orphan cleanup's protection time goes by it
+  const now = Date.now();
   const insert = sql.prepare(
-    'INSERT OR IGNORE INTO units (unit_id, type_id, key, metadata, artifacts, remotes) VALUES (?, ?, ?, ?, ?, ?)',
+    'INSERT OR IGNORE INTO units (unit_id, type_id, key, metadata, artifacts, remotes, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
   );
-  const update = sql.prepare('UPDATE units SET type_id = ?, key = ?, metadata = ?, artifacts = ?, remotes = ?, rev = rev + 1 WHERE id = ?');
+  const update = sql.prepare('UPDATE units SET type_id = ?, key = ?, metadata = ?, artifacts = ?, remotes = ?, rev = rev + 1, stored_at = ? WHERE id = ?');
   for (const [unitId, row] of writes) {
     const id = stored.get(unitId)!.id;
     if (id !== ABSENT) {
       const before = previousRows.get(unitId);
       if (before !== undefined && completesDeferredFiles(before, row[3] as string, row[4] as string, row[5] as string | null)) {
         // only bytes of announced files arrived: the same revision, completed (see below)
-        sql.prepare('UPDATE units SET artifacts = ? WHERE id = ?').run(row[4], id);
+        sql.prepare('UPDATE units SET artifacts = ?, stored_at = ? WHERE id = ?').run(row[4], now, id);
       } else {
         if (!known.isUnassociated(unitId)) keepRevision(sql, id);
-        update.run(row[1], row[2], row[3], row[4], row[5], id);
+        update.run(row[1], row[2], row[3], row[4], row[5], now, id);
       }
       known.remember(unitId, id);
       continue;
     }
-    const inserted = insert.run(...row);
+    const inserted = insert.run(...row, now);
     if (inserted.changes === 1) {
       known.rememberCreated(unitId, Number(inserted.lastInsertRowid));
       continue;
@@ -161,19 +163,22 @@ export function findUnitsJson(sql: SqliteStatements, known: KnownUnitRows, unitI
 const OTHER_DIGESTS = DIGEST_ALGORITHMS.filter((algorithm) => algorithm !== 'sha256');
 
 export function upsertArtifacts(sql: SqliteStatements, artifacts: readonly ArtifactRecord[]): void {
+  const now = Date.now();
   const rows = artifacts.map((artifact) => [
     artifact.sha256.toLowerCase(),
     artifact.size,
     ...OTHER_DIGESTS.map((algorithm) => artifact.digests[algorithm]?.toLowerCase() ?? null),
+    now,
   ]);
-  // Known digests are never overwritten: they were verified against the stored bytes.
+  // Known digests are never overwritten: they were verified against the stored bytes. Storing the
+  // bytes again renews `stored_at`, which orphan cleanup's protection time goes by.
   const merge = OTHER_DIGESTS.map((a) => `${a} = COALESCE(artifacts.${a}, excluded.${a})`).join(', ');
   sql.insertRows(
     rows,
-    2 + OTHER_DIGESTS.length,
+    3 + OTHER_DIGESTS.length,
     (values) =>
-      `INSERT INTO artifacts (sha256, size, ${OTHER_DIGESTS.join(', ')}) VALUES ${values}
-       ON CONFLICT (sha256) DO UPDATE SET ${merge}`,
+      `INSERT INTO artifacts (sha256, size, ${OTHER_DIGESTS.join(', ')}, stored_at) VALUES ${values}
+       ON CONFLICT (sha256) DO UPDATE SET ${merge}, stored_at = excluded.stored_at`,
   );
 }
 
@@ -226,12 +231,13 @@ export function upsertRemoteArtifacts(sql: SqliteStatements, remotes: readonly R
     [...byUnit.keys()],
     (p) => `SELECT id, unit_id, remotes FROM units WHERE unit_id IN (${p})`,
   );
-  const update = sql.prepare('UPDATE units SET remotes = ?, rev = rev + 1 WHERE id = ?');
+  const update = sql.prepare('UPDATE units SET remotes = ?, rev = rev + 1, stored_at = ? WHERE id = ?');
+  const now = Date.now();
   for (const row of rows) {
     const json = mergeRemotesColumn(row.remotes, remotesColumn(byUnit.get(row.unit_id)!));
     if (json === row.remotes) continue;
     keepRevision(sql, row.id);
-    update.run(json, row.id);
+    update.run(json, now, row.id);
   }
 }
 
@@ -241,17 +247,20 @@ export function upsertRemoteArtifacts(sql: SqliteStatements, remotes: readonly R
  * revision back as its current state; then unit revisions no repository-content row pins go, then
  * units in no repository-content row of any version (their files and remotes are in their rows);
  * then artifacts neither a unit's file list, a kept revision nor a publication entry references (a
- * publisher's generated files are referenced only by their entries).
+ * publisher's generated files are referenced only by their entries). Units and artifacts stored
+ * at or after `storedBefore` stay (NULL `stored_at`: stored before the time was kept, so old).
  */
-export function deleteOrphans(sql: SqliteStatements): { units: number; artifacts: string[] } {
+export function deleteOrphans(sql: SqliteStatements, storedBefore = Number.MAX_SAFE_INTEGER): { units: number; artifacts: string[] } {
   restorePinnedRevisions(sql);
   // NOT IN (subquery) makes SQLite build the referenced set once; a correlated NOT EXISTS would
   // need an index on repository_content by unit id that nothing else on the sync path needs.
   sql.prepare(`DELETE FROM unit_revisions WHERE (unit, rev) NOT IN (SELECT unit, unit_rev FROM repository_content)`).run();
-  const units = sql.prepare(`DELETE FROM units WHERE id NOT IN (SELECT unit FROM repository_content)`).run().changes;
+  const units = sql
+    .prepare(`DELETE FROM units WHERE id NOT IN (SELECT unit FROM repository_content) AND (stored_at IS NULL OR stored_at < ?)`)
+    .run(storedBefore).changes;
   const artifacts = sql
     .prepare(
-      `DELETE FROM artifacts WHERE sha256 NOT IN (
+      `DELETE FROM artifacts WHERE (stored_at IS NULL OR stored_at < ?) AND sha256 NOT IN (
          SELECT a.value ->> 1 FROM units, json_each(units.artifacts) a WHERE a.value ->> 1 IS NOT NULL
          UNION ALL
          SELECT a.value ->> 1 FROM unit_revisions, json_each(unit_revisions.artifacts) a WHERE a.value ->> 1 IS NOT NULL
@@ -259,8 +268,28 @@ export function deleteOrphans(sql: SqliteStatements): { units: number; artifacts
          SELECT sha256 FROM publication_entries WHERE sha256 IS NOT NULL)
        RETURNING sha256`,
     )
-    .all() as { sha256: string }[];
+    .all(storedBefore) as { sha256: string }[];
   return { units, artifacts: artifacts.map((row) => row.sha256) };
+}
+
+/** Where a page of {@link catalogUnitsPage} starts: after this `units.id`. */
+export type CatalogCursor = number;
+
+/**
+ * One page of the catalog's units of `typeId` (current revision), in catalog order, after row
+ * `after`; and the cursor of the next page (none after the last).
+ */
+export function catalogUnitsPage(
+  sql: SqliteStatements,
+  typeId: string,
+  after: CatalogCursor | undefined,
+  limit: number,
+): { items: CatalogUnit[]; next: CatalogCursor | undefined } {
+  const rows = sql
+    .prepare('SELECT id, unit_id, key, metadata FROM units WHERE id > ? AND type_id = ? ORDER BY id LIMIT ?', true)
+    .all(after ?? 0, typeId, limit) as [id: number, unitId: string, key: string, metadata: string][];
+  const units = rows.map(([, unitId, key, metadata]) => ({ unitId, typeId, key: JSON.parse(key), metadata: JSON.parse(metadata) }));
+  return { items: units, next: rows.length === limit ? rows[rows.length - 1]![0] : undefined };
 }
 
 /**

@@ -22,6 +22,8 @@ const pages: PageReaders = {
   unitsPage: (...args) => store.unitsPage(...args),
   fingerprintsPage: (...args) => readAhead.page(...args),
   sourcesPage: (repoId, version, after, limit) => sourcesAhead.page(repoId, version, '', after, limit),
+  diffPage: (...args) => store.diffPage(...args),
+  catalogUnitsPage: (...args) => store.catalogUnitsPage(...args),
 };
 /** The table, seen from here: each entry's arguments are whatever its caller's side sent. */
 type Served = { readonly kind: 'plain' | 'byHand' } | { readonly kind: 'paged'; readonly page: keyof PageReaders } | Serving;

@@ -35,6 +35,15 @@ export const WORKER_METHODS = {
   rollbackVersion: plain(),
   versionChanged: plain(),
 
+  recordVersion: plain(),
+  listVersionRecords: plain(),
+  getVersionRecord: plain(),
+  deleteVersion: plain(),
+  diffVersions: paged('diffPage'),
+  countVersionChanges: plain(),
+  restoreVersion: plain(),
+  copyContent: plain(),
+
   // units cross as a flat list of their rows' columns, found units come back as JSON text:
   // measured on a batch of 500 file units, structured-clone decoding costs 6.1 µs a unit and
   // JSON.parse 2.6 µs, while a flat list of strings costs next to nothing
@@ -42,6 +51,7 @@ export const WORKER_METHODS = {
     serve: (catalog, columns: string[]) => catalog.upsertEncodedUnits(columns),
     send: (units) => [encodeUnits(units)],
   }),
+  catalogUnits: paged('catalogUnitsPage'),
   findUnits: encoded({
     serve: (catalog, unitIds: readonly string[]) => catalog.findUnitsJson(unitIds),
     send: (unitIds) => [unitIds],
@@ -102,6 +112,10 @@ export const WORKER_METHODS = {
   renewLease: plain(),
   releaseLease: plain(),
   getLease: plain(),
+  acquireCatalogLease: plain(),
+  renewCatalogLease: plain(),
+  releaseCatalogLease: plain(),
+  getCatalogLease: plain(),
 
   startSyncRecord: plain(),
   finishSyncRecord: plain(),
@@ -117,7 +131,7 @@ export type StoreMethods = Omit<ContentStore, 'stats' | 'pipelineBatchSize' | 'p
 export type StoreMethod = keyof StoreMethods;
 
 /** The catalog's page reads the streams are made of (SqliteContentStore's, e.g. `unitKeysPage`). */
-export type PageMethod = 'unitKeysPage' | 'unitsPage' | 'fingerprintsPage' | 'sourcesPage';
+export type PageMethod = 'unitKeysPage' | 'unitsPage' | 'fingerprintsPage' | 'sourcesPage' | 'diffPage' | 'catalogUnitsPage';
 export type PageReaders = Pick<SqliteContentStore, PageMethod>;
 
 /** The methods the proxy gets from the table: those that cross {@link plain} or {@link encoded}. */
