@@ -7,7 +7,7 @@ export type { ExportOptions } from './host/host.js';
 export type { ExportResult } from './publish/publication-export.js';
 export { PublicationService, DEFAULT_PUBLISHER } from './publish/publication-service.js';
 export type { DistributionSpec, DistributionView } from './publish/distributions.js';
-export type { SyncOptions, SyncOutcome } from './sync/sync-service.js';
+export type { SyncOptions, SyncOutcome, SyncProgress, OnArtifactError } from './sync/sync-service.js';
 export { PluginRegistry } from './host/plugin-registry.js';
 export { RepoConduit } from './conduit/repo-conduit.js';
 export { ArtifactStorage } from './storage/artifact-storage.js';

@@ -252,7 +252,8 @@ export class DeclarativeContent {
 
   /**
    * A promise of the stored unit, settled when the content reaches ResolveContentFutures (or is
-   * resolved early, then with `undefined` unless a unit was given). Awaiting it makes batching stages
+   * resolved early, then with `undefined` unless a unit was given; also with `undefined` when the host
+   * left the content out, as a sync told to skip units whose files fail does). Awaiting it makes batching stages
    * flush a partial batch holding this content, so multi-level discovery never deadlocks.
    *
    * Rejects with `TRIBUTARY_ERR_SYNC_CANCELLED` if the sync stops (fails or is cancelled) while the

@@ -1,3 +1,5 @@
+import type { UnitKey } from './content.js';
+
 /** Counts per content type id. */
 export type CountsByType = Record<string, number>;
 
@@ -23,6 +25,39 @@ export interface SyncReport {
   readonly log: readonly string[];
   /** Milliseconds spent, per pipeline stage (or `sync` for a conduit-style plugin) and in total. */
   readonly timings: Readonly<Record<string, number>>;
+  /**
+   * Units left out of the new version because a file of theirs could not be fetched, in a sync
+   * told to skip such units (`onError: { skip: LIMIT }`, CLI `--on-error skip[:LIMIT]`). Present
+   * only when the sync skipped at least one; absent from reports recorded before it existed.
+   */
+  readonly skipped?: SkippedUnits;
+}
+
+/** The units a sync left out because their files failed, and the limit it skipped them under. */
+export interface SkippedUnits {
+  /** How many units were left out (the list below stops at 1,000). */
+  readonly count: number;
+  /** How many the sync could skip before failing as a whole. */
+  readonly limit: number;
+  /** The units, in the order they failed. */
+  readonly units: readonly SkippedUnit[];
+}
+
+/**
+ * A unit left out of a sync's new version: the file that failed, where it came from and why. A unit
+ * the version it started from already held stays in an additive sync (unchanged, as it was) and is
+ * removed by a mirror sync (upstream's copy could not be had).
+ */
+export interface SkippedUnit {
+  readonly typeId: string;
+  readonly key: UnitKey;
+  /** The file of the unit that failed. */
+  readonly relativePath: string;
+  /** The url it was fetched from, without credentials (secret query values masked). */
+  readonly url: string;
+  /** The error's code: TRIBUTARY_ERR_HTTP_STATUS, _DIGEST_MISMATCH or _SIZE_MISMATCH. */
+  readonly code: string;
+  readonly message: string;
 }
 
 export function totalCount(counts: CountsByType): number {

@@ -27,7 +27,9 @@ const OUTSTANDING_PER_TRANSFER = 3;
  * be passed on), so memory stays bounded while downloads continue through the time the next stage
  * spends on a batch (all of those files are headed for storage anyway). Content is passed on as soon as all of its files are in, not in arrival order, and
  * while downloads run, finished content keeps flowing: someone may be awaiting its future. The first
- * failed download stops the others and fails the stage once they have settled.
+ * failed download stops the others and fails the stage once they have settled — unless the sync
+ * skips units whose files fail (`ctx.skips`): such content is resolved with `undefined` and dropped
+ * here, before anything of it is stored, up to the sync's limit.
  */
 export class ArtifactDownloader extends Stage {
   /** Checks due urls before any is fetched (`file:` only from a `file:` feed), naming the unit when it refuses one. */
@@ -44,7 +46,8 @@ export class ArtifactDownloader extends Stage {
     const concurrency = limit !== undefined && limit <= transfers ? transfers * OUTSTANDING_PER_TRANSFER : transfers;
     // room for a whole batch beyond the queue, so downloads go on while ArtifactSaver stores one
     const maxHeld = concurrency + (this.ctx.queueCapacity ?? DEFAULT_QUEUE_CAPACITY) + batchSizeOf(this.ctx);
-    const window = new DownloadWindow(this.ctx.fetcher, concurrency, maxHeld, (dc) => this.put(dc), this.signal);
+    const skips = this.ctx.skips;
+    const window = new DownloadWindow(this.ctx.fetcher, concurrency, maxHeld, (dc) => this.put(dc), this.signal, skips ? (dc, artifact, error) => skips.skip(dc, artifact, error) : undefined);
     const input = this.items();
     let nextInput: Promise<IteratorResult<DeclarativeContent>> | undefined;
     let inputDone = false;

@@ -26,6 +26,11 @@ export class DownloadWindow {
     private readonly maxHeld: number,
     private readonly passOn: (dc: DeclarativeContent) => Promise<void>,
     stageSignal: AbortSignal,
+    /**
+     * Asked when a file of `dc` failed: true when it left the content out (resolved it), so the
+     * window goes on without it; false, or a throw, fails the window.
+     */
+    private readonly leaveOut: (dc: DeclarativeContent, artifact: DeclarativeArtifact, error: unknown) => boolean = () => false,
   ) {
     // every download listens to this signal, in the fetcher's own steps too
     setMaxListeners(Math.max(10, 4 * concurrency), this.controller.signal);
@@ -63,20 +68,20 @@ export class DownloadWindow {
       return;
     }
     this.contentInFlight++;
-    const settle = (failure?: { error: unknown }): void => {
+    const settle = (failure?: { artifact: DeclarativeArtifact; error: unknown }): void => {
       this.contentInFlight--;
-      if (failure) this.recordFailure(failure.error);
+      if (failure) this.failed(dc, failure.artifact, failure.error);
       else this.finish(dc);
       this.wake();
     };
     if (due.length === 1) {
       // most content has one file: no array of settled results to build for it
-      void this.download(due[0]!).then(() => settle(), (error: unknown) => settle({ error }));
+      void this.download(due[0]!).then(() => settle(), (error: unknown) => settle({ artifact: due[0]!, error }));
       return;
     }
     void Promise.allSettled(due.map((artifact) => this.download(artifact))).then((results) => {
-      const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      settle(rejected ? { error: rejected.reason } : undefined);
+      const at = results.findIndex((r) => r.status === 'rejected');
+      settle(at >= 0 ? { artifact: due[at]!, error: (results[at] as PromiseRejectedResult).reason } : undefined);
     });
   }
 
@@ -90,6 +95,19 @@ export class DownloadWindow {
   /** Releases the stage's signal once the run is over and the window quiet. */
   close(): void {
     this.unlink();
+  }
+
+  /** A file of `dc` failed: the content is left out if `leaveOut` says so, else the window fails. */
+  private failed(dc: DeclarativeContent, artifact: DeclarativeArtifact, error: unknown): void {
+    // once stopping, downloads fail because they were aborted: nothing to leave out
+    if (this.failure) return;
+    try {
+      if (this.leaveOut(dc, artifact, error)) return;
+    } catch (refused) {
+      this.recordFailure(refused);
+      return;
+    }
+    this.recordFailure(error);
   }
 
   private finish(dc: DeclarativeContent): void {

@@ -4,6 +4,7 @@ export { DEFAULT_DOWNLOAD_CONCURRENCY, type PipelineContext, type PipelineProgre
 export { QueryExistingContents } from './query-existing-contents.js';
 export { QueryExistingArtifacts } from './query-existing-artifacts.js';
 export { ArtifactDownloader } from './artifact-downloader.js';
+export { SkippedUnits, DEFAULT_SKIP_LIMIT, skipLimitOf, type OnArtifactError } from './skipped-units.js';
 export { ArtifactSaver } from './artifact-saver.js';
 export { ContentSaver } from './content-saver.js';
 export { RemoteArtifactSaver } from './remote-artifact-saver.js';

@@ -7,6 +7,7 @@ import {
 } from '@tributary/plugin-api';
 import type { HostConduit } from '../conduit/host-conduit.js';
 import type { ResyncService } from '../resync/resync-service.js';
+import type { SkippedUnits } from './skipped-units.js';
 
 /** Downloads in flight at once in ArtifactDownloader unless told otherwise. */
 export const DEFAULT_DOWNLOAD_CONCURRENCY = 10;
@@ -28,6 +29,11 @@ export interface PipelineContext {
   readonly queueCapacity?: number;
   /** Downloads in flight at once across the whole ArtifactDownloader (default 10). */
   readonly downloadConcurrency?: number;
+  /**
+   * Given, ArtifactDownloader leaves out content whose file fails (an error status, wrong size or
+   * digest) instead of failing the sync, up to its limit. Absent: the first failure fails the sync.
+   */
+  readonly skips?: SkippedUnits;
   /** Counted for progress displays: the artifacts ArtifactDownloader found due so far. */
   readonly progress?: PipelineProgress;
 }

@@ -1,6 +1,8 @@
-import type { CountsByType, SyncReport } from '@tributary/plugin-api';
+import type { CountsByType, SkippedUnit, SyncReport } from '@tributary/plugin-api';
 
 const MAX_LOG_LINES = 1000;
+/** Skipped units listed in a report; beyond it they are only counted. */
+const MAX_SKIPPED_LISTED = 1000;
 
 /** Accumulates a sync's report as the conduit observes what the sync does. */
 export class SyncReportBuilder {
@@ -15,6 +17,9 @@ export class SyncReportBuilder {
   /** Index and metadata files the importer downloaded itself. */
   readonly metadata = { count: 0, bytes: 0 };
   timings: Record<string, number> = {};
+  private readonly skippedUnits: SkippedUnit[] = [];
+  private skippedCount = 0;
+  private skipLimit: number | undefined;
 
   addAdded(counts: CountsByType): void {
     merge(this.added, counts);
@@ -47,6 +52,19 @@ export class SyncReportBuilder {
   totals(): { added: number; updated: number; removed: number } {
     return { added: sum(this.added), updated: sum(this.updated), removed: sum(this.removed) };
   }
+  /** The sync leaves out units whose files fail, up to `limit` of them. */
+  skipUpTo(limit: number): void {
+    this.skipLimit = limit;
+  }
+  /** A unit left out of the version: kept in the report whether the sync commits or fails. */
+  addSkipped(unit: SkippedUnit): void {
+    this.skippedCount++;
+    if (this.skippedUnits.length < MAX_SKIPPED_LISTED) this.skippedUnits.push(unit);
+  }
+  /** Units left out so far. */
+  get skipped(): number {
+    return this.skippedCount;
+  }
   log(line: string): void {
     if (this.logLines.length < MAX_LOG_LINES) this.logLines.push(line);
     else this.droppedLogLines++;
@@ -63,6 +81,7 @@ export class SyncReportBuilder {
       ...(this.finishedEarlyReason !== undefined ? { finishedEarly: this.finishedEarlyReason } : {}),
       log,
       timings: { ...this.timings },
+      ...(this.skippedCount > 0 ? { skipped: { count: this.skippedCount, limit: this.skipLimit ?? this.skippedCount, units: [...this.skippedUnits] } } : {}),
     };
   }
 }

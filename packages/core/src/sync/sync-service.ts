@@ -16,7 +16,7 @@ import {
 import { sourceContextOf } from '../conduit/source-digest.js';
 import type { SyncScope } from '../conduit/sync-scope.js';
 import { Downloader, redactUrl, withoutCredentials, type RemoteOptions } from '../download/index.js';
-import { defaultStages, runPipeline, type PipelineContext, type PipelineProgress } from '../pipeline/index.js';
+import { defaultStages, runPipeline, skipLimitOf, SkippedUnits, type OnArtifactError, type PipelineContext, type PipelineProgress } from '../pipeline/index.js';
 import { ArtifactStorage } from '../storage/artifact-storage.js';
 import type { ContentStore, RepositoryRecord } from '../store/content-store.js';
 import { CONTENT_STORE, HOST_OPTIONS, PLUGINS, type HostOptionsToken, type PluginCatalog } from '../tokens.js';
@@ -52,6 +52,16 @@ export interface SyncOptions {
    * well above the longest single download a sync makes.
    */
   readonly stallTimeoutMs?: number;
+  /**
+   * Fail at the first unit whose file cannot be fetched (`'fail'`, the default), or leave such
+   * units out (`'skip'`: up to 100; `{ skip: LIMIT }`). A skipped unit is neither saved nor
+   * associated: one the previous version held stays in an additive sync and is removed by a mirror
+   * sync. Skipping applies to the files the pipeline downloads; the index and metadata an importer
+   * fetches, and every download of a conduit-style importer, fail the sync as before. Network errors
+   * and stalls fail it too: they say the remote is unreachable, not that a file is bad. A sync that
+   * skipped units records no fingerprint, so the next one compares every unit and tries them again.
+   */
+  readonly onError?: OnArtifactError;
 }
 
 export interface SyncProgress {
@@ -88,6 +98,8 @@ interface SyncPlan {
   readonly importerName: string;
   readonly config: Record<string, unknown>;
   readonly settings: SyncSettings;
+  /** Units whose files fail that the sync may leave out; undefined: it fails at the first. */
+  readonly skipLimit: number | undefined;
 }
 
 /** One sync under way: its lease, cancellation, report and log. */
@@ -135,13 +147,16 @@ export class SyncService {
       const hash = settingsHash(plan.plugin, plan.settings, plan.config);
       historyId = await this.store.startSyncRecord({ repoId, importer: plan.importerName, settingsHash: hash, version, startedAt: new Date(running.started).toISOString() });
       const previousFingerprint = plan.settings.force ? undefined : await this.store.lastFingerprint(repoId, hash);
-      const fingerprint = await this.runImporter(running, version, previousFingerprint, options);
+      const importerFingerprint = await this.runImporter(running, version, previousFingerprint, options);
+      // the next sync must compare every unit, or an unchanged index would never retry the skipped ones
+      const fingerprint = running.report.skipped > 0 ? null : importerFingerprint;
       const resultVersion = await this.commitOrKeep(running, version);
       if (options.remember !== false) await this.remember(plan);
       const built = this.finalReport(running);
       await this.store.finishSyncRecord(historyId, { status: 'succeeded', finishedAt: new Date().toISOString(), report: built, error: null, fingerprint, resultVersion });
       historyId = undefined;
-      running.logger.info(`sync of '${repositoryName}' succeeded: version ${resultVersion}`);
+      const skipped = running.report.skipped;
+      running.logger.info(`sync of '${repositoryName}' succeeded: version ${resultVersion}${skipped > 0 ? ` (${skipped} unit(s) left out: their files failed)` : ''}`);
       return {
         repository: repositoryName,
         version: resultVersion,
@@ -182,7 +197,7 @@ export class SyncService {
     if (settings.policy !== 'immediate' && settings.policy !== 'on_demand') {
       throw new TributaryError(ErrorCodes.INVALID_ARGUMENT, `policy must be 'immediate' or 'on_demand', got ${JSON.stringify(settings.policy)}`);
     }
-    return { repository, plugin, importerName, config, settings };
+    return { repository, plugin, importerName, config, settings, skipLimit: skipLimitOf(options.onError) };
   }
 
   /** Takes the repository's lease (TRIBUTARY_ERR_REPO_BUSY when another sync holds it). */
@@ -242,6 +257,7 @@ export class SyncService {
         }
       : followingSignal(downloader, abort.signal);
     const pipelineProgress: PipelineProgress = { artifactsDue: 0, artifactsListed: false };
+    const skips = this.skipsFor(running);
     let index: SyncProgress['index'];
     const progressTimer = options.onProgress
       ? setInterval(
@@ -299,6 +315,7 @@ export class SyncService {
           batchSize: Math.min(this.hostOptions.batchSize, this.store.pipelineBatchSize),
           ...(options.remote?.concurrency ? { downloadConcurrency: options.remote.concurrency } : {}),
           progress: pipelineProgress,
+          ...(skips ? { skips } : {}),
         };
         const stages = [first, ...defaultStages(pipelineContext, plugin.stages, firstContext as FirstStageContext)];
         // a sync that cannot finish early (forced, or nothing to compare with) reads what is stored
@@ -339,6 +356,21 @@ export class SyncService {
       await downloader.close().catch(() => undefined);
     }
     return fingerprint;
+  }
+
+  /** What leaves out units whose files fail, when the sync may skip them: into the report and the log. */
+  private skipsFor(running: RunningSync): SkippedUnits | undefined {
+    const { plan, report, logger } = running;
+    if (plan.skipLimit === undefined) return undefined;
+    if (!plan.plugin.firstStage) {
+      logger.info(`importer '${plan.importerName}' syncs on its own (no pipeline): units whose files fail are not skipped`);
+      return undefined;
+    }
+    report.skipUpTo(plan.skipLimit);
+    return new SkippedUnits(plan.skipLimit, (unit) => {
+      report.addSkipped(unit);
+      logger.warn(`left out '${unit.typeId}' ${JSON.stringify(unit.key)}: ${unit.relativePath} from ${unit.url}: ${unit.code}: ${unit.message}`);
+    });
   }
 
   /**
@@ -513,4 +545,4 @@ function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 }
 
-export type { RepositoryRecord };
+export type { RepositoryRecord, OnArtifactError };
