@@ -20,12 +20,18 @@ export interface RpmImporterConfig {
    * in the advisory, only without a unit id (the sync log says so).
    */
   readonly maxLinkedPackages: number;
+  /**
+   * Changelog entries of other.xml kept per package: the newest N, as createrepo_c's
+   * `--changelog-limit` (default 10). 0 keeps none.
+   */
+  readonly changelogLimit: number;
 }
 
 export const RPM_CONFIG_DEFAULTS: RpmImporterConfig = Object.freeze({
   skipTypes: Object.freeze([]) as readonly string[],
   maxMetadataBytes: 2 * 1024 ** 3,
   maxLinkedPackages: 200_000,
+  changelogLimit: 10,
 });
 
 /** JSON schema of {@link RpmImporterConfig}; the host validates it and applies the defaults. */
@@ -52,6 +58,12 @@ export const RPM_CONFIG_SCHEMA: JsonSchema = {
       default: RPM_CONFIG_DEFAULTS.maxLinkedPackages,
       description: 'most distinct packages advisories get linked to in one sync',
     },
+    changelogLimit: {
+      type: 'integer',
+      minimum: 0,
+      default: RPM_CONFIG_DEFAULTS.changelogLimit,
+      description: "changelog entries kept per package, the newest (createrepo_c's --changelog-limit)",
+    },
   },
 };
 
@@ -61,5 +73,6 @@ export function withConfigDefaults(config: Partial<RpmImporterConfig> | undefine
     skipTypes: config?.skipTypes ?? RPM_CONFIG_DEFAULTS.skipTypes,
     maxMetadataBytes: config?.maxMetadataBytes ?? RPM_CONFIG_DEFAULTS.maxMetadataBytes,
     maxLinkedPackages: config?.maxLinkedPackages ?? RPM_CONFIG_DEFAULTS.maxLinkedPackages,
+    changelogLimit: config?.changelogLimit ?? RPM_CONFIG_DEFAULTS.changelogLimit,
   };
 }

@@ -7,12 +7,18 @@ export const RPM_REPO_METADATA = 'rpm.repo_metadata';
 const stringArray = { type: 'array', items: { type: 'string' } } as const;
 const optionalInt = { type: 'integer', minimum: 0 } as const;
 const digests = { type: 'object', additionalProperties: { type: 'string' } } as const;
+const nullableString = { type: ['string', 'null'] } as const;
+/** A Dependency tuple (see package-details.ts): `[name, flags, epoch, ver, rel, pre]`, trailing fields left out. */
+const dependencies = {
+  type: 'array',
+  items: { type: 'array', minItems: 1, maxItems: 6, items: [{ type: 'string' }, nullableString, nullableString, nullableString, nullableString, { const: true }] },
+} as const;
 
 /** A binary or source RPM, keyed like yum keys it: NEVRA plus the checksum of the file (pkgId). */
 export const rpmPackageType: ContentTypeDefinition = {
   id: RPM_PACKAGE,
   keyFields: ['name', 'epoch', 'version', 'release', 'arch', 'checksumType', 'checksum'],
-  description: 'An RPM package from a yum/dnf repository (one per <package> of primary.xml).',
+  description: 'An RPM package from a yum/dnf repository (one per <package> of primary.xml), with what primary, filelists and other say of it.',
   metadataSchema: {
     type: 'object',
     required: ['summary', 'location'],
@@ -28,13 +34,30 @@ export const rpmPackageType: ContentTypeDefinition = {
       sourcerpm: { type: 'string' },
       size: { type: 'object', properties: { package: optionalInt, installed: optionalInt, archive: optionalInt } },
       time: { type: 'object', properties: { file: optionalInt, build: optionalInt } },
+      headerRange: { type: 'object', required: ['start', 'end'], properties: { start: optionalInt, end: optionalInt } },
       location: {
         type: 'object',
         required: ['href', 'relativePath'],
         properties: { href: { type: 'string' }, xmlBase: { type: 'string' }, relativePath: { type: 'string' } },
       },
-      provides: stringArray,
-      requires: stringArray,
+      provides: { ...dependencies, description: "primary's <rpm:provides> entries: [name, flags, epoch, ver, rel, pre], trailing fields it does not give left out" },
+      requires: dependencies,
+      conflicts: { ...dependencies, description: 'left out when empty, as are the other lists of weak and negative dependencies' },
+      obsoletes: dependencies,
+      suggests: dependencies,
+      enhances: dependencies,
+      recommends: dependencies,
+      supplements: dependencies,
+      files: {
+        type: 'array',
+        description: "filelists' files of the package ([path] or [path, 'dir' | 'ghost']), or primary's when the repository has no filelists",
+        items: { type: 'array', minItems: 1, maxItems: 2, items: [{ type: 'string' }, { type: 'string' }] },
+      },
+      changelogs: {
+        type: 'array',
+        description: "other's newest changelog entries (config changelogLimit), oldest first: [author, date, text]",
+        items: { type: 'array', minItems: 3, maxItems: 3, items: [{ type: 'string' }, { type: 'integer', minimum: 0 }, { type: 'string' }] },
+      },
     },
   },
 };
@@ -61,6 +84,13 @@ export const rpmAdvisoryType: ContentTypeDefinition = {
       updated: { type: 'string' },
       from: { type: 'string' },
       version: { type: 'string' },
+      pushcount: { type: 'string' },
+      rebootSuggested: { type: 'boolean' },
+      collections: {
+        type: 'array',
+        description: "the pkglist's collections in order; packages name theirs by its short name",
+        items: { type: 'object', properties: { short: { type: 'string' }, name: { type: 'string' }, module: { type: 'object', additionalProperties: { type: 'string' } } } },
+      },
       references: {
         type: 'array',
         items: { type: 'object', properties: { href: { type: 'string' }, id: { type: 'string' }, type: { type: 'string' }, title: { type: 'string' } } },
@@ -80,6 +110,8 @@ export const rpmAdvisoryType: ContentTypeDefinition = {
             filename: { type: 'string' },
             sum: { type: 'object', properties: { type: { type: 'string' }, value: { type: 'string' } } },
             rebootSuggested: { type: 'boolean' },
+            restartSuggested: { type: 'boolean' },
+            reloginSuggested: { type: 'boolean' },
             collection: { type: 'string' },
           },
         },

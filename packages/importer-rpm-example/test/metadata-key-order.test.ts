@@ -67,7 +67,7 @@ test('an advisory unit is built with its keys in sorted order at every level, ev
     metadata = advisoryMetadata(advisoryOf(element, 'updateinfo test'), ['unit-1', 'unit-2']);
   }
   expect(Object.keys(metadata!).sort()).toEqual(
-    ['description', 'from', 'issued', 'packageUnitIds', 'packages', 'references', 'release', 'rights', 'severity', 'solution', 'status', 'summary', 'title', 'type', 'updated', 'version'],
+    ['collections', 'description', 'from', 'issued', 'packageUnitIds', 'packages', 'references', 'release', 'rights', 'severity', 'solution', 'status', 'summary', 'title', 'type', 'updated', 'version'],
   );
   expect(metadata!['packages']).toEqual([
     expect.objectContaining({ collection: 'tb-1', filename: 'tb-tools-2.0-3.noarch.rpm', rebootSuggested: true, src: 'tb-tools-2.0-3.src.rpm', sum: { type: 'sha256', value: 'cd'.repeat(32) } }),

@@ -84,8 +84,22 @@ describe('primary.xml packages', () => {
       size: { package: 6120, installed: 10, archive: 412 },
       time: { file: 1700000100, build: 1700000000 },
       location: { href: 'Packages/t/tb-tools-2.0-3.fc40.noarch.rpm', xmlBase: 'http://mirror.invalid/el9/' },
-      provides: ['tb-tools', 'config(tb-tools)'],
-      requires: ['tb-hello', '/bin/sh'],
+      headerRange: { start: 4504, end: 6001 },
+      provides: [
+        ['tb-tools', 'EQ', '2', '2.0', '3.fc40'],
+        ['config(tb-tools)', 'EQ', '2', '2.0', '3.fc40'],
+      ],
+      requires: [
+        ['tb-hello', 'GE', '0', '1.1'],
+        ['/bin/sh', null, null, null, null, true],
+      ],
+      conflicts: [],
+      obsoletes: [['tb-old']],
+      suggests: [],
+      enhances: [],
+      recommends: [],
+      supplements: [],
+      files: [['/usr/bin/tb-tools']],
       line: 3,
     };
     for (const chunkSize of [1, 2, 7, 64, 1 << 20]) expect(await packagesOf(primary(FULL + FULL.replace('tb-tools<', 'tb-more<')), chunkSize)).toEqual([expected, { ...expected, name: 'tb-more', line: 35 }]);
@@ -99,7 +113,7 @@ describe('primary.xml packages', () => {
 <rpm:license>MIT</rpm:license><rpm:license>GPL</rpm:license><rpm:requires><entry name="r1"/><other name="no"/><entry name=""/></rpm:requires></common:format>
 <format><rpm:vendor>second format</rpm:vendor></format></package>`);
     const [p] = await packagesOf(xml);
-    expect(p).toMatchObject({ name: 'a', epoch: '0', version: '1', release: '1', provides: ['p1'], requires: ['r1'], license: 'MIT', vendor: '', size: {}, time: {} });
+    expect(p).toMatchObject({ name: 'a', epoch: '0', version: '1', release: '1', provides: [['p1']], requires: [['r1']], license: 'MIT', vendor: '', size: {}, time: {} });
   });
 
   test('an element holding elements has no text; sizes that are no integers are left out', async () => {

@@ -48,10 +48,11 @@ describe('primary.xml of repositories built by createrepo_c', () => {
     const packages = await new LocalRepoReader(repo.dir).packages();
     const tools = packages.find((p) => p.name === 'tb-tools')!;
     expect(tools).toMatchObject({ epoch: '2', version: '2.0', release: '3.fc40', arch: 'noarch', license: 'Apache-2.0', vendor: 'Tributary fixtures', url: 'https://tributary.invalid/fixtures' });
-    expect(tools.requires).toEqual(expect.arrayContaining(['tb-hello', 'tb-greeting']));
+    expect(tools.requires.map((d) => d[0])).toEqual(expect.arrayContaining(['tb-hello', 'tb-greeting']));
+    expect(tools.requires).toContainEqual(['tb-hello', 'GE', '0', '1.1']);
     expect(tools.location).toEqual({ href: 'Packages/t/tb-tools-2.0-3.fc40.noarch.rpm' });
     const hello11 = packages.find((p) => p.name === 'tb-hello' && p.version === '1.1')!;
-    expect(hello11.provides).toEqual(expect.arrayContaining(['tb-greeting', 'tb-hello']));
+    expect(hello11.provides.map((d) => d[0])).toEqual(expect.arrayContaining(['tb-greeting', 'tb-hello']));
     expect(hello11.size.package).toBeGreaterThan(1000);
     expect(hello11.size.installed).toBe('hello 1.1\n'.length);
     expect(hello11.time.build).toBe(1700000000);

@@ -12,6 +12,7 @@ import { withConfigDefaults, type RpmImporterConfig } from '../config.js';
 import { RPM_ADVISORY, RPM_REPO_METADATA } from '../content-types.js';
 import { displayUrl, repositoryBaseUrl } from '../metadata/location.js';
 import type { MetadataFile } from '../metadata/metadata-file.js';
+import type { PackageDetailsFiles } from '../metadata/package-details-reader.js';
 import { readAdvisories } from '../metadata/metadata-items.js';
 import { readAdvisoriesInThread, readPackageEntriesInThread, startMetadataThread, type StartedMetadataThread } from '../metadata/metadata-thread-reader.js';
 import type { PackageEntry } from '../metadata/package-entry.js';
@@ -35,8 +36,10 @@ const DUPLICATES_LOGGED = 20;
  *
  * Order of work, and why:
  * 1. repomd.xml is fetched; an unchanged one (same settings, not forced) finishes the sync early.
- * 2. primary (and updateinfo) are fetched with repomd's size and checksums, so the downloader
- *    verifies them before a byte is parsed.
+ * 2. primary, filelists, other (and updateinfo) are fetched with repomd's size and checksums, so
+ *    the downloader verifies them before a byte is parsed. filelists and other are read with
+ *    primary, on its thread, and what they say of each package goes into its unit (files,
+ *    changelogs): repodata can then be generated for any version (see rpm-publisher.ts).
  * 3. updateinfo is read once for the NEVRAs advisories name (see AdvisoryPackageLinks), then
  *    primary streams into package units, then updateinfo again into advisories.
  * 4. Metadata units come last: the files already fetched are handed over, not fetched twice.
@@ -76,12 +79,21 @@ export class RpmFirstStage extends Stage {
     const primaryThread = startMetadataThread();
     try {
       const fetched = new Map<RepomdRecord, DownloadedFile>();
-      fetched.set(primary, await this.fetchRecord(primary));
-      if (updateinfo) fetched.set(updateinfo, await this.fetchRecord(updateinfo));
+      // filelists and other are read with primary: what they say of each package is kept
+      const filelists = records.find((r) => r.type === 'filelists');
+      const other = records.find((r) => r.type === 'other');
+      const parsed = [primary, filelists, other, updateinfo].filter((r): r is RepomdRecord => r !== undefined);
+      await Promise.all(parsed.map(async (record) => fetched.set(record, await this.fetchRecord(record))));
+      const details: PackageDetailsFiles = {
+        ...(filelists ? { filelists: this.metadataFile(filelists, fetched) } : {}),
+        ...(other ? { other: this.metadataFile(other, fetched) } : {}),
+        changelogLimit: this.config.changelogLimit,
+      };
+      if (!filelists || !other) log.info(`repomd.xml lists no ${[filelists ? '' : 'filelists', other ? '' : 'other'].filter(Boolean).join(' and ')}: packages keep the files primary lists${other ? '' : ' and no changelogs'}`);
 
       const links = new AdvisoryPackageLinks(this.config.maxLinkedPackages);
       if (updateinfo) await this.collectAdvisoryPackages(this.metadataFile(updateinfo, fetched), links);
-      await this.emitPackages(this.metadataFile(primary, fetched), links, primaryThread);
+      await this.emitPackages(this.metadataFile(primary, fetched), links, primaryThread, details);
       if (updateinfo) await this.emitAdvisories(this.metadataFile(updateinfo, fetched), links);
 
       const keys: UnitKey[] = [];
@@ -132,7 +144,7 @@ export class RpmFirstStage extends Stage {
     }
   }
 
-  private async emitPackages(file: MetadataFile, links: AdvisoryPackageLinks, thread: StartedMetadataThread | undefined): Promise<void> {
+  private async emitPackages(file: MetadataFile, links: AdvisoryPackageLinks, thread: StartedMetadataThread | undefined, details: PackageDetailsFiles): Promise<void> {
     const source = `primary metadata ${file.href}`;
     // The only per-package state kept while primary streams: a hash per NEVRA, to drop duplicates.
     const seen = new NevraSet();
@@ -156,7 +168,7 @@ export class RpmFirstStage extends Stage {
       }
     }
     // parsed on a thread of its own, while this one runs the pipeline on the batches before
-    for await (const packages of readPackageEntriesInThread(file, { ...this.readOptions, ...(thread ? { thread } : {}) })) {
+    for await (const packages of readPackageEntriesInThread(file, { ...this.readOptions, details, ...(thread ? { thread } : {}) })) {
       await this.putAll(contentsOf(packages));
     }
     this.ctx.log.info(`primary: ${emitted} packages`);

@@ -1,24 +1,22 @@
 import { readMetadataRecords, type MetadataFile, type ReadMetadataOptions } from './metadata-file.js';
 import type { MetadataThreadKind } from './metadata-thread-protocol.js';
-import { packageEntryOf, type PackageEntry } from './package-entry.js';
+import { readPackageEntries } from './package-entries-reading.js';
+import type { PackageDetailsFiles } from './package-details-reader.js';
 import { readPrimaryPackages } from './primary-package-reader.js';
 import { advisoryOf, UPDATEINFO_RECORDS, type Advisory } from './updateinfo-advisory.js';
 
 /**
  * What a metadata file of `kind` holds, in batches, read on the calling thread: primary's packages
- * (see {@link readPrimaryPackages}, or as {@link PackageEntry}s) or updateinfo's advisories (see `advisoryOf`). The parsing
+ * (see {@link readPrimaryPackages}, or as PackageEntries with filelists' and other's details) or updateinfo's advisories (see `advisoryOf`). The parsing
  * thread runs this; so does the reader when there is no thread to run it on.
  */
-export function readMetadataItems(kind: MetadataThreadKind, file: MetadataFile, options: ReadMetadataOptions): AsyncGenerator<unknown[]> {
+export function readMetadataItems(kind: MetadataThreadKind, file: MetadataFile, options: ReadMetadataOptions & { readonly details?: PackageDetailsFiles }): AsyncGenerator<unknown[]> {
   if (kind === 'primary') return readPrimaryPackages(file, options);
   if (kind === 'primary-entries') return readPackageEntries(file, options);
   return readAdvisories(file, options);
 }
 
-/** primary's packages as the first stage takes them ({@link PackageEntry}), read on the calling thread. */
-export async function* readPackageEntries(file: MetadataFile, options: ReadMetadataOptions): AsyncGenerator<PackageEntry[]> {
-  for await (const packages of readPrimaryPackages(file, options)) yield packages.map(packageEntryOf);
-}
+export { readPackageEntries };
 
 /** The advisories of an updateinfo file (see `advisoryOf`), one batch per `<update>`, read on the calling thread. */
 export async function* readAdvisories(file: MetadataFile, options: ReadMetadataOptions): AsyncGenerator<Advisory[]> {

@@ -71,7 +71,7 @@ async function parse(task: MetadataThreadTask): Promise<void> {
   let batch: unknown[] = [];
   const warnings: string[] = [];
   const onWarning = (message: string) => void warnings.push(message);
-  for await (const read of readMetadataItems(task.kind, task.file, { maxBytes: task.maxBytes, signal: stopping.signal, onWarning })) {
+  for await (const read of readMetadataItems(task.kind, task.file, { maxBytes: task.maxBytes, signal: stopping.signal, onWarning, ...(task.details ? { details: task.details } : {}) })) {
     for (const item of read) batch.push(item);
     if (batch.length >= task.batchSize) {
       await post({ kind: 'items', items: items(batch) });

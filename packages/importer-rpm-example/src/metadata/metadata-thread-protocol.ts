@@ -1,5 +1,6 @@
 import type { ErrorData } from '@tributary/plugin-api';
 import type { MetadataFile } from './metadata-file.js';
+import type { PackageDetailsFiles } from './package-details-reader.js';
 
 /**
  * What a metadata-parsing thread reads: `primary` gives PrimaryPackages, `primary-entries` the
@@ -18,6 +19,8 @@ export interface MetadataThreadTask {
   readonly batchSize: number;
   /** Messages the thread may post before the reader asks for more. */
   readonly window: number;
+  /** `primary-entries`: filelists and other, read along with primary (see readPackageEntries). */
+  readonly details?: PackageDetailsFiles;
 }
 
 /** Thread → reader. */

@@ -12,6 +12,7 @@ import type {
   MetadataThreadStop,
   MetadataThreadTask,
 } from './metadata-thread-protocol.js';
+import type { PackageDetailsFiles } from './package-details-reader.js';
 import { unpackEntries, type PackageEntry } from './package-entry.js';
 import type { PrimaryPackage } from './primary-package.js';
 import type { Advisory } from './updateinfo-advisory.js';
@@ -23,6 +24,8 @@ export interface MetadataThreadOptions extends ReadMetadataOptions {
   readonly window?: number;
   /** A thread started earlier ({@link startMetadataThread}) to use instead of starting one. */
   readonly thread?: StartedMetadataThread;
+  /** `primary-entries`: filelists and other, read on the same thread along with primary. */
+  readonly details?: PackageDetailsFiles;
 }
 
 /**
@@ -86,7 +89,8 @@ export function readPrimaryPackagesInThread(file: MetadataFile, options: Metadat
 
 /**
  * primary.xml's packages as the first stage takes them ({@link PackageEntry}: the unit metadata
- * already JSON text), built on the parsing thread. See {@link readInThread}.
+ * already JSON text), built on the parsing thread, with filelists' and other's details when
+ * `options.details` names them (read on the same thread). See {@link readInThread}.
  */
 export function readPackageEntriesInThread(file: MetadataFile, options: MetadataThreadOptions): AsyncGenerator<PackageEntry[]> {
   return readInThread<PackageEntry>('primary-entries', file, options);
@@ -118,7 +122,7 @@ export async function* readInThread<T>(
     yield* readMetadataItems(kind, file, options) as AsyncGenerator<T[]>;
     return;
   }
-  const task: MetadataThreadTask = { kind, file, maxBytes: options.maxBytes, batchSize: options.batchSize ?? 256, window: options.window ?? 4 };
+  const task: MetadataThreadTask = { kind, file, maxBytes: options.maxBytes, batchSize: options.batchSize ?? 256, window: options.window ?? 4, ...(options.details ? { details: options.details } : {}) };
   const worker = started?.worker ?? new Worker(script!, { workerData: task });
   const exited = started?.exited ?? exitOf(worker);
   if (started) worker.postMessage({ kind: 'task', task } satisfies MetadataThreadStart);

@@ -1,4 +1,5 @@
 import { storedRelativePath } from './location.js';
+import type { Changelog, PackageFile } from './package-details.js';
 import type { PrimaryPackage } from './primary-package.js';
 
 /**
@@ -22,7 +23,11 @@ export interface PackageEntry {
 /** An `rpm.package` unit key: NEVRA and pkgId (a mapped type, so it is a UnitKey as it is). */
 export type PackageKey = Pick<PrimaryPackage, 'name' | 'epoch' | 'version' | 'release' | 'arch' | 'checksumType' | 'checksum'>;
 
-export function packageEntryOf(p: PrimaryPackage): PackageEntry {
+/**
+ * The entry of `p`; `files` (from filelists) replace the files primary lists, and `changelogs`
+ * (from other) are recorded when given.
+ */
+export function packageEntryOf(p: PrimaryPackage, files?: readonly PackageFile[], changelogs?: readonly Changelog[]): PackageEntry {
   return {
     key: {
       name: p.name,
@@ -37,29 +42,40 @@ export function packageEntryOf(p: PrimaryPackage): PackageEntry {
     packageSize: p.size.package,
     line: p.line,
     // built in sorted key order with no undefined that JSON would keep: canonical as it is
-    metadataJson: JSON.stringify(packageMetadata(p)),
+    metadataJson: JSON.stringify(packageMetadata(p, files, changelogs)),
   };
 }
 
 /**
- * The unit metadata of a package: the usual header fields. Keys in sorted order (sizes and times
- * too), so its JSON text is canonical JSON.
+ * The unit metadata of a package: everything primary says of it, its files (filelists', else
+ * primary's) and its newest changelogs (other's, else none), so repodata can be written from it
+ * again. Dependency lists other than provides and requires are left out when empty. Keys in sorted
+ * order (sizes, times and header range too), so its JSON text is canonical JSON.
  */
-export function packageMetadata(p: PrimaryPackage): Record<string, unknown> {
+export function packageMetadata(p: PrimaryPackage, files?: readonly PackageFile[], changelogs?: readonly Changelog[]): Record<string, unknown> {
   const { href, xmlBase } = p.location;
   const relativePath = storedRelativePath(href);
   return {
     buildhost: p.buildhost,
+    changelogs: changelogs ?? [],
+    ...(p.conflicts.length > 0 ? { conflicts: p.conflicts } : {}),
     description: p.description,
+    ...(p.enhances.length > 0 ? { enhances: p.enhances } : {}),
+    files: files ?? p.files,
     group: p.group,
+    ...(p.headerRange ? { headerRange: p.headerRange } : {}),
     license: p.license,
     location: xmlBase ? { href, relativePath, xmlBase } : { href, relativePath },
+    ...(p.obsoletes.length > 0 ? { obsoletes: p.obsoletes } : {}),
     packager: p.packager,
     provides: p.provides,
+    ...(p.recommends.length > 0 ? { recommends: p.recommends } : {}),
     requires: p.requires,
     size: p.size,
     sourcerpm: p.sourcerpm,
+    ...(p.suggests.length > 0 ? { suggests: p.suggests } : {}),
     summary: p.summary,
+    ...(p.supplements.length > 0 ? { supplements: p.supplements } : {}),
     time: p.time,
     url: p.url,
     vendor: p.vendor,

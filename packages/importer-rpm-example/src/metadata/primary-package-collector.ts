@@ -1,4 +1,5 @@
 import { ErrorCodes, TributaryError } from '@tributary/plugin-api';
+import { dependencyOf, type Dependency } from './package-details.js';
 import { checkedPrimaryPackage, emptyPackageFields, type PackageSizes, type PackageTimes, type PrimaryPackage, type PrimaryPackageFields } from './primary-package.js';
 import { StringPool } from './string-pool.js';
 import type { StrictXmlTokenizer } from '../xml/strict-xml-tokenizer.js';
@@ -32,8 +33,14 @@ const SOURCERPM = 19;
 const PROVIDES = 20;
 const REQUIRES = 21;
 const ENTRY = 22;
-/** Elements that do not count as children of a text element (the generic record reader skipped them). */
-const SKIPPED = 23;
+const CONFLICTS = 23;
+const OBSOLETES = 24;
+const SUGGESTS = 25;
+const ENHANCES = 26;
+const RECOMMENDS = 27;
+const SUPPLEMENTS = 28;
+const FILE = 29;
+const HEADER_RANGE = 30;
 
 const CODES: ReadonlyMap<string, number> = new Map([
   ['metadata', METADATA],
@@ -58,18 +65,33 @@ const CODES: ReadonlyMap<string, number> = new Map([
   ['provides', PROVIDES],
   ['requires', REQUIRES],
   ['entry', ENTRY],
-  ...['file', 'conflicts', 'obsoletes', 'suggests', 'enhances', 'recommends', 'supplements', 'header-range'].map((n) => [n, SKIPPED] as [string, number]),
+  ['conflicts', CONFLICTS],
+  ['obsoletes', OBSOLETES],
+  ['suggests', SUGGESTS],
+  ['enhances', ENHANCES],
+  ['recommends', RECOMMENDS],
+  ['supplements', SUPPLEMENTS],
+  ['file', FILE],
+  ['header-range', HEADER_RANGE],
 ]);
+
+/**
+ * Elements that do not count as children of a text element: the generic record reader this
+ * collector replaced skipped them, so a `<description>` holding one kept its text.
+ */
+function isSkippedChild(code: number): boolean {
+  return code >= CONFLICTS;
+}
 
 /** Distinct element names remembered with their code; past it (hostile input), codes are looked up each time. */
 const MAX_CACHED_NAMES = 1024;
 
 /**
  * Builds {@link PrimaryPackage}s straight from the tokens of primary.xml: no element tree, no
- * attribute map, and no string for what the importer does not keep (file lists, dependency flags
- * and versions, whitespace). Read are the `<package>` children of the root `<metadata>`, their
- * children, the children of their first `<format>`, and the `<rpm:entry>` names of its first
- * `<rpm:provides>` and `<rpm:requires>`. Namespace prefixes are ignored.
+ * attribute map, and no string for what the importer does not keep (whitespace, elements it does
+ * not know). Read are the `<package>` children of the root `<metadata>`, their children, the
+ * children of their first `<format>` (its `<file>`s, all of them), and the `<rpm:entry>`s of its
+ * first dependency list of each kind. Namespace prefixes are ignored.
  */
 export class PrimaryPackageCollector implements XmlResultCollector<PrimaryPackage> {
   tokenizer!: StrictXmlTokenizer;
@@ -88,8 +110,10 @@ export class PrimaryPackageCollector implements XmlResultCollector<PrimaryPackag
   private captureDepth = 0;
   private captured = '';
   private captureChild = false;
-  /** The dependency list being read (`provides` or `requires`), if any. */
-  private entries: string[] | undefined;
+  /** The dependency list being read (`provides`, `requires`, …), if any. */
+  private entries: Dependency[] | undefined;
+  /** The `type` of the `<file>` being read. */
+  private fileType: string | undefined;
   /** The root's `packages` attribute, if it has one; and the packages read. */
   private declaredCount: string | undefined;
   private packageCount = 0;
@@ -121,16 +145,10 @@ export class PrimaryPackageCollector implements XmlResultCollector<PrimaryPackag
     } else if (depth === 2) {
       if (code === PACKAGE) this.startPackage();
     } else if (this.fields) {
-      if (this.capture !== OTHER && depth === this.captureDepth + 1 && code !== SKIPPED) this.captureChild = true;
+      if (this.capture !== OTHER && depth === this.captureDepth + 1 && !isSkippedChild(code)) this.captureChild = true;
       if (depth === 3) this.packageChild(this.fields, code, attributes, depth);
-      else if (depth === 4 && this.inFormat) this.formatChild(this.fields, code, depth);
-      else if (depth === 5 && this.entries !== undefined && code === ENTRY) {
-        const name = attributes.get('name');
-        if (name) {
-          this.count(name.length);
-          this.entries.push(name);
-        }
-      }
+      else if (depth === 4 && this.inFormat) this.formatChild(this.fields, code, attributes, depth);
+      else if (depth === 5 && this.entries !== undefined && code === ENTRY) this.entry(this.entries, attributes);
     }
   }
 
@@ -151,7 +169,7 @@ export class PrimaryPackageCollector implements XmlResultCollector<PrimaryPackag
   }
 
   private packageChild(fields: PrimaryPackageFields, code: number, attributes: XmlAttributes, depth: number): void {
-    if (code === OTHER || code === SKIPPED || this.once(code)) return;
+    if (code === OTHER || isSkippedChild(code) || this.once(code)) return;
     switch (code) {
       case VERSION:
         fields.hasVersion = true;
@@ -186,8 +204,37 @@ export class PrimaryPackageCollector implements XmlResultCollector<PrimaryPackag
     }
   }
 
-  private formatChild(fields: PrimaryPackageFields, code: number, depth: number): void {
+  private formatChild(fields: PrimaryPackageFields, code: number, attributes: XmlAttributes, depth: number): void {
     switch (code) {
+      case FILE:
+        this.fileType = attributes.get('type');
+        this.startCapture(code, depth);
+        return;
+      case HEADER_RANGE:
+        if (!this.once(code)) {
+          const start = integerOf(attributes.get('start'));
+          const end = integerOf(attributes.get('end'));
+          if (start !== undefined && end !== undefined) fields.headerRange = { end, start };
+        }
+        return;
+      case CONFLICTS:
+        if (!this.once(code)) this.entries = fields.conflicts;
+        return;
+      case OBSOLETES:
+        if (!this.once(code)) this.entries = fields.obsoletes;
+        return;
+      case SUGGESTS:
+        if (!this.once(code)) this.entries = fields.suggests;
+        return;
+      case ENHANCES:
+        if (!this.once(code)) this.entries = fields.enhances;
+        return;
+      case RECOMMENDS:
+        if (!this.once(code)) this.entries = fields.recommends;
+        return;
+      case SUPPLEMENTS:
+        if (!this.once(code)) this.entries = fields.supplements;
+        return;
       case LICENSE:
       case VENDOR:
       case GROUP:
@@ -201,6 +248,29 @@ export class PrimaryPackageCollector implements XmlResultCollector<PrimaryPackag
       case REQUIRES:
         if (!this.once(code)) this.entries = fields.requires;
     }
+  }
+
+  /** One `<rpm:entry>`: its values pooled (names and versions repeat across packages). */
+  private entry(entries: Dependency[], attributes: XmlAttributes): void {
+    const name = attributes.get('name');
+    if (!name) return;
+    const pool = this.pool;
+    const flags = attributes.get('flags');
+    const epoch = attributes.get('epoch');
+    const version = attributes.get('ver');
+    const release = attributes.get('rel');
+    const pre = attributes.get('pre');
+    this.count(name.length + (version?.length ?? 0) + (release?.length ?? 0));
+    entries.push(
+      dependencyOf(
+        pool.intern(name),
+        flags === undefined ? undefined : pool.intern(flags),
+        epoch === undefined ? undefined : pool.intern(epoch),
+        version === undefined ? undefined : pool.intern(version),
+        release === undefined ? undefined : pool.intern(release),
+        pre === '1' || pre === 'true',
+      ),
+    );
   }
 
   /** True when this package had such an element already; marks it seen. */
@@ -234,6 +304,12 @@ export class PrimaryPackageCollector implements XmlResultCollector<PrimaryPackag
       case GROUP: fields.group = text; break;
       case BUILDHOST: fields.buildhost = text; break;
       case SOURCERPM: fields.sourcerpm = text; break;
+      case FILE: {
+        const type = this.fileType;
+        if (text) fields.files.push(type && type !== 'file' ? [text, type] : [text]);
+        this.fileType = undefined;
+        break;
+      }
     }
     this.capture = OTHER;
     this.captured = '';

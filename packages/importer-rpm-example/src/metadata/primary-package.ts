@@ -1,5 +1,6 @@
 import { ErrorCodes, TributaryError, type DigestAlgorithm } from '@tributary/plugin-api';
 import { checkedChecksum } from './checksum-type.js';
+import type { Dependency, PackageFile } from './package-details.js';
 import type { StringPool } from './string-pool.js';
 import { detachStrings } from '../xml/detached-strings.js';
 
@@ -26,10 +27,19 @@ export interface PrimaryPackage {
   readonly size: PackageSizes;
   readonly time: PackageTimes;
   readonly location: { readonly href: string; readonly xmlBase?: string };
-  /** Names of the `<rpm:entry>` elements of `<rpm:provides>` (no versions). */
-  readonly provides: readonly string[];
-  /** Names of the `<rpm:entry>` elements of `<rpm:requires>` (no versions). */
-  readonly requires: readonly string[];
+  /** `<rpm:header-range>`: where the RPM's header lies in its file, when primary gives it. */
+  readonly headerRange?: { readonly end: number; readonly start: number };
+  /** The `<rpm:entry>` elements of `<rpm:provides>`, in order, with flags, versions and `pre`. */
+  readonly provides: readonly Dependency[];
+  readonly requires: readonly Dependency[];
+  readonly conflicts: readonly Dependency[];
+  readonly obsoletes: readonly Dependency[];
+  readonly suggests: readonly Dependency[];
+  readonly enhances: readonly Dependency[];
+  readonly recommends: readonly Dependency[];
+  readonly supplements: readonly Dependency[];
+  /** The `<file>` elements of `<format>`: the files createrepo_c lists in primary (see isPrimaryFile). */
+  readonly files: readonly PackageFile[];
   /** 1-based line of the `<package>` element in primary.xml. */
   readonly line: number;
 }
@@ -118,8 +128,16 @@ export interface PrimaryPackageFields {
   time: PackageTimes;
   href: string | undefined;
   xmlBase: string | undefined;
-  provides: string[];
-  requires: string[];
+  headerRange: { end: number; start: number } | undefined;
+  provides: Dependency[];
+  requires: Dependency[];
+  conflicts: Dependency[];
+  obsoletes: Dependency[];
+  suggests: Dependency[];
+  enhances: Dependency[];
+  recommends: Dependency[];
+  supplements: Dependency[];
+  files: PackageFile[];
   /** 1-based line of the `<package>` element. */
   line: number;
 }
@@ -148,8 +166,16 @@ export function emptyPackageFields(line: number): PrimaryPackageFields {
     time: {},
     href: undefined,
     xmlBase: undefined,
+    headerRange: undefined,
     provides: [],
     requires: [],
+    conflicts: [],
+    obsoletes: [],
+    suggests: [],
+    enhances: [],
+    recommends: [],
+    supplements: [],
+    files: [],
     line,
   };
 }
@@ -182,12 +208,17 @@ export function checkedPrimaryPackage(f: PrimaryPackageFields, source: string, p
   const { algorithm, hex } = checkedChecksum(f.checksumType, f.checksum, () => `${source}, line ${f.line} (package ${name})`);
   const href = f.href?.trim() || invalid(`package ${name} has no <location href>`);
   const xmlBase = f.xmlBase?.trim() || undefined;
+  // dependency fields were pooled as they were read; file paths are detached with the texts
   const texts = [name, version, release, hex, f.summary, f.description, f.url, f.sourcerpm, href, xmlBase ?? ''];
   const fields = texts.length;
-  for (const entry of f.provides) texts.push(entry);
+  const files = f.files;
+  for (const file of files) texts.push(file[0]);
   detachStrings(texts);
-  const requires = f.requires;
-  for (let i = 0; i < requires.length; i++) requires[i] = pool.intern(requires[i]!);
+  for (let i = 0; i < files.length; i++) {
+    const file = files[i]!;
+    const path = texts[fields + i]!;
+    files[i] = file.length > 1 ? [path, file[1]!] : [path];
+  }
   return {
     name: texts[0]!,
     epoch: pool.intern(epoch),
@@ -208,8 +239,16 @@ export function checkedPrimaryPackage(f: PrimaryPackageFields, source: string, p
     size: f.size,
     time: f.time,
     location: xmlBase ? { href: texts[8]!, xmlBase: texts[9]! } : { href: texts[8]! },
-    provides: texts.slice(fields),
-    requires,
+    ...(f.headerRange ? { headerRange: f.headerRange } : {}),
+    provides: f.provides,
+    requires: f.requires,
+    conflicts: f.conflicts,
+    obsoletes: f.obsoletes,
+    suggests: f.suggests,
+    enhances: f.enhances,
+    recommends: f.recommends,
+    supplements: f.supplements,
+    files,
     line: f.line,
   };
 }

@@ -13,8 +13,17 @@ export interface AdvisoryPackage {
   readonly filename?: string;
   readonly sum?: { readonly type: string; readonly value: string };
   readonly rebootSuggested?: boolean;
+  readonly restartSuggested?: boolean;
+  readonly reloginSuggested?: boolean;
   /** The collection (`<collection short>`) it is listed under. */
   readonly collection?: string;
+}
+
+/** A `<collection>` of the pkglist: its short name, name and module (as updateinfo gives them). */
+export interface AdvisoryCollection {
+  readonly short?: string;
+  readonly name?: string;
+  readonly module?: Readonly<Record<string, string>>;
 }
 
 export interface AdvisoryReference {
@@ -26,6 +35,8 @@ export interface AdvisoryReference {
 
 /** One `<update>` of updateinfo.xml. */
 export interface Advisory {
+  /** The pkglist's collections, in order (the packages name theirs by `collection`). */
+  readonly collections: readonly AdvisoryCollection[];
   readonly id: string;
   /** `security`, `bugfix`, `enhancement`, `newpackage`, … */
   readonly type: string;
@@ -41,6 +52,9 @@ export interface Advisory {
   readonly updated?: string;
   readonly from?: string;
   readonly version?: string;
+  readonly pushcount?: string;
+  /** The update's own `<reboot_suggested>`. */
+  readonly rebootSuggested?: boolean;
   readonly references: readonly AdvisoryReference[];
   readonly packages: readonly AdvisoryPackage[];
   readonly line: number;
@@ -69,14 +83,24 @@ export function advisoryOf(element: XmlElement, source: string): Advisory {
     references.push(pick(reference.attributes, ['href', 'id', 'title', 'type']));
   }
   const packages: AdvisoryPackage[] = [];
+  const collections: AdvisoryCollection[] = [];
   for (const collection of child(element, 'pkglist')?.children ?? []) {
     if (collection.name !== 'collection') continue;
     const short = collection.attributes['short'];
+    const collectionName = childText(collection, 'name')?.trim();
+    const module = child(collection, 'module');
+    collections.push({
+      ...(module ? { module: pick(module.attributes, ['arch', 'context', 'name', 'stream', 'version']) as Record<string, string> } : {}),
+      ...(collectionName ? { name: collectionName } : {}),
+      ...(short ? { short } : {}),
+    });
     for (const p of collection.children) {
       if (p.name !== 'package' || !p.attributes['name']) continue;
       const a = p.attributes;
       const sum = child(p, 'sum');
-      const reboot = childText(p, 'reboot_suggested')?.trim();
+      const reboot = flag(childText(p, 'reboot_suggested'));
+      const restart = flag(childText(p, 'restart_suggested'));
+      const relogin = flag(childText(p, 'relogin_suggested'));
       const filename = childText(p, 'filename')?.trim();
       // keys in sorted order, here and below: the catalog stores metadata as canonical JSON and
       // only has to copy objects whose keys are out of order
@@ -86,8 +110,10 @@ export function advisoryOf(element: XmlElement, source: string): Advisory {
         epoch: a['epoch']?.trim() || '0',
         ...(filename ? { filename } : {}),
         name: a['name']!,
-        ...(reboot ? { rebootSuggested: reboot === '1' || reboot.toLowerCase() === 'true' } : {}),
+        ...(reboot !== undefined ? { rebootSuggested: reboot } : {}),
         release: a['release'] ?? '',
+        ...(relogin !== undefined ? { reloginSuggested: relogin } : {}),
+        ...(restart !== undefined ? { restartSuggested: restart } : {}),
         ...(a['src'] ? { src: a['src'] } : {}),
         ...(sum && sum.text.trim() ? { sum: { type: digestAlgorithmOf(sum.attributes['type']) ?? sum.attributes['type'] ?? '', value: sum.text.trim().toLowerCase() } } : {}),
         version: a['version'] ?? '',
@@ -95,13 +121,17 @@ export function advisoryOf(element: XmlElement, source: string): Advisory {
     }
   }
   const date = (name: string) => child(element, name)?.attributes['date']?.trim() || undefined;
+  const reboot = flag(childText(element, 'reboot_suggested'));
   return {
+    collections,
     ...optional('description', childText(element, 'description')),
     ...optional('from', attrs['from']),
     id,
     ...optional('issued', date('issued')),
     line: element.line,
     packages,
+    ...optional('pushcount', text('pushcount')),
+    ...(reboot !== undefined ? { rebootSuggested: reboot } : {}),
     references,
     ...optional('release', text('release')),
     ...optional('rights', text('rights')),
@@ -114,6 +144,13 @@ export function advisoryOf(element: XmlElement, source: string): Advisory {
     ...optional('updated', date('updated')),
     ...optional('version', attrs['version']),
   };
+}
+
+/** A `<reboot_suggested>`-like flag: undefined when absent or empty. */
+function flag(text: string | undefined): boolean | undefined {
+  const value = text?.trim();
+  if (!value) return undefined;
+  return value === '1' || value.toLowerCase() === 'true';
 }
 
 function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {

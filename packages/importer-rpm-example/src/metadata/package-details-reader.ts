@@ -1,0 +1,137 @@
+import { openMetadata, type MetadataFile, type ReadMetadataOptions } from './metadata-file.js';
+import { PackageDetailsCollector, type PackageDetailsKind } from './package-details-collector.js';
+import type { PackageDetails } from './package-details.js';
+import { readXmlDocument } from '../xml/xml-document-reader.js';
+
+/** filelists and other of the primary being read, when repomd.xml lists them. */
+export interface PackageDetailsFiles {
+  readonly filelists?: MetadataFile;
+  readonly other?: MetadataFile;
+  /** Changelog entries kept per package, the newest (config `changelogLimit`). */
+  readonly changelogLimit: number;
+}
+
+/**
+ * Characters of entries read ahead of primary that may wait to be matched, per file. createrepo_c
+ * writes filelists and other in primary's order, so normally none wait; this bounds the memory a
+ * file in another order (or listing packages primary does not) can take.
+ */
+export const MAX_WAITING_CHARS = 16 * 1024 * 1024;
+
+/**
+ * The packages of a filelists.xml or other.xml file, streamed: decompressed as primary is (size
+ * bounded, open-checksum verified at the end), read strictly (see PackageDetailsCollector).
+ */
+export async function* readPackageDetails(
+  file: MetadataFile,
+  kind: PackageDetailsKind,
+  options: ReadMetadataOptions,
+  changelogLimit: number,
+): AsyncGenerator<PackageDetails[]> {
+  const source = `${file.type} metadata ${file.href}`;
+  const content = await openMetadata(file, source, options);
+  yield* readXmlDocument(content.chunks, source, new PackageDetailsCollector(kind, source, changelogLimit));
+  content.verify();
+}
+
+/**
+ * Matches the entries of filelists or other to primary's packages by pkgId while all three
+ * stream. An entry read ahead of its package waits, in the order read; what waits is bounded
+ * ({@link MAX_WAITING_CHARS}, the oldest dropped past it), and one package reads at most that far
+ * ahead looking for its entry. So files in primary's order match entry for entry with nothing
+ * waiting, files a little out of order still match, and in any other case memory stays bounded:
+ * a package whose entry is not found within the window gets none (the sync then keeps primary's
+ * files for it, or no changelogs), and what was never matched is counted. {@link finish} reads
+ * the file to its end (so its open-checksum is verified) and reports both counts.
+ */
+export class PackageDetailsJoin {
+  private readonly waiting = new Map<string, PackageDetails>();
+  private waitingChars = 0;
+  private ended = false;
+  /** Packages that got no entry; entries never matched (dropped from the window, or left at the end). */
+  private missing = 0;
+  private unmatched = 0;
+  private matched = 0;
+
+  constructor(
+    private readonly kind: PackageDetailsKind,
+    private readonly href: string,
+    private readonly reader: AsyncGenerator<PackageDetails[]>,
+    private readonly maxWaitingChars = MAX_WAITING_CHARS,
+  ) {}
+
+  /** The entry of `pkgId` if it is waiting already (no reading). */
+  ready(pkgId: string): PackageDetails | undefined {
+    const found = this.waiting.get(pkgId);
+    if (found === undefined) return undefined;
+    this.waiting.delete(pkgId);
+    this.waitingChars -= found.chars;
+    this.matched++;
+    return found;
+  }
+
+  /** The entry of `pkgId`, reading ahead for it within the window; undefined when there is none. */
+  async take(pkgId: string): Promise<PackageDetails | undefined> {
+    const ready = this.ready(pkgId);
+    if (ready !== undefined) return ready;
+    let budget = this.maxWaitingChars;
+    let found: PackageDetails | undefined;
+    while (found === undefined && !this.ended && budget > 0) {
+      const next = await this.reader.next();
+      if (next.done) {
+        this.ended = true;
+        break;
+      }
+      for (const details of next.value) {
+        if (found === undefined && details.pkgId === pkgId) {
+          found = details;
+          continue;
+        }
+        budget -= details.chars;
+        this.wait(details);
+      }
+    }
+    if (found === undefined) this.missing++;
+    else this.matched++;
+    return found;
+  }
+
+  /** Reads what is left of the file and says what did not match (undefined when everything did). */
+  async finish(): Promise<string | undefined> {
+    while (!this.ended) {
+      const next = await this.reader.next();
+      if (next.done) this.ended = true;
+      else this.unmatched += next.value.length;
+    }
+    this.unmatched += this.waiting.size;
+    this.waiting.clear();
+    this.waitingChars = 0;
+    if (this.missing === 0 && this.unmatched === 0) return undefined;
+    const what = this.kind === 'filelists' ? 'their files are those primary lists' : 'they get no changelogs';
+    return (
+      `${this.kind} metadata ${this.href}: ${this.missing} package(s) of primary have no entry found in it (${what}), ` +
+      `${this.unmatched} of its entries matched no package of primary; ${this.matched} matched. Entries are matched by pkgId, ` +
+      `in primary's order or within ${Math.round(this.maxWaitingChars / (1024 * 1024))} M characters of it`
+    );
+  }
+
+  /** Closes the file early (the reading stopped). */
+  async close(): Promise<void> {
+    await this.reader.return(undefined);
+  }
+
+  private wait(details: PackageDetails): void {
+    if (this.waiting.has(details.pkgId)) {
+      this.unmatched++;
+      return;
+    }
+    this.waiting.set(details.pkgId, details);
+    this.waitingChars += details.chars;
+    while (this.waitingChars > this.maxWaitingChars && this.waiting.size > 0) {
+      const [oldestId, oldest] = this.waiting.entries().next().value as [string, PackageDetails];
+      this.waiting.delete(oldestId);
+      this.waitingChars -= oldest.chars;
+      this.unmatched++;
+    }
+  }
+}
