@@ -9,9 +9,9 @@ Commands:
   repo show NAME
   repo delete NAME
   sync REPO --importer NAME --url URL [--policy immediate|on_demand] [--mirror] [--force] [--create]
-            [--config JSON] [--ca PEM] [--client-cert PEM --client-key PEM] [--no-tls-verify]
-            [--proxy URL] [--header 'Name: value']... [--username U --password-env VAR]
-            [--concurrency N] [--idle-timeout SECONDS]
+            [--on-error fail|skip[:LIMIT]] [--config JSON] [--ca PEM] [--no-tls-verify]
+            [--client-cert PEM --client-key PEM] [--proxy URL] [--header 'Name: value']...
+            [--username U --password-env VAR] [--concurrency N] [--idle-timeout SECONDS]
   units REPO [--type TYPE] [--version N]
   history REPO [--limit N]
   export REPO DIR [--version N] [--clean] [--option K=V]... [--no-fetch] [remote options as for sync]
@@ -43,6 +43,7 @@ const OPTIONS = {
   mirror: { type: 'boolean', default: false },
   force: { type: 'boolean', default: false },
   create: { type: 'boolean', default: false },
+  'on-error': { type: 'string' },
   config: { type: 'string' },
   type: { type: 'string' },
   version: { type: 'string' },
@@ -90,6 +91,10 @@ const OPTION_HELP: Readonly<Record<OptionName, readonly [flag: string, text: str
   mirror: ['--mirror', 'also remove what upstream no longer lists (default: off — add and update, remove nothing)'],
   force: ['--force', "compare everything even when upstream's index is unchanged (default: off — an unchanged index ends the sync early)"],
   create: ['--create', 'create the repository if it does not exist; it is deleted again when this sync fails (default: off)'],
+  'on-error': [
+    '--on-error fail|skip[:LIMIT]',
+    'when a file of a unit cannot be fetched (an error status after the retries, wrong size or digest): fail the sync, or leave the unit out of the new version and list it in the report, failing only when more than LIMIT (default: 100) fail; network errors and stalls always fail (default: fail)',
+  ],
   type: ['--type TYPE', 'only units of this content type (default: every type); `tributary plugins list` shows the types'],
   version: ['--version N', 'the repository version (default: the latest)'],
   limit: ['--limit N', 'show at most N syncs, newest first (default: 50)'],
@@ -125,8 +130,13 @@ export interface CommandSpec {
 
 const SYNC_NOTES = `Remembered: importer, url, policy and config. A sync that succeeds stores them on the repository,
 and a later 'sync REPO' without them uses them again (the url without credentials).
-Not remembered: --mirror, --force and the remote options. They apply to this sync only, so every
-sync is additive and unforced unless it says otherwise: repeat '--mirror' on each sync that wants it.
+Not remembered: --mirror, --force and the remote options. They apply to this sync only, as does
+--on-error, so every sync is additive, unforced and fails at the first bad file unless it says
+otherwise: repeat '--mirror' on each sync that wants it.
+
+Skipped units: a unit left out by --on-error skip is listed after the summary (and in 'history
+--json'). One the previous version held stays in an additive sync and is removed by a mirror sync.
+The next sync compares every unit again (it never ends early), so it retries them.
 
 Progress: on a terminal a status line on stderr; otherwise a line on stderr every 5 seconds (a JSON
 line with --json). TRIBUTARY_PROGRESS_SECONDS sets the interval, 0 turns it off.`;
@@ -150,7 +160,7 @@ const COMMAND_SPECS: readonly CommandSpec[] = [
     name: 'sync',
     arguments: 'REPO',
     summary: 'Syncs REPO from upstream and commits a new version; a failed or cancelled sync leaves the\nprevious version untouched.',
-    options: ['importer', 'url', 'config', 'policy', 'mirror', 'force', 'create', ...REMOTE_OPTIONS],
+    options: ['importer', 'url', 'config', 'policy', 'mirror', 'force', 'create', 'on-error', ...REMOTE_OPTIONS],
     optionText: {
       importer: 'importer that reads upstream (default: the one the last successful sync used; required on the first sync)',
       url: "upstream url: for 'file' a PULP_MANIFEST or its directory (ending in /), for 'rpm' the directory holding repodata/ (default: the last successful sync's url; required on the first sync)",

@@ -1,7 +1,8 @@
-import { ErrorCodes, isTributaryError, type DownloadPolicy, type SyncReport } from '@tributary/plugin-api';
+import { ErrorCodes, isTributaryError, type DownloadPolicy, type SkippedUnits, type SyncReport } from '@tributary/plugin-api';
 import { redactUrl, type RemoteOptions } from '../download/index.js';
 import type { Host } from '../host/host.js';
 import type { RepositoryRecord, RepoUnitView, SyncRecord } from '../store/content-store.js';
+import type { OnArtifactError } from '../sync/sync-service.js';
 import { ChunkedWriter, formatBytes, plural, printJson, printTable, shorten, unitCounts, type GuardedIo } from './cli-io.js';
 import { usage } from './cli-options.js';
 import type { CliValues } from './cli-options.js';
@@ -98,6 +99,7 @@ const sync: Command = async ({ host, io, json, positionals, values, remote }) =>
   const policy = values.policy as DownloadPolicy | undefined;
   if (policy !== undefined && policy !== 'immediate' && policy !== 'on_demand') throw usage(`--policy must be immediate or on_demand, got '${policy}'`, 'sync');
   const config = parseConfig('sync', values.config);
+  const onError = onErrorOption(values['on-error']);
   const created = values.create ? await createIfMissing(host, name!) : false;
   const progress = SyncProgressDisplay.fromIo(io, name!, json);
   try {
@@ -110,6 +112,7 @@ const sync: Command = async ({ host, io, json, positionals, values, remote }) =>
       ...(config !== undefined ? { config } : {}),
       remote,
       ...(io.signal ? { signal: io.signal } : {}),
+      ...(onError !== undefined ? { onError } : {}),
       onProgress: (p) => progress.update(p),
     });
     progress.stop();
@@ -125,6 +128,7 @@ const sync: Command = async ({ host, io, json, positionals, values, remote }) =>
             `downloaded ${downloads(r)} in ${((r.timings.total ?? 0) / 1000).toFixed(1)}s\n`,
         );
       }
+      if (r.skipped) io.stdout.write(skippedLines(r.skipped));
     }
   } catch (error) {
     progress.stop();
@@ -133,6 +137,28 @@ const sync: Command = async ({ host, io, json, positionals, values, remote }) =>
     throw error;
   }
 };
+
+/** `--on-error fail|skip|skip:LIMIT` as SyncOptions.onError. */
+function onErrorOption(text: string | undefined): OnArtifactError | undefined {
+  if (text === undefined) return undefined;
+  if (text === 'fail' || text === 'skip') return text;
+  const limit = /^skip:(\d{1,9})$/.exec(text)?.[1];
+  if (limit === undefined) throw usage(`--on-error must be fail, skip or skip:LIMIT (LIMIT a whole number), got '${text}'`, 'sync');
+  return { skip: Number(limit) };
+}
+
+/** Skipped units listed after a sync's summary, at most this many (the report keeps up to 1,000). */
+const SKIPPED_SHOWN = 20;
+
+/** `left out 3 units whose files failed (up to 5 may be):` and a line for each, the first 20. */
+function skippedLines(skipped: SkippedUnits): string {
+  const lines = [`left out ${plural(skipped.count, 'unit')} whose files failed (up to ${skipped.limit.toLocaleString('en-US')} may be):`];
+  for (const unit of skipped.units.slice(0, SKIPPED_SHOWN)) {
+    lines.push(`  ${unit.typeId} ${unit.relativePath}: ${unit.code}: ${shorten(unit.message, 240)}`);
+  }
+  if (skipped.count > SKIPPED_SHOWN) lines.push(`  … and ${(skipped.count - SKIPPED_SHOWN).toLocaleString('en-US')} more ('history --json' lists them)`);
+  return lines.map((line) => `${line}\n`).join('');
+}
 
 /** Creates the repository unless it exists; true when this call created it. */
 async function createIfMissing(host: Host, name: string): Promise<boolean> {
@@ -211,7 +237,7 @@ const history: Command = async ({ host, io, json, positionals, values }) => {
         h.resultVersion ?? h.version,
         h.report ? Object.values(h.report.added).reduce((a, b) => a + b, 0) : '-',
         h.report ? Object.values(h.report.removed).reduce((a, b) => a + b, 0) : '-',
-        h.error ? errorNote(h, 100) : (h.report?.finishedEarly ?? ''),
+        h.error ? errorNote(h, 100) : h.report?.skipped ? `${plural(h.report.skipped.count, 'unit')} left out (files failed)` : (h.report?.finishedEarly ?? ''),
       ]),
     );
 };
