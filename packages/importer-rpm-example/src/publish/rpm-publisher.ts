@@ -1,156 +1,122 @@
-import { createHash } from 'node:crypto';
 import {
+  DIGEST_ALGORITHMS,
   ErrorCodes,
   TributaryError,
+  type DigestAlgorithm,
   type PublishContext,
-  type PublishedArtifact,
   type PublisherDefinition,
-  type PublishUnit,
+  type PublishResult,
 } from '@tributary/plugin-api';
-import { RPM_PACKAGE, RPM_REPO_METADATA } from '../content-types.js';
-import { storedRelativePath } from '../metadata/location.js';
-import { openMetadata } from '../metadata/metadata-file.js';
-import { readPrimaryXml } from '../metadata/primary-package-reader.js';
-import { parseRepomd, type Repomd } from '../metadata/repomd.js';
 import { REPOMD_PATH } from '../first-stage/repo-metadata-content.js';
+import { generateRepodata } from './repodata-generator.js';
+import { addPackageFiles, chooseRepomd, primaryPackageSet, repoMetadataUnits, versionPackageSet, type ChosenRepomd, type PackageSet } from './upstream-repodata.js';
 
 export interface RpmPublishOptions {
-  /** Where the repodata comes from: upstream's own files, kept by the sync. */
-  readonly repodata: 'upstream';
-  /** Cap on the decompressed size of primary when it is read to check the package set. */
+  /**
+   * Where the repodata comes from: `generate` writes it from the version's units, `upstream`
+   * publishes upstream's files as the sync kept them (refused when they do not describe the
+   * version), `auto` (default) takes upstream's when they describe the version and generates
+   * otherwise.
+   */
+  readonly repodata: 'generate' | 'upstream' | 'auto';
+  /** Checksum type of generated repodata's files (repomd.xml's records). Default sha256. */
+  readonly checksumType: DigestAlgorithm;
+  /**
+   * Compression of generated XML: gz only. Node 20's zlib has no zstd encoder and the importer
+   * depends on no native zstd library, so `zstd` is refused by the options schema.
+   */
+  readonly compression: 'gz';
+  /** Cap on the decompressed size of metadata read while publishing (upstream's primary, comps, modules). */
   readonly maxMetadataBytes: number;
 }
 
-/** 2^128 - 1: the package-set digest is a sum of 128-bit hashes, order-free and duplicate-aware. */
-const MASK = (1n << 128n) - 1n;
-
 /**
  * Publishes an rpm repository version as a tree dnf installs from: the packages at the paths
- * their metadata names, and upstream's repodata (repomd.xml and the files it lists) as the sync
- * kept it. Upstream's repodata describes the version only if the version holds exactly the
- * packages its primary lists: that is checked (a streamed pass over primary, flat memory), and a
- * version that differs (packages kept from older syncs, removed or copied by hand) is
- * TRIBUTARY_ERR_PUBLICATION_MISMATCH rather than a tree dnf would choke on.
+ * their metadata names, and repodata that describes exactly the version's packages.
+ *
+ * With `repodata: 'generate'` the repodata is written from the catalog (see generateRepodata):
+ * right for any version, whatever made it (additive syncs, units removed or copied, filters,
+ * rollback). With `upstream`, upstream's repomd.xml and files are passed through as the sync kept
+ * them, which is right only while the version holds exactly the packages upstream's primary lists:
+ * that is checked (a streamed pass over primary, flat memory), and a version that differs is
+ * TRIBUTARY_ERR_PUBLICATION_MISMATCH. `auto` (the default) makes that check and generates when it
+ * fails. The publication's info says which was done and why.
  */
 export const rpmPublisher: PublisherDefinition<RpmPublishOptions> = {
   optionsSchema: {
     type: 'object',
     additionalProperties: false,
     properties: {
-      repodata: { enum: ['upstream'], default: 'upstream', description: "where repodata comes from: 'upstream' (the files the sync kept)" },
-      maxMetadataBytes: { type: 'integer', minimum: 1024, default: 2 * 1024 ** 3, description: 'cap on the decompressed size of primary when it is read' },
+      repodata: {
+        enum: ['auto', 'generate', 'upstream'],
+        default: 'auto',
+        description: "where repodata comes from: 'generate' (from the version's units), 'upstream' (the files the sync kept, when they describe the version), 'auto' (upstream's when they do, else generated)",
+      },
+      checksumType: { enum: [...DIGEST_ALGORITHMS], default: 'sha256', description: "checksum type of generated repodata's files" },
+      compression: { enum: ['gz'], default: 'gz', description: 'compression of generated XML files (gz; no zstd encoder is available in-process)' },
+      maxMetadataBytes: { type: 'integer', minimum: 1024, default: 2 * 1024 ** 3, description: 'cap on the decompressed size of metadata read while publishing' },
     },
   },
   async publish(ctx) {
+    const mode = ctx.options.repodata ?? 'auto';
     const metadata = await repoMetadataUnits(ctx);
     const chosen = await chooseRepomd(ctx, metadata);
+    if (mode === 'generate') return generated(ctx, metadata, chosen, 'asked for');
     if (!chosen) {
-      throw new TributaryError(ErrorCodes.PUBLICATION_MISMATCH, `version ${ctx.repository.version} of repository '${ctx.repository.name}' holds no repomd.xml to publish upstream's repodata from`, {
-        details: { repository: ctx.repository.name, version: ctx.repository.version },
-      });
+      const why = 'the version holds no complete upstream repodata (a repomd.xml and every file it lists)';
+      if (mode === 'upstream') throw mismatch(ctx, why);
+      return generated(ctx, metadata, chosen, why);
     }
-    const { repomd, unit: repomdUnit, files } = chosen;
-    const primary = files.find((f) => f.record.type === 'primary');
-    if (!primary) throw mismatch(ctx, 'its repomd.xml lists no primary');
-    const listed = await primaryPackageSet(ctx, primary.record, primary.unit);
+    const listed = await primaryPackageSet(ctx, chosen);
+    if (!listed) {
+      const why = "upstream's repomd.xml lists no primary";
+      if (mode === 'upstream') throw mismatch(ctx, why);
+      return generated(ctx, metadata, chosen, why);
+    }
+    if (mode === 'upstream') {
+      const held = await versionPackageSet(ctx, (units) => addPackageFiles(ctx, units));
+      const why = difference(held, listed);
+      if (why) throw mismatch(ctx, `${why}; publish it with generated repodata instead`);
+      return upstream(ctx, chosen, held, mode);
+    }
     const held = await versionPackageSet(ctx);
-    if (listed.count !== held.count || listed.digest !== held.digest) {
-      throw mismatch(ctx, `it holds ${held.count} packages and upstream's primary lists ${listed.count}${listed.count === held.count ? ' (others)' : ''}; publish it with generated repodata instead`);
-    }
-    await ctx.addArtifacts([{ path: REPOMD_PATH, artifact: repomdUnit.artifacts[0]! }, ...files.map((f) => ({ path: f.record.relativePath, artifact: f.unit.artifacts[0]! }))]);
-    return { info: { repodata: 'upstream', revision: repomd.revision ?? null, packages: held.count, records: files.map((f) => f.record.type) } };
+    const why = difference(held, listed);
+    if (why) return generated(ctx, metadata, chosen, `upstream's repodata does not describe it: ${why}`);
+    for await (const units of ctx.units({ typeId: 'rpm.package' })) await addPackageFiles(ctx, units);
+    return upstream(ctx, chosen, held, mode);
   },
 };
 
-interface ChosenRepomd {
-  readonly repomd: Repomd;
-  readonly unit: PublishUnit;
-  readonly files: readonly { record: Repomd['records'][number]; unit: PublishUnit }[];
+async function generated(ctx: PublishContext<RpmPublishOptions>, metadata: Parameters<typeof generateRepodata>[1], chosen: ChosenRepomd | undefined, reason: string): Promise<PublishResult> {
+  const started = performance.now();
+  const result = await generateRepodata(ctx, metadata, chosen);
+  ctx.log.info(`repodata generated (${reason}): ${result.packages} packages, ${result.advisories} advisories in ${Math.round(performance.now() - started)} ms`);
+  return {
+    info: {
+      repodata: 'generated',
+      requested: ctx.options.repodata ?? 'auto',
+      reason,
+      revision: result.revision,
+      packages: result.packages,
+      advisories: result.advisories,
+      advisoriesLeftOut: result.advisoriesLeftOut,
+      records: result.records,
+      checksumType: ctx.options.checksumType,
+      compression: ctx.options.compression,
+    },
+  };
 }
 
-async function repoMetadataUnits(ctx: PublishContext<RpmPublishOptions>): Promise<PublishUnit[]> {
-  const units: PublishUnit[] = [];
-  for await (const batch of ctx.units({ typeId: RPM_REPO_METADATA })) units.push(...batch);
-  return units;
+async function upstream(ctx: PublishContext<RpmPublishOptions>, chosen: ChosenRepomd, held: PackageSet, mode: string): Promise<PublishResult> {
+  const { repomd, unit: repomdUnit, files } = chosen;
+  await ctx.addArtifacts([{ path: REPOMD_PATH, artifact: repomdUnit.artifacts[0]! }, ...files.map((f) => ({ path: f.record.relativePath, artifact: f.unit.artifacts[0]! }))]);
+  return { info: { repodata: 'upstream', requested: mode, revision: repomd.revision ?? null, packages: held.count, records: files.map((f) => f.record.type) } };
 }
 
-/**
- * The repomd.xml the version's repodata comes from: of those whose every listed file the version
- * holds, the newest by revision (numeric when both are), then by newest record timestamp. A
- * version kept by additive syncs can hold several.
- */
-async function chooseRepomd(ctx: PublishContext<RpmPublishOptions>, units: readonly PublishUnit[]): Promise<ChosenRepomd | undefined> {
-  const byChecksum = new Map<string, PublishUnit>();
-  for (const unit of units) byChecksum.set(`${String(unit.key['checksumType'])}:${String(unit.key['checksum'])}\0${String(unit.key['relativePath'])}`, unit);
-  let best: (ChosenRepomd & { rank: [number, string, number] }) | undefined;
-  for (const unit of units) {
-    if (unit.key['dataType'] !== 'repomd') continue;
-    const artifact = unit.artifacts[0];
-    if (!artifact?.stored || artifact.sha256 === null) continue;
-    const repomd = await parseRepomd(ctx.openArtifact(artifact.sha256), 'https://publish.invalid/');
-    const files: { record: Repomd['records'][number]; unit: PublishUnit }[] = [];
-    let complete = true;
-    for (const record of repomd.records) {
-      const held = byChecksum.get(`${record.checksumType}:${record.checksum}\0${record.relativePath}`);
-      if (!held || !held.artifacts[0]?.stored) {
-        complete = false;
-        break;
-      }
-      files.push({ record, unit: held });
-    }
-    if (!complete) continue;
-    const revision = repomd.revision ?? '';
-    const rank: [number, string, number] = [/^\d+$/.test(revision) ? Number(revision) : -1, revision, Math.max(0, ...repomd.records.map((r) => r.timestamp ?? 0))];
-    if (!best || compareRank(rank, best.rank) > 0) best = { repomd, unit, files, rank };
-  }
-  return best;
-}
-
-function compareRank(a: [number, string, number], b: [number, string, number]): number {
-  if (a[0] !== b[0]) return a[0] - b[0];
-  if (a[1] !== b[1]) return a[1] < b[1] ? -1 : 1;
-  return a[2] - b[2];
-}
-
-interface PackageSet {
-  readonly count: number;
-  readonly digest: bigint;
-}
-
-function addToSet(set: { count: number; digest: bigint }, relativePath: string, checksum: string): void {
-  const hash = createHash('sha256').update(relativePath).update('\0').update(checksum.toLowerCase()).digest();
-  set.digest = (set.digest + hash.readBigUInt64BE(0) * (1n << 64n) + hash.readBigUInt64BE(8)) & MASK;
-  set.count++;
-}
-
-async function primaryPackageSet(ctx: PublishContext<RpmPublishOptions>, record: Repomd['records'][number], unit: PublishUnit): Promise<PackageSet> {
-  const set = { count: 0, digest: 0n };
-  const source = `primary metadata ${record.href}`;
-  const content = await openMetadata(
-    { path: ctx.artifactPath(unit.artifacts[0]!.sha256!), href: record.href, type: 'primary', ...(record.openSize !== undefined ? { openSize: record.openSize } : {}), openDigests: record.openDigests },
-    source,
-    { maxBytes: ctx.options.maxMetadataBytes, signal: ctx.signal },
-  );
-  for await (const packages of readPrimaryXml(content.chunks, source)) {
-    for (const p of packages) addToSet(set, storedRelativePath(p.location.href), p.checksum);
-  }
-  content.verify();
-  return set;
-}
-
-async function versionPackageSet(ctx: PublishContext<RpmPublishOptions>): Promise<PackageSet> {
-  const set = { count: 0, digest: 0n };
-  for await (const units of ctx.units({ typeId: RPM_PACKAGE })) {
-    const artifacts: PublishedArtifact[] = [];
-    for (const unit of units) {
-      const artifact = unit.artifacts[0];
-      if (!artifact) continue;
-      addToSet(set, artifact.relativePath, String(unit.key['checksum']));
-      artifacts.push({ path: artifact.relativePath, artifact });
-    }
-    await ctx.addArtifacts(artifacts);
-  }
-  return set;
+/** Why the version's packages are not those upstream's primary lists, or undefined when they are. */
+function difference(held: PackageSet, listed: PackageSet): string | undefined {
+  if (held.count === listed.count && held.digest === listed.digest) return undefined;
+  return `it holds ${held.count} packages and upstream's primary lists ${listed.count}${listed.count === held.count ? ' (others)' : ''}`;
 }
 
 function mismatch(ctx: PublishContext<RpmPublishOptions>, why: string): TributaryError {
@@ -160,4 +126,3 @@ function mismatch(ctx: PublishContext<RpmPublishOptions>, why: string): Tributar
     { details: { repository: ctx.repository.name, version: ctx.repository.version } },
   );
 }
-

@@ -1,0 +1,111 @@
+import type { DigestAlgorithm, PublishContext, PublishedArtifact, PublishUnit } from '@tributary/plugin-api';
+import { RPM_ADVISORY, RPM_PACKAGE } from '../content-types.js';
+import { NevraSet } from '../first-stage/nevra-set.js';
+import type { Nevra } from '../metadata/primary-package.js';
+import { packageXml } from './package-xml.js';
+import { publishPassedThrough } from './passed-through-metadata.js';
+import { RepodataDocument, type RepodataRecord } from './repodata-document.js';
+import { repomdXml } from './repomd-xml.js';
+import { UPDATEINFO_FOOTER, UPDATEINFO_HEADER, updateXml } from './updateinfo-xml.js';
+import type { ChosenRepomd } from './upstream-repodata.js';
+import { REPOMD_PATH } from '../first-stage/repo-metadata-content.js';
+
+const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n';
+/** Units read from the catalog at a time. */
+const BATCH = 1000;
+
+export interface GenerateRepodataOptions {
+  readonly checksumType: DigestAlgorithm;
+  readonly maxMetadataBytes: number;
+}
+
+/** What generating repodata found, for the publication's info. */
+export interface GeneratedRepodata {
+  readonly revision: string;
+  readonly packages: number;
+  readonly advisories: number;
+  readonly advisoriesLeftOut: number;
+  readonly records: readonly string[];
+}
+
+/**
+ * Writes the version's repodata as createrepo_c would for the same packages: primary, filelists
+ * and other from its `rpm.package` units in one pass (the store's stable order, so the same
+ * version always gives the same bytes), updateinfo from its advisories (only those listing a
+ * package the version holds, listing only those), comps and modules passed through, and
+ * repomd.xml. The package files go into the tree at the paths primary names.
+ *
+ * Nothing comes from the clock: the revision is the version number, and each generated record's
+ * timestamp the newest package file time (passed-through records keep upstream's).
+ */
+export async function generateRepodata(
+  ctx: PublishContext<GenerateRepodataOptions>,
+  metadataUnits: readonly PublishUnit[],
+  chosen: ChosenRepomd | undefined,
+): Promise<GeneratedRepodata> {
+  const { checksumType } = ctx.options;
+  const documents = { primary: new RepodataDocument(ctx.workingDir, 'primary'), filelists: new RepodataDocument(ctx.workingDir, 'filelists'), other: new RepodataDocument(ctx.workingDir, 'other') };
+  let updateinfo: RepodataDocument | undefined;
+  const present = new NevraSet();
+  let packages = 0;
+  let newest = 0;
+  let withoutFile = 0;
+  let recordedBefore = 0;
+  let advisories = 0;
+  let advisoriesLeftOut = 0;
+  try {
+    for await (const units of ctx.units({ typeId: RPM_PACKAGE, batchSize: BATCH })) {
+      const artifacts: PublishedArtifact[] = [];
+      for (const unit of units) {
+        const artifact = unit.artifacts[0];
+        if (!artifact) {
+          withoutFile++;
+          continue;
+        }
+        artifacts.push({ path: artifact.relativePath, artifact });
+        const xml = packageXml(unit, artifact.relativePath);
+        const pending = [documents.primary.write(xml.primary), documents.filelists.write(xml.filelists), documents.other.write(xml.other)];
+        if (pending[0] || pending[1] || pending[2]) await Promise.all(pending);
+        present.add(unit.key as unknown as Nevra);
+        const time = (unit.metadata['time'] as { file?: number } | undefined)?.file;
+        if (typeof time === 'number' && time > newest) newest = time;
+        if (!('files' in unit.metadata)) recordedBefore++;
+        packages++;
+      }
+      await ctx.addArtifacts(artifacts);
+    }
+    for await (const units of ctx.units({ typeId: RPM_ADVISORY, batchSize: BATCH })) {
+      for (const unit of units) {
+        const xml = updateXml(unit, (nevra) => present.has(nevra));
+        if (xml === undefined) {
+          advisoriesLeftOut++;
+          continue;
+        }
+        updateinfo ??= new RepodataDocument(ctx.workingDir, 'updateinfo');
+        const pending = updateinfo.write(xml);
+        if (pending) await pending;
+        advisories++;
+      }
+    }
+    await Promise.all([documents.primary.end(), documents.filelists.end(), documents.other.end(), updateinfo?.end()]);
+  } catch (error) {
+    await Promise.all([...Object.values(documents), updateinfo].map((d) => d?.discard()));
+    throw error;
+  }
+  if (withoutFile > 0) ctx.log.warn(`${withoutFile} package unit(s) have no file and are left out`);
+  if (recordedBefore > 0) {
+    ctx.log.warn(`${recordedBefore} package(s) were synced before their files and changelogs were recorded: their entries have no files, no changelogs and dependencies by name only; sync again with --force to record them`);
+  }
+  const count = ` packages="${packages}">\n`;
+  const written = await Promise.all([
+    documents.primary.publish(ctx, `${XML_DECLARATION}<metadata xmlns="http://linux.duke.edu/metadata/common" xmlns:rpm="http://linux.duke.edu/metadata/rpm"${count}`, '</metadata>', 'primary.xml', checksumType, newest),
+    documents.filelists.publish(ctx, `${XML_DECLARATION}<filelists xmlns="http://linux.duke.edu/metadata/filelists"${count}`, '</filelists>', 'filelists.xml', checksumType, newest),
+    documents.other.publish(ctx, `${XML_DECLARATION}<otherdata xmlns="http://linux.duke.edu/metadata/other"${count}`, '</otherdata>', 'other.xml', checksumType, newest),
+    ...(updateinfo ? [updateinfo.publish(ctx, UPDATEINFO_HEADER, UPDATEINFO_FOOTER, 'updateinfo.xml', checksumType, newest)] : []),
+  ]);
+  const records: RepodataRecord[] = [...written, ...(await publishPassedThrough(ctx, metadataUnits, chosen, checksumType))];
+  const revision = String(ctx.repository.version);
+  await ctx.addFile(REPOMD_PATH, repomdXml(revision, records));
+  if (advisoriesLeftOut > 0) ctx.log.info(`${advisoriesLeftOut} advisories list no package of this version and are left out of updateinfo`);
+  return { revision, packages, advisories, advisoriesLeftOut, records: records.map((r) => r.type) };
+}
