@@ -1,9 +1,11 @@
 /**
  * Generates a realistic yum repository's metadata for the rpm-sync benchmark: primary.xml.gz with
  * N packages (about 2.5 KB of XML each, as Fedora's are: summary, description, a dozen requires,
- * a few provides and files), optionally updateinfo.xml.gz with advisories naming ten packages each,
- * and a repomd.xml listing them with checksums and sizes. Streams to disk: memory stays flat
- * whatever N is. No RPM files exist; an on_demand sync never fetches them.
+ * a few provides and files), filelists.xml.gz (24 files and directories each, ~1.7 KB) and
+ * other.xml.gz (4 changelog entries each, ~0.7 KB) in the same order, as createrepo_c writes them,
+ * optionally updateinfo.xml.gz with advisories naming ten packages each, and a repomd.xml listing
+ * them with checksums and sizes. Streams to disk: memory stays flat whatever N is. No RPM files
+ * exist; an on_demand sync never fetches them.
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -16,10 +18,20 @@ export interface GeneratedPrimary {
   readonly packages: number;
   /** Advisories in updateinfo.xml.gz (0: there is none). */
   readonly advisories: number;
+  /** Of primary.xml. */
   readonly openSize: number;
   readonly size: number;
   /** Path of primary.xml.gz on disk. */
   readonly primaryPath: string;
+  /** filelists.xml.gz and other.xml.gz, as primary's. */
+  readonly filelists: GeneratedFile;
+  readonly other: GeneratedFile;
+}
+
+export interface GeneratedFile {
+  readonly path: string;
+  readonly openSize: number;
+  readonly size: number;
 }
 
 /** How many packages each generated advisory lists. */
@@ -87,6 +99,44 @@ ${requires}
     </rpm:requires>
 ${files}
   </format>
+</package>
+`;
+}
+
+function versionXml(i: number): string {
+  const { epoch, version, release } = nevraOf(i);
+  return `<version epoch="${epoch}" ver="${version}" rel="${release}"/>`;
+}
+
+function pkgIdOf(i: number): string {
+  return createHash('sha256').update(`pkg-${i}`).digest('hex');
+}
+
+/** One `<package>` of filelists.xml: the files of primary's and twenty more, directories among them. */
+export function filelistsPackageXml(i: number): string {
+  const { name, arch } = nevraOf(i);
+  const files: string[] = [];
+  for (let k = 0; k < 4; k++) files.push(`  <file>/usr/${k % 2 ? 'bin' : 'lib64'}/${name}-${word(k)}</file>`);
+  files.push(`  <file type="dir">/usr/share/${name}</file>`, `  <file type="dir">/usr/share/doc/${name}</file>`);
+  for (let k = 0; k < 14; k++) files.push(`  <file>/usr/share/${name}/${word(i + k)}/${word(k)}-${k}.${k % 3 ? 'dat' : 'conf'}</file>`);
+  for (let k = 0; k < 3; k++) files.push(`  <file>/usr/share/doc/${name}/${['README', 'NEWS', 'COPYING'][k]}</file>`);
+  if (i % 5 === 0) files.push(`  <file type="ghost">/var/log/${name}.log</file>`);
+  return `<package pkgid="${pkgIdOf(i)}" name="${name}" arch="${arch}">
+  ${versionXml(i)}
+${files.join('\n')}
+</package>
+`;
+}
+
+/** One `<package>` of other.xml: four changelog entries, oldest first. */
+export function otherPackageXml(i: number): string {
+  const { name, arch, version, release } = nevraOf(i);
+  const entries = Array.from({ length: 4 }, (_, k) =>
+    `  <changelog author="${word(i + k)} Maintainer &lt;${word(i + k)}@example.org&gt; - ${version}-${k + 1}" date="${1600000000 + i + k * 86400}">- Update to ${version} (${word(i * 7 + k)} ${word(k)} fixes)\n- Rebuilt for ${release}</changelog>`,
+  ).join('\n');
+  return `<package pkgid="${pkgIdOf(i)}" name="${name}" arch="${arch}">
+  ${versionXml(i)}
+${entries}
 </package>
 `;
 }
@@ -178,6 +228,18 @@ function* primaryParts(packages: number): Generator<string> {
   yield '</metadata>\n';
 }
 
+function* filelistsParts(packages: number): Generator<string> {
+  yield `<?xml version="1.0" encoding="UTF-8"?>\n<filelists xmlns="http://linux.duke.edu/metadata/filelists" packages="${packages}">\n`;
+  for (let i = 0; i < packages; i++) yield filelistsPackageXml(i);
+  yield '</filelists>';
+}
+
+function* otherParts(packages: number): Generator<string> {
+  yield `<?xml version="1.0" encoding="UTF-8"?>\n<otherdata xmlns="http://linux.duke.edu/metadata/other" packages="${packages}">\n`;
+  for (let i = 0; i < packages; i++) yield otherPackageXml(i);
+  yield '</otherdata>';
+}
+
 function* updateinfoParts(advisories: number, packages: number): Generator<string> {
   yield '<?xml version="1.0" encoding="UTF-8"?>\n<updates>\n';
   for (let a = 0; a < advisories; a++) yield advisoryXml(a, packages);
@@ -197,13 +259,15 @@ function repomdRecord(type: string, written: WrittenMetadata, now: number): stri
 }
 
 /**
- * Writes `<dir>/repodata/<sha256>-primary.xml.gz`, with `advisories` > 0 also
+ * Writes `<dir>/repodata/<sha256>-primary.xml.gz`, `-filelists.xml.gz` and `-other.xml.gz`, with `advisories` > 0 also
  * `<dir>/repodata/<sha256>-updateinfo.xml.gz`, and `<dir>/repodata/repomd.xml`.
  */
 export async function generateRpmRepo(dir: string, packages: number, advisories = 0): Promise<GeneratedPrimary> {
   const repodata = path.join(dir, 'repodata');
   await mkdir(repodata, { recursive: true });
   const primary = await writeGzipped(repodata, 'primary', primaryParts(packages));
+  const filelists = await writeGzipped(repodata, 'filelists', filelistsParts(packages));
+  const other = await writeGzipped(repodata, 'other', otherParts(packages));
   const updateinfo = advisories > 0 ? await writeGzipped(repodata, 'updateinfo', updateinfoParts(advisories, packages)) : undefined;
   const now = Math.floor(Date.now() / 1000);
   await writeFile(
@@ -211,8 +275,9 @@ export async function generateRpmRepo(dir: string, packages: number, advisories 
     `<?xml version="1.0" encoding="UTF-8"?>
 <repomd xmlns="http://linux.duke.edu/metadata/repo" xmlns:rpm="http://linux.duke.edu/metadata/rpm">
   <revision>${now}</revision>
-${repomdRecord('primary', primary, now)}${updateinfo ? repomdRecord('updateinfo', updateinfo, now) : ''}</repomd>
+${repomdRecord('primary', primary, now)}${repomdRecord('filelists', filelists, now)}${repomdRecord('other', other, now)}${updateinfo ? repomdRecord('updateinfo', updateinfo, now) : ''}</repomd>
 `,
   );
-  return { packages, advisories, openSize: primary.openSize, size: primary.size, primaryPath: path.join(dir, primary.href) };
+  const file = (written: WrittenMetadata): GeneratedFile => ({ path: path.join(dir, written.href), openSize: written.openSize, size: written.size });
+  return { packages, advisories, openSize: primary.openSize, size: primary.size, primaryPath: path.join(dir, primary.href), filelists: file(filelists), other: file(other) };
 }

@@ -3,7 +3,7 @@
  * its own. Argument: a JSON {@link RpmWorkerTask}; prints one JSON {@link RpmWorkerResult} line.
  */
 import path from 'node:path';
-import { readPrimaryPackages, rpmImporter } from '@tributary/importer-rpm-example';
+import { readPackageDetails, readPrimaryPackages, rpmImporter } from '@tributary/importer-rpm-example';
 import { benchHost, startCpuClock, type CpuFigures } from './bench-process.js';
 
 export type RpmWorkerTask =
@@ -17,7 +17,13 @@ export type RpmWorkerTask =
       readonly repository: string;
       readonly url: string;
     }
-  | { readonly kind: 'floor'; readonly primaryPath: string; readonly openSize: number };
+  | {
+      readonly kind: 'floor';
+      readonly primaryPath: string;
+      readonly openSize: number;
+      /** filelists and other, read after primary as the sync reads them (on one thread). */
+      readonly details?: { readonly filelists: { path: string; openSize: number }; readonly other: { path: string; openSize: number } };
+    };
 
 /** With CPU time (user + system) of the measured work: what a loaded machine does not inflate. */
 export interface RpmWorkerResult extends CpuFigures {
@@ -53,13 +59,22 @@ async function runSync(task: Extract<RpmWorkerTask, { kind: 'sync' }>): Promise<
   }
 }
 
-/** The floor: the same file decompressed and parsed into packages by the same parser, nothing else. */
+/**
+ * The floor: the same files decompressed and parsed by the same parsers, nothing else: primary into
+ * packages, then filelists and other into each package's files and changelogs (limit 10, as the sync).
+ */
 async function runFloor(task: Extract<RpmWorkerTask, { kind: 'floor' }>): Promise<RpmWorkerResult> {
   const started = process.hrtime.bigint();
   const cpu = startCpuClock();
   let packages = 0;
   const file = { path: task.primaryPath, href: path.basename(task.primaryPath), type: 'primary', openSize: task.openSize };
   for await (const batch of readPrimaryPackages(file, { maxBytes: 2 * 1024 ** 3 })) packages += batch.length;
+  for (const kind of ['filelists', 'other'] as const) {
+    const details = task.details?.[kind];
+    if (!details) continue;
+    const detailsFile = { path: details.path, href: path.basename(details.path), type: kind, openSize: details.openSize };
+    for await (const _batch of readPackageDetails(detailsFile, kind, { maxBytes: 2 * 1024 ** 3 }, 10)) void _batch;
+  }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   return { seconds, ...cpu(), peakRssBytes: process.resourceUsage().maxRSS * 1024, packages };
 }

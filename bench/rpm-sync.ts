@@ -3,13 +3,15 @@
  *
  *   npm run bench:rpm -- [--store URI] [--packages 100000] [--advisories 0] [--json] [--keep]
  *
- * Generates primary.xml.gz with PACKAGES packages (~250 MB of XML at 100,000), with --advisories
+ * Generates primary.xml.gz with PACKAGES packages (~250 MB of XML at 100,000), filelists.xml.gz and
+ * other.xml.gz (~170 and ~70 MB), with --advisories
  * also updateinfo.xml.gz with that many advisories of ten packages each (multi-level discovery:
  * each links to the package units of the same sync), and its repomd.xml,
  * serves them from a separate server process on 127.0.0.1, and runs, each in a fresh child process
  * (so each peak RSS is its own):
  *   - an on_demand sync into an empty host: seconds, packages/s, peak RSS;
- *   - the floor: the same primary.xml.gz decompressed and parsed by the same parser, nothing else;
+ *   - the floor: the same primary, filelists and other decompressed and parsed by the same parsers
+ *     (one thread, one after the other), nothing else;
  *   - the ratio sync / floor.
  */
 import { execFile, fork, type ChildProcess } from 'node:child_process';
@@ -65,12 +67,18 @@ async function main(): Promise<void> {
   const generated = await generateRpmRepo(repoDir, packageCount, advisoryCount);
   print(
     `rpm-sync benchmark — store: ${values.store ?? 'embedded SQLite'}, node ${process.version}, ${os.cpus().length} CPUs; ` +
-      `primary.xml.gz: ${generated.packages} packages, ${fixed(mb(generated.openSize), 0)} MiB XML, ${fixed(mb(generated.size), 1)} MiB gzip` +
+      `primary.xml.gz: ${generated.packages} packages, ${fixed(mb(generated.openSize), 0)} MiB XML, ${fixed(mb(generated.size), 1)} MiB gzip; ` +
+      `filelists ${fixed(mb(generated.filelists.openSize), 0)} MiB XML (${fixed(mb(generated.filelists.size), 1)} MiB gzip), other ${fixed(mb(generated.other.openSize), 0)} MiB XML (${fixed(mb(generated.other.size), 1)} MiB gzip)` +
       (generated.advisories > 0 ? `; updateinfo.xml.gz: ${generated.advisories} advisories of 10 packages` : ''),
   );
   const { url, child } = await startServer(path.join(workDir, 'upstream'));
   try {
-    const floorTask: RpmWorkerTask = { kind: 'floor', primaryPath: generated.primaryPath, openSize: generated.openSize };
+    const floorTask: RpmWorkerTask = {
+      kind: 'floor',
+      primaryPath: generated.primaryPath,
+      openSize: generated.openSize,
+      details: { filelists: { path: generated.filelists.path, openSize: generated.filelists.openSize }, other: { path: generated.other.path, openSize: generated.other.openSize } },
+    };
     // the floor runs before and after the sync and the faster counts, so the ratio is not flattered
     const floorBefore = await runWorker(floorTask);
     const sync = await runWorker({
@@ -86,7 +94,7 @@ async function main(): Promise<void> {
     const ratio = sync.seconds / floor.seconds;
     const load = os.loadavg()[0]!;
     print(`on_demand sync: ${sync.packages} packages${sync.advisories ? ` and ${sync.advisories} advisories` : ''} in ${fixed(sync.seconds)} s (${cpuText(sync)}), ${fixed(sync.packages / sync.seconds, 0)} packages/s, peak RSS ${fixed(mb(sync.peakRssBytes), 0)} MiB, ${sync.roundTrips} store round trips`);
-    print(`floor (decompress + parse, same parser): ${floor.packages} packages in ${fixed(floor.seconds)} s (CPU ${fixed(floor.cpuSeconds)} s), ${fixed(floor.packages / floor.seconds, 0)} packages/s, peak RSS ${fixed(mb(floor.peakRssBytes), 0)} MiB`);
+    print(`floor (decompress + parse of primary, filelists and other, same parsers): ${floor.packages} packages in ${fixed(floor.seconds)} s (CPU ${fixed(floor.cpuSeconds)} s), ${fixed(floor.packages / floor.seconds, 0)} packages/s, peak RSS ${fixed(mb(floor.peakRssBytes), 0)} MiB`);
     print(`ratio sync / floor: ${fixed(ratio)} wall, ${fixed(sync.cpuSeconds / floor.cpuSeconds)} CPU; load average ${fixed(load)} on ${os.cpus().length} CPUs${load > os.cpus().length ? ' (a busy machine: wall times are inflated, CPU times less so)' : ''}`);
     const goals = [
       ['sync ≤ 15 s', sync.seconds <= 15],

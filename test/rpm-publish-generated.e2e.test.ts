@@ -19,6 +19,7 @@ import { PackageDetailsCollector } from '../packages/importer-rpm-example/src/me
 import type { PackageDetails } from '../packages/importer-rpm-example/src/metadata/package-details';
 import { readXmlDocument } from '../packages/importer-rpm-example/src/xml/xml-document-reader';
 import { buildGenerationRpms, COPIED_PACKAGES, createrepoOf, GENERATION_PACKAGES, GENERATION_UPDATEINFO } from './fixtures/rpm/generation-packages.js';
+import { removeMetadata } from './fixtures/rpm/rewrite-repodata.js';
 import { cliBuilt, runCliIn, spawnCli } from './cli-process.js';
 
 const run = promisify(execFile);
@@ -86,9 +87,12 @@ describeBuilt('generated repodata', () => {
     createrepoDir = path.join(work, 'upstream', 'gen');
     await createrepoOf(createrepoDir, await buildGenerationRpms(GENERATION_PACKAGES), GENERATION_UPDATEINFO);
     await createrepoOf(path.join(work, 'upstream', 'other'), await buildGenerationRpms(COPIED_PACKAGES));
+    const primaryOnly = path.join(work, 'upstream', 'primary-only');
+    await createrepoOf(primaryOnly, await buildGenerationRpms(GENERATION_PACKAGES));
+    for (const type of ['filelists', 'other']) await removeMetadata(primaryOnly, type);
     upstream = await startFixtureServer({ root: path.join(work, 'upstream') });
     host = await createHost({ storageRoot: path.join(home, 'storage'), store: { sqlite: path.join(home, 'catalog.db') }, plugins: [rpmImporter] });
-    for (const name of ['gen', 'other']) {
+    for (const name of ['gen', 'other', 'primary-only']) {
       await host.createRepository({ name });
       await host.sync(name, { importer: 'rpm', url: upstream.urlFor(`${name}/`), policy: 'on_demand' });
     }
@@ -135,6 +139,19 @@ describeBuilt('generated repodata', () => {
     await run('createrepo_c', ['--quiet', '--no-database', '--update', updated]);
     const fileTimeless = (xml: string) => packageElements(xml).map((p) => p.replace(/<time file="\d+"/, '<time'));
     expect(fileTimeless((await repodataOf(updated)).get('primary')!)).toEqual(fileTimeless(theirs.get('primary')!));
+  });
+
+  test('a repository without filelists and other syncs, and its generated filelists hold the files primary lists', async () => {
+    const generated = path.join(work, 'primary-only-generated');
+    await host.exportRepository('primary-only', generated, { options: GENERATE });
+    const ours = await repodataOf(generated);
+    const theirs = await repodataOf(path.join(work, 'upstream', 'primary-only'));
+    expect([...theirs.keys()]).toEqual(['primary']);
+    expect(packageElements(ours.get('primary')!)).toEqual(packageElements(theirs.get('primary')!));
+    const files = await detailsOf(ours.get('filelists')!, 'filelists');
+    const core = files.find((d) => d.files!.some(([p]) => p === '/usr/bin/tg-core'))!;
+    expect(core.files).toEqual([['/etc/tg', 'dir'], ['/etc/tg/core.conf'], ['/usr/bin/tg-core']]);
+    expect((await detailsOf(ours.get('other')!, 'other')).every((d) => d.changelogs!.length === 0)).toBe(true);
   });
 
   test('the same version publishes byte-identical files, and again after its publication was deleted', async () => {

@@ -137,7 +137,9 @@ describe('orphan cleanup', () => {
       await t.host.sync('keep', { importer: 'notes', url: URL, config: { count: 3, withFiles: true } });
       await t.host.sync('drop', { importer: 'notes', url: URL, config: { count: 5, withFiles: true, revision: 9 } });
       await t.host.deleteRepository('drop');
-      const result = await t.host.cleanupOrphans();
+      // stored moments ago: the default protection time (60 minutes) keeps them
+      expect(await t.host.cleanupOrphans()).toMatchObject({ units: 0, artifacts: 0 });
+      const result = await t.host.cleanupOrphans({ protectMinutes: 0 });
       // units are shared by key: note-0..2 stay (in 'keep'), which still shows the bytes its own sync
       // stored (a committed version never changes); note-3/4 and the three files 'drop' gave
       // note-0..2, which no remaining version shows, are orphans
@@ -148,7 +150,7 @@ describe('orphan cleanup', () => {
       for (const sha of kept) expect(await t.host.storage.has(sha)).toBe(true);
       const stored = (await readdir(path.join(t.dir, 'storage', 'artifacts'), { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
       expect(stored).toHaveLength(3);
-      expect(await t.host.cleanupOrphans()).toMatchObject({ units: 0, artifacts: 0 });
+      expect(await t.host.cleanupOrphans({ protectMinutes: 0 })).toMatchObject({ units: 0, artifacts: 0 });
     } finally {
       await t.close();
     }

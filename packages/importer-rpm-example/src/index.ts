@@ -11,6 +11,8 @@ export { parseRepomd, type Repomd, type RepomdRecord } from './metadata/repomd.j
 export { readMetadataRecords, type MetadataFile, type ReadMetadataOptions } from './metadata/metadata-file.js';
 export { nevraOf, type Nevra, type PackageSizes, type PackageTimes, type PrimaryPackage } from './metadata/primary-package.js';
 export { readPrimaryPackages, readPrimaryXml } from './metadata/primary-package-reader.js';
+export { readPackageDetails, type PackageDetailsFiles } from './metadata/package-details-reader.js';
+export type { Changelog, Dependency, PackageDetails, PackageFile } from './metadata/package-details.js';
 export { readAdvisoriesInThread, readPrimaryPackagesInThread, type MetadataThreadOptions } from './metadata/metadata-thread-reader.js';
 export { advisoryOf, UPDATEINFO_RECORDS, type Advisory, type AdvisoryPackage, type AdvisoryReference } from './metadata/updateinfo-advisory.js';
 export { displayUrl, storedRelativePath, locationUrl, repositoryBaseUrl } from './metadata/location.js';

@@ -4,15 +4,21 @@ import { ErrorCodes, TributaryError } from '@tributary/plugin-api';
 export const USAGE = `Usage: tributary [--home DIR] [--store URI] [--json] [--plugin PKG_OR_PATH]... COMMAND
 
 Commands:
-  repo create NAME [--importer NAME] [--url URL] [--config JSON] [--description TEXT]
+  repo create NAME [--importer NAME] [--url URL] [--config JSON] [--description TEXT] [--retain-versions K]
   repo list
   repo show NAME
   repo delete NAME
+  repo update NAME [--description TEXT] [--url URL] [--config JSON] [--importer NAME] [--retain-versions K|all]
+  repo rollback NAME VERSION
   sync REPO --importer NAME --url URL [--policy immediate|on_demand] [--mirror] [--force] [--create]
             [--on-error fail|skip[:LIMIT]] [--config JSON] [--ca PEM] [--no-tls-verify]
             [--client-cert PEM --client-key PEM] [--proxy URL] [--header 'Name: value']...
             [--username U --password-env VAR] [--concurrency N] [--idle-timeout SECONDS]
   units REPO [--type TYPE] [--version N]
+  units add|remove REPO --type TYPE (--key JSON... | --from-file KEYS.jsonl | --filter EXPR)
+  copy SRC DST [--type TYPE] [--filter EXPR] [--version N]
+  versions REPO
+  versions show REPO N | diff REPO A B [--type TYPE] | delete REPO N
   history REPO [--limit N]
   export REPO DIR [--version N] [--clean] [--option K=V]... [--no-fetch] [remote options as for sync]
   publish REPO [--version N] [--option K=V]...
@@ -20,7 +26,7 @@ Commands:
   distribution list | show NAME | delete NAME
   distribution update NAME [--repository REPO] [--base-path PATH] [--version N|latest] [--option K=V]...
   serve [--listen HOST:PORT] [remote options as for sync]
-  orphans cleanup
+  orphans cleanup [--protect-minutes M]
   plugins list
 
 Global options:
@@ -29,7 +35,8 @@ Global options:
   --json          machine-readable output (units: one JSON object per line)
   --plugin P      load a third-party importer (package name or path); 'file' and 'rpm' are bundled
 
-'tributary COMMAND --help' (or 'tributary help COMMAND') shows a command's options and their defaults.
+'tributary COMMAND --help' (or 'tributary help COMMAND') shows a command's options and their defaults;
+'tributary help filter' the unit filters of units add|remove and copy.
 `;
 
 const OPTIONS = {
@@ -65,6 +72,11 @@ const OPTIONS = {
   repository: { type: 'string' },
   'base-path': { type: 'string' },
   listen: { type: 'string' },
+  'retain-versions': { type: 'string' },
+  'protect-minutes': { type: 'string' },
+  key: { type: 'string', multiple: true },
+  'from-file': { type: 'string' },
+  filter: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -114,7 +126,35 @@ const OPTION_HELP: Readonly<Record<OptionName, readonly [flag: string, text: str
   'password-env': ['--password-env VAR', 'read the basic auth password from environment variable VAR (default: none)'],
   concurrency: ['--concurrency N', 'at most N transfers at once per host (default: 10)'],
   'idle-timeout': ['--idle-timeout SECONDS', 'a transfer silent this long fails and is retried (default: 60)'],
+  'retain-versions': ['--retain-versions K|all', "keep only the newest K versions: after each commit the older ones are deleted, except one a distribution serves; 'all' keeps every version (default: all)"],
+  'protect-minutes': ['--protect-minutes M', 'keep units and files stored less than M minutes ago, orphans or not (default: 60)'],
+  key: ['--key JSON', 'a unit key as a JSON object, e.g. \'{"name":"tb-hello","epoch":"0",…}\'; repeatable'],
+  'from-file': ['--from-file KEYS.jsonl', 'unit keys, one JSON object a line (read as the change goes)'],
+  filter: ['--filter EXPR', "units whose key or metadata fields match: name=kernel* (glob), arch in (x86_64, noarch), name!=foo, and, or, not, parentheses; a quoted value compares exactly (see 'tributary help filter')"],
 };
+
+/** `tributary help filter`: the unit filter language. */
+export const FILTER_HELP = `Unit filters (units add|remove --filter, copy --filter)
+
+A filter compares fields of a unit's key and metadata:
+
+  name=kernel*                       glob: * ? [abc] {a,b}  (* also matches '/')
+  name!=kernel-debug*                not equal (a unit without the field matches)
+  arch in (x86_64, noarch)           any of the values, each may be a glob
+  arch not in (i686, src)
+  not (name=foo* or epoch!=0) and metadata.summary="hello world"
+
+- 'name' looks in the key, then in the metadata; 'key.name' and 'metadata.summary' say which.
+  Dots go into nested objects (metadata.location.href). A list matches when any element does;
+  numbers compare as their text (epoch=0). A missing field equals nothing.
+- A bare value with * ? [ ] or { } is a glob, matched whole and case-sensitively; any other value
+  compares exactly. A quoted value ('…' or "…") always compares exactly and may hold spaces,
+  parentheses, commas, = and !.
+- 'and' binds tighter than 'or', 'not' tighter than both; keywords in any case.
+
+A filter that does not parse is TRIBUTARY_ERR_FILTER_INVALID naming the character where it went
+wrong and what was expected there; one that matches no unit is TRIBUTARY_ERR_UNIT_NOT_FOUND.
+`;
 
 export interface CommandSpec {
   /** `sync`, or `repo create` for an action of a command group. */
@@ -146,7 +186,7 @@ const COMMAND_SPECS: readonly CommandSpec[] = [
     name: 'repo create',
     arguments: 'NAME',
     summary: 'Creates an empty repository. Its importer, url and config may be given now or by its first sync.',
-    options: ['importer', 'url', 'config', 'description'],
+    options: ['importer', 'url', 'config', 'description', 'retain-versions'],
     optionText: {
       importer: 'importer its syncs use (default: none yet; the first sync names one)',
       url: 'upstream url its syncs use (default: none yet; the first sync names one)',
@@ -156,6 +196,76 @@ const COMMAND_SPECS: readonly CommandSpec[] = [
   { name: 'repo list', arguments: '', summary: 'Lists the repositories: name, latest version, importer and feed.', options: [] },
   { name: 'repo show', arguments: 'NAME', summary: 'Shows a repository: version, importer, feed, units per type and its last sync.', options: [] },
   { name: 'repo delete', arguments: 'NAME', summary: "Deletes a repository (not while it syncs). Its units stay stored until 'orphans cleanup'.", options: [] },
+  {
+    name: 'repo update',
+    arguments: 'NAME',
+    summary: "Changes a repository's settings: description, feed url, importer config, importer, and how many\nversions it keeps.",
+    options: ['description', 'url', 'config', 'importer', 'retain-versions'],
+    optionText: {
+      description: 'a new description (default: unchanged)',
+      url: 'a new upstream url for its syncs (default: unchanged)',
+      config: "new importer settings, a JSON object (default: unchanged)",
+      importer: 'another importer for its syncs (default: unchanged)',
+      'retain-versions': "keep only the newest K versions: after each commit (sync, rollback, copy, units add|remove) the older ones are deleted, except one a distribution serves; 'all' keeps every version (default: unchanged)",
+    },
+    notes: "Versions deleted by retention can no longer be read ('units --version', 'export --version', distributions);\n'orphans cleanup' then removes the units and files no remaining version holds.",
+  },
+  {
+    name: 'repo rollback',
+    arguments: 'NAME VERSION',
+    summary: 'Commits a new version holding exactly what VERSION holds (the same units, as VERSION showed\nthem); history stays linear. Holds the repository like a sync does.',
+    options: [],
+  },
+  {
+    name: 'versions',
+    arguments: 'REPO',
+    summary: "Lists a repository's versions, oldest first: when each was made, by what (sync, rollback, copy,\nmodify), the units it holds and what it added and removed against the version before it.",
+    options: [],
+    notes: "Version 0, the empty version every repository starts at, is not listed ('versions show REPO 0'\nshows it). Deleted versions are not listed.",
+  },
+  { name: 'versions show', arguments: 'REPO N', summary: 'Shows one version: when it was made, by what, its units and changes per type.', options: [] },
+  {
+    name: 'versions diff',
+    arguments: 'REPO A B',
+    summary: 'Lists the units version B holds that A does not (+) and those A holds that B does not (-),\na line each as they are read, then the counts per type. A may be newer than B.',
+    options: ['type'],
+    optionText: { type: 'only changes of this content type (default: every type)' },
+  },
+  {
+    name: 'versions delete',
+    arguments: 'REPO N',
+    summary: 'Deletes a version: it can no longer be read, and no other version changes. Not the latest, and\nnot one a distribution serves.',
+    options: [],
+    notes: "Units only that version held become orphans: 'orphans cleanup' removes them and their files.",
+  },
+  {
+    name: 'units add',
+    arguments: 'REPO',
+    summary: "Adds units the catalog holds (synced into some repository before) to REPO in one new version.\nThey are user-added: a mirror sync keeps them.",
+    options: ['type', 'key', 'from-file', 'filter'],
+    optionText: { type: 'the content type of the units (required)', filter: "units of the type in the catalog whose fields match (see 'tributary help filter')" },
+    notes: 'Give the units one way: --key (repeatable), --from-file or --filter. A key the catalog does not\nhold, or a filter nothing matches, is TRIBUTARY_ERR_UNIT_NOT_FOUND and changes nothing.',
+  },
+  {
+    name: 'units remove',
+    arguments: 'REPO',
+    summary: 'Removes units from REPO in one new version.',
+    options: ['type', 'key', 'from-file', 'filter'],
+    optionText: { type: 'the content type of the units (required)', filter: "units of the type in REPO whose fields match (see 'tributary help filter')" },
+    notes: 'Give the units one way: --key (repeatable), --from-file or --filter. Keys of which none is in REPO,\nor a filter nothing matches, are TRIBUTARY_ERR_UNIT_NOT_FOUND and change nothing.',
+  },
+  {
+    name: 'copy',
+    arguments: 'SRC DST',
+    summary: "Copies units of a version of SRC into one new version of DST, by reference: stored files and\nwhere to fetch on_demand ones come with them. SRC may be DST (an older version's units back).",
+    options: ['type', 'filter', 'version'],
+    optionText: {
+      type: 'only units of this content type (default: every type)',
+      filter: "only units whose fields match (see 'tributary help filter') (default: all)",
+      version: "SRC's version to copy from (default: its latest)",
+    },
+    notes: 'Copied units are user-added in DST (a mirror sync keeps them), each as the source version shows it.',
+  },
   {
     name: 'sync',
     arguments: 'REPO',
@@ -229,8 +339,8 @@ stops it gracefully: no new requests, the ones in flight finish.`,
   {
     name: 'orphans cleanup',
     arguments: '',
-    summary: 'Removes units no repository holds, files no unit uses, and scratch space that stopped syncs\nleft. Refused while any sync runs.',
-    options: [],
+    summary: 'Removes units no repository version holds, files no unit uses, and scratch space that stopped\nsyncs left. Refused while any sync runs; a sync that starts meanwhile waits for it.',
+    options: ['protect-minutes'],
   },
   { name: 'plugins list', arguments: '', summary: 'Lists the importers loaded: name, version, host API and content types.', options: [] },
 ];
@@ -239,7 +349,10 @@ const SPECS = new Map(COMMAND_SPECS.map((spec) => [spec.name, spec]));
 
 /** Commands made of actions (`repo create`), and their actions. */
 export const COMMAND_GROUPS: Readonly<Record<string, readonly string[]>> = {
-  repo: ['create', 'list', 'show', 'delete'],
+  repo: ['create', 'list', 'show', 'update', 'rollback', 'delete'],
+  // `units REPO` and `versions REPO` are commands too (a repository named like an action needs the action's own form)
+  units: ['add', 'remove'],
+  versions: ['show', 'diff', 'delete'],
   orphans: ['cleanup'],
   distribution: ['create', 'list', 'show', 'update', 'delete'],
   plugins: ['list'],
@@ -286,9 +399,11 @@ export function commandHelp(name: string): string {
   if (actions) {
     const lines = actions.map((action) => {
       const spec = SPECS.get(`${name} ${action}`)!;
-      return `  tributary ${spec.name}${spec.arguments ? ` ${spec.arguments}` : ''}\n      ${spec.summary}`;
+      return `  tributary ${spec.name}${spec.arguments ? ` ${spec.arguments}` : ''}\n      ${spec.summary.replace(/\n/g, '\n      ')}`;
     });
-    return `Usage: tributary ${name} ${actions.join('|')} …\n\n${lines.join('\n')}\n\n'tributary ${name} ACTION --help' shows an action's options.\n`;
+    const own = SPECS.get(name);
+    const plain = own ? `  tributary ${own.name}${own.arguments ? ` ${own.arguments}` : ''}\n      ${own.summary.replace(/\n/g, '\n      ')}\n` : '';
+    return `Usage: tributary ${name} ${own ? `${own.arguments} | ` : ''}${actions.join('|')} …\n\n${plain}${lines.join('\n')}\n\n'tributary ${name} ACTION --help' shows an action's options.\n`;
   }
   const spec = SPECS.get(name);
   if (!spec) return USAGE;

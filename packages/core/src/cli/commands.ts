@@ -9,6 +9,7 @@ import type { CliValues } from './cli-options.js';
 import { readAhead } from './read-ahead.js';
 import { SyncProgressDisplay } from './sync-progress.js';
 import { publishOptions, SERVE_COMMANDS } from './serve-commands.js';
+import { retainOption, VERSION_COMMANDS } from './version-commands.js';
 
 export interface CommandArgs {
   readonly host: Host;
@@ -49,13 +50,14 @@ function versionOption(command: string, values: CliValues): number | undefined {
 }
 
 function repositoryJson(r: RepositoryRecord): Record<string, unknown> {
-  return { name: r.name, id: r.id, importer: r.importer, feedUrl: r.feedUrl && redactUrl(r.feedUrl), policy: r.policy, config: r.config, description: r.description, latestVersion: r.latestVersion, createdAt: r.createdAt, updatedAt: r.updatedAt };
+  return { name: r.name, id: r.id, importer: r.importer, feedUrl: r.feedUrl && redactUrl(r.feedUrl), policy: r.policy, config: r.config, description: r.description, retainVersions: r.retainVersions, latestVersion: r.latestVersion, createdAt: r.createdAt, updatedAt: r.updatedAt };
 }
 
 const repoCreate: Command = async ({ host, io, json, positionals, values }) => {
   const [name] = need('repo create', positionals, 1, 'repository name');
   const config = parseConfig('repo create', values.config);
-  const created = await host.createRepository({ name: name!, importer: values.importer ?? null, feedUrl: values.url ?? null, config: config ?? null, description: values.description ?? null });
+  const retainVersions = retainOption('repo create', values) ?? null;
+  const created = await host.createRepository({ name: name!, importer: values.importer ?? null, feedUrl: values.url ?? null, config: config ?? null, description: values.description ?? null, retainVersions });
   if (json) printJson(io, repositoryJson(created));
   else io.stdout.write(`created repository '${created.name}'\n`);
 };
@@ -80,6 +82,7 @@ const repoShow: Command = async ({ host, io, json, positionals }) => {
       `importer:   ${r.importer ?? '-'}`,
       `feed:       ${r.feedUrl ? redactUrl(r.feedUrl) : '-'}`,
       `policy:     ${r.policy ?? '-'}`,
+      `retains:    ${r.retainVersions === null ? 'every version' : `the newest ${plural(r.retainVersions, 'version')}`}`,
       `units:      ${unitCounts(counts)}`,
       ...(last ? [`last sync:  ${last.status} at ${last.finishedAt ?? last.startedAt}${last.error ? `: ${errorNote(last, 120)}` : ''}`] : []),
     ];
@@ -273,9 +276,14 @@ const exportCommand: Command = async ({ host, io, json, positionals, values, rem
     );
 };
 
-const orphansCleanup: Command = async ({ host, io, json, positionals }) => {
+const orphansCleanup: Command = async ({ host, io, json, positionals, values }) => {
   need('orphans cleanup', positionals, 0, '');
-  const result = await host.cleanupOrphans();
+  const text = values['protect-minutes'];
+  const protectMinutes = text === undefined ? undefined : Number(text);
+  if (text !== undefined && (text.trim() === '' || !Number.isFinite(protectMinutes) || protectMinutes! < 0)) {
+    throw usage(`--protect-minutes must be a number of minutes of at least 0, got '${text}'`, 'orphans cleanup');
+  }
+  const result = await host.cleanupOrphans(protectMinutes !== undefined ? { protectMinutes } : {});
   if (json) printJson(io, result);
   else {
     io.stdout.write(`removed ${plural(result.units, 'orphan unit')} and ${plural(result.artifacts, 'orphan artifact')}\n`);
@@ -306,3 +314,4 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   'plugins list': pluginsList,
   ...SERVE_COMMANDS,
 };
+  ...VERSION_COMMANDS,

@@ -6,7 +6,7 @@ import type { RemoteOptions } from '../download/index.js';
 import { parseStoreUri } from '../store/open-store.js';
 import { BUNDLED_IMPORTERS } from './bundled-importers.js';
 import { guardIo, reportError, type CliIo } from './cli-io.js';
-import { checkOptions, COMMAND_GROUPS, commandHelp, commandName, commandSpec, parseCommandLine, usage, USAGE, type CliValues } from './cli-options.js';
+import { checkOptions, COMMAND_GROUPS, commandHelp, commandName, commandSpec, FILTER_HELP, parseCommandLine, usage, USAGE, type CliValues } from './cli-options.js';
 import { COMMANDS, type CommandArgs } from './commands.js';
 import { loadPluginModule } from './plugin-loader.js';
 import { DEFAULT_PROGRESS_SECONDS } from './sync-progress.js';
@@ -68,6 +68,7 @@ export async function runCli(argv: readonly string[], rawIo: CliIo = processIo()
 
 /** `tributary help sync`, `tributary sync --help`: the command's help, or the global usage for an unknown one. */
 function helpFor(name: string): string {
+  if (name === 'filter') return FILTER_HELP;
   return commandSpec(name) || COMMAND_GROUPS[name] ? commandHelp(name) : USAGE;
 }
 

@@ -57,7 +57,7 @@ export class Distributions {
     const basePath = checkBasePath(spec.basePath);
     await this.checkNesting(basePath, undefined);
     const repository = await this.repository(spec.repository);
-    const version = checkVersion(repository, spec.version ?? null);
+    const version = await checkVersion(this.store, repository, spec.version ?? null);
     const publishOptions = this.publications.publisherFor(repository, spec.publishOptions ?? {}).options;
     const record = await this.store.createDistribution({ name, basePath, repoId: repository.id, version, publishOptions });
     return this.view(record);
@@ -92,7 +92,7 @@ export class Distributions {
         throw new TributaryError(ErrorCodes.REPO_NOT_FOUND, `the repository of distribution '${name}' was deleted; give --repository to point it at another`);
       }
       const version = patch.version !== undefined ? patch.version : patch.repository !== undefined ? null : current.version;
-      changes.version = checkVersion(repository, version);
+      changes.version = await checkVersion(this.store, repository, version);
       changes.publishOptions = this.publications.publisherFor(repository, patch.publishOptions ?? (patch.repository !== undefined ? {} : current.publishOptions)).options;
     }
     return this.view(await this.store.updateDistribution(name, changes));
@@ -146,7 +146,8 @@ function toView(record: DistributionRecord, repository: string | null): Distribu
   };
 }
 
-function checkVersion(repository: RepositoryRecord, version: number | null): number | null {
+/** A fixed version the repository has (not deleted), or null: TRIBUTARY_ERR_VERSION_NOT_FOUND otherwise. */
+async function checkVersion(store: ContentStore, repository: RepositoryRecord, version: number | null): Promise<number | null> {
   if (version === null) return null;
   if (!Number.isInteger(version) || version < 0 || version > repository.latestVersion) {
     throw new TributaryError(ErrorCodes.VERSION_NOT_FOUND, `repository '${repository.name}' has versions 0..${repository.latestVersion}, not ${version}`, {
@@ -155,3 +156,9 @@ function checkVersion(repository: RepositoryRecord, version: number | null): num
   }
   return version;
 }
+  const record = version === repository.latestVersion ? undefined : await store.getVersionRecord(repository.id, version);
+  if (record !== undefined && record.deletedAt !== null) {
+    throw new TributaryError(ErrorCodes.VERSION_NOT_FOUND, `version ${version} of repository '${repository.name}' was deleted (at ${record.deletedAt})`, {
+      details: { repository: repository.name, version, deletedAt: record.deletedAt },
+    });
+  }

@@ -1,5 +1,6 @@
 import { ErrorCodes, TributaryError } from '@tributary/plugin-api';
 import type { ContentStore } from '../store/content-store.js';
+import { waitWhileCleanupRuns } from './cleanup-gate.js';
 
 /**
  * Holds a repository's sync lease: takes it, renews it every third of its time to live while the
@@ -17,11 +18,21 @@ export class LeaseKeeper {
     private readonly ttlMs: number,
   ) {}
 
+  /**
+   * Takes the lease; then, holding it, waits while an orphan cleanup runs (see cleanup-gate.ts:
+   * the lease first and the check second is what keeps the two apart).
+   */
   async acquire(): Promise<boolean> {
     this.held = await this.store.acquireLease(this.repoId, this.holder, this.ttlMs);
     if (this.held) {
       this.timer = setInterval(() => void this.renew(), Math.max(50, Math.floor(this.ttlMs / 3)));
       this.timer.unref();
+      try {
+        await waitWhileCleanupRuns(this.store);
+      } catch (error) {
+        await this.release();
+        throw error;
+      }
     }
     return this.held;
   }
