@@ -11,9 +11,12 @@ import { randomUUID } from 'node:crypto';
 import { PluginRegistry } from './plugin-registry.js';
 import { withoutCredentials } from '../download/url-credentials.js';
 import { ArtifactStorage } from '../storage/artifact-storage.js';
-import type { ContentStore, RepositoryInput, RepositoryRecord, RepoUnitView, SyncRecord } from '../store/content-store.js';
+import type { ContentStore, RepositoryInput, RepositoryRecord, RepoUnitView, SyncRecord, VersionChange, VersionChangeCounts } from '../store/content-store.js';
 import { unitIdFor } from '../store/unit-id.js';
 import { LeaseKeeper } from '../sync/lease-keeper.js';
+import { CleanupLease } from '../sync/cleanup-gate.js';
+import { RepositoryChanges, type ChangeOutcome, type CopyOptions, type UnitSelection } from '../versions/repository-changes.js';
+import { VersionHistory, type VersionView } from '../versions/version-history.js';
 import { SyncService, type SyncOptions, type SyncOutcome } from '../sync/sync-service.js';
 import type { RemoteOptions } from '../download/index.js';
 import { Distributions } from '../publish/distributions.js';
@@ -27,6 +30,8 @@ import { CONTENT_STORE, HOST_OPTIONS, type HostOptionsToken } from '../tokens.js
 const STALE_SCRATCH_MS = 24 * 3600 * 1000;
 
 /** A running Tributary host. Create one with `createHost()`. */
+/** Orphan cleanup keeps what was stored less than this long ago, unless told otherwise. */
+export const DEFAULT_PROTECT_MINUTES = 60;
 export class Host {
   readonly store: ContentStore;
   readonly storage: ArtifactStorage;
@@ -42,6 +47,8 @@ export class Host {
     this.store = container.resolve<ContentStore>(CONTENT_STORE);
     this.storage = container.resolve(ArtifactStorage);
     this.plugins = container.resolve(PluginRegistry);
+  private readonly versionHistory: VersionHistory;
+  private readonly changes: RepositoryChanges;
     this.options = container.resolve<HostOptionsToken>(HOST_OPTIONS);
     this.syncs = new SyncService(container);
     this.publications = new PublicationService(this.store, this.storage, this.plugins);
@@ -49,6 +56,15 @@ export class Host {
   }
 
   registerPlugin(plugin: unknown, config?: Record<string, unknown>): ImporterPlugin {
+    this.versionHistory = new VersionHistory(this.store);
+    this.changes = new RepositoryChanges({
+      store: this.store,
+      plugins: this.plugins,
+      history: this.versionHistory,
+      batchSize: this.options.batchSize,
+      withLease: (repository, work) => this.withLease(repository, work),
+      checkTypeKnown: (typeId, present) => this.checkTypeKnown(typeId, present),
+    });
     return this.plugins.register(plugin, config);
   }
 
@@ -91,7 +107,7 @@ export class Host {
    */
   async *units(name: string, options: { typeId?: string; version?: number; pageSize?: number } = {}): AsyncGenerator<RepoUnitView> {
     const repository = await this.getRepository(name);
-    const version = checkedVersion(repository, options.version);
+    const version = await this.versionHistory.check(repository, options.version);
     const counts = await this.store.countRepoUnits(repository.id, version);
     const page = options.pageSize !== undefined ? { pageSize: options.pageSize } : {};
     if (options.typeId !== undefined) {
@@ -122,7 +138,7 @@ export class Host {
    */
   async publish(name: string, options: { version?: number; options?: Readonly<Record<string, unknown>>; signal?: AbortSignal } = {}): Promise<PublicationRecord> {
     const repository = await this.getRepository(name);
-    const version = checkedVersion(repository, options.version);
+    const version = await this.versionHistory.check(repository, options.version);
     return this.publications.publish(repository, { ...options, version });
   }
 
@@ -133,6 +149,96 @@ export class Host {
   async exportRepository(name: string, directory: string, options: ExportOptions = {}): Promise<ExportResult> {
     const publication = await this.publish(name, options);
     const repository = await this.getRepository(name);
+  /**
+   * Changes a repository's settings: description, feed url (kept without credentials), importer
+   * config, importer, and `retainVersions` (keep only the newest K versions; null keeps all).
+   * Retention applies at the next commit; the version pointer never moves here.
+   */
+  async updateRepository(name: string, patch: RepositoryPatch): Promise<RepositoryRecord> {
+    const repository = await this.getRepository(name);
+    if (patch.importer) this.plugins.get(patch.importer);
+    const { feedUrl, ...rest } = patch;
+    return this.store.updateRepository(repository.id, { ...rest, ...(feedUrl !== undefined ? { feedUrl: feedUrl === null ? null : withoutCredentials(feedUrl) } : {}) });
+  }
+
+  /**
+   * The versions of a repository, oldest first: when each was committed, what made it (a sync, a
+   * rollback, a copy, a user's change), the units it holds and what it added and removed against
+   * the version before it that is left. Version 0, the empty version every repository starts at,
+   * is not listed ({@link version} shows it while it exists).
+   */
+  async versions(name: string): Promise<VersionView[]> {
+    return this.versionHistory.list(await this.getRepository(name));
+  }
+
+  /** One version; TRIBUTARY_ERR_VERSION_NOT_FOUND unless the repository has it (deleted ones it has not). */
+  async version(name: string, version: number): Promise<VersionView> {
+    return this.versionHistory.show(await this.getRepository(name), version);
+  }
+
+  /**
+   * Streams the units version `to` holds that `from` does not ('added') and those `from` holds that
+   * `to` does not ('removed'), by type (every added one, then every removed one); memory stays flat
+   * however large the versions. Either may be older.
+   */
+  async *diffVersions(name: string, from: number, to: number): AsyncGenerator<VersionChange> {
+    const repository = await this.getRepository(name);
+    await this.versionHistory.check(repository, from);
+    await this.versionHistory.check(repository, to);
+    yield* this.store.diffVersions(repository.id, from, to);
+  }
+
+  /** {@link diffVersions} counted by type. */
+  async countVersionChanges(name: string, from: number, to: number): Promise<VersionChangeCounts> {
+    const repository = await this.getRepository(name);
+    await this.versionHistory.check(repository, from);
+    await this.versionHistory.check(repository, to);
+    return this.store.countVersionChanges(repository.id, from, to);
+  }
+
+  /**
+   * Deletes a version (holding the repository's lease): it can no longer be read, and no other
+   * version changes. The latest version, and one a distribution serves, cannot be deleted
+   * (TRIBUTARY_ERR_VERSION_IN_USE). Units only it held become orphans.
+   */
+  async deleteVersion(name: string, version: number): Promise<void> {
+    const repository = await this.getRepository(name);
+    await this.withLease(repository, async () => {
+      await this.versionHistory.delete((await this.store.getRepositoryById(repository.id)) ?? repository, version);
+    });
+  }
+
+  /**
+   * Commits a new version holding exactly what `version` holds (history stays linear: nothing is
+   * undone in place), holding the repository's lease as a sync does.
+   */
+  async rollback(name: string, version: number): Promise<ChangeOutcome> {
+    return this.changes.rollback(await this.getRepository(name), version);
+  }
+
+  /**
+   * Adds units of `typeId` the catalog holds to a repository (origin 'user': mirror syncs keep
+   * them), chosen by key or by filter (see unit-filter.ts), in one new version. A key the catalog
+   * does not hold, or a filter nothing matches, is TRIBUTARY_ERR_UNIT_NOT_FOUND.
+   */
+  async addUnits(name: string, typeId: string, selection: UnitSelection): Promise<ChangeOutcome> {
+    return this.changes.add(await this.getRepository(name), typeId, selection);
+  }
+
+  /** Removes units of `typeId` from a repository, by key or by filter, in one new version. */
+  async removeUnits(name: string, typeId: string, selection: UnitSelection): Promise<ChangeOutcome> {
+    return this.changes.remove(await this.getRepository(name), typeId, selection);
+  }
+
+  /**
+   * Copies units of a version of `source` (default: its latest; all types, or `typeId`; all, or
+   * what `filter` matches) into one new version of `target`, by reference (stored files and
+   * remote sources come with the units). `source` may be `target`: e.g. an older version's units back.
+   */
+  async copyUnits(source: string, target: string, options: CopyOptions = {}): Promise<ChangeOutcome> {
+    return this.changes.copy(await this.getRepository(source), await this.getRepository(target), options);
+  }
+
     const onDemand = new OnDemandArtifacts(this.store, this.storage, options.remote ?? {});
     try {
       return await exportPublication(this.store, this.storage, onDemand, repository, publication, directory, options);
@@ -152,29 +258,35 @@ export class Host {
   }
 
   /**
-   * Removes units in no repository and artifacts of no unit (refused while any sync holds a lease),
-   * and the scratch and staged files of syncs that can no longer be running: their repository's
-   * lease expired or is held by another sync (whatever their age); scratch that names no
-   * repository once untouched for a day.
+   * Removes units in no repository version and artifacts of no unit (refused while any sync, or
+   * other change of a repository, holds a lease), and the scratch and staged files of syncs that
+   * can no longer be running: their repository's lease expired or is held by another sync
+   * (whatever their age); scratch that names no repository once untouched for a day. Units and
+   * artifacts stored less than `protectMinutes` ago (default 60) are kept: what a change being made
+   * right now (an export or the content app fetching on demand, a sync about to associate) refers
+   * to is safe.
+   *
+   * It holds the orphan-cleanup lease throughout (cleanup-gate.ts): taken before the repository
+   * leases are checked, so a sync starting meanwhile waits for it instead of re-using an artifact
+   * about to be deleted.
    */
-  async cleanupOrphans(): Promise<{ units: number; artifacts: number; tempScopes: number; stagedFiles: number }> {
-    for (const repository of await this.store.listRepositories()) {
-      const lease = await this.store.getLease(repository.id);
-      if (lease && lease.expiresAt > Date.now()) {
-        throw new TributaryError(ErrorCodes.REPO_BUSY, `repository '${repository.name}' is syncing; orphan cleanup never runs during a sync — try again when it finishes`);
+  async cleanupOrphans(options: { protectMinutes?: number } = {}): Promise<{ units: number; artifacts: number; tempScopes: number; stagedFiles: number }> {
+    const protectMinutes = options.protectMinutes ?? DEFAULT_PROTECT_MINUTES;
+    if (typeof protectMinutes !== 'number' || !Number.isFinite(protectMinutes) || protectMinutes < 0) {
+      throw new TributaryError(ErrorCodes.INVALID_ARGUMENT, `protectMinutes must be a number of minutes of at least 0, got ${JSON.stringify(protectMinutes)}`, { details: { protectMinutes } });
+    }
+    const gate = new CleanupLease(this.store, `${this.options.hostId}:${randomUUID()}`, this.options.leaseTtlMs);
+    await gate.acquire();
+    try {
+      for (const repository of await this.store.listRepositories()) {
+        const lease = await this.store.getLease(repository.id);
+        if (lease && lease.expiresAt > Date.now()) {
+          throw new TributaryError(ErrorCodes.REPO_BUSY, `repository '${repository.name}' is syncing; orphan cleanup never runs during a sync — try again when it finishes`, {
+            details: { repository: repository.name },
+          });
+        }
       }
     }
-    const { units, artifacts } = await this.store.deleteOrphans();
-    await this.storage.remove(artifacts);
-    const { scopes: tempScopes, stagedFiles } = await this.storage.sweepLeftovers(
-      async ({ scopeId, owner, idleMs }) => {
-        if (owner === undefined) return idleMs > STALE_SCRATCH_MS;
-        const lease = await this.store.getLease(owner);
-        return !(lease !== undefined && lease.expiresAt > Date.now() && lease.holder.endsWith(`:${scopeId}`));
-      },
-      { strayParts: true, strayAfterMs: STALE_SCRATCH_MS },
-    );
-    return { units, artifacts: artifacts.length, tempScopes, stagedFiles };
   }
 
   async close(): Promise<void> {
@@ -182,6 +294,19 @@ export class Host {
       await this.store.close();
     } finally {
       await this.storage.close();
+      const { units, artifacts } = await this.store.deleteOrphans({ storedBefore: Date.now() - protectMinutes * 60_000 });
+      await this.storage.remove(artifacts);
+      const { scopes: tempScopes, stagedFiles } = await this.storage.sweepLeftovers(
+        async ({ scopeId, owner, idleMs }) => {
+          if (owner === undefined) return idleMs > STALE_SCRATCH_MS;
+          const lease = await this.store.getLease(owner);
+          return !(lease !== undefined && lease.expiresAt > Date.now() && lease.holder.endsWith(`:${scopeId}`));
+        },
+        { strayParts: true, strayAfterMs: STALE_SCRATCH_MS },
+      );
+      return { units, artifacts: artifacts.length, tempScopes, stagedFiles };
+    } finally {
+      await gate.release();
       this.container.clearInstances();
     }
   }
@@ -249,14 +374,8 @@ export interface ExportOptions extends PublicationExportOptions {
   readonly remote?: RemoteOptions;
 }
 
-/** `version`, or the latest when undefined: TRIBUTARY_ERR_VERSION_NOT_FOUND unless the repository has it. */
-function checkedVersion(repository: RepositoryRecord, version: number | undefined): number {
-  const checked = version ?? repository.latestVersion;
-  if (!Number.isInteger(checked) || checked < 0 || checked > repository.latestVersion) {
-    throw new TributaryError(ErrorCodes.VERSION_NOT_FOUND, `repository '${repository.name}' has versions 0..${repository.latestVersion}, not ${checked}`);
-  }
-  return checked;
-}
+/** What {@link Host.updateRepository} may change; a field left out is kept. */
+export type RepositoryPatch = Partial<Pick<RepositoryInput, 'description' | 'feedUrl' | 'config' | 'importer' | 'retainVersions'>>;
 
 /** The order SQLite's binary collation sorts type ids in (UTF-16 code units agree for the ASCII ids types have). */
 function compareCodeUnits(a: string, b: string): number {
