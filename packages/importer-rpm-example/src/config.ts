@@ -25,6 +25,20 @@ export interface RpmImporterConfig {
    * `--changelog-limit` (default 10). 0 keeps none.
    */
   readonly changelogLimit: number;
+  /**
+   * Globs over package names (picomatch's: `*`, `?`, `[…]`, `{a,b}`, `@(a|b)`); when there are any,
+   * only packages whose name matches one of them are synced. Empty: every name.
+   */
+  readonly includeNames: readonly string[];
+  /** Globs over package names (as includeNames); packages whose name matches one are not synced (`["*-debuginfo"]`). */
+  readonly excludeNames: readonly string[];
+  /** Architectures to sync, exactly as primary names them (`x86_64`, `noarch`, `src`). Empty: every one. */
+  readonly arches: readonly string[];
+  /**
+   * Keep only the N newest versions of each name.arch, newest by rpm's comparison of epoch,
+   * version and release; 0 keeps every version. Costs a second reading of primary.
+   */
+  readonly retainPackageVersions: number;
 }
 
 export const RPM_CONFIG_DEFAULTS: RpmImporterConfig = Object.freeze({
@@ -32,7 +46,14 @@ export const RPM_CONFIG_DEFAULTS: RpmImporterConfig = Object.freeze({
   maxMetadataBytes: 2 * 1024 ** 3,
   maxLinkedPackages: 200_000,
   changelogLimit: 10,
+  includeNames: Object.freeze([]) as readonly string[],
+  excludeNames: Object.freeze([]) as readonly string[],
+  arches: Object.freeze([]) as readonly string[],
+  retainPackageVersions: 0,
 });
+
+/** A glob over package names: its syntax is checked when the sync starts (see NameArchFilter). */
+const NAME_GLOB = { type: 'string', minLength: 1, maxLength: 1024 } as const;
 
 /** JSON schema of {@link RpmImporterConfig}; the host validates it and applies the defaults. */
 export const RPM_CONFIG_SCHEMA: JsonSchema = {
@@ -64,6 +85,30 @@ export const RPM_CONFIG_SCHEMA: JsonSchema = {
       default: RPM_CONFIG_DEFAULTS.changelogLimit,
       description: "changelog entries kept per package, the newest (createrepo_c's --changelog-limit)",
     },
+    includeNames: {
+      type: 'array',
+      items: NAME_GLOB,
+      default: [],
+      description: 'globs over package names: only matching packages are synced (empty: all)',
+    },
+    excludeNames: {
+      type: 'array',
+      items: NAME_GLOB,
+      default: [],
+      description: 'globs over package names: matching packages are not synced',
+    },
+    arches: {
+      type: 'array',
+      items: { type: 'string', minLength: 1, pattern: '^\\S+$' },
+      default: [],
+      description: 'architectures synced (exact names: x86_64, noarch, src; empty: all)',
+    },
+    retainPackageVersions: {
+      type: 'integer',
+      minimum: 0,
+      default: 0,
+      description: 'keep only the N newest versions (rpm order) of each name.arch; 0 keeps all',
+    },
   },
 };
 
@@ -74,5 +119,9 @@ export function withConfigDefaults(config: Partial<RpmImporterConfig> | undefine
     maxMetadataBytes: config?.maxMetadataBytes ?? RPM_CONFIG_DEFAULTS.maxMetadataBytes,
     maxLinkedPackages: config?.maxLinkedPackages ?? RPM_CONFIG_DEFAULTS.maxLinkedPackages,
     changelogLimit: config?.changelogLimit ?? RPM_CONFIG_DEFAULTS.changelogLimit,
+    includeNames: config?.includeNames ?? RPM_CONFIG_DEFAULTS.includeNames,
+    excludeNames: config?.excludeNames ?? RPM_CONFIG_DEFAULTS.excludeNames,
+    arches: config?.arches ?? RPM_CONFIG_DEFAULTS.arches,
+    retainPackageVersions: config?.retainPackageVersions ?? RPM_CONFIG_DEFAULTS.retainPackageVersions,
   };
 }

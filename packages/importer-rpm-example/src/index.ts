@@ -16,3 +16,4 @@ export type { Changelog, Dependency, PackageDetails, PackageFile } from './metad
 export { readAdvisoriesInThread, readPrimaryPackagesInThread, type MetadataThreadOptions } from './metadata/metadata-thread-reader.js';
 export { advisoryOf, UPDATEINFO_RECORDS, type Advisory, type AdvisoryPackage, type AdvisoryReference } from './metadata/updateinfo-advisory.js';
 export { displayUrl, storedRelativePath, locationUrl, repositoryBaseUrl } from './metadata/location.js';
+export { compareEvr, parseEvr, rpmvercmp, type Evr } from './version/rpm-version-compare.js';

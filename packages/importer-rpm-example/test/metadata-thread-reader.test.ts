@@ -14,10 +14,11 @@ import {
   UPDATEINFO_RECORDS,
   type Advisory,
   type MetadataFile,
+  type Nevra,
   type PrimaryPackage,
 } from '@tributary/importer-rpm-example';
 import { canonicalJson } from '@tributary/plugin-api';
-import { readInThread, readPackageEntriesInThread, startMetadataThread } from '../src/metadata/metadata-thread-reader';
+import { readInThread, readPackageEntriesInThread, readPackageNevrasInThread, startMetadataThread } from '../src/metadata/metadata-thread-reader';
 import { packageEntryOf, packageMetadata, packEntries, unpackEntries, type PackageEntry } from '../src/metadata/package-entry';
 
 /** Tests run from source; the parsing thread runs the build (`npm test` builds first). */
@@ -217,13 +218,24 @@ describe('readPrimaryPackagesInThread, readAdvisoriesInThread', () => {
     expect(thread).toBeDefined();
     const entries: PackageEntry[] = [];
     for await (const batch of readPackageEntriesInThread(primary, { maxBytes: 1 << 30, thread })) entries.push(...batch);
-    expect(entries).toEqual(here.map(packageEntryOf));
+    expect(entries).toEqual(here.map((p) => packageEntryOf(p)));
     for (const [i, entry] of entries.entries()) {
       expect(entry.metadataJson).toBe(canonicalJson(packageMetadata(here[i]!)));
       expect(entry.packageSize).toBe(here[i]!.size.package);
     }
     // taken by the reader, which ended it: stopping it again does nothing
     await thread!.stop();
+  });
+
+  test('NEVRAs (the first reading of retainPackageVersions) are those of the packages the parser gives, on a thread and without one', async () => {
+    const primary = await file('nevras-primary.xml.gz', primaryXml(700));
+    const here = (await all(readPrimaryPackages(primary, { maxBytes: 1 << 30 }))).packages.map(({ name, epoch, version, release, arch }) => ({ name, epoch, version, release, arch }));
+    const threaded: Nevra[] = [];
+    for await (const batch of readPackageNevrasInThread(primary, { maxBytes: 1 << 30 })) threaded.push(...batch);
+    expect(threaded).toEqual(here);
+    const inline: Nevra[] = [];
+    for await (const batch of readInThread<Nevra>('primary-nevras', primary, { maxBytes: 1 << 30 }, undefined)) inline.push(...batch);
+    expect(inline).toEqual(here);
   });
 
   test('package entries cross packed as one flat list per batch and come back as they were, xml:base and missing size included', () => {

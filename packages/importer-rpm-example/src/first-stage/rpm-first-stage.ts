@@ -19,6 +19,10 @@ import type { PackageEntry } from '../metadata/package-entry.js';
 import { nevraOf } from '../metadata/primary-package.js';
 import { parseRepomd, type RepomdRecord } from '../metadata/repomd.js';
 import { advisoryMetadata } from '../metadata/updateinfo-advisory.js';
+import { NameArchFilter } from '../selection/name-arch-filter.js';
+import type { RetainedVersions } from '../selection/newest-versions.js';
+import { readNewestVersions } from '../selection/newest-versions-reading.js';
+import { ExclusionCounts, PackageSelection } from '../selection/package-selection.js';
 import { AdvisoryPackageLinks } from './advisory-package-links.js';
 import { NevraSet } from './nevra-set.js';
 import { packageContent } from './package-content.js';
@@ -40,8 +44,10 @@ const DUPLICATES_LOGGED = 20;
  *    the downloader verifies them before a byte is parsed. filelists and other are read with
  *    primary, on its thread, and what they say of each package goes into its unit (files,
  *    changelogs): repodata can then be generated for any version (see rpm-publisher.ts).
- * 3. updateinfo is read once for the NEVRAs advisories name (see AdvisoryPackageLinks), then
- *    primary streams into package units, then updateinfo again into advisories.
+ * 3. With retainPackageVersions, primary is read once for the versions of each name.arch (see
+ *    NewestVersions). updateinfo is read once for the NEVRAs advisories name (see
+ *    AdvisoryPackageLinks), then primary streams into package units, then updateinfo again into
+ *    advisories. Packages the filters leave out are never emitted, and advisories list none of them.
  * 4. Metadata units come last: the files already fetched are handed over, not fetched twice.
  *    Metadata units of the previous version that repomd.xml no longer lists are unassociated even
  *    without mirror, since an exported tree must hold one consistent set of metadata.
@@ -49,11 +55,14 @@ const DUPLICATES_LOGGED = 20;
 export class RpmFirstStage extends Stage {
   private readonly config: RpmImporterConfig;
   private readonly baseUrl: string;
+  private readonly nameArchFilter: NameArchFilter | undefined;
 
   constructor(private readonly ctx: FirstStageContext<RpmImporterConfig>) {
     super('RpmFirstStage');
     this.config = withConfigDefaults(ctx.config);
     this.baseUrl = repositoryBaseUrl(ctx.settings.url);
+    // the schema cannot tell a glob picomatch refuses: it fails here, before any request
+    this.nameArchFilter = NameArchFilter.of(this.config);
   }
 
   override async run(): Promise<void> {
@@ -77,6 +86,9 @@ export class RpmFirstStage extends Stage {
 
     // primary's parsing thread loads while primary downloads
     const primaryThread = startMetadataThread();
+    const retaining = this.config.retainPackageVersions > 0;
+    // with retention primary is read twice: the second reading's thread loads during the first
+    let entriesThread = primaryThread;
     try {
       const fetched = new Map<RepomdRecord, DownloadedFile>();
       // filelists and other are read with primary: what they say of each package is kept
@@ -91,10 +103,18 @@ export class RpmFirstStage extends Stage {
       };
       if (!filelists || !other) log.info(`repomd.xml lists no ${[filelists ? '' : 'filelists', other ? '' : 'other'].filter(Boolean).join(' and ')}: packages keep the files primary lists${other ? '' : ' and no changelogs'}`);
 
+      const primaryFile = this.metadataFile(primary, fetched);
+      let retained: RetainedVersions | undefined;
+      if (retaining) {
+        entriesThread = startMetadataThread();
+        retained = await this.retainedVersions(primaryFile, primaryThread);
+      }
+      const selection = new PackageSelection(this.nameArchFilter, retained);
       const links = new AdvisoryPackageLinks(this.config.maxLinkedPackages);
-      if (updateinfo) await this.collectAdvisoryPackages(this.metadataFile(updateinfo, fetched), links);
-      await this.emitPackages(this.metadataFile(primary, fetched), links, primaryThread, details);
-      if (updateinfo) await this.emitAdvisories(this.metadataFile(updateinfo, fetched), links);
+      if (updateinfo) await this.collectAdvisoryPackages(this.metadataFile(updateinfo, fetched), links, selection);
+      // the first reading verified the open-checksum; the file has not changed since
+      await this.emitPackages(retaining ? withoutOpenDigests(primaryFile) : primaryFile, links, entriesThread, selection, details);
+      if (updateinfo) await this.emitAdvisories(this.metadataFile(updateinfo, fetched), links, selection);
 
       const keys: UnitKey[] = [];
       for (const record of records) {
@@ -108,6 +128,7 @@ export class RpmFirstStage extends Stage {
       await this.unassociateStaleMetadata(keys);
     } finally {
       await primaryThread?.stop();
+      if (entriesThread !== primaryThread) await entriesThread?.stop();
     }
   }
 
@@ -134,17 +155,35 @@ export class RpmFirstStage extends Stage {
     return { maxBytes: this.config.maxMetadataBytes, signal: this.signal, onWarning: (message: string) => this.ctx.log.warn(message) };
   }
 
-  private async collectAdvisoryPackages(file: MetadataFile, links: AdvisoryPackageLinks): Promise<void> {
+  /** The first reading of primary, for retainPackageVersions (see readNewestVersions). */
+  private async retainedVersions(file: MetadataFile, thread: StartedMetadataThread | undefined): Promise<RetainedVersions> {
+    const count = this.config.retainPackageVersions;
+    // no onWarning: what primary has wrong but harmless, the second reading logs
+    const reading = await readNewestVersions(file, count, this.nameArchFilter, { maxBytes: this.config.maxMetadataBytes, signal: this.signal, ...(thread ? { thread } : {}) });
+    const { retained } = reading;
+    this.ctx.log.info(
+      `retainPackageVersions ${count}: primary read for versions first (${reading.packages} packages, ${reading.keys} name.arch, ${retained.trimmedKeys} with older versions left out) in ${Math.round(reading.milliseconds)} ms`,
+    );
+    return retained;
+  }
+
+  private async collectAdvisoryPackages(file: MetadataFile, links: AdvisoryPackageLinks, selection: PackageSelection): Promise<void> {
     // on this thread: nothing else runs until the pipeline gets its first package
     for await (const advisories of readAdvisories(file, this.readOptions)) {
-      for (const advisory of advisories) for (const p of advisory.packages) links.want(p);
+      for (const advisory of advisories) for (const p of advisory.packages) if (selection.keeps(p)) links.want(p);
     }
     if (links.overflow > 0) {
       this.ctx.log.warn(`advisories name more than ${this.config.maxLinkedPackages} distinct packages (config maxLinkedPackages); ${links.overflow} of them are listed without a unit link`);
     }
   }
 
-  private async emitPackages(file: MetadataFile, links: AdvisoryPackageLinks, thread: StartedMetadataThread | undefined, details: PackageDetailsFiles): Promise<void> {
+  private async emitPackages(
+    file: MetadataFile,
+    links: AdvisoryPackageLinks,
+    thread: StartedMetadataThread | undefined,
+    selection: PackageSelection,
+    details: PackageDetailsFiles,
+  ): Promise<void> {
     const source = `primary metadata ${file.href}`;
     // The only per-package state kept while primary streams: a hash per NEVRA, to drop duplicates.
     const seen = new NevraSet();
@@ -152,10 +191,19 @@ export class RpmFirstStage extends Stage {
     let droppedCount = 0;
     let emitted = 0;
     const baseUrl = this.baseUrl;
+    const selecting = !selection.keepsEverything;
+    const excluded = new ExclusionCounts();
     // content is built as the next queue takes it, and a batch is passed on awaiting only while that queue is full
     function* contentsOf(packages: readonly PackageEntry[]): Generator<DeclarativeContent> {
       for (const p of packages) {
         const { key } = p;
+        if (selecting) {
+          const exclusion = selection.exclusionOf(key);
+          if (exclusion !== undefined) {
+            excluded.add(exclusion);
+            continue;
+          }
+        }
         if (!seen.add(key)) {
           droppedCount++;
           if (dropped.length < DUPLICATES_LOGGED) dropped.push(`${nevraOf(key)} (${key.checksumType}:${key.checksum.slice(0, 16)}…, line ${p.line})`);
@@ -171,7 +219,7 @@ export class RpmFirstStage extends Stage {
     for await (const packages of readPackageEntriesInThread(file, { ...this.readOptions, details, ...(thread ? { thread } : {}) })) {
       await this.putAll(contentsOf(packages));
     }
-    this.ctx.log.info(`primary: ${emitted} packages`);
+    this.ctx.log.info(`primary: ${emitted} packages${excluded.total > 0 ? `; the filters left out ${excluded.total} (${excluded})` : ''}`);
     if (droppedCount > 0) {
       this.ctx.log.warn(
         `primary lists ${droppedCount} package(s) whose NEVRA appeared earlier; the first entry of each NEVRA is kept and these are dropped: ${dropped.join(', ')}${droppedCount > dropped.length ? ', …' : ''}`,
@@ -179,11 +227,17 @@ export class RpmFirstStage extends Stage {
     }
   }
 
-  private async emitAdvisories(file: MetadataFile, links: AdvisoryPackageLinks): Promise<void> {
+  /**
+   * Advisories, each listing the packages upstream lists less those the filters leave out (a
+   * package in no primary is listed as before, unless the name and arch filter rules it out). An
+   * advisory left with no package is kept: its text and references still describe the update.
+   */
+  private async emitAdvisories(file: MetadataFile, links: AdvisoryPackageLinks, selection: PackageSelection): Promise<void> {
     const source = `updateinfo metadata ${file.href}`;
     const seen = new Set<string>();
     let emitted = 0;
     let linked = 0;
+    let unlisted = 0;
     // read on a thread of its own, while this one runs the pipeline on the last packages and the advisories before
     for await (const advisories of readAdvisoriesInThread(file, this.readOptions)) {
       for (const advisory of advisories) {
@@ -192,13 +246,17 @@ export class RpmFirstStage extends Stage {
           continue;
         }
         seen.add(advisory.id);
-        const packageUnitIds = await links.unitIds(advisory.packages);
+        const packages = selection.keepsEverything ? advisory.packages : advisory.packages.filter((p) => selection.keeps(p));
+        unlisted += advisory.packages.length - packages.length;
+        const packageUnitIds = await links.unitIds(packages);
         linked += packageUnitIds.length;
-        await this.put(new DeclarativeContent({ typeId: RPM_ADVISORY, key: { id: advisory.id }, metadata: advisoryMetadata(advisory, packageUnitIds) }));
+        // the spread keeps the keys' order, so the metadata stays canonical as built
+        const listed = packages === advisory.packages ? advisory : { ...advisory, packages };
+        await this.put(new DeclarativeContent({ typeId: RPM_ADVISORY, key: { id: advisory.id }, metadata: advisoryMetadata(listed, packageUnitIds) }));
         emitted++;
       }
     }
-    this.ctx.log.info(`updateinfo: ${emitted} advisories, ${linked} links to packages of this sync`);
+    this.ctx.log.info(`updateinfo: ${emitted} advisories, ${linked} links to packages of this sync${unlisted > 0 ? `; ${unlisted} package reference(s) left out by the filters` : ''}`);
   }
 
   private async unassociateStaleMetadata(current: readonly UnitKey[]): Promise<void> {
@@ -224,6 +282,12 @@ function uniqueRecords(records: readonly RepomdRecord[]): RepomdRecord[] {
     seen.add(key);
     return true;
   });
+}
+
+/** The file without its open-checksums: for a second reading of a file the first one verified. */
+function withoutOpenDigests(file: MetadataFile): MetadataFile {
+  const { openDigests: _verified, ...rest } = file;
+  return rest;
 }
 
 function duplicatedTypes(records: readonly RepomdRecord[]): string[] {

@@ -13,7 +13,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { errorData } from '@tributary/plugin-api';
 import { readMetadataItems } from './metadata-items.js';
+import { packNevras } from './nevra-batch.js';
 import { packEntries, type PackageEntry } from './package-entry.js';
+import type { Nevra } from './primary-package.js';
 import type {
   MetadataThreadCredit,
   MetadataThreadMessage,
@@ -66,8 +68,12 @@ async function post(message: MetadataThreadMessage): Promise<void> {
 }
 
 async function parse(task: MetadataThreadTask): Promise<void> {
-  // package entries cross as one flat list per batch (see packEntries)
-  const items = (batch: unknown[]): unknown[] => (task.kind === 'primary-entries' ? packEntries(batch as PackageEntry[]) : batch);
+  // package entries and NEVRAs cross as one flat list per batch (see packEntries)
+  const items = (batch: unknown[]): unknown[] => {
+    if (task.kind === 'primary-entries') return packEntries(batch as PackageEntry[]);
+    if (task.kind === 'primary-nevras') return packNevras(batch as Nevra[]);
+    return batch;
+  };
   let batch: unknown[] = [];
   const warnings: string[] = [];
   const onWarning = (message: string) => void warnings.push(message);

@@ -4,10 +4,11 @@ import type { PackageDetailsFiles } from './package-details-reader.js';
 
 /**
  * What a metadata-parsing thread reads: `primary` gives PrimaryPackages, `primary-entries` the
- * same packages as PackageEntries (what the first stage needs, metadata as text), `updateinfo`
+ * same packages as PackageEntries (what the first stage needs, metadata as text),
+ * `primary-nevras` only their NEVRAs (the first pass of retainPackageVersions), `updateinfo`
  * gives Advisories.
  */
-export type MetadataThreadKind = 'primary' | 'primary-entries' | 'updateinfo';
+export type MetadataThreadKind = 'primary' | 'primary-entries' | 'primary-nevras' | 'updateinfo';
 
 /** What a metadata-parsing thread is started with. */
 export interface MetadataThreadTask {

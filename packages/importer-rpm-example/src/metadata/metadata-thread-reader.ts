@@ -12,9 +12,10 @@ import type {
   MetadataThreadStop,
   MetadataThreadTask,
 } from './metadata-thread-protocol.js';
+import { unpackNevras } from './nevra-batch.js';
 import type { PackageDetailsFiles } from './package-details-reader.js';
 import { unpackEntries, type PackageEntry } from './package-entry.js';
-import type { PrimaryPackage } from './primary-package.js';
+import type { Nevra, PrimaryPackage } from './primary-package.js';
 import type { Advisory } from './updateinfo-advisory.js';
 
 export interface MetadataThreadOptions extends ReadMetadataOptions {
@@ -96,6 +97,14 @@ export function readPackageEntriesInThread(file: MetadataFile, options: Metadata
   return readInThread<PackageEntry>('primary-entries', file, options);
 }
 
+/**
+ * The NEVRAs of primary.xml's packages, and nothing else of them: what the first pass of
+ * `retainPackageVersions` needs, parsed on a thread of their own. See {@link readInThread}.
+ */
+export function readPackageNevrasInThread(file: MetadataFile, options: MetadataThreadOptions): AsyncGenerator<Nevra[]> {
+  return readInThread<Nevra>('primary-nevras', file, options);
+}
+
 /** The advisories of an updateinfo.xml file (see `advisoryOf`), read on a thread of their own. See {@link readInThread}. */
 export function readAdvisoriesInThread(file: MetadataFile, options: MetadataThreadOptions): AsyncGenerator<Advisory[]> {
   return readInThread<Advisory>('updateinfo', file, options);
@@ -163,13 +172,20 @@ export async function* readInThread<T>(
       }
       if (message.kind === 'error') throw errorFromData(message.error);
       worker.postMessage({ kind: 'credit' } satisfies MetadataThreadCredit);
-      yield (kind === 'primary-entries' ? unpackEntries(message.items as (string | number | null)[]) : message.items) as T[];
+      yield unpacked(kind, message.items) as T[];
     }
   } finally {
     signal?.removeEventListener('abort', notify);
     worker.off('exit', onExit);
     await endThread(worker, exited);
   }
+}
+
+/** A batch as the parsing thread posted it, made items again (see metadata-parse-thread.ts). */
+function unpacked(kind: MetadataThreadKind, items: unknown[]): unknown[] {
+  if (kind === 'primary-entries') return unpackEntries(items as (string | number | null)[]);
+  if (kind === 'primary-nevras') return unpackNevras(items as string[]);
+  return items;
 }
 
 function exitOf(worker: Worker): Promise<void> {
