@@ -313,5 +313,5 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   'orphans cleanup': orphansCleanup,
   'plugins list': pluginsList,
   ...SERVE_COMMANDS,
-};
   ...VERSION_COMMANDS,
+};

@@ -28,10 +28,10 @@ import { CONTENT_STORE, HOST_OPTIONS, type HostOptionsToken } from '../tokens.js
 
 /** Scratch that names no repository, untouched this long, belongs to a host that crashed. */
 const STALE_SCRATCH_MS = 24 * 3600 * 1000;
-
-/** A running Tributary host. Create one with `createHost()`. */
 /** Orphan cleanup keeps what was stored less than this long ago, unless told otherwise. */
 export const DEFAULT_PROTECT_MINUTES = 60;
+
+/** A running Tributary host. Create one with `createHost()`. */
 export class Host {
   readonly store: ContentStore;
   readonly storage: ArtifactStorage;
@@ -42,20 +42,15 @@ export class Host {
   readonly distributions: Distributions;
   private readonly options: HostOptionsToken;
   private readonly syncs: SyncService;
+  private readonly versionHistory: VersionHistory;
+  private readonly changes: RepositoryChanges;
 
   constructor(private readonly container: DependencyContainer) {
     this.store = container.resolve<ContentStore>(CONTENT_STORE);
     this.storage = container.resolve(ArtifactStorage);
     this.plugins = container.resolve(PluginRegistry);
-  private readonly versionHistory: VersionHistory;
-  private readonly changes: RepositoryChanges;
     this.options = container.resolve<HostOptionsToken>(HOST_OPTIONS);
     this.syncs = new SyncService(container);
-    this.publications = new PublicationService(this.store, this.storage, this.plugins);
-    this.distributions = new Distributions(this.store, this.publications);
-  }
-
-  registerPlugin(plugin: unknown, config?: Record<string, unknown>): ImporterPlugin {
     this.versionHistory = new VersionHistory(this.store);
     this.changes = new RepositoryChanges({
       store: this.store,
@@ -65,6 +60,11 @@ export class Host {
       withLease: (repository, work) => this.withLease(repository, work),
       checkTypeKnown: (typeId, present) => this.checkTypeKnown(typeId, present),
     });
+    this.publications = new PublicationService(this.store, this.storage, this.plugins);
+    this.distributions = new Distributions(this.store, this.publications);
+  }
+
+  registerPlugin(plugin: unknown, config?: Record<string, unknown>): ImporterPlugin {
     return this.plugins.register(plugin, config);
   }
 
@@ -132,23 +132,6 @@ export class Host {
     return this.store.listSyncRecords(repository.id, limit);
   }
 
-  /**
-   * The publication of a version (default: the latest) by the repository's publisher with
-   * `options`; built now unless one exists.
-   */
-  async publish(name: string, options: { version?: number; options?: Readonly<Record<string, unknown>>; signal?: AbortSignal } = {}): Promise<PublicationRecord> {
-    const repository = await this.getRepository(name);
-    const version = await this.versionHistory.check(repository, options.version);
-    return this.publications.publish(repository, { ...options, version });
-  }
-
-  /**
-   * Writes a version's publication (default: the latest's) into `directory`, which must be empty
-   * unless `clean`. Bytes of on-demand files are fetched (with `remote`'s settings) and kept.
-   */
-  async exportRepository(name: string, directory: string, options: ExportOptions = {}): Promise<ExportResult> {
-    const publication = await this.publish(name, options);
-    const repository = await this.getRepository(name);
   /**
    * Changes a repository's settings: description, feed url (kept without credentials), importer
    * config, importer, and `retainVersions` (keep only the newest K versions; null keeps all).
@@ -239,6 +222,23 @@ export class Host {
     return this.changes.copy(await this.getRepository(source), await this.getRepository(target), options);
   }
 
+  /**
+   * The publication of a version (default: the latest) by the repository's publisher with
+   * `options`; built now unless one exists.
+   */
+  async publish(name: string, options: { version?: number; options?: Readonly<Record<string, unknown>>; signal?: AbortSignal } = {}): Promise<PublicationRecord> {
+    const repository = await this.getRepository(name);
+    const version = await this.versionHistory.check(repository, options.version);
+    return this.publications.publish(repository, { ...options, version });
+  }
+
+  /**
+   * Writes a version's publication (default: the latest's) into `directory`, which must be empty
+   * unless `clean`. Bytes of on-demand files are fetched (with `remote`'s settings) and kept.
+   */
+  async exportRepository(name: string, directory: string, options: ExportOptions = {}): Promise<ExportResult> {
+    const publication = await this.publish(name, options);
+    const repository = await this.getRepository(name);
     const onDemand = new OnDemandArtifacts(this.store, this.storage, options.remote ?? {});
     try {
       return await exportPublication(this.store, this.storage, onDemand, repository, publication, directory, options);
@@ -286,14 +286,6 @@ export class Host {
           });
         }
       }
-    }
-  }
-
-  async close(): Promise<void> {
-    try {
-      await this.store.close();
-    } finally {
-      await this.storage.close();
       const { units, artifacts } = await this.store.deleteOrphans({ storedBefore: Date.now() - protectMinutes * 60_000 });
       await this.storage.remove(artifacts);
       const { scopes: tempScopes, stagedFiles } = await this.storage.sweepLeftovers(
@@ -307,6 +299,14 @@ export class Host {
       return { units, artifacts: artifacts.length, tempScopes, stagedFiles };
     } finally {
       await gate.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.store.close();
+    } finally {
+      await this.storage.close();
       this.container.clearInstances();
     }
   }

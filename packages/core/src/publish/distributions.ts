@@ -154,11 +154,11 @@ async function checkVersion(store: ContentStore, repository: RepositoryRecord, v
       details: { repository: repository.name, version },
     });
   }
-  return version;
-}
   const record = version === repository.latestVersion ? undefined : await store.getVersionRecord(repository.id, version);
   if (record !== undefined && record.deletedAt !== null) {
     throw new TributaryError(ErrorCodes.VERSION_NOT_FOUND, `version ${version} of repository '${repository.name}' was deleted (at ${record.deletedAt})`, {
       details: { repository: repository.name, version, deletedAt: record.deletedAt },
     });
   }
+  return version;
+}

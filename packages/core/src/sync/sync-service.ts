@@ -24,8 +24,8 @@ import { LeaseKeeper } from './lease-keeper.js';
 import { settingsHash } from './settings-hash.js';
 import { SyncLogger } from './sync-logger.js';
 import { SyncReportBuilder } from './sync-report-builder.js';
-import { createSyncSession } from './sync-session.js';
 import { VersionHistory } from '../versions/version-history.js';
+import { createSyncSession } from './sync-session.js';
 
 export interface SyncOptions {
   /** Importer name; defaults to the repository's importer. */
@@ -152,6 +152,7 @@ export class SyncService {
       // the next sync must compare every unit, or an unchanged index would never retry the skipped ones
       const fingerprint = running.report.skipped > 0 ? null : importerFingerprint;
       const resultVersion = await this.commitOrKeep(running, version);
+      if (resultVersion === version) await this.keepHistory(running, version, historyId);
       if (options.remember !== false) await this.remember(plan);
       const built = this.finalReport(running);
       await this.store.finishSyncRecord(historyId, { status: 'succeeded', finishedAt: new Date().toISOString(), report: built, error: null, fingerprint, resultVersion });
@@ -168,7 +169,6 @@ export class SyncService {
     } catch (error) {
       throw await this.rollBack(running, version, historyId, error);
     } finally {
-      if (resultVersion === version) await this.keepHistory(running, version, historyId);
       options.signal?.removeEventListener('abort', onExternalAbort);
       await this.storage.dropScope(running.syncId).catch(() => undefined);
       await running.lease.release();
@@ -415,6 +415,18 @@ export class SyncService {
     await this.store.updateRepository(repository.id, { importer: importerName, feedUrl, policy, config });
   }
 
+  /**
+   * Records that this sync made `version` (its counts from the report's, no second reading of the
+   * rows) and deletes the versions the repository's retention no longer keeps. The commit stands
+   * whatever happens here: a failure is a warning in the sync's log.
+   */
+  private async keepHistory(running: RunningSync, version: number, historyId: string): Promise<void> {
+    const { added, removed } = running.report.build();
+    const { deleted, warnings } = await new VersionHistory(this.store).committed(running.plan.repository, version, { kind: 'sync', syncId: historyId }, { added, removed });
+    if (deleted.length > 0) running.logger.info(`retention deleted version${deleted.length > 1 ? 's' : ''} ${deleted.join(', ')}`);
+    for (const warning of warnings) running.logger.warn(warning);
+  }
+
   private finalReport(running: RunningSync): SyncReport {
     running.report.timings = { ...running.report.timings, total: Date.now() - running.started };
     return running.report.build();
@@ -457,18 +469,6 @@ async function closeAbandonedRecords(store: ContentStore, repoId: string): Promi
     await store.finishSyncRecord(record.id, { status: 'failed', finishedAt: new Date().toISOString(), report: null, error: error.toJSON(), fingerprint: null, resultVersion: record.version - 1 });
   }
 }
-
-  /**
-   * Records that this sync made `version` (its counts from the report's, no second reading of the
-   * rows) and deletes the versions the repository's retention no longer keeps. The commit stands
-   * whatever happens here: a failure is a warning in the sync's log.
-   */
-  private async keepHistory(running: RunningSync, version: number, historyId: string): Promise<void> {
-    const { added, removed } = running.report.build();
-    const { deleted, warnings } = await new VersionHistory(this.store).committed(running.plan.repository, version, { kind: 'sync', syncId: historyId }, { added, removed });
-    if (deleted.length > 0) running.logger.info(`retention deleted version${deleted.length > 1 ? 's' : ''} ${deleted.join(', ')}`);
-    for (const warning of warnings) running.logger.warn(warning);
-  }
 
 /**
  * The host's downloader as a plugin gets it: a download given no signal (or another one) still stops
