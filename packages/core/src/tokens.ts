@@ -26,4 +26,6 @@ export interface PluginCatalog {
   contentType(typeId: string): ContentTypeDefinition;
   /** Checks a unit's metadata against its type's schema; TRIBUTARY_ERR_UNIT_METADATA_INVALID on failure. */
   validateMetadata(typeId: string, metadata: unknown): void;
+  /** Publish options checked against the importer's publisher's schema (defaults filled in). */
+  validatePublishOptions(pluginName: string, options: unknown): Record<string, unknown>;
 }

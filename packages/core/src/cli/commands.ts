@@ -1,33 +1,18 @@
 import { ErrorCodes, isTributaryError, type DownloadPolicy, type SkippedUnits, type SyncReport } from '@tributary/plugin-api';
-import { redactUrl, type RemoteOptions } from '../download/index.js';
+import { redactUrl } from '../download/index.js';
 import type { Host } from '../host/host.js';
 import type { RepositoryRecord, RepoUnitView, SyncRecord } from '../store/content-store.js';
 import type { OnArtifactError } from '../sync/sync-service.js';
-import { ChunkedWriter, formatBytes, plural, printJson, printTable, shorten, unitCounts, type GuardedIo } from './cli-io.js';
+import { ChunkedWriter, formatBytes, plural, printJson, printTable, shorten, unitCounts } from './cli-io.js';
 import { usage } from './cli-options.js';
 import type { CliValues } from './cli-options.js';
 import { readAhead } from './read-ahead.js';
 import { SyncProgressDisplay } from './sync-progress.js';
+import { need, type Command } from './command.js';
+
+export type { CommandArgs } from './command.js';
 import { publishOptions, SERVE_COMMANDS } from './serve-commands.js';
 import { retainOption, VERSION_COMMANDS } from './version-commands.js';
-
-export interface CommandArgs {
-  readonly host: Host;
-  readonly io: GuardedIo;
-  readonly json: boolean;
-  /** The arguments after the command's name (`repo create NAME`: `[NAME]`). */
-  readonly positionals: readonly string[];
-  readonly values: CliValues;
-  readonly remote: RemoteOptions;
-}
-
-type Command = (args: CommandArgs) => Promise<number | void>;
-
-function need(command: string, positionals: readonly string[], count: number, what: string): string[] {
-  if (positionals.length < count) throw usage(`missing ${what}`, command);
-  if (positionals.length > count) throw usage(`unexpected argument '${positionals[count]}'`, command);
-  return positionals.slice(0, count) as string[];
-}
 
 function parseConfig(command: string, text: string | undefined): Record<string, unknown> | undefined {
   if (text === undefined) return undefined;

@@ -3,17 +3,9 @@ import type { DistributionView } from '../publish/distributions.js';
 import type { AccessRecord } from '../serve/content-app.js';
 import { formatBytes, plural, printJson, printTable } from './cli-io.js';
 import { usage, type CliValues } from './cli-options.js';
-import type { CommandArgs } from './commands.js';
-
-type Command = (args: CommandArgs) => Promise<number | void>;
+import { need, type Command } from './command.js';
 
 const DEFAULT_LISTEN = '127.0.0.1:24816';
-
-function need(command: string, positionals: readonly string[], count: number, what: string): string[] {
-  if (positionals.length < count) throw usage(`missing ${what}`, command);
-  if (positionals.length > count) throw usage(`unexpected argument '${positionals[count]}'`, command);
-  return positionals.slice(0, count) as string[];
-}
 
 /** `--option key=value`, repeatable: the value as JSON when it parses, else as a string. */
 export function publishOptions(command: string, values: CliValues): Record<string, unknown> | undefined {

@@ -6,9 +6,7 @@ import type { ChangeOutcome, UnitSelection } from '../versions/repository-change
 import type { VersionView } from '../versions/version-history.js';
 import { ChunkedWriter, plural, printJson, printTable, unitCounts, type CliIo } from './cli-io.js';
 import { usage, type CliValues } from './cli-options.js';
-import type { CommandArgs } from './commands.js';
-
-type Command = (args: CommandArgs) => Promise<number | void>;
+import type { Command } from './command.js';
 
 /**
  * The commands that manage what a repository holds besides syncing: its versions (list, show,

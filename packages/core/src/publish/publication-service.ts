@@ -8,7 +8,7 @@ import {
   TributaryError,
   type PublisherDefinition,
 } from '@tributary/plugin-api';
-import type { PluginRegistry } from '../host/plugin-registry.js';
+import type { PluginCatalog } from '../tokens.js';
 import type { ArtifactStorage } from '../storage/artifact-storage.js';
 import type { ContentStore, PublicationRecord, RepositoryRecord } from '../store/content-store.js';
 import { PublicationBuilder } from './publication-builder.js';
@@ -54,7 +54,7 @@ export class PublicationService {
   constructor(
     private readonly store: ContentStore,
     private readonly storage: ArtifactStorage,
-    private readonly plugins: PluginRegistry,
+    private readonly plugins: PluginCatalog,
     private readonly log: PublishLog = { info: () => undefined, warn: () => undefined },
   ) {}
 
