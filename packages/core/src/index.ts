@@ -3,7 +3,7 @@ import 'reflect-metadata';
 export { createHost, type CreateHostOptions } from './host/create-host.js';
 export { Host } from './host/host.js';
 export { limitHeapHeadroom, SYNC_HEAP_GROWING_PERCENT } from './host/heap-headroom.js';
-export type { ExportOptions, RepositoryPatch } from './host/host.js';
+export type { ExportOptions, RepositoryPatch, RepositoryUpdate } from './host/host.js';
 export type { ChangeOutcome, CopyOptions, UnitSelection } from './versions/repository-changes.js';
 export type { VersionView } from './versions/version-history.js';
 export { compileFilter, parseFilter, type UnitFilter, type FilterNode, type FilterValue, type FilterableUnit } from './filter/unit-filter.js';

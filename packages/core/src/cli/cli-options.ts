@@ -206,7 +206,7 @@ const COMMAND_SPECS: readonly CommandSpec[] = [
       url: 'a new upstream url for its syncs (default: unchanged)',
       config: "new importer settings, a JSON object (default: unchanged)",
       importer: 'another importer for its syncs (default: unchanged)',
-      'retain-versions': "keep only the newest K versions: after each commit (sync, rollback, copy, units add|remove) the older ones are deleted, except one a distribution serves; 'all' keeps every version (default: unchanged)",
+      'retain-versions': "keep only the newest K versions (version 0 counts): the older ones are deleted now and after each commit (sync, rollback, copy, units add|remove), except one a distribution serves; 'all' keeps every version (default: unchanged)",
     },
     notes: "Versions deleted by retention can no longer be read ('units --version', 'export --version', distributions);\n'orphans cleanup' then removes the units and files no remaining version holds.",
   },

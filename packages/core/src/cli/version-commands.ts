@@ -144,9 +144,13 @@ const repoUpdate: Command = async ({ host, io, json, positionals, values }) => {
     ...(retainVersions !== undefined ? { retainVersions } : {}),
   };
   if (Object.keys(patch).length === 0) throw usage('nothing to update: give --description, --url, --config, --importer or --retain-versions', 'repo update');
-  const updated = await host.updateRepository(name!, patch);
-  if (json) printJson(io, { name: updated.name, description: updated.description, importer: updated.importer, config: updated.config, retainVersions: updated.retainVersions, updatedAt: updated.updatedAt });
-  else io.stdout.write(`updated repository '${updated.name}'${updated.retainVersions !== null ? ` (keeps the newest ${plural(updated.retainVersions, 'version')})` : ''}\n`);
+  const { repository: updated, deletedVersions } = await host.updateRepository(name!, patch);
+  if (json) {
+    printJson(io, { name: updated.name, description: updated.description, importer: updated.importer, config: updated.config, retainVersions: updated.retainVersions, updatedAt: updated.updatedAt, deletedVersions });
+    return;
+  }
+  io.stdout.write(`updated repository '${updated.name}'${updated.retainVersions !== null ? ` (keeps the newest ${plural(updated.retainVersions, 'version')})` : ''}\n`);
+  if (deletedVersions.length > 0) io.stdout.write(`retention deleted version${deletedVersions.length > 1 ? 's' : ''} ${deletedVersions.join(', ')}\n`);
 };
 
 /**

@@ -134,14 +134,20 @@ export class Host {
 
   /**
    * Changes a repository's settings: description, feed url (kept without credentials), importer
-   * config, importer, and `retainVersions` (keep only the newest K versions; null keeps all).
-   * Retention applies at the next commit; the version pointer never moves here.
+   * config, importer, and `retainVersions` (keep only the newest K versions; null keeps all). A
+   * retention given applies at once (holding the repository's lease: the versions beyond it are
+   * deleted, except those a distribution pins) and after every commit from then on.
    */
-  async updateRepository(name: string, patch: RepositoryPatch): Promise<RepositoryRecord> {
+  async updateRepository(name: string, patch: RepositoryPatch): Promise<RepositoryUpdate> {
     const repository = await this.getRepository(name);
     if (patch.importer) this.plugins.get(patch.importer);
     const { feedUrl, ...rest } = patch;
-    return this.store.updateRepository(repository.id, { ...rest, ...(feedUrl !== undefined ? { feedUrl: feedUrl === null ? null : withoutCredentials(feedUrl) } : {}) });
+    const update = () => this.store.updateRepository(repository.id, { ...rest, ...(feedUrl !== undefined ? { feedUrl: feedUrl === null ? null : withoutCredentials(feedUrl) } : {}) });
+    if (typeof patch.retainVersions !== 'number') return { repository: await update(), deletedVersions: [] };
+    return this.withLease(repository, async () => {
+      const updated = await update();
+      return { repository: updated, deletedVersions: await this.versionHistory.applyRetention(updated.id) };
+    });
   }
 
   /**
@@ -372,6 +378,12 @@ export interface ExportOptions extends PublicationExportOptions {
   readonly options?: Readonly<Record<string, unknown>>;
   /** Settings for fetching on-demand bytes (TLS, proxy, credentials). */
   readonly remote?: RemoteOptions;
+}
+
+/** A repository's settings after {@link Host.updateRepository}, and the versions its retention deleted there and then. */
+export interface RepositoryUpdate {
+  readonly repository: RepositoryRecord;
+  readonly deletedVersions: readonly number[];
 }
 
 /** What {@link Host.updateRepository} may change; a field left out is kept. */
