@@ -3,16 +3,19 @@ import { once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { constants as zlib, createGzip } from 'node:zlib';
+import { Worker } from 'node:worker_threads';
+import { constants as zlib, crc32, createDeflateRaw, deflateRawSync, type DeflateRaw } from 'node:zlib';
 import type { DigestAlgorithm, DigestName, PublishContext } from '@tributary/plugin-api';
+import { crc32Combine } from './crc32-combine.js';
 
-/** Bytes of text gathered before they are written out. */
-const FLUSH_CHARS = 1 << 20;
+/** Bytes gathered before they are written out. */
+const BUFFER_BYTES = 1 << 20;
 /** Read and compression buffer size. */
 const CHUNK = 256 * 1024;
 /** createrepo_c's gzip level (zlib's default). */
 const GZIP_LEVEL = zlib.Z_DEFAULT_COMPRESSION;
+/** A gzip member's header as Node's zlib and createrepo_c write it: deflate, no name, no time, Unix. */
+const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03]);
 
 /** What repomd.xml says of a file it lists. */
 export interface RepodataRecord {
@@ -28,107 +31,171 @@ export interface RepodataRecord {
 }
 
 /**
- * One repodata XML file being generated (primary, filelists, other, updateinfo). Its body is
- * written as it is made, to a scratch file, uncompressed: the root element names the package
- * count, known only at the end, and the file's name its compressed checksum. {@link publish}
- * then streams header, body and footer through gzip into the publication, hashing both sides.
- * Memory holds one megabyte of text per document, whatever the repository's size.
+ * One repodata XML file being generated (primary, filelists, other, updateinfo), compressed while
+ * it is made. Its root element names the package count, known only at the end, and its name its
+ * compressed checksum, so the body is deflated on its own as it comes (zlib works on the thread
+ * pool: compression runs beside generation, not after it), and {@link publish} assembles the gzip
+ * member: header, the root element deflated, the body's deflate stream, the footer deflated (each
+ * part but the last ends on a sync flush, so they join into one deflate stream), and a trailer
+ * whose CRC-32 combines the parts'. The uncompressed body goes to a scratch file too, for the
+ * open-checksum (hashed, header first, on a thread of its own at the end). Memory holds a megabyte
+ * buffer per document, whatever the repository's size.
  */
 export class RepodataDocument {
   private readonly bodyPath: string;
+  private readonly deflatedPath: string;
   private readonly out: WriteStream;
-  private parts: string[] = [];
-  private chars = 0;
+  private readonly deflate: DeflateRaw;
+  private readonly deflated: WriteStream;
+  private buffer = Buffer.allocUnsafe(BUFFER_BYTES);
+  private used = 0;
+  private bodyCrc = 0;
+  private bodySize = 0;
   private failure: Error | undefined;
 
   constructor(
-    private readonly workingDir: string,
+    workingDir: string,
     readonly type: string,
   ) {
     this.bodyPath = path.join(workingDir, `${type}.body.xml`);
-    this.out = createWriteStream(this.bodyPath, { flags: 'wx' });
-    this.out.on('error', (error) => (this.failure ??= error));
+    this.deflatedPath = path.join(workingDir, `${type}.body.deflate`);
+    const fail = (error: Error) => void (this.failure ??= error);
+    this.out = createWriteStream(this.bodyPath, { flags: 'wx' }).on('error', fail);
+    this.deflate = createDeflateRaw({ level: GZIP_LEVEL, chunkSize: CHUNK, finishFlush: zlib.Z_SYNC_FLUSH }).on('error', fail);
+    this.deflated = createWriteStream(this.deflatedPath, { flags: 'wx' }).on('error', fail);
+    this.deflate.pipe(this.deflated);
   }
 
   /**
-   * Adds text to the body. Returns a promise only when a megabyte was due to be written (await it:
-   * it waits while the disk is behind); hundreds of thousands of calls then cost no promise each.
+   * Adds text to the body, encoded straight into a megabyte buffer: the text (a package's element,
+   * built by concatenation) dies young, which keeps the garbage collector's work small. Returns a
+   * promise only when the buffer was full and written out (await it: it waits while the disk or
+   * the compressor is behind); hundreds of thousands of calls cost no promise each.
    */
   write(text: string): Promise<void> | undefined {
-    this.parts.push(text);
-    this.chars += text.length;
-    return this.chars >= FLUSH_CHARS ? this.flush() : undefined;
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit
+    if (this.used + text.length * 3 <= this.buffer.length) {
+      this.used += this.buffer.write(text, this.used);
+      return undefined;
+    }
+    return this.writeLarge(text);
+  }
+
+  private async writeLarge(text: string): Promise<void> {
+    await this.flush();
+    if (text.length * 3 <= this.buffer.length) this.used += this.buffer.write(text, this.used);
+    else await this.send(Buffer.from(text));
   }
 
   private async flush(): Promise<void> {
-    if (this.failure) throw this.failure;
-    const chunk = Buffer.from(this.parts.join(''));
-    this.parts = [];
-    this.chars = 0;
-    if (!this.out.write(chunk)) await once(this.out, 'drain');
+    if (this.used === 0) return;
+    const chunk = this.buffer.subarray(0, this.used);
+    this.buffer = Buffer.allocUnsafe(BUFFER_BYTES);
+    this.used = 0;
+    await this.send(chunk);
   }
 
-  /** Writes what is left of the body and closes it. */
+  private async send(chunk: Buffer): Promise<void> {
+    if (this.failure) throw this.failure;
+    this.bodyCrc = crc32(chunk, this.bodyCrc);
+    this.bodySize += chunk.length;
+    const written = this.out.write(chunk);
+    const deflating = this.deflate.write(chunk);
+    if (!written) await once(this.out, 'drain');
+    if (!deflating) await once(this.deflate, 'drain');
+  }
+
+  /** Writes what is left of the body and closes it (its deflate stream ends on a sync flush). */
   async end(): Promise<void> {
-    if (this.chars > 0) await this.flush();
+    await this.flush();
     this.out.end();
-    await once(this.out, 'close');
+    this.deflate.end();
+    await Promise.all([once(this.out, 'close'), once(this.deflated, 'close')]);
     if (this.failure) throw this.failure;
   }
 
   /**
-   * Compresses `header` + body + `footer` with gzip as `repodata/<checksum>-<fileName>.gz` into the
-   * publication (checksums of type `checksumType`), and removes the scratch files.
+   * Publishes `header` + body + `footer`, gzipped, as `repodata/<checksum>-<fileName>.gz`
+   * (checksums of type `checksumType`), and removes the scratch files.
    */
   async publish(ctx: PublishContext<unknown>, header: string, footer: string, fileName: string, checksumType: DigestAlgorithm, timestamp: number): Promise<RepodataRecord> {
-    const compressedPath = path.join(this.workingDir, `${this.type}.xml.gz`);
-    const openHash = createHash(checksumType);
-    const hash = createHash(checksumType);
-    let openSize = 0;
-    let size = 0;
-    const bodyPath = this.bodyPath;
-    async function* document(): AsyncGenerator<Buffer> {
-      for (const part of [Buffer.from(header), bodyPath, Buffer.from(footer)]) {
-        const chunks: AsyncIterable<Buffer> | Iterable<Buffer> = typeof part === 'string' ? createReadStream(part, { highWaterMark: CHUNK }) : [part];
-        for await (const chunk of chunks) {
-          openHash.update(chunk);
-          openSize += chunk.length;
-          yield chunk;
-        }
-      }
-    }
     try {
-      await pipeline(
-        document,
-        // zlib works on the thread pool: the three documents compress side by side
-        createGzip({ level: GZIP_LEVEL, chunkSize: CHUNK }),
-        async function* (compressed: AsyncIterable<Buffer>) {
-          for await (const chunk of compressed) {
-            hash.update(chunk);
-            size += chunk.length;
-            yield chunk;
-          }
-        },
-        createWriteStream(compressedPath, { flags: 'wx' }),
-        { signal: ctx.signal },
-      );
-      const checksum = hash.digest('hex');
-      const href = `repodata/${checksum}-${fileName}.gz`;
+      const head = Buffer.from(header);
+      const foot = Buffer.from(footer);
+      const openSize = head.length + this.bodySize + foot.length;
+      const trailer = Buffer.alloc(8);
+      trailer.writeUInt32LE(crc32Combine(crc32Combine(crc32(head), this.bodyCrc, this.bodySize), crc32(foot), foot.length), 0);
+      trailer.writeUInt32LE(openSize % 2 ** 32, 4);
+      const headDeflated = deflateRawSync(head, { level: GZIP_LEVEL, finishFlush: zlib.Z_SYNC_FLUSH });
+      const footDeflated = deflateRawSync(foot, { level: GZIP_LEVEL });
+      const deflatedPath = this.deflatedPath;
+      async function* gzipped(): AsyncGenerator<Buffer> {
+        yield GZIP_HEADER;
+        yield headDeflated;
+        yield* createReadStream(deflatedPath, { highWaterMark: CHUNK });
+        yield footDeflated;
+        yield trailer;
+      }
+      const [openChecksum, compressed] = await Promise.all([hashInThread(checksumType, head, this.bodyPath, foot), digestOf(gzipped(), checksumType)]);
+      const href = `repodata/${compressed.hex}-${fileName}.gz`;
       const extra: DigestName[] = checksumType === 'sha256' ? [] : [checksumType];
-      await ctx.addFile(href, createReadStream(compressedPath, { highWaterMark: CHUNK }), { digests: extra });
-      return { type: this.type, href, checksumType, checksum, size, openChecksum: openHash.digest('hex'), openSize, timestamp };
+      await ctx.addFile(href, gzipped(), { digests: extra });
+      return { type: this.type, href, checksumType, checksum: compressed.hex, size: compressed.size, openChecksum, openSize, timestamp };
     } finally {
-      await rm(compressedPath, { force: true });
-      await rm(bodyPath, { force: true });
+      await this.discard();
     }
   }
 
-  /** Removes the scratch file (publishing failed or was abandoned). */
+  /** Removes the scratch files (published, or abandoned). */
   async discard(): Promise<void> {
-    if (!this.out.closed) {
-      this.out.destroy();
-      await once(this.out, 'close').catch(() => undefined);
+    for (const stream of [this.out, this.deflated]) {
+      if (!stream.closed) {
+        stream.destroy();
+        await once(stream, 'close').catch(() => undefined);
+      }
     }
+    this.deflate.destroy();
     await rm(this.bodyPath, { force: true });
+    await rm(this.deflatedPath, { force: true });
   }
+}
+
+async function digestOf(chunks: AsyncIterable<Buffer>, algorithm: DigestAlgorithm): Promise<{ hex: string; size: number }> {
+  const hash = createHash(algorithm);
+  let size = 0;
+  for await (const chunk of chunks) {
+    hash.update(chunk);
+    size += chunk.length;
+  }
+  return { hex: hash.digest('hex'), size };
+}
+
+/** Runs in a thread of its own: the digest of head + the file + foot (the open-checksum). */
+const HASH_THREAD = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { createHash } = require('node:crypto');
+const fs = require('node:fs');
+const hash = createHash(workerData.algorithm);
+hash.update(workerData.head);
+const fd = fs.openSync(workerData.path, 'r');
+const buffer = Buffer.allocUnsafe(1 << 20);
+for (let n; (n = fs.readSync(fd, buffer, 0, buffer.length, null)) > 0; ) hash.update(buffer.subarray(0, n));
+fs.closeSync(fd);
+hash.update(workerData.foot);
+parentPort.postMessage(hash.digest('hex'));
+`;
+
+/**
+ * The digest of `head`, the file at `file` and `foot`, computed on a thread of its own: hashing
+ * hundreds of megabytes is the largest piece of work left once the body is written, and the
+ * documents are hashed side by side.
+ */
+function hashInThread(algorithm: DigestAlgorithm, head: Buffer, file: string, foot: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(HASH_THREAD, { eval: true, workerData: { algorithm, head, path: file, foot } });
+    let result: string | undefined;
+    worker.once('message', (hex: string) => (result = hex));
+    worker.once('error', reject);
+    worker.once('exit', (code) => (result !== undefined ? resolve(result) : reject(new Error(`the hashing thread stopped (exit code ${code}) before its digest`))));
+  });
 }
