@@ -152,5 +152,17 @@ describe('repository versions of an rpm mirror', () => {
     await cli('export', 'mirror', path.join(work, 'export-3'), '--version', '3');
     const exported = await readdir(path.join(work, 'export-3'), { recursive: true });
     expect(exported.filter((f) => f.endsWith('.rpm')).map((f) => path.basename(f)).sort()).toEqual(['tb-base-1.0-1.noarch.rpm', HELLO_11, TOOLS].sort());
+
+    // a version a distribution serves is neither deleted nor retained away
+    await cli('distribution', 'create', 'pinned', '--repository', 'mirror', '--base-path', 'pinned', '--version', '3');
+    const refused = await failure('versions', 'delete', 'mirror', '3');
+    expect(refused).toMatchObject({ code: 'TRIBUTARY_ERR_VERSION_IN_USE', message: expect.stringContaining("distribution 'pinned'") });
+    expect(JSON.parse(await cli('--json', 'repo', 'update', 'mirror', '--retain-versions', '1'))).toMatchObject({ retainVersions: 1, deletedVersions: [] });
+    expect(lines(await cli('--json', 'versions', 'mirror')).map((v) => v['version'])).toEqual([3, 4]);
+    await cli('distribution', 'delete', 'pinned');
+    await cli('versions', 'delete', 'mirror', '3');
+    expect(lines(await cli('--json', 'versions', 'mirror')).map((v) => v['version'])).toEqual([4]);
+    // version 4 now compares with the empty state: everything it holds is added
+    expect(JSON.parse(await cli('--json', 'versions', 'show', 'mirror', '4'))).toMatchObject({ base: null, added: { 'rpm.package': 2 }, removed: {} });
   });
 });
