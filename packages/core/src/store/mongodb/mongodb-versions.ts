@@ -188,7 +188,7 @@ export class MongoVersions {
       throw new TributaryError(ErrorCodes.VERSION_NOT_FOUND, `repository ${repoId} has no committed version ${from}`, { details: { repoId, version: from } });
     }
     const present = this.collections.content.find(
-      { repoId, versionRemoved: null },
+      { repoId, versionRemoved: null, _id: ofRepository(repoId) },
       { projection: { _id: 1, unitId: 1, unitRev: 1, origin: 1, versionAdded: 1 }, hint: { _id: 1 }, batchSize: this.requests.chunkSize },
     );
     for await (const rows of this.requests.batches(present)) {
@@ -205,7 +205,7 @@ export class MongoVersions {
         ...[...chunks(end, this.requests.chunkSize)].map((ids) => ({ updateMany: { filter: { _id: { $in: ids } }, update: { $set: { versionRemoved: version } } } })),
       ]);
     }
-    const shown = this.collections.content.find({ $and: [{ repoId }, visibleIn(from)] }, { hint: { _id: 1 }, batchSize: this.requests.chunkSize });
+    const shown = this.collections.content.find({ $and: [{ repoId, _id: ofRepository(repoId) }, visibleIn(from)] }, { hint: { _id: 1 }, batchSize: this.requests.chunkSize });
     for await (const rows of this.requests.batches(shown)) {
       const stillPresent = await this.presentRows(repoId, rows.map((row) => row.unitId));
       const inserts = rows.filter((row) => !stillPresent.has(row.unitId)).map((row) => newRow(repoId, row.unitId, row.typeId, row.key, version, row.origin, row.unitRev ?? 0));
@@ -270,6 +270,14 @@ export class MongoVersions {
       ({ _id, ...fields }) => [{ updateOne: { filter: { _id }, update: { $set: fields } } }],
     );
   }
+}
+
+/**
+ * The `_id` range of a repository's content rows (`${repoId}/${unitId}/${version}`): walked in `_id`
+ * order, which the writes never change, only that repository's rows are read.
+ */
+function ofRepository(repoId: string): { $gt: string; $lt: string } {
+  return { $gt: `${repoId}/`, $lt: `${repoId}0` };
 }
 
 function versionId(repoId: string, version: number): string {
