@@ -1,6 +1,5 @@
 import { ErrorCodes, TributaryError } from '@tributary/plugin-api';
 import type { Changelog, PackageDetails, PackageFile } from './package-details.js';
-import { detachStrings } from '../xml/detached-strings.js';
 import type { StrictXmlTokenizer } from '../xml/strict-xml-tokenizer.js';
 import type { XmlAttributes } from '../xml/xml-attributes.js';
 import type { XmlResultCollector } from '../xml/xml-document-reader.js';
@@ -120,26 +119,19 @@ export class PackageDetailsCollector implements XmlResultCollector<PackageDetail
     this.changelogs.push([this.author, this.date, text]);
   }
 
+  /**
+   * The package's entry, its strings still views into the decompressed chunk: most are matched
+   * and written out at once; one that waits is detached then (see PackageDetailsJoin).
+   */
   private endPackage(pkgId: string): void {
     this.pkgId = undefined;
-    // the strings are views into the decompressed chunk: detached in one piece, as primary's are
     if (this.kind === 'filelists') {
-      const files = this.files;
-      const paths = files.map((f) => f[0]);
-      detachStrings(paths);
-      for (let i = 0; i < files.length; i++) files[i] = files[i]!.length > 1 ? [paths[i]!, files[i]![1]!] : [paths[i]!];
-      this.ready.push({ pkgId, files, chars: this.chars });
-    } else {
-      const changelogs = this.changelogs;
-      const texts = changelogs.flatMap((c) => [c[0], c[2]]);
-      detachStrings(texts);
-      let held = pkgId.length;
-      for (let i = 0; i < changelogs.length; i++) {
-        changelogs[i] = [texts[2 * i]!, changelogs[i]![1], texts[2 * i + 1]!];
-        held += texts[2 * i]!.length + texts[2 * i + 1]!.length;
-      }
-      this.ready.push({ pkgId, changelogs, chars: held });
+      this.ready.push({ pkgId, files: this.files, chars: this.chars });
+      return;
     }
+    let held = pkgId.length;
+    for (const [author, , text] of this.changelogs) held += author.length + text.length;
+    this.ready.push({ pkgId, changelogs: this.changelogs, chars: held });
   }
 
   private count(chars: number): void {

@@ -1,6 +1,7 @@
 import { openMetadata, type MetadataFile, type ReadMetadataOptions } from './metadata-file.js';
 import { PackageDetailsCollector, type PackageDetailsKind } from './package-details-collector.js';
-import type { PackageDetails } from './package-details.js';
+import type { Changelog, PackageDetails, PackageFile } from './package-details.js';
+import { detachStrings } from '../xml/detached-strings.js';
 import { readXmlDocument } from '../xml/xml-document-reader.js';
 
 /** filelists and other of the primary being read, when repomd.xml lists them. */
@@ -125,8 +126,9 @@ export class PackageDetailsJoin {
       this.unmatched++;
       return;
     }
-    this.waiting.set(details.pkgId, details);
-    this.waitingChars += details.chars;
+    const detached = detachedDetails(details);
+    this.waiting.set(detached.pkgId, detached);
+    this.waitingChars += detached.chars;
     while (this.waitingChars > this.maxWaitingChars && this.waiting.size > 0) {
       const [oldestId, oldest] = this.waiting.entries().next().value as [string, PackageDetails];
       this.waiting.delete(oldestId);
@@ -134,4 +136,19 @@ export class PackageDetailsJoin {
       this.unmatched++;
     }
   }
+}
+
+/**
+ * `details` holding only its own characters: an entry's strings are views into the decompressed
+ * chunk it was read from, which an entry waiting would keep alive (see detachStrings).
+ */
+function detachedDetails(details: PackageDetails): PackageDetails {
+  const texts = [details.pkgId];
+  for (const [path] of details.files ?? []) texts.push(path);
+  for (const [author, , text] of details.changelogs ?? []) texts.push(author, text);
+  detachStrings(texts);
+  let at = 1;
+  const files = details.files?.map((f): PackageFile => (f.length > 1 ? [texts[at++]!, f[1]!] : [texts[at++]!]));
+  const changelogs = details.changelogs?.map((c): Changelog => [texts[at++]!, c[1], texts[at++]!]);
+  return { pkgId: texts[0]!, ...(files ? { files } : {}), ...(changelogs ? { changelogs } : {}), chars: details.chars };
 }

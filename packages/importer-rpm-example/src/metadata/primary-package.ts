@@ -208,17 +208,10 @@ export function checkedPrimaryPackage(f: PrimaryPackageFields, source: string, p
   const { algorithm, hex } = checkedChecksum(f.checksumType, f.checksum, () => `${source}, line ${f.line} (package ${name})`);
   const href = f.href?.trim() || invalid(`package ${name} has no <location href>`);
   const xmlBase = f.xmlBase?.trim() || undefined;
-  // dependency fields were pooled as they were read; file paths are detached with the texts
+  // dependency fields were pooled as they were read. File paths stay views: the parsing thread
+  // writes a package's entry at once, and those that cross threads are copies anyway
   const texts = [name, version, release, hex, f.summary, f.description, f.url, f.sourcerpm, href, xmlBase ?? ''];
-  const fields = texts.length;
-  const files = f.files;
-  for (const file of files) texts.push(file[0]);
   detachStrings(texts);
-  for (let i = 0; i < files.length; i++) {
-    const file = files[i]!;
-    const path = texts[fields + i]!;
-    files[i] = file.length > 1 ? [path, file[1]!] : [path];
-  }
   return {
     name: texts[0]!,
     epoch: pool.intern(epoch),
@@ -248,7 +241,7 @@ export function checkedPrimaryPackage(f: PrimaryPackageFields, source: string, p
     enhances: f.enhances,
     recommends: f.recommends,
     supplements: f.supplements,
-    files,
+    files: f.files,
     line: f.line,
   };
 }

@@ -99,10 +99,11 @@ export class RepodataDocument {
     if (this.failure) throw this.failure;
     this.bodyCrc = crc32(chunk, this.bodyCrc);
     this.bodySize += chunk.length;
-    const written = this.out.write(chunk);
-    const deflating = this.deflate.write(chunk);
-    if (!written) await once(this.out, 'drain');
-    if (!deflating) await once(this.deflate, 'drain');
+    this.out.write(chunk);
+    this.deflate.write(chunk);
+    // asked each time: one may drain while the other is awaited
+    if (this.out.writableNeedDrain) await once(this.out, 'drain');
+    if (this.deflate.writableNeedDrain) await once(this.deflate, 'drain');
   }
 
   /** Writes what is left of the body and closes it (its deflate stream ends on a sync flush). */

@@ -11,8 +11,8 @@ import type { ChosenRepomd } from './upstream-repodata.js';
 import { REPOMD_PATH } from '../first-stage/repo-metadata-content.js';
 
 const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n';
-/** Units read from the catalog at a time. */
-const BATCH = 1000;
+/** Units read from the catalog at a time: small pages die young (at 1,000 the garbage collector took twice as long). */
+const BATCH = 100;
 
 export interface GenerateRepodataOptions {
   readonly checksumType: DigestAlgorithm;
