@@ -9,6 +9,7 @@ import { ArtifactStorage } from '../storage/artifact-storage.js';
 import type { ContentStore } from '../store/content-store.js';
 import { openStore, type StoreSpec } from '../store/open-store.js';
 import { Host } from './host.js';
+import { HostEvents } from '../events/host-events.js';
 import { CONTENT_STORE, HOST_OPTIONS, PLUGINS, type HostOptionsToken } from '../tokens.js';
 
 export interface CreateHostOptions {
@@ -56,14 +57,16 @@ export async function createHost(options: CreateHostOptions): Promise<Host> {
 
 /**
  * The container of one host's services: what {@link createHost} builds a Host on, and what each
- * sync builds its child container from (createSyncSession).
+ * sync builds its child container from (createSyncSession). The host's events (HostEvents) are
+ * created here unless given.
  */
-export function hostContainer(services: { store: ContentStore; storage: ArtifactStorage; registry: PluginRegistry; options: HostOptionsToken }): DependencyContainer {
+export function hostContainer(services: { store: ContentStore; storage: ArtifactStorage; registry: PluginRegistry; options: HostOptionsToken; events?: HostEvents }): DependencyContainer {
   const container = rootContainer.createChildContainer();
   container.register(CONTENT_STORE, { useValue: services.store });
   container.register(ArtifactStorage, { useValue: services.storage });
   container.register(PluginRegistry, { useValue: services.registry });
   container.register(PLUGINS, { useValue: services.registry });
   container.register(HOST_OPTIONS, { useValue: services.options });
+  container.register(HostEvents, { useValue: services.events ?? new HostEvents(services.options.hostId) });
   return container;
 }

@@ -43,11 +43,15 @@ export function checkBasePath(basePath: unknown): string {
   return text;
 }
 
+/** A distribution was created, updated (`view` is what it serves now) or deleted (`view` null). */
+export type DistributionChange = (change: 'created' | 'updated' | 'deleted', name: string, view: DistributionView | null) => void;
+
 /** Creates, changes and lists distributions, checking what the catalog cannot. */
 export class Distributions {
   constructor(
     private readonly store: ContentStore,
     private readonly publications: PublicationService,
+    private readonly changed: DistributionChange = () => undefined,
   ) {}
 
   async create(name: string, spec: DistributionSpec): Promise<DistributionView> {
@@ -60,7 +64,7 @@ export class Distributions {
     const version = await checkVersion(this.store, repository, spec.version ?? null);
     const publishOptions = this.publications.publisherFor(repository, spec.publishOptions ?? {}).options;
     const record = await this.store.createDistribution({ name, basePath, repoId: repository.id, version, publishOptions });
-    return this.view(record);
+    return this.told('created', await this.view(record));
   }
 
   async get(name: string): Promise<DistributionView> {
@@ -95,11 +99,17 @@ export class Distributions {
       changes.version = await checkVersion(this.store, repository, version);
       changes.publishOptions = this.publications.publisherFor(repository, patch.publishOptions ?? (patch.repository !== undefined ? {} : current.publishOptions)).options;
     }
-    return this.view(await this.store.updateDistribution(name, changes));
+    return this.told('updated', await this.view(await this.store.updateDistribution(name, changes)));
   }
 
   async delete(name: string): Promise<void> {
     if (!(await this.store.deleteDistribution(name))) await this.record(name);
+    this.changed('deleted', name, null);
+  }
+
+  private told(change: 'created' | 'updated', view: DistributionView): DistributionView {
+    this.changed(change, view.name, view);
+    return view;
   }
 
   private async record(name: string): Promise<DistributionRecord> {

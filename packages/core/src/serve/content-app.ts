@@ -66,9 +66,10 @@ declare module 'fastify' {
  */
 export function createContentApp(host: Host, options: ContentAppOptions = {}): ContentApp {
   const log = options.log ?? SILENT_LOG;
-  const onDemand = new OnDemandArtifacts(host.store, host.storage, options.remote ?? {}, (entry, record) =>
-    log.event('info', { path: entry.path, sha256: record.sha256, size: record.size }, 'fetched on demand and stored'),
-  );
+  const onDemand = new OnDemandArtifacts(host.store, host.storage, options.remote ?? {}, (entry, record) => {
+    log.event('info', { path: entry.path, sha256: record.sha256, size: record.size }, 'fetched on demand and stored');
+    host.emit('artifact.fetched', { via: 'serve', path: entry.path, sha256: record.sha256, size: record.size, unitId: entry.unitId });
+  });
   const resolver = new ContentResolver(host.store, host.publications, { warn: (fields, message) => log.event('warn', fields, message) }, options.cacheTtlMs ?? 1000);
   const server = Fastify({ logger: false, exposeHeadRoutes: false, return503OnClosing: true, forceCloseConnections: 'idle', routerOptions: { maxParamLength: 16_384 } });
 

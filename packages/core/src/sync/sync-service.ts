@@ -16,6 +16,7 @@ import {
 import { sourceContextOf } from '../conduit/source-digest.js';
 import type { SyncScope } from '../conduit/sync-scope.js';
 import { Downloader, redactUrl, withoutCredentials, type RemoteOptions } from '../download/index.js';
+import { HostEvents } from '../events/host-events.js';
 import { defaultStages, runPipeline, skipLimitOf, SkippedUnits, type OnArtifactError, type PipelineContext, type PipelineProgress } from '../pipeline/index.js';
 import { ArtifactStorage } from '../storage/artifact-storage.js';
 import type { ContentStore, RepositoryRecord } from '../store/content-store.js';
@@ -125,12 +126,14 @@ export class SyncService {
   private readonly plugins: PluginCatalog;
   private readonly storage: ArtifactStorage;
   private readonly hostOptions: HostOptionsToken;
+  private readonly events: HostEvents;
 
   constructor(private readonly container: DependencyContainer) {
     this.store = container.resolve<ContentStore>(CONTENT_STORE);
     this.plugins = container.resolve<PluginCatalog>(PLUGINS);
     this.storage = container.resolve(ArtifactStorage);
     this.hostOptions = container.resolve<HostOptionsToken>(HOST_OPTIONS);
+    this.events = container.resolve(HostEvents);
   }
 
   async sync(repositoryName: string, options: SyncOptions = {}): Promise<SyncOutcome> {
@@ -138,8 +141,11 @@ export class SyncService {
     const running = await this.takeLease(plan, options);
     const onExternalAbort = () => running.abort.abort(options.signal?.reason);
     options.signal?.addEventListener('abort', onExternalAbort, { once: true });
+    // a signal aborted before the sync began fires no event
+    if (options.signal?.aborted) onExternalAbort();
     let version = 0;
     let historyId: string | undefined;
+    let started = false;
     try {
       const repoId = plan.repository.id;
       await closeAbandonedRecords(this.store, repoId);
@@ -147,6 +153,18 @@ export class SyncService {
       version = await this.store.beginVersion(repoId);
       const hash = settingsHash(plan.plugin, plan.settings, plan.config);
       historyId = await this.store.startSyncRecord({ repoId, importer: plan.importerName, settingsHash: hash, version, startedAt: new Date(running.started).toISOString() });
+      started = true;
+      this.events.emit('sync.started', {
+        repository: repositoryName,
+        syncId: running.syncId,
+        importer: plan.importerName,
+        url: redactUrl(plan.settings.url),
+        policy: plan.settings.policy,
+        mirror: plan.settings.mirror,
+        force: plan.settings.force,
+        version,
+        ...(plan.skipLimit !== undefined ? { skipLimit: plan.skipLimit } : {}),
+      });
       const previousFingerprint = plan.settings.force ? undefined : await this.store.lastFingerprint(repoId, hash);
       const importerFingerprint = await this.runImporter(running, version, previousFingerprint, options);
       // the next sync must compare every unit, or an unchanged index would never retry the skipped ones
@@ -159,6 +177,19 @@ export class SyncService {
       historyId = undefined;
       const skipped = running.report.skipped;
       running.logger.info(`sync of '${repositoryName}' succeeded: version ${resultVersion}${skipped > 0 ? ` (${skipped} unit(s) left out: their files failed)` : ''}`);
+      this.events.emit('sync.finished', {
+        repository: repositoryName,
+        syncId: running.syncId,
+        version: resultVersion,
+        newVersion: resultVersion === version,
+        added: built.added,
+        updated: built.updated,
+        removed: built.removed,
+        skipped,
+        ...(built.finishedEarly !== undefined ? { finishedEarly: built.finishedEarly } : {}),
+        durationMs: Date.now() - running.started,
+        report: built,
+      });
       return {
         repository: repositoryName,
         version: resultVersion,
@@ -167,7 +198,18 @@ export class SyncService {
         ...(built.finishedEarly !== undefined ? { finishedEarly: built.finishedEarly } : {}),
       };
     } catch (error) {
-      throw await this.rollBack(running, version, historyId, error);
+      const failure = await this.rollBack(running, version, historyId, error);
+      if (started) {
+        this.events.emit('sync.failed', {
+          repository: repositoryName,
+          syncId: running.syncId,
+          version: version - 1,
+          cancelled: failure.code === ErrorCodes.SYNC_CANCELLED,
+          error: failure,
+          durationMs: Date.now() - running.started,
+        });
+      }
+      throw failure;
     } finally {
       options.signal?.removeEventListener('abort', onExternalAbort);
       await this.storage.dropScope(running.syncId).catch(() => undefined);
@@ -372,6 +414,7 @@ export class SyncService {
     return new SkippedUnits(plan.skipLimit, (unit) => {
       report.addSkipped(unit);
       logger.warn(`left out '${unit.typeId}' ${JSON.stringify(unit.key)}: ${unit.relativePath} from ${unit.url}: ${unit.code}: ${unit.message}`);
+      this.events.emit('sync.unit-skipped', { repository: plan.repository.name, syncId: running.syncId, unit });
     });
   }
 
@@ -390,6 +433,8 @@ export class SyncService {
     }
     await running.lease.renewOrThrow();
     await this.store.commitVersion(repoId, version);
+    const { added, removed } = running.report.build();
+    this.events.emit('version.committed', { repository: running.plan.repository.name, version, by: 'sync', added, removed });
     return version;
   }
 
