@@ -11,6 +11,7 @@ import path from 'node:path';
 import { startFixtureServer, type FixtureServer } from '@tributary/conformance';
 import type { SkippedUnit, SyncReport } from '@tributary/plugin-api';
 import { buildRpmRepo, type BuiltRpmRepo } from './fixtures/rpm/build-rpm-repo.js';
+import { runCli } from '@tributary/core';
 import { runCliIn } from './cli-process';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
@@ -224,6 +225,27 @@ describe('file: corrupted, missing and wrong-sized files', () => {
     expect(skipped.units.find((u) => u.relativePath === 'f3.txt')!.message).toContain('404');
     expect(record!.report!.removed).toEqual({ file: 2 });
     expect((await units('files')).map((u) => u.key['relativePath'])).toEqual(['f0.txt', 'f1.txt', 'f2.txt', 'f4.txt', 'f5.txt', 'f6.txt', 'f8.txt', 'f9.txt']);
+  });
+
+  test("the progress lines count the units left out as the host's events tell them", async () => {
+    const { manifestUrl } = fileRepo('slow');
+    server.fault('slow/f0.txt', { status: 404 });
+    // held until the progress has shown the skip (clearFaults lets it go)
+    server.fault('slow/f9.txt', { delayMs: 600_000 });
+    let stderr = '';
+    let stdout = '';
+    const running = runCli(['--home', path.join(work, 'home-progress'), '--json', 'sync', 'files', '--create', '--importer', 'file', '--url', manifestUrl, '--on-error', 'skip'], {
+      stdout: { write: (text: string) => (stdout += text) },
+      stderr: { write: (text: string) => (stderr += text) },
+      env: { TRIBUTARY_PROGRESS_SECONDS: '0.05' },
+      cwd: work,
+    });
+    while (!stderr.includes('"skipped":1')) await new Promise((resolve) => setTimeout(resolve, 20));
+    server.clearFaults();
+    expect(await running).toBe(0);
+    const progress = stderr.trim().split('\n').map((line) => JSON.parse(line) as { progress: { repository: string; skipped?: number } });
+    expect(progress.find((p) => p.progress.skipped === 1)!.progress.repository).toBe('files');
+    expect((JSON.parse(stdout) as { report: SyncReport }).report.skipped!.count).toBe(1);
   });
 
   test('without --on-error the first bad file fails the sync, as before; a bad --on-error is a usage error', async () => {

@@ -37,6 +37,16 @@ describe('sync progress in words', () => {
     expect(d.describe()).toBe('100 added, 0 updated, 0 removed; artifacts 60 (60.0 KiB) of 100 downloaded, 60%, 10s left');
   });
 
+  it('units left out (--on-error skip) are counted as the host tells them', () => {
+    const d = display();
+    d.update({ ...idle, added: 7 });
+    expect(d.describe()).toBe('7 added, 0 updated, 0 removed');
+    d.noteSkipped();
+    expect(d.describe()).toBe('7 added, 0 updated, 0 removed; 1 unit left out');
+    d.noteSkipped();
+    expect(d.describe()).toBe('7 added, 0 updated, 0 removed; 2 units left out');
+  });
+
   it('durations', () => {
     expect([0, 4_400, 65_000, 7_380_000].map(formatDuration)).toEqual(['0s', '4s', '1m05s', '2h03m']);
   });

@@ -90,6 +90,10 @@ const sync: Command = async ({ host, io, json, positionals, values, remote }) =>
   const onError = onErrorOption(values['on-error']);
   const created = values.create ? await createIfMissing(host, name!) : false;
   const progress = SyncProgressDisplay.fromIo(io, name!, json);
+  // skips are told as they happen, not in the progress the sync reports four times a second
+  const stopCounting = host.events.on('sync.unit-skipped', (event) => {
+    if (event.repository === name) progress.noteSkipped();
+  });
   try {
     const outcome = await host.sync(name!, {
       ...(values.importer ? { importer: values.importer } : {}),
@@ -123,6 +127,8 @@ const sync: Command = async ({ host, io, json, positionals, values, remote }) =>
     // a failed --create leaves no empty repository behind (its history goes with it: the error was just printed)
     if (created) await host.deleteRepository(name!).catch(() => undefined);
     throw error;
+  } finally {
+    stopCounting();
   }
 };
 

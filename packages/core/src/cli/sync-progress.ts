@@ -17,6 +17,7 @@ export type ProgressMode = 'tty' | 'lines' | 'json' | 'off';
 export class SyncProgressDisplay {
   private frame = 0;
   private latest: SyncProgress | undefined;
+  private skipped = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly started = Date.now();
   private readonly rates = new Map<string, { at: number; done: number }>();
@@ -52,6 +53,11 @@ export class SyncProgressDisplay {
     this.latest = progress;
   }
 
+  /** A unit was left out (`--on-error skip`): counted in the next line shown. */
+  noteSkipped(): void {
+    this.skipped++;
+  }
+
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
@@ -62,7 +68,7 @@ export class SyncProgressDisplay {
     const elapsedMs = Date.now() - this.started;
     if (this.io.stderr.closed) return;
     if (this.mode === 'json') {
-      this.io.stderr.write(`${JSON.stringify({ progress: { repository: this.repository, elapsedMs, ...(this.latest ?? {}) } })}\n`);
+      this.io.stderr.write(`${JSON.stringify({ progress: { repository: this.repository, elapsedMs, ...(this.latest ?? {}), ...(this.skipped > 0 ? { skipped: this.skipped } : {}) } })}\n`);
       return;
     }
     const text = `syncing ${this.repository} (${formatDuration(elapsedMs)}): ${this.describe()}`;
@@ -76,7 +82,7 @@ export class SyncProgressDisplay {
     }
   }
 
-  /** `reading PULP_MANIFEST 45% (8.1 of 18.0 MiB, 4s left); 90,000 added; metadata 1 file (18.0 MiB); artifacts 1,200 of 5,000 (24%)`. */
+  /** `reading PULP_MANIFEST 45% (8.1 of 18.0 MiB, 4s left); 90,000 added; metadata 1 file (18.0 MiB); artifacts 1,200 of 5,000 (24%); 3 units left out`. */
   describe(): string {
     const p = this.latest;
     if (!p) return 'starting';
@@ -95,6 +101,7 @@ export class SyncProgressDisplay {
         parts.push(`artifacts ${done} of ${count(p.artifactsDue)} so far downloaded`);
       }
     }
+    if (this.skipped > 0) parts.push(`${count(this.skipped)} ${this.skipped === 1 ? 'unit' : 'units'} left out`);
     return parts.join('; ');
   }
 
