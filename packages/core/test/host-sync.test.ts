@@ -71,6 +71,10 @@ describe('host syncs through the conduit', () => {
     expect(removed).toBe(2);
     expect(await unitTitles(t.host, 'r')).toEqual(['note-0', 'note-2', 'note-4']);
     expect((await t.host.getRepository('r')).latestVersion).toBe(2);
+    expect((await t.host.versions('r')).map((v) => [v.version, v.kind, v.counts, v.removed])).toEqual([
+      [1, 'sync', { 'notes.note': 5 }, {}],
+      [2, 'modify', { 'notes.note': 3 }, { 'notes.note': 2 }],
+    ]);
     // the earlier version still reads as it was
     const v1: string[] = [];
     for await (const u of t.host.units('r', { version: 1 })) v1.push(String(u.key.title));
