@@ -20,6 +20,8 @@ import { VersionHistory, type VersionView } from '../versions/version-history.js
 import { SyncService, type SyncOptions, type SyncOutcome } from '../sync/sync-service.js';
 import type { RemoteOptions } from '../download/index.js';
 import { Distributions } from '../publish/distributions.js';
+import { HostEvents, type HostEventSource } from '../events/host-events.js';
+import type { HostEventMap, HostEventName } from '../events/host-event-types.js';
 import { OnDemandArtifacts } from '../publish/on-demand-artifacts.js';
 import { exportPublication, type ExportResult, type PublicationExportOptions } from '../publish/publication-export.js';
 import { PublicationService } from '../publish/publication-service.js';
@@ -40,6 +42,9 @@ export class Host {
   readonly publications: PublicationService;
   /** Distributions: base paths the content app serves repositories under. */
   readonly distributions: Distributions;
+  /** Typed events: syncs started, finished and failed, versions committed, distributions changed, files fetched on demand. */
+  readonly events: HostEventSource;
+  private readonly hostEvents: HostEvents;
   private readonly options: HostOptionsToken;
   private readonly syncs: SyncService;
   private readonly versionHistory: VersionHistory;
@@ -61,7 +66,19 @@ export class Host {
       checkTypeKnown: (typeId, present) => this.checkTypeKnown(typeId, present),
     });
     this.publications = new PublicationService(this.store, this.storage, this.plugins);
-    this.distributions = new Distributions(this.store, this.publications);
+    this.hostEvents = container.resolve(HostEvents);
+    this.events = this.hostEvents;
+    this.distributions = new Distributions(this.store, this.publications, (change, name, view) =>
+      this.emit('distribution.changed', { change, name, distribution: view && { basePath: view.basePath, repository: view.repository, version: view.version } }),
+    );
+  }
+
+  /**
+   * Emits a host event to `events` listeners and its `diagnostics_channel`: the hook for host parts
+   * built outside this class (the content app's on-demand fetches). Never throws.
+   */
+  emit<K extends HostEventName>(name: K, event: HostEventMap[K]): void {
+    this.hostEvents.emit(name, event);
   }
 
   registerPlugin(plugin: unknown, config?: Record<string, unknown>): ImporterPlugin {
@@ -245,7 +262,9 @@ export class Host {
   async exportRepository(name: string, directory: string, options: ExportOptions = {}): Promise<ExportResult> {
     const publication = await this.publish(name, options);
     const repository = await this.getRepository(name);
-    const onDemand = new OnDemandArtifacts(this.store, this.storage, options.remote ?? {});
+    const onDemand = new OnDemandArtifacts(this.store, this.storage, options.remote ?? {}, (entry, record) =>
+      this.emit('artifact.fetched', { via: 'export', path: entry.path, sha256: record.sha256, size: record.size, unitId: entry.unitId }),
+    );
     try {
       return await exportPublication(this.store, this.storage, onDemand, repository, publication, directory, options);
     } finally {
@@ -342,6 +361,8 @@ export class Host {
         if (changed > 0) {
           await this.store.commitVersion(repository.id, version);
           await this.versionHistory.committed(repository, version, { kind: 'modify', note: `${change === 'associate' ? 'add' : 'remove'} '${typeId}' units by key` });
+          const counts = { [typeId]: changed };
+          this.emit('version.committed', { repository: name, version, by: 'user', added: change === 'associate' ? counts : {}, removed: change === 'unassociate' ? counts : {} });
         } else await this.store.rollbackVersion(repository.id, version);
         return changed;
       } catch (error) {
