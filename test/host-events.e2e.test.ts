@@ -158,6 +158,14 @@ describe('sync events', () => {
     expect(warnings).toEqual([["a listener of host event 'sync.started' failed: listener bug", { code: 'TRIBUTARY_EVENT_LISTENER' }]]);
   });
 
+  it('sync.finished is told once the lease is released: a listener may sync the repository again at once', async () => {
+    await host.createRepository({ name: 'chain' });
+    const manifestUrl = serveRepo('chain');
+    const next = new Promise<unknown>((resolve) => host.events.once('sync.finished', () => resolve(host.sync('chain', { force: true }).catch((e: unknown) => e))));
+    await host.sync('chain', { importer: 'file', url: manifestUrl });
+    expect(await next).toMatchObject({ repository: 'chain', version: 1, newVersion: false });
+  });
+
   it('once: a listener for the next event only', async () => {
     await host.createRepository({ name: 'twice' });
     const manifestUrl = serveRepo('twice');

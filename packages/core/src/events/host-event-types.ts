@@ -22,7 +22,10 @@ export interface SyncStartedEvent {
   readonly skipLimit?: number;
 }
 
-/** A sync succeeded: committed a new version, or kept the latest when nothing changed. */
+/**
+ * A sync succeeded: committed a new version, or kept the latest when nothing changed. Told once the
+ * sync let go of the repository's lease, so a listener may start the repository's next sync.
+ */
 export interface SyncFinishedEvent {
   readonly repository: string;
   readonly syncId: string;
@@ -43,7 +46,7 @@ export interface SyncFinishedEvent {
   readonly report: SyncReport;
 }
 
-/** A sync failed or was cancelled; the repository's latest version is what it was before. */
+/** A sync failed or was cancelled; the repository's latest version is what it was before. Told once the lease is released. */
 export interface SyncFailedEvent {
   readonly repository: string;
   readonly syncId: string;
@@ -63,7 +66,11 @@ export interface UnitSkippedEvent {
   readonly unit: SkippedUnit;
 }
 
-/** A new repository version was committed, by a sync or by a user adding or removing units. */
+/**
+ * A new repository version was committed, by a sync or by a user adding or removing units. Told
+ * right after the commit, while whatever committed it still holds the repository's lease (a sync
+ * tells `sync.finished` after it).
+ */
 export interface VersionCommittedEvent {
   readonly repository: string;
   readonly version: number;

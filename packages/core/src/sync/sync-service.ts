@@ -146,6 +146,8 @@ export class SyncService {
     let version = 0;
     let historyId: string | undefined;
     let started = false;
+    // told once the lease is released, so a listener may start the repository's next sync at once
+    let outcome: (() => void) | undefined;
     try {
       const repoId = plan.repository.id;
       await closeAbandonedRecords(this.store, repoId);
@@ -177,7 +179,7 @@ export class SyncService {
       historyId = undefined;
       const skipped = running.report.skipped;
       running.logger.info(`sync of '${repositoryName}' succeeded: version ${resultVersion}${skipped > 0 ? ` (${skipped} unit(s) left out: their files failed)` : ''}`);
-      this.events.emit('sync.finished', {
+      outcome = () => this.events.emit('sync.finished', {
         repository: repositoryName,
         syncId: running.syncId,
         version: resultVersion,
@@ -200,7 +202,7 @@ export class SyncService {
     } catch (error) {
       const failure = await this.rollBack(running, version, historyId, error);
       if (started) {
-        this.events.emit('sync.failed', {
+        outcome = () => this.events.emit('sync.failed', {
           repository: repositoryName,
           syncId: running.syncId,
           version: version - 1,
@@ -213,7 +215,11 @@ export class SyncService {
     } finally {
       options.signal?.removeEventListener('abort', onExternalAbort);
       await this.storage.dropScope(running.syncId).catch(() => undefined);
-      await running.lease.release();
+      try {
+        await running.lease.release();
+      } finally {
+        outcome?.();
+      }
     }
   }
 
