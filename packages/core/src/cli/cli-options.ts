@@ -349,7 +349,7 @@ const SPECS = new Map(COMMAND_SPECS.map((spec) => [spec.name, spec]));
 
 /** Commands made of actions (`repo create`), and their actions. */
 export const COMMAND_GROUPS: Readonly<Record<string, readonly string[]>> = {
-  repo: ['create', 'list', 'show', 'update', 'rollback', 'delete'],
+  repo: ['create', 'list', 'show', 'delete', 'update', 'rollback'],
   // `units REPO` and `versions REPO` are commands too (a repository named like an action needs the action's own form)
   units: ['add', 'remove'],
   versions: ['show', 'diff', 'delete'],
@@ -396,16 +396,14 @@ function wrap(text: string, width: number): string[] {
 /** `tributary sync --help`: what the command does, each option with its default, and its notes. */
 export function commandHelp(name: string): string {
   const actions = COMMAND_GROUPS[name];
-  if (actions) {
-    const lines = actions.map((action) => {
-      const spec = SPECS.get(`${name} ${action}`)!;
-      return `  tributary ${spec.name}${spec.arguments ? ` ${spec.arguments}` : ''}\n      ${spec.summary.replace(/\n/g, '\n      ')}`;
-    });
-    const own = SPECS.get(name);
-    const plain = own ? `  tributary ${own.name}${own.arguments ? ` ${own.arguments}` : ''}\n      ${own.summary.replace(/\n/g, '\n      ')}\n` : '';
-    return `Usage: tributary ${name} ${own ? `${own.arguments} | ` : ''}${actions.join('|')} …\n\n${plain}${lines.join('\n')}\n\n'tributary ${name} ACTION --help' shows an action's options.\n`;
-  }
+  const lines = (actions ?? []).map((action) => {
+    const spec = SPECS.get(`${name} ${action}`)!;
+    return `  tributary ${spec.name}${spec.arguments ? ` ${spec.arguments}` : ''}\n      ${spec.summary.replace(/\n/g, '\n      ')}`;
+  });
   const spec = SPECS.get(name);
+  if (actions && !spec) {
+    return `Usage: tributary ${name} ${actions.join('|')} …\n\n${lines.join('\n')}\n\n'tributary ${name} ACTION --help' shows an action's options.\n`;
+  }
   if (!spec) return USAGE;
   const own = spec.options.filter((o) => !REMOTE_OPTIONS.includes(o));
   const remote = spec.options.filter((o) => REMOTE_OPTIONS.includes(o));
@@ -414,6 +412,8 @@ export function commandHelp(name: string): string {
   if (remote.length) sections.push(`Remote options (this run only, never stored):\n${optionLines(remote, spec.optionText)}`);
   sections.push(`Global options:\n${optionLines(GLOBAL_OPTIONS)}`);
   if (spec.notes) sections.push(spec.notes);
+  // a command that is also a group (`units REPO`, `units add REPO`): its actions too
+  if (lines.length) sections.push(`Actions:\n${lines.join('\n')}\n\n'tributary ${name} ACTION --help' shows an action's options.`);
   return `${sections.join('\n\n')}\n`;
 }
 
