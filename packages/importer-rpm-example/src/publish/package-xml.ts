@@ -1,6 +1,6 @@
 import type { PublishUnit } from '@tributary/plugin-api';
 import { DEPENDENCY_KINDS, isPrimaryFile } from '../metadata/package-details.js';
-import { xmlAttribute as attr, xmlText as text } from './repodata-xml-text.js';
+import { needsAttributeEscape, needsTextEscape, xmlAttribute as attr, xmlText as text } from './repodata-xml-text.js';
 
 /**
  * The `<package>` elements of primary.xml, filelists.xml and other.xml for one `rpm.package`
@@ -50,8 +50,10 @@ export function packageXml(unit: PublishUnit, href: string): PackageXml {
     `    <rpm:header-range start="${int(range['start'])}" end="${int(range['end'])}"/>\n`;
   for (const kind of DEPENDENCY_KINDS) primary += dependencies(kind, m[kind]);
   let fileElements = '';
+  // one test for all the paths: most packages have none that needs escaping
+  const plainPaths = !needsTextEscape(files.map((f) => f[0]).join('\n')) && !files.some((f) => f[1] !== undefined && needsAttributeEscape(f[1]));
   for (const file of files) {
-    const element = fileElement(file);
+    const element = plainPaths ? plainFileElement(file) : fileElement(file);
     fileElements += `  ${element}\n`;
     if (isPrimaryFile(file[0])) primary += `    ${element}\n`;
   }
@@ -64,19 +66,26 @@ export function packageXml(unit: PublishUnit, href: string): PackageXml {
 
 function dependencies(kind: string, list: unknown): string {
   if (!Array.isArray(list) || list.length === 0) return '';
+  // units recorded before dependencies were kept whole hold names only
+  const deps = (list as unknown[]).map((item) => (typeof item === 'string' ? [item] : item) as readonly (string | null | true | undefined)[]);
+  // one test for every value of the list: most need no escaping
+  const escape = needsAttributeEscape(deps.map((d) => d.join(' ')).join(' ')) ? attr : (value: string) => value;
   let out = `    <rpm:${kind}>\n`;
-  for (const item of list as unknown[]) {
-    // units recorded before dependencies were kept whole hold names only
-    const dep = (typeof item === 'string' ? [item] : item) as readonly (string | null | true | undefined)[];
-    out += `      <rpm:entry name="${attr(String(dep[0]))}"`;
-    if (dep[1] != null) out += ` flags="${attr(String(dep[1]))}"`;
-    if (dep[2] != null) out += ` epoch="${attr(String(dep[2]))}"`;
-    if (dep[3] != null) out += ` ver="${attr(String(dep[3]))}"`;
-    if (dep[4] != null) out += ` rel="${attr(String(dep[4]))}"`;
+  for (const dep of deps) {
+    out += `      <rpm:entry name="${escape(String(dep[0]))}"`;
+    if (dep[1] != null) out += ` flags="${escape(String(dep[1]))}"`;
+    if (dep[2] != null) out += ` epoch="${escape(String(dep[2]))}"`;
+    if (dep[3] != null) out += ` ver="${escape(String(dep[3]))}"`;
+    if (dep[4] != null) out += ` rel="${escape(String(dep[4]))}"`;
     if (dep[5] === true) out += ' pre="1"';
     out += '/>\n';
   }
   return `${out}    </rpm:${kind}>\n`;
+}
+
+function plainFileElement(file: readonly string[]): string {
+  const type = file[1];
+  return type ? `<file type="${type}">${file[0]!}</file>` : `<file>${file[0]!}</file>`;
 }
 
 function fileElement(file: readonly string[]): string {

@@ -9,6 +9,16 @@
 const TEXT_SPECIAL = /[&<>\r]/;
 const ATTRIBUTE_SPECIAL = /[&<>"\t\n\r\u0080-\uffff]/;
 
+/** Whether {@link xmlText} would change `value`. */
+export function needsTextEscape(value: string): boolean {
+  return TEXT_SPECIAL.test(value);
+}
+
+/** Whether {@link xmlAttribute} would change `value`. */
+export function needsAttributeEscape(value: string): boolean {
+  return ATTRIBUTE_SPECIAL.test(value);
+}
+
 /** `value` as element text. */
 export function xmlText(value: string): string {
   if (!TEXT_SPECIAL.test(value)) return value;
