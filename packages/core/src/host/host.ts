@@ -64,6 +64,7 @@ export class Host {
       batchSize: this.options.batchSize,
       withLease: (repository, work) => this.withLease(repository, work),
       checkTypeKnown: (typeId, present) => this.checkTypeKnown(typeId, present),
+      committed: (event) => this.emit('version.committed', { ...event, by: 'user' }),
     });
     this.publications = new PublicationService(this.store, this.storage, this.plugins);
     this.hostEvents = container.resolve(HostEvents);

@@ -46,6 +46,8 @@ interface ChangeContext {
   withLease<T>(repository: RepositoryRecord, work: () => Promise<T>): Promise<T>;
   /** TRIBUTARY_ERR_UNKNOWN_CONTENT_TYPE for a type no plugin declares and `present` does not hold. */
   checkTypeKnown(typeId: string, present: CountsByType): void;
+  /** Told of each version a change committed (the host's `version.committed` event). */
+  committed?(event: { readonly repository: string; readonly version: number; readonly added: CountsByType; readonly removed: CountsByType }): void;
 }
 
 /** What the work of one change reports besides the rows it wrote. */
@@ -226,6 +228,7 @@ export class RepositoryChanges {
         }
         const changes = await store.countVersionChanges(repository.id, version - 1, version);
         await store.commitVersion(repository.id, version);
+        this.ctx.committed?.({ repository: repository.name, version, added: changes.added, removed: changes.removed });
         const { deleted, warnings } = await this.ctx.history.committed(repository, version, origin, changes);
         return { repository: repository.name, version, newVersion: true, added: changes.added, removed: changes.removed, ...extra, deletedVersions: deleted, warnings };
       } catch (error) {
