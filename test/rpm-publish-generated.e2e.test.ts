@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { createHost, type Host } from '@tributary/core';
 import { startFixtureServer, type FixtureServer } from '@tributary/conformance';
-import { readPrimaryXml, rpmImporter, type PrimaryPackage } from '@tributary/importer-rpm-example';
+import { advisoryOf, parseRepomd, readPrimaryXml, readXmlRecords, rpmImporter, UPDATEINFO_RECORDS, type PrimaryPackage } from '@tributary/importer-rpm-example';
 import { PackageDetailsCollector } from '../packages/importer-rpm-example/src/metadata/package-details-collector';
 import type { PackageDetails } from '../packages/importer-rpm-example/src/metadata/package-details';
 import { readXmlDocument } from '../packages/importer-rpm-example/src/xml/xml-document-reader';
@@ -124,6 +124,12 @@ describeBuilt('generated repodata', () => {
     expect(await detailsOf(ours.get('filelists')!, 'filelists')).toEqual(await detailsOf(theirs.get('filelists')!, 'filelists'));
     const changelogs = await detailsOf(ours.get('other')!, 'other');
     expect(changelogs).toEqual(await detailsOf(theirs.get('other')!, 'other'));
+    // updateinfo and repomd.xml are well-formed too (read by the importer's strict readers)
+    const updates = [];
+    for await (const element of readXmlRecords(Readable.from([Buffer.from(ours.get('updateinfo')!)]), { ...UPDATEINFO_RECORDS, source: 'updateinfo' })) updates.push(advisoryOf(element, 'updateinfo'));
+    expect(updates.map((u) => `${u.id} ${u.packages.map((p) => p.name).join(',')}`).sort()).toEqual(['TGBA-2024:0002 tg-extra', 'TGSA-2024:0001 tg-logs']);
+    const repomd = await parseRepomd(Readable.from([await readFile(path.join(generated, 'repodata', 'repomd.xml'))]), 'https://x.invalid/');
+    expect(repomd.records.map((r) => r.type)).toEqual(['primary', 'filelists', 'other', 'updateinfo']);
     // createrepo_c keeps the newest ten of tg-logs' twelve entries; so did the sync
     expect(changelogs.map((d) => d.changelogs!.length).sort((a, b) => a - b)).toEqual([0, 0, 1, 2, 10]);
 
