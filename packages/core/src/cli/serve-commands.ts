@@ -128,10 +128,11 @@ const serve: Command = async ({ host, io, json, positionals, values, remote }) =
   const listen = parseListen(values.listen ?? DEFAULT_LISTEN);
   // fastify is loaded by the one command that serves, not by every command's start-up
   const { createContentApp } = require('../serve/content-app.js') as typeof import('../serve/content-app.js');
+  const accessLog = new LineBuffer((text) => io.stdout.write(text));
   const app = createContentApp(host, {
     remote,
     log: {
-      access: (record: AccessRecord) => io.stdout.write(json ? `${JSON.stringify({ type: 'access', ...record })}\n` : `${record.time} ${record.remote} ${record.method} ${record.path} ${record.status} ${record.bytes ?? '-'} ${record.ms}ms${record.served ? ` ${record.served}` : ''}${record.incomplete ? ' incomplete' : ''}\n`),
+      access: (record: AccessRecord) => accessLog.add(json ? `${JSON.stringify({ type: 'access', ...record })}\n` : `${record.time} ${record.remote} ${record.method} ${record.path} ${record.status} ${record.bytes ?? '-'} ${record.ms}ms${record.served ? ` ${record.served}` : ''}${record.incomplete ? ' incomplete' : ''}\n`),
       event: (level, fields, message) => io.stderr.write(json ? `${JSON.stringify({ type: 'event', level, message, ...fields, time: new Date().toISOString() })}\n` : `${level}: ${message} ${JSON.stringify(fields)}\n`),
     },
   });
@@ -142,7 +143,36 @@ const serve: Command = async ({ host, io, json, positionals, values, remote }) =
   if (io.signal && !io.signal.aborted) await once(io.signal, 'abort');
   io.stderr.write(json ? `${JSON.stringify({ type: 'stopping' })}\n` : 'stopping: finishing the requests in flight\n');
   await app.close();
+  accessLog.flush();
 };
+
+/**
+ * Lines gathered and written together once the current burst of work is done (or 64 KiB
+ * gathered): a write to stdout per request cost the content app a twentieth of its time.
+ */
+class LineBuffer {
+  private text = '';
+  private scheduled = false;
+
+  constructor(private readonly write: (text: string) => void) {}
+
+  add(line: string): void {
+    this.text += line;
+    if (this.text.length >= 64 * 1024) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    if (this.text.length === 0) return;
+    const text = this.text;
+    this.text = '';
+    this.write(text);
+  }
+}
 
 export const SERVE_COMMANDS: Readonly<Record<string, Command>> = {
   publish,

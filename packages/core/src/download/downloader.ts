@@ -142,7 +142,7 @@ export class Downloader implements RemoteFetcher {
     url: string | readonly string[],
     expected: DownloadExpectation = {},
     signal?: AbortSignal,
-    observe: { readonly onDisk?: (bytes: number, path: string) => void } = {},
+    observe: { readonly onDisk?: (bytes: number, path: string) => void; readonly onChunk?: (chunk: Buffer, offset: number) => void } = {},
   ): Promise<DownloadedFile> {
     const urls = typeof url === 'string' ? [url] : [...url];
     if (urls.length === 0) throw new TributaryError(ErrorCodes.URL_INVALID, 'download needs at least one url');
@@ -154,6 +154,7 @@ export class Downloader implements RemoteFetcher {
       maxBytes: checkedSize('maxBytes', expected.maxBytes, shown),
       digests: normalizeExpectedDigests(expected.digests, () => `download of ${shown()}`),
       ...(observe.onDisk !== undefined ? { onDisk: observe.onDisk } : {}),
+      ...(observe.onChunk !== undefined ? { onChunk: observe.onChunk } : {}),
     };
     const file: TempFile = { path: this.storage.tempFilePath(this.scopeId, lastSegment(first)), created: false };
     let failure: unknown;

@@ -37,6 +37,12 @@ export interface WriteExpectation {
    * lands. A count lower than the last means a new attempt started the file over.
    */
   readonly onDisk?: (bytes: number, path: string) => void;
+  /**
+   * Told of every chunk as it arrives (checked against the size limits, not yet against the
+   * digests), with its offset in the body; an offset lower than the last means a new attempt.
+   * The chunk must only be read.
+   */
+  readonly onChunk?: (chunk: Buffer, offset: number) => void;
 }
 
 /**
@@ -89,6 +95,7 @@ export class VerifyingFileWriter {
     if (this.expected.maxBytes !== undefined && total > this.expected.maxBytes) {
       throw this.sizeError(`received more than the limit of ${this.expected.maxBytes} bytes`, total);
     }
+    this.expected.onChunk?.(chunk, this.received);
     this.received = total;
     if (this.stream === undefined) {
       if (total <= MEMORY_LIMIT) {

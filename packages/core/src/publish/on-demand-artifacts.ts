@@ -6,6 +6,8 @@ import type { ContentStore, PublicationEntry } from '../store/content-store.js';
 
 /** Strongest first: the digest an entry is looked up by in storage. */
 const LOOKUP_ORDER: readonly DigestAlgorithm[] = ['sha256', 'sha512', 'sha384', 'sha224', 'sha1', 'md5'];
+/** Recent body bytes a shared download keeps in memory for the readers following it. */
+const RECENT_BYTES = 8 * 1024 * 1024;
 
 /**
  * One download of a missing artifact, shared by everyone who asks for it while it runs. Readers
@@ -15,6 +17,14 @@ const LOOKUP_ORDER: readonly DigestAlgorithm[] = ['sha256', 'sha512', 'sha384', 
 export class SharedFetch {
   /** Bytes of the body in the temporary file so far (0 while a body small enough for memory is received). */
   bytesOnDisk = 0;
+  /** Bytes of the body received so far (of the current attempt). */
+  received = 0;
+  /**
+   * The latest chunks received, up to {@link RECENT_BYTES}: readers keeping pace with the
+   * download take them from memory instead of reading them back from the file.
+   */
+  private recent: { readonly start: number; readonly chunk: Buffer }[] = [];
+  private recentBytes = 0;
   /** The temporary file, once the body streams to disk. */
   path: string | undefined;
   /** Bumped whenever an attempt starts the file over (a retry): bytes read before may differ. */
@@ -38,6 +48,31 @@ export class SharedFetch {
     );
     // readers that stop listening must not leave an unhandled rejection behind
     this.done.catch(() => undefined);
+  }
+
+  /** @internal a chunk of the body as it arrives */
+  chunk(chunk: Buffer, offset: number): void {
+    if (offset < this.received) {
+      this.restarts++;
+      this.recent = [];
+      this.recentBytes = 0;
+    }
+    this.received = offset + chunk.length;
+    this.recent.push({ start: offset, chunk });
+    this.recentBytes += chunk.length;
+    while (this.recentBytes > RECENT_BYTES && this.recent.length > 1) this.recentBytes -= this.recent.shift()!.chunk.length;
+    this.wake();
+  }
+
+  /** Bytes from `position` (before `limit`) still held in memory, or undefined when they are not. */
+  fromMemory(position: number, limit: number): Buffer | undefined {
+    const recent = this.recent;
+    if (recent.length === 0 || position < recent[0]!.start) return undefined;
+    for (let i = recent.length - 1; i >= 0; i--) {
+      const { start, chunk } = recent[i]!;
+      if (position >= start && position < start + chunk.length) return chunk.subarray(position - start, Math.min(chunk.length, limit - start));
+    }
+    return undefined;
   }
 
   /** @internal the downloader's progress */
@@ -113,7 +148,7 @@ export class OnDemandArtifacts {
         entry.urls,
         { ...(entry.size !== null ? { size: entry.size } : {}), digests: entry.digests },
         signal,
-        { onDisk: (bytes, path) => self.progress(bytes, path) },
+        { onDisk: (bytes, path) => self.progress(bytes, path), onChunk: (chunk, offset) => self.chunk(chunk, offset) },
       );
       const record = await this.storage.adoptDownloaded(file);
       await this.store.upsertArtifacts([record]);

@@ -7,7 +7,7 @@ import { OnDemandArtifacts } from '../publish/on-demand-artifacts.js';
 import type { PublicationEntry } from '../store/content-store.js';
 import { ContentResolver, errorFields, type Served } from './content-resolver.js';
 import { listingPage, listDirectory } from './directory-listing.js';
-import { contentTypeOf, followFetch, sendStoredFile } from './file-response.js';
+import { contentTypeOf, followFetch, sendStoredFile, StoredFileCache } from './file-response.js';
 import { CONTENT_PREFIX, parseContentPath } from './request-path.js';
 
 /** Where the content app writes its access log and its warnings. */
@@ -38,6 +38,8 @@ export interface ContentAppOptions {
   readonly log?: ServeLog;
   /** How long distribution and repository lookups are cached (ms; default 1000). */
   readonly cacheTtlMs?: number;
+  /** Memory for small stored files kept whole (bytes; default 64 MiB, 0 turns it off). */
+  readonly memoryCacheBytes?: number;
 }
 
 export interface ContentApp {
@@ -71,11 +73,14 @@ export function createContentApp(host: Host, options: ContentAppOptions = {}): C
     host.emit('artifact.fetched', { via: 'serve', path: entry.path, sha256: record.sha256, size: record.size, unitId: entry.unitId });
   });
   const resolver = new ContentResolver(host.store, host.publications, { warn: (fields, message) => log.event('warn', fields, message) }, options.cacheTtlMs ?? 1000);
+  const files = new StoredFileCache(options.memoryCacheBytes ?? 64 * 1024 * 1024);
   const server = Fastify({ logger: false, exposeHeadRoutes: false, return503OnClosing: true, forceCloseConnections: 'idle', routerOptions: { maxParamLength: 16_384 } });
 
   // logged when the connection is done with the response, so a response cut short is logged too
   server.addHook('onRequest', (request, reply, done) => {
     const started = performance.now();
+    // read now: once a client has gone its socket no longer knows its address
+    const remote = request.ip;
     reply.raw.once('close', () => {
       const length = reply.getHeader('content-length');
       log.access({
@@ -85,9 +90,9 @@ export function createContentApp(host: Host, options: ContentAppOptions = {}): C
         status: reply.statusCode,
         bytes: request.method === 'HEAD' || length === undefined ? null : Number(length),
         ms: Math.round((performance.now() - started) * 10) / 10,
-        remote: request.ip,
+        remote,
         ...(request.tributaryServed !== undefined ? { served: request.tributaryServed } : {}),
-        ...(reply.raw.writableFinished ? {} : { incomplete: true }),
+        ...(reply.raw.writableEnded ? {} : { incomplete: true }),
       });
     });
     done();
@@ -160,9 +165,10 @@ export function createContentApp(host: Host, options: ContentAppOptions = {}): C
     if (sha256 !== undefined) {
       request.tributaryServed = 'stored';
       try {
-        return await sendStoredFile(request, reply, { file: host.storage.pathFor(sha256), sha256, relativePath: entry.path });
+        return await sendStoredFile(request, reply, { file: host.storage.pathFor(sha256), sha256, relativePath: entry.path }, files);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || entry.urls.length === 0) throw error;
+        files.forget(sha256);
         // the catalog names bytes no longer on disk: fetch them again
       }
     }
@@ -183,8 +189,11 @@ export function createContentApp(host: Host, options: ContentAppOptions = {}): C
       } catch (error) {
         return upstreamFailed(reply, entry, error);
       }
-      return sendStoredFile(request, reply, { file: host.storage.pathFor(record.sha256), sha256: record.sha256, relativePath: entry.path });
+      return sendStoredFile(request, reply, { file: host.storage.pathFor(record.sha256), sha256: record.sha256, relativePath: entry.path }, files);
     }
+    // an upstream that fails before its first byte gets a 502, not a response begun and cut
+    while (fetch.settled === undefined && fetch.received === 0) await fetch.changed();
+    if (fetch.settled !== undefined && 'error' in fetch.settled) return upstreamFailed(reply, entry, fetch.settled.error);
     reply.header('content-type', contentTypeOf(entry.path));
     reply.header('content-length', entry.size!);
     if (entry.digests.sha256 !== undefined) reply.header('etag', `"${entry.digests.sha256}"`);

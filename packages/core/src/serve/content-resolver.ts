@@ -154,8 +154,12 @@ export class ContentResolver {
     const cached = this.repositories.get(id);
     if (cached && Date.now() - cached.at < this.ttlMs) return cached.record;
     const record = await this.store.getRepositoryById(id);
-    this.repositories.set(id, { at: Date.now(), record });
-    return record;
+    // a slow read begun before a commit must not replace a newer answer (clients would see the
+    // version go back): the higher version wins
+    const current = this.repositories.get(id)?.record;
+    const newest = current && record && current.latestVersion > record.latestVersion ? current : record;
+    this.repositories.set(id, { at: Date.now(), record: newest });
+    return newest;
   }
 
   private async distributions(): Promise<Snapshot> {

@@ -20,7 +20,8 @@ export function parseContentPath(rawUrl: string): ParsedPath {
   const query = rawUrl.indexOf('?');
   const pathname = query >= 0 ? rawUrl.slice(0, query) : rawUrl;
   if (pathname.length > MAX_RELATIVE_PATH_LENGTH * 3 + 1024) return { ok: false, status: 414, reason: 'path too long' };
-  if (pathname === '/content') return { ok: true, path: { segments: [], directory: true } };
+  // not a directory: answered with a redirect to /content/, so the listing's relative links resolve under it
+  if (pathname === '/content') return { ok: true, path: { segments: [], directory: false } };
   if (!pathname.startsWith(CONTENT_PREFIX)) return { ok: false, status: 404, reason: 'not under /content/' };
   const rest = pathname.slice(CONTENT_PREFIX.length);
   const directory = rest.length === 0 || rest.endsWith('/');
