@@ -37,7 +37,8 @@ export async function* readPackageDetails(
 
 /**
  * Matches the entries of filelists or other to primary's packages by pkgId while all three
- * stream. An entry read ahead of its package waits, in the order read; what waits is bounded
+ * stream. In primary's order each package finds its entry next in the batch read last, and
+ * nothing waits. An entry read ahead of its package waits (detached), in the order read; what waits is bounded
  * ({@link MAX_WAITING_CHARS}, the oldest dropped past it), and one package reads at most that far
  * ahead looking for its entry. So files in primary's order match entry for entry with nothing
  * waiting, files a little out of order still match, and in any other case memory stays bounded:
@@ -46,6 +47,10 @@ export async function* readPackageDetails(
  * the file to its end (so its open-checksum is verified) and reports both counts.
  */
 export class PackageDetailsJoin {
+  /** The batch read last, in the file's order; entries before `next` were taken or moved to `waiting`. */
+  private batch: readonly PackageDetails[] = [];
+  private next = 0;
+  /** Entries read ahead of their package, out of the file's order: detached, bounded. */
   private readonly waiting = new Map<string, PackageDetails>();
   private waitingChars = 0;
   private ended = false;
@@ -61,8 +66,14 @@ export class PackageDetailsJoin {
     private readonly maxWaitingChars = MAX_WAITING_CHARS,
   ) {}
 
-  /** The entry of `pkgId` if it is waiting already (no reading). */
+  /** The entry of `pkgId` if it is next in the batch read or waiting already (no reading). */
   ready(pkgId: string): PackageDetails | undefined {
+    const next = this.batch[this.next];
+    if (next !== undefined && next.pkgId === pkgId) {
+      this.next++;
+      this.matched++;
+      return next;
+    }
     const found = this.waiting.get(pkgId);
     if (found === undefined) return undefined;
     this.waiting.delete(pkgId);
@@ -76,29 +87,33 @@ export class PackageDetailsJoin {
     const ready = this.ready(pkgId);
     if (ready !== undefined) return ready;
     let budget = this.maxWaitingChars;
-    let found: PackageDetails | undefined;
-    while (found === undefined && !this.ended && budget > 0) {
-      const next = await this.reader.next();
-      if (next.done) {
-        this.ended = true;
-        break;
-      }
-      for (const details of next.value) {
-        if (found === undefined && details.pkgId === pkgId) {
-          found = details;
-          continue;
+    for (;;) {
+      while (this.next < this.batch.length) {
+        const details = this.batch[this.next++]!;
+        if (details.pkgId === pkgId) {
+          this.matched++;
+          return details;
         }
         budget -= details.chars;
         this.wait(details);
       }
+      if (this.ended || budget <= 0) break;
+      const read = await this.reader.next();
+      if (read.done) this.ended = true;
+      else {
+        this.batch = read.value;
+        this.next = 0;
+      }
     }
-    if (found === undefined) this.missing++;
-    else this.matched++;
-    return found;
+    this.missing++;
+    return undefined;
   }
 
   /** Reads what is left of the file and says what did not match (undefined when everything did). */
   async finish(): Promise<string | undefined> {
+    this.unmatched += this.batch.length - this.next;
+    this.batch = [];
+    this.next = 0;
     while (!this.ended) {
       const next = await this.reader.next();
       if (next.done) this.ended = true;

@@ -250,27 +250,18 @@ export class PrimaryPackageCollector implements XmlResultCollector<PrimaryPackag
     }
   }
 
-  /** One `<rpm:entry>`: its values pooled (names and versions repeat across packages). */
+  /**
+   * One `<rpm:entry>`. Its name is pooled (capabilities repeat across packages, as before); flags,
+   * epoch, version and release are short, copies already, and pooling them cost more than it saved.
+   */
   private entry(entries: Dependency[], attributes: XmlAttributes): void {
     const name = attributes.get('name');
     if (!name) return;
-    const pool = this.pool;
-    const flags = attributes.get('flags');
-    const epoch = attributes.get('epoch');
     const version = attributes.get('ver');
     const release = attributes.get('rel');
     const pre = attributes.get('pre');
     this.count(name.length + (version?.length ?? 0) + (release?.length ?? 0));
-    entries.push(
-      dependencyOf(
-        pool.intern(name),
-        flags === undefined ? undefined : pool.intern(flags),
-        epoch === undefined ? undefined : pool.intern(epoch),
-        version === undefined ? undefined : pool.intern(version),
-        release === undefined ? undefined : pool.intern(release),
-        pre === '1' || pre === 'true',
-      ),
-    );
+    entries.push(dependencyOf(this.pool.intern(name), attributes.get('flags'), attributes.get('epoch'), version, release, pre === '1' || pre === 'true'));
   }
 
   /** True when this package had such an element already; marks it seen. */
