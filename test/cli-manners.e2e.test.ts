@@ -65,7 +65,7 @@ describe('the CLI’s manners', () => {
       [['units', 'r', '--limit', '3'], "'units' takes no --limit option. Its options: --type TYPE, --version N"],
       [['repo', 'list', '--importer', 'file'], "'repo list' takes no --importer option. It takes no options of its own"],
       [['sync', 'r', '--type', 'file'], "'sync' takes no --type option. Its options: --importer NAME, --url URL"],
-      [['export', 'r', 'out', '--mirror'], "'export' takes no --mirror option. Its options: --version N, --no-fetch"],
+      [['export', 'r', 'out', '--mirror'], "'export' takes no --mirror option. Its options: --version N, --clean, --option KEY=VALUE, --no-fetch"],
       [['orphans', 'cleanup', '--bogus'], "'orphans cleanup' takes no --bogus option"],
     ])('%j', async (argv, message) => {
       const run = await cli(...argv);
@@ -80,7 +80,9 @@ describe('the CLI’s manners', () => {
 
       const v1 = path.join(home, 'v1');
       const exported = await cli('export', 'r', v1, '--version', '1');
-      expect(exported).toMatchObject({ code: 0, stdout: `exported 3 files (20 B) to ${v1}\n` });
+      expect(exported).toMatchObject({ code: 0, stdout: `exported 4 files (243 B) to ${v1}\n` });
+      // the file publisher's manifest of version 1 lists exactly its three files
+      expect(readFileSync(path.join(v1, 'PULP_MANIFEST'), 'utf8').trim().split('\n').map((l) => l.split(',')[0])).toEqual(['a.txt', 'b.txt', 'dir/c.txt']);
       expect(readdirSync(v1, { recursive: true }).map(String).filter((p) => p.endsWith('.txt')).sort()).toEqual(['a.txt', 'b.txt', 'dir/c.txt']);
       const v2 = path.join(home, 'v2');
       expect((await cli('export', 'r', v2)).code).toBe(0);
