@@ -296,7 +296,7 @@ export class Host {
    * leases are checked, so a sync starting meanwhile waits for it instead of re-using an artifact
    * about to be deleted.
    */
-  async cleanupOrphans(options: { protectMinutes?: number } = {}): Promise<{ units: number; artifacts: number; tempScopes: number; stagedFiles: number }> {
+  async cleanupOrphans(options: { protectMinutes?: number } = {}): Promise<{ units: number; artifacts: number; tempScopes: number; stagedFiles: number; publications: number }> {
     const protectMinutes = options.protectMinutes ?? DEFAULT_PROTECT_MINUTES;
     if (typeof protectMinutes !== 'number' || !Number.isFinite(protectMinutes) || protectMinutes < 0) {
       throw new TributaryError(ErrorCodes.INVALID_ARGUMENT, `protectMinutes must be a number of minutes of at least 0, got ${JSON.stringify(protectMinutes)}`, { details: { protectMinutes } });
@@ -312,6 +312,7 @@ export class Host {
           });
         }
       }
+      const publications = await this.prunePublications(Date.now() - protectMinutes * 60_000);
       const { units, artifacts } = await this.store.deleteOrphans({ storedBefore: Date.now() - protectMinutes * 60_000 });
       await this.storage.remove(artifacts);
       const { scopes: tempScopes, stagedFiles } = await this.storage.sweepLeftovers(
@@ -322,10 +323,33 @@ export class Host {
         },
         { strayParts: true, strayAfterMs: STALE_SCRATCH_MS },
       );
-      return { units, artifacts: artifacts.length, tempScopes, stagedFiles };
+      return { units, artifacts: artifacts.length, tempScopes, stagedFiles, publications };
     } finally {
       await gate.release();
     }
+  }
+
+  /**
+   * Deletes publications nothing serves, created before `before`: every one but the newest complete
+   * one of each repository and publisher, and those of versions a distribution pins. They are built
+   * again if asked for; their entries (a row per file) would otherwise pile up with every version.
+   */
+  private async prunePublications(before: number): Promise<number> {
+    const pinned = new Set((await this.store.listDistributions()).filter((d) => d.version !== null).map((d) => `${d.repoId}\0${d.version}`));
+    let deleted = 0;
+    for (const repository of await this.store.listRepositories()) {
+      const newest = new Set<string>();
+      for (const publication of await this.store.listPublications(repository.id)) {
+        const keep =
+          Date.parse(publication.createdAt) >= before ||
+          pinned.has(`${repository.id}\0${publication.version}`) ||
+          (publication.complete && !newest.has(publication.publisherKey) && newest.add(publication.publisherKey));
+        if (keep) continue;
+        await this.store.deletePublication(publication.id);
+        deleted++;
+      }
+    }
+    return deleted;
   }
 
   async close(): Promise<void> {
