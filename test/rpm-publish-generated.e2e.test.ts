@@ -13,6 +13,7 @@ import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { createHost, type Host } from '@tributary/core';
+import type { UnitKey } from '@tributary/plugin-api';
 import { startFixtureServer, type FixtureServer } from '@tributary/conformance';
 import { advisoryOf, parseRepomd, readPrimaryXml, readXmlRecords, rpmImporter, UPDATEINFO_RECORDS, type PrimaryPackage } from '@tributary/importer-rpm-example';
 import { PackageDetailsCollector } from '../packages/importer-rpm-example/src/metadata/package-details-collector';
@@ -222,7 +223,7 @@ describeBuilt('generated repodata', () => {
     }
   });
 
-  async function unitKey(repo: string, name: string): Promise<Record<string, unknown>> {
+  async function unitKey(repo: string, name: string): Promise<UnitKey> {
     for await (const unit of host.units(repo, { typeId: 'rpm.package' })) if (unit.key['name'] === name) return { ...unit.key };
     throw new Error(`${repo} holds no ${name}`);
   }
