@@ -50,6 +50,9 @@ export async function generateRepodata(
   let packages = 0;
   let newest = 0;
   let withoutFile = 0;
+  // two packages at one path (copied in from repositories that named files alike) cannot both be served
+  const paths = new Set<string>();
+  let samePath = 0;
   let recordedBefore = 0;
   let advisories = 0;
   let advisoriesLeftOut = 0;
@@ -62,6 +65,11 @@ export async function generateRepodata(
           withoutFile++;
           continue;
         }
+        if (paths.has(artifact.relativePath)) {
+          samePath++;
+          continue;
+        }
+        paths.add(artifact.relativePath);
         artifacts.push({ path: artifact.relativePath, artifact });
         const xml = packageXml(unit, artifact.relativePath);
         const pending = [documents.primary.write(xml.primary), documents.filelists.write(xml.filelists), documents.other.write(xml.other)];
@@ -93,6 +101,7 @@ export async function generateRepodata(
     throw error;
   }
   if (withoutFile > 0) ctx.log.warn(`${withoutFile} package unit(s) have no file and are left out`);
+  if (samePath > 0) ctx.log.warn(`${samePath} package unit(s) have the path of a package listed before them and are left out (one file per path can be served)`);
   if (recordedBefore > 0) {
     ctx.log.warn(`${recordedBefore} package(s) were synced before their files and changelogs were recorded: their entries have no files, no changelogs and dependencies by name only; sync again with --force to record them`);
   }
