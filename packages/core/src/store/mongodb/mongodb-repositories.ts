@@ -3,6 +3,9 @@ import { ErrorCodes, TributaryError } from '@tributary/plugin-api';
 import type { CatalogLeaseRecord, LeaseRecord, RepositoryInput, RepositoryRecord } from '../content-store.js';
 import { validRetention } from '../retain-versions.js';
 import type { CatalogCollections, RepositoryDoc } from './mongodb-documents.js';
+
+/** The lease collections (per repository, catalog-wide) share one document shape. */
+type LeaseCollection = CatalogCollections['leases'] | CatalogCollections['catalogLeases'];
 import { isDuplicateKey, type MongoRequests } from './mongodb-requests.js';
 
 /** Repositories, their version pointer and their lease. */
@@ -122,15 +125,14 @@ export class MongoRepositories {
    */
   async acquireLease(repoId: string, holder: string, ttlMs: number): Promise<boolean> {
     await this.doc(repoId);
+    return this.takeLease(this.collections.leases, repoId, holder, ttlMs);
+  }
+
+  /** The atomic take of a lease document: updated while free, expired or `holder`'s, else refused by `_id`. */
+  private async takeLease(collection: LeaseCollection, id: string, holder: string, ttlMs: number): Promise<boolean> {
     const now = Date.now();
     try {
-      await this.requests.one(() =>
-        this.collections.leases.updateOne(
-          { _id: repoId, $or: [{ holder }, { expiresAt: { $lte: now } }] },
-          { $set: { holder, expiresAt: now + ttlMs } },
-          { upsert: true },
-        ),
-      );
+      await this.requests.one(() => collection.updateOne({ _id: id, $or: [{ holder }, { expiresAt: { $lte: now } }] }, { $set: { holder, expiresAt: now + ttlMs } }, { upsert: true }));
       return true;
     } catch (error) {
       if (isDuplicateKey(error)) return false;
@@ -156,20 +158,7 @@ export class MongoRepositories {
 
   /** {@link acquireLease} of a catalog-wide lease: the same atomic upsert, with no repository behind it. */
   async acquireCatalogLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
-    const now = Date.now();
-    try {
-      await this.requests.one(() =>
-        this.collections.catalogLeases.updateOne(
-          { _id: name, $or: [{ holder }, { expiresAt: { $lte: now } }] },
-          { $set: { holder, expiresAt: now + ttlMs } },
-          { upsert: true },
-        ),
-      );
-      return true;
-    } catch (error) {
-      if (isDuplicateKey(error)) return false;
-      throw error;
-    }
+    return this.takeLease(this.collections.catalogLeases, name, holder, ttlMs);
   }
 
   async renewCatalogLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
