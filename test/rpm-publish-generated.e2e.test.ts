@@ -19,7 +19,7 @@ import { advisoryOf, parseRepomd, readPrimaryXml, readXmlRecords, rpmImporter, U
 import { PackageDetailsCollector } from '../packages/importer-rpm-example/src/metadata/package-details-collector';
 import type { PackageDetails } from '../packages/importer-rpm-example/src/metadata/package-details';
 import { readXmlDocument } from '../packages/importer-rpm-example/src/xml/xml-document-reader';
-import { buildGenerationRpms, COPIED_PACKAGES, createrepoOf, GENERATION_PACKAGES, GENERATION_UPDATEINFO } from './fixtures/rpm/generation-packages.js';
+import { buildGenerationRpms, COPIED_PACKAGES, createrepoOf, GENERATION_COMPS, GENERATION_MODULES, GENERATION_PACKAGES, GENERATION_UPDATEINFO } from './fixtures/rpm/generation-packages.js';
 import { removeMetadata } from './fixtures/rpm/rewrite-repodata.js';
 import { cliBuilt, runCliIn, spawnCli } from './cli-process.js';
 
@@ -86,7 +86,7 @@ describeBuilt('generated repodata', () => {
     work = await mkdtemp(path.join(os.tmpdir(), 'tributary-rpm-publish-'));
     home = path.join(work, 'home');
     createrepoDir = path.join(work, 'upstream', 'gen');
-    await createrepoOf(createrepoDir, await buildGenerationRpms(GENERATION_PACKAGES), GENERATION_UPDATEINFO);
+    await createrepoOf(createrepoDir, await buildGenerationRpms(GENERATION_PACKAGES), GENERATION_UPDATEINFO, { comps: GENERATION_COMPS, modules: GENERATION_MODULES });
     await createrepoOf(path.join(work, 'upstream', 'other'), await buildGenerationRpms(COPIED_PACKAGES));
     const primaryOnly = path.join(work, 'upstream', 'primary-only');
     await createrepoOf(primaryOnly, await buildGenerationRpms(GENERATION_PACKAGES));
@@ -113,7 +113,10 @@ describeBuilt('generated repodata', () => {
 
     const ours = await repodataOf(generated);
     const theirs = await repodataOf(createrepoDir);
-    expect([...ours.keys()].sort()).toEqual(['filelists', 'other', 'primary', 'updateinfo']);
+    expect([...ours.keys()].sort()).toEqual(['filelists', 'group', 'group_gz', 'modules', 'other', 'primary', 'updateinfo']);
+    // comps and modules passed through as upstream has them
+    for (const type of ['group', 'group_gz', 'modules']) expect({ type, content: ours.get(type) }).toEqual({ type, content: theirs.get(type) });
+    expect(ours.get('group')).toBe(GENERATION_COMPS);
     for (const type of ['primary', 'filelists', 'other']) {
       const [mine, reference] = [ours.get(type)!, theirs.get(type)!];
       // header (namespaces, package count) and footer as createrepo_c writes them
@@ -130,7 +133,7 @@ describeBuilt('generated repodata', () => {
     for await (const element of readXmlRecords(Readable.from([Buffer.from(ours.get('updateinfo')!)]), { ...UPDATEINFO_RECORDS, source: 'updateinfo' })) updates.push(advisoryOf(element, 'updateinfo'));
     expect(updates.map((u) => `${u.id} ${u.packages.map((p) => p.name).join(',')}`).sort()).toEqual(['TGBA-2024:0002 tg-extra', 'TGSA-2024:0001 tg-logs']);
     const repomd = await parseRepomd(Readable.from([await readFile(path.join(generated, 'repodata', 'repomd.xml'))]), 'https://x.invalid/');
-    expect(repomd.records.map((r) => r.type)).toEqual(['primary', 'filelists', 'other', 'updateinfo']);
+    expect(repomd.records.map((r) => r.type)).toEqual(['primary', 'filelists', 'other', 'group', 'group_gz', 'modules', 'updateinfo']);
     // createrepo_c keeps the newest ten of tg-logs' twelve entries; so did the sync
     expect(changelogs.map((d) => d.changelogs!.length).sort((a, b) => a - b)).toEqual([0, 0, 1, 2, 10]);
 
@@ -171,7 +174,7 @@ describeBuilt('generated repodata', () => {
     expect(again.id).not.toBe(publication.id);
     await host.exportRepository('gen', second, { options: GENERATE, version: 1 });
     const files = await filesOf(first);
-    expect(files.size).toBe(5);
+    expect(files.size).toBe(8);
     expect(await filesOf(second)).toEqual(files);
   });
 
