@@ -6,7 +6,8 @@ import { rpmPublisher } from './publish/rpm-publisher.js';
 
 /**
  * The `rpm` importer: syncs a yum/dnf repository (the directory holding `repodata/`) into
- * `rpm.package`, `rpm.advisory` and `rpm.repo_metadata` units.
+ * `rpm.package`, `rpm.advisory` and `rpm.repo_metadata` units, and publishes a version as a tree
+ * dnf installs from, with repodata generated from its units (see rpm-publisher.ts).
  *
  * @example
  * ```ts
@@ -18,7 +19,7 @@ export const rpmImporter = defineImporter<RpmImporterConfig>({
   name: 'rpm',
   version: '0.1.0',
   hostApi: '^1.0.0',
-  description: 'yum/dnf repositories: repomd.xml, primary, updateinfo',
+  description: 'yum/dnf repositories: repomd.xml, primary, filelists, other, updateinfo; publishes repodata generated from a version (or upstream\'s)',
   contentTypes: RPM_CONTENT_TYPES,
   configSchema: RPM_CONFIG_SCHEMA,
   firstStage: (ctx) => new RpmFirstStage(ctx),
