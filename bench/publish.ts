@@ -48,7 +48,14 @@ function runWorker<T>(script: string, task: unknown): Promise<T> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [path.join(__dirname, script), JSON.stringify(task)], { maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error) reject(new Error(`worker failed: ${stderr || error.message}`));
-      else resolve(JSON.parse(stdout.trim().split('\n').pop() as string) as T);
+      else {
+        // a worker that printed no result (it ended with nothing left to wait for) fails the run, not the process
+        try {
+          resolve(JSON.parse(stdout.trim().split('\n').pop() as string) as T);
+        } catch {
+          reject(new Error(`worker ${script} printed no result: ${stderr || '(no output)'}`));
+        }
+      }
     });
   });
 }
