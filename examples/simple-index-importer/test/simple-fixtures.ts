@@ -50,3 +50,25 @@ export const SIMPLE_FIXTURES: ImporterFixtures = {
     }),
   },
 };
+
+/**
+ * A large index for the kit's heap budget: `units` files, 100 to a project page. Only the pages are
+ * listed (the kit's heap sync is on_demand, so no file is fetched).
+ */
+export function largeSimpleIndex(units: number): { files: Record<string, string> } {
+  const files: Record<string, string> = {};
+  const page = (links: string[]) => `<!DOCTYPE html>\n<html><body>\n${links.join('\n')}\n</body></html>\n`;
+  const projects: string[] = [];
+  for (let p = 0; p * 100 < units; p++) {
+    const name = `project-${p}`;
+    projects.push(`<a href="${name}/">${name}</a>`);
+    const links: string[] = [];
+    for (let i = p * 100; i < Math.min(units, (p + 1) * 100); i++) {
+      const sha256 = createHash('sha256').update(`${i}`).digest('hex');
+      links.push(`<a href="../../packages/${name}/${name}-1.${i}.tar.gz#sha256=${sha256}" data-requires-python="&gt;=3.8">${name}-1.${i}.tar.gz</a>`);
+    }
+    files[`simple/${name}/index.html`] = page(links);
+  }
+  files['simple/index.html'] = page(projects);
+  return { files };
+}

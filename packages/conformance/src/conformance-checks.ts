@@ -14,6 +14,7 @@ import { checkIndexCancellationHonoured, checkIndexErrorIntact, checkIndexTrunca
 import { checkEarlyFinishSeesChanges } from './checks/early-finish.js';
 import { checkWorkingAreaBounded } from './checks/working-area.js';
 import { checkRequestsThroughHost } from './checks/host-fetcher.js';
+import { checkHeapBounded } from './checks/heap-budget.js';
 
 /** A conformance check: resolves when the plugin keeps the rule, rejects with a ConformanceFailure when not. */
 export type ConformanceCheck = (ctx: ConformanceContext) => Promise<void>;
@@ -42,4 +43,5 @@ export const CONFORMANCE_CHECKS: Readonly<Record<ConformanceRule, ConformanceChe
   'working-area-bounded': checkWorkingAreaBounded,
   'writes-inside-storage': checkWritesInsideStorage,
   'conduit-batched': checkConduitBatched,
+  'heap-bounded': checkHeapBounded,
 };

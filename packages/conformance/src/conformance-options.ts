@@ -1,6 +1,6 @@
 import type { AnyImporterPlugin } from '@tributary/plugin-api';
 import type { ConformanceRule } from './conformance-rules.js';
-import type { ImporterFixtures } from './fixture-states.js';
+import type { FixtureState, ImporterFixtures } from './fixture-states.js';
 
 /** What `describeImporterConformance` (and each `checkX`) runs against. */
 export interface ImporterConformanceOptions {
@@ -32,6 +32,12 @@ export interface ImporterConformanceOptions {
    * (index-error-intact, index-truncated-intact). Default: found automatically for each.
    */
   readonly faultPath?: string;
+  /**
+   * Opts in to rule `heap-bounded`: the kit syncs (on_demand, so only the index is read) one large
+   * upstream built by `fixture(units)` and fails when the heap grows by more than `maxGrowthMiB`
+   * during that sync. Without it, the rule is skipped.
+   */
+  readonly heapBudget?: HeapBudget;
   /** Rules not to check, each with the reason (shown as a skipped test). */
   readonly skip?: Partial<Record<ConformanceRule, string>>;
   /** Name of the jest suite (default: `importer '<plugin name>' conformance`). */
@@ -47,4 +53,22 @@ export interface ImporterConformanceOptions {
    * moves for this long fails, naming what it waits on, instead of hanging the test run.
    */
   readonly stallTimeoutMs?: number;
+}
+
+/** The heap budget of rule `heap-bounded`. */
+export interface HeapBudget {
+  /**
+   * Builds the large upstream: a fixture state (like `initial`, `{ files }` or `{ root }`) whose index
+   * lists about `units` units. Served at the fixtures' `feedPath`. Artifact files may be left out:
+   * the sync is on_demand.
+   */
+  readonly fixture: (units: number) => FixtureState | Promise<FixtureState>;
+  /** How many units `fixture` is asked for (default 10,000). */
+  readonly units?: number;
+  /**
+   * Most the heap may grow during the sync, in MiB, measured as live heap (after a full GC) at its
+   * peak minus before the sync. Choose it well above what streaming needs and well below what
+   * holding every unit at once costs (the kit's own tests: 10,000 units, budget 24 MiB).
+   */
+  readonly maxGrowthMiB: number;
 }

@@ -26,6 +26,8 @@ export const CONFORMANCE_RULES = {
   'working-area-bounded': 'the working area does not grow across syncs of the same upstream, and nothing appears beside it in the storage area',
   'writes-inside-storage': "the plugin writes only inside the host's storage and working areas",
   'conduit-batched': 'the conduit is used in batches: store round trips grow with units / batch size, not with units',
+  'heap-bounded':
+    'optional (opt in with heapBudget): a sync of a large generated upstream grows the heap by no more than the budget: content is streamed to the host, not buffered whole in memory before it is emitted',
 } as const;
 
 /** Id of a conformance rule. */

@@ -40,7 +40,7 @@ export function describeImporterConformance(options: ImporterConformanceOptions)
     const ctx = new ConformanceContext(options);
     for (const rule of CONFORMANCE_RULE_IDS) {
       const title = `${rule}: ${CONFORMANCE_RULES[rule]}`;
-      const skipReason = options.skip?.[rule];
+      const skipReason = options.skip?.[rule] ?? (rule === 'heap-bounded' && options.heapBudget === undefined ? 'optional; opt in with heapBudget' : undefined);
       if (skipReason !== undefined) {
         it.skip(`${title} (skipped: ${skipReason})`, async () => undefined);
         continue;

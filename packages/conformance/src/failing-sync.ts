@@ -109,7 +109,7 @@ export async function expectIntactAfterFailure(
   } catch (retryError) {
     return conformanceFailure(rule, `${what}, the next sync with upstream healthy again failed too: ${describeError(retryError)}`, retryError);
   }
-  const expected = (await ctx.survey(upstream.state.name, rule)).units;
+  const expected = (await ctx.survey(upstream.state.name as StateName, rule)).units;
   const after = unitSet(await testHost.units(GUARDED));
   const wrong = [...missingFrom(expected, after), ...missingFrom(after, expected)];
   if (wrong.length > 0) {

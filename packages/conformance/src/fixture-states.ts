@@ -26,7 +26,7 @@ export interface ImporterFixtures {
 
 /** A fixture state read into memory, with the sha256 of every file. */
 export interface LoadedState {
-  readonly name: 'initial' | 'changed';
+  readonly name: 'initial' | 'changed' | 'large';
   readonly files: ReadonlyMap<string, Buffer>;
   readonly sha256: ReadonlyMap<string, string>;
   /** The directory it was read from, when it came from disk (the kit checks it stays untouched). */
@@ -37,7 +37,7 @@ export interface LoadedState {
 const MAX_STATE_BYTES = 64 * 1024 * 1024;
 
 /** Reads a fixture state into memory (a directory recursively), so the server can switch states. */
-export async function loadFixtureState(name: 'initial' | 'changed', state: FixtureState): Promise<LoadedState> {
+export async function loadFixtureState(name: 'initial' | 'changed' | 'large', state: FixtureState): Promise<LoadedState> {
   const files = new Map<string, Buffer>();
   let root: string | undefined;
   if ('root' in state) {

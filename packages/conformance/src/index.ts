@@ -7,7 +7,7 @@ export { CONFORMANCE_CHECKS, type ConformanceCheck } from './conformance-checks.
 export { CONFORMANCE_RULES, CONFORMANCE_RULE_IDS, type ConformanceRule } from './conformance-rules.js';
 export { ConformanceFailure, conformanceFailure, isConformanceFailure } from './conformance-failure.js';
 export { ConformanceContext, createConformanceContext, type CheckScope, type CheckSyncOptions, type StateName } from './conformance-context.js';
-export type { ImporterConformanceOptions } from './conformance-options.js';
+export type { ImporterConformanceOptions, HeapBudget } from './conformance-options.js';
 export type { FixtureState, ImporterFixtures, LoadedState } from './fixture-states.js';
 export { FixtureUpstream } from './fixture-upstream.js';
 export type { StateSurvey } from './fixture-survey.js';
@@ -27,4 +27,5 @@ export { checkIndexErrorIntact, checkIndexTruncatedIntact, checkIndexCancellatio
 export { checkEarlyFinishSeesChanges } from './checks/early-finish.js';
 export { checkWorkingAreaBounded } from './checks/working-area.js';
 export { checkRequestsThroughHost } from './checks/host-fetcher.js';
+export { checkHeapBounded } from './checks/heap-budget.js';
 export { KIT_HEADER } from './conformance-context.js';

@@ -34,6 +34,8 @@ describe('the conformance kit fails broken importers for the right reason', () =
     { breakage: 'builds other content from the same source', plugin: () => kitNotesImporter('unstable-source'), rule: 'source-deterministic', why: /4 of 4 contents that name their source were built differently[\s\S]*\(sync \d+\)[\s\S]*pure function/ },
     { breakage: 'accepts any config', plugin: () => kitNotesImporter('permissive-config'), rule: 'invalid-config-rejected', why: /accepts any config/ },
     { breakage: 'calls the conduit once per unit', plugin: () => kitNotesConduitImporter('per-unit-calls'), rule: 'conduit-batched', why: /should have saved at least 3, but saved 0/ },
+    { breakage: 'conduit-style: saves one key twice with different metadata', plugin: () => kitNotesConduitImporter('duplicate-key'), rule: 'first-sync-succeeds', why: /saved unit 'kitnotes\.note' \{"name":"alpha"\} twice with different content: saveUnits\(\) call #1, then saveUnits\(\) call #2 \(metadata \{"title":"Alpha"\}, then \{"title":"Alpha \(mirror listing\)"\}\)[\s\S]*Likely cause: the same upstream record is read twice/ },
+    { breakage: 'conduit-style: gives one relative path to every unit', plugin: () => kitNotesConduitImporter('shared-relative-path'), rule: 'first-sync-succeeds', why: /gave relative path 'notes\/note\.txt' to two units: 'kitnotes\.note' \{"name":"alpha"\}, then 'kitnotes\.note' \{"name":"beta"\} \(saveUnits\(\) call #1\) \(and 2 more\)[\s\S]*relativePath is built from too little/ },
     { breakage: "a mirror removes units a user added", plugin: () => kitNotesConduitImporter('mirror-removes-user-units'), rule: 'mirror-removes-keeps-user', why: /removed kitnotes\.note \{"name":"alpha"\}, which a user had added/ },
   ];
 

@@ -1,6 +1,7 @@
 import type { AnyImporterPlugin, DeclarativeContent, FirstStageContext, Stage } from '@tributary/plugin-api';
 import { conformanceFailure } from '../conformance-failure.js';
 import type { ConformanceContext } from '../conformance-context.js';
+import { watchingConduitClashes, type ConduitClash } from '../conduit-emissions.js';
 
 /** How long the kit waits after a sync for content a detached promise still puts. */
 const LATE_PUT_WAIT_MS = 300;
@@ -10,13 +11,19 @@ const LATE_PUT_WAIT_MS = 300;
  * succeeds. The host's own checks (duplicate keys or relative paths, put() after run() returned,
  * schema, frozen keys and metadata, the progress watchdog) fail it when the importer loses data; the
  * kit adds one the host cannot make once the sync is over: no put() after the first stage returned.
+ * A conduit-style importer (`sync(conduit, …)`) gets the same duplicate checks from the kit: the
+ * units it hands to the conduit in one sync must not repeat a key with other content, nor give one
+ * relative path to two keys.
  * Every other rule that needs a sync reports a failure here once, briefly, instead of its own.
  */
 export async function checkFirstSyncSucceeds(ctx: ConformanceContext): Promise<void> {
   const rule = 'first-sync-succeeds';
   await ctx.survey('initial', rule);
   await ctx.survey('changed', rule);
-  if (!ctx.plugin.firstStage) return;
+  if (!ctx.plugin.firstStage) {
+    await checkConduitClashes(ctx);
+    return;
+  }
   const late: string[] = [];
   const plugin = watchingLatePuts(ctx.plugin, late);
   await ctx.withScope(async (scope) => {
@@ -62,4 +69,35 @@ function watchingLatePuts(plugin: AnyImporterPlugin, late: string[]): AnyImporte
       return stage;
     },
   } as AnyImporterPlugin;
+}
+
+/** The duplicate checks the host makes of a first stage's output, made by the kit of a conduit-style importer's saves. */
+async function checkConduitClashes(ctx: ConformanceContext): Promise<void> {
+  const rule = 'first-sync-succeeds';
+  for (const state of ['initial', 'changed'] as const) {
+    const clashes: ConduitClash[] = [];
+    const plugin = watchingConduitClashes(ctx.plugin, clashes);
+    await ctx.withScope(async (scope) => {
+      const testHost = await scope.host({ plugin });
+      const upstream = await scope.upstream(state);
+      await ctx.syncExpectingSuccess(rule, `an immediate sync of the fixture's ${state} state`, testHost, 'conduit-clashes', upstream);
+    });
+    const clash = clashes[0];
+    if (!clash) continue;
+    const more = clashes.length > 1 ? ` (and ${clashes.length - 1} more)` : '';
+    if (clash.kind === 'key') {
+      conformanceFailure(
+        rule,
+        `in a sync of the fixture's ${state} state, the importer saved unit ${clash.unit} twice with different content: ${clash.earlier}, then ${clash.call} (${clash.difference})${more}. ` +
+          'The host upserts by key, so the later one silently replaced the earlier.\n' +
+          'Likely cause: the same upstream record is read twice (two pages, a mirror list) and built differently, or the key lacks a field that tells two records apart',
+      );
+    }
+    conformanceFailure(
+      rule,
+      `in a sync of the fixture's ${state} state, the importer gave relative path '${clash.relativePath}' to two units: ${clash.earlier}, then ${clash.unit} (${clash.call})${more}. ` +
+        'An export or a publication keeps one file per path, so the other is silently lost.\n' +
+        'Likely cause: relativePath is built from too little (the directory or project name without the file name or version)',
+    );
+  }
 }
