@@ -1,15 +1,25 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createHost } from '../host/create-host.js';
 import type { Host } from '../host/host.js';
 import type { RemoteOptions } from '../download/index.js';
-import { parseStoreUri } from '../store/open-store.js';
 import { BUNDLED_IMPORTERS } from './bundled-importers.js';
 import { guardIo, reportError, type CliIo } from './cli-io.js';
 import { checkOptions, COMMAND_GROUPS, commandHelp, commandName, commandSpec, FILTER_HELP, parseCommandLine, usage, USAGE, type CliValues } from './cli-options.js';
-import { COMMANDS, type CommandArgs } from './commands.js';
-import { loadPluginModule } from './plugin-loader.js';
+import type { CommandArgs } from './commands.js';
 import { DEFAULT_PROGRESS_SECONDS } from './sync-progress.js';
+
+// The host, the stores, the downloader (undici) and the commands are required when a command runs,
+// not when this module loads: `--version`, `--help` and usage errors then cost little more than
+// Node's own start (issue 25). `require`, not `import()`, so the tests' CommonJS transform keeps it.
+const lazyCommands = () => require('./commands.js') as typeof import('./commands.js');
+const lazyCreateHost = () => require('../host/create-host.js') as typeof import('../host/create-host.js');
+const lazyOpenStore = () => require('../store/open-store.js') as typeof import('../store/open-store.js');
+const lazyPluginLoader = () => require('./plugin-loader.js') as typeof import('./plugin-loader.js');
+
+/** `tributary --version`: this package's version, read from its package.json (src/cli and dist/cli alike sit two levels below it). */
+function hostVersion(): string {
+  return (JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+}
 
 /**
  * Runs the `tributary` command line and returns its exit code (0 success, 1 failure, 2 usage).
@@ -22,6 +32,10 @@ export async function runCli(argv: readonly string[], rawIo: CliIo = processIo()
   let json = argv.includes('--json');
   let host: Host | undefined;
   try {
+    if (argv.length === 1 && argv[0] === '--version') {
+      io.stdout.write(`tributary ${hostVersion()}\n`);
+      return 0;
+    }
     const { values, positionals, given } = parseCommandLine(argv);
     json = values.json;
     if (positionals[0] === 'help') {
@@ -38,7 +52,7 @@ export async function runCli(argv: readonly string[], rawIo: CliIo = processIo()
       io.stdout.write(helpFor(name));
       return 0;
     }
-    const command = COMMANDS[name];
+    const command = lazyCommands().COMMANDS[name];
     if (!command) {
       const actions = COMMAND_GROUPS[name];
       if (actions) {
@@ -49,9 +63,11 @@ export async function runCli(argv: readonly string[], rawIo: CliIo = processIo()
     }
     checkOptions(name, given);
     const home = path.resolve(io.cwd, values.home ?? io.env.TRIBUTARY_HOME ?? '.tributary');
+    const { loadPluginModule } = lazyPluginLoader();
     const plugins = [...Object.keys(BUNDLED_IMPORTERS).map((n) => loadPluginModule(BUNDLED_IMPORTERS[n]!, io.cwd)), ...(values.plugin ?? []).map((p) => loadPluginModule(p, io.cwd))];
     const remote = remoteOptions(values, io);
-    host = await createHost({
+    const { parseStoreUri } = lazyOpenStore();
+    host = await lazyCreateHost().createHost({
       storageRoot: path.join(home, 'storage'),
       store: values.store ? parseStoreUri(values.store.startsWith('mongodb') ? values.store : path.resolve(io.cwd, values.store)) : { sqlite: path.join(home, 'catalog.db') },
       plugins,
