@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
@@ -27,6 +28,13 @@ export function serveForParent(server: Server): void {
  * measured one starts, so it does not pay for their write-back (file creation slows measurably
  * right after large catalogs are written).
  */
+/** rpm-repo-server.js serving `root` from a child process, and the url it listens on. */
+export async function startRpmRepoServer(root: string): Promise<{ url: string; child: ChildProcess }> {
+  const child = fork(path.join(__dirname, 'rpm-repo-server.js'), [root], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const [message] = (await once(child, 'message')) as [{ url: string }];
+  return { url: message.url, child };
+}
+
 export function flushDisks(): void {
   spawnSync('sync', { stdio: 'ignore' });
 }

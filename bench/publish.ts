@@ -12,8 +12,7 @@
  *     file after the other on one thread, nothing else; it runs before and after, the faster counts;
  *   - the ratio publish / floor.
  */
-import { execFile, fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { generateRpmRepo } from './rpm-primary-generator.js';
 import type { RpmWorkerResult, RpmWorkerTask } from './rpm-sync-worker.js';
 import type { PublishWorkerResult, PublishWorkerTask } from './publish-worker.js';
-import { cpuText, flushDisks, goalsLine, runBenchmark } from './bench-process.js';
+import { cpuText, flushDisks, goalsLine, runBenchmark, startRpmRepoServer } from './bench-process.js';
 
 const { values } = parseArgs({
   options: {
@@ -36,12 +35,6 @@ const packageCount = Number(values.packages);
 const advisoryCount = Number(values.advisories);
 const runId = `${Date.now().toString(36)}${process.pid}`;
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'tributary-bench-publish-'));
-
-async function startServer(root: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = fork(path.join(__dirname, 'rpm-repo-server.js'), [root], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const [message] = (await once(child, 'message')) as [{ url: string }];
-  return { url: message.url, child };
-}
 
 function runWorker<T>(script: string, task: unknown): Promise<T> {
   flushDisks();
@@ -70,7 +63,7 @@ async function main(): Promise<void> {
     if (!values.json) process.stdout.write(`${line}\n`);
   };
   const generated = await generateRpmRepo(path.join(workDir, 'upstream', 'repo'), packageCount, advisoryCount);
-  const { url, child } = await startServer(path.join(workDir, 'upstream'));
+  const { url, child } = await startRpmRepoServer(path.join(workDir, 'upstream'));
   const home = path.join(workDir, 'home');
   const storeSettings = {
     ...(values.store ? { store: values.store } : {}),

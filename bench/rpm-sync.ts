@@ -14,15 +14,14 @@
  *     (one thread, one after the other), nothing else;
  *   - the ratio sync / floor.
  */
-import { execFile, fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateRpmRepo } from './rpm-primary-generator.js';
 import type { RpmWorkerResult, RpmWorkerTask } from './rpm-sync-worker.js';
-import { cpuText, flushDisks, goalsLine, runBenchmark } from './bench-process.js';
+import { cpuText, flushDisks, goalsLine, runBenchmark, startRpmRepoServer } from './bench-process.js';
 
 const { values } = parseArgs({
   options: {
@@ -37,12 +36,6 @@ const packageCount = Number(values.packages);
 const advisoryCount = Number(values.advisories);
 const runId = `${Date.now().toString(36)}${process.pid}`;
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'tributary-bench-rpm-'));
-
-async function startServer(root: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = fork(path.join(__dirname, 'rpm-repo-server.js'), [root], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const [message] = (await once(child, 'message')) as [{ url: string }];
-  return { url: message.url, child };
-}
 
 function runWorker(task: RpmWorkerTask): Promise<RpmWorkerResult> {
   flushDisks();
@@ -71,7 +64,7 @@ async function main(): Promise<void> {
       `filelists ${fixed(mb(generated.filelists.openSize), 0)} MiB XML (${fixed(mb(generated.filelists.size), 1)} MiB gzip), other ${fixed(mb(generated.other.openSize), 0)} MiB XML (${fixed(mb(generated.other.size), 1)} MiB gzip)` +
       (generated.advisories > 0 ? `; updateinfo.xml.gz: ${generated.advisories} advisories of 10 packages` : ''),
   );
-  const { url, child } = await startServer(path.join(workDir, 'upstream'));
+  const { url, child } = await startRpmRepoServer(path.join(workDir, 'upstream'));
   try {
     const floorTask: RpmWorkerTask = {
       kind: 'floor',
