@@ -8,6 +8,8 @@ import type { ContentStore, PublicationEntry } from '../store/content-store.js';
 const LOOKUP_ORDER: readonly DigestAlgorithm[] = ['sha256', 'sha512', 'sha384', 'sha224', 'sha1', 'md5'];
 /** Recent body bytes a shared download keeps in memory for the readers following it. */
 const RECENT_BYTES = 8 * 1024 * 1024;
+/** Entries whose stored bytes an OnDemandArtifacts remembers. */
+const LOCATED_CACHE = 100_000;
 
 /**
  * One download of a missing artifact, shared by everyone who asks for it while it runs. Readers
@@ -104,6 +106,7 @@ export class SharedFetch {
  */
 export class OnDemandArtifacts {
   private readonly fetches = new Map<string, SharedFetch>();
+  private readonly located = new Map<string, string>();
   private readonly downloaders = new Map<string, Downloader>();
   private readonly scopeId = `on-demand-${randomUUID()}`;
   private scope: Promise<unknown> | undefined;
@@ -119,15 +122,45 @@ export class OnDemandArtifacts {
 
   /** The sha256 of the entry's stored bytes, or undefined when they are not in storage. */
   async locate(entry: PublicationEntry): Promise<string | undefined> {
-    if (entry.sha256 !== null) return entry.sha256;
-    for (const algorithm of LOOKUP_ORDER) {
-      const digest = entry.digests[algorithm];
-      if (digest === undefined) continue;
-      const [found] = await this.store.findArtifacts(algorithm, [digest]);
-      if (found && (entry.size === null || found.size === entry.size) && matchesAll(entry, found)) return found.sha256;
-      return undefined;
+    return (await this.locateAll([entry]))[0];
+  }
+
+  /**
+   * {@link locate} for many entries: one catalog query per digest algorithm, whatever their number.
+   * Bytes found are remembered (stored bytes never change), so a file fetched once costs no query again.
+   */
+  async locateAll(entries: readonly PublicationEntry[]): Promise<(string | undefined)[]> {
+    const result: (string | undefined)[] = entries.map((entry) => entry.sha256 ?? this.located.get(fetchKey(entry)));
+    const wanted = new Map<DigestAlgorithm, number[]>();
+    entries.forEach((entry, i) => {
+      if (result[i] !== undefined) return;
+      const algorithm = LOOKUP_ORDER.find((a) => entry.digests[a] !== undefined);
+      if (algorithm === undefined) return;
+      const list = wanted.get(algorithm);
+      if (list) list.push(i);
+      else wanted.set(algorithm, [i]);
+    });
+    for (const [algorithm, indexes] of wanted) {
+      const found = await this.store.findArtifacts(algorithm, [...new Set(indexes.map((i) => entries[i]!.digests[algorithm]!))]);
+      const byDigest = new Map(found.map((record) => [record.digests[algorithm] ?? (algorithm === 'sha256' ? record.sha256 : ''), record]));
+      for (const i of indexes) {
+        const entry = entries[i]!;
+        const record = byDigest.get(entry.digests[algorithm]!);
+        if (record && (entry.size === null || record.size === entry.size) && matchesAll(entry, record)) result[i] = this.remember(entry, record.sha256);
+      }
     }
-    return undefined;
+    return result;
+  }
+
+  private remember(entry: PublicationEntry, sha256: string): string {
+    if (this.located.size >= LOCATED_CACHE) this.located.delete(this.located.keys().next().value!);
+    this.located.set(fetchKey(entry), sha256);
+    return sha256;
+  }
+
+  /** Forgets where an entry's bytes were (they were found missing from storage). */
+  forget(entry: PublicationEntry): void {
+    this.located.delete(fetchKey(entry));
   }
 
   /**
@@ -152,6 +185,7 @@ export class OnDemandArtifacts {
       );
       const record = await this.storage.adoptDownloaded(file);
       await this.store.upsertArtifacts([record]);
+      this.remember(entry, record.sha256);
       this.fetched++;
       this.onFetched(entry, record);
       return record;

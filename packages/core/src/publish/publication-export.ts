@@ -54,8 +54,9 @@ export async function exportPublication(
     after = page[page.length - 1]!.path;
     const located: { entry: PublicationEntry; sha256: string }[] = [];
     const missing: PublicationEntry[] = [];
-    for (const entry of page) {
-      const sha256 = await onDemand.locate(entry);
+    const stored = await onDemand.locateAll(page);
+    for (const [i, entry] of page.entries()) {
+      const sha256 = stored[i];
       if (sha256 !== undefined) located.push({ entry, sha256 });
       else if (options.fetchMissing === false) result.skipped++;
       else missing.push(entry);

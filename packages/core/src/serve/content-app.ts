@@ -169,6 +169,7 @@ export function createContentApp(host: Host, options: ContentAppOptions = {}): C
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || entry.urls.length === 0) throw error;
         files.forget(sha256);
+        onDemand.forget(entry);
         // the catalog names bytes no longer on disk: fetch them again
       }
     }
