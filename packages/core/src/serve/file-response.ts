@@ -7,10 +7,7 @@ import type { SharedFetch } from '../publish/on-demand-artifacts.js';
 
 /** Bodies up to this size are read whole and sent in one write: cheaper than a stream. */
 const SMALL_BODY = 128 * 1024;
-/**
- * Chunk of a streamed body. Each slow client holds about two (one read ahead, one queued on its
- * socket): 64 KiB keeps 200 clients of large files near 100 MiB where 256 KiB took twice that.
- */
+/** Chunk of a streamed body: each slow client holds about two (one read ahead, one on its socket), so it bounds memory per client. */
 const READ_CHUNK = 64 * 1024;
 
 interface CachedFile {
