@@ -5,6 +5,7 @@ import type { ConformanceContext } from '../conformance-context.js';
 import { describeError } from '../error-words.js';
 import { loadFixtureState } from '../fixture-states.js';
 import { FixtureUpstream } from '../fixture-upstream.js';
+import { instrumentPlugin } from '../instrumented-plugin.js';
 import { totalOf } from '../unit-snapshot.js';
 
 const DEFAULT_UNITS = 10_000;
@@ -17,8 +18,11 @@ const HOST_BATCH_SIZE = 100;
 /**
  * Rule `heap-bounded` (optional: only with `heapBudget`): one on_demand sync of a large generated
  * upstream into an empty repository, during which the kit samples the live heap (a full GC, then
- * `heapUsed`) every 150 ms or so, on a host
- * whose store batches are small (100 units). The growth is the highest sample minus the live heap before the sync.
+ * `heapUsed`) at the importer's 1st, 2nd, 4th, 8th… emission (put, saveUnits, …) and every 150 ms
+ * or so, on a host whose store batches are small (100 units). The growth is the highest sample
+ * minus the live heap before the sync. The emission samples make the rule deterministic: an importer
+ * that builds every unit before emitting any holds them all at its first emission, however busy the
+ * machine (a timer alone can miss that moment).
  * Garbage does not count, so the measure does not depend on when V8 chooses to collect: a streaming
  * importer holds a few pages and a queue's worth of content, one that buffers holds every unit.
  */
@@ -34,7 +38,15 @@ export async function checkHeapBounded(ctx: ConformanceContext): Promise<void> {
   const gc = exposedGc();
   await ctx.withScope(async (scope) => {
     // small store batches: what the host's own stages hold in flight stays far below the budget
-    const testHost = await scope.host({ batchSize: HOST_BATCH_SIZE });
+    let onEmission: (() => void) | undefined;
+    let emissions = 0;
+    const { plugin } = instrumentPlugin(ctx.plugin, {
+      onEmission: () => {
+        emissions++;
+        if ((emissions & (emissions - 1)) === 0) onEmission?.();
+      },
+    });
+    const testHost = await scope.host({ batchSize: HOST_BATCH_SIZE, plugin });
     const upstream = await FixtureUpstream.start(state, feedPath);
     try {
       await testHost.host.createRepository({ name: 'large' });
@@ -46,14 +58,21 @@ export async function checkHeapBounded(ctx: ConformanceContext): Promise<void> {
       // costs at most a quarter of the sync's time however big the heap is
       let timer: NodeJS.Timeout | undefined;
       let sampling = true;
-      const sample = (): void => {
+      const measure = (): number => {
         const t = Date.now();
         const now = liveHeap(gc);
         if (now > peak) {
           peak = now;
           peakAt = t - started;
         }
-        if (sampling) timer = setTimeout(sample, Math.max(SAMPLE_EVERY_MS, 3 * (Date.now() - t)));
+        return Date.now() - t;
+      };
+      const sample = (): void => {
+        const took = measure();
+        if (sampling) timer = setTimeout(sample, Math.max(SAMPLE_EVERY_MS, 3 * took));
+      };
+      onEmission = () => {
+        if (sampling) measure();
       };
       timer = setTimeout(sample, SAMPLE_EVERY_MS);
       let outcome;
