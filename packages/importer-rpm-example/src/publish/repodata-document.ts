@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { constants as zlib, crc32, createDeflateRaw, deflateRawSync, type DeflateRaw } from 'node:zlib';
 import type { DigestAlgorithm, DigestName, PublishContext } from '@tributary/plugin-api';
 import { crc32Combine } from './crc32-combine.js';
+import { ZSTD_LEVEL } from './zstd-encoder.js';
 
 /** Bytes gathered before they are written out. */
 const BUFFER_BYTES = 1 << 20;
@@ -30,6 +31,9 @@ export interface RepodataRecord {
   readonly timestamp: number;
 }
 
+/** How generated repodata is compressed: gzip (createrepo_c's default) or zstd. */
+export type RepodataCompression = 'gz' | 'zstd';
+
 /**
  * One repodata XML file being generated (primary, filelists, other, updateinfo), compressed while
  * it is made. Its root element names the package count, known only at the end, and its name its
@@ -40,13 +44,20 @@ export interface RepodataRecord {
  * whose CRC-32 combines the parts'. The uncompressed body goes to a scratch file too, for the
  * open-checksum (hashed, header first, on a thread of its own at the end). Memory holds a megabyte
  * buffer per document, whatever the repository's size.
+ *
+ * zstd frames cannot be joined like deflate streams (concatenated frames are valid zstd, but not
+ * every reader goes past the first), so with zstd the body is only written out, and the thread
+ * that hashes it at the end also compresses header, body and footer into one frame.
  */
 export class RepodataDocument {
   private readonly bodyPath: string;
   private readonly deflatedPath: string;
   private readonly out: WriteStream;
-  private readonly deflate: DeflateRaw;
-  private readonly deflated: WriteStream;
+  /** The body's deflate stream (gz only). */
+  private readonly deflate: DeflateRaw | undefined;
+  private readonly deflated: WriteStream | undefined;
+  /** Where the zstd frame is written at the end (zstd only). */
+  private readonly zstdPath: string;
   private buffer = Buffer.allocUnsafe(BUFFER_BYTES);
   private used = 0;
   private bodyCrc = 0;
@@ -56,14 +67,22 @@ export class RepodataDocument {
   constructor(
     workingDir: string,
     readonly type: string,
+    private readonly compression: RepodataCompression = 'gz',
+    /** zstd-napi's binding (see zstdBindingPath), for zstd. */
+    private readonly zstdBinding?: string,
   ) {
     this.bodyPath = path.join(workingDir, `${type}.body.xml`);
     this.deflatedPath = path.join(workingDir, `${type}.body.deflate`);
+    this.zstdPath = path.join(workingDir, `${type}.xml.zst`);
     const fail = (error: Error) => void (this.failure ??= error);
     this.out = createWriteStream(this.bodyPath, { flags: 'wx' }).on('error', fail);
-    this.deflate = createDeflateRaw({ level: GZIP_LEVEL, chunkSize: CHUNK, finishFlush: zlib.Z_SYNC_FLUSH }).on('error', fail);
-    this.deflated = createWriteStream(this.deflatedPath, { flags: 'wx' }).on('error', fail);
-    this.deflate.pipe(this.deflated);
+    if (compression === 'gz') {
+      this.deflate = createDeflateRaw({ level: GZIP_LEVEL, chunkSize: CHUNK, finishFlush: zlib.Z_SYNC_FLUSH }).on('error', fail);
+      this.deflated = createWriteStream(this.deflatedPath, { flags: 'wx' }).on('error', fail);
+      this.deflate.pipe(this.deflated);
+    } else if (zstdBinding === undefined) {
+      throw new Error('zstd repodata needs the zstd binding');
+    }
   }
 
   /**
@@ -100,29 +119,38 @@ export class RepodataDocument {
     this.bodyCrc = crc32(chunk, this.bodyCrc);
     this.bodySize += chunk.length;
     this.out.write(chunk);
-    this.deflate.write(chunk);
+    this.deflate?.write(chunk);
     // asked each time: one may drain while the other is awaited
     if (this.out.writableNeedDrain) await once(this.out, 'drain');
-    if (this.deflate.writableNeedDrain) await once(this.deflate, 'drain');
+    if (this.deflate?.writableNeedDrain) await once(this.deflate, 'drain');
   }
 
   /** Writes what is left of the body and closes it (its deflate stream ends on a sync flush). */
   async end(): Promise<void> {
     await this.flush();
     this.out.end();
-    this.deflate.end();
-    await Promise.all([once(this.out, 'close'), once(this.deflated, 'close')]);
+    this.deflate?.end();
+    await Promise.all([once(this.out, 'close'), this.deflated && once(this.deflated, 'close')]);
     if (this.failure) throw this.failure;
   }
 
   /**
-   * Publishes `header` + body + `footer`, gzipped, as `repodata/<checksum>-<fileName>.gz`
-   * (checksums of type `checksumType`), and removes the scratch files.
+   * Publishes `header` + body + `footer`, compressed, as `repodata/<checksum>-<fileName>.gz` (or
+   * `.zst`; checksums of type `checksumType`), and removes the scratch files.
    */
   async publish(ctx: PublishContext<unknown>, header: string, footer: string, fileName: string, checksumType: DigestAlgorithm, timestamp: number): Promise<RepodataRecord> {
     try {
       const head = Buffer.from(header);
       const foot = Buffer.from(footer);
+      const extra: DigestName[] = checksumType === 'sha256' ? [] : [checksumType];
+      if (this.compression === 'zstd') {
+        const zstd = { binding: this.zstdBinding!, level: ZSTD_LEVEL, out: this.zstdPath };
+        const { open, packed } = await hashInThread(checksumType, head, this.bodyPath, foot, zstd);
+        const href = `repodata/${packed!.hex}-${fileName}.zst`;
+        await ctx.addFile(href, createReadStream(this.zstdPath, { highWaterMark: CHUNK }), { digests: extra });
+        const openSize = head.length + this.bodySize + foot.length;
+        return { type: this.type, href, checksumType, checksum: packed!.hex, size: packed!.size, openChecksum: open, openSize, timestamp };
+      }
       const openSize = head.length + this.bodySize + foot.length;
       const trailer = Buffer.alloc(8);
       trailer.writeUInt32LE(crc32Combine(crc32Combine(crc32(head), this.bodyCrc, this.bodySize), crc32(foot), foot.length), 0);
@@ -137,9 +165,8 @@ export class RepodataDocument {
         yield footDeflated;
         yield trailer;
       }
-      const [openChecksum, compressed] = await Promise.all([hashInThread(checksumType, head, this.bodyPath, foot), digestOf(gzipped(), checksumType)]);
+      const [{ open: openChecksum }, compressed] = await Promise.all([hashInThread(checksumType, head, this.bodyPath, foot), digestOf(gzipped(), checksumType)]);
       const href = `repodata/${compressed.hex}-${fileName}.gz`;
-      const extra: DigestName[] = checksumType === 'sha256' ? [] : [checksumType];
       await ctx.addFile(href, gzipped(), { digests: extra });
       return { type: this.type, href, checksumType, checksum: compressed.hex, size: compressed.size, openChecksum, openSize, timestamp };
     } finally {
@@ -150,14 +177,15 @@ export class RepodataDocument {
   /** Removes the scratch files (published, or abandoned). */
   async discard(): Promise<void> {
     for (const stream of [this.out, this.deflated]) {
-      if (!stream.closed) {
+      if (stream && !stream.closed) {
         stream.destroy();
         await once(stream, 'close').catch(() => undefined);
       }
     }
-    this.deflate.destroy();
+    this.deflate?.destroy();
     await rm(this.bodyPath, { force: true });
     await rm(this.deflatedPath, { force: true });
+    await rm(this.zstdPath, { force: true });
   }
 }
 
@@ -171,31 +199,75 @@ async function digestOf(chunks: AsyncIterable<Buffer>, algorithm: DigestAlgorith
   return { hex: hash.digest('hex'), size };
 }
 
-/** Runs in a thread of its own: the digest of head + the file + foot (the open-checksum). */
+/**
+ * Runs in a thread of its own: the digest of head + the file + foot (the open-checksum), and with
+ * `zstd` the same bytes compressed into one zstd frame (with its content checksum, as the zstd
+ * command writes) at `zstd.out`, and that file's digest and size.
+ */
 const HASH_THREAD = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const fs = require('node:fs');
-const hash = createHash(workerData.algorithm);
-hash.update(workerData.head);
-const fd = fs.openSync(workerData.path, 'r');
+const { algorithm, head, path, foot, zstd } = workerData;
+const open = createHash(algorithm);
+let compress = () => undefined;
+let packed;
+if (zstd) {
+  const binding = require(zstd.binding);
+  const cctx = new binding.CCtx();
+  cctx.setParameter(binding.CParameter.compressionLevel, zstd.level);
+  cctx.setParameter(binding.CParameter.checksumFlag, 1);
+  const out = fs.openSync(zstd.out, 'wx');
+  const dst = Buffer.allocUnsafe(binding.cStreamOutSize());
+  const hash = createHash(algorithm);
+  let size = 0;
+  compress = (src, last) => {
+    const op = last ? binding.EndDirective.end : binding.EndDirective.continue;
+    for (;;) {
+      const [left, produced, consumed] = cctx.compressStream2(dst, src, op);
+      if (produced > 0) {
+        const bytes = dst.subarray(0, produced);
+        hash.update(bytes);
+        fs.writeSync(out, bytes);
+        size += produced;
+      }
+      src = src.subarray(consumed);
+      if (last ? left === 0 : src.length === 0) break;
+    }
+    if (last) {
+      fs.closeSync(out);
+      packed = { hex: hash.digest('hex'), size };
+    }
+  };
+}
+const take = (bytes, last) => {
+  open.update(bytes);
+  compress(bytes, last);
+};
+take(head, false);
+const fd = fs.openSync(path, 'r');
 const buffer = Buffer.allocUnsafe(1 << 20);
-for (let n; (n = fs.readSync(fd, buffer, 0, buffer.length, null)) > 0; ) hash.update(buffer.subarray(0, n));
+for (let n; (n = fs.readSync(fd, buffer, 0, buffer.length, null)) > 0; ) take(buffer.subarray(0, n), false);
 fs.closeSync(fd);
-hash.update(workerData.foot);
-parentPort.postMessage(hash.digest('hex'));
+take(foot, true);
+parentPort.postMessage({ open: open.digest('hex'), packed });
 `;
 
+interface ThreadResult {
+  readonly open: string;
+  readonly packed?: { readonly hex: string; readonly size: number };
+}
+
 /**
- * The digest of `head`, the file at `file` and `foot`, computed on a thread of its own: hashing
- * hundreds of megabytes is the largest piece of work left once the body is written, and the
- * documents are hashed side by side.
+ * The digest of `head`, the file at `file` and `foot` (and with `zstd` their compression),
+ * computed on a thread of its own: hashing hundreds of megabytes is the largest piece of work
+ * left once the body is written, and the documents are hashed side by side.
  */
-function hashInThread(algorithm: DigestAlgorithm, head: Buffer, file: string, foot: Buffer): Promise<string> {
+function hashInThread(algorithm: DigestAlgorithm, head: Buffer, file: string, foot: Buffer, zstd?: { binding: string; level: number; out: string }): Promise<ThreadResult> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(HASH_THREAD, { eval: true, workerData: { algorithm, head, path: file, foot } });
-    let result: string | undefined;
-    worker.once('message', (hex: string) => (result = hex));
+    const worker = new Worker(HASH_THREAD, { eval: true, workerData: { algorithm, head, path: file, foot, zstd } });
+    let result: ThreadResult | undefined;
+    worker.once('message', (message: ThreadResult) => (result = message));
     worker.once('error', reject);
     worker.once('exit', (code) => (result !== undefined ? resolve(result) : reject(new Error(`the hashing thread stopped (exit code ${code}) before its digest`))));
   });

@@ -4,11 +4,12 @@ import { NevraSet } from '../first-stage/nevra-set.js';
 import type { Nevra } from '../metadata/primary-package.js';
 import { packageXml } from './package-xml.js';
 import { publishPassedThrough } from './passed-through-metadata.js';
-import { RepodataDocument, type RepodataRecord } from './repodata-document.js';
+import { RepodataDocument, type RepodataCompression, type RepodataRecord } from './repodata-document.js';
 import { repomdXml } from './repomd-xml.js';
 import { UPDATEINFO_FOOTER, UPDATEINFO_HEADER, updateXml } from './updateinfo-xml.js';
 import type { ChosenRepomd } from './upstream-repodata.js';
 import { REPOMD_PATH } from '../first-stage/repo-metadata-content.js';
+import { zstdBindingPath } from './zstd-encoder.js';
 
 const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n';
 /** Units read from the catalog at a time: small pages die young (at 1,000 the garbage collector took twice as long). */
@@ -16,6 +17,7 @@ const BATCH = 100;
 
 export interface GenerateRepodataOptions {
   readonly checksumType: DigestAlgorithm;
+  readonly compression?: RepodataCompression;
   readonly maxMetadataBytes: number;
 }
 
@@ -44,7 +46,11 @@ export async function generateRepodata(
   chosen: ChosenRepomd | undefined,
 ): Promise<GeneratedRepodata> {
   const { checksumType } = ctx.options;
-  const documents = { primary: new RepodataDocument(ctx.workingDir, 'primary'), filelists: new RepodataDocument(ctx.workingDir, 'filelists'), other: new RepodataDocument(ctx.workingDir, 'other') };
+  const compression = ctx.options.compression ?? 'gz';
+  // a zstd encoder that cannot load is a typed error before anything is generated
+  const zstdBinding = compression === 'zstd' ? zstdBindingPath() : undefined;
+  const document = (type: string) => new RepodataDocument(ctx.workingDir, type, compression, zstdBinding);
+  const documents = { primary: document('primary'), filelists: document('filelists'), other: document('other') };
   let updateinfo: RepodataDocument | undefined;
   const present = new NevraSet();
   let packages = 0;
@@ -89,7 +95,7 @@ export async function generateRepodata(
           advisoriesLeftOut++;
           continue;
         }
-        updateinfo ??= new RepodataDocument(ctx.workingDir, 'updateinfo');
+        updateinfo ??= document('updateinfo');
         const pending = updateinfo.write(xml);
         if (pending) await pending;
         advisories++;

@@ -22,10 +22,11 @@ export interface RpmPublishOptions {
   /** Checksum type of generated repodata's files (repomd.xml's records). Default sha256. */
   readonly checksumType: DigestAlgorithm;
   /**
-   * Compression of generated XML: gz only. Node 20's zlib has no zstd encoder and the importer
-   * depends on no native zstd library, so `zstd` is refused by the options schema.
+   * Compression of generated XML: gz (default, as createrepo_c) or zstd. Node 20's zlib has no
+   * zstd encoder: zstd comes from the optional native dependency zstd-napi, and where it did not
+   * install, asking for it is TRIBUTARY_ERR_COMPRESSION_UNSUPPORTED.
    */
-  readonly compression: 'gz';
+  readonly compression: 'gz' | 'zstd';
   /** Cap on the decompressed size of metadata read while publishing (upstream's primary, comps, modules). */
   readonly maxMetadataBytes: number;
 }
@@ -53,7 +54,7 @@ export const rpmPublisher: PublisherDefinition<RpmPublishOptions> = {
         description: "where repodata comes from: 'generate' (from the version's units), 'upstream' (the files the sync kept, when they describe the version), 'auto' (upstream's when they do, else generated)",
       },
       checksumType: { enum: [...DIGEST_ALGORITHMS], default: 'sha256', description: "checksum type of generated repodata's files" },
-      compression: { enum: ['gz'], default: 'gz', description: 'compression of generated XML files (gz; no zstd encoder is available in-process)' },
+      compression: { enum: ['gz', 'zstd'], default: 'gz', description: "compression of generated XML files: 'gz' or 'zstd' (zstd needs the optional dependency zstd-napi)" },
       maxMetadataBytes: { type: 'integer', minimum: 1024, default: 2 * 1024 ** 3, description: 'cap on the decompressed size of metadata read while publishing' },
     },
   },
