@@ -87,3 +87,45 @@ describe('plugin registration checks brand → host API → config schema → co
     expect(codeOf(() => new PluginRegistry().register(malformed([{ id: 'p.x', keyFields: [] }])))).toBe('TRIBUTARY_ERR_PLUGIN_DEFINITION');
   });
 });
+
+describe('schemas checked at registration, compiled on first use; plugins loaded when first needed', () => {
+  it('rejects schemas the meta-schema refuses at registration: metadata, publish options', () => {
+    const badMetadata = defineImporter({ ...base, contentTypes: [{ id: 'p.thing', keyFields: ['id'], metadataSchema: { type: 'nope' } }] });
+    expect(codeOf(() => new PluginRegistry().register(badMetadata))).toBe('TRIBUTARY_ERR_PLUGIN_DEFINITION');
+    const badPublisher = defineImporter({ ...base, publisher: { publish: async () => undefined, optionsSchema: { properties: 3 } } } as unknown as Parameters<typeof defineImporter>[0]);
+    expect(codeOf(() => new PluginRegistry().register(badPublisher))).toBe('TRIBUTARY_ERR_PLUGIN_CONFIG_SCHEMA');
+  });
+
+  it('a schema only compiling can refuse (a $ref to nowhere) fails on first use with the registration code', () => {
+    const registry = new PluginRegistry();
+    registry.register(defineImporter({ ...base, configSchema: { $ref: '#/definitions/missing' } }));
+    expect(codeOf(() => registry.validateConfig('p', {}))).toBe('TRIBUTARY_ERR_PLUGIN_CONFIG_SCHEMA');
+  });
+
+  it('compiles a schema once and still fills defaults and refuses bad values', () => {
+    const registry = new PluginRegistry();
+    registry.register(defineImporter({ ...base, configSchema: { type: 'object', properties: { n: { type: 'integer', default: 3 } }, additionalProperties: false } }));
+    expect(registry.validateConfig('p', {})).toEqual({ n: 3 });
+    expect(codeOf(() => registry.validateConfig('p', { n: 'x' }))).toBe('TRIBUTARY_ERR_CONFIG_INVALID');
+    expect(registry.validateConfig('p', { n: 4 })).toEqual({ n: 4 });
+  });
+
+  it('defer: loads nothing until asked about a plugin, then registers in order with every check', () => {
+    const registry = new PluginRegistry();
+    const load = jest.fn(() => [{ plugin: defineImporter(base) }]);
+    registry.defer(load);
+    expect(load).not.toHaveBeenCalled();
+    expect(registry.get('p').name).toBe('p');
+    expect(registry.contentType('p.thing').id).toBe('p.thing');
+    expect(load).toHaveBeenCalledTimes(1);
+
+    const conflicting = new PluginRegistry();
+    conflicting.defer(() => [{ plugin: defineImporter(base) }]);
+    // a plugin registered later is checked against the deferred ones, which register first
+    expect(codeOf(() => conflicting.register(defineImporter({ ...base, name: 'q' })))).toBe('TRIBUTARY_ERR_CONTENT_TYPE_CONFLICT');
+
+    const broken = new PluginRegistry();
+    broken.defer(() => [{ plugin: { name: 'not-a-plugin' } }]);
+    expect(codeOf(() => broken.list())).toBe('TRIBUTARY_ERR_PLUGIN_BRAND');
+  });
+});

@@ -1,5 +1,5 @@
 import { ErrorCodes, isTributaryError, type DownloadPolicy, type SkippedUnits, type SyncReport } from '@tributary/plugin-api';
-import { redactUrl } from '../download/index.js';
+import { redactUrl } from '../download/redact-url.js';
 import type { Host } from '../host/host.js';
 import type { RepositoryRecord, RepoUnitView, SyncRecord } from '../store/content-store.js';
 import type { OnArtifactError } from '../sync/sync-service.js';

@@ -16,6 +16,28 @@ const lazyCreateHost = () => require('../host/create-host.js') as typeof import(
 const lazyOpenStore = () => require('../store/open-store.js') as typeof import('../store/open-store.js');
 const lazyPluginLoader = () => require('./plugin-loader.js') as typeof import('./plugin-loader.js');
 
+/**
+ * Commands that make a few catalog calls and move no content in bulk: their SQLite catalog runs on
+ * the main thread, which has nothing else to do, instead of a thread of its own whose start would
+ * be most of the command's time. Any other command (a sync, serving, publishing) keeps the thread.
+ */
+const IN_PROCESS_CATALOG: ReadonlySet<string> = new Set([
+  'repo create',
+  'repo list',
+  'repo show',
+  'repo update',
+  'repo delete',
+  'history',
+  'plugins list',
+  'versions',
+  'versions show',
+  'distribution create',
+  'distribution list',
+  'distribution show',
+  'distribution update',
+  'distribution delete',
+]);
+
 /** `tributary --version`: this package's version, read from its package.json (src/cli and dist/cli alike sit two levels below it). */
 function hostVersion(): string {
   return (JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
@@ -64,13 +86,16 @@ export async function runCli(argv: readonly string[], rawIo: CliIo = processIo()
     checkOptions(name, given);
     const home = path.resolve(io.cwd, values.home ?? io.env.TRIBUTARY_HOME ?? '.tributary');
     const { loadPluginModule } = lazyPluginLoader();
-    const plugins = [...Object.keys(BUNDLED_IMPORTERS).map((n) => loadPluginModule(BUNDLED_IMPORTERS[n]!, io.cwd)), ...(values.plugin ?? []).map((p) => loadPluginModule(p, io.cwd))];
+    const loadPlugins = () => [...Object.keys(BUNDLED_IMPORTERS).map((n) => loadPluginModule(BUNDLED_IMPORTERS[n]!, io.cwd)), ...(values.plugin ?? []).map((p) => loadPluginModule(p, io.cwd))];
     const remote = remoteOptions(values, io);
     const { parseStoreUri } = lazyOpenStore();
+    const store = values.store ? parseStoreUri(values.store.startsWith('mongodb') ? values.store : path.resolve(io.cwd, values.store)) : { sqlite: path.join(home, 'catalog.db') };
     host = await lazyCreateHost().createHost({
       storageRoot: path.join(home, 'storage'),
-      store: values.store ? parseStoreUri(values.store.startsWith('mongodb') ? values.store : path.resolve(io.cwd, values.store)) : { sqlite: path.join(home, 'catalog.db') },
-      plugins,
+      store: 'sqlite' in store && IN_PROCESS_CATALOG.has(name) ? { ...store, inProcess: true } : store,
+      // the bundled importers load when a command first needs an importer (`repo list` never does);
+      // plugins named with --plugin load and are checked up front, so a bad one fails any command
+      ...(values.plugin?.length ? { plugins: loadPlugins() } : { loadPlugins }),
       ...leaseTtl(io),
     });
     const args: CommandArgs = { host, io, json, positionals: positionals.slice(name.split(' ').length), values, remote };

@@ -17,7 +17,7 @@ import { httpTransfer } from './http-transfer.js';
 import { OriginLimiter } from './origin-limiter.js';
 import { parseDownloadTarget, withoutCredentials, type DownloadTarget } from './download-target.js';
 import { redactParsedUrl, redactUrl } from './redact-url.js';
-import { createRemoteDispatcher, resolveRemoteOptions, type RemoteOptions, type ResolvedRemoteOptions } from './remote-options.js';
+import { checkedProxyUrl, createRemoteDispatcher, resolveRemoteOptions, type RemoteOptions, type ResolvedRemoteOptions } from './remote-options.js';
 import { isRetryable, retryDelayMs } from './retry-policy.js';
 import { SecretScrubber } from './secret-scrubber.js';
 import { transportError } from './transport-errors.js';
@@ -93,7 +93,9 @@ export class Downloader implements RemoteFetcher {
   /** At most this many transfers per origin at once (`file://` urls count as one origin). */
   readonly transferLimit: number;
   private readonly options: ResolvedRemoteOptions;
-  private readonly dispatcher: Dispatcher;
+  /** Made by the first http(s) transfer: a sync of `file:` urls never loads undici. */
+  private dispatcherMade: Dispatcher | undefined;
+  private readonly remoteOptions: RemoteOptions;
   private readonly limiter: OriginLimiter;
   private readonly scrubber: SecretScrubber;
   private readonly baseHeaders: Readonly<Record<string, string>>;
@@ -124,8 +126,11 @@ export class Downloader implements RemoteFetcher {
       headers['authorization'] = this.scrubber.addBasic(this.options.username, this.options.password ?? '');
     }
     this.baseHeaders = headers;
-    if (options.proxyUrl !== undefined) this.scrubber.addUrlUserinfo(options.proxyUrl);
-    this.dispatcher = createRemoteDispatcher(options, this.options);
+    if (options.proxyUrl !== undefined) {
+      this.scrubber.addUrlUserinfo(options.proxyUrl);
+      checkedProxyUrl(options.proxyUrl);
+    }
+    this.remoteOptions = options;
     this.limiter = new OriginLimiter(this.options.concurrency);
     this.transferLimit = this.options.concurrency;
   }
@@ -181,8 +186,13 @@ export class Downloader implements RemoteFetcher {
    * under way is aborted rather than waited for: closing ends the sync's use of the remote.
    */
   close(): Promise<void> {
-    this.closing ??= this.dispatcher.destroy().catch(() => undefined);
+    this.closing ??= this.dispatcherMade === undefined ? Promise.resolve() : this.dispatcherMade.destroy().catch(() => undefined);
     return this.closing;
+  }
+
+  private get dispatcher(): Dispatcher {
+    if (this.dispatcherMade === undefined && this.closing !== undefined) throw new TributaryError(ErrorCodes.NETWORK, 'the downloader is closed');
+    return (this.dispatcherMade ??= createRemoteDispatcher(this.remoteOptions, this.options));
   }
 
   private reportUrlFailed(url: string, error: unknown): void {

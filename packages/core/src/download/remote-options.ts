@@ -1,4 +1,4 @@
-import { Agent, ProxyAgent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { ErrorCodes, TributaryError } from '@tributary/plugin-api';
 import { redactUrl } from './redact-url.js';
 
@@ -81,6 +81,9 @@ export function resolveRemoteOptions(options: RemoteOptions = {}): ResolvedRemot
  * after it got through the limiter.
  */
 export function createRemoteDispatcher(options: RemoteOptions, resolved: ResolvedRemoteOptions): Dispatcher {
+  const proxy = options.proxyUrl === undefined ? undefined : checkedProxyUrl(options.proxyUrl);
+  // undici is a tenth of a second of module loading: required by the first remote a process reaches
+  const { Agent, ProxyAgent } = require('undici') as typeof import('undici');
   const tls = {
     timeout: resolved.connectTimeoutMs,
     rejectUnauthorized: options.tlsValidation !== false,
@@ -94,20 +97,25 @@ export function createRemoteDispatcher(options: RemoteOptions, resolved: Resolve
     headersTimeout: resolved.headersTimeoutMs,
     bodyTimeout: resolved.idleTimeoutMs,
   };
-  if (options.proxyUrl === undefined) return new Agent({ ...common, connect: tls });
-  let proxy: URL;
-  try {
-    proxy = new URL(options.proxyUrl);
-  } catch {
-    throw new TributaryError(ErrorCodes.URL_INVALID, `proxy url ${redactUrl(options.proxyUrl)} is not a valid url`);
-  }
-  if (proxy.protocol !== 'http:' && proxy.protocol !== 'https:') {
-    throw new TributaryError(ErrorCodes.URL_INVALID, `proxy url ${redactUrl(options.proxyUrl)} must be http or https`);
-  }
+  if (proxy === undefined) return new Agent({ ...common, connect: tls });
   return new ProxyAgent({
     ...common,
     uri: proxy.href,
     requestTls: tls,
     proxyTls: { timeout: resolved.connectTimeoutMs },
   });
+}
+
+/** A proxy url, checked: TRIBUTARY_ERR_URL_INVALID unless it is a valid http or https url. */
+export function checkedProxyUrl(proxyUrl: string): URL {
+  let proxy: URL;
+  try {
+    proxy = new URL(proxyUrl);
+  } catch {
+    throw new TributaryError(ErrorCodes.URL_INVALID, `proxy url ${redactUrl(proxyUrl)} is not a valid url`);
+  }
+  if (proxy.protocol !== 'http:' && proxy.protocol !== 'https:') {
+    throw new TributaryError(ErrorCodes.URL_INVALID, `proxy url ${redactUrl(proxyUrl)} must be http or https`);
+  }
+  return proxy;
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import type { AnyImporterPlugin } from '@tributary/plugin-api';
-import { PluginRegistry } from './plugin-registry.js';
+import { PluginRegistry, type PluginEntry } from './plugin-registry.js';
 import { ArtifactStorage } from '../storage/artifact-storage.js';
 import type { ContentStore } from '../store/content-store.js';
 import { openStore, type StoreSpec } from '../store/open-store.js';
@@ -18,7 +18,12 @@ export interface CreateHostOptions {
   /** Root of artifact storage, sync scratch space and working directories. */
   readonly storageRoot: string;
   /** Importers to register: plugin objects, or `{ plugin, config }` with a host-level default config. */
-  readonly plugins?: readonly (AnyImporterPlugin | { plugin: AnyImporterPlugin; config?: Record<string, unknown> })[];
+  readonly plugins?: readonly PluginOption[];
+  /**
+   * Importers to load and register after `plugins`, the first time the host needs any importer or
+   * content type (see {@link PluginRegistry.defer}): what a command that needs none should not load.
+   */
+  readonly loadPlugins?: () => readonly PluginOption[];
   /** Units per store round trip (default 1000). */
   readonly batchSize?: number;
   /** Sync lease time to live in ms (default 60 s; renewed every third of it while a sync runs). */
@@ -41,9 +46,11 @@ export async function createHost(options: CreateHostOptions): Promise<Host> {
   const storageRoot = path.resolve(options.storageRoot);
   const registry = new PluginRegistry();
   for (const entry of options.plugins ?? []) {
-    if (entry && typeof entry === 'object' && 'plugin' in entry && !('$$type' in entry)) registry.register(entry.plugin, entry.config ?? {});
-    else registry.register(entry);
+    const { plugin, config } = pluginEntry(entry);
+    registry.register(plugin, config);
   }
+  const load = options.loadPlugins;
+  if (load) registry.defer(() => load().map(pluginEntry));
   const storage = new ArtifactStorage(storageRoot);
   await storage.init();
   const store = await openStore(options.store ?? { sqlite: path.join(storageRoot, 'catalog.db') });
@@ -53,6 +60,14 @@ export async function createHost(options: CreateHostOptions): Promise<Host> {
     hostId: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
   };
   return new Host(hostContainer({ store, storage, registry, options: hostOptions }));
+}
+
+/** An importer, or `{ plugin, config }` with a host-level default config. */
+export type PluginOption = AnyImporterPlugin | { plugin: AnyImporterPlugin; config?: Record<string, unknown> };
+
+function pluginEntry(entry: PluginOption): PluginEntry {
+  if (entry && typeof entry === 'object' && 'plugin' in entry && !('$$type' in entry)) return { plugin: entry.plugin, config: entry.config ?? {} };
+  return { plugin: entry };
 }
 
 /**

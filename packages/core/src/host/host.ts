@@ -15,14 +15,13 @@ import type { ContentStore, RepositoryInput, RepositoryRecord, RepoUnitView, Syn
 import { unitIdFor } from '../store/unit-id.js';
 import { LeaseKeeper } from '../sync/lease-keeper.js';
 import { CleanupLease } from '../sync/cleanup-gate.js';
-import { RepositoryChanges, type ChangeOutcome, type CopyOptions, type UnitSelection } from '../versions/repository-changes.js';
+import type { ChangeOutcome, CopyOptions, RepositoryChanges, UnitSelection } from '../versions/repository-changes.js';
 import { VersionHistory, type VersionView } from '../versions/version-history.js';
-import { SyncService, type SyncOptions, type SyncOutcome } from '../sync/sync-service.js';
+import type { SyncService, SyncOptions, SyncOutcome } from '../sync/sync-service.js';
 import type { RemoteOptions } from '../download/index.js';
 import { Distributions } from '../publish/distributions.js';
 import { HostEvents, type HostEventSource } from '../events/host-events.js';
 import type { HostEventMap, HostEventName } from '../events/host-event-types.js';
-import { OnDemandArtifacts } from '../publish/on-demand-artifacts.js';
 import { exportPublication, type ExportResult, type PublicationExportOptions } from '../publish/publication-export.js';
 import { PublicationService } from '../publish/publication-service.js';
 import type { PublicationRecord } from '../store/content-store.js';
@@ -46,26 +45,16 @@ export class Host {
   readonly events: HostEventSource;
   private readonly hostEvents: HostEvents;
   private readonly options: HostOptionsToken;
-  private readonly syncs: SyncService;
+  private syncService: SyncService | undefined;
   private readonly versionHistory: VersionHistory;
-  private readonly changes: RepositoryChanges;
+  private changeService: RepositoryChanges | undefined;
 
   constructor(private readonly container: DependencyContainer) {
     this.store = container.resolve<ContentStore>(CONTENT_STORE);
     this.storage = container.resolve(ArtifactStorage);
     this.plugins = container.resolve(PluginRegistry);
     this.options = container.resolve<HostOptionsToken>(HOST_OPTIONS);
-    this.syncs = new SyncService(container);
     this.versionHistory = new VersionHistory(this.store);
-    this.changes = new RepositoryChanges({
-      store: this.store,
-      plugins: this.plugins,
-      history: this.versionHistory,
-      batchSize: this.options.batchSize,
-      withLease: (repository, work) => this.withLease(repository, work),
-      checkTypeKnown: (typeId, present) => this.checkTypeKnown(typeId, present),
-      committed: (event) => this.emit('version.committed', { ...event, by: 'user' }),
-    });
     this.publications = new PublicationService(this.store, this.storage, this.plugins);
     this.hostEvents = container.resolve(HostEvents);
     this.events = this.hostEvents;
@@ -80,6 +69,24 @@ export class Host {
    */
   emit<K extends HostEventName>(name: K, event: HostEventMap[K]): void {
     this.hostEvents.emit(name, event);
+  }
+
+  /** Adding, removing, copying units and rollbacks; its modules (unit filters) load when first needed. */
+  private get changes(): RepositoryChanges {
+    return (this.changeService ??= new (require('../versions/repository-changes.js') as typeof import('../versions/repository-changes.js')).RepositoryChanges({
+      store: this.store,
+      plugins: this.plugins,
+      history: this.versionHistory,
+      batchSize: this.options.batchSize,
+      withLease: (repository, work) => this.withLease(repository, work),
+      checkTypeKnown: (typeId, present) => this.checkTypeKnown(typeId, present),
+      committed: (event) => this.emit('version.committed', { ...event, by: 'user' }),
+    }));
+  }
+
+  /** The sync service, whose modules (the pipeline, the downloader) a command that syncs nothing does not load. */
+  private get syncs(): SyncService {
+    return (this.syncService ??= new (require('../sync/sync-service.js') as typeof import('../sync/sync-service.js')).SyncService(this.container));
   }
 
   registerPlugin(plugin: unknown, config?: Record<string, unknown>): ImporterPlugin {
@@ -263,6 +270,8 @@ export class Host {
   async exportRepository(name: string, directory: string, options: ExportOptions = {}): Promise<ExportResult> {
     const publication = await this.publish(name, options);
     const repository = await this.getRepository(name);
+    // the downloader's modules load with the first export, not with every host
+    const { OnDemandArtifacts } = require('../publish/on-demand-artifacts.js') as typeof import('../publish/on-demand-artifacts.js');
     const onDemand = new OnDemandArtifacts(this.store, this.storage, options.remote ?? {}, (entry, record) =>
       this.emit('artifact.fetched', { via: 'export', path: entry.path, sha256: record.sha256, size: record.size, unitId: entry.unitId }),
     );

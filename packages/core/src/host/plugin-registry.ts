@@ -1,5 +1,4 @@
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
-import semver from 'semver';
+import type { default as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
 import {
   ErrorCodes,
   HOST_API_VERSION,
@@ -15,40 +14,88 @@ const KEY_FIELD = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 interface RegisteredPlugin {
   readonly plugin: ImporterPlugin;
-  readonly validateConfig: ValidateFunction;
+  readonly validateConfig: LazyValidator;
   /** Host-level default config given at registration, already validated. */
   readonly defaultConfig: Record<string, unknown>;
   /** Checks (and fills defaults into) publish options; undefined when the plugin has no publisher. */
-  readonly validatePublishOptions: ValidateFunction | undefined;
+  readonly validatePublishOptions: LazyValidator | undefined;
 }
 
 interface RegisteredType {
   readonly definition: ContentTypeDefinition;
   readonly plugin: string;
-  readonly validateMetadata: ValidateFunction | undefined;
+  readonly validateMetadata: LazyValidator | undefined;
 }
+
+/** A schema checked against the meta-schema at registration and compiled on its first use. */
+type LazyValidator = () => ValidateFunction;
+
+/** Plugins whose loading waits until the registry is first asked about any plugin (see {@link PluginRegistry.defer}). */
+type PluginLoader = () => readonly PluginEntry[];
+
+/** A plugin, with the host-level default config to register it with, if any. */
+export interface PluginEntry {
+  readonly plugin: unknown;
+  readonly config?: Record<string, unknown>;
+}
+
+// ajv (and its code generation) and semver are loaded by the first registration, not by importing the host.
+const loadAjv = () => (require('ajv') as { default: typeof AjvClass }).default;
+const semver = () => require('semver') as typeof import('semver');
 
 /**
  * The host's importer plugins and the content types they contribute. Registration checks, in this
  * order: brand → host API range → config schema → content types (shape, then conflicts), and each
  * failure is a typed error naming the plugin.
+ *
+ * A plugin's schemas are checked against JSON Schema's meta-schema when it registers, and compiled
+ * when first used: compiling every schema of every plugin was most of the start-up of a command
+ * that validates nothing (`repo list`). A schema the meta-schema accepts but ajv cannot compile (a
+ * `$ref` to nowhere) fails on first use, with the same error code registration would have given.
  */
 export class PluginRegistry implements PluginCatalog {
-  private readonly ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+  private ajvInstance: AjvClass | undefined;
   private readonly plugins = new Map<string, RegisteredPlugin>();
   private readonly types = new Map<string, RegisteredType>();
+  private readonly deferred: PluginLoader[] = [];
+
+  private get ajv(): AjvClass {
+    return (this.ajvInstance ??= new (loadAjv())({ allErrors: true, useDefaults: true, strict: false }));
+  }
+
+  /**
+   * Plugins to load and register, in order, when the registry is first asked about any plugin or
+   * content type, or when another plugin registers: a command that never looks at an importer
+   * does not load one. Errors (loading, or any registration check) surface from that first call.
+   */
+  defer(load: PluginLoader): void {
+    this.deferred.push(load);
+  }
 
   /**
    * Registers a plugin. `defaultConfig`, when given, is a host-level config every repository's
    * config is merged over; it must satisfy the plugin's schema on its own.
    */
   register(candidate: unknown, defaultConfig?: Record<string, unknown>): ImporterPlugin {
+    this.settle();
+    return this.add(candidate, defaultConfig);
+  }
+
+  /** Registers what {@link defer} was given, in order; each loader runs once even if it fails. */
+  private settle(): void {
+    while (this.deferred.length > 0) {
+      const load = this.deferred.shift()!;
+      for (const entry of load()) this.add(entry.plugin, entry.config);
+    }
+  }
+
+  private add(candidate: unknown, defaultConfig?: Record<string, unknown>): ImporterPlugin {
     const plugin = checkBrand(candidate);
     const name = plugin.name;
-    if (typeof plugin.hostApi !== 'string' || !semver.validRange(plugin.hostApi)) {
+    if (typeof plugin.hostApi !== 'string' || !semver().validRange(plugin.hostApi)) {
       throw new TributaryError(ErrorCodes.PLUGIN_HOST_VERSION, `plugin '${name}' declares host API range ${JSON.stringify(plugin.hostApi)}, which is not a semver range`);
     }
-    if (!semver.satisfies(HOST_API_VERSION, plugin.hostApi)) {
+    if (!semver().satisfies(HOST_API_VERSION, plugin.hostApi)) {
       throw new TributaryError(
         ErrorCodes.PLUGIN_HOST_VERSION,
         `plugin '${name}' needs host API ${plugin.hostApi}, but this host provides ${HOST_API_VERSION}`,
@@ -58,18 +105,13 @@ export class PluginRegistry implements PluginCatalog {
     if (this.plugins.has(name)) {
       throw new TributaryError(ErrorCodes.CONTENT_TYPE_CONFLICT, `a plugin named '${name}' is already registered`, { details: { plugin: name } });
     }
-    let validateConfig: ValidateFunction;
-    try {
-      validateConfig = this.ajv.compile(plugin.configSchema ?? { type: 'object' });
-    } catch (error) {
-      throw new TributaryError(ErrorCodes.PLUGIN_CONFIG_SCHEMA, `plugin '${name}' has an invalid config schema: ${(error as Error).message}`, {
-        cause: error,
-        details: { plugin: name },
-      });
-    }
+    const validateConfig = this.lazyValidator(plugin.configSchema ?? { type: 'object' }, (why, cause) =>
+      new TributaryError(ErrorCodes.PLUGIN_CONFIG_SCHEMA, `plugin '${name}' has an invalid config schema: ${why}`, { cause, details: { plugin: name } }),
+    );
     const config = structuredClone(defaultConfig ?? {});
-    if (defaultConfig !== undefined && !validateConfig(config)) {
-      throw configError(name, validateConfig.errors, 'the registration config');
+    if (defaultConfig !== undefined) {
+      const validate = validateConfig();
+      if (!validate(config)) throw configError(name, validate.errors, 'the registration config');
     }
     const validatePublishOptions = this.checkPublisher(plugin);
     const types = this.checkContentTypes(plugin);
@@ -79,6 +121,7 @@ export class PluginRegistry implements PluginCatalog {
   }
 
   get(name: string): ImporterPlugin {
+    this.settle();
     const entry = this.plugins.get(name);
     if (!entry) {
       const known = [...this.plugins.keys()].sort().join(', ') || 'none';
@@ -88,22 +131,26 @@ export class PluginRegistry implements PluginCatalog {
   }
 
   has(name: string): boolean {
+    this.settle();
     return this.plugins.has(name);
   }
 
   list(): ImporterPlugin[] {
+    this.settle();
     return [...this.plugins.values()].map((p) => p.plugin);
   }
 
   /** Validates (and fills defaults into) a per-repository config; TRIBUTARY_ERR_CONFIG_INVALID on failure. */
   validateConfig(pluginName: string, config: unknown): Record<string, unknown> {
+    this.settle();
     const entry = this.plugins.get(pluginName);
     if (!entry) this.get(pluginName);
     const merged = { ...entry!.defaultConfig, ...(isObject(config) ? structuredClone(config) : {}) };
     if (config !== undefined && config !== null && !isObject(config)) {
       throw new TributaryError(ErrorCodes.CONFIG_INVALID, `config for importer '${pluginName}' must be a JSON object, got ${typeof config}`);
     }
-    if (!entry!.validateConfig(merged)) throw configError(pluginName, entry!.validateConfig.errors, 'the config');
+    const validate = entry!.validateConfig();
+    if (!validate(merged)) throw configError(pluginName, validate.errors, 'the config');
     return merged;
   }
 
@@ -112,19 +159,21 @@ export class PluginRegistry implements PluginCatalog {
    * on failure. A plugin without a publisher (the host's default one) takes no options.
    */
   validatePublishOptions(pluginName: string, options: unknown): Record<string, unknown> {
+    this.settle();
     const entry = this.plugins.get(pluginName);
     if (!entry) this.get(pluginName);
     if (options !== undefined && options !== null && !isObject(options)) {
       throw new TributaryError(ErrorCodes.CONFIG_INVALID, `publish options for importer '${pluginName}' must be a JSON object, got ${typeof options}`);
     }
     const copy = isObject(options) ? structuredClone(options) : {};
-    const validate = entry!.validatePublishOptions;
-    if (validate === undefined) {
+    const lazy = entry!.validatePublishOptions;
+    if (lazy === undefined) {
       if (Object.keys(copy).length > 0) {
         throw new TributaryError(ErrorCodes.CONFIG_INVALID, `importer '${pluginName}' publishes with the default publisher, which takes no options (got ${Object.keys(copy).join(', ')})`);
       }
       return copy;
     }
+    const validate = lazy();
     if (!validate(copy)) throw configError(pluginName, validate.errors, 'the publish options');
     return copy;
   }
@@ -135,8 +184,10 @@ export class PluginRegistry implements PluginCatalog {
 
   /** Checks a unit's metadata against its type's schema; TRIBUTARY_ERR_UNIT_METADATA_INVALID on failure. */
   validateMetadata(typeId: string, metadata: unknown): void {
-    const validate = this.typeEntry(typeId).validateMetadata;
-    if (validate && !validate(metadata)) {
+    const lazy = this.typeEntry(typeId).validateMetadata;
+    if (lazy === undefined) return;
+    const validate = lazy();
+    if (!validate(metadata)) {
       throw new TributaryError(
         ErrorCodes.UNIT_METADATA_INVALID,
         `metadata of a '${typeId}' unit does not match the type's schema: ${formatAjvErrors(validate.errors)}`,
@@ -146,6 +197,7 @@ export class PluginRegistry implements PluginCatalog {
   }
 
   private typeEntry(typeId: string): RegisteredType {
+    this.settle();
     const entry = this.types.get(typeId);
     if (!entry) {
       throw new TributaryError(ErrorCodes.UNKNOWN_CONTENT_TYPE, `content type '${typeId}' is not declared by any registered plugin`, { details: { typeId } });
@@ -153,20 +205,41 @@ export class PluginRegistry implements PluginCatalog {
     return entry;
   }
 
-  private checkPublisher(plugin: ImporterPlugin): ValidateFunction | undefined {
+  private checkPublisher(plugin: ImporterPlugin): LazyValidator | undefined {
     const publisher = plugin.publisher;
     if (publisher === undefined) return undefined;
     if (!isObject(publisher) || typeof publisher.publish !== 'function') {
       throw new TributaryError(ErrorCodes.PLUGIN_DEFINITION, `plugin '${plugin.name}' declares a publisher without a publish(ctx) function`, { details: { plugin: plugin.name } });
     }
+    return this.lazyValidator(publisher.optionsSchema ?? { type: 'object' }, (why, cause) =>
+      new TributaryError(ErrorCodes.PLUGIN_CONFIG_SCHEMA, `plugin '${plugin.name}' has an invalid publish options schema: ${why}`, { cause, details: { plugin: plugin.name } }),
+    );
+  }
+
+  /**
+   * Checks a schema against the meta-schema now (a typed error from `invalid` if it fails) and
+   * returns the function that compiles it once, on first call (the same error if that fails).
+   */
+  private lazyValidator(schema: unknown, invalid: (why: string, cause?: unknown) => TributaryError): LazyValidator {
+    const ajv = this.ajv;
+    let valid: boolean;
     try {
-      return this.ajv.compile(publisher.optionsSchema ?? { type: 'object' });
+      valid = ajv.validateSchema(schema as object) as boolean;
     } catch (error) {
-      throw new TributaryError(ErrorCodes.PLUGIN_CONFIG_SCHEMA, `plugin '${plugin.name}' has an invalid publish options schema: ${(error as Error).message}`, {
-        cause: error,
-        details: { plugin: plugin.name },
-      });
+      throw invalid((error as Error).message, error);
     }
+    if (!valid) throw invalid(`schema is invalid: ${ajv.errorsText(ajv.errors)}`);
+    let compiled: ValidateFunction | undefined;
+    return () => {
+      if (compiled === undefined) {
+        try {
+          compiled = ajv.compile(schema as object);
+        } catch (error) {
+          throw invalid((error as Error).message, error);
+        }
+      }
+      return compiled;
+    };
   }
 
   private checkContentTypes(plugin: ImporterPlugin): RegisteredType[] {
@@ -195,14 +268,11 @@ export class PluginRegistry implements PluginCatalog {
           details: { plugin: name, typeId: id, owner: owner.plugin },
         });
       }
-      let validateMetadata: ValidateFunction | undefined;
-      if (definition.metadataSchema) {
-        try {
-          validateMetadata = this.ajv.compile(definition.metadataSchema);
-        } catch (error) {
-          throw new TributaryError(ErrorCodes.PLUGIN_DEFINITION, `content type '${id}' of plugin '${name}' has an invalid metadata schema: ${(error as Error).message}`, { cause: error });
-        }
-      }
+      const validateMetadata = definition.metadataSchema
+        ? this.lazyValidator(definition.metadataSchema, (why, cause) =>
+            new TributaryError(ErrorCodes.PLUGIN_DEFINITION, `content type '${id}' of plugin '${name}' has an invalid metadata schema: ${why}`, { cause }),
+          )
+        : undefined;
       result.push({ definition, plugin: name, validateMetadata });
     }
     return result;

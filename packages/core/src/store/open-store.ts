@@ -1,9 +1,12 @@
 import path from 'node:path';
 import { ErrorCodes, TributaryError } from '@tributary/plugin-api';
 import type { ContentStore } from './content-store.js';
-import { MongoContentStore } from './mongodb/mongodb-content-store.js';
-import { SqliteContentStore } from './sqlite/sqlite-content-store.js';
-import { SqliteWorkerStore } from './sqlite/sqlite-worker-store.js';
+
+// Each kind of store is loaded when one is opened: a command on the embedded catalog loads neither
+// the MongoDB store's modules nor, when the catalog runs on its own thread, the SQLite store's.
+const mongodbStore = () => require('./mongodb/mongodb-content-store.js') as typeof import('./mongodb/mongodb-content-store.js');
+const sqliteStore = () => require('./sqlite/sqlite-content-store.js') as typeof import('./sqlite/sqlite-content-store.js');
+const sqliteWorkerStore = () => require('./sqlite/sqlite-worker-store.js') as typeof import('./sqlite/sqlite-worker-store.js');
 
 /** Which catalog a host uses: the embedded SQLite file, a MongoDB deployment, or a store object. */
 export type StoreSpec =
@@ -40,9 +43,9 @@ export async function openStore(spec: StoreSpec): Promise<ContentStore> {
         ...(spec.cacheMiB !== undefined ? { cacheMiB: spec.cacheMiB } : {}),
         ...(spec.busyTimeoutMs !== undefined ? { busyTimeoutMs: spec.busyTimeoutMs } : {}),
       };
-      store = spec.inProcess === true ? new SqliteContentStore(spec.sqlite, options) : new SqliteWorkerStore(spec.sqlite, options);
+      store = spec.inProcess === true ? new (sqliteStore().SqliteContentStore)(spec.sqlite, options) : new (sqliteWorkerStore().SqliteWorkerStore)(spec.sqlite, options);
     }
-    else if ('mongodb' in spec && typeof spec.mongodb === 'string') store = new MongoContentStore(spec.mongodb, spec.database ? { database: spec.database } : {});
+    else if ('mongodb' in spec && typeof spec.mongodb === 'string') store = new (mongodbStore().MongoContentStore)(spec.mongodb, spec.database ? { database: spec.database } : {});
     else store = spec as ContentStore;
     try {
       await store.init();

@@ -67,6 +67,7 @@ import { SqliteCheckpointer } from './write-path/sqlite-checkpointer.js';
 import { SqliteGroupCommit, type GroupCommitOptions } from './write-path/sqlite-group-commit.js';
 import { SqliteUnitRows } from './write-path/sqlite-unit-rows.js';
 import { readCursorPages, readFingerprintPages, readPages } from './sqlite-page-streams.js';
+import { SQLITE_PIPELINE_BATCH } from './sqlite-pipeline-batch.js';
 import type { SourceDigest } from '../unit-fingerprint.js';
 import { decodeFoundUnits, encodeUnits, fingerprintUnits, UNIT_COLUMNS } from '../unit-columns.js';
 
@@ -92,13 +93,7 @@ export interface SqliteContentStoreOptions {
   readonly checkpointThread?: boolean;
 }
 
-/**
- * Pipeline batch for the embedded store. On the same 200k-entry file and 100k-package rpm syncs,
- * batches of 500 took 10-20% less CPU on both threads than batches of 1,000 (two alternating pairs,
- * per-thread CPU; 250 was no better): half as much content in flight between the stages survives
- * fewer young-generation collections, and each IN-list look-up of 500 fits one statement.
- */
-export const SQLITE_PIPELINE_BATCH = 500;
+export { SQLITE_PIPELINE_BATCH };
 
 /**
  * Default SQLite page cache per connection, in MiB; it bounds the store's share of a sync's memory

@@ -2,7 +2,8 @@ import { Worker } from 'node:worker_threads';
 import { ErrorCodes, errorFromData, TributaryError, type RepoUnitKey } from '@tributary/plugin-api';
 import type { CatalogUnit, ContentStore, ProvenanceStore, RepoUnitView, StoreStats, UnitWrite, VersionChange } from '../content-store.js';
 import { fingerprintUnits } from '../unit-columns.js';
-import { SQLITE_PIPELINE_BATCH, type CatalogCursor, type DiffCursor, type SqliteContentStoreOptions } from './sqlite-content-store.js';
+import type { CatalogCursor, DiffCursor, SqliteContentStoreOptions } from './sqlite-content-store.js';
+import { SQLITE_PIPELINE_BATCH } from './sqlite-pipeline-batch.js';
 import { readCursorPages, readFingerprintPages, readPages } from './sqlite-page-streams.js';
 import {
   WORKER_METHODS,
