@@ -19,15 +19,25 @@ import { ArtifactStorage } from '../storage/artifact-storage.js';
 import { resolveInside, safeRelativePath } from '../storage/safe-relative-path.js';
 import type { ContentStore, UnitWrite } from '../store/content-store.js';
 import { CONTENT_STORE, HOST_OPTIONS, type HostOptionsToken } from '../tokens.js';
+import { EmissionIndex, emissionConflictError, type Emitter } from './emission-index.js';
 import type { HostConduit } from './host-conduit.js';
 import { SeenMarks } from './seen-marks.js';
 import { sourceDigest } from './source-digest.js';
 import { SYNC_SCOPE, type SyncScope } from './sync-scope.js';
-import { UnitWrites } from './unit-writes.js';
+import { UnitWrites, type CheckedUnitWrite } from './unit-writes.js';
 
 const ADOPT_CONCURRENCY = 16;
 
 const NO_ARTIFACTS: NonNullable<UnitInput['artifacts']> = [];
+
+/** A conduit-style importer, in the words of the error refusing a duplicate (numbered as it saved them). */
+const IMPORTER_SYNC: Emitter = {
+  stage: 'sync',
+  who: "the importer's sync()",
+  verb: 'saved',
+  noun: 'unit',
+  numbering: 'numbered in the order handed to saveUnits() and addOrUpdateUnits()',
+};
 
 /**
  * The repository-scoped conduit a sync hands its importer (and the default stages): the declared
@@ -42,6 +52,10 @@ export class RepoConduit implements HostConduit {
   readonly remoteName: string;
   /** Whether what this sync associates gets its source recorded (the store keeps provenance). */
   private readonly recordsSources: boolean;
+  /** What this sync saved, when its duplicates are checked ({@link checkEmissions}). */
+  private emissions: { readonly index: EmissionIndex; readonly misbehaved: (error: TributaryError) => void } | undefined;
+  /** The error that refused this sync's importer: every later call fails with it. */
+  private refused: TributaryError | undefined;
 
   constructor(
     @inject(CONTENT_STORE) private readonly store: ContentStore,
@@ -56,6 +70,22 @@ export class RepoConduit implements HostConduit {
     this.batchSize = options.batchSize;
     this.remoteName = scope.remoteName;
     this.recordsSources = scope.sourceContext !== undefined && store.provenance !== undefined;
+  }
+
+  /**
+   * From now on, checks what this sync saves as a first stage's output is checked: a unit key saved
+   * again with other metadata or files, or one relative path saved for two keys, is
+   * TRIBUTARY_ERR_PLUGIN_MISBEHAVED (the call throws it, `misbehaved` hears it, and every later
+   * call throws it, so an importer that swallows it cannot go on). For a conduit-style importer's
+   * sync only: a pipeline's stages save what its first stage's output has already checked.
+   */
+  checkEmissions(misbehaved: (error: TributaryError) => void): void {
+    this.emissions = { index: new EmissionIndex(), misbehaved };
+  }
+
+  /** The error that refused this sync's importer ({@link checkEmissions}), if any. */
+  get refusal(): TributaryError | undefined {
+    return this.refused;
   }
 
   unitKeysForRepo(typeId?: string): AsyncIterable<RepoUnitKey> {
@@ -214,6 +244,8 @@ export class RepoConduit implements HostConduit {
         artifacts.push(record);
         written.sha256 = record.sha256;
       }
+      // after its files are adopted: a file handed over without a digest is known by its bytes
+      if (this.emissions !== undefined) this.checkEmission(unit, write, given);
       writes.push(write);
     }
     if (artifacts.length > 0) await this.store.upsertArtifacts(artifacts);
@@ -224,6 +256,16 @@ export class RepoConduit implements HostConduit {
     });
     this.scope.report.addUpdated(updated);
     return writes.map((w) => ({ unitId: w.unitId, typeId: w.typeId, key: w.key }));
+  }
+
+  /** Refuses `unit` when it clashes with a unit saved earlier in this sync (none of its batch reaches the store). */
+  private checkEmission(unit: UnitInput, write: CheckedUnitWrite, given: NonNullable<UnitInput['artifacts']>): void {
+    const { index, misbehaved } = this.emissions!;
+    const conflict = index.recordUnit(write, given);
+    if (conflict === undefined) return;
+    this.refused = emissionConflictError(IMPORTER_SYNC, unit.typeId, unit.key, conflict);
+    misbehaved(this.refused);
+    throw this.refused;
   }
 
   /** Only files inside this sync's scratch area may be adopted: a plugin cannot make the host move arbitrary files. */
@@ -238,6 +280,7 @@ export class RepoConduit implements HostConduit {
   }
 
   private checkAborted(): void {
+    if (this.refused !== undefined) throw this.refused;
     if (this.scope.signal.aborted) {
       throw new TributaryError(ErrorCodes.SYNC_CANCELLED, 'the sync was cancelled', { cause: this.scope.signal.reason });
     }

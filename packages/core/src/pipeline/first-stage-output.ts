@@ -1,5 +1,5 @@
 import { DeclarativeContent, ErrorCodes, PUT_DONE, TributaryError } from '@tributary/plugin-api';
-import { EmissionIndex } from './emission-index.js';
+import { describeUnit, EmissionIndex, emissionConflictError } from '../conduit/emission-index.js';
 import { PipelineQueue } from './pipeline-queue.js';
 
 /**
@@ -47,7 +47,7 @@ export class FirstStageOutput extends PipelineQueue {
     Object.freeze(item.key);
     if (item.metadataJson === undefined) Object.freeze(item.metadata);
     const conflict = this.emitted.record(item);
-    if (conflict) return this.refuse(conflictError(this.stage, item, conflict));
+    if (conflict) return this.refuse(emissionConflictError({ stage: this.stage, who: `stage ${this.stage}`, verb: 'emitted', noun: 'content' }, item.typeId, item.key, conflict));
     const pending = super.put(item);
     if (pending === PUT_DONE) return pending;
     this.waitingPuts++;
@@ -81,43 +81,11 @@ export class FirstStageOutput extends PipelineQueue {
   }
 }
 
-function describe(dc: DeclarativeContent): string {
-  let key: string;
-  try {
-    key = JSON.stringify(dc.key);
-  } catch {
-    key = String(dc.key);
-  }
-  return `'${String(dc.typeId)}' ${key}`;
-}
-
 function lateEmission(stage: string, dc: DeclarativeContent): TributaryError {
   return new TributaryError(
     ErrorCodes.PLUGIN_MISBEHAVED,
-    `stage ${stage} put() content ${describe(dc)} after its run() had returned: the pipeline's input was already closed, so the content would be silently missing. ` +
+    `stage ${stage} put() content ${describeUnit(dc.typeId, dc.key)} after its run() had returned: the pipeline's input was already closed, so the content would be silently missing. ` +
       'Await everything that emits content (no detached promises, .then() chains or un-awaited async calls) before run() returns',
     { details: { stage, typeId: dc.typeId, key: dc.key, rule: 'put-after-return' } },
   );
-}
-
-function conflictError(stage: string, dc: DeclarativeContent, conflict: { kind: 'key' | 'path'; ordinal: number; earlierOrdinal: number; relativePath?: string }): TributaryError {
-  const which = `content #${conflict.ordinal} (${describe(dc)})`;
-  const earlier = `content #${conflict.earlierOrdinal}`;
-  const message =
-    conflict.kind === 'key'
-      ? `stage ${stage} emitted unit ${describe(dc)} twice in one sync with different metadata or files (${earlier} and #${conflict.ordinal}): only one of them would be stored. ` +
-        'Each unit key must identify one upstream record; add the field that tells them apart to the key (and to keyFields), or emit the record once'
-      : `stage ${stage} emitted ${which} with artifact '${conflict.relativePath}', the relative path ${earlier}, a different unit, already uses: an export would keep only one of the files. ` +
-        'Give every file its own relative path (e.g. include the directory or version it comes from)';
-  return new TributaryError(ErrorCodes.PLUGIN_MISBEHAVED, message, {
-    details: {
-      stage,
-      rule: conflict.kind === 'key' ? 'duplicate-key' : 'duplicate-relative-path',
-      typeId: dc.typeId,
-      key: dc.key,
-      ordinal: conflict.ordinal,
-      earlierOrdinal: conflict.earlierOrdinal,
-      ...(conflict.relativePath !== undefined ? { relativePath: conflict.relativePath } : {}),
-    },
-  });
 }

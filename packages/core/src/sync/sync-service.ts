@@ -385,6 +385,9 @@ export class SyncService {
         // busy time (minus waits on queues) says where a sync's time goes; every stage's wall time is the whole sync
         report.timings = { ...busy };
       } else {
+        // what the importer saves is checked for duplicates as a first stage's output is; a refusal
+        // stops the sync even when the importer catches it
+        conduit.checkEmissions((error) => abort.abort(error));
         try {
           const syncing = plugin.sync!(conduit, config as never, context as SyncContext<never>);
           const result = options.stallTimeoutMs !== undefined
@@ -392,7 +395,8 @@ export class SyncService {
             : await syncing;
           for (const line of result?.log ?? []) logger.info(String(line));
         } catch (error) {
-          throw new SyncFailedError({ plugin: plugin.name, repository: repository.name, stage: 'sync', cause: error, cancelled: cancelledBy(abort.signal) });
+          // the conduit's refusal, not what the importer made of it (or of the abort that followed)
+          throw new SyncFailedError({ plugin: plugin.name, repository: repository.name, stage: 'sync', cause: conduit.refusal ?? error, cancelled: cancelledBy(abort.signal) });
         }
         if (abort.signal.aborted) {
           throw new SyncFailedError({ plugin: plugin.name, repository: repository.name, stage: 'sync', cause: abort.signal.reason, cancelled: cancelledBy(abort.signal) });
@@ -589,9 +593,14 @@ function asSyncFailure(error: unknown, plugin: ImporterPlugin, repository: strin
   return new SyncFailedError({ plugin: plugin.name, repository, stage: 'host', cause: error, cancelled: cancelledBy(signal) });
 }
 
-/** Whether an aborted sync was cancelled, rather than stopped by a lost lease or its watchdog. */
+/** Whether an aborted sync was cancelled, rather than stopped by a lost lease, its watchdog or a refused importer. */
 function cancelledBy(signal: AbortSignal): boolean {
-  return signal.aborted && !isTributaryError(signal.reason, ErrorCodes.LEASE_LOST) && !isTributaryError(signal.reason, ErrorCodes.TIMEOUT);
+  return (
+    signal.aborted &&
+    !isTributaryError(signal.reason, ErrorCodes.LEASE_LOST) &&
+    !isTributaryError(signal.reason, ErrorCodes.TIMEOUT) &&
+    !isTributaryError(signal.reason, ErrorCodes.PLUGIN_MISBEHAVED)
+  );
 }
 
 function checkFeedUrl(url: string): void {

@@ -1,6 +1,6 @@
 import { DeclarativeContent, ErrorCodes, isTributaryError, Stage, type DeclarativeContentInit } from '@tributary/plugin-api';
 import { runPipeline } from '../../src/pipeline/index';
-import { EmissionIndex } from '../../src/pipeline/emission-index';
+import { EmissionIndex } from '../../src/conduit/emission-index';
 import { Collector, failureOf } from './stage-harness';
 
 const content = (name: string, extra: Partial<DeclarativeContentInit> = {}): DeclarativeContent =>

@@ -1,9 +1,11 @@
-import type { DeclarativeContent } from '@tributary/plugin-api';
+import { ErrorCodes, TributaryError, type DeclarativeContent, type UnitArtifactInput, type UnitKey } from '@tributary/plugin-api';
 
 /**
- * What a first stage emitted in one sync, kept small enough for syncs of millions of units: each
+ * What an importer emitted in one sync, kept small enough for syncs of millions of units: each
  * unit identity (type and key) and each artifact relative path is remembered as a 64-bit hash in a
- * typed-array hash table (12 bytes a slot, at most 70 % full), never as the strings themselves.
+ * typed-array hash table (16 bytes a slot, at most 70 % full), never as the strings themselves.
+ * A pipeline's first stage output records what is put() ({@link record}); a conduit-style
+ * importer's conduit records what is saved ({@link recordUnit}).
  *
  * A key emitted again is fine when its content (metadata and files, by a cheap 32-bit signature) is
  * the same: upstream indexes do list a package twice. A key emitted again with other content, or a
@@ -17,21 +19,50 @@ export class EmissionIndex {
   count = 0;
 
   /**
-   * Records `dc`; returns a description of the conflict when it clashes with content emitted
-   * earlier in the sync (undefined when it does not).
+   * Records `dc`, put() by a first stage; returns a description of the conflict when it clashes
+   * with content emitted earlier in the sync (undefined when it does not).
    */
   record(dc: DeclarativeContent): EmissionConflict | undefined {
-    const ordinal = ++this.count;
     keyHash(dc);
     const k1 = H[0]! >>> 0;
     const k2 = H[1]! >>> 0;
-    const signature = contentSignature(dc);
+    let signature = metadataSignature(dc.metadataJson, dc.metadata);
+    for (const artifact of dc.artifacts) signature = fileSignature(signature, artifact.relativePath, artifact.digests.sha256 ?? '', artifact.size ?? -1);
+    return this.recordHashed(k1, k2, signature >>> 0, dc.artifacts);
+  }
+
+  /**
+   * Records a unit handed to the conduit, as it is written: `unitId` (a hash of type and canonical
+   * key), its metadata (parsed, so text and object give one signature) and files (`relativePath`
+   * checked, `sha256` known once a file is adopted), and the files as given (`given[i]` for
+   * `artifacts[i]`) for the sha256 a listing declares.
+   */
+  recordUnit(
+    unit: { readonly unitId: string; readonly metadata: unknown; readonly artifacts: readonly { readonly relativePath: string; readonly sha256: string | null }[] },
+    given: readonly UnitArtifactInput[],
+  ): EmissionConflict | undefined {
+    stringHash(unit.unitId, 0x811c9dc5, 0x9747b28c);
+    const k1 = H[0]! >>> 0;
+    const k2 = H[1]! >>> 0;
+    let signature = metadataSignature(undefined, unit.metadata);
+    for (let a = 0; a < unit.artifacts.length; a++) {
+      const artifact = unit.artifacts[a]!;
+      const sha256 = artifact.sha256 ?? given[a]?.digests?.sha256 ?? given[a]?.remote?.digests?.sha256 ?? '';
+      // no size: a file handed over is sized by its bytes while a listing may leave the size out,
+      // and the sha256 already tells the bytes apart
+      signature = fileSignature(signature, artifact.relativePath, sha256.toLowerCase(), -1);
+    }
+    return this.recordHashed(k1, k2, signature >>> 0, unit.artifacts);
+  }
+
+  private recordHashed(k1: number, k2: number, signature: number, artifacts: readonly { readonly relativePath: string }[]): EmissionConflict | undefined {
+    const ordinal = ++this.count;
     const earlier = this.keys.getOrSet(k1, k2, signature, ordinal);
     if (earlier !== undefined) {
       if (earlier.value !== signature) return { kind: 'key', ordinal, earlierOrdinal: earlier.ordinal };
       return undefined; // the same unit again, the same content: harmless
     }
-    for (const artifact of dc.artifacts) {
+    for (const artifact of artifacts) {
       stringHash(artifact.relativePath, 0x811c9dc5, 0x01000193);
       // the value is the first owner's key hash, so a path listed twice by one unit is the unit's own concern
       const owner = this.paths.getOrSet(H[0]! >>> 0, H[1]! >>> 0, k1 ^ k2, ordinal);
@@ -45,11 +76,63 @@ export class EmissionIndex {
 
 export interface EmissionConflict {
   readonly kind: 'key' | 'path';
-  /** 1-based number, in the order of put(), of the content that clashes. */
+  /** 1-based number, in the order recorded, of the content that clashes. */
   readonly ordinal: number;
   /** 1-based number of the earlier content it clashes with. */
   readonly earlierOrdinal: number;
   readonly relativePath?: string;
+}
+
+/** Who emitted content, in the words of the error that refuses a duplicate. */
+export interface Emitter {
+  /** The stage named in the error's details (`sync` for a conduit-style importer). */
+  readonly stage: string;
+  /** The subject of the message: `stage X`, `the importer's sync()`. */
+  readonly who: string;
+  /** What it did with the content: `emitted`, `saved`. */
+  readonly verb: string;
+  /** What the numbers count: `content`, `unit`. */
+  readonly noun: string;
+  /** Says, in parentheses after the numbers, what they count when the noun alone does not. */
+  readonly numbering?: string;
+}
+
+/**
+ * The error refusing a duplicate (TRIBUTARY_ERR_PLUGIN_MISBEHAVED): the one message the pipeline
+ * and the conduit give, naming the unit and both emissions.
+ */
+export function emissionConflictError(emitter: Emitter, typeId: string, key: UnitKey, conflict: EmissionConflict): TributaryError {
+  const unit = describeUnit(typeId, key);
+  const earlier = `${emitter.noun} #${conflict.earlierOrdinal}`;
+  const numbering = emitter.numbering ? ` (${emitter.numbering})` : '';
+  const message =
+    conflict.kind === 'key'
+      ? `${emitter.who} ${emitter.verb} unit ${unit} twice in one sync with different metadata or files (${earlier} and #${conflict.ordinal}${numbering}): only one of them would be stored. ` +
+        'Each unit key must identify one upstream record; add the field that tells them apart to the key (and to keyFields), or emit the record once'
+      : `${emitter.who} ${emitter.verb} ${emitter.noun} #${conflict.ordinal} (${unit}) with artifact '${conflict.relativePath}', the relative path ${earlier}, a different unit, already uses${numbering}: an export would keep only one of the files. ` +
+        'Give every file its own relative path (e.g. include the directory or version it comes from)';
+  return new TributaryError(ErrorCodes.PLUGIN_MISBEHAVED, message, {
+    details: {
+      stage: emitter.stage,
+      rule: conflict.kind === 'key' ? 'duplicate-key' : 'duplicate-relative-path',
+      typeId,
+      key,
+      ordinal: conflict.ordinal,
+      earlierOrdinal: conflict.earlierOrdinal,
+      ...(conflict.relativePath !== undefined ? { relativePath: conflict.relativePath } : {}),
+    },
+  });
+}
+
+/** `'type' {"key":"fields"}`, for messages (a key JSON cannot show is shown as a string). */
+export function describeUnit(typeId: unknown, key: unknown): string {
+  let shown: string;
+  try {
+    shown = JSON.stringify(key);
+  } catch {
+    shown = String(key);
+  }
+  return `'${String(typeId)}' ${shown}`;
 }
 
 // Two 32-bit hashes computed in one pass, returned through this (a typed array: module variables
@@ -113,27 +196,25 @@ function keyHash(dc: DeclarativeContent): void {
 }
 
 /**
- * A cheap signature of what the content would store: its metadata (top-level fields in any order;
- * long strings sampled at both ends, nested values to a small depth) and its files'
- * paths, sizes and sha256. Equal content always has equal signatures; a difference deep inside a
- * long text may go unnoticed, which only means a duplicate is taken for the same unit.
+ * A cheap signature of the metadata content would store (top-level fields in any order; long
+ * strings sampled at both ends, nested values to a small depth), to which {@link fileSignature}
+ * adds its files. Equal content always has equal signatures; a difference deep inside a long text
+ * may go unnoticed, which only means a duplicate is taken for the same unit.
  */
-function contentSignature(dc: DeclarativeContent): number {
+function metadataSignature(text: string | undefined, metadata: unknown): number {
+  if (text !== undefined) return sampledString(text);
   let signature = 0;
-  const text = dc.metadataJson;
-  if (text !== undefined) {
-    signature = sampledString(text);
-  } else {
-    const metadata = dc.metadata as Record<string, unknown>;
-    // values only (summed, so field order does not matter): a field renamed but keeping its value goes unnoticed
-    for (const field in metadata) signature = (signature + valueSignature(metadata[field], 0)) | 0;
-  }
-  for (const artifact of dc.artifacts) {
-    signature = Math.imul(signature ^ sampledString(artifact.relativePath), 0x01000193);
-    signature = Math.imul(signature ^ sampledString(artifact.digests.sha256 ?? ''), 0x01000193);
-    signature = Math.imul(signature ^ (artifact.size ?? -1), 0x01000193);
-  }
-  return signature >>> 0;
+  const fields = metadata as Record<string, unknown>;
+  // values only (summed, so field order does not matter): a field renamed but keeping its value goes unnoticed
+  for (const field in fields) signature = (signature + valueSignature(fields[field], 0)) | 0;
+  return signature;
+}
+
+/** `signature` with one file: its relative path, sha256 ('' when unknown) and size (-1 when unknown). */
+function fileSignature(signature: number, relativePath: string, sha256: string, size: number): number {
+  signature = Math.imul(signature ^ sampledString(relativePath), 0x01000193);
+  signature = Math.imul(signature ^ sampledString(sha256), 0x01000193);
+  return Math.imul(signature ^ size, 0x01000193);
 }
 
 function valueSignature(value: unknown, depth: number): number {
