@@ -1,4 +1,4 @@
-import type { AnyImporterPlugin, DeclarativeContent, FirstStageContext, Stage } from '@tributary/plugin-api';
+import { ErrorCodes, rootTributaryError, type AnyImporterPlugin, type DeclarativeContent, type FirstStageContext, type Stage } from '@tributary/plugin-api';
 import { conformanceFailure } from '../conformance-failure.js';
 import type { ConformanceContext } from '../conformance-context.js';
 import { watchingConduitClashes, type ConduitClash } from '../conduit-emissions.js';
@@ -11,19 +11,19 @@ const LATE_PUT_WAIT_MS = 300;
  * succeeds. The host's own checks (duplicate keys or relative paths, put() after run() returned,
  * schema, frozen keys and metadata, the progress watchdog) fail it when the importer loses data; the
  * kit adds one the host cannot make once the sync is over: no put() after the first stage returned.
- * A conduit-style importer (`sync(conduit, …)`) gets the same duplicate checks from the kit: the
- * units it hands to the conduit in one sync must not repeat a key with other content, nor give one
- * relative path to two keys.
+ * A conduit-style importer (`sync(conduit, …)`) gets the same duplicate checks from the host, on
+ * what it saves; the kit watches its saves as well, so that a failure names both units (the host
+ * remembers a number per unit, not its key) and shows the difference, and so that a difference the
+ * host's sampled signature misses (deep inside a long text) still fails.
  * Every other rule that needs a sync reports a failure here once, briefly, instead of its own.
  */
 export async function checkFirstSyncSucceeds(ctx: ConformanceContext): Promise<void> {
   const rule = 'first-sync-succeeds';
+  // before the survey, whose failure would say only what the host could
+  if (!ctx.plugin.firstStage) await checkConduitClashes(ctx);
   await ctx.survey('initial', rule);
   await ctx.survey('changed', rule);
-  if (!ctx.plugin.firstStage) {
-    await checkConduitClashes(ctx);
-    return;
-  }
+  if (!ctx.plugin.firstStage) return;
   const late: string[] = [];
   const plugin = watchingLatePuts(ctx.plugin, late);
   await ctx.withScope(async (scope) => {
@@ -71,16 +71,24 @@ function watchingLatePuts(plugin: AnyImporterPlugin, late: string[]): AnyImporte
   } as AnyImporterPlugin;
 }
 
-/** The duplicate checks the host makes of a first stage's output, made by the kit of a conduit-style importer's saves. */
+/**
+ * The units a conduit-style importer saves in a sync of each state, watched by the kit: a key saved
+ * again with other content, or one relative path saved for two keys, fails the rule naming both
+ * units, whether the host refused the sync for it or (a difference its signature missed) not. A
+ * sync failing for another reason is left to the survey to report.
+ */
 async function checkConduitClashes(ctx: ConformanceContext): Promise<void> {
   const rule = 'first-sync-succeeds';
   for (const state of ['initial', 'changed'] as const) {
     const clashes: ConduitClash[] = [];
     const plugin = watchingConduitClashes(ctx.plugin, clashes);
+    let refusal: string | undefined;
     await ctx.withScope(async (scope) => {
       const testHost = await scope.host({ plugin });
       const upstream = await scope.upstream(state);
-      await ctx.syncExpectingSuccess(rule, `an immediate sync of the fixture's ${state} state`, testHost, 'conduit-clashes', upstream);
+      await ctx.sync(testHost, 'conduit-clashes', upstream).catch((error: unknown) => {
+        refusal = hostRefusal(error);
+      });
     });
     const clash = clashes[0];
     if (!clash) continue;
@@ -89,15 +97,22 @@ async function checkConduitClashes(ctx: ConformanceContext): Promise<void> {
       conformanceFailure(
         rule,
         `in a sync of the fixture's ${state} state, the importer saved unit ${clash.unit} twice with different content: ${clash.earlier}, then ${clash.call} (${clash.difference})${more}. ` +
-          'The host upserts by key, so the later one silently replaced the earlier.\n' +
+          (refusal !== undefined ? `The host refused the sync (${refusal}): it upserts by key, so the later one would silently replace the earlier.\n` : 'The host upserts by key, so the later one silently replaced the earlier.\n') +
           'Likely cause: the same upstream record is read twice (two pages, a mirror list) and built differently, or the key lacks a field that tells two records apart',
       );
     }
     conformanceFailure(
       rule,
       `in a sync of the fixture's ${state} state, the importer gave relative path '${clash.relativePath}' to two units: ${clash.earlier}, then ${clash.unit} (${clash.call})${more}. ` +
-        'An export or a publication keeps one file per path, so the other is silently lost.\n' +
+        (refusal !== undefined ? `The host refused the sync (${refusal}): an export or a publication keeps one file per path, so the other would be silently lost.\n` : 'An export or a publication keeps one file per path, so the other is silently lost.\n') +
         'Likely cause: relativePath is built from too little (the directory or project name without the file name or version)',
     );
   }
+}
+
+/** `TRIBUTARY_ERR_PLUGIN_MISBEHAVED, rule duplicate-key` when the host refused a duplicate; undefined for another failure. */
+function hostRefusal(error: unknown): string | undefined {
+  const details = (rootTributaryError(error)?.details ?? {}) as { rule?: unknown };
+  if (details.rule !== 'duplicate-key' && details.rule !== 'duplicate-relative-path') return undefined;
+  return `${ErrorCodes.PLUGIN_MISBEHAVED}, ${String(details.rule)}`;
 }
