@@ -27,6 +27,8 @@ export interface ServeProcess {
   /** `http://127.0.0.1:PORT` (no trailing slash). */
   readonly origin: string;
   readonly pid: number;
+  /** Its pid and its workers' (`--workers`): the processes whose CPU and memory count. */
+  pids(): number[];
   /** What it wrote on stderr so far (the listening line, warnings, errors). */
   stderr(): string;
   /** SIGTERM, then waits for its exit; its exit code (or signal). */
@@ -38,10 +40,10 @@ export interface ServeProcess {
  * The access log (stdout) goes to `accessLog`, or /dev/null. `BENCH_SERVE_NODE_ARGS` (e.g.
  * `--cpu-prof --cpu-prof-dir=/tmp/prof`) is passed to node, for profiling the serve process.
  */
-export async function startServe(home: string, accessLog?: string): Promise<ServeProcess> {
+export async function startServe(home: string, accessLog?: string, workers = process.env.BENCH_SERVE_WORKERS ?? 'auto'): Promise<ServeProcess> {
   const nodeArgs = (process.env.BENCH_SERVE_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0);
   const out = accessLog ? openSync(accessLog, 'a') : 'ignore';
-  const child = spawn(process.execPath, [...nodeArgs, CLI, '--home', home, 'serve', '--listen', '127.0.0.1:0'], { stdio: ['ignore', out, 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, CLI, '--home', home, 'serve', '--listen', '127.0.0.1:0', '--workers', workers], { stdio: ['ignore', out, 'pipe'] });
   if (typeof out === 'number') closeSync(out);
   let text = '';
   child.stderr!.setEncoding('utf8');
@@ -57,6 +59,7 @@ export async function startServe(home: string, accessLog?: string): Promise<Serv
   return {
     origin,
     pid: child.pid!,
+    pids: () => [child.pid!, ...childrenOf(child.pid!)],
     stderr: () => text,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
@@ -155,7 +158,8 @@ http {
   };
 }
 
-function childrenOf(pid: number): number[] {
+/** The pids of a process's children. */
+export function childrenOf(pid: number): number[] {
   const children: number[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;

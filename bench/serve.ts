@@ -246,7 +246,7 @@ async function main(): Promise<void> {
 
     if (small || big) {
       serve = await startServe(home);
-      const servePid = serve.pid;
+      const servePids = serve.pids;
       const tributaryPath = (repo: GeneratedRepo, rel: string) => `/content/${repo.name}/${rel}`;
       const nginxPath = (repo: GeneratedRepo, rel: string) => `/${repo.name}/${rel}`;
       // both answer with the stored bytes
@@ -268,7 +268,7 @@ async function main(): Promise<void> {
         note(`(a) ${SMALL_FILES} × ${SMALL_SIZE} B, ${SMALL_CONNECTIONS} connections: nginx, tributary serve, nginx`);
         const nginxRun = () => load(nginx!.origin, nginxPids, paths.map((p) => nginxPath(small, p)), SMALL_CONNECTIONS, 'a-nginx');
         const nBefore = await nginxRun();
-        const t = await load(serve.origin, () => [servePid], paths.map((p) => tributaryPath(small, p)), SMALL_CONNECTIONS, 'a-tributary');
+        const t = await load(serve.origin, servePids, paths.map((p) => tributaryPath(small, p)), SMALL_CONNECTIONS, 'a-tributary');
         const nAfter = await nginxRun();
         const n = nBefore.requestsPerSecond >= nAfter.requestsPerSecond ? nBefore : nAfter;
         results.a = { tributary: t, nginx: n, nginxRuns: [nBefore, nAfter] };
@@ -284,7 +284,7 @@ async function main(): Promise<void> {
         note(`(b) ${BIG_MIB} MiB, ${BIG_CONNECTIONS} connections: nginx, tributary serve, nginx`);
         const nginxRun = () => load(nginx!.origin, nginxPids, [nginxPath(big, rel)], BIG_CONNECTIONS, 'b-nginx');
         const nBefore = await nginxRun();
-        const t = await load(serve.origin, () => [servePid], [tributaryPath(big, rel)], BIG_CONNECTIONS, 'b-tributary');
+        const t = await load(serve.origin, servePids, [tributaryPath(big, rel)], BIG_CONNECTIONS, 'b-tributary');
         const nAfter = await nginxRun();
         const n = nBefore.bytesPerSecond >= nAfter.bytesPerSecond ? nBefore : nAfter;
         results.b = { tributary: t, nginx: n, nginxRuns: [nBefore, nAfter] };
@@ -294,8 +294,8 @@ async function main(): Promise<void> {
         print(`(b) tributary: ${fixed(t.bytesPerSecond / MIB, 0)} MiB/s (${t.requests} bodies), serve CPU ${fixed(t.serverCpuPercent, 0)}% = ${perGiB(t)} s a GiB, machine ${fixed(t.machineCpuPercent, 0)}% busy, ${wrkErrors(t)}`);
         print(`    nginx:     ${fixed(n.bytesPerSecond / MIB, 0)} MiB/s (before ${fixed(nBefore.bytesPerSecond / MIB, 0)}, after ${fixed(nAfter.bytesPerSecond / MIB, 0)}; the better counts; ${n.requests} bodies), nginx CPU ${fixed(n.serverCpuPercent, 0)}% = ${perGiB(n)} s a GiB, machine ${fixed(n.machineCpuPercent, 0)}% busy, ${wrkErrors(n)}`);
       }
-      const memory = memoryOf(servePid);
-      print(`    serve process after (a)/(b): VmRSS ${fixed(memory.rss / MIB, 0)} MiB, VmHWM ${fixed(memory.hwm / MIB, 0)} MiB`);
+      const memory = servePids().map(memoryOf).reduce((sum, m) => ({ rss: sum.rss + m.rss, hwm: sum.hwm + m.hwm }), { rss: 0, hwm: 0 });
+      print(`    serve processes (${servePids().length}) after (a)/(b), summed: VmRSS ${fixed(memory.rss / MIB, 0)} MiB, VmHWM ${fixed(memory.hwm / MIB, 0)} MiB`);
       const code = await serve.stop();
       reportServeStderr(print, serve, code);
       serve = undefined;
@@ -339,7 +339,7 @@ async function main(): Promise<void> {
       // (d) a fresh serve process, so its VmHWM is this scenario's (plus start-up)
       const accessLog = path.join(workDir, 'access-d.log');
       serve = await startServe(home, accessLog);
-      const servePid = serve.pid;
+      const servePids = serve.pids;
       const task = (origin: string, prefix: string) => ({
         urls: large.files.map((f) => `${origin}${prefix}${f.relativePath}`),
         clients: RSS_CLIENTS,
@@ -348,7 +348,7 @@ async function main(): Promise<void> {
       });
       await curlDownload(`${serve.origin}/content/${large.name}/PULP_MANIFEST`);
       note(`(d) ${RSS_CLIENTS} clients × ${RSS_FILE_MIB} MiB at ≤ ${RSS_CLIENT_MIBPS} MiB/s each: tributary serve`);
-      const t = await peakMemory(() => [servePid], () => runClients(task(serve!.origin, `/content/${large.name}/`)));
+      const t = await peakMemory(servePids, () => runClients(task(serve!.origin, `/content/${large.name}/`)));
       note('(d) nginx');
       const n = await peakMemory(nginxPids, () => runClients(task(nginx!.origin, `/${large.name}/`)));
       results.d = { tributary: t, nginx: n };

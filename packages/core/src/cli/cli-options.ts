@@ -25,7 +25,7 @@ Commands:
   distribution create NAME --repository REPO --base-path PATH [--version N] [--option K=V]...
   distribution list | show NAME | delete NAME
   distribution update NAME [--repository REPO] [--base-path PATH] [--version N|latest] [--option K=V]...
-  serve [--listen HOST:PORT] [remote options as for sync]
+  serve [--listen HOST:PORT] [--workers N|auto] [remote options as for sync]
   orphans cleanup [--protect-minutes M]
   plugins list
 
@@ -72,6 +72,7 @@ const OPTIONS = {
   repository: { type: 'string' },
   'base-path': { type: 'string' },
   listen: { type: 'string' },
+  workers: { type: 'string' },
   'retain-versions': { type: 'string' },
   'protect-minutes': { type: 'string' },
   key: { type: 'string', multiple: true },
@@ -116,6 +117,7 @@ const OPTION_HELP: Readonly<Record<OptionName, readonly [flag: string, text: str
   repository: ['--repository REPO', 'the repository it serves'],
   'base-path': ['--base-path PATH', "where it is served: /content/PATH/ ('/'-separated segments)"],
   listen: ['--listen HOST:PORT', 'address to serve on (default: 127.0.0.1:24816)'],
+  workers: ['--workers N|auto', "serving processes sharing the address; 'auto' is one per CPU (default: 1)"],
   ca: ['--ca PEM', 'trust the CA certificates in this PEM file (default: the system CAs)'],
   'client-cert': ['--client-cert PEM', 'client certificate (PEM file) for TLS client authentication, with --client-key (default: none)'],
   'client-key': ['--client-key PEM', "the client certificate's private key (PEM file) (default: none)"],
@@ -331,7 +333,7 @@ const COMMAND_SPECS: readonly CommandSpec[] = [
     name: 'serve',
     arguments: '',
     summary: 'Serves every distribution over HTTP at /content/BASE_PATH/: stored files from storage, on_demand\nfiles fetched from upstream when first asked for (once), verified, then kept.',
-    options: ['listen', ...REMOTE_OPTIONS],
+    options: ['listen', 'workers', ...REMOTE_OPTIONS],
     optionText: { concurrency: 'at most N on-demand transfers at once per upstream host (default: 10)' },
     notes: `The access log goes to stdout: a line per request, a JSON line with --json. SIGTERM or SIGINT
 stops it gracefully: no new requests, the ones in flight finish.`,

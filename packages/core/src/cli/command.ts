@@ -12,6 +12,8 @@ export interface CommandArgs {
   readonly positionals: readonly string[];
   readonly values: CliValues;
   readonly remote: RemoteOptions;
+  /** The whole command line (as run-cli got it): what `serve --workers` starts its workers with. */
+  readonly argv: readonly string[];
 }
 
 /** A command: its exit code, or nothing for 0. */

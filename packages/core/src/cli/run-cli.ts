@@ -98,7 +98,7 @@ export async function runCli(argv: readonly string[], rawIo: CliIo = processIo()
       ...(values.plugin?.length ? { plugins: loadPlugins() } : { loadPlugins }),
       ...leaseTtl(io),
     });
-    const args: CommandArgs = { host, io, json, positionals: positionals.slice(name.split(' ').length), values, remote };
+    const args: CommandArgs = { host, io, json, positionals: positionals.slice(name.split(' ').length), values, remote, argv };
     return (await command(args)) ?? 0;
   } catch (error) {
     return reportError(io, error, json);

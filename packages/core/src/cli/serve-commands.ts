@@ -1,4 +1,6 @@
 import { once } from 'node:events';
+import os from 'node:os';
+import path from 'node:path';
 import type { DistributionView } from '../publish/distributions.js';
 import type { AccessRecord } from '../serve/content-app.js';
 import { formatBytes, plural, printJson, printTable } from './cli-io.js';
@@ -123,27 +125,119 @@ export function parseListen(text: string): { host: string; port: number } {
   return { host: match[1] ?? (match[2] || '0.0.0.0'), port };
 }
 
-const serve: Command = async ({ host, io, json, positionals, values, remote }) => {
+/** `--workers N|auto`: how many serving processes. */
+export function parseWorkers(text: string | undefined): number {
+  if (text === undefined) return 1;
+  if (text === 'auto') return Math.max(1, os.availableParallelism());
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > 256) throw usage(`--workers must be a whole number from 1 to 256 or 'auto', got ${JSON.stringify(text)}`, 'serve');
+  return n;
+}
+
+const serve: Command = async (args) => {
+  const { host, io, json, positionals, values } = args;
   need('serve', positionals, 0, '');
   const listen = parseListen(values.listen ?? DEFAULT_LISTEN);
+  const workers = parseWorkers(values.workers);
+  // node:cluster is a built-in: loading it costs nothing the other commands would notice
+  const cluster = require('node:cluster') as typeof import('node:cluster').default;
+  if (workers > 1 && cluster.isPrimary) return servePrimary(args, workers);
+  const worker = cluster.isWorker;
   // fastify is loaded by the one command that serves, not by every command's start-up
   const { createContentApp } = require('../serve/content-app.js') as typeof import('../serve/content-app.js');
-  const accessLog = new LineBuffer((text) => io.stdout.write(text));
+  // several processes share stdout: whole lines in writes of at most PIPE_BUF bytes are never interleaved
+  const accessLog = new LineBuffer((text) => io.stdout.write(text), worker ? 4096 : 64 * 1024);
   const app = createContentApp(host, {
-    remote,
+    remote: args.remote,
     log: {
-      access: (record: AccessRecord) => accessLog.add(json ? `${JSON.stringify({ type: 'access', ...record })}\n` : `${record.time} ${record.remote} ${record.method} ${record.path} ${record.status} ${record.bytes ?? '-'} ${record.ms}ms${record.served ? ` ${record.served}` : ''}${record.incomplete ? ' incomplete' : ''}\n`),
+      access: (record: AccessRecord) => accessLog.add(json ? `${JSON.stringify({ type: 'access', ...record, ...(worker ? { pid: process.pid } : {}) })}\n` : `${record.time} ${record.remote} ${record.method} ${record.path} ${record.status} ${record.bytes ?? '-'} ${record.ms}ms${record.served ? ` ${record.served}` : ''}${record.incomplete ? ' incomplete' : ''}\n`),
       event: (level, fields, message) => io.stderr.write(json ? `${JSON.stringify({ type: 'event', level, message, ...fields, time: new Date().toISOString() })}\n` : `${level}: ${message} ${JSON.stringify(fields)}\n`),
     },
   });
   const address = await app.server.listen({ host: listen.host, port: listen.port });
-  const count = (await host.distributions.list()).length;
-  if (json) io.stderr.write(`${JSON.stringify({ type: 'listening', url: `${address}/content/`, distributions: count })}\n`);
-  else io.stderr.write(`serving ${address}/content/ (${plural(count, 'distribution')}); stop with Ctrl-C or SIGTERM\n`);
+  if (!worker) {
+    const count = (await host.distributions.list()).length;
+    if (json) io.stderr.write(`${JSON.stringify({ type: 'listening', url: `${address}/content/`, distributions: count, workers: 1 })}\n`);
+    else io.stderr.write(`serving ${address}/content/ (${plural(count, 'distribution')}); stop with Ctrl-C or SIGTERM\n`);
+  }
   if (io.signal && !io.signal.aborted) await once(io.signal, 'abort');
-  io.stderr.write(json ? `${JSON.stringify({ type: 'stopping' })}\n` : 'stopping: finishing the requests in flight\n');
+  if (!worker) io.stderr.write(json ? `${JSON.stringify({ type: 'stopping' })}\n` : 'stopping: finishing the requests in flight\n');
   await app.close();
   accessLog.flush();
+  // a worker's channel to the primary would keep it alive once the command is done
+  if (worker) process.disconnect?.();
+};
+
+/** Restarts of crashed workers allowed within RESTART_WINDOW_MS before serve gives up. */
+const MAX_RESTARTS = 5;
+const RESTART_WINDOW_MS = 60_000;
+
+/**
+ * `serve --workers N`: N processes (node:cluster) each running the content app on the one
+ * address; the primary only starts them, restarts one that dies, and stops them all on
+ * SIGTERM/SIGINT. They share the catalog and storage as any processes on one home do.
+ */
+async function servePrimary({ host, io, json, argv }: Parameters<Command>[0], workers: number): Promise<number | void> {
+  const cluster = require('node:cluster') as typeof import('node:cluster').default;
+  cluster.setupPrimary({ exec: path.join(__dirname, 'main.js'), args: [...argv], silent: false });
+  let stopping = false;
+  let listening = 0;
+  const restarts: number[] = [];
+  let failed: ((error: Error) => void) | undefined;
+  const gaveUp = new Promise<never>((_, reject) => {
+    failed = reject;
+  });
+  gaveUp.catch(() => undefined);
+  const ready = new Promise<string>((resolve) => {
+    cluster.on('listening', (_worker, address) => {
+      listening++;
+      if (listening === workers) resolve(`http://${address.addressType === 6 || address.address?.includes(':') ? `[${address.address}]` : address.address}:${address.port}`);
+    });
+  });
+  const start = (): void => {
+    const worker = cluster.fork();
+    worker.on('exit', (code, signal) => {
+      if (stopping) return;
+      const now = Date.now();
+      restarts.push(now);
+      while (restarts.length > 0 && restarts[0]! < now - RESTART_WINDOW_MS) restarts.shift();
+      const why = signal ? `signal ${signal}` : `exit code ${code}`;
+      if (listening < workers || restarts.length > MAX_RESTARTS) {
+        failed?.(new Error(`a serving process stopped (${why}) ${listening < workers ? 'before listening' : `${restarts.length} times within a minute`}; its error is above`));
+        return;
+      }
+      io.stderr.write(json ? `${JSON.stringify({ type: 'event', level: 'warn', message: 'a serving process stopped; starting another', pid: worker.process.pid, reason: why })}\n` : `warn: a serving process (pid ${worker.process.pid}) stopped (${why}); starting another\n`);
+      start();
+    });
+  };
+  for (let i = 0; i < workers; i++) start();
+  const stopAll = async (): Promise<void> => {
+    stopping = true;
+    const alive = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined && !w.isDead());
+    await Promise.all(
+      alive.map((w) => {
+        const exited = once(w!, 'exit');
+        w!.process.kill('SIGTERM');
+        return exited;
+      }),
+    );
+  };
+  const aborted = io.signal ? (io.signal.aborted ? Promise.resolve() : once(io.signal, 'abort').then(() => undefined)) : new Promise<void>(() => undefined);
+  try {
+    const url = await Promise.race([ready, gaveUp, aborted.then(() => undefined)]);
+    if (url !== undefined) {
+      const count = (await host.distributions.list()).length;
+      if (json) io.stderr.write(`${JSON.stringify({ type: 'listening', url: `${url}/content/`, distributions: count, workers })}\n`);
+      else io.stderr.write(`serving ${url}/content/ (${plural(count, 'distribution')}, ${workers} processes); stop with Ctrl-C or SIGTERM\n`);
+      await Promise.race([gaveUp, aborted]);
+      io.stderr.write(json ? `${JSON.stringify({ type: 'stopping' })}\n` : 'stopping: finishing the requests in flight\n');
+    }
+  } catch (error) {
+    await stopAll();
+    io.stderr.write(json ? `${JSON.stringify({ type: 'error', message: (error as Error).message })}\n` : `error: ${(error as Error).message}\n`);
+    return 1;
+  }
+  await stopAll();
 };
 
 /**
@@ -154,11 +248,15 @@ class LineBuffer {
   private text = '';
   private scheduled = false;
 
-  constructor(private readonly write: (text: string) => void) {}
+  constructor(
+    private readonly write: (text: string) => void,
+    /** At most this many bytes a write (whole lines; a longer line alone). */
+    private readonly maxWrite: number,
+  ) {}
 
   add(line: string): void {
     this.text += line;
-    if (this.text.length >= 64 * 1024) this.flush();
+    if (this.text.length >= this.maxWrite) this.flush();
     else if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
@@ -168,9 +266,17 @@ class LineBuffer {
   flush(): void {
     this.scheduled = false;
     if (this.text.length === 0) return;
-    const text = this.text;
+    let text = this.text;
     this.text = '';
-    this.write(text);
+    while (Buffer.byteLength(text) > this.maxWrite) {
+      let cut = text.lastIndexOf('\n', this.maxWrite - 1);
+      // characters are not bytes: text that is not ASCII may need a shorter piece
+      if (cut >= 0 && Buffer.byteLength(text.slice(0, cut + 1)) > this.maxWrite) cut = text.lastIndexOf('\n', Math.floor(this.maxWrite / 4) - 1);
+      const end = cut >= 0 ? cut + 1 : text.indexOf('\n') + 1 || text.length;
+      this.write(text.slice(0, end));
+      text = text.slice(end);
+    }
+    if (text.length > 0) this.write(text);
   }
 }
 

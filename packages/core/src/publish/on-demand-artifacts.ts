@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { DIGEST_ALGORITHMS, ErrorCodes, TributaryError, type ArtifactRecord, type DigestAlgorithm } from '@tributary/plugin-api';
 import { Downloader, type RemoteOptions } from '../download/index.js';
 import type { ArtifactStorage } from '../storage/artifact-storage.js';
 import type { ContentStore, PublicationEntry } from '../store/content-store.js';
+import { FetchClaims, ownerAlive, readClaim, sizeOf, type ClaimInfo, type HeldClaim } from './fetch-claims.js';
 
 /** Strongest first: the digest an entry is looked up by in storage. */
 const LOOKUP_ORDER: readonly DigestAlgorithm[] = ['sha256', 'sha512', 'sha384', 'sha224', 'sha1', 'md5'];
@@ -10,6 +12,12 @@ const LOOKUP_ORDER: readonly DigestAlgorithm[] = ['sha256', 'sha512', 'sha384', 
 const RECENT_BYTES = 8 * 1024 * 1024;
 /** Entries whose stored bytes an OnDemandArtifacts remembers. */
 const LOCATED_CACHE = 100_000;
+/** How often a process following another's fetch looks at its file and claim. */
+const FOLLOW_POLL_MS = 10;
+/** Times a process takes over (or waits on) a fetch another process gave up, before it fails. */
+const CLAIM_ROUNDS = 3;
+/** How long a stored artifact's record may take to show in the catalog after its claim went (the embedded store commits writes in groups, at least every second). */
+const RECORD_VISIBLE_MS = 3000;
 
 /**
  * One download of a missing artifact, shared by everyone who asks for it while it runs. Readers
@@ -77,6 +85,15 @@ export class SharedFetch {
     return undefined;
   }
 
+  /** @internal another process's fetch: its file has `bytes` bytes so far */
+  followed(bytes: number, file: string): void {
+    if (bytes < this.bytesOnDisk || (this.path !== undefined && file !== this.path)) this.restarts++;
+    this.bytesOnDisk = bytes;
+    this.received = bytes;
+    this.path = file;
+    this.wake();
+  }
+
   /** @internal the downloader's progress */
   progress(bytes: number, path: string): void {
     if (bytes < this.bytesOnDisk) this.restarts++;
@@ -100,15 +117,17 @@ export class SharedFetch {
 
 /**
  * Finds the stored bytes of publication entries and fetches the missing ones from their remotes
- * (verified, then stored and recorded), at most once at a time per artifact in this process.
- * Bytes another process stored are found by digest in the catalog, so hosts sharing a store and a
- * storage root fetch an artifact once between them (unless they ask at the same moment).
+ * (verified, then stored and recorded), at most once at a time per artifact: within this process
+ * one SharedFetch, across processes on one storage root a claim file (FetchClaims) — the others
+ * follow the claimant's file as it grows. Bytes another process stored are found by digest in the
+ * catalog.
  */
 export class OnDemandArtifacts {
   private readonly fetches = new Map<string, SharedFetch>();
   private readonly located = new Map<string, string>();
   private readonly downloaders = new Map<string, Downloader>();
   private readonly scopeId = `on-demand-${randomUUID()}`;
+  private readonly claims: FetchClaims;
   private scope: Promise<unknown> | undefined;
   /** Artifacts fetched so far. */
   fetched = 0;
@@ -118,7 +137,14 @@ export class OnDemandArtifacts {
     private readonly storage: ArtifactStorage,
     private readonly remote: RemoteOptions = {},
     private readonly onFetched: (entry: PublicationEntry, record: ArtifactRecord) => void = () => undefined,
-  ) {}
+  ) {
+    this.claims = new FetchClaims(storage.root);
+  }
+
+  /** The sha256 of the entry's stored bytes when known without a query (the entry says, or it was located before). */
+  locatedNow(entry: PublicationEntry): string | undefined {
+    return entry.sha256 ?? this.located.get(fetchKey(entry));
+  }
 
   /** The sha256 of the entry's stored bytes, or undefined when they are not in storage. */
   async locate(entry: PublicationEntry): Promise<string | undefined> {
@@ -130,7 +156,12 @@ export class OnDemandArtifacts {
    * Bytes found are remembered (stored bytes never change), so a file fetched once costs no query again.
    */
   async locateAll(entries: readonly PublicationEntry[]): Promise<(string | undefined)[]> {
-    const result: (string | undefined)[] = entries.map((entry) => entry.sha256 ?? this.located.get(fetchKey(entry)));
+    return (await this.findStored(entries, false)).map((found) => (typeof found === 'string' ? found : found?.sha256));
+  }
+
+  /** The artifact records of entries' stored bytes (or their sha256, when known without a query and `records` is false). */
+  private async findStored(entries: readonly PublicationEntry[], records: boolean): Promise<(ArtifactRecord | string | undefined)[]> {
+    const result: (ArtifactRecord | string | undefined)[] = records ? entries.map(() => undefined) : entries.map((entry) => entry.sha256 ?? this.located.get(fetchKey(entry)));
     const wanted = new Map<DigestAlgorithm, number[]>();
     entries.forEach((entry, i) => {
       if (result[i] !== undefined) return;
@@ -146,16 +177,18 @@ export class OnDemandArtifacts {
       for (const i of indexes) {
         const entry = entries[i]!;
         const record = byDigest.get(entry.digests[algorithm]!);
-        if (record && (entry.size === null || record.size === entry.size) && matchesAll(entry, record)) result[i] = this.remember(entry, record.sha256);
+        if (record && (entry.size === null || record.size === entry.size) && matchesAll(entry, record)) {
+          this.remember(entry, record.sha256);
+          result[i] = records ? record : record.sha256;
+        }
       }
     }
     return result;
   }
 
-  private remember(entry: PublicationEntry, sha256: string): string {
+  private remember(entry: PublicationEntry, sha256: string): void {
     if (this.located.size >= LOCATED_CACHE) this.located.delete(this.located.keys().next().value!);
     this.located.set(fetchKey(entry), sha256);
-    return sha256;
   }
 
   /** Forgets where an entry's bytes were (they were found missing from storage). */
@@ -175,24 +208,112 @@ export class OnDemandArtifacts {
     const running = this.fetches.get(key);
     if (running) return running;
     const shared = new SharedFetch(async (self) => {
-      await (this.scope ??= this.storage.createScope(this.scopeId));
-      const downloader = this.downloaderFor(feedUrl);
-      const file = await downloader.download(
-        entry.urls,
-        { ...(entry.size !== null ? { size: entry.size } : {}), digests: entry.digests },
-        signal,
-        { onDisk: (bytes, path) => self.progress(bytes, path), onChunk: (chunk, offset) => self.chunk(chunk, offset) },
-      );
-      const record = await this.storage.adoptDownloaded(file);
-      await this.store.upsertArtifacts([record]);
-      this.remember(entry, record.sha256);
-      this.fetched++;
-      this.onFetched(entry, record);
-      return record;
+      for (let round = 1; ; round++) {
+        const claim = await this.claims.claim(key);
+        if ('held' in claim) {
+          try {
+            // stored by a process that held the claim a moment ago?
+            const [stored] = await this.findStored([entry], true);
+            if (typeof stored === 'object') return stored;
+            return await this.download(entry, feedUrl, signal, self, claim.held);
+          } finally {
+            await claim.held.release();
+          }
+        }
+        const record = await this.follow(entry, claim.file, claim.owner, self, signal);
+        if (record) return record;
+        if (round >= CLAIM_ROUNDS) {
+          throw new TributaryError(ErrorCodes.NETWORK, `'${entry.path}' could not be fetched: ${CLAIM_ROUNDS} fetches of it by this and other processes on the storage root ended without storing it`, {
+            details: { path: entry.path },
+          });
+        }
+      }
     });
     this.fetches.set(key, shared);
     void shared.done.finally(() => this.fetches.delete(key)).catch(() => undefined);
     return shared;
+  }
+
+  private async download(entry: PublicationEntry, feedUrl: string | null, signal: AbortSignal | undefined, self: SharedFetch, claim: HeldClaim): Promise<ArtifactRecord> {
+    await (this.scope ??= this.storage.createScope(this.scopeId));
+    const downloader = this.downloaderFor(feedUrl);
+    let announced: string | undefined;
+    const file = await downloader.download(
+      entry.urls,
+      { ...(entry.size !== null ? { size: entry.size } : {}), digests: entry.digests },
+      signal,
+      {
+        onDisk: (bytes, path) => {
+          if (path !== announced) claim.streamingTo((announced = path));
+          self.progress(bytes, path);
+        },
+        onChunk: (chunk, offset) => self.chunk(chunk, offset),
+      },
+    );
+    const record = await this.storage.adoptDownloaded(file);
+    await this.store.upsertArtifacts([record]);
+    this.remember(entry, record.sha256);
+    this.fetched++;
+    this.onFetched(entry, record);
+    return record;
+  }
+
+  /**
+   * Follows another process's fetch of the entry: its file as it grows, until its claim goes. The
+   * stored artifact then, or undefined when it stored nothing (it failed, died or stalled).
+   */
+  private async follow(entry: PublicationEntry, claimFile: string, owner: ClaimInfo, self: SharedFetch, signal: AbortSignal | undefined): Promise<ArtifactRecord | undefined> {
+    // an owner on another machine cannot be asked whether it runs: silence this long means it does not
+    const staleMs = 3 * this.remoteIdleMs() + 30_000;
+    let lastSize = -1;
+    let lastChange = Date.now();
+    for (;;) {
+      signal?.throwIfAborted();
+      const claim = await readClaim(claimFile);
+      if (claim === 'gone') return this.storedByOther(entry);
+      const current = claim === 'unreadable' ? owner : claim;
+      if (!ownerAlive(current)) {
+        await this.claims.breakStale(claimFile);
+        return undefined;
+      }
+      if (current.path !== undefined) {
+        const size = await sizeOf(current.path);
+        if (size !== undefined && (size !== lastSize || current.path !== self.path)) {
+          lastSize = size;
+          lastChange = Date.now();
+          self.followed(size, current.path);
+        }
+      }
+      if (Date.now() - lastChange > staleMs) {
+        await this.claims.breakStale(claimFile);
+        return undefined;
+      }
+      await delay(FOLLOW_POLL_MS);
+    }
+  }
+
+  /** The entry's artifact once another process's claim on it went: found in storage by its sha256, else in the catalog. */
+  private async storedByOther(entry: PublicationEntry): Promise<ArtifactRecord | undefined> {
+    const sha256 = entry.digests.sha256;
+    if (sha256 !== undefined) {
+      // stored bytes are named by their sha256 and only placed once verified
+      const size = await sizeOf(this.storage.pathFor(sha256));
+      if (size !== undefined && (entry.size === null || size === entry.size)) {
+        this.remember(entry, sha256);
+        return { sha256, size, digests: { ...entry.digests } };
+      }
+    }
+    const until = Date.now() + RECORD_VISIBLE_MS;
+    for (;;) {
+      const [stored] = await this.findStored([entry], true);
+      if (typeof stored === 'object') return stored;
+      if (Date.now() >= until) return undefined;
+      await delay(50);
+    }
+  }
+
+  private remoteIdleMs(): number {
+    return this.remote.idleTimeoutMs ?? 60_000;
   }
 
   /** Fetches in progress (for tests and shutdown). */

@@ -59,12 +59,32 @@ export class ContentResolver {
 
   /** The distribution a path's segments fall under and the segments after its base path. */
   async distributionFor(segments: readonly string[]): Promise<{ distribution: DistributionRecord; rest: string[] } | undefined> {
-    const snapshot = await this.distributions();
-    for (let depth = Math.min(segments.length, snapshot.maxDepth); depth >= 1; depth--) {
-      const distribution = snapshot.byBasePath.get(segments.slice(0, depth).join('/'));
-      if (distribution) return { distribution, rest: segments.slice(depth) };
-    }
-    return undefined;
+    return underBasePath(await this.distributions(), segments);
+  }
+
+  /**
+   * What `distributionFor`, `served` and `entry` would answer for a file's path, when every cache
+   * they read holds it now (and is fresh): no await, no store query. Undefined sends the request
+   * the long way, which fills the caches.
+   */
+  peek(segments: readonly string[]): { readonly served: Served; readonly entry: PublicationEntry } | undefined {
+    const now = Date.now();
+    const snapshot = this.snapshot;
+    if (!snapshot || now - snapshot.at >= this.ttlMs) return undefined;
+    const found = underBasePath(snapshot, segments);
+    if (!found || found.rest.length === 0) return undefined;
+    const { distribution } = found;
+    const cached = this.repositories.get(distribution.repoId);
+    const repository = cached?.record;
+    if (!repository || now - cached.at >= this.ttlMs) return undefined;
+    const version = distribution.version ?? repository.latestVersion;
+    const choice = this.choices.get(choiceKey(repository, distribution));
+    if (!choice || version > repository.latestVersion) return undefined;
+    const publication = this.publicationsByVersion.get(`${repository.id}\0${version}\0${choice.key}`);
+    if (!publication) return undefined;
+    const entry = this.entries.get(`${publication.id}\0${found.rest.join('/')}`);
+    if (!entry) return undefined;
+    return { served: { distribution, repository, publication }, entry };
   }
 
   /** Next segments of base paths below `segments` (for listing `/content/…/` above distributions). */
@@ -124,7 +144,7 @@ export class ContentResolver {
 
   /** The distribution's publisher, worked out (options validated and hashed) once per change of either. */
   private publisherFor(repository: RepositoryRecord, distribution: DistributionRecord): PublisherChoice {
-    const key = `${repository.id}\0${repository.importer}\0${distribution.name}\0${distribution.updatedAt}`;
+    const key = choiceKey(repository, distribution);
     let choice = this.choices.get(key);
     if (!choice) {
       choice = this.publications.publisherFor(repository, distribution.publishOptions);
@@ -177,6 +197,19 @@ export class ContentResolver {
       });
     return this.loading;
   }
+}
+
+function underBasePath(snapshot: Snapshot, segments: readonly string[]): { distribution: DistributionRecord; rest: string[] } | undefined {
+  for (let depth = Math.min(segments.length, snapshot.maxDepth); depth >= 1; depth--) {
+    const distribution = snapshot.byBasePath.get(depth === segments.length ? segments.join('/') : segments.slice(0, depth).join('/'));
+    if (distribution) return { distribution, rest: segments.slice(depth) };
+  }
+  return undefined;
+}
+
+/** A distribution's publisher choice is worked out again when the repository's importer or the distribution changes. */
+function choiceKey(repository: RepositoryRecord, distribution: DistributionRecord): string {
+  return `${repository.id}\0${repository.importer}\0${distribution.name}\0${distribution.updatedAt}`;
 }
 
 export function errorFields(error: unknown): Record<string, unknown> {

@@ -10,9 +10,11 @@ const SMALL_BODY = 128 * 1024;
 /** Chunk of a streamed body: each slow client holds about two (one read ahead, one on its socket), so it bounds memory per client. */
 const READ_CHUNK = 64 * 1024;
 
-interface CachedFile {
+export interface CachedFile {
   readonly size: number;
   readonly mtime: Date;
+  /** `mtime` as Last-Modified says it. */
+  readonly lastModified: string;
   /** The whole body, for files small enough to keep. */
   readonly body: Buffer | undefined;
 }
@@ -34,15 +36,11 @@ export class StoredFileCache {
   ) {}
 
   async lookup(sha256: string, file: string): Promise<CachedFile> {
-    const hit = this.files.get(sha256);
-    if (hit) {
-      this.files.delete(sha256);
-      this.files.set(sha256, hit);
-      return hit;
-    }
+    const hit = this.peek(sha256);
+    if (hit) return hit;
     const info = await stat(file);
     const body = info.size <= this.maxBody && this.maxBytes > 0 ? await readSlice(file, 0, info.size) : undefined;
-    const entry: CachedFile = { size: info.size, mtime: info.mtime, body: body?.length === info.size ? body : undefined };
+    const entry: CachedFile = { size: info.size, mtime: info.mtime, lastModified: info.mtime.toUTCString(), body: body?.length === info.size ? body : undefined };
     this.files.set(sha256, entry);
     this.bytes += entry.body?.length ?? 0;
     while (this.files.size > this.maxFiles || this.bytes > this.maxBytes) {
@@ -51,6 +49,17 @@ export class StoredFileCache {
       this.bytes -= evicted.body?.length ?? 0;
     }
     return entry;
+  }
+
+  /** What is known of a stored file without a file-system call, if anything. */
+  peek(sha256: string): CachedFile | undefined {
+    const hit = this.files.get(sha256);
+    if (hit) {
+      // the least recently used is evicted first
+      this.files.delete(sha256);
+      this.files.set(sha256, hit);
+    }
+    return hit;
   }
 
   /** Forgets a file (its bytes were found missing). */
@@ -121,7 +130,7 @@ export async function sendStoredFile(request: FastifyRequest, reply: FastifyRepl
   const size = info.size;
   const etag = `"${stored.sha256}"`;
   reply.header('etag', etag);
-  reply.header('last-modified', info.mtime.toUTCString());
+  reply.header('last-modified', info.lastModified);
   reply.header('accept-ranges', 'bytes');
   reply.header('content-type', contentTypeOf(stored.relativePath));
   if (notModified(request, etag, info.mtime)) return reply.code(304).send();
