@@ -51,6 +51,7 @@ import {
   sourcesPage,
   unitKeysPage,
   unitsPage,
+  unitsPageJson,
   type FingerprintCursor,
   type FingerprintPage,
   type PageCursor,
@@ -492,6 +493,11 @@ export class SqliteContentStore implements ContentStore {
   /** One page of {@link repoUnits}, like {@link unitKeysPage}. */
   unitsPage(repoId: string, version: number, typeId: string | undefined, after: PageCursor | undefined, limit: number): RepoUnitView[] {
     return this.read('stream units', () => unitsPage(this.sql, repoId, version, typeId, after, limit));
+  }
+
+  /** {@link unitsPage} as JSON text (for a caller on another thread: see unitsPageJson). */
+  unitsPageJson(repoId: string, version: number, typeId: string | undefined, after: PageCursor | undefined, limit: number): string {
+    return this.read('stream units', () => unitsPageJson(this.sql, repoId, version, typeId, after, limit));
   }
 
   repoUnitFingerprints(repoId: string, version: number, remote: string): AsyncIterable<Float64Array> {

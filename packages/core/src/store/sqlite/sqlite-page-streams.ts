@@ -5,18 +5,44 @@ import type { FingerprintCursor, FingerprintPage, PageCursor } from './catalog/s
  * asked of the catalog thread) into the port's streams, nothing staying open between pages.
  */
 
-/** Yields page after page until one comes back short; `readPage` reads the page after a cursor. */
+/**
+ * Yields page after page until one comes back short; `readPage` reads the page after a cursor.
+ * With `ahead`, the next page is asked for as soon as a full one arrives, before its items are
+ * handed on: a catalog on its own thread reads it while the caller works through this one (at
+ * most one page ahead). Only for committed versions' pages, which later writes do not change.
+ */
 export async function* readPages<T extends { typeId: string; unitId: string }>(
   pageSize: number,
   readPage: (after: PageCursor | undefined) => T[] | Promise<T[]>,
+  options: { readonly ahead?: boolean } = {},
 ): AsyncIterable<T> {
-  let after: PageCursor | undefined;
-  for (;;) {
-    const page = await readPage(after);
-    yield* page;
-    if (page.length < pageSize) return;
+  const cursorAfter = (page: readonly T[]): PageCursor => {
     const last = page[page.length - 1]!;
-    after = { typeId: last.typeId, unitId: last.unitId };
+    return { typeId: last.typeId, unitId: last.unitId };
+  };
+  if (!options.ahead) {
+    let after: PageCursor | undefined;
+    for (;;) {
+      const page = await readPage(after);
+      yield* page;
+      if (page.length < pageSize) return;
+      after = cursorAfter(page);
+    }
+  }
+  const ask = (after: PageCursor | undefined): Promise<T[]> => {
+    const asked = (async () => readPage(after))();
+    asked.catch(() => undefined); // surfaces where it is awaited; unobserved when the caller stops early
+    return asked;
+  };
+  let next = ask(undefined);
+  for (;;) {
+    const page = await next;
+    if (page.length < pageSize) {
+      yield* page;
+      return;
+    }
+    next = ask(cursorAfter(page));
+    yield* page;
   }
 }
 

@@ -88,7 +88,9 @@ export class SqliteWorkerStore implements ContentStore {
   }
   repoUnits(repoId: string, version: number, options: { typeId?: string; pageSize?: number } = {}): AsyncIterable<RepoUnitView> {
     const size = positive(options.pageSize, this.unitPageSize);
-    return readPages(size, (after) => this.page('repoUnits', repoId, version, options.typeId, after, size));
+    // the next page is asked for before this one is handed on (the catalog reads it meanwhile), and
+    // comes as JSON text: parsed here, it costs less than objects cloned across
+    return readPages(size, async (after) => JSON.parse(await this.page('repoUnits', repoId, version, options.typeId, after, size)) as RepoUnitView[], { ahead: true });
   }
   repoUnitFingerprints(repoId: string, version: number, remote: string): AsyncIterable<Float64Array> {
     const size = this.keyPageSize;

@@ -20,6 +20,7 @@ const sourcesAhead = new FingerprintReadAhead((repoId, version, _remote, after, 
 const pages: PageReaders = {
   unitKeysPage: (...args) => store.unitKeysPage(...args),
   unitsPage: (...args) => store.unitsPage(...args),
+  unitsPageJson: (...args) => store.unitsPageJson(...args),
   fingerprintsPage: (...args) => readAhead.page(...args),
   sourcesPage: (repoId, version, after, limit) => sourcesAhead.page(repoId, version, '', after, limit),
   diffPage: (...args) => store.diffPage(...args),

@@ -78,7 +78,8 @@ export const WORKER_METHODS = {
     send: (repoId, version, seen) => [repoId, version, seen.map((unit) => unit.contentRow), packSourcesOf(seen)],
   }),
   repoUnitKeys: paged('unitKeysPage'),
-  repoUnits: paged('unitsPage'),
+  // a page of units crosses as its JSON text (the catalog's stored key and metadata spliced in)
+  repoUnits: paged('unitsPageJson'),
   repoUnitFingerprints: paged('fingerprintsPage'),
   repoUnitSources: paged('sourcesPage'),
   countRepoUnits: plain(),
@@ -131,7 +132,7 @@ export type StoreMethods = Omit<ContentStore, 'stats' | 'pipelineBatchSize' | 'p
 export type StoreMethod = keyof StoreMethods;
 
 /** The catalog's page reads the streams are made of (SqliteContentStore's, e.g. `unitKeysPage`). */
-export type PageMethod = 'unitKeysPage' | 'unitsPage' | 'fingerprintsPage' | 'sourcesPage' | 'diffPage' | 'catalogUnitsPage';
+export type PageMethod = 'unitKeysPage' | 'unitsPage' | 'unitsPageJson' | 'fingerprintsPage' | 'sourcesPage' | 'diffPage' | 'catalogUnitsPage';
 export type PageReaders = Pick<SqliteContentStore, PageMethod>;
 
 /** The methods the proxy gets from the table: those that cross {@link plain} or {@link encoded}. */
