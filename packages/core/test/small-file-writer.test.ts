@@ -25,14 +25,16 @@ const variants: [string, () => SmallFileWriter][] = [
 ];
 
 describe.each(variants)('SmallFileWriter %s', (_name, make) => {
-  const writer = (): SmallFileWriter => {
+  // started before use: files asked for while a thread starts are written on the calling thread
+  const writer = async (): Promise<SmallFileWriter> => {
     const created = make();
     writers.push(created);
+    await created.start();
     return created;
   };
 
   test('many files asked for in one turn are each written byte for byte, then renamed into place', async () => {
-    const w = writer();
+    const w = await writer();
     const bodies = Array.from({ length: 300 }, (_, i) => randomBytes(1 + ((i * 977) % 20_000)));
     await Promise.all(bodies.map((body, i) => w.write(join(dir, `t${i}`), body)));
     await mkdir(join(dir, 'placed'));
@@ -42,7 +44,7 @@ describe.each(variants)('SmallFileWriter %s', (_name, make) => {
   });
 
   test('the caller keeps its buffer: a view into a larger one is copied, not taken', async () => {
-    const w = writer();
+    const w = await writer();
     const backing = randomBytes(4096);
     const view = backing.subarray(100, 200);
     await w.write(join(dir, 'view'), view);
@@ -51,7 +53,7 @@ describe.each(variants)('SmallFileWriter %s', (_name, make) => {
   });
 
   test('a write into a missing directory fails with its errno code and leaves nothing; the others of the batch succeed', async () => {
-    const w = writer();
+    const w = await writer();
     const results = await Promise.allSettled([
       w.write(join(dir, 'a'), Buffer.from('a')),
       w.write(join(dir, 'missing', 'b'), Buffer.from('b')),
@@ -64,12 +66,12 @@ describe.each(variants)('SmallFileWriter %s', (_name, make) => {
   });
 
   test('renaming a file that is not there fails with ENOENT', async () => {
-    const w = writer();
+    const w = await writer();
     await expect(w.rename(join(dir, 'nothing'), join(dir, 'x'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   test('after close the same calls still work, on the calling thread', async () => {
-    const w = writer();
+    const w = await writer();
     await w.write(join(dir, 'before'), Buffer.from('1'));
     await w.close();
     await w.write(join(dir, 'after'), Buffer.from('2'));
@@ -97,4 +99,16 @@ onLinux('the writer starts a thread on first use and ends it on close', async ()
   const until = Date.now() + 30_000;
   while (threadIds().has(started[0]!) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
   expect(threadIds().has(started[0]!)).toBe(false);
+});
+
+test('files asked for while the thread starts are written all the same, and the thread then takes over', async () => {
+  const w = new SmallFileWriter();
+  writers.push(w);
+  const bodies = Array.from({ length: 50 }, (_, i) => randomBytes(100 + i));
+  // the first batch goes out before the thread runs, the second after
+  await Promise.all(bodies.slice(0, 25).map((body, i) => w.write(join(dir, `early${i}`), body)));
+  await w.start();
+  await Promise.all(bodies.slice(25).map((body, i) => w.write(join(dir, `late${i}`), body)));
+  bodies.slice(0, 25).forEach((body, i) => expect(readFileSync(join(dir, `early${i}`)).equals(body)).toBe(true));
+  bodies.slice(25).forEach((body, i) => expect(readFileSync(join(dir, `late${i}`)).equals(body)).toBe(true));
 });

@@ -85,13 +85,26 @@ test('closing the store ends the thread, copies what is left and removes the log
 
 test('a checkpoint thread that cannot open the catalog hands checkpoints back to the writer, once', async () => {
   let unavailable = 0;
-  const checkpointer = new SqliteCheckpointer(join(dir, 'missing', 'catalog.db'), () => unavailable++);
+  const checkpointer = new SqliteCheckpointer(join(dir, 'missing', 'catalog.db'), () => unavailable++, { startLogBytes: 0 });
   checkpointer.request();
   expect(await eventually(() => unavailable > 0)).toBe(true);
   checkpointer.request(); // no new thread, no second call
   await new Promise((resolve) => setTimeout(resolve, 100));
   expect(unavailable).toBe(1);
   await checkpointer.close();
+});
+
+test('a short sync\'s log (under 4 MiB) starts no thread: closing the store copies it and removes the log', async () => {
+  const store = await open();
+  // a full group (1,000 rows) commits, and asks for a checkpoint
+  await store.upsertUnits(Array.from({ length: 1000 }, (_, i) => ({ unitId: `s${i}`, typeId: 'file', key: { n: i }, metadata: {}, artifacts: [] })));
+  await store.upsertUnits([{ unitId: 'last', typeId: 'file', key: { n: -1 }, metadata: {}, artifacts: [] }]);
+  expect(size(`${file}-wal`)).toBeGreaterThan(0);
+  expect((store as unknown as { checkpointer: { worker: unknown } }).checkpointer.worker).toBeUndefined();
+  await store.close();
+  expect(existsSync(`${file}-wal`)).toBe(false);
+  const again = await open();
+  expect(await again.findUnits(['s0', 's999', 'last'])).toHaveLength(3);
 });
 
 test('a process that exits without closing its store still commits its last group and exits cleanly, whether or not a checkpoint thread had started', async () => {
@@ -104,8 +117,9 @@ test('a process that exits without closing its store still commits its last grou
      (async () => {
        const store = new SqliteContentStore(process.argv[2], { groupCommit: { maxRows: 500, maxAgeMs: 60000, pauseMs: 0 } });
        await store.init();
-       const unit = (i) => ({ unitId: 'u' + i, typeId: 'file', key: { n: i }, metadata: {}, artifacts: [] });
-       if (process.argv[3] === 'two-groups') await store.upsertUnits(Array.from({ length: 500 }, (_, i) => unit(i)));
+       const unit = (i, filler = '') => ({ unitId: 'u' + i, typeId: 'file', key: { n: i }, metadata: { filler }, artifacts: [] });
+       // ~5 MB: a log the thread is started for
+       if (process.argv[3] === 'two-groups') await store.upsertUnits(Array.from({ length: 500 }, (_, i) => unit(i, 'x'.repeat(10000))));
        await store.upsertUnits(Array.from({ length: 100 }, (_, i) => unit(500 + i)));
        process.exit(0);
      })();`,

@@ -88,16 +88,15 @@ export async function runCli(argv: readonly string[], rawIo: CliIo = processIo()
     const { loadPluginModule } = lazyPluginLoader();
     const loadPlugins = () => [...Object.keys(BUNDLED_IMPORTERS).map((n) => loadPluginModule(BUNDLED_IMPORTERS[n]!, io.cwd)), ...(values.plugin ?? []).map((p) => loadPluginModule(p, io.cwd))];
     const remote = remoteOptions(values, io);
-    const { parseStoreUri } = lazyOpenStore();
-    const store = values.store ? parseStoreUri(values.store.startsWith('mongodb') ? values.store : path.resolve(io.cwd, values.store)) : { sqlite: path.join(home, 'catalog.db') };
-    host = await lazyCreateHost().createHost({
-      storageRoot: path.join(home, 'storage'),
-      store: 'sqlite' in store && IN_PROCESS_CATALOG.has(name) ? { ...store, inProcess: true } : store,
-      // the bundled importers load when a command first needs an importer (`repo list` never does);
-      // plugins named with --plugin load and are checked up front, so a bad one fails any command
-      ...(values.plugin?.length ? { plugins: loadPlugins() } : { loadPlugins }),
-      ...leaseTtl(io),
-    });
+    const lease = leaseTtl(io);
+    // the bundled importers load when a command first needs an importer (`repo list` never does);
+    // plugins named with --plugin load and are checked up front, so a bad one fails any command
+    const plugins = values.plugin?.length ? { plugins: loadPlugins() } : { loadPlugins };
+    const { openStore, parseStoreUri } = lazyOpenStore();
+    const spec = values.store ? parseStoreUri(values.store.startsWith('mongodb') ? values.store : path.resolve(io.cwd, values.store)) : { sqlite: path.join(home, 'catalog.db') };
+    // opened before the host's modules load: the catalog's thread starts meanwhile, on the other core
+    const openingStore = openStore('sqlite' in spec && IN_PROCESS_CATALOG.has(name) ? { ...spec, inProcess: true } : spec);
+    host = await lazyCreateHost().createHost({ storageRoot: path.join(home, 'storage'), openingStore, ...plugins, ...lease });
     const args: CommandArgs = { host, io, json, positionals: positionals.slice(name.split(' ').length), values, remote, argv };
     return (await command(args)) ?? 0;
   } catch (error) {

@@ -82,8 +82,6 @@ export function resolveRemoteOptions(options: RemoteOptions = {}): ResolvedRemot
  */
 export function createRemoteDispatcher(options: RemoteOptions, resolved: ResolvedRemoteOptions): Dispatcher {
   const proxy = options.proxyUrl === undefined ? undefined : checkedProxyUrl(options.proxyUrl);
-  // undici is a tenth of a second of module loading: required by the first remote a process reaches
-  const { Agent, ProxyAgent } = require('undici') as typeof import('undici');
   const tls = {
     timeout: resolved.connectTimeoutMs,
     rejectUnauthorized: options.tlsValidation !== false,
@@ -97,7 +95,9 @@ export function createRemoteDispatcher(options: RemoteOptions, resolved: Resolve
     headersTimeout: resolved.headersTimeoutMs,
     bodyTimeout: resolved.idleTimeoutMs,
   };
-  if (proxy === undefined) return new Agent({ ...common, connect: tls });
+  if (proxy === undefined) return new (undiciAgent())({ ...common, connect: tls });
+  // the whole of undici: a ProxyAgent tunnels with the `connect` its index adds to every dispatcher
+  const { ProxyAgent } = require('undici') as typeof import('undici');
   return new ProxyAgent({
     ...common,
     uri: proxy.href,
@@ -118,4 +118,18 @@ export function checkedProxyUrl(proxyUrl: string): URL {
     throw new TributaryError(ErrorCodes.URL_INVALID, `proxy url ${redactUrl(proxyUrl)} must be http or https`);
   }
   return proxy;
+}
+
+/**
+ * undici's Agent, loaded by the first remote a process reaches. undici's index loads all of it
+ * (fetch, websockets, caches, mocks): about three times the module loading of the Agent alone,
+ * which is all a download without a proxy uses (it dispatches, needing none of the request API
+ * the index adds). Should a later undici move the Agent, its index.
+ */
+function undiciAgent(): typeof import('undici').Agent {
+  try {
+    return require('undici/lib/dispatcher/agent.js') as typeof import('undici').Agent;
+  } catch {
+    return (require('undici') as typeof import('undici')).Agent;
+  }
 }

@@ -24,6 +24,12 @@ export interface CreateHostOptions {
    * content type (see {@link PluginRegistry.defer}): what a command that needs none should not load.
    */
   readonly loadPlugins?: () => readonly PluginOption[];
+  /**
+   * The catalog, already being opened by {@link openStore} (instead of `store`): a caller that
+   * starts opening it first has the catalog's thread start while the host's modules load. The
+   * host takes it over: it is closed with the host, or at once if no host comes of it.
+   */
+  readonly openingStore?: Promise<ContentStore>;
   /** Units per store round trip (default 1000). */
   readonly batchSize?: number;
   /** Sync lease time to live in ms (default 60 s; renewed every third of it while a sync runs). */
@@ -45,15 +51,24 @@ export interface CreateHostOptions {
 export async function createHost(options: CreateHostOptions): Promise<Host> {
   const storageRoot = path.resolve(options.storageRoot);
   const registry = new PluginRegistry();
-  for (const entry of options.plugins ?? []) {
-    const { plugin, config } = pluginEntry(entry);
-    registry.register(plugin, config);
-  }
-  const load = options.loadPlugins;
-  if (load) registry.defer(() => load().map(pluginEntry));
   const storage = new ArtifactStorage(storageRoot);
-  await storage.init();
-  const store = await openStore(options.store ?? { sqlite: path.join(storageRoot, 'catalog.db') });
+  let store: ContentStore;
+  // its failure is awaited below; until then it must not count as an unhandled rejection
+  options.openingStore?.catch(() => undefined);
+  try {
+    for (const entry of options.plugins ?? []) {
+      const { plugin, config } = pluginEntry(entry);
+      registry.register(plugin, config);
+    }
+    const load = options.loadPlugins;
+    if (load) registry.defer(() => load().map(pluginEntry));
+    await storage.init();
+    store = await (options.openingStore ?? openStore(options.store ?? { sqlite: path.join(storageRoot, 'catalog.db') }));
+  } catch (error) {
+    // openStore closes a store that failed to open; one that opened is ours to close
+    options.openingStore?.then((opened) => opened.close()).catch(() => undefined);
+    throw error;
+  }
   const hostOptions: HostOptionsToken = {
     batchSize: options.batchSize ?? 1000,
     leaseTtlMs: options.leaseTtlMs ?? 60_000,

@@ -29,6 +29,8 @@ export type SmallFileReply = readonly (number | string)[];
  */
 export class SmallFileWriter {
   private workers: Worker[] = [];
+  /** The threads that have started running: until one has, batches are done here (see flush). */
+  private ready: Worker[] = [];
   private unavailable = false;
   private closed = false;
   private queue: SmallFileJob[] = [];
@@ -50,6 +52,24 @@ export class SmallFileWriter {
   constructor(options: { readonly script?: string | null; readonly threads?: number } = {}) {
     this.script = options.script === null ? undefined : (options.script ?? smallFileWriterScript());
     this.threads = options.threads ?? 1;
+  }
+
+  /**
+   * Starts the threads now instead of on first use, and resolves once they run (at once without
+   * them): what a caller about to hand over many files, or a test of the threads, may want.
+   */
+  async start(): Promise<void> {
+    if (!this.threadUsable()) return;
+    const starting = this.workers.filter((worker) => !this.ready.includes(worker));
+    await Promise.all(starting.map((worker) => new Promise<void>((resolve) => {
+      const done = () => {
+        worker.off('online', done);
+        worker.off('exit', done);
+        resolve();
+      };
+      worker.on('online', done);
+      worker.on('exit', done);
+    })));
   }
 
   /** Writes `body` to `file` (created or truncated); on failure no part of it is left there. */
@@ -75,6 +95,7 @@ export class SmallFileWriter {
     this.flush();
     if (this.pending.size > 0) await new Promise<void>((resolve) => this.drained.push(resolve));
     this.workers = [];
+    this.ready = [];
     await Promise.all(workers.map((worker) => worker.terminate()));
   }
 
@@ -89,6 +110,9 @@ export class SmallFileWriter {
       for (let i = 0; i < Math.max(1, this.threads); i++) {
         const worker = new Worker(this.script);
         worker.unref();
+        worker.once('online', () => {
+          if (this.workers.includes(worker)) this.ready.push(worker);
+        });
         worker.on('message', (reply: SmallFileReply) => this.settle(reply));
         worker.on('error', (error) => this.fail(error));
         worker.on('exit', (code) => {
@@ -123,12 +147,15 @@ export class SmallFileWriter {
     if (this.queue.length === 0) return;
     const jobs = this.queue;
     this.queue = [];
-    if (this.workers.length === 0) {
+    // A thread takes tens of milliseconds to start; waiting for it would hold up the first files
+    // (a no-change sync's only one), so what comes before it runs is written the ordinary way.
+    const workers = this.ready;
+    if (workers.length === 0) {
       for (const job of jobs) this.runHere(job);
       return;
     }
-    const share = Math.ceil(jobs.length / this.workers.length);
-    this.workers.forEach((worker, i) => {
+    const share = Math.ceil(jobs.length / workers.length);
+    workers.forEach((worker, i) => {
       const part = jobs.slice(i * share, (i + 1) * share);
       if (part.length === 0) return;
       const transfers: ArrayBuffer[] = [];
@@ -164,16 +191,19 @@ export class SmallFileWriter {
     debug('file writer thread failed (%s); writing on the calling thread from now on', error.message);
     const workers = this.workers;
     this.workers = [];
+    this.ready = [];
     for (const worker of workers) void worker.terminate();
     for (const waiter of this.pending.values()) waiter.reject(error);
     this.pending.clear();
     this.nothingPending();
   }
 
-  /** A job queued while the threads went away: done with callback fs instead. */
+  /** A job queued before a thread ran, or while the threads went away: done with callback fs instead. */
   private runHere(job: SmallFileJob): void {
     const waiter = this.pending.get(job.id);
     this.pending.delete(job.id);
+    // the fs calls below keep the process alive; the threads need not, nor need close() wait
+    if (this.pending.size === 0) this.nothingPending();
     const done = job.op === 'write' ? writeWhole(job.file, new Uint8Array(job.body)) : fs.promises.rename(job.from, job.to);
     done.then(
       () => waiter?.resolve(),

@@ -2,13 +2,16 @@ import { open } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { pipeline, type Duplex } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { createDecompressor as createXzDecompressor } from 'lzma-native';
 import { ErrorCodes, isTributaryError, TributaryError } from '@tributary/plugin-api';
 import { Bzip2DecompressStream } from './bzip2-decompress-stream.js';
 import { DecoderLimitError } from './decoder-limit-error.js';
 import { DecompressedSizeLimit } from './decompressed-size-limit.js';
 import { InputSlicer } from './input-slicer.js';
-import { ZstdDecompressStream } from './zstd-decompress-stream.js';
+
+// The xz and zstd decoders (lzma-native and its streams, fzstd) are loaded by the first metadata
+// file compressed that way: most repositories are gzip, and every sync loads this module.
+const lzmaNative = () => require('lzma-native') as typeof import('lzma-native');
+const zstdStream = () => require('./zstd-decompress-stream.js') as typeof import('./zstd-decompress-stream.js');
 
 /** Compressions yum metadata comes in. */
 export type MetadataCompression = 'gzip' | 'xz' | 'bzip2' | 'zstd' | 'none';
@@ -111,11 +114,11 @@ export function decompressionStreams(compression: MetadataCompression): Duplex[]
       return [createGunzip({ chunkSize: OUTPUT_CHUNK })];
     case 'xz':
       // a writable high-water mark of one byte: lzma-native joins buffered writes (_writev)
-      return [new InputSlicer(XZ_SLICE, XZ_FOOTER_MAGIC), createXzDecompressor({ memlimit: XZ_MEMLIMIT, synchronous: true, writableHighWaterMark: 1 })];
+      return [new InputSlicer(XZ_SLICE, XZ_FOOTER_MAGIC), lzmaNative().createDecompressor({ memlimit: XZ_MEMLIMIT, synchronous: true, writableHighWaterMark: 1 })];
     case 'bzip2':
       return [new Bzip2DecompressStream()];
     case 'zstd':
-      return [new ZstdDecompressStream()];
+      return [new (zstdStream().ZstdDecompressStream)()];
     case 'none':
       return [];
   }

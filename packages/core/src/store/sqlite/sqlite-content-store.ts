@@ -222,13 +222,15 @@ export class SqliteContentStore implements ContentStore {
 
   async close(): Promise<void> {
     if (!this.db.open) return;
+    // First: the last commit must not start a checkpoint thread only to copy the log once, which
+    // closing this connection does anyway (the last one to close copies what is left and removes it).
+    const checkpointerClosed = this.checkpointer?.close();
     try {
       this.group.close();
     } catch (error) {
       throw storeError(this.file, 'commit pending writes', error);
     } finally {
-      // before this connection: the last one to close copies what is left and removes the log
-      await this.checkpointer?.close();
+      await checkpointerClosed;
       this.db.close();
     }
   }

@@ -1,8 +1,16 @@
+import { statSync } from 'node:fs';
 import { debuglog } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { builtThreadScript } from '../../../thread-script.js';
 
 const debug = debuglog('tributary:sqlite');
+
+/**
+ * A log smaller than this (SQLite's own default autocheckpoint, 1,000 pages of 4 KiB) does not
+ * start the thread: copying it costs less than starting one, and the writer's connection does it
+ * when it closes. A short sync then ends without starting a thread just to copy its log once.
+ */
+const START_LOG_BYTES = 4 * 1024 * 1024;
 
 /** What the checkpoint thread answers to each request. */
 export type CheckpointReply =
@@ -24,7 +32,8 @@ export type CheckpointReply =
  * beginning once everything in it has been copied. The copying still costs CPU, but beside the
  * writer instead of in its way.
  *
- * The thread starts on the first request, so opening a catalog to read it costs no thread. If it
+ * The thread starts on the first request that finds the log past {@link START_LOG_BYTES}, so
+ * opening a catalog to read it, or a short sync, costs no thread. If it
  * cannot start (the built script is missing) or a checkpoint fails, `onUnavailable` runs once and
  * the writer goes back to checkpointing itself.
  */
@@ -35,10 +44,16 @@ export class SqliteCheckpointer {
   private again = false;
   private closing: Promise<void> | undefined;
 
+  /** @param options.startLogBytes the log size from which a request starts the thread (default {@link START_LOG_BYTES}). */
   constructor(
     private readonly file: string,
     private readonly onUnavailable: () => void,
-  ) {}
+    options: { readonly startLogBytes?: number } = {},
+  ) {
+    this.startLogBytes = options.startLogBytes ?? START_LOG_BYTES;
+  }
+
+  private readonly startLogBytes: number;
 
   /** Asks for a checkpoint; one asked for while one runs follows it (never more than one queued). */
   request(): void {
@@ -47,6 +62,7 @@ export class SqliteCheckpointer {
       this.again = true;
       return;
     }
+    if (this.worker === undefined && logBytes(this.file) < this.startLogBytes) return;
     const worker = this.worker ?? this.start();
     if (worker === undefined) return;
     this.running = true;
@@ -109,4 +125,9 @@ export class SqliteCheckpointer {
     worker.postMessage('close');
     await exited;
   }
+}
+
+/** The size of the catalog's write-ahead log, 0 when there is none. */
+function logBytes(file: string): number {
+  return statSync(`${file}-wal`, { throwIfNoEntry: false })?.size ?? 0;
 }
