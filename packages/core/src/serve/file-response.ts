@@ -7,8 +7,27 @@ import type { SharedFetch } from '../publish/on-demand-artifacts.js';
 
 /** Bodies up to this size are read whole and sent in one write: cheaper than a stream. */
 const SMALL_BODY = 128 * 1024;
-/** Chunk of a streamed body: each slow client holds about two (one read ahead, one on its socket), so it bounds memory per client. */
+/** Chunk of a body followed as it downloads; also the smallest chunk of a stored body. */
 const READ_CHUNK = 64 * 1024;
+/** The largest chunk of a stored body: fewer, larger reads and socket writes when few bodies stream. */
+const MAX_READ_CHUNK = 1024 * 1024;
+/**
+ * Read buffers of the stored bodies streaming at once, beyond the smallest chunks: each slow
+ * client holds about two chunks (one read ahead, one on its socket), so a body gets a larger
+ * chunk only while the sum stays under this, and memory stays bounded however many clients come.
+ */
+const STREAM_BUDGET = 16 * 1024 * 1024;
+/** Bytes of STREAM_BUDGET the bodies streaming now hold (two chunks each, above READ_CHUNK). */
+let streamBuffers = 0;
+
+/** The chunk for one more stored body (a power of two from READ_CHUNK to MAX_READ_CHUNK) and what it takes of the budget. */
+function chunkForNextStream(): { chunk: number; held: number } {
+  let chunk = MAX_READ_CHUNK;
+  while (chunk > READ_CHUNK && streamBuffers + 2 * chunk > STREAM_BUDGET) chunk /= 2;
+  const held = chunk > READ_CHUNK ? 2 * chunk : 0;
+  streamBuffers += held;
+  return { chunk, held };
+}
 
 export interface CachedFile {
   readonly size: number;
@@ -151,7 +170,10 @@ export async function sendStoredFile(request: FastifyRequest, reply: FastifyRepl
   if (request.method === 'HEAD') return reply.send();
   if (info.body !== undefined) return reply.send(range ? info.body.subarray(start, end + 1) : info.body);
   if (length <= SMALL_BODY) return reply.send(await readSlice(stored.file, start, length));
-  return reply.send(createReadStream(stored.file, { start, end, highWaterMark: READ_CHUNK }));
+  const { chunk, held } = chunkForNextStream();
+  const body = createReadStream(stored.file, { start, end, highWaterMark: chunk });
+  body.once('close', () => (streamBuffers -= held));
+  return reply.send(body);
 }
 
 /**
