@@ -26,7 +26,9 @@ export class EmissionIndex {
     keyHash(dc);
     const k1 = H[0]! >>> 0;
     const k2 = H[1]! >>> 0;
-    let signature = metadataSignature(dc.metadataJson, dc.metadata);
+    // metadata only when there is no text: reading a content's metadata parses its text and drops it
+    const text = dc.metadataJson;
+    let signature = text !== undefined ? sampledString(text) : metadataSignature(dc.metadata);
     for (const artifact of dc.artifacts) signature = fileSignature(signature, artifact.relativePath, artifact.digests.sha256 ?? '', artifact.size ?? -1);
     return this.recordHashed(k1, k2, signature >>> 0, dc.artifacts);
   }
@@ -44,7 +46,7 @@ export class EmissionIndex {
     stringHash(unit.unitId, 0x811c9dc5, 0x9747b28c);
     const k1 = H[0]! >>> 0;
     const k2 = H[1]! >>> 0;
-    let signature = metadataSignature(undefined, unit.metadata);
+    let signature = metadataSignature(unit.metadata);
     for (let a = 0; a < unit.artifacts.length; a++) {
       const artifact = unit.artifacts[a]!;
       const sha256 = artifact.sha256 ?? given[a]?.digests?.sha256 ?? given[a]?.remote?.digests?.sha256 ?? '';
@@ -197,12 +199,12 @@ function keyHash(dc: DeclarativeContent): void {
 
 /**
  * A cheap signature of the metadata content would store (top-level fields in any order; long
- * strings sampled at both ends, nested values to a small depth), to which {@link fileSignature}
- * adds its files. Equal content always has equal signatures; a difference deep inside a long text
- * may go unnoticed, which only means a duplicate is taken for the same unit.
+ * strings sampled at both ends, nested values to a small depth; metadata given as text is signed
+ * by its sampled text instead), to which {@link fileSignature} adds its files. Equal content always
+ * has equal signatures; a difference deep inside a long text may go unnoticed, which only means a
+ * duplicate is taken for the same unit.
  */
-function metadataSignature(text: string | undefined, metadata: unknown): number {
-  if (text !== undefined) return sampledString(text);
+function metadataSignature(metadata: unknown): number {
   let signature = 0;
   const fields = metadata as Record<string, unknown>;
   // values only (summed, so field order does not matter): a field renamed but keeping its value goes unnoticed
