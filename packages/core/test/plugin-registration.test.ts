@@ -1,5 +1,9 @@
 import { defineImporter, isTributaryError, Stage, type ImporterPlugin } from '@tributary/plugin-api';
 import { PluginRegistry } from '@tributary/core';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { schemaCacheDir } from '../src/host/schema-cache';
 import { notesImporter } from './fixtures/conduit-plugins';
 
 class NoopStage extends Stage {
@@ -127,5 +131,56 @@ describe('schemas checked at registration, compiled on first use; plugins loaded
     const broken = new PluginRegistry();
     broken.defer(() => [{ plugin: { name: 'not-a-plugin' } }]);
     expect(codeOf(() => broken.list())).toBe('TRIBUTARY_ERR_PLUGIN_BRAND');
+  });
+});
+
+describe('compiled schemas kept across processes (the CLI\'s schema cache)', () => {
+  const withConfig = defineImporter({ ...base, configSchema: { type: 'object', properties: { n: { type: 'integer', default: 3 } }, additionalProperties: false } });
+  let dir: string;
+  beforeEach(() => {
+    dir = join(mkdtempSync(join(tmpdir(), 'tributary-schemas-')), 'schemas');
+  });
+  afterEach(() => rmSync(join(dir, '..'), { recursive: true, force: true }));
+
+  it('a validator compiled by one registry is loaded by the next, and behaves the same', () => {
+    const first = new PluginRegistry({ schemaCacheDir: dir });
+    first.register(withConfig);
+    expect(first.validateConfig('p', {})).toEqual({ n: 3 });
+    expect(readdirSync(dir).filter((f) => f.endsWith('.js'))).toHaveLength(1);
+    const second = new PluginRegistry({ schemaCacheDir: dir });
+    second.register(withConfig);
+    expect(second.validateConfig('p', {})).toEqual({ n: 3 });
+    expect(codeOf(() => second.validateConfig('p', { n: 'x' }))).toBe('TRIBUTARY_ERR_CONFIG_INVALID');
+    expect(codeOf(() => second.validateConfig('p', { other: 1 }))).toBe('TRIBUTARY_ERR_CONFIG_INVALID');
+  });
+
+  it('an unreadable or broken cached validator is compiled again; an invalid schema is refused however often', () => {
+    const first = new PluginRegistry({ schemaCacheDir: dir });
+    first.register(withConfig);
+    first.validateConfig('p', {});
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.js'))) writeFileSync(join(dir, file), 'this is not javascript(');
+    const again = new PluginRegistry({ schemaCacheDir: dir });
+    again.register(withConfig);
+    expect(again.validateConfig('p', {})).toEqual({ n: 3 });
+    for (let i = 0; i < 2; i++) {
+      expect(codeOf(() => new PluginRegistry({ schemaCacheDir: dir }).register(defineImporter({ ...base, configSchema: { type: 'no-such-type' } })))).toBe('TRIBUTARY_ERR_PLUGIN_CONFIG_SCHEMA');
+    }
+  });
+
+  it('a directory others may write to is not used', () => {
+    mkdirSync(dir, { recursive: true });
+    chmodSync(dir, 0o777);
+    const registry = new PluginRegistry({ schemaCacheDir: dir });
+    registry.register(withConfig);
+    expect(registry.validateConfig('p', {})).toEqual({ n: 3 });
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('the CLI\'s directory: TRIBUTARY_CACHE_DIR, XDG_CACHE_HOME, ~/.cache; none when off or homeless', () => {
+    expect(schemaCacheDir({ TRIBUTARY_CACHE_DIR: '/c', HOME: '/h' })).toBe('/c/schemas');
+    expect(schemaCacheDir({ XDG_CACHE_HOME: '/x', HOME: '/h' })).toBe('/x/tributary/schemas');
+    expect(schemaCacheDir({ HOME: '/h' })).toBe('/h/.cache/tributary/schemas');
+    expect(schemaCacheDir({ TRIBUTARY_CACHE_DIR: 'off', HOME: '/h' })).toBeUndefined();
+    expect(schemaCacheDir({})).toBeUndefined();
   });
 });

@@ -30,6 +30,8 @@ export interface CreateHostOptions {
    * host takes it over: it is closed with the host, or at once if no host comes of it.
    */
   readonly openingStore?: Promise<ContentStore>;
+  /** Where compiled plugin schemas are kept across processes (see {@link PluginRegistryOptions}); none by default. */
+  readonly schemaCacheDir?: string;
   /** Units per store round trip (default 1000). */
   readonly batchSize?: number;
   /** Sync lease time to live in ms (default 60 s; renewed every third of it while a sync runs). */
@@ -50,7 +52,7 @@ export interface CreateHostOptions {
  */
 export async function createHost(options: CreateHostOptions): Promise<Host> {
   const storageRoot = path.resolve(options.storageRoot);
-  const registry = new PluginRegistry();
+  const registry = new PluginRegistry(options.schemaCacheDir !== undefined ? { schemaCacheDir: options.schemaCacheDir } : {});
   const storage = new ArtifactStorage(storageRoot);
   let store: ContentStore;
   // its failure is awaited below; until then it must not count as an unhandled rejection

@@ -8,6 +8,7 @@ import {
   type ImporterPlugin,
 } from '@tributary/plugin-api';
 import type { PluginCatalog } from '../tokens.js';
+import { SchemaCache } from './schema-cache.js';
 
 const TYPE_ID = /^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/;
 const KEY_FIELD = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -41,7 +42,18 @@ export interface PluginEntry {
 
 // ajv (and its code generation) and semver are loaded by the first registration, not by importing the host.
 const loadAjv = () => (require('ajv') as { default: typeof AjvClass }).default;
+const AJV_OPTIONS = { allErrors: true, useDefaults: true, strict: false } as const;
+
+export interface PluginRegistryOptions {
+  /**
+   * A directory to keep compiled validators in across processes ({@link SchemaCache}); a schema
+   * found there is neither checked nor compiled again, and ajv is not loaded for it.
+   */
+  readonly schemaCacheDir?: string;
+}
 const semver = () => require('semver') as typeof import('semver');
+const standaloneCode = (ajv: AjvClass, validate: ValidateFunction): string =>
+  (require('ajv/dist/standalone') as { default: (ajv: AjvClass, validate: ValidateFunction) => string }).default(ajv, validate);
 
 /**
  * The host's importer plugins and the content types they contribute. Registration checks, in this
@@ -55,12 +67,21 @@ const semver = () => require('semver') as typeof import('semver');
  */
 export class PluginRegistry implements PluginCatalog {
   private ajvInstance: AjvClass | undefined;
+  private readonly cache: SchemaCache | undefined;
   private readonly plugins = new Map<string, RegisteredPlugin>();
   private readonly types = new Map<string, RegisteredType>();
   private readonly deferred: PluginLoader[] = [];
 
+  constructor(options: PluginRegistryOptions = {}) {
+    if (options.schemaCacheDir !== undefined) {
+      const version = (require('ajv/package.json') as { version: string }).version;
+      this.cache = new SchemaCache(options.schemaCacheDir, `ajv ${version} ${JSON.stringify(AJV_OPTIONS)}`);
+    }
+  }
+
   private get ajv(): AjvClass {
-    return (this.ajvInstance ??= new (loadAjv())({ allErrors: true, useDefaults: true, strict: false }));
+    // with a cache, compiled validators keep their source, which is what the cache writes
+    return (this.ajvInstance ??= new (loadAjv())({ ...AJV_OPTIONS, ...(this.cache ? { code: { source: true } } : {}) }));
   }
 
   /**
@@ -221,22 +242,30 @@ export class PluginRegistry implements PluginCatalog {
    * returns the function that compiles it once, on first call (the same error if that fails).
    */
   private lazyValidator(schema: unknown, invalid: (why: string, cause?: unknown) => TributaryError): LazyValidator {
-    const ajv = this.ajv;
-    let valid: boolean;
-    try {
-      valid = ajv.validateSchema(schema as object) as boolean;
-    } catch (error) {
-      throw invalid((error as Error).message, error);
+    const cache = this.cache;
+    const key = cache?.key(schema);
+    if (key === undefined || !cache!.checked(key)) {
+      const ajv = this.ajv;
+      let valid: boolean;
+      try {
+        valid = ajv.validateSchema(schema as object) as boolean;
+      } catch (error) {
+        throw invalid((error as Error).message, error);
+      }
+      if (!valid) throw invalid(`schema is invalid: ${ajv.errorsText(ajv.errors)}`);
+      if (key !== undefined) cache!.markChecked(key);
     }
-    if (!valid) throw invalid(`schema is invalid: ${ajv.errorsText(ajv.errors)}`);
     let compiled: ValidateFunction | undefined;
     return () => {
+      if (compiled === undefined && key !== undefined) compiled = cache!.load(key);
       if (compiled === undefined) {
+        const ajv = this.ajv;
         try {
           compiled = ajv.compile(schema as object);
         } catch (error) {
           throw invalid((error as Error).message, error);
         }
+        if (key !== undefined) cache!.store(key, standaloneCode(ajv, compiled));
       }
       return compiled;
     };
