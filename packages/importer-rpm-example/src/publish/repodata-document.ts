@@ -4,7 +4,7 @@ import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { constants as zlib, crc32, createDeflateRaw, deflateRawSync, type DeflateRaw } from 'node:zlib';
+import { constants as zlib, crc32, createDeflateRaw, deflateRawSync, type DeflateRaw, type ZlibOptions } from 'node:zlib';
 import type { DigestAlgorithm, DigestName, PublishContext } from '@tributary/plugin-api';
 import { crc32Combine } from './crc32-combine.js';
 import { ZSTD_LEVEL } from './zstd-encoder.js';
@@ -13,6 +13,12 @@ import { ZSTD_LEVEL } from './zstd-encoder.js';
 const BUFFER_BYTES = 1 << 20;
 /** Read and compression buffer size. */
 const CHUNK = 256 * 1024;
+/**
+ * Bytes a document's compressor and scratch file may have queued before generation waits for them.
+ * At the streams' default (16 KiB) every megabyte written waited for zlib to deflate it, so the
+ * main thread stood idle while each document was compressed; a few buffers queued keep both busy.
+ */
+const QUEUED_BYTES = 4 * BUFFER_BYTES;
 /** createrepo_c's gzip level (zlib's default). */
 const GZIP_LEVEL = zlib.Z_DEFAULT_COMPRESSION;
 /** A gzip member's header as Node's zlib and createrepo_c write it: deflate, no name, no time, Unix. */
@@ -75,10 +81,12 @@ export class RepodataDocument {
     this.deflatedPath = path.join(workingDir, `${type}.body.deflate`);
     this.zstdPath = path.join(workingDir, `${type}.xml.zst`);
     const fail = (error: Error) => void (this.failure ??= error);
-    this.out = createWriteStream(this.bodyPath, { flags: 'wx' }).on('error', fail);
+    this.out = createWriteStream(this.bodyPath, { flags: 'wx', highWaterMark: QUEUED_BYTES }).on('error', fail);
     if (compression === 'gz') {
-      this.deflate = createDeflateRaw({ level: GZIP_LEVEL, chunkSize: CHUNK, finishFlush: zlib.Z_SYNC_FLUSH }).on('error', fail);
-      this.deflated = createWriteStream(this.deflatedPath, { flags: 'wx' }).on('error', fail);
+      // the stream options pass through to the Transform (Node's zlib types omit them)
+      const queued: ZlibOptions = { writableHighWaterMark: QUEUED_BYTES } as ZlibOptions;
+      this.deflate = createDeflateRaw({ level: GZIP_LEVEL, chunkSize: CHUNK, finishFlush: zlib.Z_SYNC_FLUSH, ...queued }).on('error', fail);
+      this.deflated = createWriteStream(this.deflatedPath, { flags: 'wx', highWaterMark: CHUNK * 4 }).on('error', fail);
       this.deflate.pipe(this.deflated);
     } else if (zstdBinding === undefined) {
       throw new Error('zstd repodata needs the zstd binding');
