@@ -99,7 +99,7 @@ describe('Downloader', () => {
   });
 
   test('a body of undeclared size that outgrows memory mid-transfer moves to disk with every byte hashed', async () => {
-    const body = randomBytes(700 * 1024 + 5);
+    const body = randomBytes(1536 * 1024 + 5);
     server.route('/chunked.bin', (_req, res) => {
       res.writeHead(200); // no content-length: chunked, size unknown until the end
       for (let offset = 0; offset < body.length; offset += 50 * 1024) res.write(body.subarray(offset, offset + 50 * 1024));
@@ -500,7 +500,7 @@ describe('Downloader', () => {
 
   test('file:// urls are copied with the same verification', async () => {
     const source = path.join(base, 'local file.bin');
-    const body = randomBytes(300 * 1024);
+    const body = randomBytes(1280 * 1024);
     await fs.writeFile(source, body);
     const d = downloader();
     const file = await d.download(pathToFileURL(source).href, { size: body.length, digests: { sha1: hash('sha1', body) } });

@@ -52,6 +52,19 @@ describe.each(variants)('SmallFileWriter %s', (_name, make) => {
     expect(readFileSync(join(dir, 'view')).equals(backing.subarray(100, 200))).toBe(true);
   });
 
+  test('a body given up whole is written the same; a view given up is still copied, its memory left alone', async () => {
+    const w = await writer();
+    const body = Buffer.from(randomBytes(300_000));
+    const expected = Buffer.from(body);
+    await w.write(join(dir, 'whole'), body, { transfer: true });
+    expect(readFileSync(join(dir, 'whole')).equals(expected)).toBe(true);
+    const backing = randomBytes(8192);
+    const kept = Buffer.from(backing);
+    await w.write(join(dir, 'part'), backing.subarray(10, 5000), { transfer: true });
+    expect(backing.equals(kept)).toBe(true);
+    expect(readFileSync(join(dir, 'part')).equals(kept.subarray(10, 5000))).toBe(true);
+  });
+
   test('a write into a missing directory fails with its errno code and leaves nothing; the others of the batch succeed', async () => {
     const w = await writer();
     const results = await Promise.allSettled([

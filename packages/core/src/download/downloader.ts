@@ -105,7 +105,7 @@ export class Downloader implements RemoteFetcher {
   private readonly feedScheme: string;
   private closing: Promise<void> | undefined;
   /** Bodies small enough to be held in memory are staged beside their content address by the storage's writer thread. */
-  private readonly writeBody: VerifiedBodyWriter = (_temp, body, sha256) => this.storage.stageVerifiedBody(this.scopeId, sha256, body);
+  private readonly writeBody: VerifiedBodyWriter = (_temp, body, sha256, owned) => this.storage.stageVerifiedBody(this.scopeId, sha256, body, { transfer: owned });
 
   constructor(
     private readonly storage: ArtifactStorage,

@@ -3,8 +3,14 @@ import { ErrorCodes, TributaryError, type Digests, type DownloadedFile } from '@
 import { writeWhole } from '../storage/small-file-writer.js';
 import { StreamingDigests, digestsOf, verifyDigests, verifySize } from '../storage/streaming-digests.js';
 
-/** Files up to this size are kept in memory, hashed whole and written with one write: no stream, no hash object per small file. */
-const MEMORY_LIMIT = 256 * 1024;
+/**
+ * Files up to this size are kept in memory, hashed whole and written with one write (by the
+ * storage's writer thread): no stream, no hash object, and none of a stream's three thread-pool
+ * round trips (open, write, close) per file, each of which wakes a thread that takes the core
+ * from the downloading one on a small machine. Downloads held at once are bounded (see
+ * ArtifactDownloader), so this bounds their memory too.
+ */
+const MEMORY_LIMIT = 1024 * 1024;
 const STREAM_HIGH_WATER_MARK = 1024 * 1024;
 
 /**
@@ -21,8 +27,10 @@ export interface TempFile {
  * Puts a verified body held in memory on disk and says where: by default at the temporary file's
  * path; the host's downloader stages it beside its content address instead
  * ({@link ArtifactStorage.stageVerifiedBody}). On failure no part of it may be left behind.
+ * `owned`: nothing else refers to the body's memory (it was joined from the chunks), so the writer
+ * may take it rather than copy it.
  */
-export type VerifiedBodyWriter = (temp: string, body: Buffer, sha256: string) => Promise<string>;
+export type VerifiedBodyWriter = (temp: string, body: Buffer, sha256: string, owned: boolean) => Promise<string>;
 
 const writeAtTempPath: VerifiedBodyWriter = (temp, body) => writeWhole(temp, body).then(() => temp);
 
@@ -118,12 +126,13 @@ export class VerifyingFileWriter {
     const size = this.received;
     verifySize(this.expected.size, size, this.what);
     if (this.stream === undefined) {
-      const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, size);
+      const owned = this.chunks.length !== 1;
+      const body = owned ? Buffer.concat(this.chunks, size) : this.chunks[0]!;
       this.chunks = [];
       const digests = digestsOf(body, this.expected.digests);
       verifyDigests(this.expected.digests, digests, this.what);
       this.temp.created = true;
-      const file = await this.writeBody(this.temp.path, body, digests.sha256).catch((error: Error) => {
+      const file = await this.writeBody(this.temp.path, body, digests.sha256, owned).catch((error: Error) => {
         throw this.storageError(error);
       });
       return { path: file, size, digests };

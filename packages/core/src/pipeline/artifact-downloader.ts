@@ -10,7 +10,7 @@ const NOTHING_DUE: readonly DeclarativeArtifact[] = [];
  * With a fetcher that limits its own transfers, downloads outstanding per allowed transfer: the
  * rest of a download's time is its body waiting for the disk (the storage's writer thread), and
  * a transfer slot should not idle through it (bench:file (b); see docs/performance.md). Bodies
- * held meanwhile are at most 256 KiB each (larger ones stream to disk).
+ * held meanwhile are at most 1 MiB each (larger ones stream to disk).
  */
 const OUTSTANDING_PER_TRANSFER = 3;
 

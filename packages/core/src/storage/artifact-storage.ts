@@ -98,16 +98,17 @@ export class ArtifactStorage {
    * directory. Creating the file there rather than in the scope's scratch directory is what makes it
    * cheaper: on ext4 a create in one crowded scratch directory costs about twice a create in the
    * target directory (`npm run bench:placement`; figures in docs/performance.md).
+   * `transfer`: the caller gives the body up (see {@link SmallFileWriter.write}).
    * A staged file belongs to the scope until adopted, and its name says which scope: {@link dropScope}
    * removes what is left, and {@link sweepLeftovers} what a crashed host left.
    */
-  async stageVerifiedBody(scopeId: string, sha256: string, body: Uint8Array): Promise<string> {
+  async stageVerifiedBody(scopeId: string, sha256: string, body: Uint8Array, options: { readonly transfer?: boolean } = {}): Promise<string> {
     const target = this.pathFor(sha256);
     const file = `${target}.${scopeTag(scopeId)}-${(++this.counter).toString(36)}.part`;
     this.staged.set(file, scopeId);
     try {
       await this.ensureDir(target);
-      await this.smallFiles.write(file, body);
+      await this.smallFiles.write(file, body, options);
     } catch (error) {
       this.staged.delete(file);
       throw error;

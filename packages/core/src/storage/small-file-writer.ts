@@ -72,13 +72,23 @@ export class SmallFileWriter {
     })));
   }
 
-  /** Writes `body` to `file` (created or truncated); on failure no part of it is left there. */
-  write(file: string, body: Uint8Array): Promise<void> {
+  /**
+   * Writes `body` to `file` (created or truncated); on failure no part of it is left there.
+   * `transfer`: the caller gives `body` up, and if it spans all of its memory that memory is moved
+   * to the thread instead of copied (the caller's view is then empty).
+   */
+  write(file: string, body: Uint8Array, options: { readonly transfer?: boolean } = {}): Promise<void> {
     if (!this.threadUsable()) return writeWhole(file, body);
-    // a copy: the caller's buffer may be a view into memory others use, and a transfer would detach it
-    const copy = new Uint8Array(body.length);
-    copy.set(body);
-    return this.enqueue((id) => ({ id, op: 'write', file, body: copy.buffer }));
+    const whole = options.transfer === true && body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer;
+    let memory: ArrayBuffer;
+    if (whole) memory = body.buffer as ArrayBuffer;
+    else {
+      // a copy: the caller's buffer may be a view into memory others use, and a transfer would detach it
+      const copy = new Uint8Array(body.length);
+      copy.set(body);
+      memory = copy.buffer;
+    }
+    return this.enqueue((id) => ({ id, op: 'write', file, body: memory }));
   }
 
   /** Renames `from` to `to`, replacing what is there (rename(2)); errors keep their errno `code`. */
