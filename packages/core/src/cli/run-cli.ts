@@ -95,7 +95,9 @@ export async function runCli(argv: readonly string[], rawIo: CliIo = processIo()
     const { openStore, parseStoreUri } = lazyOpenStore();
     const spec = values.store ? parseStoreUri(values.store.startsWith('mongodb') ? values.store : path.resolve(io.cwd, values.store)) : { sqlite: path.join(home, 'catalog.db') };
     // opened before the host's modules load: the catalog's thread starts meanwhile, on the other core
-    const openingStore = openStore('sqlite' in spec && IN_PROCESS_CATALOG.has(name) ? { ...spec, inProcess: true } : spec);
+    // `serve --workers N` itself only starts the serving processes: a light command too
+    const light = IN_PROCESS_CATALOG.has(name) || (name === 'serve' && (values.workers ?? '1') !== '1' && (require('node:cluster') as typeof import('node:cluster').default).isPrimary);
+    const openingStore = openStore('sqlite' in spec && light ? { ...spec, inProcess: true } : spec);
     const schemaCacheDir = (require('../host/schema-cache.js') as typeof import('../host/schema-cache.js')).schemaCacheDir(io.env);
     host = await lazyCreateHost().createHost({ storageRoot: path.join(home, 'storage'), openingStore, ...plugins, ...lease, ...(schemaCacheDir ? { schemaCacheDir } : {}) });
     const args: CommandArgs = { host, io, json, positionals: positionals.slice(name.split(' ').length), values, remote, argv };
