@@ -19,11 +19,20 @@ const LATE_PUT_WAIT_MS = 300;
  */
 export async function checkFirstSyncSucceeds(ctx: ConformanceContext): Promise<void> {
   const rule = 'first-sync-succeeds';
-  // before the survey, whose failure would say only what the host could
-  if (!ctx.plugin.firstStage) await checkConduitClashes(ctx);
+  if (!ctx.plugin.firstStage) {
+    try {
+      await ctx.survey('initial', rule);
+      await ctx.survey('changed', rule);
+    } catch (failure) {
+      // the host refused a duplicate, naming the earlier unit by its number: the kit's watch names it
+      if (hostRefusal(failure) !== undefined) await checkConduitClashes(ctx);
+      throw failure;
+    }
+    await checkConduitClashes(ctx);
+    return;
+  }
   await ctx.survey('initial', rule);
   await ctx.survey('changed', rule);
-  if (!ctx.plugin.firstStage) return;
   const late: string[] = [];
   const plugin = watchingLatePuts(ctx.plugin, late);
   await ctx.withScope(async (scope) => {
@@ -75,7 +84,7 @@ function watchingLatePuts(plugin: AnyImporterPlugin, late: string[]): AnyImporte
  * The units a conduit-style importer saves in a sync of each state, watched by the kit: a key saved
  * again with other content, or one relative path saved for two keys, fails the rule naming both
  * units, whether the host refused the sync for it or (a difference its signature missed) not. A
- * sync failing for another reason is left to the survey to report.
+ * sync failing for another reason is the survey's to report.
  */
 async function checkConduitClashes(ctx: ConformanceContext): Promise<void> {
   const rule = 'first-sync-succeeds';
