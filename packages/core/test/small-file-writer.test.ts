@@ -100,8 +100,19 @@ test('the thread script is found (in the build, when the tests run from source)'
 const threadIds = (): Set<string> => new Set(readdirSync('/proc/self/task'));
 const onLinux = existsSync('/proc/self/task') ? test : test.skip;
 
-onLinux('the writer starts a thread on first use and ends it on close', async () => {
-  const w = new SmallFileWriter();
+test('the writer starts its thread only once more than a few files were asked for', async () => {
+  const w = new SmallFileWriter({ startAfter: 3 });
+  writers.push(w);
+  const threads = () => (w as unknown as { workers: unknown[] }).workers.length;
+  for (let i = 0; i < 3; i++) await w.write(join(dir, `first${i}`), Buffer.from('a'));
+  expect(threads()).toBe(0);
+  await w.write(join(dir, 'fourth'), Buffer.from('b'));
+  expect(threads()).toBe(1);
+  expect(readdirSync(dir).sort()).toEqual(['first0', 'first1', 'first2', 'fourth']);
+});
+
+onLinux('the writer started with startAfter 0 starts a thread on first use and ends it on close', async () => {
+  const w = new SmallFileWriter({ startAfter: 0 });
   writers.push(w);
   const before = threadIds();
   await w.write(join(dir, 'a'), Buffer.from('a'));

@@ -23,7 +23,7 @@ export type SmallFileReply = readonly (number | string)[];
  * turn, takes those round trips off the pipeline's thread, so the storage sends what the downloader
  * holds in memory here, and the renames of a batch of files too (figures in docs/performance.md).
  *
- * The thread starts on first use and never keeps the process alive. Without its script (the host
+ * The thread starts once a few files were asked for, and never keeps the process alive. Without its script (the host
  * bundled into one file) or once it failed, the same work is done with callback `fs` calls; a
  * failure of the thread itself fails the requests it held with the error that stopped it.
  */
@@ -42,16 +42,24 @@ export class SmallFileWriter {
 
   private readonly script: string | undefined;
   private readonly threads: number;
+  /** Requests done here before a thread is started (see the constructor). */
+  private readonly startAfter: number;
+  private requests = 0;
 
   /**
    * @param options.script the thread's entry; `null`: no thread, callback fs only. Default: the
    *   built `small-file-writer-thread.js`, if there is one.
    * @param options.threads how many threads share each batch. One by default: two were no faster
    *   (file creation, not the thread, is what costs).
+   * @param options.startAfter how many requests are done on the calling thread before the threads
+   *   start (default 8): a sync that writes a file or two (a no-change sync writes repomd.xml) starts
+   *   none, and one that writes many starts them once its downloads are under way, not beside the
+   *   other threads a sync starts at its beginning.
    */
-  constructor(options: { readonly script?: string | null; readonly threads?: number } = {}) {
+  constructor(options: { readonly script?: string | null; readonly threads?: number; readonly startAfter?: number } = {}) {
     this.script = options.script === null ? undefined : (options.script ?? smallFileWriterScript());
     this.threads = options.threads ?? 1;
+    this.startAfter = options.startAfter ?? 8;
   }
 
   /**
@@ -78,7 +86,7 @@ export class SmallFileWriter {
    * to the thread instead of copied (the caller's view is then empty).
    */
   write(file: string, body: Uint8Array, options: { readonly transfer?: boolean } = {}): Promise<void> {
-    if (!this.threadUsable()) return writeWhole(file, body);
+    if (this.soonHere() || !this.threadUsable()) return writeWhole(file, body);
     const whole = options.transfer === true && body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer;
     let memory: ArrayBuffer;
     if (whole) memory = body.buffer as ArrayBuffer;
@@ -93,7 +101,7 @@ export class SmallFileWriter {
 
   /** Renames `from` to `to`, replacing what is there (rename(2)); errors keep their errno `code`. */
   rename(from: string, to: string): Promise<void> {
-    if (!this.threadUsable()) return fs.promises.rename(from, to);
+    if (this.soonHere() || !this.threadUsable()) return fs.promises.rename(from, to);
     return this.enqueue((id) => ({ id, op: 'rename', from, to }));
   }
 
@@ -107,6 +115,11 @@ export class SmallFileWriter {
     this.workers = [];
     this.ready = [];
     await Promise.all(workers.map((worker) => worker.terminate()));
+  }
+
+  /** One of the first requests, before any thread started: done here. */
+  private soonHere(): boolean {
+    return this.workers.length === 0 && ++this.requests <= this.startAfter;
   }
 
   private threadUsable(): boolean {
