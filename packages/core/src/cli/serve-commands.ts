@@ -149,6 +149,7 @@ const serve: Command = async (args) => {
   const accessLog = new LineBuffer((text) => io.stdout.write(text), worker ? 4096 : 64 * 1024);
   const app = createContentApp(host, {
     remote: args.remote,
+    fastPath: true,
     log: {
       access: (record: AccessRecord) => accessLog.add(json ? `${JSON.stringify({ type: 'access', ...record, ...(worker ? { pid: process.pid } : {}) })}\n` : `${record.time} ${record.remote} ${record.method} ${record.path} ${record.status} ${record.bytes ?? '-'} ${record.ms}ms${record.served ? ` ${record.served}` : ''}${record.incomplete ? ' incomplete' : ''}\n`),
       event: (level, fields, message) => io.stderr.write(json ? `${JSON.stringify({ type: 'event', level, message, ...fields, time: new Date().toISOString() })}\n` : `${level}: ${message} ${JSON.stringify(fields)}\n`),

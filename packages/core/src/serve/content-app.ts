@@ -41,6 +41,12 @@ export interface ContentAppOptions {
   readonly cacheTtlMs?: number;
   /** Memory for small stored files kept whole (bytes; default 64 MiB, 0 turns it off). */
   readonly memoryCacheBytes?: number;
+  /**
+   * Answer a plain GET/HEAD of a stored file whose lookups are all cached before fastify routes it
+   * (default false). Hooks added to `server` do not run for those requests: leave it off when a
+   * hook must see every request (authentication, say). `tributary serve` turns it on.
+   */
+  readonly fastPath?: boolean;
 }
 
 export interface ContentApp {
@@ -76,6 +82,7 @@ export function createContentApp(host: Host, options: ContentAppOptions = {}): C
   const resolver = new ContentResolver(host.store, host.publications, { warn: (fields, message) => log.event('warn', fields, message) }, options.cacheTtlMs ?? 1000);
   const files = new StoredFileCache(options.memoryCacheBytes ?? 64 * 1024 * 1024);
   let closing = false;
+  const fastPath = options.fastPath ?? false;
   const server = Fastify({
     logger: false,
     exposeHeadRoutes: false,
@@ -85,7 +92,7 @@ export function createContentApp(host: Host, options: ContentAppOptions = {}): C
     // the most common request, a stored file whose every lookup is cached, is answered before
     // fastify sees it: routing, hooks and reply objects cost more than the answer itself
     serverFactory: (handler) => createServer((request, response) => {
-      if (closing || !answeredFromCache(request, response)) handler(request, response);
+      if (!fastPath || closing || !answeredFromCache(request, response)) handler(request, response);
     }),
   });
 
