@@ -120,6 +120,11 @@ export function checkedProxyUrl(proxyUrl: string): URL {
   return proxy;
 }
 
+/** Loads the http client now (a caller with time to spare before its first download). */
+export function preloadHttpClient(): void {
+  undiciAgent();
+}
+
 /**
  * undici's Agent, loaded by the first remote a process reaches. undici's index loads all of it
  * (fetch, websockets, caches, mocks): about three times the module loading of the Agent alone,
