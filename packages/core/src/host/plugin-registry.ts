@@ -44,6 +44,14 @@ export interface PluginEntry {
 const loadAjv = () => (require('ajv') as { default: typeof AjvClass }).default;
 const AJV_OPTIONS = { allErrors: true, useDefaults: true, strict: false } as const;
 
+function ajvVersion(): string | undefined {
+  try {
+    return (require('ajv/package.json') as { version?: string }).version;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface PluginRegistryOptions {
   /**
    * A directory to keep compiled validators in across processes ({@link SchemaCache}); a schema
@@ -73,10 +81,9 @@ export class PluginRegistry implements PluginCatalog {
   private readonly deferred: PluginLoader[] = [];
 
   constructor(options: PluginRegistryOptions = {}) {
-    if (options.schemaCacheDir !== undefined) {
-      const version = (require('ajv/package.json') as { version: string }).version;
-      this.cache = new SchemaCache(options.schemaCacheDir, `ajv ${version} ${JSON.stringify(AJV_OPTIONS)}`);
-    }
+    const version = options.schemaCacheDir === undefined ? undefined : ajvVersion();
+    // without ajv's version a kept validator could be another ajv's code: no cache then
+    if (version !== undefined) this.cache = new SchemaCache(options.schemaCacheDir!, `ajv ${version} ${JSON.stringify(AJV_OPTIONS)}`);
   }
 
   private get ajv(): AjvClass {
