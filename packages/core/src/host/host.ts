@@ -362,12 +362,11 @@ export class Host {
   }
 
   async close(): Promise<void> {
-    try {
-      await this.store.close();
-    } finally {
-      await this.storage.close();
-      this.container.clearInstances();
-    }
+    // together: ending each one's thread can take a tenth of a second, and neither waits on the other
+    const [store, storage] = await Promise.allSettled([this.store.close(), this.storage.close()]);
+    this.container.clearInstances();
+    if (store.status === 'rejected') throw store.reason;
+    if (storage.status === 'rejected') throw storage.reason;
   }
 
   private async changeByUser(name: string, typeId: string, keys: readonly UnitKey[], change: 'associate' | 'unassociate'): Promise<number> {
