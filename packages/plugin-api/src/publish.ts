@@ -48,6 +48,8 @@ export interface PublishContext<Options = Record<string, unknown>> {
    * and then in the store's stable order; of one type when `typeId` is given.
    */
   units(options?: { readonly typeId?: string; readonly batchSize?: number }): AsyncIterable<readonly PublishUnit[]>;
+  /** How many units of each type the version holds (one catalog query, not a pass over the units). */
+  countUnits(): Promise<Readonly<Record<string, number>>>;
   /**
    * Puts unit files into the tree. A path claimed twice keeps the first and counts a conflict.
    * Paths must be plain relative paths (TRIBUTARY_ERR_PATH_UNSAFE otherwise).

@@ -130,6 +130,10 @@ export class PublicationBuilder<Options> implements PublishContext<Options> {
     }
   }
 
+  countUnits(): Promise<Readonly<Record<string, number>>> {
+    return this.store.countRepoUnits(this.record.id, this.repository.version);
+  }
+
   openArtifact(sha256: string): AsyncIterable<Buffer> {
     return createReadStream(this.storage.pathFor(sha256), { highWaterMark: 256 * 1024 });
   }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -49,16 +49,33 @@ export type RepodataCompression = 'gz' | 'zstd';
  * part but the last ends on a sync flush, so they join into one deflate stream), and a trailer
  * whose CRC-32 combines the parts'. The uncompressed body goes to a scratch file too, for the
  * open-checksum (hashed, header first, on a thread of its own at the end). Memory holds a megabyte
- * buffer per document, whatever the repository's size.
+ * buffer per document, whatever the repository's size. When the root element is known before the
+ * body (`header`), the open-checksum is hashed as the body is written and no copy is kept.
  *
  * zstd frames cannot be joined like deflate streams (concatenated frames are valid zstd, but not
  * every reader goes past the first), so with zstd the body is only written out, and the thread
  * that hashes it at the end also compresses header, body and footer into one frame.
  */
+/** How a document is written: its compression, and what is known before its body. */
+export interface RepodataDocumentOptions {
+  readonly compression: RepodataCompression;
+  /** zstd-napi's binding (see zstdBindingPath), for zstd. */
+  readonly zstdBinding?: string | undefined;
+  readonly checksumType: DigestAlgorithm;
+  /** The header (XML declaration and root element), when known before the body (gz only). */
+  readonly header?: string | undefined;
+}
+
 export class RepodataDocument {
   private readonly bodyPath: string;
   private readonly deflatedPath: string;
-  private readonly out: WriteStream;
+  /** The uncompressed body's scratch file: for an open-checksum hashed at the end, or for zstd. */
+  private readonly out: WriteStream | undefined;
+  /** The open-checksum being hashed as the body is written (gz with a known header). */
+  private readonly openHash: Hash | undefined;
+  private readonly compression: RepodataCompression;
+  private readonly zstdBinding: string | undefined;
+  private readonly header: string | undefined;
   /** The body's deflate stream (gz only). */
   private readonly deflate: DeflateRaw | undefined;
   private readonly deflated: WriteStream | undefined;
@@ -73,15 +90,21 @@ export class RepodataDocument {
   constructor(
     workingDir: string,
     readonly type: string,
-    private readonly compression: RepodataCompression = 'gz',
-    /** zstd-napi's binding (see zstdBindingPath), for zstd. */
-    private readonly zstdBinding?: string,
+    options: RepodataDocumentOptions,
   ) {
+    const { compression, zstdBinding } = options;
+    this.compression = compression;
+    this.zstdBinding = zstdBinding;
     this.bodyPath = path.join(workingDir, `${type}.body.xml`);
     this.deflatedPath = path.join(workingDir, `${type}.body.deflate`);
     this.zstdPath = path.join(workingDir, `${type}.xml.zst`);
     const fail = (error: Error) => void (this.failure ??= error);
-    this.out = createWriteStream(this.bodyPath, { flags: 'wx', highWaterMark: QUEUED_BYTES }).on('error', fail);
+    if (compression === 'gz' && options.header !== undefined) {
+      this.header = options.header;
+      this.openHash = createHash(options.checksumType).update(options.header);
+    } else {
+      this.out = createWriteStream(this.bodyPath, { flags: 'wx', highWaterMark: QUEUED_BYTES }).on('error', fail);
+    }
     if (compression === 'gz') {
       // the stream options pass through to the Transform (Node's zlib types omit them)
       const queued: ZlibOptions = { writableHighWaterMark: QUEUED_BYTES } as ZlibOptions;
@@ -126,19 +149,20 @@ export class RepodataDocument {
     if (this.failure) throw this.failure;
     this.bodyCrc = crc32(chunk, this.bodyCrc);
     this.bodySize += chunk.length;
-    this.out.write(chunk);
+    this.openHash?.update(chunk);
+    this.out?.write(chunk);
     this.deflate?.write(chunk);
     // asked each time: one may drain while the other is awaited
-    if (this.out.writableNeedDrain) await once(this.out, 'drain');
+    if (this.out?.writableNeedDrain) await once(this.out, 'drain');
     if (this.deflate?.writableNeedDrain) await once(this.deflate, 'drain');
   }
 
   /** Writes what is left of the body and closes it (its deflate stream ends on a sync flush). */
   async end(): Promise<void> {
     await this.flush();
-    this.out.end();
+    this.out?.end();
     this.deflate?.end();
-    await Promise.all([once(this.out, 'close'), this.deflated && once(this.deflated, 'close')]);
+    await Promise.all([this.out && once(this.out, 'close'), this.deflated && once(this.deflated, 'close')]);
     if (this.failure) throw this.failure;
   }
 
@@ -173,7 +197,15 @@ export class RepodataDocument {
         yield footDeflated;
         yield trailer;
       }
-      const [{ open: openChecksum }, compressed] = await Promise.all([hashInThread(checksumType, head, this.bodyPath, foot), digestOf(gzipped(), checksumType)]);
+      let hashed: Promise<string>;
+      if (this.openHash) {
+        // the header hashed first must be the one published: the caller's count was right
+        if (header !== this.header) throw new Error(`${this.type}: the header published is not the one hashed before the body`);
+        hashed = Promise.resolve(this.openHash.update(foot).digest('hex'));
+      } else {
+        hashed = hashInThread(checksumType, head, this.bodyPath, foot).then((r) => r.open);
+      }
+      const [openChecksum, compressed] = await Promise.all([hashed, digestOf(gzipped(), checksumType)]);
       const href = `repodata/${compressed.hex}-${fileName}.gz`;
       await ctx.addFile(href, gzipped(), { digests: extra });
       return { type: this.type, href, checksumType, checksum: compressed.hex, size: compressed.size, openChecksum, openSize, timestamp };

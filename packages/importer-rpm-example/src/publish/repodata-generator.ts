@@ -49,9 +49,70 @@ export async function generateRepodata(
   const compression = ctx.options.compression ?? 'gz';
   // a zstd encoder that cannot load is a typed error before anything is generated
   const zstdBinding = compression === 'zstd' ? zstdBindingPath() : undefined;
-  const document = (type: string) => new RepodataDocument(ctx.workingDir, type, compression, zstdBinding);
-  const documents = { primary: document('primary'), filelists: document('filelists'), other: document('other') };
+  // The root elements name the package count. Known before the first package (the catalog's count),
+  // gz documents hash their open-checksum as they are written and keep no uncompressed copy; a
+  // package left out (no file, a path taken) makes the count wrong, and the rare version with one
+  // is generated again with the count found.
+  let expected: number | undefined = compression === 'gz' ? ((await ctx.countUnits())[RPM_PACKAGE] ?? 0) : undefined;
+  let pass = await writeDocuments(ctx, compression, zstdBinding, expected, true);
+  if (expected !== undefined && pass.packages !== expected) {
+    await pass.discard();
+    expected = pass.packages;
+    pass = await writeDocuments(ctx, compression, zstdBinding, expected, false);
+  }
+  const { documents, updateinfo, packages, newest, advisories, advisoriesLeftOut } = pass;
+  const header = rootElements(packages);
+  const written = await Promise.all([
+    documents.primary.publish(ctx, header.primary, '</metadata>', 'primary.xml', checksumType, newest),
+    documents.filelists.publish(ctx, header.filelists, '</filelists>', 'filelists.xml', checksumType, newest),
+    documents.other.publish(ctx, header.other, '</otherdata>', 'other.xml', checksumType, newest),
+    ...(updateinfo ? [updateinfo.publish(ctx, UPDATEINFO_HEADER, UPDATEINFO_FOOTER, 'updateinfo.xml', checksumType, newest)] : []),
+  ]);
+  const records: RepodataRecord[] = [...written, ...(await publishPassedThrough(ctx, metadataUnits, chosen, checksumType))];
+  const revision = String(ctx.repository.version);
+  await ctx.addFile(REPOMD_PATH, repomdXml(revision, records));
+  if (advisoriesLeftOut > 0) ctx.log.info(`${advisoriesLeftOut} advisories list no package of this version and are left out of updateinfo`);
+  return { revision, packages, advisories, advisoriesLeftOut, records: records.map((r) => r.type) };
+}
+
+/** The XML declaration and root element of primary, filelists and other for `packages` packages. */
+function rootElements(packages: number): { primary: string; filelists: string; other: string } {
+  const count = ` packages="${packages}">\n`;
+  return {
+    primary: `${XML_DECLARATION}<metadata xmlns="http://linux.duke.edu/metadata/common" xmlns:rpm="http://linux.duke.edu/metadata/rpm"${count}`,
+    filelists: `${XML_DECLARATION}<filelists xmlns="http://linux.duke.edu/metadata/filelists"${count}`,
+    other: `${XML_DECLARATION}<otherdata xmlns="http://linux.duke.edu/metadata/other"${count}`,
+  };
+}
+
+interface WrittenDocuments {
+  readonly documents: { readonly primary: RepodataDocument; readonly filelists: RepodataDocument; readonly other: RepodataDocument };
+  readonly updateinfo: RepodataDocument | undefined;
+  readonly packages: number;
+  readonly newest: number;
+  readonly advisories: number;
+  readonly advisoriesLeftOut: number;
+  discard(): Promise<void>;
+}
+
+/**
+ * One pass over the version's packages and advisories: the documents' bodies written (and
+ * compressed), and with `addFiles` the package files put into the tree and what was left out
+ * logged. `expected`: the package count, when the root elements are known beforehand (gz).
+ */
+async function writeDocuments(
+  ctx: PublishContext<GenerateRepodataOptions>,
+  compression: RepodataCompression,
+  zstdBinding: string | undefined,
+  expected: number | undefined,
+  addFiles: boolean,
+): Promise<WrittenDocuments> {
+  const { checksumType } = ctx.options;
+  const header = expected === undefined ? undefined : rootElements(expected);
+  const document = (type: string, known?: string) => new RepodataDocument(ctx.workingDir, type, { compression, zstdBinding, checksumType, header: known });
+  const documents = { primary: document('primary', header?.primary), filelists: document('filelists', header?.filelists), other: document('other', header?.other) };
   let updateinfo: RepodataDocument | undefined;
+  const discard = async () => void (await Promise.all([...Object.values(documents), updateinfo].map((d) => d?.discard())));
   const present = new NevraSet();
   let packages = 0;
   let newest = 0;
@@ -86,7 +147,7 @@ export async function generateRepodata(
         if (!('files' in unit.metadata)) recordedBefore++;
         packages++;
       }
-      await ctx.addArtifacts(artifacts);
+      if (addFiles) await ctx.addArtifacts(artifacts);
     }
     for await (const units of ctx.units({ typeId: RPM_ADVISORY, batchSize: BATCH })) {
       for (const unit of units) {
@@ -95,7 +156,7 @@ export async function generateRepodata(
           advisoriesLeftOut++;
           continue;
         }
-        updateinfo ??= document('updateinfo');
+        updateinfo ??= document('updateinfo', compression === 'gz' ? UPDATEINFO_HEADER : undefined);
         const pending = updateinfo.write(xml);
         if (pending) await pending;
         advisories++;
@@ -103,24 +164,15 @@ export async function generateRepodata(
     }
     await Promise.all([documents.primary.end(), documents.filelists.end(), documents.other.end(), updateinfo?.end()]);
   } catch (error) {
-    await Promise.all([...Object.values(documents), updateinfo].map((d) => d?.discard()));
+    await discard();
     throw error;
   }
-  if (withoutFile > 0) ctx.log.warn(`${withoutFile} package unit(s) have no file and are left out`);
-  if (samePath > 0) ctx.log.warn(`${samePath} package unit(s) have the path of a package listed before them and are left out (one file per path can be served)`);
-  if (recordedBefore > 0) {
-    ctx.log.warn(`${recordedBefore} package(s) were synced before their files and changelogs were recorded: their entries have no files, no changelogs and dependencies by name only; sync again with --force to record them`);
+  if (addFiles) {
+    if (withoutFile > 0) ctx.log.warn(`${withoutFile} package unit(s) have no file and are left out`);
+    if (samePath > 0) ctx.log.warn(`${samePath} package unit(s) have the path of a package listed before them and are left out (one file per path can be served)`);
+    if (recordedBefore > 0) {
+      ctx.log.warn(`${recordedBefore} package(s) were synced before their files and changelogs were recorded: their entries have no files, no changelogs and dependencies by name only; sync again with --force to record them`);
+    }
   }
-  const count = ` packages="${packages}">\n`;
-  const written = await Promise.all([
-    documents.primary.publish(ctx, `${XML_DECLARATION}<metadata xmlns="http://linux.duke.edu/metadata/common" xmlns:rpm="http://linux.duke.edu/metadata/rpm"${count}`, '</metadata>', 'primary.xml', checksumType, newest),
-    documents.filelists.publish(ctx, `${XML_DECLARATION}<filelists xmlns="http://linux.duke.edu/metadata/filelists"${count}`, '</filelists>', 'filelists.xml', checksumType, newest),
-    documents.other.publish(ctx, `${XML_DECLARATION}<otherdata xmlns="http://linux.duke.edu/metadata/other"${count}`, '</otherdata>', 'other.xml', checksumType, newest),
-    ...(updateinfo ? [updateinfo.publish(ctx, UPDATEINFO_HEADER, UPDATEINFO_FOOTER, 'updateinfo.xml', checksumType, newest)] : []),
-  ]);
-  const records: RepodataRecord[] = [...written, ...(await publishPassedThrough(ctx, metadataUnits, chosen, checksumType))];
-  const revision = String(ctx.repository.version);
-  await ctx.addFile(REPOMD_PATH, repomdXml(revision, records));
-  if (advisoriesLeftOut > 0) ctx.log.info(`${advisoriesLeftOut} advisories list no package of this version and are left out of updateinfo`);
-  return { revision, packages, advisories, advisoriesLeftOut, records: records.map((r) => r.type) };
+  return { documents, updateinfo, packages, newest, advisories, advisoriesLeftOut, discard };
 }
