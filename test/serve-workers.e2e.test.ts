@@ -7,6 +7,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import net from 'node:net';
 import { cliBuilt, spawnCli, type CliProcessResult } from './cli-process';
 import { compareBody, openHost, patternBytes, request, sha256Hex, startUpstream, syncFileRepo, waitFor, withManifest, type Upstream } from './fixtures/serve/serve-harness';
 
@@ -126,6 +128,24 @@ describe('serve --workers 2', () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toContain('{"type":"stopping"}');
     for (const pid of workers) expect(() => process.kill(pid, 0)).toThrow();
+  });
+
+  it('an address in use is a typed error that names it, for one process and for several; nothing is left running', async () => {
+    const taken = net.createServer().listen(0, '127.0.0.1');
+    await once(taken, 'listening');
+    const port = (taken.address() as net.AddressInfo).port;
+    try {
+      for (const extra of [[], ['--workers', '2']]) {
+        const { child: started, done: ended } = spawnCli(['--home', home, 'serve', '--listen', `127.0.0.1:${port}`, ...extra]);
+        const result = await ended;
+        expect(result.code).toBe(1);
+        expect(result.stderr).toContain(`TRIBUTARY_ERR_INVALID_ARGUMENT: cannot listen on 127.0.0.1:${port}: the address is in use`);
+        expect(result.stderr).not.toMatch(/\n\s+at /);
+        expect(childrenOf(started.pid!)).toEqual([]);
+      }
+    } finally {
+      taken.close();
+    }
   });
 
   it('--workers takes a whole number from 1 to 256 or auto', async () => {

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
+import { ErrorCodes, TributaryError } from '@tributary/plugin-api';
 import type { DistributionView } from '../publish/distributions.js';
 import type { AccessRecord } from '../serve/content-app.js';
 import { formatBytes, plural, printJson, printTable } from './cli-io.js';
@@ -135,7 +136,7 @@ export function parseWorkers(text: string | undefined): number {
 }
 
 const serve: Command = async (args) => {
-  const { host, io, json, positionals, values } = args;
+  const { positionals, values } = args;
   need('serve', positionals, 0, '');
   const listen = parseListen(values.listen ?? DEFAULT_LISTEN);
   const workers = parseWorkers(values.workers);
@@ -143,19 +144,37 @@ const serve: Command = async (args) => {
   const cluster = require('node:cluster') as typeof import('node:cluster').default;
   if (workers > 1 && cluster.isPrimary) return servePrimary(args, workers);
   const worker = cluster.isWorker;
+  try {
+    await serveHere(args, listen, worker);
+  } finally {
+    // a worker's channel to the primary would keep it alive once the command is done (or failed);
+    // worker.disconnect, unlike process.disconnect, does not exit at once with code 0: the host
+    // still closes (its catalog commits) and the exit code stays the command's
+    if (worker) cluster.worker?.disconnect();
+  }
+};
+
+/** One content app in this process: `serve` itself, or one of `serve --workers N`'s processes. */
+async function serveHere({ host, io, json, remote }: Parameters<Command>[0], listen: { host: string; port: number }, worker: boolean): Promise<void> {
   // fastify is loaded by the one command that serves, not by every command's start-up
   const { createContentApp } = require('../serve/content-app.js') as typeof import('../serve/content-app.js');
   // several processes share stdout: whole lines in writes of at most PIPE_BUF bytes are never interleaved
   const accessLog = new LineBuffer((text) => io.stdout.write(text), worker ? 4096 : 64 * 1024);
   const app = createContentApp(host, {
-    remote: args.remote,
+    remote,
     fastPath: true,
     log: {
       access: (record: AccessRecord) => accessLog.add(json ? `${JSON.stringify({ type: 'access', ...record, ...(worker ? { pid: process.pid } : {}) })}\n` : `${record.time} ${record.remote} ${record.method} ${record.path} ${record.status} ${record.bytes ?? '-'} ${record.ms}ms${record.served ? ` ${record.served}` : ''}${record.incomplete ? ' incomplete' : ''}\n`),
       event: (level, fields, message) => io.stderr.write(json ? `${JSON.stringify({ type: 'event', level, message, ...fields, time: new Date().toISOString() })}\n` : `${level}: ${message} ${JSON.stringify(fields)}\n`),
     },
   });
-  const address = await app.server.listen({ host: listen.host, port: listen.port });
+  let address: string;
+  try {
+    address = await app.server.listen({ host: listen.host, port: listen.port });
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    throw listenFailed(listen, error);
+  }
   if (!worker) {
     const count = (await host.distributions.list()).length;
     if (json) io.stderr.write(`${JSON.stringify({ type: 'listening', url: `${address}/content/`, distributions: count, workers: 1 })}\n`);
@@ -165,9 +184,22 @@ const serve: Command = async (args) => {
   if (!worker) io.stderr.write(json ? `${JSON.stringify({ type: 'stopping' })}\n` : 'stopping: finishing the requests in flight\n');
   await app.close();
   accessLog.flush();
-  // a worker's channel to the primary would keep it alive once the command is done
-  if (worker) process.disconnect?.();
-};
+}
+
+/** A listen that failed, in words that say what to change. */
+function listenFailed(listen: { host: string; port: number }, error: unknown): TributaryError {
+  const errno = (error as NodeJS.ErrnoException).code;
+  const where = `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`;
+  const why =
+    errno === 'EADDRINUSE'
+      ? 'the address is in use (another server listens there): choose another port with --listen'
+      : errno === 'EACCES'
+        ? 'permission denied (ports below 1024 need privileges): choose another port with --listen'
+        : errno === 'EADDRNOTAVAIL' || errno === 'ENOTFOUND'
+          ? 'no interface of this machine has that address: use one of its addresses, 127.0.0.1 or 0.0.0.0'
+          : (error as Error).message;
+  return new TributaryError(ErrorCodes.INVALID_ARGUMENT, `cannot listen on ${where}: ${why}`, { details: { listen: where, ...(errno ? { errno } : {}) }, cause: error });
+}
 
 /** Restarts of crashed workers allowed within RESTART_WINDOW_MS before serve gives up. */
 const MAX_RESTARTS = 5;
