@@ -156,15 +156,18 @@ export class OnDemandArtifacts {
    * Bytes found are remembered (stored bytes never change), so a file fetched once costs no query again.
    */
   async locateAll(entries: readonly PublicationEntry[]): Promise<(string | undefined)[]> {
-    return (await this.findStored(entries, false)).map((found) => (typeof found === 'string' ? found : found?.sha256));
+    const result = entries.map((entry) => this.locatedNow(entry));
+    const unknown = result.flatMap((sha256, i) => (sha256 === undefined ? [i] : []));
+    const records = await this.findRecords(unknown.map((i) => entries[i]!));
+    unknown.forEach((i, j) => (result[i] = records[j]?.sha256));
+    return result;
   }
 
-  /** The artifact records of entries' stored bytes (or their sha256, when known without a query and `records` is false). */
-  private async findStored(entries: readonly PublicationEntry[], records: boolean): Promise<(ArtifactRecord | string | undefined)[]> {
-    const result: (ArtifactRecord | string | undefined)[] = records ? entries.map(() => undefined) : entries.map((entry) => entry.sha256 ?? this.located.get(fetchKey(entry)));
+  /** The catalog's records of entries' stored bytes (remembered when found), one query per digest algorithm. */
+  private async findRecords(entries: readonly PublicationEntry[]): Promise<(ArtifactRecord | undefined)[]> {
+    const result: (ArtifactRecord | undefined)[] = entries.map(() => undefined);
     const wanted = new Map<DigestAlgorithm, number[]>();
     entries.forEach((entry, i) => {
-      if (result[i] !== undefined) return;
       const algorithm = LOOKUP_ORDER.find((a) => entry.digests[a] !== undefined);
       if (algorithm === undefined) return;
       const list = wanted.get(algorithm);
@@ -179,7 +182,7 @@ export class OnDemandArtifacts {
         const record = byDigest.get(entry.digests[algorithm]!);
         if (record && (entry.size === null || record.size === entry.size) && matchesAll(entry, record)) {
           this.remember(entry, record.sha256);
-          result[i] = records ? record : record.sha256;
+          result[i] = record;
         }
       }
     }
@@ -213,9 +216,7 @@ export class OnDemandArtifacts {
         if ('held' in claim) {
           try {
             // stored by a process that held the claim a moment ago?
-            const [stored] = await this.findStored([entry], true);
-            if (typeof stored === 'object') return stored;
-            return await this.download(entry, feedUrl, signal, self, claim.held);
+            return (await this.storedNow(entry)) ?? (await this.download(entry, feedUrl, signal, self, claim.held));
           } finally {
             await claim.held.release();
           }
@@ -292,22 +293,29 @@ export class OnDemandArtifacts {
     }
   }
 
-  /** The entry's artifact once another process's claim on it went: found in storage by its sha256, else in the catalog. */
-  private async storedByOther(entry: PublicationEntry): Promise<ArtifactRecord | undefined> {
+  /**
+   * The entry's artifact if it is stored now: in storage by its sha256 (stored bytes are named by
+   * it and only placed once verified, while the catalog's record may still sit in another process's
+   * group commit), else in the catalog.
+   */
+  private async storedNow(entry: PublicationEntry): Promise<ArtifactRecord | undefined> {
     const sha256 = entry.digests.sha256;
     if (sha256 !== undefined) {
-      // stored bytes are named by their sha256 and only placed once verified
       const size = await sizeOf(this.storage.pathFor(sha256));
       if (size !== undefined && (entry.size === null || size === entry.size)) {
         this.remember(entry, sha256);
         return { sha256, size, digests: { ...entry.digests } };
       }
     }
+    return (await this.findRecords([entry]))[0];
+  }
+
+  /** The entry's artifact once another process's claim on it went, or undefined when it stored none. */
+  private async storedByOther(entry: PublicationEntry): Promise<ArtifactRecord | undefined> {
     const until = Date.now() + RECORD_VISIBLE_MS;
     for (;;) {
-      const [stored] = await this.findStored([entry], true);
-      if (typeof stored === 'object') return stored;
-      if (Date.now() >= until) return undefined;
+      const stored = await this.storedNow(entry);
+      if (stored || Date.now() >= until) return stored;
       await delay(50);
     }
   }

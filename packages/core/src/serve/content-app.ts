@@ -8,7 +8,7 @@ import { OnDemandArtifacts } from '../publish/on-demand-artifacts.js';
 import type { PublicationEntry } from '../store/content-store.js';
 import { ContentResolver, errorFields, type Served } from './content-resolver.js';
 import { listingPage, listDirectory } from './directory-listing.js';
-import { contentTypeOf, followFetch, sendStoredFile, StoredFileCache } from './file-response.js';
+import { contentTypeOf, followFetch, sendStoredFile, StoredFileCache, storedFileHeaders } from './file-response.js';
 import { CONTENT_PREFIX, parseContentPath } from './request-path.js';
 
 /** Where the content app writes its access log and its warnings. */
@@ -98,23 +98,7 @@ export function createContentApp(host: Host, options: ContentAppOptions = {}): C
 
   // logged when the connection is done with the response, so a response cut short is logged too
   server.addHook('onRequest', (request, reply, done) => {
-    const started = performance.now();
-    // read now: once a client has gone its socket no longer knows its address
-    const remote = request.ip;
-    reply.raw.once('close', () => {
-      const length = reply.getHeader('content-length');
-      log.access({
-        time: new Date().toISOString(),
-        method: request.method,
-        path: request.url.length > 2048 ? `${request.url.slice(0, 2048)}…` : request.url,
-        status: reply.statusCode,
-        bytes: request.method === 'HEAD' || length === undefined ? null : Number(length),
-        ms: Math.round((performance.now() - started) * 10) / 10,
-        remote,
-        ...(request.tributaryServed !== undefined ? { served: request.tributaryServed } : {}),
-        ...(reply.raw.writableEnded ? {} : { incomplete: true }),
-      });
-    });
+    logWhenDone(request.raw, reply.raw, () => reply.getHeader('content-length'), () => request.tributaryServed);
     done();
   });
 
@@ -181,6 +165,31 @@ export function createContentApp(host: Host, options: ContentAppOptions = {}): C
   }
 
   /**
+   * Logs a request once the connection is done with its response, so a response cut short is
+   * logged too. The client's address is read at once: a socket whose client has gone no longer knows it.
+   */
+  function logWhenDone(request: IncomingMessage, response: ServerResponse, length: () => unknown, served: () => string | undefined): void {
+    const started = performance.now();
+    const remote = request.socket.remoteAddress ?? '';
+    response.once('close', () => {
+      const url = request.url ?? '';
+      const bytes = length();
+      const how = served();
+      log.access({
+        time: new Date().toISOString(),
+        method: request.method ?? '',
+        path: url.length > 2048 ? `${url.slice(0, 2048)}…` : url,
+        status: response.statusCode,
+        bytes: request.method === 'HEAD' || bytes === undefined ? null : Number(bytes),
+        ms: Math.round((performance.now() - started) * 10) / 10,
+        remote,
+        ...(how !== undefined ? { served: how } : {}),
+        ...(response.writableEnded ? {} : { incomplete: true }),
+      });
+    });
+  }
+
+  /**
    * A plain GET or HEAD (no range, no condition) of a stored file whose distribution, publication,
    * entry, location and bytes are all in memory: answered here, with the headers sendStoredFile
    * gives. Anything else (or any cache miss) returns false and goes through fastify.
@@ -194,31 +203,12 @@ export function createContentApp(host: Host, options: ContentAppOptions = {}): C
     const parsed = parseContentPath(url);
     if (!parsed.ok || parsed.path.directory) return false;
     const hit = resolver.peek(parsed.path.segments);
-    const sha256 = hit && onDemand.locatedNow(hit.entry);
+    if (!hit) return false;
+    const sha256 = onDemand.locatedNow(hit.entry);
     const file = sha256 === undefined ? undefined : files.peek(sha256);
-    if (!hit || file?.body === undefined) return false;
-    const started = performance.now();
-    const remote = request.socket.remoteAddress;
-    response.once('close', () => {
-      log.access({
-        time: new Date().toISOString(),
-        method,
-        path: url.length > 2048 ? `${url.slice(0, 2048)}…` : url,
-        status: 200,
-        bytes: method === 'HEAD' ? null : file.size,
-        ms: Math.round((performance.now() - started) * 10) / 10,
-        remote: remote ?? '',
-        served: 'stored',
-        ...(response.writableEnded ? {} : { incomplete: true }),
-      });
-    });
-    response.writeHead(200, {
-      etag: `"${sha256}"`,
-      'last-modified': file.lastModified,
-      'accept-ranges': 'bytes',
-      'content-type': contentTypeOf(hit.entry.path),
-      'content-length': file.size,
-    });
+    if (sha256 === undefined || file?.body === undefined) return false;
+    logWhenDone(request, response, () => file.size, () => 'stored');
+    response.writeHead(200, { ...storedFileHeaders(sha256, file, hit.entry.path), 'content-length': file.size });
     if (method === 'HEAD') response.end();
     else response.end(file.body);
     return true;

@@ -140,6 +140,11 @@ export interface StoredFile {
   readonly relativePath: string;
 }
 
+/** The headers of every answer with a stored file's bytes (Content-Length apart: a range or a 304 changes it). */
+export function storedFileHeaders(sha256: string, info: CachedFile, relativePath: string): Record<string, string> {
+  return { etag: `"${sha256}"`, 'last-modified': info.lastModified, 'accept-ranges': 'bytes', 'content-type': contentTypeOf(relativePath) };
+}
+
 /**
  * Answers with a stored file: ETag (its sha256), Last-Modified, Content-Type, Accept-Ranges,
  * conditional requests (304) and a single byte range (206, or 416 beyond the end).
@@ -148,10 +153,7 @@ export async function sendStoredFile(request: FastifyRequest, reply: FastifyRepl
   const info = await cache.lookup(stored.sha256, stored.file);
   const size = info.size;
   const etag = `"${stored.sha256}"`;
-  reply.header('etag', etag);
-  reply.header('last-modified', info.lastModified);
-  reply.header('accept-ranges', 'bytes');
-  reply.header('content-type', contentTypeOf(stored.relativePath));
+  reply.headers(storedFileHeaders(stored.sha256, info, stored.relativePath));
   if (notModified(request, etag, info.mtime)) return reply.code(304).send();
   const ifRange = request.headers['if-range'];
   const range = ifRange === undefined || ifRange === etag ? requestedRange(request.headers.range, size) : undefined;
