@@ -141,6 +141,7 @@ describe('serve --workers 2', () => {
         expect(result.code).toBe(1);
         expect(result.stderr).toContain(`TRIBUTARY_ERR_INVALID_ARGUMENT: cannot listen on 127.0.0.1:${port}: the address is in use`);
         expect(result.stderr).not.toMatch(/\n\s+at /);
+        if (extra.length > 0) expect(result.stderr).toContain('TRIBUTARY_ERR_SERVE_FAILED: a serving process stopped (exit code 1) before listening');
         expect(childrenOf(started.pid!)).toEqual([]);
       }
     } finally {

@@ -210,13 +210,13 @@ const RESTART_WINDOW_MS = 60_000;
  * address; the primary only starts them, restarts one that dies, and stops them all on
  * SIGTERM/SIGINT. They share the catalog and storage as any processes on one home do.
  */
-async function servePrimary({ host, io, json, argv }: Parameters<Command>[0], workers: number): Promise<number | void> {
+async function servePrimary({ host, io, json, argv }: Parameters<Command>[0], workers: number): Promise<void> {
   const cluster = require('node:cluster') as typeof import('node:cluster').default;
   cluster.setupPrimary({ exec: path.join(__dirname, 'main.js'), args: [...argv], silent: false });
   let stopping = false;
   let listening = 0;
   const restarts: number[] = [];
-  let failed: ((error: Error) => void) | undefined;
+  let failed: ((error: TributaryError) => void) | undefined;
   const gaveUp = new Promise<never>((_, reject) => {
     failed = reject;
   });
@@ -228,7 +228,7 @@ async function servePrimary({ host, io, json, argv }: Parameters<Command>[0], wo
     });
   });
   const start = (): void => {
-    // fewer malloc arenas: freed stream buffers are reused instead of held per thread (about a tenth less peak RSS with many clients)
+    // fewer malloc arenas: freed stream buffers are reused rather than held per thread
     const worker = cluster.fork({ MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' });
     worker.on('exit', (code, signal) => {
       if (stopping) return;
@@ -237,7 +237,11 @@ async function servePrimary({ host, io, json, argv }: Parameters<Command>[0], wo
       while (restarts.length > 0 && restarts[0]! < now - RESTART_WINDOW_MS) restarts.shift();
       const why = signal ? `signal ${signal}` : `exit code ${code}`;
       if (listening < workers || restarts.length > MAX_RESTARTS) {
-        failed?.(new Error(`a serving process stopped (${why}) ${listening < workers ? 'before listening' : `${restarts.length} times within a minute`}; its error is above`));
+        failed?.(
+          new TributaryError(ErrorCodes.SERVE_FAILED, `a serving process stopped (${why}) ${listening < workers ? 'before listening' : `${restarts.length} times within a minute`}; its error is above`, {
+            details: { reason: why },
+          }),
+        );
         return;
       }
       io.stderr.write(json ? `${JSON.stringify({ type: 'event', level: 'warn', message: 'a serving process stopped; starting another', pid: worker.process.pid, reason: why })}\n` : `warn: a serving process (pid ${worker.process.pid}) stopped (${why}); starting another\n`);
@@ -266,13 +270,10 @@ async function servePrimary({ host, io, json, argv }: Parameters<Command>[0], wo
       await Promise.race([gaveUp, aborted]);
       io.stderr.write(json ? `${JSON.stringify({ type: 'stopping' })}\n` : 'stopping: finishing the requests in flight\n');
     }
-  } catch (error) {
+  } finally {
     await stopAll();
-    io.stderr.write(json ? `${JSON.stringify({ type: 'error', message: (error as Error).message })}\n` : `error: ${(error as Error).message}\n`);
-    return 1;
   }
-  await stopAll();
-};
+}
 
 /**
  * Lines gathered and written together once the current burst of work is done (or 64 KiB
