@@ -28,6 +28,15 @@ describe('FetchClaims: one fetch of an artifact per storage root', () => {
     expect('held' in (await claims.claim('sha256:aa'))).toBe(true);
   });
 
+  it('claims go on working after orphan cleanup removed their directory', async () => {
+    const claims = new FetchClaims(root);
+    const first = await claims.claim('sha256:dd');
+    if (!('held' in first)) throw new Error('expected to hold the claim');
+    await first.held.release();
+    rmSync(path.join(root, 'tmp', 'on-demand-claims'), { recursive: true });
+    expect('held' in (await claims.claim('sha256:dd'))).toBe(true);
+  });
+
   it("a claim whose owner on this machine has died is taken over; another machine's is not", async () => {
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
     const deadPid = Number(dead.stdout);

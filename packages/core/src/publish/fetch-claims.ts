@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import { ErrorCodes, TributaryError } from '@tributary/plugin-api';
 
 /** What a claim file says: who fetches, and (once the body streams to disk) into which file. */
 export interface ClaimInfo {
@@ -50,7 +51,15 @@ export class FetchClaims {
         }
         return { held: heldClaim(file) };
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const code = (error as NodeJS.ErrnoException).code;
+        // the directory goes when orphan cleanup finds it idle: made again
+        if (code === 'ENOENT' && attempt < 3) {
+          await mkdir(this.dir, { recursive: true });
+          continue;
+        }
+        if (code !== 'EEXIST') {
+          throw new TributaryError(ErrorCodes.STORAGE, `cannot create the on-demand claim file ${file}: ${code ?? (error as Error).message}`, { details: { file }, cause: error });
+        }
       }
       const owner = await readClaim(file);
       if (owner === 'gone') continue;
