@@ -111,9 +111,8 @@ export function unitsPage(
 /**
  * {@link unitsPage} as the JSON text of its list, for the caller on the other side of a thread:
  * each unit's key and metadata are spliced in as the catalog stores them (JSON text), never parsed
- * here, and the page crosses as one string. Parsing it there costs less than parsing here and
- * structured-cloning the objects across (a 100k-package publication spent ~5 s of the catalog
- * thread's CPU on parsing and cloning metadata, and the caller as much again decoding the clone).
+ * here, and the page crosses as one string: parsing it there costs less than parsing here and
+ * structured-cloning the objects across, and the catalog thread is the busier one.
  */
 export function unitsPageJson(
   sql: SqliteStatements,
