@@ -20,7 +20,8 @@ describe('content app fast path', () => {
 
   async function app(fastPath: boolean): Promise<{ running: RunningApp; routed: string[] }> {
     const routed: string[] = [];
-    const running = await startApp(host, { fastPath }, (a) => {
+    // lookups cached for a minute: on a busy machine a second may pass between two requests
+    const running = await startApp(host, { fastPath, cacheTtlMs: 60_000 }, (a) => {
       a.server.addHook('onRequest', async (req) => {
         routed.push(`${req.method} ${req.url}`);
       });
