@@ -1,5 +1,5 @@
 /**
- * End-to-end: `tributary sync` processes killed (SIGKILL) at random points. After each kill the
+ * End-to-end: `tributary sync` processes killed (SIGKILL) at random points of what they asked upstream. After each kill the
  * catalog passes SQLite's integrity check and the committed version reads back byte for byte as
  * before; the next sync (once the dead host's lease expired) succeeds and leaves no scratch
  * directory and no staged `.part` file behind, because it removes what the dead sync left.
@@ -39,6 +39,9 @@ function manifestOf(files: Map<string, Buffer>): Buffer {
   let server: Server;
   let url: string;
   let files = state(0);
+  /** Told of each request (0 = the manifest, then 1, 2, … for files); answers whether to hold it unanswered. */
+  let onRequest: ((index: number) => boolean) | undefined;
+  let requests = 0;
 
   beforeAll(async () => {
     home = mkdtempSync(path.join(os.tmpdir(), 'tributary-crash-'));
@@ -49,8 +52,9 @@ function manifestOf(files: Map<string, Buffer>): Buffer {
         response.writeHead(404).end();
         return;
       }
-      // slow enough that a sync is under way for a while, so kills land at many different points
-      setTimeout(() => response.writeHead(200, { 'content-length': body.length }).end(body), 3);
+      // a held request is never answered: the sync cannot finish before the test kills it
+      if (onRequest?.(requests++)) return;
+      response.writeHead(200, { 'content-length': body.length }).end(body);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/PULP_MANIFEST`;
@@ -105,15 +109,36 @@ function manifestOf(files: Map<string, Buffer>): Buffer {
   it(`leaves the committed version intact after each of ${KILLS} kills, and the next sync cleans up after it`, async () => {
     let { version } = await syncToTheEnd();
     expect(version).toBe(1);
+    // a mirror sync downloads the manifest and the third of the files that changed
+    const downloads = [...state(1).keys()].filter((name) => !name.startsWith('same/')).length;
+    let held = 0;
     let killsMidSync = 0;
     for (let round = 1; round <= KILLS; round++) {
       const before = await unitsOf(version);
       files = state(round);
+      requests = 0;
       const doomed = spawnCli(['--home', home, 'sync', 'repo', '--mirror'], env);
-      // anywhere from start-up to the last downloads (about 240 files at a few ms each)
-      await new Promise((resolve) => setTimeout(resolve, 150 + Math.floor(Math.random() * 1500)));
-      doomed.child.kill('SIGKILL');
+      // Kill points come from what the sync asked upstream, not from a clock, so they land the
+      // same on a busy machine: odd rounds while request K (manifest or a file) is held, so the
+      // sync is surely running; even rounds a moment after the last file was answered, while it
+      // saves and commits (or, on a fast machine, after it finished).
+      const kill = () => doomed.child.kill('SIGKILL');
+      if (round % 2 === 1) {
+        const target = Math.floor(Math.random() * (downloads + 1));
+        held++;
+        onRequest = (index) => {
+          if (index !== target) return false;
+          kill();
+          return true;
+        };
+      } else {
+        onRequest = (index) => {
+          if (index === downloads) setTimeout(kill, Math.floor(Math.random() * 50));
+          return false;
+        };
+      }
       const killed = await doomed.done;
+      onRequest = undefined;
       if (killed.signal === 'SIGKILL') killsMidSync++;
 
       expect(integrity()).toBe('ok');
@@ -124,20 +149,24 @@ function manifestOf(files: Map<string, Buffer>): Buffer {
       version = next.version;
       expect(leftovers()).toEqual([]);
     }
-    // the kills must have hit running syncs, not only finished ones
-    expect(killsMidSync).toBeGreaterThanOrEqual(KILLS / 2);
+    // every held round killed a running sync
+    expect(killsMidSync).toBeGreaterThanOrEqual(held);
   }, 600_000);
 
   it('orphan cleanup removes what a killed sync left once its lease expired, whatever its age', async () => {
     files = state(KILLS + 1);
+    requests = 0;
+    // from the tenth file on, upstream holds every request: the sync is downloading until killed
+    onRequest = (index) => index >= 10;
     const doomed = spawnCli(['--home', home, 'sync', 'repo', '--mirror'], env);
     // killed once it has scratch space and is downloading
-    for (let waited = 0; !leftovers().some((entry) => entry.startsWith('tmp/')) && waited < 30_000; waited += 20) {
+    for (let waited = 0; (requests <= 10 || !leftovers().some((entry) => entry.startsWith('tmp/'))) && waited < 120_000; waited += 20) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    await new Promise((resolve) => setTimeout(resolve, 200));
     doomed.child.kill('SIGKILL');
-    await doomed.done;
+    const killed = await doomed.done;
+    onRequest = undefined;
+    expect(killed.signal).toBe('SIGKILL');
     expect(leftovers().length).toBeGreaterThan(0);
     let cleanup;
     for (let attempt = 0; ; attempt++) {
