@@ -270,12 +270,13 @@ function unitRowsOf(sql: SqliteStatements, known: KnownUnitRows, units: readonly
 }
 
 export function unassociate(sql: SqliteStatements, repo: number, version: number, unitIds: readonly string[]): CountsByType {
-  // The unit's type (part of the content key) comes from the unit itself.
+  // The unit's type (part of the content key) comes from the unit itself. CROSS JOIN keeps units
+  // the outer loop: with hundreds of ids the planner would otherwise scan the repository's rows.
   const rows = sql.selectIn<ContentRow>(
     [...new Set(unitIds)],
     (p) =>
       `SELECT rc.id, rc.type_id, rc.unit, rc.version_added, rc.version_removed, rc.origin, 1 AS current
-       FROM units u JOIN repository_content rc
+       FROM units u CROSS JOIN repository_content rc
          ON rc.repo = ? AND rc.type_id = u.type_id AND rc.unit = u.id AND rc.version_removed = ?
        WHERE u.unit_id IN (${p})`,
     [repo, STILL_PRESENT],

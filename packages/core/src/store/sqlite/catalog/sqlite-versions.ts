@@ -258,7 +258,9 @@ export class SqliteVersions {
       const shown = new Map(
         this.sql.selectArraysIn<[unit: number, rev: number]>(
           unitRows,
-          (p) => `SELECT unit, unit_rev FROM repository_content WHERE repo = ? AND type_id = ? AND unit IN (${p}) AND version_removed > ? AND version_added <= ?`,
+          // `+version_added` keeps the planner on the content key: by the (repo, version_added) index each
+          // chunk of units would scan every row of the repository
+          (p) => `SELECT unit, unit_rev FROM repository_content WHERE repo = ? AND type_id = ? AND unit IN (${p}) AND version_removed > ? AND +version_added <= ?`,
           [sourceSeq, typeId],
           [source.version, source.version],
         ),
