@@ -1,13 +1,14 @@
 /**
  * End-to-end, issue 19 item 8: a stalled transfer (headers, then part of the body, then silence;
- * or no answer at all) fails within its idle timeout times its attempts, however many other
- * transfers stall with it, and the sync fails with TRIBUTARY_ERR_TIMEOUT soon after the first
- * transfer has used up its retries.
+ * or no answer at all) fails after its idle timeout on every attempt, however many other transfers
+ * stall with it, and the sync fails with TRIBUTARY_ERR_TIMEOUT once the first transfer has used up
+ * its retries.
  *
- * The bounds asserted are orders of magnitude away from the expected times (idle 0.3 s: a few
- * seconds at most, against the minutes of the 60 s defaults), so a slow or busy machine cannot
- * fail them; what the test really tells apart is whether a retry waited behind other stalled
- * transfers, which it checks by which files were ever requested.
+ * Nothing here measures time. That the idle timeout, not a 60 s default, ended a transfer is told
+ * by the error (its details name the idle timeout given); that a retry did not wait behind other
+ * stalled transfers is told by the order in which upstream received the requests. Where a healthy
+ * answer (the manifest, or the headers before a body stalls) must come before the idle timeout,
+ * that timeout is seconds long, so a busy machine cannot make a healthy transfer look stalled.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -19,10 +20,11 @@ import { startFixtureServer, type FixtureServer } from '@tributary/conformance';
 import { rootTributaryError } from '@tributary/plugin-api';
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
-const IDLE_MS = 300;
+/** Long enough that a healthy local answer never looks stalled, however busy the machine. */
+const IDLE_MS = 2_000;
+/** For a transfer that gets no answer at all: nothing healthy has to come first. */
+const SILENT_IDLE_MS = 300;
 const RETRIES = 2;
-/** Far above the expected (RETRIES + 1) · IDLE_MS plus backoff, far below one 60 s default timeout. */
-const BOUND_MS = 30_000;
 const FILE_COUNT = 20;
 const FILE_SIZE = 64 * 1024;
 
@@ -48,61 +50,72 @@ afterEach(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-/** Runs an immediate sync with a short idle timeout; resolves with its error and how long it took. */
-async function failingSync(remote: Record<string, number> = {}): Promise<{ error: unknown; elapsedMs: number }> {
-  const started = Date.now();
-  const error = await host
+/** Runs an immediate sync with an idle timeout (IDLE_MS unless `remote` says otherwise); resolves with its error. */
+async function failingSync(remote: Record<string, number> = {}): Promise<unknown> {
+  return host
     .sync('stalled', { importer: 'file', url: manifestUrl, policy: 'immediate', remote: { idleTimeoutMs: IDLE_MS, retries: RETRIES, backoffMs: 20, ...remote } })
     .then(
       () => new Error('the sync succeeded'),
       (e: unknown) => e,
     );
-  return { error, elapsedMs: Date.now() - started };
 }
 
 const requestsOf = (target: string) => server.requests.filter((r) => r.path === `/${target}`).length;
 
 describe('a stalled manifest', () => {
-  test('headers and half the body, then silence: typed timeout after every attempt, within a few idle timeouts', async () => {
+  test('headers and half the body, then silence: typed timeout after every attempt, the idle timeout\'s', async () => {
     server.fault('PULP_MANIFEST', { stallAfterBytes: 100 });
-    const { error, elapsedMs } = await failingSync();
+    const error = await failingSync();
     expect(error).toMatchObject({ code: 'TRIBUTARY_ERR_SYNC_FAILED', details: { causeCode: 'TRIBUTARY_ERR_TIMEOUT' } });
-    expect(rootTributaryError(error)?.details['phase']).toBe('idle');
+    expect(rootTributaryError(error)?.details).toMatchObject({ phase: 'idle', idleTimeoutMs: IDLE_MS });
     expect(requestsOf('PULP_MANIFEST')).toBe(RETRIES + 1);
-    expect(elapsedMs).toBeLessThan(BOUND_MS);
     expect((await host.getRepository('stalled')).latestVersion).toBe(0);
-  }, 60_000);
+  });
 
   test('no answer at all: the idle timeout covers the wait for the headers too (headersTimeoutMs left at its 60 s default)', async () => {
     server.fault('PULP_MANIFEST', { stall: true });
-    const { error, elapsedMs } = await failingSync();
+    const error = await failingSync({ idleTimeoutMs: SILENT_IDLE_MS });
     expect(error).toMatchObject({ code: 'TRIBUTARY_ERR_SYNC_FAILED', details: { causeCode: 'TRIBUTARY_ERR_TIMEOUT' } });
+    // the idle timer ended the wait for the headers (undici's 60 s headers timeout names no idle timeout)
+    expect(rootTributaryError(error)?.details).toMatchObject({ phase: 'headers', idleTimeoutMs: SILENT_IDLE_MS });
     expect(requestsOf('PULP_MANIFEST')).toBe(RETRIES + 1);
-    expect(elapsedMs).toBeLessThan(BOUND_MS);
-  }, 60_000);
+  });
 });
 
 describe(`${FILE_COUNT} stalled artifacts at once`, () => {
   test('the first transfer to use up its retries fails the sync; its retries never queued behind the other stalled transfers', async () => {
     server.fault('f*.bin', { stallAfterBytes: FILE_SIZE / 2 });
     const concurrency = 10;
-    const { error, elapsedMs } = await failingSync({ concurrency });
+    const error = await failingSync({ concurrency });
     expect(error).toMatchObject({ code: 'TRIBUTARY_ERR_SYNC_FAILED', details: { causeCode: 'TRIBUTARY_ERR_TIMEOUT' } });
     expect(error).toMatchObject({ details: { stage: 'ArtifactDownloader' } });
-    expect(rootTributaryError(error)?.details['phase']).toBe('idle');
-    expect(elapsedMs).toBeLessThan(BOUND_MS);
+    expect(rootTributaryError(error)?.details).toMatchObject({ phase: 'idle', idleTimeoutMs: IDLE_MS });
 
+    // the requests for the files, in the order upstream received them
+    const files = server.requests.filter((r) => r.path.endsWith('.bin')).map((r) => r.path);
     const perFile = new Map<string, number>();
-    for (const r of server.requests) if (r.path.endsWith('.bin')) perFile.set(r.path, (perFile.get(r.path) ?? 0) + 1);
+    let firstUsedUp = -1;
+    let startedBeforeFirstUsedUp = 0;
+    files.forEach((file, i) => {
+      const attempts = (perFile.get(file) ?? 0) + 1;
+      perFile.set(file, attempts);
+      if (firstUsedUp >= 0) return;
+      if (attempts === 1) startedBeforeFirstUsedUp++;
+      if (attempts === RETRIES + 1) firstUsedUp = i;
+    });
     // some transfer was tried once and retried RETRIES times, and none more often
     expect(Math.max(...perFile.values())).toBe(RETRIES + 1);
-    // A retry that queued behind waiting transfers would let every one of the 20 files start before
-    // any second attempt. Kept slots mean the files beyond the transfer limit never start: the sync
-    // fails first (at most a few may slip in as the failing transfer hands its slot on).
-    expect(perFile.size).toBeLessThan(FILE_COUNT);
-    expect(perFile.size).toBeLessThanOrEqual(concurrency + 3);
+    // Kept slots: a file beyond the transfer limit starts only once a transfer has given its slot
+    // back, after its last attempt. A retry that queued behind waiting transfers would instead let
+    // every one of the 20 files start before any transfer's last attempt.
+    expect(firstUsedUp).toBeGreaterThanOrEqual(0);
+    expect(startedBeforeFirstUsedUp).toBeLessThanOrEqual(concurrency);
+    // and the sync failed instead of going on: not every file was tried until it used up its retries
+    // (a file that starts as a slot is given back is stopped by the failure long before that)
+    const everyFileUsedUp = perFile.size === FILE_COUNT && [...perFile.values()].every((n) => n === RETRIES + 1);
+    expect(everyFileUsedUp).toBe(false);
     expect((await host.getRepository('stalled')).latestVersion).toBe(0);
-  }, 60_000);
+  });
 });
 
 describe('the CLI', () => {
@@ -118,14 +131,16 @@ describe('the CLI', () => {
   }
 
   test('--idle-timeout SECONDS bounds a stalled transfer (default retries and backoff)', async () => {
+    // (an attempt whose headers came late would time out waiting for them: a timeout as well)
     server.fault('PULP_MANIFEST', { stallAfterBytes: 100 });
-    const started = Date.now();
     const run = await cli('sync', 'repo', '--create', '--importer', 'file', '--url', manifestUrl, '--idle-timeout', '0.3');
     expect(run.code).toBe(1);
-    expect(JSON.parse(run.stderr.trim()).error).toMatchObject({ code: 'TRIBUTARY_ERR_SYNC_FAILED', details: { causeCode: 'TRIBUTARY_ERR_TIMEOUT' } });
-    expect(Date.now() - started).toBeLessThan(BOUND_MS);
+    const error = JSON.parse(run.stderr.trim()).error as { code: string; message: string; details: Record<string, unknown> };
+    expect(error).toMatchObject({ code: 'TRIBUTARY_ERR_SYNC_FAILED', details: { causeCode: 'TRIBUTARY_ERR_TIMEOUT' } });
+    // the 0.3 s given, not the 60 s default, ended each attempt
+    expect(error.message).toMatch(/ for 300 ms/);
     expect(requestsOf('PULP_MANIFEST')).toBe(4);
-  }, 60_000);
+  });
 
   test('--idle-timeout must be a positive number of seconds', async () => {
     for (const bad of ['0', '-1', 'soon']) {
