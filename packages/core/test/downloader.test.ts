@@ -7,6 +7,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ErrorCodes, isTributaryError, type ErrorCode, type TributaryError } from '@tributary/plugin-api';
 import { ArtifactStorage } from '../src/storage/artifact-storage';
+import { SmallFileWriter } from '../src/storage/small-file-writer';
 import { DOWNLOAD_RETRY_CHANNEL, DOWNLOAD_URL_FAILED_CHANNEL, Downloader, redactUrl, type RemoteOptions } from '../src/download/index';
 import { FaultServer, ForwardProxy } from './support/download-fault-server';
 
@@ -301,22 +302,28 @@ describe('Downloader', () => {
       res.writeHead(200, { 'content-length': size });
       res.end(Buffer.alloc(size, 7));
     });
-    // a temporary file whose writes never complete: the transfer pauses the socket and waits for 'drain'
-    const nodeFs = jest.requireActual<typeof import('node:fs')>('node:fs');
-    const { Writable } = jest.requireActual<typeof import('node:stream')>('node:stream');
-    const spy = jest
-      .spyOn(nodeFs, 'createWriteStream')
-      .mockImplementation((() => new Writable({ highWaterMark: 1024, write: () => undefined })) as unknown as typeof nodeFs.createWriteStream);
-    try {
-      const error = await failure(
-        downloader({ retries: 0, idleTimeoutMs: 200 }).download(server.url('/to-stuck-disk'), { size }),
-        ErrorCodes.TIMEOUT,
-      );
-      expect(error.details['phase']).toBe('idle');
-      expect(spy).toHaveBeenCalled();
-    } finally {
-      spy.mockRestore();
-    }
+    // a writer thread whose writes never complete (the transfer pauses the socket and waits) until
+    // the download gives the file up: then it answers everything, as a disk coming back would
+    const stuckThread = path.join(base, 'stuck-writer-thread.js');
+    await fs.writeFile(
+      stuckThread,
+      `const { parentPort } = require('node:worker_threads');
+      let held = [];
+      parentPort.on('message', (jobs) => {
+        held.push(...jobs);
+        if (!jobs.some((job) => job.op === 'abort')) return;
+        parentPort.postMessage(held.map((job) => [job.id]));
+        held = [];
+      });`,
+    );
+    const stuckStorage = new ArtifactStorage(path.join(base, 'stuck-storage'), new SmallFileWriter({ script: stuckThread }));
+    await stuckStorage.init();
+    await stuckStorage.createScope('sync-stuck');
+    closers.push(() => stuckStorage.dropScope('sync-stuck'));
+    const stuck = new Downloader(stuckStorage, 'sync-stuck', { retries: 0, idleTimeoutMs: 200 });
+    closers.push(() => stuck.close());
+    const error = await failure(stuck.download(server.url('/to-stuck-disk'), { size }), ErrorCodes.TIMEOUT);
+    expect(error.details['phase']).toBe('idle');
   }, 30_000);
 
   test('a failed transfer keeps its slot for its retries: a stalled file\'s attempts never queue behind other transfers', async () => {

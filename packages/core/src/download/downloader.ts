@@ -21,7 +21,7 @@ import { checkedProxyUrl, createRemoteDispatcher, resolveRemoteOptions, type Rem
 import { isRetryable, retryDelayMs } from './retry-policy.js';
 import { SecretScrubber } from './secret-scrubber.js';
 import { transportError } from './transport-errors.js';
-import { VerifyingFileWriter, type TempFile, type VerifiedBodyWriter, type WriteExpectation } from './verifying-file-writer.js';
+import { VerifyingFileWriter, type BodyFiles, type TempFile, type WriteExpectation } from './verifying-file-writer.js';
 
 const debug = debuglog('tributary:download');
 /**
@@ -104,8 +104,11 @@ export class Downloader implements RemoteFetcher {
   /** The feed's scheme, for the message refusing a `file:` url. */
   private readonly feedScheme: string;
   private closing: Promise<void> | undefined;
-  /** Bodies small enough to be held in memory are staged beside their content address by the storage's writer thread. */
-  private readonly writeBody: VerifiedBodyWriter = (_temp, body, sha256, owned) => this.storage.stageVerifiedBody(this.scopeId, sha256, body, { transfer: owned });
+  /** Bodies are hashed and written by the storage's writer thread: held in memory, staged beside their content address; larger, streamed to it. */
+  private readonly files: BodyFiles = {
+    writeMatching: (_temp, body, expected, owned) => this.storage.stageBody(this.scopeId, body, expected, { transfer: owned }),
+    stream: (temp, algorithms, events) => this.storage.streamTempFile(temp, algorithms, events),
+  };
 
   constructor(
     private readonly storage: ArtifactStorage,
@@ -216,7 +219,7 @@ export class Downloader implements RemoteFetcher {
       // before any filesystem call: neither a file's size nor its existence may show in the error
       if (!this.readsLocalFiles) throw this.localFileRefused(target.display);
       const release = this.limiter.tryAcquire(LOCAL_ORIGIN) ?? (await this.limiter.acquire(LOCAL_ORIGIN, signal, cancelled));
-      const writer = new VerifyingFileWriter(file, expectation, `download of ${target.display}`, this.writeBody);
+      const writer = new VerifyingFileWriter(file, expectation, `download of ${target.display}`, this.files);
       const transfer = fileTransfer(target.localFile, target.display, writer, signal, cancelled).finally(release);
       return this.complete(writer, transfer);
     }
@@ -279,7 +282,7 @@ export class Downloader implements RemoteFetcher {
     for (let hop = 0; ; hop++) {
       const origin = url.origin;
       const release = this.slotNow(origin, slots) ?? (await this.limiter.acquire(origin, signal, cancelled, slots.retry));
-      const writer = new VerifyingFileWriter(file, expectation, `download of ${display}`, this.writeBody);
+      const writer = new VerifyingFileWriter(file, expectation, `download of ${display}`, this.files);
       this.stats.requests++;
       let redirectTo: URL | undefined;
       let failed = true;

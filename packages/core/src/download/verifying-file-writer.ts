@@ -1,7 +1,8 @@
-import fs, { createWriteStream, type WriteStream } from 'node:fs';
-import { ErrorCodes, TributaryError, type Digests, type DownloadedFile } from '@tributary/plugin-api';
+import fs from 'node:fs';
+import { ErrorCodes, TributaryError, type DigestAlgorithm, type Digests, type DownloadedFile } from '@tributary/plugin-api';
+import { LocalHashingFileStream, otherAlgorithms, type HashingFileStream, type HashingFileStreamEvents } from '../storage/hashing-file-stream.js';
 import { writeWhole } from '../storage/small-file-writer.js';
-import { StreamingDigests, digestsOf, verifyDigests, verifySize } from '../storage/streaming-digests.js';
+import { digestsMatch, digestsOf, verifyDigests, verifySize } from '../storage/streaming-digests.js';
 
 /**
  * Files up to this size are kept in memory, hashed whole and written with one write (by the
@@ -11,7 +12,6 @@ import { StreamingDigests, digestsOf, verifyDigests, verifySize } from '../stora
  * ArtifactDownloader), so this bounds their memory too.
  */
 const MEMORY_LIMIT = 1024 * 1024;
-const STREAM_HIGH_WATER_MARK = 1024 * 1024;
 
 /**
  * The temporary file of one download, shared by the writers of its attempts (retries, redirects,
@@ -24,15 +24,33 @@ export interface TempFile {
 }
 
 /**
- * Puts a verified body held in memory on disk and says where: by default at the temporary file's
- * path; the host's downloader stages it beside its content address instead
- * ({@link ArtifactStorage.stageVerifiedBody}). On failure no part of it may be left behind.
- * `owned`: nothing else refers to the body's memory (it was joined from the chunks), so the writer
- * may take it rather than copy it.
+ * Where a writer puts a body on disk, and who hashes it. By default at the temporary file's path,
+ * hashed on the calling thread; the host's downloader has the storage do both: a body held in
+ * memory is hashed and staged beside its content address by the writer thread
+ * ({@link ArtifactStorage.stageBody}), a larger one streamed to that thread
+ * ({@link ArtifactStorage.streamTempFile}).
  */
-export type VerifiedBodyWriter = (temp: string, body: Buffer, sha256: string, owned: boolean) => Promise<string>;
+export interface BodyFiles {
+  /**
+   * Hashes a body held in memory (sha256 and each algorithm `expected` names) and puts it on disk
+   * only if every expected digest matches; says where (no `file`: it did not match, nothing was
+   * written). On failure no part of it may be left behind. `owned`: nothing else refers to the
+   * body's memory (it was joined from the chunks), so it may be taken rather than copied.
+   */
+  writeMatching(temp: string, body: Buffer, expected: Digests, owned: boolean): Promise<{ file?: string; digests: Digests & { sha256: string } }>;
+  /** A stream to `temp` hashed with sha256 and `algorithms` as it is written. */
+  stream(temp: string, algorithms: readonly DigestAlgorithm[], events: HashingFileStreamEvents): HashingFileStream;
+}
 
-const writeAtTempPath: VerifiedBodyWriter = (temp, body) => writeWhole(temp, body).then(() => temp);
+const atTempPath: BodyFiles = {
+  async writeMatching(temp, body, expected) {
+    const digests = digestsOf(body, expected);
+    if (!digestsMatch(expected, digests)) return { digests };
+    await writeWhole(temp, body);
+    return { file: temp, digests };
+  },
+  stream: (temp, algorithms, events) => new LocalHashingFileStream(temp, algorithms, events),
+};
 
 /** What a transfer must deliver; `digests` already normalised. */
 export interface WriteExpectation {
@@ -56,17 +74,16 @@ export interface WriteExpectation {
 /**
  * Receives a transfer's body chunk by chunk, refuses it the moment it grows past the expected size
  * or `maxBytes`, verifies its digests, and writes it to a temporary file. Small bodies are kept in
- * memory, hashed whole and written in one call on `finish()`, after verification, so a mismatching
- * small body never touches the disk; large ones are hashed as they stream to disk through a write
- * stream whose back-pressure the caller honours.
+ * memory and, on `finish()`, hashed and written in one go only if they match, so a mismatching
+ * small body never touches the disk; large ones are hashed as they stream to disk through a
+ * {@link HashingFileStream} whose back-pressure the caller honours.
  */
 export class VerifyingFileWriter {
-  /** Only once the body streams to disk; a body kept in memory is hashed whole by `finish()`. */
-  private digests: StreamingDigests | undefined;
   private chunks: Buffer[] = [];
   private received = 0;
-  private stream: WriteStream | undefined;
-  private streamError: Error | undefined;
+  /** Once the body streams to disk. */
+  private file: HashingFileStream | undefined;
+  private fileError: Error | undefined;
   /** Called once if writing to disk fails while the body still streams, so the transfer can stop. */
   onStreamError: (error: TributaryError) => void = () => {};
 
@@ -74,8 +91,7 @@ export class VerifyingFileWriter {
     private readonly temp: TempFile,
     private readonly expected: WriteExpectation,
     private readonly what: string,
-    /** How a body held in memory is written (staged by the storage's writer thread; callback fs at the temp path by default). */
-    private readonly writeBody: VerifiedBodyWriter = writeAtTempPath,
+    private readonly files: BodyFiles = atTempPath,
   ) {
     if (expected.size !== undefined && expected.size > MEMORY_LIMIT) this.openStream();
   }
@@ -105,41 +121,41 @@ export class VerifyingFileWriter {
     }
     this.expected.onChunk?.(chunk, this.received);
     this.received = total;
-    if (this.stream === undefined) {
+    if (this.file === undefined) {
       if (total <= MEMORY_LIMIT) {
         this.chunks.push(chunk);
         return true;
       }
       this.openStream();
     }
-    this.digests!.update(chunk);
-    return this.streamWrite(chunk);
+    return this.file!.write(chunk);
   }
 
   onDrain(resume: () => void): void {
-    if (this.stream === undefined) resume();
-    else this.stream.once('drain', resume);
+    if (this.file === undefined) resume();
+    else this.file.onDrain(resume);
   }
 
   /** Verifies size and digests and completes the file. The writer is done either way. */
   async finish(): Promise<DownloadedFile> {
     const size = this.received;
     verifySize(this.expected.size, size, this.what);
-    if (this.stream === undefined) {
+    if (this.file === undefined) {
       const owned = this.chunks.length !== 1;
       const body = owned ? Buffer.concat(this.chunks, size) : this.chunks[0]!;
       this.chunks = [];
-      const digests = digestsOf(body, this.expected.digests);
-      verifyDigests(this.expected.digests, digests, this.what);
       this.temp.created = true;
-      const file = await this.writeBody(this.temp.path, body, digests.sha256, owned).catch((error: Error) => {
+      const { file, digests } = await this.files.writeMatching(this.temp.path, body, this.expected.digests, owned).catch((error: Error) => {
         throw this.storageError(error);
       });
-      return { path: file, size, digests };
+      verifyDigests(this.expected.digests, digests, this.what);
+      return { path: file!, size, digests };
     }
-    const digests = this.digests!.digest();
+    if (this.fileError !== undefined) throw this.storageError(this.fileError);
+    const digests = await this.file.end().catch((error: Error) => {
+      throw this.storageError(error);
+    });
     verifyDigests(this.expected.digests, digests, this.what);
-    await this.endStream();
     return { path: this.temp.path, size, digests };
   }
 
@@ -149,50 +165,25 @@ export class VerifyingFileWriter {
    */
   async discard(): Promise<void> {
     this.chunks = [];
-    const stream = this.stream;
-    if (stream !== undefined && !stream.closed) {
-      await new Promise<void>((resolve) => {
-        stream.once('close', resolve);
-        stream.destroy();
-      });
-    }
-    if (this.temp.created) await fs.promises.rm(this.temp.path, { force: true });
+    const file = this.file;
+    if (file !== undefined) await file.destroy();
+    else if (this.temp.created) await fs.promises.rm(this.temp.path, { force: true });
   }
 
   private openStream(): void {
     this.temp.created = true;
-    const stream = createWriteStream(this.temp.path, { highWaterMark: STREAM_HIGH_WATER_MARK });
-    stream.on('error', (error) => {
-      if (this.streamError !== undefined) return;
-      this.streamError = error;
-      this.onStreamError(this.storageError(error));
-    });
-    const digests = new StreamingDigests(this.expected.digests);
-    this.digests = digests;
-    this.stream = stream;
-    for (const chunk of this.chunks) {
-      digests.update(chunk);
-      this.streamWrite(chunk);
-    }
-    this.chunks = [];
-  }
-
-  private streamWrite(chunk: Buffer): boolean {
-    const stream = this.stream!;
     const onDisk = this.expected.onDisk;
-    if (onDisk === undefined) return stream.write(chunk);
-    return stream.write(chunk, (error) => {
-      if (!error) onDisk(stream.bytesWritten, this.temp.path);
+    const path = this.temp.path;
+    const file = this.files.stream(path, otherAlgorithms(this.expected.digests), {
+      ...(onDisk !== undefined ? { onWritten: (bytes: number) => onDisk(bytes, path) } : {}),
+      onError: (error) => {
+        this.fileError ??= error;
+        this.onStreamError(this.storageError(error));
+      },
     });
-  }
-
-  private endStream(): Promise<void> {
-    const stream = this.stream!;
-    return new Promise<void>((resolve, reject) => {
-      if (this.streamError !== undefined) return reject(this.storageError(this.streamError));
-      stream.once('error', (error) => reject(this.storageError(error)));
-      stream.end(() => resolve());
-    });
+    this.file = file;
+    for (const chunk of this.chunks) file.write(chunk);
+    this.chunks = [];
   }
 
   private sizeError(message: string, actual: number): TributaryError {
@@ -209,4 +200,3 @@ export class VerifyingFileWriter {
     });
   }
 }
-

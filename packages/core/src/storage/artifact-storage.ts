@@ -8,9 +8,12 @@ import {
   TributaryError,
   isTributaryError,
   type ArtifactRecord,
+  type DigestAlgorithm,
   type Digests,
   type DownloadedFile,
 } from '@tributary/plugin-api';
+import { digestsMatch, digestsOf } from './body-digests.js';
+import type { HashingFileStream, HashingFileStreamEvents } from './hashing-file-stream.js';
 import { safeRelativePath } from './safe-relative-path.js';
 import { SmallFileWriter } from './small-file-writer.js';
 import { guard, storageError } from './storage-error.js';
@@ -103,15 +106,65 @@ export class ArtifactStorage {
    * removes what is left, and {@link sweepLeftovers} what a crashed host left.
    */
   async stageVerifiedBody(scopeId: string, sha256: string, body: Uint8Array, options: { readonly transfer?: boolean } = {}): Promise<string> {
+    const file = await this.stage(scopeId, sha256, (staging) => this.smallFiles.write(staging, body, options).then(() => true));
+    return file!;
+  }
+
+  /**
+   * {@link stageVerifiedBody} for a body not hashed yet: hashes it (sha256 and each algorithm
+   * `expected` names; on the writer thread when it runs) and stages it only if every expected
+   * digest matches. Returns the digests, and the staged file, which is missing when they do not
+   * match: then nothing was written. The staging name needs the sha256 before the hash, so without
+   * an expected sha256 the body is hashed here first.
+   */
+  async stageBody(scopeId: string, body: Uint8Array, expected: Digests, options: { readonly transfer?: boolean } = {}): Promise<{ file?: string; digests: Digests & { sha256: string } }> {
+    const sha256 = expected.sha256;
+    if (sha256 === undefined) {
+      const digests = digestsOf(body, expected);
+      if (!digestsMatch(expected, digests)) return { digests };
+      return { file: await this.stageVerifiedBody(scopeId, digests.sha256, body, options), digests };
+    }
+    let digests: (Digests & { sha256: string }) | undefined;
+    const file = await this.stage(scopeId, sha256, async (staging) => {
+      const hashed = await this.smallFiles.writeHashed(staging, body, expected, options);
+      digests = hashed.digests;
+      return hashed.written;
+    });
+    return file === undefined ? { digests: digests! } : { file, digests: digests! };
+  }
+
+  /**
+   * A file of the scope's scratch directory (a {@link tempFilePath}) written chunk by chunk and
+   * hashed as it is written, on the writer thread when there is one (see {@link SmallFileWriter.stream}).
+   * A path outside the scratch area is TRIBUTARY_ERR_PATH_UNSAFE: nothing is written outside the root.
+   */
+  streamTempFile(file: string, algorithms: readonly DigestAlgorithm[], events: HashingFileStreamEvents): HashingFileStream {
+    const resolved = path.resolve(file);
+    if (!resolved.startsWith(this.tmpDir + path.sep)) {
+      throw new TributaryError(ErrorCodes.PATH_UNSAFE, `${file} is not in the storage's scratch area`, { details: { path: file } });
+    }
+    return this.smallFiles.stream(resolved, algorithms, events);
+  }
+
+  /**
+   * Stages a file beside the content address `sha256` with `write` (which says whether it wrote
+   * it); the staged path, or undefined when nothing was written.
+   */
+  private async stage(scopeId: string, sha256: string, write: (file: string) => Promise<boolean>): Promise<string | undefined> {
     const target = this.pathFor(sha256);
     const file = `${target}.${scopeTag(scopeId)}-${(++this.counter).toString(36)}.part`;
     this.staged.set(file, scopeId);
+    let written: boolean;
     try {
       await this.ensureDir(target);
-      await this.smallFiles.write(file, body, options);
+      written = await write(file);
     } catch (error) {
       this.staged.delete(file);
       throw error;
+    }
+    if (!written) {
+      this.staged.delete(file);
+      return undefined;
     }
     if (!this.staged.has(file)) {
       // the scope was dropped while the write was under way: nothing may stay behind it

@@ -1,17 +1,22 @@
 import fs from 'node:fs';
 import { debuglog } from 'node:util';
 import { Worker } from 'node:worker_threads';
+import type { DigestAlgorithm, Digests } from '@tributary/plugin-api';
 import { builtThreadScript } from '../thread-script.js';
+import { digestsMatch, digestsOf } from './body-digests.js';
+import { LocalHashingFileStream, type HashingFileStream, type HashingFileStreamEvents } from './hashing-file-stream.js';
+import { SLAB_BYTES, ThreadHashingFileStream, type Slab, type WriterThreadChannel } from './thread-hashing-file-stream.js';
+import type { WriterJob, WriterReply, WriterThreadData, WriterValue } from './writer-thread-protocol.js';
 
 const debug = debuglog('tributary:storage');
+/** Slabs of the memory shared with the threads: enough for a dozen streams at their bound (see ThreadHashingFileStream). */
+const SHARED_SLABS = 64;
 
-/** A request to the writer thread. */
-export type SmallFileJob =
-  | { readonly id: number; readonly op: 'write'; readonly file: string; readonly body: ArrayBuffer }
-  | { readonly id: number; readonly op: 'rename'; readonly from: string; readonly to: string };
-
-/** The thread's answer to a batch: `[id, errno code or '', message or '']` per failed job, id alone per done one. */
-export type SmallFileReply = readonly (number | string)[];
+/** A body's digests, and whether it was written (only when they matched the expected ones). */
+export interface HashedWrite {
+  readonly digests: Digests & { sha256: string };
+  readonly written: boolean;
+}
 
 /**
  * Writes small files and renames files on a thread of its own, with synchronous calls, a batch of
@@ -23,9 +28,14 @@ export type SmallFileReply = readonly (number | string)[];
  * turn, takes those round trips off the pipeline's thread, so the storage sends what the downloader
  * holds in memory here, and the renames of a batch of files too (figures in docs/performance.md).
  *
- * The thread starts once a few files were asked for, and never keeps the process alive. Without its script (the host
- * bundled into one file) or once it failed, the same work is done with callback `fs` calls; a
- * failure of the thread itself fails the requests it held with the error that stopped it.
+ * It also hashes: a body held in memory before it is written ({@link writeHashed}), and the chunks
+ * of a large one it writes as they arrive ({@link stream}), so the pipeline's thread neither hashes
+ * nor waits on a write stream.
+ *
+ * The thread starts once a few files were asked for, or at the first stream, and never keeps the
+ * process alive. Without its script (the host bundled into one file) or once it failed, the same
+ * work is done with callback `fs` calls (and hashed here); a failure of the thread itself fails the
+ * requests it held with the error that stopped it.
  */
 export class SmallFileWriter {
   private workers: Worker[] = [];
@@ -33,10 +43,28 @@ export class SmallFileWriter {
   private ready: Worker[] = [];
   private unavailable = false;
   private closed = false;
-  private queue: SmallFileJob[] = [];
+  private queue: WriterJob[] = [];
   private scheduled = false;
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve(): void; reject(error: Error): void }>();
+  private nextStream = 1;
+  private readonly pending = new Map<number, { resolve(value: WriterValue | undefined): void; reject(error: Error): void }>();
+  /** The thread (index into `ready`) each open stream's jobs go to, so they stay in order. */
+  private readonly streamThreads = new Map<number, number>();
+  /** Memory shared with the threads that streams copy chunks into, made with them; its slabs not in use. */
+  private shared: SharedArrayBuffer | undefined;
+  private freeSlabs: number[] = [];
+  private readonly channel: WriterThreadChannel = {
+    send: (job) => this.enqueue(job),
+    slab: () => {
+      const index = this.freeSlabs.pop();
+      if (index !== undefined && this.shared !== undefined) return { index, bytes: new Uint8Array(this.shared, index * SLAB_BYTES, SLAB_BYTES) };
+      return { index: -1, bytes: new Uint8Array(SLAB_BYTES) };
+    },
+    release: (slab: Slab) => {
+      if (slab.index >= 0 && this.shared !== undefined) this.freeSlabs.push(slab.index);
+    },
+    streamId: () => this.nextStream++,
+  };
   /** Woken when nothing is pending any more (close waits for it). */
   private drained: (() => void)[] = [];
 
@@ -87,22 +115,39 @@ export class SmallFileWriter {
    */
   write(file: string, body: Uint8Array, options: { readonly transfer?: boolean } = {}): Promise<void> {
     if (this.soonHere() || !this.threadUsable()) return writeWhole(file, body);
-    const whole = options.transfer === true && body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer;
-    let memory: ArrayBuffer;
-    if (whole) memory = body.buffer as ArrayBuffer;
-    else {
-      // a copy: the caller's buffer may be a view into memory others use, and a transfer would detach it
-      const copy = new Uint8Array(body.length);
-      copy.set(body);
-      memory = copy.buffer;
-    }
-    return this.enqueue((id) => ({ id, op: 'write', file, body: memory }));
+    const memory = movable(body, options.transfer === true);
+    return this.enqueue((id) => ({ id, op: 'write', file, body: memory })).then(() => undefined);
+  }
+
+  /**
+   * Hashes `body` (sha256 and each algorithm `expected` names) and writes it to `file` only if
+   * every expected digest matches, so a body that does not match never reaches the disk. Written,
+   * it is all there or, on failure, not at all. `transfer` as for {@link write}.
+   */
+  writeHashed(file: string, body: Uint8Array, expected: Digests, options: { readonly transfer?: boolean } = {}): Promise<HashedWrite> {
+    if (this.soonHere() || !this.threadUsable()) return writeHashedHere(file, body, expected);
+    const memory = movable(body, options.transfer === true);
+    return this.enqueue((id) => ({ id, op: 'write-hashed', file, body: memory, expected })).then((value) => ({
+      digests: value!.digests,
+      written: value!.written === true,
+    }));
+  }
+
+  /**
+   * Creates (or truncates) `file` for a body written chunk by chunk and hashed with sha256 and
+   * `algorithms` (see {@link HashingFileStream}): on the thread, started now if it is not yet (a
+   * body this large is worth it; its first chunks wait for the thread, within the stream's bound),
+   * else here with a write stream.
+   */
+  stream(file: string, algorithms: readonly DigestAlgorithm[], events: HashingFileStreamEvents): HashingFileStream {
+    if (!this.threadUsable()) return new LocalHashingFileStream(file, algorithms, events);
+    return new ThreadHashingFileStream(this.channel, file, algorithms, events);
   }
 
   /** Renames `from` to `to`, replacing what is there (rename(2)); errors keep their errno `code`. */
   rename(from: string, to: string): Promise<void> {
     if (this.soonHere() || !this.threadUsable()) return fs.promises.rename(from, to);
-    return this.enqueue((id) => ({ id, op: 'rename', from, to }));
+    return this.enqueue((id) => ({ id, op: 'rename', from, to })).then(() => undefined);
   }
 
   /** Ends the threads once they have answered what they were sent; later calls do the work here. */
@@ -114,6 +159,7 @@ export class SmallFileWriter {
     if (this.pending.size > 0) await new Promise<void>((resolve) => this.drained.push(resolve));
     this.workers = [];
     this.ready = [];
+    this.dropShared();
     await Promise.all(workers.map((worker) => worker.terminate()));
   }
 
@@ -130,13 +176,20 @@ export class SmallFileWriter {
       return false;
     }
     try {
+      // address space only until a stream touches it
+      this.shared = new SharedArrayBuffer(SHARED_SLABS * SLAB_BYTES);
+      this.freeSlabs = Array.from({ length: SHARED_SLABS }, (_, i) => SHARED_SLABS - 1 - i);
+      const workerData: WriterThreadData = { slabs: this.shared, slabBytes: SLAB_BYTES };
       for (let i = 0; i < Math.max(1, this.threads); i++) {
-        const worker = new Worker(this.script);
+        const worker = new Worker(this.script, { workerData });
         worker.unref();
         worker.once('online', () => {
-          if (this.workers.includes(worker)) this.ready.push(worker);
+          if (!this.workers.includes(worker)) return;
+          this.ready.push(worker);
+          // stream jobs wait for a thread (see flush)
+          if (this.queue.length > 0) this.flush();
         });
-        worker.on('message', (reply: SmallFileReply) => this.settle(reply));
+        worker.on('message', (reply: WriterReply) => this.settle(reply));
         worker.on('error', (error) => this.fail(error));
         worker.on('exit', (code) => {
           if (this.workers.includes(worker)) this.fail(new Error(`a file writer thread exited (code ${code})`));
@@ -150,21 +203,24 @@ export class SmallFileWriter {
     return true;
   }
 
-  private enqueue(job: (id: number) => SmallFileJob): Promise<void> {
+  private enqueue(job: (id: number) => WriterJob): Promise<WriterValue | undefined> {
     const id = this.nextId++;
     this.queue.push(job(id));
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
     }
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<WriterValue | undefined>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       // while requests are out, the threads' answers must be able to keep the process alive
       if (this.pending.size === 1) for (const worker of this.workers) worker.ref();
     });
   }
 
-  /** Sends what was asked for in this turn, split evenly between the threads. */
+  /**
+   * Sends what was asked for in this turn, split evenly between the threads; a stream's jobs all
+   * go to the thread its first one went to.
+   */
   private flush(): void {
     this.scheduled = false;
     if (this.queue.length === 0) return;
@@ -172,32 +228,47 @@ export class SmallFileWriter {
     this.queue = [];
     // A thread takes tens of milliseconds to start; waiting for it would hold up the first files
     // (a no-change sync's only one), so what comes before it runs is written the ordinary way.
+    // A stream's jobs cannot be: its file and hashes live on the thread, so they wait for it.
     const workers = this.ready;
     if (workers.length === 0) {
-      for (const job of jobs) this.runHere(job);
+      for (const job of jobs) {
+        if ('stream' in job) this.queue.push(job);
+        else this.runHere(job);
+      }
       return;
     }
-    const share = Math.ceil(jobs.length / workers.length);
+    const parts: WriterJob[][] = workers.map(() => []);
+    const files = jobs.filter((job) => !('stream' in job));
+    const share = Math.ceil(files.length / workers.length);
+    let next = 0;
+    for (const job of jobs) {
+      if (!('stream' in job)) {
+        parts[Math.floor(next++ / share)]!.push(job);
+        continue;
+      }
+      let thread = this.streamThreads.get(job.stream);
+      if (thread === undefined) this.streamThreads.set(job.stream, (thread = job.stream % workers.length));
+      if (job.op === 'end' || job.op === 'abort') this.streamThreads.delete(job.stream);
+      parts[thread]!.push(job);
+    }
     workers.forEach((worker, i) => {
-      const part = jobs.slice(i * share, (i + 1) * share);
+      const part = parts[i]!;
       if (part.length === 0) return;
       const transfers: ArrayBuffer[] = [];
-      for (const job of part) if (job.op === 'write') transfers.push(job.body);
+      for (const job of part) if ('body' in job && job.body !== undefined) transfers.push(job.body);
       worker.postMessage(part, transfers);
     });
   }
 
-  private settle(reply: SmallFileReply): void {
-    for (let i = 0; i < reply.length; ) {
-      const id = reply[i++] as number;
-      const failed = id < 0;
+  private settle(reply: WriterReply): void {
+    for (const answer of reply) {
+      const id = answer[0];
       const waiter = this.pending.get(Math.abs(id));
       this.pending.delete(Math.abs(id));
-      if (failed) {
-        const code = reply[i++] as string;
-        const message = reply[i++] as string;
+      if (id < 0) {
+        const [, code, message] = answer as readonly [number, string, string];
         waiter?.reject(Object.assign(new Error(message), code ? { code } : {}));
-      } else waiter?.resolve();
+      } else waiter?.resolve(answer[1] as WriterValue | undefined);
     }
     if (this.pending.size === 0) this.nothingPending();
   }
@@ -216,23 +287,62 @@ export class SmallFileWriter {
     this.workers = [];
     this.ready = [];
     for (const worker of workers) void worker.terminate();
+    // what was asked for and not sent fails too, rather than being done later for no one
+    this.queue = [];
+    this.streamThreads.clear();
+    this.dropShared();
     for (const waiter of this.pending.values()) waiter.reject(error);
     this.pending.clear();
     this.nothingPending();
   }
 
-  /** A job queued before a thread ran, or while the threads went away: done with callback fs instead. */
-  private runHere(job: SmallFileJob): void {
+  /** No slab of the shared memory is handed out any more (the threads that shared it are going). */
+  private dropShared(): void {
+    this.shared = undefined;
+    this.freeSlabs = [];
+  }
+
+  /** A job queued before a thread ran: done with callback fs instead (stream jobs never come here). */
+  private runHere(job: WriterJob): void {
     const waiter = this.pending.get(job.id);
     this.pending.delete(job.id);
     // the fs calls below keep the process alive; the threads need not, nor need close() wait
     if (this.pending.size === 0) this.nothingPending();
-    const done = job.op === 'write' ? writeWhole(job.file, new Uint8Array(job.body)) : fs.promises.rename(job.from, job.to);
-    done.then(
-      () => waiter?.resolve(),
+    runJobHere(job).then(
+      (value) => waiter?.resolve(value),
       (error: Error) => waiter?.reject(error),
     );
   }
+}
+
+/**
+ * The caller's body as memory to move to the thread: its own memory when it gives the body up and
+ * the body spans all of it, else a copy (a view into memory others use would be detached by a move).
+ */
+function movable(body: Uint8Array, transfer: boolean): ArrayBuffer {
+  if (transfer && body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer) return body.buffer;
+  const copy = new Uint8Array(body.length);
+  copy.set(body);
+  return copy.buffer;
+}
+
+async function runJobHere(job: WriterJob): Promise<WriterValue | undefined> {
+  switch (job.op) {
+    case 'write':
+      return writeWhole(job.file, new Uint8Array(job.body)).then(() => undefined);
+    case 'write-hashed':
+      return writeHashedHere(job.file, new Uint8Array(job.body), job.expected);
+    case 'rename':
+      return fs.promises.rename(job.from, job.to).then(() => undefined);
+    default:
+      throw new Error(`a ${job.op} job needs the writer thread`);
+  }
+}
+
+function writeHashedHere(file: string, body: Uint8Array, expected: Digests): Promise<HashedWrite> {
+  const digests = digestsOf(body, expected);
+  if (!digestsMatch(expected, digests)) return Promise.resolve({ digests, written: false });
+  return writeWhole(file, body).then(() => ({ digests, written: true }));
 }
 
 /** open + write (as often as needed) + close with callback fs; a failed write removes the file. */

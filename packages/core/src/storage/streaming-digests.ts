@@ -1,4 +1,4 @@
-import { createHash, hash, type Hash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { Transform, Writable } from 'node:stream';
 import {
   DIGEST_HEX_LENGTH,
@@ -7,6 +7,8 @@ import {
   type DigestAlgorithm,
   type Digests,
 } from '@tributary/plugin-api';
+
+export { digestsMatch, digestsOf } from './body-digests.js';
 
 const HEX = /^[0-9a-f]+$/;
 
@@ -77,22 +79,6 @@ export class StreamingDigests {
     for (const [algorithm, hash] of this.others) result[algorithm] = hash.digest('hex');
     return result;
   }
-}
-
-/**
- * sha256 plus each algorithm `expected` names, of a body already whole in memory: one call per
- * algorithm and no hash object to create and later collect, which a sync of thousands of small
- * files otherwise pays for in garbage collection.
- */
-export function digestsOf(body: Buffer, expected?: Digests): Digests & { sha256: string } {
-  const result: Digests & { sha256: string } = { sha256: hash('sha256', body, 'hex') };
-  if (expected === undefined) return result;
-  for (const algorithm in expected) {
-    if (algorithm !== 'sha256' && expected[algorithm as DigestAlgorithm] !== undefined) {
-      result[algorithm as DigestAlgorithm] = hash(algorithm, body, 'hex');
-    }
-  }
-  return result;
 }
 
 /** A stream end that only feeds `digests`: for hashing a file in place. */
