@@ -9,10 +9,22 @@ import { SIMPLE_FIXTURES, largeSimpleIndex, simpleIndexImporter, type SimpleBrea
 // the heap budget: streaming, the well-behaved importer grows the live heap by ~15 MiB on this
 // upstream (10,000 units with 100 classifiers each, mostly the pages it holds); buffering by ~45 MiB
 const HEAP_BUDGET = { fixture: largeSimpleIndex, units: 10_000, maxGrowthMiB: 28 } as const;
-const OPTIONS = { fixtures: SIMPLE_FIXTURES, cancelSettleMs: 3_000, stallTimeoutMs: 3_000, heapBudget: HEAP_BUDGET } as const;
+/**
+ * Limits a well-behaved sync never comes near however busy the machine: a sync that stops moving
+ * for this long, or is still running this long after its cancellation, is broken.
+ */
+const OPTIONS = { fixtures: SIMPLE_FIXTURES, cancelSettleMs: 60_000, stallTimeoutMs: 60_000, heapBudget: HEAP_BUDGET } as const;
+/**
+ * Short limits, for the variants that hang on purpose (awaiting what never comes, a fetch that
+ * ignores its cancellation): each case waits them out in full, so they are kept short. A variant
+ * that merely takes its time (ignores-cancellation goes on emitting, then ends) never runs with them.
+ */
+const HANG_LIMITS = { cancelSettleMs: 3_000, stallTimeoutMs: 3_000 } as const;
+/** The variants that hang on purpose. */
+const HANGING = new Set<SimpleBreakage>(['awaits-unput', 'index-ignores-cancel']);
 
-async function failureOf(rule: ConformanceRule, plugin: AnyImporterPlugin) {
-  const ctx = createConformanceContext({ plugin, ...OPTIONS });
+async function failureOf(rule: ConformanceRule, plugin: AnyImporterPlugin, limits: Partial<typeof HANG_LIMITS> = {}) {
+  const ctx = createConformanceContext({ plugin, ...OPTIONS, ...limits });
   try {
     await CONFORMANCE_CHECKS[rule](ctx);
     return undefined;
@@ -62,30 +74,29 @@ describe('broken importers the kit has never seen fail the right rule', () => {
   });
 
   it.each(cases)('$variant → $rule', async ({ variant, rule, why }) => {
-    const failure = await failureOf(rule, simpleIndexImporter(variant));
+    const failure = await failureOf(rule, simpleIndexImporter(variant), HANGING.has(variant) ? HANG_LIMITS : {});
     expect(failure).toBeDefined();
     expect(failure!.rule).toBe(rule);
     if (why.source !== '^$') expect(failure!.why).toMatch(why);
     expect(failure!.message).toContain(`conformance rule '${rule}' failed`);
-  }, 60_000);
+  });
 
   it('an importer whose first sync fails says so once: the other rules point at first-sync-succeeds', async () => {
     const failure = await failureOf('unit-keys-stable', simpleIndexImporter('duplicate-key'));
     expect(failure?.why).toMatch(/^not checked: the importer's first sync fails \(TRIBUTARY_ERR_PLUGIN_MISBEHAVED\); rule 'first-sync-succeeds' says why/);
-  }, 60_000);
+  });
 
-  it('a hung importer fails in well under 30 s, naming the wait', async () => {
-    const t = Date.now();
-    const failure = await failureOf('first-sync-succeeds', simpleIndexImporter('awaits-unput'));
-    expect(Date.now() - t).toBeLessThan(30_000);
+  it('a hung importer is stopped by the watchdog, naming the wait', async () => {
+    // it awaits what never comes: were the watchdog not to stop it, this would hang until jest's timeout
+    const failure = await failureOf('first-sync-succeeds', simpleIndexImporter('awaits-unput'), HANG_LIMITS);
     expect(failure?.why).toMatch(/awaits resolution\(\) of 1 content\(s\) it never put\(\)/);
-  }, 60_000);
+  });
 });
 
 describe('what the host now protects, and faultPath on a page', () => {
   it('a download given no signal still stops when the sync is cancelled (the fetcher follows the sync)', async () => {
     expect(await failureOf('index-cancellation-honoured', simpleIndexImporter('fetcher-no-signal'))).toBeUndefined();
-  }, 60_000);
+  });
 
   it('a hung conduit-style importer is stopped by the watchdog too, with a typed error', async () => {
     const hung = defineImporter({
@@ -96,18 +107,17 @@ describe('what the host now protects, and faultPath on a page', () => {
       configSchema: { type: 'object', additionalProperties: false },
       sync: () => new Promise<void>(() => undefined),
     });
-    const t = Date.now();
-    const failure = await failureOf('first-sync-succeeds', hung);
-    expect(Date.now() - t).toBeLessThan(30_000);
+    // it never returns: were the watchdog not to stop it, this would hang until jest's timeout
+    const failure = await failureOf('first-sync-succeeds', hung, HANG_LIMITS);
     expect(failure?.why).toMatch(/TRIBUTARY_ERR_SYNC_FAILED[\s\S]*TRIBUTARY_ERR_TIMEOUT: the sync of 'survey' made no progress for 3 s: the importer's sync\(\) saved nothing/);
-  }, 60_000);
+  });
 
   it('faultPath naming an index page targets the index rules and leaves the artifact rules to a correct importer', async () => {
     const ctx = () => createConformanceContext({ plugin: simpleIndexImporter('none'), ...OPTIONS, faultPath: 'simple/beta/index.html' });
     for (const rule of ['corrupt-artifact-intact', 'upstream-error-intact', 'index-error-intact'] as const) await CONFORMANCE_CHECKS[rule](ctx());
     const swallowing = createConformanceContext({ plugin: simpleIndexImporter('swallows-page-errors'), ...OPTIONS, faultPath: 'simple/beta/index.html' });
     await expect(CONFORMANCE_CHECKS['index-error-intact'](swallowing)).rejects.toMatchObject({ rule: 'index-error-intact', why: expect.stringMatching(/HTTP 500 for the index\/metadata file simple\/beta\/index\.html/) });
-  }, 60_000);
+  });
 });
 
 describeImporterConformance({ plugin: simpleIndexImporter('none'), fixtures: SIMPLE_FIXTURES, heapBudget: HEAP_BUDGET, suiteName: 'the well-behaved simple-index importer passes every rule' });
