@@ -503,10 +503,11 @@ test('a version that moved rows to new revisions rolls back to exactly the rows 
 
 test('another process gets the write lock between the groups of a process that writes without a break', async () => {
   const file = join(dir, 'catalog.db');
-  const store = await open(file, { busyTimeoutMs: 3000 });
+  // each write waits for the lock as long as it takes: only a writer that never pauses keeps it out
+  const store = await open(file, { busyTimeoutMs: 60_000 });
   await store.createRepository({ name: 'first' });
-  // The other process writes units back to back in 200 ms groups, never leaving a gap of its own;
-  // only the pause between groups lets this process in (each write waits at most 3 s).
+  // The other process writes units back to back in 200 ms groups, never leaving a gap of its own,
+  // until it is killed; only the pause between groups lets this process in.
   const writer = join(dir, 'writer.js');
   const dist = join(__dirname, '..', 'dist', 'store', 'sqlite', 'sqlite-content-store.js');
   await writeFile(
@@ -515,25 +516,26 @@ test('another process gets the write lock between the groups of a process that w
      (async () => {
        const store = new SqliteContentStore(process.argv[2], { groupCommit: { maxAgeMs: 200 } });
        await store.init();
+       const write = (i) => store.upsertUnits([{ unitId: 'u' + i, typeId: 'file', key: { name: 'u' + i }, metadata: {}, artifacts: [] }]);
+       await write(0);
+       // its first group is open (and holds the write lock) before this process is told to write
        process.stdout.write('writing\\n');
-       const end = Date.now() + 15000;
-       for (let i = 0; Date.now() < end; i++) {
-         await store.upsertUnits([{ unitId: 'u' + i, typeId: 'file', key: { name: 'u' + i }, metadata: {}, artifacts: [] }]);
-       }
-       await store.close();
+       for (let i = 1; ; i++) await write(i);
      })();`,
   );
   const child = spawn(process.execPath, [writer, file], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
-    await new Promise((resolve) => setTimeout(resolve, 300));
     for (let i = 0; i < 4; i++) await store.createRepository({ name: `while-busy-${i}` });
     expect(child.exitCode).toBeNull(); // still writing
     expect((await store.listRepositories()).length).toBe(5);
   } finally {
-    child.kill();
+    // it never stops by itself (nor yields to its event loop): SIGKILL, and wait until it is gone
+    const exited = child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
   }
-}, 30_000);
+});
 
 test('a catalog written by schema 7 upgrades to version records and stored times: its versions have no record, its orphans count as old, and none is deleted', async () => {
   const file = join(dir, 'catalog.db');
