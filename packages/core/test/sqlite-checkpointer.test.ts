@@ -33,8 +33,12 @@ async function writeUnits(store: SqliteContentStore): Promise<void> {
 
 const size = (path: string) => (existsSync(path) ? statSync(path).size : 0);
 
-/** Waits until `condition` holds, checking every 20 ms, for at most `ms`; returns whether it did. */
-async function eventually(condition: () => boolean, ms = 10_000): Promise<boolean> {
+/**
+ * Waits until `condition` holds, checking every 20 ms, for at most `ms`; returns whether it did.
+ * The deadline only stops a wait for what never comes: a checkpoint thread beside busy disks and
+ * CPUs may take many seconds to copy its megabytes.
+ */
+async function eventually(condition: () => boolean, ms = 120_000): Promise<boolean> {
   const until = Date.now() + ms;
   while (!condition()) {
     if (Date.now() > until) return false;
