@@ -22,6 +22,12 @@ const trees: Record<string, Map<string, Buffer>> = {
   slow: new Map(Array.from({ length: 400 }, (_, i) => [`s${i}.txt`, Buffer.from(`slow ${i}\n`)] as const)),
 };
 
+/** Files of the `slow` tree answered at once; the requests after them are held until {@link releaseSlow}. */
+const SLOW_ANSWERED = 100;
+let slowRequests = 0;
+let releaseSlow!: () => void;
+const slowReleased = new Promise<void>((resolve) => (releaseSlow = resolve));
+
 describe('sync records and reports', () => {
   let home: string;
   let server: Server;
@@ -41,14 +47,18 @@ describe('sync records and reports', () => {
         response.writeHead(404).end();
         return;
       }
-      const delay = tree === 'slow' && name !== 'PULP_MANIFEST' ? 20 : 0;
-      setTimeout(() => response.writeHead(200, { 'content-length': body.length }).end(body), delay);
+      const answer = () => {
+        if (!response.destroyed) response.writeHead(200, { 'content-length': body.length }).end(body);
+      };
+      if (tree === 'slow' && name !== 'PULP_MANIFEST' && ++slowRequests > SLOW_ANSWERED) void slowReleased.then(answer);
+      else answer();
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
 
   afterAll(async () => {
+    releaseSlow();
     await new Promise((resolve) => server.close(resolve));
     rmSync(home, { recursive: true, force: true });
   });
@@ -152,7 +162,9 @@ describe('sync records and reports', () => {
         url: `${base}/slow/PULP_MANIFEST`,
         policy: 'immediate',
         signal: abort.signal,
-        // units are associated batch by batch (of 10), so some are in the version when it is cancelled
+        // units are associated batch by batch (of 10), so some are in the version when it is
+        // cancelled; upstream answers 100 files and holds the rest, so the sync is surely midway
+        // when the progress (every 250 ms) shows 20 added, however fast or slow the machine
         onProgress: (progress) => {
           if (progress.added >= 20) abort.abort();
         },
