@@ -23,10 +23,12 @@ function fileRepo(prefix: string, count: number, shared: number): Record<string,
 }
 
 /**
- * The lease of the host killed below: short, so that the test waits little for it to expire, and
- * still long enough for the host to renew it (every third of it) while it works on a busy machine.
+ * The lease of the host killed below: short enough that the test waits little for it to expire
+ * (20 s at most), long enough that on a busy machine the host renews it (every third of it) while
+ * it works, and that the test, right after the kill, surely finds it still live: between the last
+ * renewal and that check lie a kill, an exit and a store round trip, never 13 s.
  */
-const LEASE_TTL_MS = 5000;
+const LEASE_TTL_MS = 20_000;
 /** Each of these tests runs several host processes one after another: room for a slow, busy machine. */
 const E2E_TIMEOUT_MS = 240_000;
 
