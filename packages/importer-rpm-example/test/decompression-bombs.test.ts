@@ -41,7 +41,11 @@ async function failure(run: () => Promise<void>): Promise<TributaryError> {
   throw new Error('accepted');
 }
 
-/** Decompressed bytes a decompressor holds once it has settled, with a reader that never reads. */
+/**
+ * Decompressed bytes a decompressor holds once it has settled, with a reader that never reads:
+ * once the first bytes are out (however long a busy machine takes to get there), when nothing
+ * changed for ten looks 20 ms apart (or after 500 looks).
+ */
 async function heldWhileUnread(file: string, compression: MetadataCompression): Promise<number> {
   const streams = decompressionStreams(compression);
   const source = createReadStream(file, { highWaterMark: 256 * 1024 });
@@ -49,6 +53,8 @@ async function heldWhileUnread(file: string, compression: MetadataCompression): 
   for (const stream of streams) end = end.pipe(stream);
   const held = () => end.readableLength;
   try {
+    const deadline = Date.now() + 120_000;
+    while (held() === 0 && Date.now() < deadline) await sleep(20);
     let previous = -1;
     for (let unchanged = 0, i = 0; unchanged < 10 && i < 500; i++) {
       await sleep(20);
