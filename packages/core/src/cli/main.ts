@@ -2,8 +2,11 @@
 import { limitHeapHeadroom } from '../host/heap-headroom.js';
 import { runCli } from './run-cli.js';
 import { DEFAULT_PROGRESS_SECONDS } from './sync-progress.js';
+import { skipWasmTierUp } from './wasm-tier-up.js';
 
 limitHeapHeadroom();
+// `serve` runs for long enough to gain from optimised code (a repository named serve keeps it too)
+if (!process.argv.slice(2).includes('serve')) skipWasmTierUp();
 
 const controller = new AbortController();
 process.once('SIGINT', () => controller.abort(new Error('interrupted')));
