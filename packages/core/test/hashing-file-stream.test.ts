@@ -173,7 +173,10 @@ describe('ArtifactStorage with the writer thread hashing', () => {
   });
 });
 
-describe('Downloader with bodies written and hashed by the writer thread', () => {
+describe.each([
+  ['on the writer thread', () => new SmallFileWriter({ startAfter: 0 })],
+  ['without the writer thread', () => new SmallFileWriter({ script: null })],
+])('Downloader with bodies written and hashed %s', (_name, writer) => {
   test('a large body reports its bytes on disk as they land, starts over at a lower count after a reset, and is verified whole', async () => {
     const server = await FaultServer.start();
     closers.push(() => server.close());
@@ -187,7 +190,7 @@ describe('Downloader with bodies written and hashed by the writer thread', () =>
       res.write(body.subarray(0, body.length >> 1));
       void seen.then(() => res.socket?.resetAndDestroy());
     });
-    const storage = new ArtifactStorage(join(dir, 'storage'));
+    const storage = new ArtifactStorage(join(dir, 'storage'), writer());
     closers.push(() => storage.close());
     await storage.init();
     await storage.createScope('sync-d');
@@ -213,7 +216,7 @@ describe('Downloader with bodies written and hashed by the writer thread', () =>
     closers.push(() => server.close());
     const body = randomBytes(2 * 1024 * 1024);
     server.route('/big.bin', (_req, res) => res.writeHead(200, { 'content-length': body.length }).end(body));
-    const storage = new ArtifactStorage(join(dir, 'storage'));
+    const storage = new ArtifactStorage(join(dir, 'storage'), writer());
     closers.push(() => storage.close());
     await storage.init();
     const scope = await storage.createScope('sync-m');

@@ -32,8 +32,7 @@ export interface HashedWrite {
  * of a large one it writes as they arrive ({@link stream}), so the pipeline's thread neither hashes
  * nor waits on a write stream.
  *
- * The thread starts once a few files were asked for, or at the first stream, and never keeps the
- * process alive. Without its script (the host bundled into one file) or once it failed, the same
+ * The thread starts once a few files were asked for, and never keeps the process alive. Without its script (the host bundled into one file) or once it failed, the same
  * work is done with callback `fs` calls (and hashed here); a failure of the thread itself fails the
  * requests it held with the error that stopped it.
  */
@@ -135,12 +134,12 @@ export class SmallFileWriter {
 
   /**
    * Creates (or truncates) `file` for a body written chunk by chunk and hashed with sha256 and
-   * `algorithms` (see {@link HashingFileStream}): on the thread, started now if it is not yet (a
-   * body this large is worth it; its first chunks wait for the thread, within the stream's bound),
-   * else here with a write stream.
+   * `algorithms` (see {@link HashingFileStream}): on the thread, or here with a write stream when it
+   * is one of the first few requests (an on_demand sync's one large index starts no thread). A
+   * stream asked for while the thread starts waits for it, within the stream's bound.
    */
   stream(file: string, algorithms: readonly DigestAlgorithm[], events: HashingFileStreamEvents): HashingFileStream {
-    if (!this.threadUsable()) return new LocalHashingFileStream(file, algorithms, events);
+    if (this.soonHere() || !this.threadUsable()) return new LocalHashingFileStream(file, algorithms, events);
     return new ThreadHashingFileStream(this.channel, file, algorithms, events);
   }
 
