@@ -8,7 +8,8 @@ import { OnDemandArtifacts } from '../publish/on-demand-artifacts.js';
 import type { PublicationEntry } from '../store/content-store.js';
 import { ContentResolver, errorFields, type Served } from './content-resolver.js';
 import { listingPage, listDirectory } from './directory-listing.js';
-import { contentTypeOf, followFetch, sendStoredFile, StoredFileCache, storedFileHeaders } from './file-response.js';
+import { contentTypeOf, sendStoredFile, StoredFileCache, storedFileHeaders } from './file-response.js';
+import { sendFollowing } from './following-body.js';
 import { CONTENT_PREFIX, parseContentPath } from './request-path.js';
 
 /** Where the content app writes its access log and its warnings. */
@@ -252,9 +253,17 @@ export function createContentApp(host: Host, options: ContentAppOptions = {}): C
     reply.header('content-type', contentTypeOf(entry.path));
     reply.header('content-length', entry.size!);
     if (entry.digests.sha256 !== undefined) reply.header('etag', `"${entry.digests.sha256}"`);
-    const body = followFetch(fetch, (sha) => host.storage.pathFor(sha));
-    body.on('error', (error) => log.event('error', { path: entry.path, error: errorFields(error) }, 'on-demand fetch failed; the client response was cut'));
-    return reply.send(body);
+    // written here rather than piped through fastify: see sendFollowing
+    reply.hijack();
+    const response = reply.raw;
+    response.writeHead(200, reply.getHeaders() as Record<string, string | number>);
+    try {
+      await sendFollowing(fetch, entry.size!, response, (sha) => host.storage.pathFor(sha));
+    } catch (error) {
+      log.event('error', { path: entry.path, error: errorFields(error) }, 'on-demand fetch failed; the client response was cut');
+      response.destroy();
+    }
+    return reply;
   }
 
   function upstreamFailed(reply: FastifyReply, entry: PublicationEntry, error: unknown): FastifyReply {

@@ -1,13 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { SharedFetch } from '../publish/on-demand-artifacts.js';
 
 /** Bodies up to this size are read whole and sent in one write: cheaper than a stream. */
 const SMALL_BODY = 128 * 1024;
-/** Chunk of a body followed as it downloads; also the smallest chunk of a stored body. */
+/** The smallest chunk of a stored body. */
 const READ_CHUNK = 64 * 1024;
 /** The largest chunk of a stored body: fewer, larger reads and socket writes when few bodies stream. */
 const MAX_READ_CHUNK = 1024 * 1024;
@@ -176,78 +174,6 @@ export async function sendStoredFile(request: FastifyRequest, reply: FastifyRepl
   const body = createReadStream(stored.file, { start, end, highWaterMark: chunk });
   body.once('close', () => (streamBuffers -= held));
   return reply.send(body);
-}
-
-/**
- * Streams a download in progress to one client as it lands on disk. The last byte is held back
- * until the whole artifact is verified: a body that fails its size or digest check never looks
- * complete (the connection is cut instead).
- */
-export function followFetch(fetch: SharedFetch, finalPath: (sha256: string) => string): Readable {
-  async function* follow(): AsyncGenerator<Buffer> {
-    const restarts = fetch.restarts;
-    let handle: Awaited<ReturnType<typeof open>> | undefined;
-    let handleIsFinal = false;
-    let position = 0;
-    try {
-      for (;;) {
-        if (fetch.restarts !== restarts && position > 0) throw new Error('the upstream transfer started over; the partial body sent cannot be vouched for');
-        const settled = fetch.settled;
-        if (settled !== undefined && 'error' in settled) throw settled.error;
-        // until the whole body is verified its last byte is held back
-        const limit = settled !== undefined ? settled.record.size : fetch.received - 1;
-        if (position >= limit) {
-          if (settled !== undefined) return;
-          await fetch.changed();
-          continue;
-        }
-        const recent = fetch.fromMemory(position, limit);
-        if (recent !== undefined && recent.length > 0) {
-          position += recent.length;
-          yield recent;
-          continue;
-        }
-        // fallen behind what memory holds: read it back from the file
-        let diskLimit = limit;
-        if (settled !== undefined) {
-          // the stored file, never a temporary one an attempt may have started over or removed
-          if (!handleIsFinal) {
-            await handle?.close();
-            handle = await open(finalPath(settled.record.sha256), 'r');
-            handleIsFinal = true;
-          }
-        } else {
-          diskLimit = Math.min(limit, fetch.bytesOnDisk);
-          if (fetch.path === undefined || position >= diskLimit) {
-            await fetch.changed();
-            continue;
-          }
-          if (handle === undefined) {
-            try {
-              handle = await open(fetch.path, 'r');
-            } catch {
-              // moved into storage in between: the end is about to be announced
-              await fetch.changed();
-              continue;
-            }
-          }
-        }
-        const want = Math.min(diskLimit - position, READ_CHUNK);
-        const buffer = Buffer.allocUnsafe(want);
-        const { bytesRead } = await handle!.read(buffer, 0, want, position);
-        if (bytesRead === 0) {
-          if (settled !== undefined) throw new Error(`the stored file ends at ${position} bytes, before its recorded size`);
-          await fetch.changed();
-          continue;
-        }
-        position += bytesRead;
-        yield bytesRead === want ? buffer : buffer.subarray(0, bytesRead);
-      }
-    } finally {
-      await handle?.close();
-    }
-  }
-  return Readable.from(follow(), { objectMode: false });
 }
 
 function notModified(request: FastifyRequest, etag: string, mtime: Date): boolean {
