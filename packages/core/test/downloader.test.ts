@@ -320,7 +320,9 @@ describe('Downloader', () => {
         held = [];
       });`,
     );
-    const stuckStorage = new ArtifactStorage(path.join(base, 'stuck-storage'), new SmallFileWriter({ script: stuckThread, startAfter: 0 }));
+    const stuckWriter = new SmallFileWriter({ script: stuckThread, startAfter: 0 });
+    await stuckWriter.start();
+    const stuckStorage = new ArtifactStorage(path.join(base, 'stuck-storage'), stuckWriter);
     await stuckStorage.init();
     await stuckStorage.createScope('sync-stuck');
     closers.push(() => stuckStorage.dropScope('sync-stuck'));

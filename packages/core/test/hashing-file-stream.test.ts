@@ -173,9 +173,15 @@ describe('ArtifactStorage with the writer thread hashing', () => {
   });
 });
 
+/** A writer whose thread (if it has one) runs before the first request, so streams go to it. */
+async function running(writer: SmallFileWriter): Promise<SmallFileWriter> {
+  await writer.start();
+  return writer;
+}
+
 describe.each([
-  ['on the writer thread', () => new SmallFileWriter({ startAfter: 0 })],
-  ['without the writer thread', () => new SmallFileWriter({ script: null })],
+  ['on the writer thread', () => running(new SmallFileWriter({ startAfter: 0 }))],
+  ['without the writer thread', () => running(new SmallFileWriter({ script: null }))],
 ])('Downloader with bodies written and hashed %s', (_name, writer) => {
   test('a large body reports its bytes on disk as they land, starts over at a lower count after a reset, and is verified whole', async () => {
     const server = await FaultServer.start();
@@ -190,7 +196,7 @@ describe.each([
       res.write(body.subarray(0, body.length >> 1));
       void seen.then(() => res.socket?.resetAndDestroy());
     });
-    const storage = new ArtifactStorage(join(dir, 'storage'), writer());
+    const storage = new ArtifactStorage(join(dir, 'storage'), await writer());
     closers.push(() => storage.close());
     await storage.init();
     await storage.createScope('sync-d');
@@ -216,7 +222,7 @@ describe.each([
     closers.push(() => server.close());
     const body = randomBytes(2 * 1024 * 1024);
     server.route('/big.bin', (_req, res) => res.writeHead(200, { 'content-length': body.length }).end(body));
-    const storage = new ArtifactStorage(join(dir, 'storage'), writer());
+    const storage = new ArtifactStorage(join(dir, 'storage'), await writer());
     closers.push(() => storage.close());
     await storage.init();
     const scope = await storage.createScope('sync-m');

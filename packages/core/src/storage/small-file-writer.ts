@@ -134,12 +134,12 @@ export class SmallFileWriter {
 
   /**
    * Creates (or truncates) `file` for a body written chunk by chunk and hashed with sha256 and
-   * `algorithms` (see {@link HashingFileStream}): on the thread, or here with a write stream when it
-   * is one of the first few requests (an on_demand sync's one large index starts no thread). A
-   * stream asked for while the thread starts waits for it, within the stream's bound.
+   * `algorithms` (see {@link HashingFileStream}): on the thread once it runs, else here with a write
+   * stream: when it is one of the first few requests (an on_demand sync's one large index starts no
+   * thread), and while the thread starts, which would otherwise hold up the transfer.
    */
   stream(file: string, algorithms: readonly DigestAlgorithm[], events: HashingFileStreamEvents): HashingFileStream {
-    if (this.soonHere() || !this.threadUsable()) return new LocalHashingFileStream(file, algorithms, events);
+    if (this.soonHere() || !this.threadUsable() || this.ready.length === 0) return new LocalHashingFileStream(file, algorithms, events);
     return new ThreadHashingFileStream(this.channel, file, algorithms, events);
   }
 
@@ -227,7 +227,7 @@ export class SmallFileWriter {
     this.queue = [];
     // A thread takes tens of milliseconds to start; waiting for it would hold up the first files
     // (a no-change sync's only one), so what comes before it runs is written the ordinary way.
-    // A stream's jobs cannot be: its file and hashes live on the thread, so they wait for it.
+    // A stream's jobs cannot be (its file and hashes live on a thread): they wait for one.
     const workers = this.ready;
     if (workers.length === 0) {
       for (const job of jobs) {
