@@ -78,6 +78,13 @@ export async function startUpstream(root: string): Promise<{ url: string; pid: n
   return { ...message, child };
 }
 
+/** Starts the plain forwarding proxy (serve-proxy.ts) in front of `upstream`; its base url ends in `/`. */
+export async function startProxy(upstream: string): Promise<{ url: string; pid: number; child: ChildProcess }> {
+  const child = fork(path.join(__dirname, 'serve-proxy.js'), [upstream], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const [message] = (await once(child, 'message')) as [{ url: string; pid: number }];
+  return { ...message, child };
+}
+
 /** A TCP port that was free a moment ago on 127.0.0.1. */
 export async function freePort(): Promise<number> {
   const server = net.createServer();

@@ -14,7 +14,8 @@
  *   (a) requests/s for SMALL_FILES distinct stored files of SMALL_SIZE bytes, rotating, 64 connections
  *   (b) MiB/s for one stored BIG_MIB file at 8 connections
  *   (c) first fetch of a fresh ONDEMAND_MIB on_demand artifact through serve vs curl straight from
- *       the upstream (direct first, then through serve), ROUNDS rounds, median
+ *       the upstream (direct first, then through a plain Node forwarding proxy as the floor, then
+ *       through serve), ROUNDS rounds, median
  *   (d) peak RSS (VmHWM) of a fresh serve process while RSS_CLIENTS clients download RSS_FILE_MIB
  *       stored files, each reading at most RSS_CLIENT_MIBPS
  *
@@ -41,6 +42,7 @@ import {
   runCli,
   runWrk,
   startNginx,
+  startProxy,
   startServe,
   startUpstream,
   writeRandomFile,
@@ -305,25 +307,34 @@ async function main(): Promise<void> {
       // (c) a fresh serve process with its access log; each round's artifact is new random bytes
       const accessLog = path.join(workDir, 'access-c.log');
       serve = await startServe(home, accessLog);
-      const rounds: { direct: number; onDemand: number; firstByte: number; stored: number }[] = [];
+      const rounds: { direct: number; proxy: number; onDemand: number; firstByte: number; serveCpu: number; stored: number }[] = [];
       const repo = onDemand;
+      // the floor: what a plain Node process forwarding the bytes (no verifying, no storing) takes
+      const proxy = await startProxy(upstream.url);
       // the distribution and its publication are looked up once before the measured fetches
       const manifest = await curlDownload(`${serve.origin}/content/${repo.name}/PULP_MANIFEST`);
       if (manifest.status !== 200) throw new Error(`PULP_MANIFEST of ${repo.name}: status ${manifest.status}`);
       for (const file of repo.files) {
         const direct = await curlDownload(`${upstream.url}${repo.name}/${file.relativePath}`);
+        const viaProxy = await curlDownload(`${proxy.url}${repo.name}/${file.relativePath}`);
+        const cpuBefore = serve.pids().reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
         const through = await curlDownload(`${serve.origin}/content/${repo.name}/${file.relativePath}`);
-        if (direct.status !== 200 || through.status !== 200 || through.bytes !== file.size || direct.bytes !== file.size) {
-          throw new Error(`(c) ${file.relativePath}: direct ${direct.status}/${direct.bytes} B, through serve ${through.status}/${through.bytes} B, expected ${file.size} B`);
+        const serveCpu = serve.pids().reduce((sum, pid) => sum + processCpuSeconds(pid), 0) - cpuBefore;
+        if (direct.status !== 200 || through.status !== 200 || viaProxy.status !== 200 || through.bytes !== file.size || direct.bytes !== file.size || viaProxy.bytes !== file.size) {
+          throw new Error(`(c) ${file.relativePath}: direct ${direct.status}/${direct.bytes} B, plain proxy ${viaProxy.status}/${viaProxy.bytes} B, through serve ${through.status}/${through.bytes} B, expected ${file.size} B`);
         }
         // the second fetch is of stored bytes: they must be the right ones
         const startedStored = performance.now();
         const stored = await fetchDigest(`${serve.origin}/content/${repo.name}/${file.relativePath}`);
         const storedSeconds = (performance.now() - startedStored) / 1000;
         if (stored.sha256 !== file.sha256) throw new Error(`(c) ${file.relativePath}: stored copy has sha256 ${stored.sha256}, expected ${file.sha256}`);
-        rounds.push({ direct: direct.seconds, onDemand: through.seconds, firstByte: through.firstByteSeconds, stored: storedSeconds });
-        print(`(c) round ${rounds.length}: direct ${fixed(direct.seconds, 3)} s, through serve (on demand) ${fixed(through.seconds, 3)} s (first byte after ${fixed(through.firstByteSeconds * 1000, 0)} ms), ratio ${fixed(through.seconds / direct.seconds)}; then stored: ${fixed(storedSeconds, 3)} s (sha256 checked)`);
+        rounds.push({ direct: direct.seconds, proxy: viaProxy.seconds, onDemand: through.seconds, firstByte: through.firstByteSeconds, serveCpu, stored: storedSeconds });
+        print(
+          `(c) round ${rounds.length}: direct ${fixed(direct.seconds, 3)} s, plain Node proxy ${fixed(viaProxy.seconds, 3)} s (${fixed(viaProxy.seconds / direct.seconds)}×), through serve (on demand) ${fixed(through.seconds, 3)} s (first byte after ${fixed(through.firstByteSeconds * 1000, 0)} ms, serve CPU ${fixed(serveCpu)} s), ratio ${fixed(through.seconds / direct.seconds)}; then stored: ${fixed(storedSeconds, 3)} s (sha256 checked)`,
+        );
       }
+      proxy.child.kill();
+      print(`(c) plain Node proxy (undici to http, nothing verified or stored): median ${fixed(median(rounds.map((r) => r.proxy)), 3)} s, ${fixed(median(rounds.map((r) => r.proxy / r.direct)))}× direct; serve CPU a fetch, median ${fixed(median(rounds.map((r) => r.serveCpu)))} s`);
       const ratios = rounds.map((r) => r.onDemand / r.direct);
       const ratio = median(ratios);
       results.c = { rounds, medianRatio: ratio };
