@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -131,6 +131,22 @@ describe.each(variants)('SmallFileWriter streams %s', (_name, make) => {
     expect(bad).toEqual({ digests: { sha256: hash('sha256', body), sha1: hash('sha1', body) }, written: false });
     expect(existsSync(join(dir, 'bad'))).toBe(false);
   });
+});
+
+test('a writer thread that dies under a stream fails the stream, and destroying it still removes the file', async () => {
+  const script = join(dir, 'dying-writer-thread.js');
+  writeFileSync(script, "require('node:worker_threads').parentPort.on('message', () => process.exit(3));");
+  const w = new SmallFileWriter({ script, startAfter: 0 });
+  closers.push(() => w.close());
+  await w.start();
+  const errors: Error[] = [];
+  const stream = w.stream(join(dir, 'orphan'), [], { onError: (error) => errors.push(error) });
+  stream.write(randomBytes(300_000));
+  writeFileSync(join(dir, 'orphan'), 'what the thread had written');
+  await expect(stream.end()).rejects.toThrow();
+  expect(errors.length).toBe(1);
+  await stream.destroy();
+  expect(existsSync(join(dir, 'orphan'))).toBe(false);
 });
 
 describe('ArtifactStorage with the writer thread hashing', () => {

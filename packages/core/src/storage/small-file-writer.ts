@@ -230,8 +230,10 @@ export class SmallFileWriter {
     // A stream's jobs cannot be (its file and hashes live on a thread): they wait for one.
     const workers = this.ready;
     if (workers.length === 0) {
+      // held only while a thread starts: once the threads are gone (failed, closed) they fail here
+      const starting = this.workers.length > 0;
       for (const job of jobs) {
-        if ('stream' in job) this.queue.push(job);
+        if ('stream' in job && starting) this.queue.push(job);
         else this.runHere(job);
       }
       return;
@@ -301,7 +303,7 @@ export class SmallFileWriter {
     this.freeSlabs = [];
   }
 
-  /** A job queued before a thread ran: done with callback fs instead (stream jobs never come here). */
+  /** A job queued before a thread ran, or after the threads went: done with callback fs instead (a stream's, but its abort, fail). */
   private runHere(job: WriterJob): void {
     const waiter = this.pending.get(job.id);
     this.pending.delete(job.id);
@@ -333,6 +335,9 @@ async function runJobHere(job: WriterJob): Promise<WriterValue | undefined> {
       return writeHashedHere(job.file, new Uint8Array(job.body), job.expected);
     case 'rename':
       return fs.promises.rename(job.from, job.to).then(() => undefined);
+    case 'abort':
+      // the thread that had the file open is gone: what it wrote goes all the same
+      return fs.promises.rm(job.file, { force: true }).then(() => undefined);
     default:
       throw new Error(`a ${job.op} job needs the writer thread`);
   }
