@@ -75,7 +75,10 @@ function checkSameFilesSameKey(initial: UnitSet, changed: UnitSet): void {
     return map;
   };
   const after = bySignature(changed);
-  for (const [signature, before] of bySignature(initial)) {
+  // by path, so the unit named is the same whatever order the sync stored them in
+  const paths = (entry: { unit: RepoUnitView } | null) => entry?.unit.artifacts.map((a) => a.relativePath).join(', ') ?? '';
+  const initialOnes = [...bySignature(initial)].sort(([, a], [, b]) => (paths(a) < paths(b) ? -1 : paths(a) > paths(b) ? 1 : 0));
+  for (const [signature, before] of initialOnes) {
     const later = after.get(signature);
     if (!before || !later || before.id === later.id) continue;
     conformanceFailure(
