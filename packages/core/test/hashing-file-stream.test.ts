@@ -77,6 +77,28 @@ describe.each(variants)('SmallFileWriter streams %s', (_name, make) => {
     expect(errors).toEqual([]);
   });
 
+  test('a body that trickles in is reported on disk chunk by chunk, without waiting for more', async () => {
+    const w = await writer();
+    const chunks = Array.from({ length: 50 }, () => randomBytes(1000));
+    let reported = 0;
+    let waiting: { bytes: number; resolve: () => void } | undefined;
+    const stream = w.stream(join(dir, 'trickle'), [], {
+      onWritten: (bytes) => {
+        reported = bytes;
+        if (waiting !== undefined && bytes >= waiting.bytes) waiting.resolve();
+      },
+      onError: () => undefined,
+    });
+    let total = 0;
+    for (const chunk of chunks) {
+      stream.write(chunk);
+      total += chunk.length;
+      if (reported < total) await new Promise<void>((resolve) => (waiting = { bytes: total, resolve }));
+    }
+    expect((await stream.end()).sha256).toBe(hash('sha256', Buffer.concat(chunks)));
+    expect(readFileSync(join(dir, 'trickle')).equals(Buffer.concat(chunks))).toBe(true);
+  });
+
   test('bytes waiting for the disk are bounded: write asks its source to pause, and onDrain lets it go on', async () => {
     const w = await writer();
     const body = randomBytes(8 * 1024 * 1024);

@@ -73,7 +73,7 @@ export class ThreadHashingFileStream implements HashingFileStream {
       this.partialScheduled = true;
       setImmediate(() => {
         this.partialScheduled = false;
-        if (this.filled > 0 && !this.destroyed) this.sendSlab();
+        if (this.filled > 0 && !this.destroyed) this.sendPart();
       });
     }
     return this.waiting() < MAX_OUTSTANDING;
@@ -108,11 +108,23 @@ export class ThreadHashingFileStream implements HashingFileStream {
     return this.sent - this.written + this.filled;
   }
 
-  private sendSlab(): void {
+  /**
+   * Hands on what the slab holds so far: the slab itself when mostly full, else a copy, the slab
+   * kept to go on filling (a slab a turn for a slowly arriving body would use up the shared ones).
+   */
+  private sendPart(): void {
     const slab = this.slab!;
-    const length = this.filled;
-    this.slab = undefined;
+    if (this.filled * 4 >= slab.bytes.length) return this.sendSlab();
+    const body = slab.bytes.slice(0, this.filled);
     this.filled = 0;
+    this.sendSlab({ index: -1, bytes: body }, body.length);
+  }
+
+  private sendSlab(slab: Slab = this.slab!, length = this.filled): void {
+    if (slab === this.slab) {
+      this.slab = undefined;
+      this.filled = 0;
+    }
     this.sent += length;
     const stream = this.id;
     const job = (id: number): WriterJob =>
