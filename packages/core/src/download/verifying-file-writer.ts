@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import { ErrorCodes, TributaryError, type DigestAlgorithm, type Digests, type DownloadedFile } from '@tributary/plugin-api';
 import { LocalHashingFileStream, otherAlgorithms, type HashingFileStream, type HashingFileStreamEvents } from '../storage/hashing-file-stream.js';
-import { writeWhole } from '../storage/small-file-writer.js';
-import { digestsMatch, digestsOf, verifyDigests, verifySize } from '../storage/streaming-digests.js';
+import { writeHashedHere } from '../storage/small-file-writer.js';
+import { verifyDigests, verifySize } from '../storage/streaming-digests.js';
 
 /**
  * Files up to this size are kept in memory, hashed whole and written with one write (by the
@@ -44,10 +44,8 @@ export interface BodyFiles {
 
 const atTempPath: BodyFiles = {
   async writeMatching(temp, body, expected) {
-    const digests = digestsOf(body, expected);
-    if (!digestsMatch(expected, digests)) return { digests };
-    await writeWhole(temp, body);
-    return { file: temp, digests };
+    const { digests, written } = await writeHashedHere(temp, body, expected);
+    return written ? { file: temp, digests } : { digests };
   },
   stream: (temp, algorithms, events) => new LocalHashingFileStream(temp, algorithms, events),
 };

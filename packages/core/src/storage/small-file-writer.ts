@@ -343,7 +343,8 @@ async function runJobHere(job: WriterJob): Promise<WriterValue | undefined> {
   }
 }
 
-function writeHashedHere(file: string, body: Uint8Array, expected: Digests): Promise<HashedWrite> {
+/** Hashes `body` here and writes it whole to `file` only if every expected digest matches. */
+export function writeHashedHere(file: string, body: Uint8Array, expected: Digests): Promise<HashedWrite> {
   const digests = digestsOf(body, expected);
   if (!digestsMatch(expected, digests)) return Promise.resolve({ digests, written: false });
   return writeWhole(file, body).then(() => ({ digests, written: true }));

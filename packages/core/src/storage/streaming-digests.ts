@@ -8,8 +8,6 @@ import {
   type Digests,
 } from '@tributary/plugin-api';
 
-export { digestsMatch, digestsOf } from './body-digests.js';
-
 const HEX = /^[0-9a-f]+$/;
 
 /**
