@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cp, readFile, rm } from 'node:fs/promises';
+import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { isTributaryError, type SyncReport } from '@tributary/plugin-api';
@@ -152,6 +152,21 @@ describe('formats seen in the wild', () => {
     expect(outcome.report.added).toMatchObject({ 'rpm.package': 5, 'rpm.advisory': 2, 'rpm.repo_metadata': 5 });
     const packages = await h.units(`fmt-${compression}`, 'rpm.package');
     expect(new Set(packages.map((p) => p.key['checksumType']))).toEqual(new Set([checksum === 'sha' ? 'sha1' : checksum]));
+  });
+
+  test('repomd.xml without open-size: the metadata is parsed on a thread of its own, to the same units', async () => {
+    // a small repository's metadata is parsed on the sync's thread; one whose size is not declared on the parsing thread
+    const repo = await buildRpmRepo(path.join(h.upstream, 'no-open-size', 'repo'), { updateinfo: true });
+    const repomd = path.join(repo.dir, 'repodata', 'repomd.xml');
+    await writeFile(repomd, (await readFile(repomd, 'utf8')).replace(/\s*<open-size>\d+<\/open-size>/g, ''));
+    const outcome = await h.sync('no-open-size', h.urlOf(repo.dir));
+    expect(outcome.report.added).toMatchObject({ 'rpm.package': 5, 'rpm.advisory': 2, 'rpm.repo_metadata': 5 });
+    const packages = await h.units('no-open-size', 'rpm.package');
+    const truth = await queryRpms(repo.rpmFiles);
+    expect(packages.map((p) => nevraOfKey(p.key)).sort()).toEqual(truth.map((t) => nevraOfKey({ ...t })).sort());
+    expect(packages.find((p) => p.key['name'] === 'tb-tools')!.metadata).toMatchObject({ sourcerpm: 'tb-tools-2.0-3.fc40.src.rpm', requires: expect.arrayContaining([['tb-greeting']]) });
+    const advisories = await h.units('no-open-size', 'rpm.advisory');
+    expect(advisories.map((a) => (a.metadata['packageUnitIds'] as unknown[]).length)).toEqual([1, 2]);
   });
 
   test('xml:base: packages are fetched from the base the metadata names', async () => {

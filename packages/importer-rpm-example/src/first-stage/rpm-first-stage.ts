@@ -34,6 +34,13 @@ const REPOMD_MAX_BYTES = 16 * 1024 * 1024;
 const DUPLICATES_LOGGED = 20;
 
 /**
+ * Metadata that decompresses to at most this many bytes in all (about 800 packages) is parsed on
+ * the stage's own thread: a parsing thread's start costs more CPU (Node boots each worker and
+ * loads the parser there, 0.1 s or more) than the parse, which is cold on either thread.
+ */
+const PARSE_HERE_BYTES = 1024 * 1024;
+
+/**
  * The `rpm` importer's first stage: repomd.xml → `rpm.package` units from primary, `rpm.advisory`
  * units from updateinfo (linked to the packages of the same sync through their futures), and one
  * `rpm.repo_metadata` unit per metadata file, so an exported version is a tree dnf installs from.
@@ -56,6 +63,8 @@ export class RpmFirstStage extends Stage {
   private readonly config: RpmImporterConfig;
   private readonly baseUrl: string;
   private readonly nameArchFilter: NameArchFilter | undefined;
+  /** Whether this sync's metadata is small enough to parse here (see PARSE_HERE_BYTES). */
+  private parseHere = false;
 
   constructor(private readonly ctx: FirstStageContext<RpmImporterConfig>) {
     super('RpmFirstStage');
@@ -84,8 +93,11 @@ export class RpmFirstStage extends Stage {
     for (const type of duplicatedTypes(records)) log.warn(`repomd.xml lists several '${type}' records; the first one is parsed, all are kept`);
     const updateinfo = records.find((r) => r.type === 'updateinfo');
 
+    const parsed = [primary, records.find((r) => r.type === 'filelists'), records.find((r) => r.type === 'other'), updateinfo].filter((r): r is RepomdRecord => r !== undefined);
+    // a record without open-size may be any size: the thread, as for a large one
+    this.parseHere = parsed.every((r) => r.openSize !== undefined) && parsed.reduce((sum, r) => sum + r.openSize!, 0) <= PARSE_HERE_BYTES;
     // primary's parsing thread loads while primary downloads
-    const primaryThread = startMetadataThread();
+    const primaryThread = this.parseHere ? undefined : startMetadataThread();
     const retaining = this.config.retainPackageVersions > 0;
     // with retention primary is read twice: the second reading's thread loads during the first
     let entriesThread = primaryThread;
@@ -94,7 +106,6 @@ export class RpmFirstStage extends Stage {
       // filelists and other are read with primary: what they say of each package is kept
       const filelists = records.find((r) => r.type === 'filelists');
       const other = records.find((r) => r.type === 'other');
-      const parsed = [primary, filelists, other, updateinfo].filter((r): r is RepomdRecord => r !== undefined);
       await Promise.all(parsed.map(async (record) => fetched.set(record, await this.fetchRecord(record))));
       const details: PackageDetailsFiles = {
         ...(filelists ? { filelists: this.metadataFile(filelists, fetched) } : {}),
@@ -106,7 +117,7 @@ export class RpmFirstStage extends Stage {
       const primaryFile = this.metadataFile(primary, fetched);
       let retained: RetainedVersions | undefined;
       if (retaining) {
-        entriesThread = startMetadataThread();
+        entriesThread = this.parseHere ? undefined : startMetadataThread();
         retained = await this.retainedVersions(primaryFile, primaryThread);
       }
       const selection = new PackageSelection(this.nameArchFilter, retained);
@@ -152,14 +163,14 @@ export class RpmFirstStage extends Stage {
 
   /** How every metadata file is read: bounded by config, stopped with the stage, what is wrong but harmless logged. */
   private get readOptions() {
-    return { maxBytes: this.config.maxMetadataBytes, signal: this.signal, onWarning: (message: string) => this.ctx.log.warn(message) };
+    return { maxBytes: this.config.maxMetadataBytes, signal: this.signal, onWarning: (message: string) => this.ctx.log.warn(message), here: this.parseHere };
   }
 
   /** The first reading of primary, for retainPackageVersions (see readNewestVersions). */
   private async retainedVersions(file: MetadataFile, thread: StartedMetadataThread | undefined): Promise<RetainedVersions> {
     const count = this.config.retainPackageVersions;
     // no onWarning: what primary has wrong but harmless, the second reading logs
-    const reading = await readNewestVersions(file, count, this.nameArchFilter, { maxBytes: this.config.maxMetadataBytes, signal: this.signal, ...(thread ? { thread } : {}) });
+    const reading = await readNewestVersions(file, count, this.nameArchFilter, { maxBytes: this.config.maxMetadataBytes, signal: this.signal, here: this.parseHere, ...(thread ? { thread } : {}) });
     const { retained } = reading;
     this.ctx.log.info(
       `retainPackageVersions ${count}: primary read for versions first (${reading.packages} packages, ${reading.keys} name.arch, ${retained.trimmedKeys} with older versions left out) in ${Math.round(reading.milliseconds)} ms`,
@@ -215,7 +226,7 @@ export class RpmFirstStage extends Stage {
         yield content;
       }
     }
-    // parsed on a thread of its own, while this one runs the pipeline on the batches before
+    // parsed on a thread of its own (unless small), while this one runs the pipeline on the batches before
     for await (const packages of readPackageEntriesInThread(file, { ...this.readOptions, details, ...(thread ? { thread } : {}) })) {
       await this.putAll(contentsOf(packages));
     }
@@ -238,7 +249,7 @@ export class RpmFirstStage extends Stage {
     let emitted = 0;
     let linked = 0;
     let unlisted = 0;
-    // read on a thread of its own, while this one runs the pipeline on the last packages and the advisories before
+    // read on a thread of its own (unless small), while this one runs the pipeline on the last packages and the advisories before
     for await (const advisories of readAdvisoriesInThread(file, this.readOptions)) {
       for (const advisory of advisories) {
         if (seen.has(advisory.id)) {

@@ -27,6 +27,8 @@ export interface MetadataThreadOptions extends ReadMetadataOptions {
   readonly thread?: StartedMetadataThread;
   /** `primary-entries`: filelists and other, read on the same thread along with primary. */
   readonly details?: PackageDetailsFiles;
+  /** Parse on the calling thread, starting no thread (a small file: see rpm-first-stage.ts). */
+  readonly here?: boolean;
 }
 
 /**
@@ -125,9 +127,9 @@ export async function* readInThread<T>(
 ): AsyncGenerator<T[]> {
   const { signal } = options;
   signal?.throwIfAborted();
-  const started = options.thread?.take();
-  if (script === undefined && started === undefined) {
-    // bundled into one file, say: parse here, slower but the same
+  const started = options.here ? undefined : options.thread?.take();
+  if ((script === undefined || options.here) && started === undefined) {
+    // a small file, or bundled into one file: parse here, the same items
     yield* readMetadataItems(kind, file, options) as AsyncGenerator<T[]>;
     return;
   }
