@@ -220,7 +220,7 @@ export function createContentApp(host: Host, options: ContentAppOptions = {}): C
     if (sha256 !== undefined) {
       request.tributaryServed = 'stored';
       try {
-        return await sendStoredFile(request, reply, { file: host.storage.pathFor(sha256), sha256, relativePath: entry.path }, files);
+        return await sendStoredFile(request, reply, { file: host.storage.pathFor(sha256), sha256, relativePath: entry.path }, files, cutShort(entry));
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || entry.urls.length === 0) throw error;
         files.forget(sha256);
@@ -245,7 +245,7 @@ export function createContentApp(host: Host, options: ContentAppOptions = {}): C
       } catch (error) {
         return upstreamFailed(reply, entry, error);
       }
-      return sendStoredFile(request, reply, { file: host.storage.pathFor(record.sha256), sha256: record.sha256, relativePath: entry.path }, files);
+      return sendStoredFile(request, reply, { file: host.storage.pathFor(record.sha256), sha256: record.sha256, relativePath: entry.path }, files, cutShort(entry));
     }
     // an upstream that fails before its first byte gets a 502, not a response begun and cut
     while (fetch.settled === undefined && fetch.received === 0) await fetch.changed();
@@ -264,6 +264,11 @@ export function createContentApp(host: Host, options: ContentAppOptions = {}): C
       response.destroy();
     }
     return reply;
+  }
+
+  /** Logs a stored body that could not be read to its end (the client's response was cut). */
+  function cutShort(entry: PublicationEntry): (error: Error) => void {
+    return (error) => log.event('error', { path: entry.path, error: errorFields(error) }, 'reading the stored file failed; the client response was cut');
   }
 
   function upstreamFailed(reply: FastifyReply, entry: PublicationEntry, error: unknown): FastifyReply {
