@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-import { limitHeapHeadroom } from '../host/heap-headroom.js';
+import { limitHeapHeadroom, SERVE_HEAP_GROWING_PERCENT, SYNC_HEAP_GROWING_PERCENT } from '../host/heap-headroom.js';
 import { runCli } from './run-cli.js';
 import { DEFAULT_PROGRESS_SECONDS } from './sync-progress.js';
 import { skipWasmTierUp } from './wasm-tier-up.js';
 
-limitHeapHeadroom();
-// `serve` runs for long enough to gain from optimised code (a repository named serve keeps it too)
-if (!process.argv.slice(2).includes('serve')) skipWasmTierUp();
+// `serve` (and any command naming a repository `serve`) runs for long: it keeps optimised wasm, and
+// a heap headroom of its own (see SERVE_HEAP_GROWING_PERCENT)
+const serving = process.argv.slice(2).includes('serve');
+limitHeapHeadroom(serving ? SERVE_HEAP_GROWING_PERCENT : SYNC_HEAP_GROWING_PERCENT);
+if (!serving) skipWasmTierUp();
 
 const controller = new AbortController();
 process.once('SIGINT', () => controller.abort(new Error('interrupted')));
