@@ -39,8 +39,10 @@ export interface ServeProcess {
  * Starts `tributary --home HOME serve --listen 127.0.0.1:0` and waits for its `serving …` line.
  * The access log (stdout) goes to `accessLog`, or /dev/null. `BENCH_SERVE_NODE_ARGS` (e.g.
  * `--cpu-prof --cpu-prof-dir=/tmp/prof`) is passed to node, for profiling the serve process.
+ * `BENCH_SERVE_WORKERS` is its `--workers` (default 1, as `serve` itself: with `auto` on this
+ * 2-core VM (a) gained nothing beside wrk, and (d) counts three processes).
  */
-export async function startServe(home: string, accessLog?: string, workers = process.env.BENCH_SERVE_WORKERS ?? 'auto'): Promise<ServeProcess> {
+export async function startServe(home: string, accessLog?: string, workers = process.env.BENCH_SERVE_WORKERS ?? '1'): Promise<ServeProcess> {
   const nodeArgs = (process.env.BENCH_SERVE_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0);
   const out = accessLog ? openSync(accessLog, 'a') : 'ignore';
   const child = spawn(process.execPath, [...nodeArgs, CLI, '--home', home, 'serve', '--listen', '127.0.0.1:0', '--workers', workers], { stdio: ['ignore', out, 'pipe'] });
