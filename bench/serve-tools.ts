@@ -40,7 +40,7 @@ export interface ServeProcess {
  * The access log (stdout) goes to `accessLog`, or /dev/null. `BENCH_SERVE_NODE_ARGS` (e.g.
  * `--cpu-prof --cpu-prof-dir=/tmp/prof`) is passed to node, for profiling the serve process.
  * `BENCH_SERVE_WORKERS` is its `--workers` (default 1, as `serve` itself: with `auto` on this
- * 2-core VM (a) gained nothing beside wrk, and (d) counts three processes).
+ * 2-core VM (a) gains little beside wrk, and (d) counts three processes).
  */
 export async function startServe(home: string, accessLog?: string, workers = process.env.BENCH_SERVE_WORKERS ?? '1'): Promise<ServeProcess> {
   const nodeArgs = (process.env.BENCH_SERVE_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0);
