@@ -93,7 +93,10 @@ export class RpmFirstStage extends Stage {
     for (const type of duplicatedTypes(records)) log.warn(`repomd.xml lists several '${type}' records; the first one is parsed, all are kept`);
     const updateinfo = records.find((r) => r.type === 'updateinfo');
 
-    const parsed = [primary, records.find((r) => r.type === 'filelists'), records.find((r) => r.type === 'other'), updateinfo].filter((r): r is RepomdRecord => r !== undefined);
+    // filelists and other are read with primary: what they say of each package is kept
+    const filelists = records.find((r) => r.type === 'filelists');
+    const other = records.find((r) => r.type === 'other');
+    const parsed = [primary, filelists, other, updateinfo].filter((r): r is RepomdRecord => r !== undefined);
     // a record without open-size may be any size: the thread, as for a large one
     this.parseHere = parsed.every((r) => r.openSize !== undefined) && parsed.reduce((sum, r) => sum + r.openSize!, 0) <= PARSE_HERE_BYTES;
     // primary's parsing thread loads while primary downloads
@@ -103,9 +106,6 @@ export class RpmFirstStage extends Stage {
     let entriesThread = primaryThread;
     try {
       const fetched = new Map<RepomdRecord, DownloadedFile>();
-      // filelists and other are read with primary: what they say of each package is kept
-      const filelists = records.find((r) => r.type === 'filelists');
-      const other = records.find((r) => r.type === 'other');
       await Promise.all(parsed.map(async (record) => fetched.set(record, await this.fetchRecord(record))));
       const details: PackageDetailsFiles = {
         ...(filelists ? { filelists: this.metadataFile(filelists, fetched) } : {}),

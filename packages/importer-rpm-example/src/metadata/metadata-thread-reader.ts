@@ -128,7 +128,7 @@ export async function* readInThread<T>(
   const { signal } = options;
   signal?.throwIfAborted();
   const started = options.here ? undefined : options.thread?.take();
-  if ((script === undefined || options.here) && started === undefined) {
+  if (options.here || (script === undefined && started === undefined)) {
     // a small file, or bundled into one file: parse here, the same items
     yield* readMetadataItems(kind, file, options) as AsyncGenerator<T[]>;
     return;
