@@ -4,23 +4,21 @@
  * before its Content-Length), nothing is stored, and once upstream is right again the next
  * request gets the right bytes and stores them.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Host } from '@tributary/core';
 import {
   curl,
-  openHost,
   patternBytes,
   request,
+  serveFileRepo,
   sha256Hex,
-  startApp,
-  startUpstream,
   syncFileRepo,
   waitFor,
   withManifest,
   type Files,
   type RunningApp,
+  type ServedFileRepo,
   type Upstream,
 } from './fixtures/serve/serve-harness';
 
@@ -56,6 +54,7 @@ function corrupted(kind: string, good: Buffer): Buffer {
 }
 
 describe('content app: a corrupted on-demand artifact is never served whole nor stored', () => {
+  let repo: ServedFileRepo;
   let home: string;
   let upstream: Upstream;
   let host: Host;
@@ -63,20 +62,10 @@ describe('content app: a corrupted on-demand artifact is never served whole nor 
   let base: string;
 
   beforeAll(async () => {
-    home = mkdtempSync(path.join(os.tmpdir(), 'serve-corrupt-'));
-    upstream = await startUpstream(withManifest(FILES));
-    host = await openHost(home);
-    await syncFileRepo(host, 'repo', upstream.urlFor('PULP_MANIFEST'), { policy: 'on_demand' });
-    await host.distributions.create('dist', { repository: 'repo', basePath: 'repo' });
-    served = await startApp(host);
-    base = `${served.origin}/content/repo/`;
+    repo = await serveFileRepo(FILES, { policy: 'on_demand', homePrefix: 'serve-corrupt-' });
+    ({ home, upstream, host, served, base } = repo);
   });
-  afterAll(async () => {
-    await served?.close();
-    await host?.close();
-    await upstream?.close();
-    rmSync(home, { recursive: true, force: true });
-  });
+  afterAll(() => repo?.close());
 
   async function expectNotStored(sha: string): Promise<void> {
     expect(await host.store.findArtifacts('sha256', [sha])).toEqual([]);

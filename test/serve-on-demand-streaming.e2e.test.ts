@@ -4,12 +4,10 @@
  * what the content app holds in memory gets the rest from the file being written, or from storage
  * once the artifact is stored.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
 import type { Host } from '@tributary/core';
-import { openHost, patternBytes, request, sha256Hex, startApp, startUpstream, syncFileRepo, waitFor, withManifest, type Files, type RunningApp, type Upstream } from './fixtures/serve/serve-harness';
+import { patternBytes, request, serveFileRepo, sha256Hex, waitFor, type Files, type RunningApp, type ServedFileRepo, type Upstream } from './fixtures/serve/serve-harness';
 
 const MiB = 1024 * 1024;
 
@@ -51,7 +49,7 @@ function pausedClient(url: string): { received: () => number; resume: () => void
 }
 
 describe('content app: an on-demand body streamed while it downloads', () => {
-  let home: string;
+  let repo: ServedFileRepo;
   let upstream: Upstream;
   let host: Host;
   let served: RunningApp;
@@ -63,21 +61,11 @@ describe('content app: an on-demand body streamed while it downloads', () => {
   };
 
   beforeAll(async () => {
-    home = mkdtempSync(path.join(os.tmpdir(), 'serve-streaming-'));
-    upstream = await startUpstream(withManifest(files));
-    host = await openHost(home);
-    await syncFileRepo(host, 'repo', upstream.urlFor('PULP_MANIFEST'), { policy: 'on_demand' });
-    await host.distributions.create('dist', { repository: 'repo', basePath: 'repo' });
-    served = await startApp(host);
-    base = `${served.origin}/content/repo/`;
+    repo = await serveFileRepo(files, { policy: 'on_demand', homePrefix: 'serve-streaming-' });
+    ({ upstream, host, served, base } = repo);
     expect((await request(`${base}PULP_MANIFEST`)).status).toBe(200);
   });
-  afterAll(async () => {
-    await served?.close();
-    await host?.close();
-    await upstream?.close();
-    rmSync(home, { recursive: true, force: true });
-  });
+  afterAll(() => repo?.close());
 
   it('a client gets every byte upstream has sent so far, while upstream holds the rest', async () => {
     const body = files['gated.bin']!;

@@ -3,24 +3,21 @@
  * one upstream request and all get the whole, right body; a Range request for a missing artifact
  * stores the whole artifact, so the next request needs no upstream.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
 import type { Host } from '@tributary/core';
 import {
   compareBody,
   digestOf,
-  openHost,
   patternBytes,
   request,
+  serveFileRepo,
   sha256Hex,
-  startApp,
-  startUpstream,
   syncFileRepo,
   waitFor,
   withManifest,
   type RunningApp,
+  type ServedFileRepo,
   type Upstream,
 } from './fixtures/serve/serve-harness';
 
@@ -29,7 +26,7 @@ const CLIENTS = 50;
 const MiB = 1024 * 1024;
 
 describe('content app: single flight of on-demand fetches', () => {
-  let home: string;
+  let repo: ServedFileRepo;
   let upstream: Upstream;
   let host: Host;
   let served: RunningApp;
@@ -40,28 +37,25 @@ describe('content app: single flight of on-demand fetches', () => {
   let arrived = 0;
 
   beforeAll(async () => {
-    home = mkdtempSync(path.join(os.tmpdir(), 'serve-flight-'));
     big = patternBytes(BIG, 21);
     medium = patternBytes(4 * MiB + 11, 22);
-    upstream = await startUpstream(withManifest({ 'big.bin': big, 'medium.bin': medium }));
-    host = await openHost(home);
-    await syncFileRepo(host, 'repo', upstream.urlFor('PULP_MANIFEST'), { policy: 'on_demand' });
-    await host.distributions.create('dist', { repository: 'repo', basePath: 'repo' });
-    served = await startApp(host, {}, (app) => {
-      app.server.addHook('onRequest', async () => {
-        arrived++;
-      });
-    });
-    base = `${served.origin}/content/repo/`;
+    repo = await serveFileRepo(
+      { 'big.bin': big, 'medium.bin': medium },
+      {
+        policy: 'on_demand',
+        homePrefix: 'serve-flight-',
+        beforeListen: (app) => {
+          app.server.addHook('onRequest', async () => {
+            arrived++;
+          });
+        },
+      },
+    );
+    ({ upstream, host, served, base } = repo);
     // the publication is built before the race starts (not needed for correctness, keeps the counts simple)
     expect((await request(`${base}PULP_MANIFEST`)).status).toBe(200);
   });
-  afterAll(async () => {
-    await served?.close();
-    await host?.close();
-    await upstream?.close();
-    rmSync(home, { recursive: true, force: true });
-  });
+  afterAll(() => repo?.close());
 
   it(`${CLIENTS} concurrent GETs of one missing 64 MiB artifact: one upstream request, ${CLIENTS} whole and right bodies`, async () => {
     const sha = sha256Hex(big);

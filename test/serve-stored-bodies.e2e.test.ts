@@ -5,12 +5,10 @@
  * that leaves mid-body gives its file descriptor back, and a stored file shorter than its catalog
  * record cuts the response instead of ending it as if complete.
  */
-import { mkdtempSync, readdirSync, readlinkSync, rmSync, truncateSync } from 'node:fs';
+import { readdirSync, readlinkSync, truncateSync } from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
 import type { Host } from '@tributary/core';
-import { openHost, patternBytes, request, sha256Hex, startApp, startUpstream, syncFileRepo, waitFor, withManifest, type Files, type RunningApp, type Upstream } from './fixtures/serve/serve-harness';
+import { patternBytes, request, serveFileRepo, sha256Hex, waitFor, type Files, type RunningApp, type ServedFileRepo } from './fixtures/serve/serve-harness';
 
 const FILES: Files = {
   'one.bin': patternBytes(5 * 1024 * 1024 + 3, 11),
@@ -56,28 +54,17 @@ function openDescriptorsOn(file: string): number {
 }
 
 describe('content app: large stored bodies', () => {
-  let home: string;
-  let upstream: Upstream;
+  let repo: ServedFileRepo;
   let host: Host;
   let served: RunningApp;
   let base: string;
   const storedFile = (name: string) => host.storage.pathFor(sha256Hex(FILES[name]!));
 
   beforeAll(async () => {
-    home = mkdtempSync(path.join(os.tmpdir(), 'serve-bodies-'));
-    upstream = await startUpstream(withManifest(FILES));
-    host = await openHost(home);
-    await syncFileRepo(host, 'big', upstream.urlFor('PULP_MANIFEST'), { policy: 'immediate' });
-    await host.distributions.create('big-dist', { repository: 'big', basePath: 'big' });
-    served = await startApp(host);
-    base = `${served.origin}/content/big/`;
+    repo = await serveFileRepo(FILES, { policy: 'immediate', homePrefix: 'serve-bodies-' });
+    ({ host, served, base } = repo);
   });
-  afterAll(async () => {
-    await served?.close();
-    await host?.close();
-    await upstream?.close();
-    rmSync(home, { recursive: true, force: true });
-  });
+  afterAll(() => repo?.close());
 
   it('twelve bodies at once, read at different paces and in ranges, are each byte-exact', async () => {
     const names = ['one.bin', 'two.bin', 'three.bin'];
