@@ -14,8 +14,7 @@ export const SYNC_HEAP_GROWING_PERCENT = 100;
 /**
  * The same for `tributary serve`. Its live heap is small and steady, while every on-demand fetch
  * passes its body through socket buffers that live outside the heap but count towards the next
- * full collection: at 100 they set one off every few dozen megabytes, and an on-demand fetch cost
- * about 40% more CPU than at 400 (V8's own choice was no better than 100).
+ * full collection: at 100 they set one off every few dozen megabytes (docs/performance.md).
  */
 export const SERVE_HEAP_GROWING_PERCENT = 400;
 

@@ -212,9 +212,9 @@ export async function sendStoredFile(
 /**
  * Sends `length` bytes of the open file `fd` from `start` on `response`, ends the response and
  * closes `fd`. Two buffers carry the whole body, one read into while the other is on the socket,
- * and go to the next body after: a buffer for every read, as a file stream makes, is memory
- * outside V8's heap that, at a gigabyte a second, sets off a full collection every few dozen
- * megabytes (half a large file's rate). A response that closes early stops it quietly.
+ * and go to the next body after: a new buffer for every read, as a file stream makes, is memory
+ * outside V8's heap that sets off full collections as fast as bytes go out. A response that
+ * closes early stops it quietly.
  */
 export async function sendFileRange(fd: number, start: number, length: number, response: ServerResponse): Promise<void> {
   const { chunk, held } = chunkForNextStream();

@@ -35,8 +35,8 @@ const DUPLICATES_LOGGED = 20;
 
 /**
  * Metadata that decompresses to at most this many bytes in all (about 800 packages) is parsed on
- * the stage's own thread: a parsing thread's start costs more CPU (Node boots each worker and
- * loads the parser there, 0.1 s or more) than the parse, which is cold on either thread.
+ * the stage's own thread: starting a parsing thread (Node boots each worker and loads the parser
+ * there) costs more CPU than the parse, which is cold on either thread.
  */
 const PARSE_HERE_BYTES = 1024 * 1024;
 
