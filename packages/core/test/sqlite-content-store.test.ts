@@ -6,6 +6,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { ErrorCodes, isTributaryError } from '@tributary/plugin-api';
 import { SqliteContentStore } from '../src/store/sqlite/sqlite-content-store.js';
 import { migrateSchema } from '../src/store/sqlite/catalog/sqlite-schema.js';
+import { versionWithLostGroup } from './support/lost-group.js';
 
 /** What only the embedded store does; the shared behaviours live in test/store-conformance. */
 
@@ -229,29 +230,18 @@ describe('group commit of bulk writes', () => {
   test('when SQLite rolls the whole group back, the version it wrote into cannot be committed', async () => {
     const file = join(dir, 'catalog.db');
     const store = await open(file);
-    const repo = await store.createRepository({ name: 'r' });
-    const raw = new BetterSqlite3(file);
-    raw.exec(`CREATE TRIGGER fail_group BEFORE INSERT ON repository_content
-              WHEN NEW.unit = (SELECT id FROM units WHERE unit_id = 'poison')
-              BEGIN SELECT RAISE(ROLLBACK, 'injected failure'); END`);
-    raw.close();
-    await store.upsertUnits([unit('a'), unit('poison')]);
-    await store.acquireLease(repo.id, 'host', 60_000); // a plain write: the units are committed
-    const v1 = await store.beginVersion(repo.id);
-    await store.associate(repo.id, v1, [{ unitId: 'a', typeId: 'file' }], 'sync');
-    expect((await failure(store.associate(repo.id, v1, [{ unitId: 'poison', typeId: 'file' }], 'sync'))).message).toMatch(
-      /injected failure/,
-    );
-    const refused = await failure(store.commitVersion(repo.id, v1));
+    const { repoId, version: v1, failure: lost } = await versionWithLostGroup(store, file);
+    expect((lost as Error).message).toMatch(/injected failure/);
+    const refused = await failure(store.commitVersion(repoId, v1));
     expect(refused.code).toBe(ErrorCodes.STORE);
     expect(refused.message).toMatch(/were lost.*sync again/);
     expect((await store.getRepository('r'))!.latestVersion).toBe(0);
 
-    await store.rollbackVersion(repo.id, v1);
-    const again = await store.beginVersion(repo.id);
-    await store.associate(repo.id, again, [{ unitId: 'a', typeId: 'file' }], 'sync');
-    await store.commitVersion(repo.id, again);
-    expect(await store.countRepoUnits(repo.id, again)).toEqual({ file: 1 });
+    await store.rollbackVersion(repoId, v1);
+    const again = await store.beginVersion(repoId);
+    await store.associate(repoId, again, [{ unitId: 'a', typeId: 'file' }], 'sync');
+    await store.commitVersion(repoId, again);
+    expect(await store.countRepoUnits(repoId, again)).toEqual({ file: 1 });
   });
 });
 

@@ -15,6 +15,13 @@ export type StoreSpec =
       /** Run the catalog on the calling thread instead of its own (default false). */
       inProcess?: boolean;
       /**
+       * Start the catalog on the calling thread and move it to its own once its calls have taken
+       * this many ms there (default: on its own thread from the start; see SqliteWorkerStore).
+       */
+      threadAfterMs?: number;
+      /** With `threadAfterMs`: called once the catalog has moved to its thread. */
+      onThread?: () => void;
+      /**
        * SQLite page cache in MiB (default 16): how much of the catalog file the store keeps in its
        * own memory (the OS caches the rest). More did not make a forced re-sync of a 200,000-unit
        * repository cheaper; a catalog of millions of units may differ.
@@ -39,11 +46,23 @@ export async function openStore(spec: StoreSpec): Promise<ContentStore> {
     if ('sqlite' in spec && typeof spec.sqlite === 'string') {
       checkIntegerInRange(spec.cacheMiB, 'cacheMiB', 1, 1 << 20);
       checkIntegerInRange(spec.busyTimeoutMs, 'busyTimeoutMs', 0, 24 * 3600 * 1000);
+      if (spec.threadAfterMs !== undefined && !(spec.threadAfterMs >= 0)) {
+        throw new TributaryError(ErrorCodes.INVALID_ARGUMENT, `the SQLite store's threadAfterMs must be a number of milliseconds, not ${String(spec.threadAfterMs)}`, {
+          details: { threadAfterMs: spec.threadAfterMs },
+        });
+      }
       const options = {
         ...(spec.cacheMiB !== undefined ? { cacheMiB: spec.cacheMiB } : {}),
         ...(spec.busyTimeoutMs !== undefined ? { busyTimeoutMs: spec.busyTimeoutMs } : {}),
       };
-      store = spec.inProcess === true ? new (sqliteStore().SqliteContentStore)(spec.sqlite, options) : new (sqliteWorkerStore().SqliteWorkerStore)(spec.sqlite, options);
+      store =
+        spec.inProcess === true
+          ? new (sqliteStore().SqliteContentStore)(spec.sqlite, options)
+          : new (sqliteWorkerStore().SqliteWorkerStore)(spec.sqlite, {
+              ...options,
+              ...(spec.threadAfterMs !== undefined ? { threadAfterMs: spec.threadAfterMs } : {}),
+              ...(spec.onThread !== undefined ? { onThread: spec.onThread } : {}),
+            });
     }
     else if ('mongodb' in spec && typeof spec.mongodb === 'string') store = new (mongodbStore().MongoContentStore)(spec.mongodb, spec.database ? { database: spec.database } : {});
     else store = spec as ContentStore;

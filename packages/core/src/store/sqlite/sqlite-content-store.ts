@@ -97,6 +97,16 @@ export interface SqliteContentStoreOptions {
 export { SQLITE_PIPELINE_BATCH };
 
 /**
+ * What one store object leaves open when another takes its file over ({@link SqliteContentStore.handOver}):
+ * the versions (`repoId\0version`) and publications it began and did not finish, each with whether
+ * writes made for it were lost in a failed group.
+ */
+export interface OpenWork {
+  readonly versions: readonly (readonly [key: string, lost: boolean])[];
+  readonly publications: readonly (readonly [id: string, lost: boolean])[];
+}
+
+/**
  * Default SQLite page cache per connection, in MiB; it bounds the store's share of a sync's memory
  * however large the catalog grows. Since content rows refer to units by integer (schema 3), the
  * indexes a sync probes are small: on a 200,000-unit file repository 16 MiB costs the catalog
@@ -233,6 +243,30 @@ export class SqliteContentStore implements ContentStore {
       await checkpointerClosed;
       this.db.close();
     }
+  }
+
+  /**
+   * Gives this file over to another store object (a {@link SqliteWorkerStore} moving to its thread):
+   * commits the pending bulk writes and says which versions and publications begun here are still
+   * open, and whether writes made for them were lost. The other object takes them with
+   * {@link adoptOpenWork}, so it refuses to commit what this one would have refused. Afterwards
+   * this object may only be closed. Throws what the commit throws (the writes of the group are
+   * then lost, and counted so).
+   */
+  handOver(): OpenWork {
+    this.group.flush();
+    const losses = this.group.losses;
+    return {
+      versions: [...this.lossesAtBegin].map(([key, at]) => [key, at !== losses] as const),
+      publications: [...this.lossesAtPublication].map(([id, at]) => [id, at !== losses] as const),
+    };
+  }
+
+  /** Takes over the open work another store object handed over ({@link handOver}). */
+  adoptOpenWork(work: OpenWork): void {
+    // a loss before the hand-over can never be matched again: -1 is no count of losses
+    for (const [key, lost] of work.versions) this.lossesAtBegin.set(key, lost ? -1 : this.group.losses);
+    for (const [id, lost] of work.publications) this.lossesAtPublication.set(id, lost ? -1 : this.group.losses);
   }
 
   // ---- repositories ----

@@ -1,8 +1,10 @@
+import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { ErrorCodes, errorFromData, TributaryError, type RepoUnitKey } from '@tributary/plugin-api';
+import { ErrorCodes, errorData, errorFromData, TributaryError, type RepoUnitKey } from '@tributary/plugin-api';
 import type { CatalogUnit, ContentStore, ProvenanceStore, RepoUnitView, StoreStats, UnitWrite, VersionChange } from '../content-store.js';
 import { fingerprintUnits } from '../unit-columns.js';
-import type { CatalogCursor, DiffCursor, SqliteContentStoreOptions } from './sqlite-content-store.js';
+import type { CatalogCursor, DiffCursor, OpenWork, SqliteContentStoreOptions } from './sqlite-content-store.js';
+import { CatalogDispatch } from './thread/catalog-dispatch.js';
 import { SQLITE_PIPELINE_BATCH } from './sqlite-pipeline-batch.js';
 import { readCursorPages, readFingerprintPages, readPages } from './sqlite-page-streams.js';
 import {
@@ -15,6 +17,20 @@ import {
   type WorkerMethod,
 } from './thread/sqlite-worker-methods.js';
 import { workerScript, type WorkerReply } from './thread/sqlite-worker-protocol.js';
+
+/** Options of a {@link SqliteWorkerStore}: the catalog's own, and when it moves to its thread. */
+export interface SqliteWorkerStoreOptions extends SqliteContentStoreOptions {
+  /**
+   * Start the catalog on the calling thread and move it to its own thread once its calls have
+   * taken this many milliseconds of the calling thread (0: at the first call after `init`).
+   * Absent, the catalog runs on its thread from the start. A command whose catalog work is a few
+   * dozen calls (a sync that finds nothing new, or a small repository) then never pays for
+   * starting a thread; one that turns out to be large moves after a short while.
+   */
+  readonly threadAfterMs?: number;
+  /** Called once the catalog has moved to its thread (with `threadAfterMs`): the work turned out large. */
+  readonly onThread?: () => void;
+}
 
 // the methods of SqliteWorkerStore made from WORKER_METHODS (in the static block), typed as the port has them
 export interface SqliteWorkerStore extends ForwardedMethods {}
@@ -35,6 +51,13 @@ export interface SqliteWorkerStore extends ForwardedMethods {}
  * as {@link TributaryError}s with their code and details. `close()` commits pending writes and
  * ends the thread; an idle store does not keep the process alive.
  *
+ * With `threadAfterMs` the catalog starts on the calling thread, answering the same requests
+ * through the same {@link CatalogDispatch}, and moves once it has been busy for that long: the
+ * thread starts and opens the file while calls go on here; then, between two calls, this side
+ * commits its pending writes and hands its open versions and publications over
+ * ({@link SqliteContentStore.handOver}), and every later call goes to the thread. A thread that
+ * fails to start leaves the catalog here.
+ *
  * @example
  * ```ts
  * const store = new SqliteWorkerStore('/var/lib/tributary/catalog.db');
@@ -45,38 +68,73 @@ export class SqliteWorkerStore implements ContentStore {
   readonly stats: StoreStats = { roundTrips: 0 };
   readonly pipelineBatchSize = SQLITE_PIPELINE_BATCH;
   readonly provenance: ProvenanceStore = { repoUnitSources: (repoId, version) => this.repoUnitSources(repoId, version) };
-  private readonly worker: Worker;
+  private worker: Worker | undefined;
+  /** The catalog on the calling thread, until it moves (with `threadAfterMs`). */
+  private here: CatalogDispatch | undefined;
+  private hereMs = 0;
+  /** A failure the catalog here had for its next call, met while handing over. */
+  private hereFailure: unknown;
+  private moving: Promise<void> | undefined;
+  private closing = false;
   private readonly pending = new Map<number, { resolve(value: unknown): void; reject(error: unknown): void }>();
   private nextId = 1;
   private exited: TributaryError | undefined;
   private readonly keyPageSize: number;
   private readonly unitPageSize: number;
+  private readonly threadAfterMs: number;
 
   constructor(
     readonly file: string,
-    options: SqliteContentStoreOptions = {},
+    private readonly options: SqliteWorkerStoreOptions = {},
   ) {
     this.keyPageSize = positive(options.keyPageSize, 1000);
     this.unitPageSize = positive(options.unitPageSize, 500);
-    this.worker = new Worker(workerScript(), { workerData: { file, options } });
-    this.worker.unref();
-    this.worker.on('message', (reply: WorkerReply) => this.settle(reply));
-    this.worker.on('error', (error) => this.fail(error));
-    this.worker.on('exit', (code) => this.fail(new Error(`the catalog thread exited (code ${code})`)));
+    this.threadAfterMs = options.threadAfterMs ?? -1;
+    if (options.threadAfterMs === undefined) {
+      this.worker = this.startThread();
+    } else {
+      // the copying of the log is the thread's business; here the catalog runs only briefly
+      const here = require('./sqlite-content-store.js') as typeof import('./sqlite-content-store.js');
+      this.here = new CatalogDispatch(new here.SqliteContentStore(file, { ...catalogOptions(options), checkpointThread: false }), { readAhead: false });
+    }
+  }
+
+  /** True once the catalog runs on its own thread. */
+  get onThread(): boolean {
+    return this.here === undefined;
+  }
+
+  /**
+   * Moves the catalog to its thread now, if it is still here (with `threadAfterMs`); resolves
+   * when it has moved, or when the thread could not start and the catalog stays here.
+   */
+  async moveToThread(): Promise<void> {
+    if (this.here === undefined || this.closing) return;
+    this.moving ??= this.move();
+    await this.moving;
   }
 
   async close(): Promise<void> {
     if (this.exited) return;
-    const exit = new Promise((resolve) => this.worker.once('exit', resolve));
+    const here = this.here;
+    if (here !== undefined) {
+      this.closing = true;
+      this.exited = new TributaryError(ErrorCodes.STORE, `SQLite catalog ${this.file}: the store is closed`, { details: { file: this.file } });
+      // a thread still starting is stopped: the move gives up
+      await Promise.all([here.store.close(), this.abandonThread()]);
+      return;
+    }
+    const worker = this.worker!;
+    const exit = new Promise((resolve) => worker.once('exit', resolve));
     try {
       await this.call('close');
     } finally {
       // held until the thread is gone: a caller that awaits close() must see it finish
-      this.worker.ref();
+      worker.ref();
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([exit, new Promise((resolve) => (timer = setTimeout(resolve, 5000)))]);
       clearTimeout(timer);
-      await this.worker.terminate();
+      await worker.terminate();
     }
   }
 
@@ -146,17 +204,99 @@ export class SqliteWorkerStore implements ContentStore {
   private call<T>(method: WorkerMethod, ...args: readonly unknown[]): Promise<T> {
     this.stats.roundTrips++;
     if (this.exited) return Promise.reject(this.exited);
+    if (this.here !== undefined) return this.callHere(this.here, method, args) as Promise<T>;
+    return this.post(method, args);
+  }
+
+  /** A call run by the catalog on this thread; its errors are what the thread would send back. */
+  private callHere(here: CatalogDispatch, method: WorkerMethod, args: readonly unknown[]): Promise<unknown> {
+    const failure = this.hereFailure;
+    if (failure !== undefined) {
+      this.hereFailure = undefined;
+      return Promise.reject(asStoreError(failure));
+    }
+    const started = performance.now();
+    let value: unknown;
+    try {
+      value = here.serve(method, args);
+    } catch (error) {
+      return Promise.reject(asStoreError(error));
+    } finally {
+      this.hereMs += performance.now() - started;
+      if (this.moving === undefined && method !== 'init' && method !== 'close' && this.hereMs >= this.threadAfterMs) this.moving = this.move();
+    }
+    return Promise.resolve(value).catch((error: unknown) => Promise.reject(asStoreError(error)));
+  }
+
+  /**
+   * Moves the catalog to its thread: starts it, waits for it to open the file (calls meanwhile run
+   * here), then, between two calls, commits what is pending here, sends the open work ahead of any
+   * later call and closes the connection here. A thread that cannot start leaves the catalog here.
+   */
+  private async move(): Promise<void> {
+    try {
+      this.worker = this.startThread();
+      await this.post('init', []);
+    } catch {
+      await this.abandonThread();
+      return;
+    }
+    const here = this.here;
+    if (this.closing || here === undefined) return;
+    let work: OpenWork;
+    try {
+      work = here.store.handOver();
+    } catch (error) {
+      // the pending writes are lost (and counted so, for the versions they were for); the next
+      // call here gets the failure, as it would have without the move
+      this.hereFailure = error;
+      await this.abandonThread();
+      return;
+    }
+    this.here = undefined;
+    void this.send({ adopt: work }).catch(() => undefined);
+    this.options.onThread?.();
+    await here.store.close().catch(() => undefined);
+  }
+
+  private async abandonThread(): Promise<void> {
+    const worker = this.worker;
+    this.worker = undefined;
+    for (const waiter of this.pending.values()) waiter.reject(new Error('the catalog thread did not start'));
+    this.pending.clear();
+    await worker?.terminate().catch(() => undefined);
+  }
+
+  private startThread(): Worker {
+    const worker = new Worker(workerScript(), { workerData: { file: this.file, options: catalogOptions(this.options) } });
+    worker.unref();
+    worker.on('message', (reply: WorkerReply) => this.settle(reply));
+    worker.on('error', (error) => this.fail(worker, error));
+    worker.on('exit', (code) => this.fail(worker, new Error(`the catalog thread exited (code ${code})`)));
+    return worker;
+  }
+
+  private post<T>(method: WorkerMethod, args: readonly unknown[]): Promise<T> {
+    return this.send({ method, args }).catch((error: unknown) => {
+      if (error instanceof PostError) throw new TributaryError(ErrorCodes.INVALID_ARGUMENT, `cannot send ${method} arguments to the catalog thread: ${String(error.reason)}`);
+      throw error;
+    }) as Promise<T>;
+  }
+
+  private send(request: { method: WorkerMethod; args: readonly unknown[] } | { adopt: OpenWork }): Promise<unknown> {
+    const worker = this.worker;
+    if (worker === undefined) return Promise.reject(this.exited ?? new Error('the catalog thread is not running'));
     const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
       // a request in flight keeps the process alive until its answer comes
-      if (this.pending.size === 1) this.worker.ref();
+      if (this.pending.size === 1) worker.ref();
       try {
-        this.worker.postMessage({ id, method, args });
+        worker.postMessage({ id, ...request });
       } catch (error) {
         this.pending.delete(id);
-        if (this.pending.size === 0) this.worker.unref();
-        reject(new TributaryError(ErrorCodes.INVALID_ARGUMENT, `cannot send ${method} arguments to the catalog thread: ${String(error)}`));
+        if (this.pending.size === 0) worker.unref();
+        reject(new PostError(error));
       }
     });
   }
@@ -165,13 +305,20 @@ export class SqliteWorkerStore implements ContentStore {
     const waiter = this.pending.get(reply.id);
     if (waiter === undefined) return;
     this.pending.delete(reply.id);
-    if (this.pending.size === 0) this.worker.unref();
+    if (this.pending.size === 0) this.worker?.unref();
     if (reply.ok) waiter.resolve(reply.value);
     // an error of no code (a bug, not a refusal) is a store error
     else waiter.reject(errorFromData(reply.error, ErrorCodes.STORE));
   }
 
-  private fail(error: unknown): void {
+  private fail(worker: Worker, error: unknown): void {
+    if (worker !== this.worker) return;
+    if (this.here !== undefined) {
+      // it stopped before the catalog moved there: the move gives up, and the catalog stays here
+      for (const waiter of this.pending.values()) waiter.reject(error);
+      this.pending.clear();
+      return;
+    }
     this.exited ??= new TributaryError(ErrorCodes.STORE, `SQLite catalog ${this.file}: ${error instanceof Error ? error.message : String(error)}`, {
       cause: error,
       details: { file: this.file },
@@ -179,6 +326,24 @@ export class SqliteWorkerStore implements ContentStore {
     for (const waiter of this.pending.values()) waiter.reject(this.exited);
     this.pending.clear();
   }
+}
+
+/** A message that could not be sent (its arguments do not clone). */
+class PostError extends Error {
+  constructor(readonly reason: unknown) {
+    super(String(reason));
+  }
+}
+
+/** The catalog's own options, without the store's. */
+function catalogOptions(options: SqliteWorkerStoreOptions): SqliteContentStoreOptions {
+  const { threadAfterMs: _threadAfterMs, onThread: _onThread, ...catalog } = options;
+  return catalog;
+}
+
+/** An error met here, as the thread would have sent it back: a refusal keeps its code, anything else is a store error. */
+function asStoreError(error: unknown): unknown {
+  return errorFromData(errorData(error), ErrorCodes.STORE);
 }
 
 function positive(value: number | undefined, fallback: number): number {

@@ -289,6 +289,9 @@ const MIGRATIONS: readonly string[] = [
  * inside one transaction; idempotent.
  */
 export function migrateSchema(db: Database, target = MIGRATIONS.length): void {
+  // an up-to-date file needs no write lock: another connection may hold it (a store handing its
+  // file over to its thread, with bulk writes pending)
+  if ((db.pragma('user_version', { simple: true }) as number) >= target) return;
   db.transaction(() => {
     const current = db.pragma('user_version', { simple: true }) as number;
     for (let index = current; index < target; index++) {
