@@ -12,6 +12,14 @@ import { setFlagsFromString } from 'node:v8';
 export const SYNC_HEAP_GROWING_PERCENT = 100;
 
 /**
+ * The same for a sync while it is small (the CLI's sync on the embedded catalog, until the catalog
+ * moves to its thread). Its live heap is a few megabytes, but every download passes through
+ * socket buffers and joined bodies, and at 100 they set off a full collection every few dozen
+ * megabytes; at this headroom there are a third as many, for a few megabytes more.
+ */
+export const SMALL_SYNC_HEAP_GROWING_PERCENT = 300;
+
+/**
  * The same for `tributary serve`. Its live heap is small and steady, while every on-demand fetch
  * passes its body through socket buffers that live outside the heap but count towards the next
  * full collection: at 100 they set one off every few dozen megabytes (docs/performance.md).
