@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
-import { createHost, limitHeapHeadroom, parseStoreUri, type Host } from '@tributary/core';
+import { createHost, limitHeapHeadroom, parseStoreUri, smallUntilProvenLarge, type Host } from '@tributary/core';
 import type { AnyImporterPlugin } from '@tributary/plugin-api';
 
 /**
@@ -60,8 +60,9 @@ export function benchHost(task: { home: string; store?: string; database?: strin
   const store = task.store
     ? { ...parseStoreUri(task.store), ...(task.database ? { database: task.database } : {}) }
     : { sqlite: path.join(task.home, 'catalog.db') };
-  limitHeapHeadroom(); // as the `tributary` command does before a sync
-  return createHost({ storageRoot: path.join(task.home, 'storage'), store, plugins: [plugin] });
+  // as `tributary sync` does
+  limitHeapHeadroom();
+  return createHost({ storageRoot: path.join(task.home, 'storage'), store: smallUntilProvenLarge(store), plugins: [plugin] });
 }
 
 /**

@@ -2,7 +2,14 @@ import 'reflect-metadata';
 
 export { createHost, type CreateHostOptions } from './host/create-host.js';
 export { Host } from './host/host.js';
-export { limitHeapHeadroom, SERVE_HEAP_GROWING_PERCENT, SYNC_HEAP_GROWING_PERCENT } from './host/heap-headroom.js';
+export {
+  limitHeapHeadroom,
+  SERVE_HEAP_GROWING_PERCENT,
+  SMALL_SYNC_HEAP_GROWING_PERCENT,
+  smallUntilProvenLarge,
+  SYNC_CATALOG_THREAD_AFTER_MS,
+  SYNC_HEAP_GROWING_PERCENT,
+} from './host/heap-headroom.js';
 export type { ExportOptions, RepositoryPatch, RepositoryUpdate } from './host/host.js';
 export type { ChangeOutcome, CopyOptions, UnitSelection } from './versions/repository-changes.js';
 export type { VersionView } from './versions/version-history.js';

@@ -192,22 +192,40 @@ describe('a catalog that starts on the calling thread (threadAfterMs)', () => {
     }
   });
 
-  test('it moves by itself once its calls have taken threadAfterMs; closing while the thread starts loses nothing', async () => {
+  test('it moves by itself once its calls have taken threadAfterMs; the calls made meanwhile wait, and run there in order', async () => {
+    const moves: boolean[] = [];
+    const store = new SqliteWorkerStore(join(dir, 'catalog.db'), { threadAfterMs: 0, onThread: () => moves.push(store.onThread) });
+    try {
+      await store.init();
+      expect(store.onThread).toBe(false); // init alone does not move it
+      const repo = await store.createRepository({ name: 'r' }); // the first call: the thread starts
+      const version = store.beginVersion(repo.id);
+      const written = store.upsertUnits([unit('a'), unit('b')]);
+      const associated = version.then((v) => store.associate(repo.id, v, [{ unitId: 'a', typeId: 'file' }, { unitId: 'b', typeId: 'file' }], 'sync'));
+      await expect(written).resolves.toEqual(['created', 'created']);
+      await associated;
+      expect(moves).toEqual([true]);
+      await store.commitVersion(repo.id, await version);
+      expect(await store.countRepoUnits(repo.id, await version)).toEqual({ file: 2 });
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('closing while the thread starts runs the waiting calls here first, and loses nothing', async () => {
     const file = join(dir, 'catalog.db');
     const moves: boolean[] = [];
     const store = new SqliteWorkerStore(file, { threadAfterMs: 0, onThread: () => moves.push(true) });
     await store.init();
-    expect(store.onThread).toBe(false); // init alone does not move it
-    const repo = await store.createRepository({ name: 'r' });
-    await store.upsertUnits([unit('a')]); // pending when close() comes, with the thread still starting
+    const repo = await store.createRepository({ name: 'r' }); // the thread starts
+    const written = store.upsertUnits([unit('a')]); // waits for it
     await store.close();
+    await expect(written).resolves.toEqual(['created']);
     expect(moves).toEqual([]);
-    const reopened = new SqliteWorkerStore(file, { threadAfterMs: 0 });
+    const reopened = new SqliteWorkerStore(file, { threadAfterMs: 1e9 });
     await reopened.init();
     expect(await reopened.findUnits(['a'])).toMatchObject([{ unitId: 'a' }]);
-    await reopened.getRepositoryById(repo.id);
-    await reopened.moveToThread();
-    expect(reopened.onThread).toBe(true);
+    expect(await reopened.getRepositoryById(repo.id)).toMatchObject({ name: 'r' });
     await reopened.close();
   });
 

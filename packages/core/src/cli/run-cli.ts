@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Host } from '../host/host.js';
 import type { RemoteOptions } from '../download/index.js';
+import { smallUntilProvenLarge } from '../host/heap-headroom.js';
 import { BUNDLED_IMPORTERS } from './bundled-importers.js';
 import { guardIo, reportError, type CliIo } from './cli-io.js';
 import { checkOptions, COMMAND_GROUPS, commandHelp, commandName, commandSpec, FILTER_HELP, parseCommandLine, usage, USAGE, type CliValues } from './cli-options.js';
@@ -21,25 +22,6 @@ const lazyPluginLoader = () => require('./plugin-loader.js') as typeof import('.
  * the main thread, which has nothing else to do, instead of a thread of its own whose start would
  * be most of the command's time. Any other command (a sync, serving, publishing) keeps the thread.
  */
-/**
- * A sync's catalog starts on the main thread and moves to its own once it has been busy this long
- * (SqliteWorkerStore's `threadAfterMs`): a sync that finds nothing new, or a small repository's,
- * makes a few dozen catalog calls, and starting the thread would cost more than all of them.
- */
-const SYNC_CATALOG_THREAD_AFTER_MS = 100;
-
-/**
- * How a sync on the embedded catalog runs until it proves large: its catalog on the main thread,
- * and a heap headroom that lets the main thread collect less often while its live heap is small
- * (SMALL_SYNC_HEAP_GROWING_PERCENT). When the catalog moves to its thread, the headroom drops to
- * the one that keeps a large sync's peak memory flat.
- */
-function smallUntilProvenLarge(): { threadAfterMs: number; onThread: () => void } {
-  const { limitHeapHeadroom, SMALL_SYNC_HEAP_GROWING_PERCENT, SYNC_HEAP_GROWING_PERCENT } = require('../host/heap-headroom.js') as typeof import('../host/heap-headroom.js');
-  limitHeapHeadroom(SMALL_SYNC_HEAP_GROWING_PERCENT);
-  return { threadAfterMs: SYNC_CATALOG_THREAD_AFTER_MS, onThread: () => limitHeapHeadroom(SYNC_HEAP_GROWING_PERCENT) };
-}
-
 const IN_PROCESS_CATALOG: ReadonlySet<string> = new Set([
   'repo create',
   'repo list',
@@ -116,7 +98,7 @@ export async function runCli(argv: readonly string[], rawIo: CliIo = processIo()
     // opened before the host's modules load: the catalog's thread starts meanwhile, on the other core
     // `serve --workers N` itself only starts the serving processes: a light command too
     const light = IN_PROCESS_CATALOG.has(name) || (name === 'serve' && (values.workers ?? '1') !== '1' && (require('node:cluster') as typeof import('node:cluster').default).isPrimary);
-    const openingStore = openStore('sqlite' in spec ? { ...spec, ...(light ? { inProcess: true } : name === 'sync' ? smallUntilProvenLarge() : {}) } : spec);
+    const openingStore = openStore('sqlite' in spec && light ? { ...spec, inProcess: true } : name === 'sync' ? smallUntilProvenLarge(spec) : spec);
     const schemaCacheDir = (require('../host/schema-cache.js') as typeof import('../host/schema-cache.js')).schemaCacheDir(io.env);
     const creating = lazyCreateHost().createHost({ storageRoot: path.join(home, 'storage'), openingStore, ...plugins, ...lease, ...(schemaCacheDir ? { schemaCacheDir } : {}) });
     if (name === 'sync') preloadForSync(loadPlugins, values.url);

@@ -1,4 +1,5 @@
 import { setFlagsFromString } from 'node:v8';
+import type { StoreSpec } from '../store/open-store.js';
 
 /**
  * How far V8 lets a heap grow past its live data before the next full collection, in percent, for
@@ -35,4 +36,25 @@ export function limitHeapHeadroom(percent: number = SYNC_HEAP_GROWING_PERCENT): 
   if (process.execArgv.some((arg) => arg.startsWith('--heap-growing-percent') || arg.startsWith('--heap_growing_percent'))) return;
   if (!Number.isSafeInteger(percent) || percent <= 0) throw new RangeError(`heap growing percent must be a positive integer, got ${percent}`);
   setFlagsFromString(`--heap-growing-percent=${percent}`);
+}
+
+/**
+ * A sync's catalog starts on the main thread and moves to its own once it has been busy this long
+ * (SqliteWorkerStore's `threadAfterMs`): a sync that finds nothing new, or a small repository's,
+ * makes a few dozen catalog calls, and starting the thread would cost more than all of them.
+ */
+export const SYNC_CATALOG_THREAD_AFTER_MS = 100;
+
+/**
+ * How `tributary sync` runs on the embedded catalog until the sync proves large: the catalog on the
+ * main thread, and the heap headroom {@link SMALL_SYNC_HEAP_GROWING_PERCENT}, which lets the main
+ * thread collect less often while its live heap is small. When the catalog moves to its thread,
+ * the headroom drops to {@link SYNC_HEAP_GROWING_PERCENT}, which keeps a large sync's peak memory
+ * flat. Returns the spec to open; any other store's spec is returned as it is, and the headroom
+ * left alone. A `--heap-growing-percent` the process was started with wins (see {@link limitHeapHeadroom}).
+ */
+export function smallUntilProvenLarge(spec: StoreSpec): StoreSpec {
+  if (!('sqlite' in spec) || typeof spec.sqlite !== 'string' || spec.inProcess === true) return spec;
+  limitHeapHeadroom(SMALL_SYNC_HEAP_GROWING_PERCENT);
+  return { ...spec, threadAfterMs: SYNC_CATALOG_THREAD_AFTER_MS, onThread: () => limitHeapHeadroom(SYNC_HEAP_GROWING_PERCENT) };
 }

@@ -75,6 +75,8 @@ export class SqliteWorkerStore implements ContentStore {
   /** A failure the catalog here had for its next call, met while handing over. */
   private hereFailure: unknown;
   private moving: Promise<void> | undefined;
+  /** Calls made while the catalog moves, waiting for the thread. */
+  private readonly waiting: { method: WorkerMethod; args: readonly unknown[]; resolve(value: unknown): void; reject(error: unknown): void }[] = [];
   private closing = false;
   private readonly pending = new Map<number, { resolve(value: unknown): void; reject(error: unknown): void }>();
   private nextId = 1;
@@ -93,9 +95,13 @@ export class SqliteWorkerStore implements ContentStore {
     if (options.threadAfterMs === undefined) {
       this.worker = this.startThread();
     } else {
-      // the copying of the log is the thread's business; here the catalog runs only briefly
+      // Here the catalog runs only briefly: the copying of the log is the thread's business, and a
+      // small page cache will do (memory freed on this thread stays with the process)
       const here = require('./sqlite-content-store.js') as typeof import('./sqlite-content-store.js');
-      this.here = new CatalogDispatch(new here.SqliteContentStore(file, { ...catalogOptions(options), checkpointThread: false }), { readAhead: false });
+      const catalog = catalogOptions(options);
+      this.here = new CatalogDispatch(new here.SqliteContentStore(file, { ...catalog, checkpointThread: false, cacheMiB: Math.min(catalog.cacheMiB ?? HERE_CACHE_MIB, HERE_CACHE_MIB) }), {
+        readAhead: false,
+      });
     }
   }
 
@@ -118,9 +124,11 @@ export class SqliteWorkerStore implements ContentStore {
     if (this.exited) return;
     const here = this.here;
     if (here !== undefined) {
+      // a thread still starting is stopped: the move gives up, and the calls waiting for it run here first
       this.closing = true;
+      this.moving ??= Promise.resolve();
+      this.releaseWaiting('here');
       this.exited = new TributaryError(ErrorCodes.STORE, `SQLite catalog ${this.file}: the store is closed`, { details: { file: this.file } });
-      // a thread still starting is stopped: the move gives up
       await Promise.all([here.store.close(), this.abandonThread()]);
       return;
     }
@@ -142,32 +150,32 @@ export class SqliteWorkerStore implements ContentStore {
 
   repoUnitKeys(repoId: string, version: number, typeId?: string): AsyncIterable<RepoUnitKey> {
     const size = this.keyPageSize;
-    return readPages(size, (after) => this.page('repoUnitKeys', repoId, version, typeId, after, size));
+    return readPages(size, (after) => this.page('repoUnitKeys', repoId, version, typeId, this.pageAfter(after), size));
   }
   repoUnits(repoId: string, version: number, options: { typeId?: string; pageSize?: number } = {}): AsyncIterable<RepoUnitView> {
     const size = positive(options.pageSize, this.unitPageSize);
     // the next page is asked for before this one is handed on (the catalog reads it meanwhile), and
     // comes as JSON text: parsed here, it costs less than objects cloned across
-    return readPages(size, async (after) => JSON.parse(await this.page('repoUnits', repoId, version, options.typeId, after, size)) as RepoUnitView[], { ahead: true });
+    return readPages(size, async (after) => JSON.parse(await this.page('repoUnits', repoId, version, options.typeId, this.pageAfter(after), size)) as RepoUnitView[], { ahead: true });
   }
   repoUnitFingerprints(repoId: string, version: number, remote: string): AsyncIterable<Float64Array> {
     const size = this.keyPageSize;
-    return readFingerprintPages((after) => this.page('repoUnitFingerprints', repoId, version, remote, after, size));
+    return readFingerprintPages((after) => this.page('repoUnitFingerprints', repoId, version, remote, this.pageAfter(after), size));
   }
   private repoUnitSources(repoId: string, version: number): AsyncIterable<Float64Array> {
     const size = this.keyPageSize;
-    return readFingerprintPages((after) => this.page('repoUnitSources', repoId, version, after, size));
+    return readFingerprintPages((after) => this.page('repoUnitSources', repoId, version, this.pageAfter(after), size));
   }
   unitFingerprints(units: readonly UnitWrite[]): Float64Array {
     return fingerprintUnits(units);
   }
   diffVersions(repoId: string, from: number, to: number, options: { pageSize?: number } = {}): AsyncIterable<VersionChange> {
     const size = positive(options.pageSize, this.keyPageSize);
-    return readCursorPages<DiffCursor, VersionChange>((after) => this.page('diffVersions', repoId, from, to, after, size));
+    return readCursorPages<DiffCursor, VersionChange>((after) => this.page('diffVersions', repoId, from, to, this.pageAfter(after), size));
   }
   catalogUnits(typeId: string, options: { pageSize?: number } = {}): AsyncIterable<CatalogUnit> {
     const size = positive(options.pageSize, this.unitPageSize);
-    return readCursorPages<CatalogCursor, CatalogUnit>((after) => this.page('catalogUnits', typeId, after, size));
+    return readCursorPages<CatalogCursor, CatalogUnit>((after) => this.page('catalogUnits', typeId, this.pageAfter(after), size));
   }
 
   static {
@@ -196,6 +204,16 @@ export class SqliteWorkerStore implements ContentStore {
     }
   }
 
+  /**
+   * A stream's cursor, on its way to the page it starts. A stream that reads a second page is bulk
+   * work (a re-sync's base version, a large listing): a catalog still on the calling thread starts
+   * moving to its own then, rather than after `threadAfterMs`.
+   */
+  private pageAfter<C>(after: C | undefined): C | undefined {
+    if (after !== undefined && this.here !== undefined && this.moving === undefined && !this.closing) this.moving = this.move();
+    return after;
+  }
+
   /** One page of a stream, read by the page method its entry names. */
   private page<K extends PagedMethod>(method: K, ...args: Parameters<PageReaders[PageOf<K>]>): Promise<ReturnType<PageReaders[PageOf<K>]>> {
     return this.call(method, ...args);
@@ -204,8 +222,21 @@ export class SqliteWorkerStore implements ContentStore {
   private call<T>(method: WorkerMethod, ...args: readonly unknown[]): Promise<T> {
     this.stats.roundTrips++;
     if (this.exited) return Promise.reject(this.exited);
-    if (this.here !== undefined) return this.callHere(this.here, method, args) as Promise<T>;
+    if (this.here !== undefined) {
+      // while the thread starts, calls wait for it: the work that made the catalog move belongs there
+      if (this.moving !== undefined) return new Promise<T>((resolve, reject) => this.waiting.push({ method, args, resolve: resolve as (value: unknown) => void, reject }));
+      return this.callHere(this.here, method, args) as Promise<T>;
+    }
     return this.post(method, args);
+  }
+
+  /** The calls that waited for the thread, in the order they were made: sent to it, or run here when it did not start. */
+  private releaseWaiting(to: 'thread' | 'here'): void {
+    const waiting = this.waiting.splice(0);
+    for (const call of waiting) {
+      const answer = to === 'thread' || this.here === undefined ? this.post(call.method, call.args) : this.callHere(this.here, call.method, call.args);
+      answer.then(call.resolve, call.reject);
+    }
   }
 
   /** A call run by the catalog on this thread; its errors are what the thread would send back. */
@@ -238,6 +269,7 @@ export class SqliteWorkerStore implements ContentStore {
       this.worker = this.startThread();
       await this.post('init', []);
     } catch {
+      this.releaseWaiting('here');
       await this.abandonThread();
       return;
     }
@@ -250,11 +282,14 @@ export class SqliteWorkerStore implements ContentStore {
       // the pending writes are lost (and counted so, for the versions they were for); the next
       // call here gets the failure, as it would have without the move
       this.hereFailure = error;
+      this.releaseWaiting('here');
       await this.abandonThread();
       return;
     }
-    this.here = undefined;
+    // all in one turn: the open work goes first, then the calls that waited, then any later call
     void this.send({ adopt: work }).catch(() => undefined);
+    this.releaseWaiting('thread');
+    this.here = undefined;
     this.options.onThread?.();
     await here.store.close().catch(() => undefined);
   }
@@ -327,6 +362,9 @@ export class SqliteWorkerStore implements ContentStore {
     this.pending.clear();
   }
 }
+
+/** SQLite page cache of the catalog while it runs on the calling thread, in MiB. */
+const HERE_CACHE_MIB = 4;
 
 /** A message that could not be sent (its arguments do not clone). */
 class PostError extends Error {
