@@ -1,6 +1,5 @@
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { ErrorCodes, TributaryError, type CountsByType, type UnitKey } from '@tributary/plugin-api';
 import type { ChangeOutcome, UnitSelection } from '../versions/repository-changes.js';
 import type { VersionView } from '../versions/version-history.js';
@@ -188,6 +187,8 @@ async function* keysFromFile(file: string): AsyncIterable<UnitKey> {
   } catch (error) {
     throw new TributaryError(ErrorCodes.INVALID_ARGUMENT, `cannot read --from-file ${file}: ${(error as Error).message}`, { details: { file } });
   }
+  // readline loads here, not with the CLI's commands: only --from-file reads lines
+  const { createInterface } = require('node:readline') as typeof import('node:readline');
   const lines = createInterface({ input, crlfDelay: Infinity });
   let number = 0;
   try {

@@ -59,7 +59,11 @@ export interface PluginRegistryOptions {
    */
   readonly schemaCacheDir?: string;
 }
-const semver = () => require('semver') as typeof import('semver');
+// the two functions, not semver's index: that loads every module of the package (~40 files)
+const semver = () => ({
+  satisfies: require('semver/functions/satisfies') as typeof import('semver/functions/satisfies'),
+  validRange: require('semver/ranges/valid') as typeof import('semver/ranges/valid'),
+});
 const standaloneCode = (ajv: AjvClass, validate: ValidateFunction): string =>
   (require('ajv/dist/standalone') as { default: (ajv: AjvClass, validate: ValidateFunction) => string }).default(ajv, validate);
 

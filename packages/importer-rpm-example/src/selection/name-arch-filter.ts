@@ -1,4 +1,4 @@
-import picomatch from 'picomatch';
+import type picomatch from 'picomatch';
 import { ErrorCodes, TributaryError } from '@tributary/plugin-api';
 
 /** The config options the filter is made of (see RpmImporterConfig). */
@@ -51,13 +51,16 @@ export class NameArchFilter {
 }
 
 function compileGlobs(field: string, globs: readonly string[]): RegExp[] {
+  if (globs.length === 0) return [];
+  // loaded by the first filter that has globs: most syncs have none
+  const { makeRe } = require('picomatch') as typeof picomatch;
   return globs.map((glob, index) => {
     const where = `${field}[${index}]`;
     if (typeof glob !== 'string' || glob === '') {
       throw new TributaryError(ErrorCodes.CONFIG_INVALID, `config ${where} must be a non-empty glob, got ${JSON.stringify(glob)}`, { details: { field, index } });
     }
     try {
-      return picomatch.makeRe(glob, GLOB_OPTIONS);
+      return makeRe(glob, GLOB_OPTIONS);
     } catch (error) {
       throw new TributaryError(ErrorCodes.CONFIG_INVALID, `config ${where} ${JSON.stringify(glob)} is not a valid glob: ${(error as Error).message}`, {
         cause: error,
