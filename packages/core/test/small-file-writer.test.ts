@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,17 +65,19 @@ describe.each(variants)('SmallFileWriter %s', (_name, make) => {
     expect(readFileSync(join(dir, 'part')).equals(kept.subarray(10, 5000))).toBe(true);
   });
 
-  test('a write into a missing directory fails with its errno code and leaves nothing; the others of the batch succeed', async () => {
+  test('a missing directory is created; a write that cannot be made fails with its errno code and leaves nothing; the others of the batch succeed', async () => {
     const w = await writer();
+    writeFileSync(join(dir, 'plain'), 'not a directory');
     const results = await Promise.allSettled([
       w.write(join(dir, 'a'), Buffer.from('a')),
-      w.write(join(dir, 'missing', 'b'), Buffer.from('b')),
-      w.write(join(dir, 'c'), Buffer.from('c')),
+      w.write(join(dir, 'plain', 'b'), Buffer.from('b')),
+      w.write(join(dir, 'missing', 'deeper', 'c'), Buffer.from('c')),
     ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-    expect(((results[1] as PromiseRejectedResult).reason as NodeJS.ErrnoException).code).toBe('ENOENT');
-    expect(existsSync(join(dir, 'missing'))).toBe(false);
-    expect(readFileSync(join(dir, 'c'), 'utf8')).toBe('c');
+    expect(((results[1] as PromiseRejectedResult).reason as NodeJS.ErrnoException).code).toBe('ENOTDIR');
+    expect(readFileSync(join(dir, 'plain'), 'utf8')).toBe('not a directory');
+    expect(readFileSync(join(dir, 'missing', 'deeper', 'c'), 'utf8')).toBe('c');
+    expect(readFileSync(join(dir, 'a'), 'utf8')).toBe('a');
   });
 
   test('renaming a file that is not there fails with ENOENT', async () => {

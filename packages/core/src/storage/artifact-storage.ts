@@ -156,7 +156,7 @@ export class ArtifactStorage {
     this.staged.set(file, scopeId);
     let written: boolean;
     try {
-      await this.ensureDir(target);
+      // the write creates the directory if it is missing: on the writer thread, not here
       written = await write(file);
     } catch (error) {
       this.staged.delete(file);
@@ -166,6 +166,7 @@ export class ArtifactStorage {
       this.staged.delete(file);
       return undefined;
     }
+    this.createdDirs.set(target.slice(0, target.lastIndexOf(path.sep)), CREATED);
     if (!this.staged.has(file)) {
       // the scope was dropped while the write was under way: nothing may stay behind it
       await fs.rm(file, { force: true });
@@ -454,6 +455,8 @@ export class ArtifactStorage {
     return created;
   }
 }
+
+const CREATED = Promise.resolve();
 
 function singleSegment(id: string, what: string): string {
   const safe = safeRelativePath(id, what);

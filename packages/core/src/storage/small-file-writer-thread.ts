@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { DigestAlgorithm, Digests } from '@tributary/plugin-api';
 import { digestsMatch, digestsOf } from './body-digests.js';
@@ -100,7 +101,7 @@ function openStream(id: number): OpenStream {
 }
 
 function writeWhole(file: string, body: Uint8Array): void {
-  const fd = fs.openSync(file, 'w');
+  const fd = openCreatingDir(file);
   try {
     for (let offset = 0; offset < body.length; ) offset += fs.writeSync(fd, body, offset, body.length - offset);
   } catch (error) {
@@ -109,4 +110,15 @@ function writeWhole(file: string, body: Uint8Array): void {
     throw error;
   }
   fs.closeSync(fd);
+}
+
+/** Opens `file` for writing; a missing directory is created (the storage's shard directories come with their first file). */
+function openCreatingDir(file: string): number {
+  try {
+    return fs.openSync(file, 'w');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    return fs.openSync(file, 'w');
+  }
 }

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { debuglog } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import type { DigestAlgorithm, Digests } from '@tributary/plugin-api';
@@ -108,7 +109,8 @@ export class SmallFileWriter {
   }
 
   /**
-   * Writes `body` to `file` (created or truncated); on failure no part of it is left there.
+   * Writes `body` to `file` (created or truncated, and its directory if missing); on failure no
+   * part of it is left there.
    * `transfer`: the caller gives `body` up, and if it spans all of its memory that memory is moved
    * to the thread instead of copied (the caller's view is then empty).
    */
@@ -119,8 +121,8 @@ export class SmallFileWriter {
   }
 
   /**
-   * Hashes `body` (sha256 and each algorithm `expected` names) and writes it to `file` only if
-   * every expected digest matches, so a body that does not match never reaches the disk. Written,
+   * Hashes `body` (sha256 and each algorithm `expected` names) and writes it to `file` (as
+   * {@link write} does) only if every expected digest matches, so a body that does not match never reaches the disk. Written,
    * it is all there or, on failure, not at all. `transfer` as for {@link write}.
    */
   writeHashed(file: string, body: Uint8Array, expected: Digests, options: { readonly transfer?: boolean } = {}): Promise<HashedWrite> {
@@ -350,10 +352,13 @@ export function writeHashedHere(file: string, body: Uint8Array, expected: Digest
   return writeWhole(file, body).then(() => ({ digests, written: true }));
 }
 
-/** open + write (as often as needed) + close with callback fs; a failed write removes the file. */
+/**
+ * open + write (as often as needed) + close with callback fs; a failed write removes the file. A
+ * missing directory is created, as on the writer thread.
+ */
 export function writeWhole(file: string, body: Uint8Array): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    fs.open(file, 'w', (openError, fd) => {
+    openCreatingDir(file, (openError, fd) => {
       if (openError) return reject(openError);
       const finish = (error: Error | null): void => {
         fs.close(fd, (closeError) => {
@@ -370,6 +375,16 @@ export function writeWhole(file: string, body: Uint8Array): Promise<void> {
         });
       };
       writeFrom(0);
+    });
+  });
+}
+
+function openCreatingDir(file: string, callback: (error: NodeJS.ErrnoException | null, fd: number) => void): void {
+  fs.open(file, 'w', (error, fd) => {
+    if (error?.code !== 'ENOENT') return callback(error, fd);
+    fs.mkdir(path.dirname(file), { recursive: true }, (mkdirError) => {
+      if (mkdirError) callback(mkdirError, -1);
+      else fs.open(file, 'w', callback);
     });
   });
 }
