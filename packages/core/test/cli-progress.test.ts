@@ -1,5 +1,5 @@
 import { SyncProgressDisplay, formatDuration } from '../src/cli/sync-progress';
-import { guardIo } from '../src/cli/cli-io';
+import { formatCount, guardIo } from '../src/cli/cli-io';
 import type { SyncProgress } from '../src/sync/sync-service';
 
 const idle: SyncProgress = { added: 0, updated: 0, removed: 0, downloadedFiles: 0, downloadedBytes: 0, metadataFiles: 0, metadataBytes: 0, artifactsDue: 0, artifactsListed: false };
@@ -50,4 +50,8 @@ describe('sync progress in words', () => {
   it('durations', () => {
     expect([0, 4_400, 65_000, 7_380_000].map(formatDuration)).toEqual(['0s', '4s', '1m05s', '2h03m']);
   });
+});
+
+test('counts carry thousands separators as en-US writes them', () => {
+  for (const n of [0, 7, 999, 1000, 12_345, 100_000, 999_999, 1_000_000, 1_234_567_890, -45_678]) expect(formatCount(n)).toBe(n.toLocaleString('en-US'));
 });

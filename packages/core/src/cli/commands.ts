@@ -3,7 +3,7 @@ import { redactUrl } from '../download/redact-url.js';
 import type { Host } from '../host/host.js';
 import type { RepositoryRecord, RepoUnitView, SyncRecord } from '../store/content-store.js';
 import type { OnArtifactError } from '../sync/sync-service.js';
-import { ChunkedWriter, formatBytes, plural, printJson, printTable, shorten, unitCounts } from './cli-io.js';
+import { ChunkedWriter, formatBytes, formatCount, plural, printJson, printTable, shorten, unitCounts } from './cli-io.js';
 import { usage } from './cli-options.js';
 import type { CliValues } from './cli-options.js';
 import { readAhead } from './read-ahead.js';
@@ -146,11 +146,11 @@ const SKIPPED_SHOWN = 20;
 
 /** `left out 3 units whose files failed (up to 5 may be):` and a line for each, the first 20. */
 function skippedLines(skipped: SkippedUnits): string {
-  const lines = [`left out ${plural(skipped.count, 'unit')} whose files failed (up to ${skipped.limit.toLocaleString('en-US')} may be):`];
+  const lines = [`left out ${plural(skipped.count, 'unit')} whose files failed (up to ${formatCount(skipped.limit)} may be):`];
   for (const unit of skipped.units.slice(0, SKIPPED_SHOWN)) {
     lines.push(`  ${unit.typeId} ${unit.relativePath}: ${unit.code}: ${shorten(unit.message, 240)}`);
   }
-  if (skipped.count > SKIPPED_SHOWN) lines.push(`  … and ${(skipped.count - SKIPPED_SHOWN).toLocaleString('en-US')} more ('history --json' lists them)`);
+  if (skipped.count > SKIPPED_SHOWN) lines.push(`  … and ${formatCount(skipped.count - SKIPPED_SHOWN)} more ('history --json' lists them)`);
   return lines.map((line) => `${line}\n`).join('');
 }
 

@@ -1,5 +1,5 @@
 import type { SyncProgress } from '../sync/sync-service.js';
-import { formatBytes, type GuardedIo } from './cli-io.js';
+import { formatBytes, formatCount, type GuardedIo } from './cli-io.js';
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
@@ -91,17 +91,17 @@ export class SyncProgressDisplay {
       const { what, done, total } = p.index;
       parts.push(`${what} ${percent(done, total)} (${formatBytes(done)} of ${formatBytes(total)}${this.eta('index', done, total)})`);
     }
-    parts.push(`${count(p.added)} added, ${count(p.updated)} updated, ${count(p.removed)} removed`);
-    if (p.metadataFiles > 0) parts.push(`metadata ${count(p.metadataFiles)} ${p.metadataFiles === 1 ? 'file' : 'files'} (${formatBytes(p.metadataBytes)})`);
+    parts.push(`${formatCount(p.added)} added, ${formatCount(p.updated)} updated, ${formatCount(p.removed)} removed`);
+    if (p.metadataFiles > 0) parts.push(`metadata ${formatCount(p.metadataFiles)} ${p.metadataFiles === 1 ? 'file' : 'files'} (${formatBytes(p.metadataBytes)})`);
     if (p.artifactsDue > 0 || p.downloadedFiles > 0) {
-      const done = `${count(p.downloadedFiles)} (${formatBytes(p.downloadedBytes)})`;
+      const done = `${formatCount(p.downloadedFiles)} (${formatBytes(p.downloadedBytes)})`;
       if (p.artifactsListed && p.artifactsDue > 0) {
-        parts.push(`artifacts ${done} of ${count(p.artifactsDue)} downloaded, ${percent(p.downloadedFiles, p.artifactsDue)}${this.eta('artifacts', p.downloadedFiles, p.artifactsDue)}`);
+        parts.push(`artifacts ${done} of ${formatCount(p.artifactsDue)} downloaded, ${percent(p.downloadedFiles, p.artifactsDue)}${this.eta('artifacts', p.downloadedFiles, p.artifactsDue)}`);
       } else {
-        parts.push(`artifacts ${done} of ${count(p.artifactsDue)} so far downloaded`);
+        parts.push(`artifacts ${done} of ${formatCount(p.artifactsDue)} so far downloaded`);
       }
     }
-    if (this.skipped > 0) parts.push(`${count(this.skipped)} ${this.skipped === 1 ? 'unit' : 'units'} left out`);
+    if (this.skipped > 0) parts.push(`${formatCount(this.skipped)} ${this.skipped === 1 ? 'unit' : 'units'} left out`);
     return parts.join('; ');
   }
 
@@ -117,10 +117,6 @@ export class SyncProgressDisplay {
     if (!(rate > 0) || now - first.at < 1000) return '';
     return `, ${formatDuration((total - done) / rate)} left`;
   }
-}
-
-function count(n: number): string {
-  return n.toLocaleString('en-US');
 }
 
 function percent(done: number, total: number): string {
