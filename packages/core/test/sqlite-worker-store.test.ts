@@ -229,6 +229,26 @@ describe('a catalog that starts on the calling thread (threadAfterMs)', () => {
     await reopened.close();
   });
 
+  test('a thread that cannot start leaves the catalog here: the calls that waited, and every later one, run here', async () => {
+    // options a thread cannot be given (a function does not clone): starting it fails
+    const unsendable = { groupCommit: { maxRows: 1000, unsendable: () => undefined } } as unknown as Record<string, never>;
+    const store = new SqliteWorkerStore(join(dir, 'catalog.db'), { threadAfterMs: 0, ...unsendable });
+    try {
+      await store.init();
+      const repo = await store.createRepository({ name: 'r' }); // the move begins, and fails
+      const written = store.upsertUnits([unit('a')]);
+      await store.moveToThread();
+      await expect(written).resolves.toEqual(['created']);
+      expect(store.onThread).toBe(false);
+      const version = await store.beginVersion(repo.id);
+      await store.associate(repo.id, version, [{ unitId: 'a', typeId: 'file' }], 'sync');
+      await store.commitVersion(repo.id, version);
+      expect(await store.countRepoUnits(repo.id, version)).toEqual({ file: 1 });
+    } finally {
+      await store.close();
+    }
+  });
+
   test('refusals and failures here come back as they would from the thread', async () => {
     const store = new SqliteWorkerStore(join(dir, 'catalog.db'), { threadAfterMs: 1e9 });
     try {

@@ -74,7 +74,10 @@ export class SqliteWorkerStore implements ContentStore {
   private hereMs = 0;
   /** A failure the catalog here had for its next call, met while handing over. */
   private hereFailure: unknown;
+  /** The move, once begun (then no other begins). */
   private moving: Promise<void> | undefined;
+  /** True while the thread starts: calls wait for it. */
+  private starting = false;
   /** Calls made while the catalog moves, waiting for the thread. */
   private readonly waiting: { method: WorkerMethod; args: readonly unknown[]; resolve(value: unknown): void; reject(error: unknown): void }[] = [];
   private closing = false;
@@ -127,6 +130,7 @@ export class SqliteWorkerStore implements ContentStore {
       // a thread still starting is stopped: the move gives up, and the calls waiting for it run here first
       this.closing = true;
       this.moving ??= Promise.resolve();
+      this.starting = false;
       this.releaseWaiting('here');
       this.exited = new TributaryError(ErrorCodes.STORE, `SQLite catalog ${this.file}: the store is closed`, { details: { file: this.file } });
       await Promise.all([here.store.close(), this.abandonThread()]);
@@ -224,7 +228,7 @@ export class SqliteWorkerStore implements ContentStore {
     if (this.exited) return Promise.reject(this.exited);
     if (this.here !== undefined) {
       // while the thread starts, calls wait for it: the work that made the catalog move belongs there
-      if (this.moving !== undefined) return new Promise<T>((resolve, reject) => this.waiting.push({ method, args, resolve: resolve as (value: unknown) => void, reject }));
+      if (this.starting) return new Promise<T>((resolve, reject) => this.waiting.push({ method, args, resolve: resolve as (value: unknown) => void, reject }));
       return this.callHere(this.here, method, args) as Promise<T>;
     }
     return this.post(method, args);
@@ -260,17 +264,18 @@ export class SqliteWorkerStore implements ContentStore {
   }
 
   /**
-   * Moves the catalog to its thread: starts it, waits for it to open the file (calls meanwhile run
-   * here), then, between two calls, commits what is pending here, sends the open work ahead of any
-   * later call and closes the connection here. A thread that cannot start leaves the catalog here.
+   * Moves the catalog to its thread: starts it and waits for it to open the file (calls made
+   * meanwhile wait too), then, in one turn, commits what is pending here, sends the open work and
+   * the calls that waited, and closes the connection here. A thread that cannot start leaves the
+   * catalog here for good, and the calls that waited run here.
    */
   private async move(): Promise<void> {
+    this.starting = true;
     try {
       this.worker = this.startThread();
       await this.post('init', []);
     } catch {
-      this.releaseWaiting('here');
-      await this.abandonThread();
+      await this.stayHere();
       return;
     }
     const here = this.here;
@@ -282,16 +287,23 @@ export class SqliteWorkerStore implements ContentStore {
       // the pending writes are lost (and counted so, for the versions they were for); the next
       // call here gets the failure, as it would have without the move
       this.hereFailure = error;
-      this.releaseWaiting('here');
-      await this.abandonThread();
+      await this.stayHere();
       return;
     }
-    // all in one turn: the open work goes first, then the calls that waited, then any later call
+    this.starting = false;
+    // the open work goes first, then the calls that waited, then any later call
     void this.send({ adopt: work }).catch(() => undefined);
     this.releaseWaiting('thread');
     this.here = undefined;
     this.options.onThread?.();
     await here.store.close().catch(() => undefined);
+  }
+
+  /** After a move that failed: the calls that waited run here, as every later call will. */
+  private async stayHere(): Promise<void> {
+    this.starting = false;
+    this.releaseWaiting('here');
+    await this.abandonThread();
   }
 
   private async abandonThread(): Promise<void> {
