@@ -47,3 +47,14 @@ export async function runCliIn(home: string, argv: readonly string[], env: Recor
   });
   return { code, stdout, stderr };
 }
+
+/** The relative paths of a file repository's latest units, sorted, as `units --json` lists them. */
+export async function unitRelativePaths(home: string, repo: string): Promise<string[]> {
+  const run = await runCliIn(home, ['--json', 'units', repo]);
+  if (run.code !== 0) throw new Error(`units ${repo} failed (${run.code}): ${run.stderr}`);
+  return run.stdout
+    .trim()
+    .split('\n')
+    .map((line) => (JSON.parse(line) as { key: { relativePath: string } }).key.relativePath)
+    .sort();
+}

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startFixtureServer, type FixtureServer } from '@tributary/conformance';
-import { runCliIn } from './cli-process';
+import { runCliIn, unitRelativePaths } from './cli-process';
 
 const sha256 = (data: string) => createHash('sha256').update(data).digest('hex');
 
@@ -41,16 +41,6 @@ describe('a sync whose catalog moves to its thread', () => {
     return JSON.parse(run.stdout);
   }
 
-  async function unitPaths(): Promise<string[]> {
-    const run = await runCliIn(home, ['--json', 'units', 'repo']);
-    expect(run.code).toBe(0);
-    return run.stdout
-      .trim()
-      .split('\n')
-      .map((line) => (JSON.parse(line) as { key: { relativePath: string } }).key.relativePath)
-      .sort();
-  }
-
   it('a forced re-sync finds nothing changed, and a mirror re-sync with changes commits exactly them', async () => {
     const first = await sync('--policy', 'on_demand');
     expect([first.version, first.report.added]).toEqual([1, { file: 2500 }]);
@@ -62,7 +52,7 @@ describe('a sync whose catalog moves to its thread', () => {
     server.setFiles(upstream([...names(100, 2500), ...names(5000, 5040)]));
     const changed = await sync('--force', '--mirror', '--policy', 'immediate');
     expect([changed.version, changed.newVersion, changed.report.added, changed.report.removed]).toEqual([2, true, { file: 40 }, { file: 100 }]);
-    expect(await unitPaths()).toEqual([...names(100, 2500), ...names(5000, 5040)].sort());
+    expect(await unitRelativePaths(home, 'repo')).toEqual([...names(100, 2500), ...names(5000, 5040)].sort());
 
     const history = await runCliIn(home, ['--json', 'versions', 'repo']);
     expect(history.code).toBe(0);

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHost } from '@tributary/core';
 import { fileImporter } from '@tributary/importer-file';
-import { runCliIn } from './cli-process';
+import { runCliIn, unitRelativePaths } from './cli-process';
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
@@ -80,16 +80,6 @@ describe('sync records and reports', () => {
       .map((line) => JSON.parse(line) as { status: string; report: { added: Record<string, number>; removed: Record<string, number>; finishedEarly?: string } | null });
   }
 
-  async function unitNames(repo: string): Promise<string[]> {
-    const run = await cli('--json', 'units', repo);
-    expect(run.code).toBe(0);
-    return run.stdout
-      .trim()
-      .split('\n')
-      .map((line) => (JSON.parse(line) as { key: { relativePath: string } }).key.relativePath)
-      .sort();
-  }
-
   it('an early-finished mirror sync records nothing as removed', async () => {
     await sync('early', '--url', `${base}/a/PULP_MANIFEST`, '--mirror', '--policy', 'on_demand');
     const again = await sync('early', '--url', `${base}/a/PULP_MANIFEST`, '--mirror', '--policy', 'on_demand');
@@ -98,17 +88,17 @@ describe('sync records and reports', () => {
     const [latest] = await history('early');
     expect(latest!.report!.finishedEarly).toBeDefined();
     expect(latest!.report!.removed).toEqual({});
-    expect(await unitNames('early')).toHaveLength(12);
+    expect(await unitRelativePaths(home, 'early')).toHaveLength(12);
   });
 
   it('"up to date" is judged against the sync that produced the latest version, not an older one with the same settings', async () => {
     await sync('switch', '--url', `${base}/a/PULP_MANIFEST`, '--mirror', '--policy', 'on_demand');
     await sync('switch', '--url', `${base}/b/PULP_MANIFEST`, '--mirror', '--policy', 'on_demand');
-    expect(await unitNames('switch')).toEqual([...trees.b!.keys()].sort());
+    expect(await unitRelativePaths(home, 'switch')).toEqual([...trees.b!.keys()].sort());
     const back = await sync('switch', '--url', `${base}/a/PULP_MANIFEST`, '--mirror', '--policy', 'on_demand');
     expect(back.finishedEarly).toBeUndefined();
     expect(back.version).toBe(3);
-    expect(await unitNames('switch')).toEqual([...trees.a!.keys()].sort());
+    expect(await unitRelativePaths(home, 'switch')).toEqual([...trees.a!.keys()].sort());
   });
 
   it('a failed sync leaves the remembered feed as it was', async () => {

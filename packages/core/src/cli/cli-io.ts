@@ -158,7 +158,7 @@ export function printTable(io: CliIo, headers: readonly string[], rows: readonly
 
 /**
  * `1,234,567`: an integer with thousands separators. Not `toLocaleString`, whose first call loads
- * the ICU number formatter, ~20 ms at the end of every command that prints a count.
+ * ICU's number formatter: a start-up cost at the end of every command that prints a count.
  */
 export function formatCount(n: number): string {
   const digits = String(n);
