@@ -316,7 +316,7 @@ describe('Downloader', () => {
       parentPort.on('message', (jobs) => {
         held.push(...jobs);
         if (!jobs.some((job) => job.op === 'abort')) return;
-        parentPort.postMessage(held.map((job) => [job.id]));
+        parentPort.postMessage({ answers: held.map((job) => [job.id]), memory: [] });
         held = [];
       });`,
     );

@@ -65,6 +65,26 @@ describe.each(variants)('SmallFileWriter %s', (_name, make) => {
     expect(readFileSync(join(dir, 'part')).equals(kept.subarray(10, 5000))).toBe(true);
   });
 
+  test('memory of bodyMemory given up with a body comes back and is reused: every file keeps its own bytes', async () => {
+    const w = await writer();
+    const size = 268_456;
+    const bodies = Array.from({ length: 12 }, () => randomBytes(size));
+    // rounds of four in flight at once, each body gathered in memory the previous round gave back
+    for (let round = 0; round < 3; round++) {
+      await Promise.all(
+        bodies.slice(round * 4, round * 4 + 4).map(async (body, i) => {
+          const memory = w.bodyMemory(size);
+          expect(memory.length).toBe(size);
+          memory.set(body);
+          const n = round * 4 + i;
+          if (n % 2 === 0) await w.write(join(dir, `b${n}`), memory, { transfer: true });
+          else expect((await w.writeHashed(join(dir, `b${n}`), memory, {}, { transfer: true })).written).toBe(true);
+        }),
+      );
+    }
+    bodies.forEach((body, n) => expect(readFileSync(join(dir, `b${n}`)).equals(body)).toBe(true));
+  });
+
   test('a missing directory is created; a write that cannot be made fails with its errno code and leaves nothing; the others of the batch succeed', async () => {
     const w = await writer();
     writeFileSync(join(dir, 'plain'), 'not a directory');

@@ -108,6 +108,7 @@ export class Downloader implements RemoteFetcher {
   private readonly files: BodyFiles = {
     writeMatching: (_temp, body, expected, owned) => this.storage.stageBody(this.scopeId, body, expected, { transfer: owned }),
     stream: (temp, algorithms, events) => this.storage.streamTempFile(temp, algorithms, events),
+    bodyMemory: (size) => this.storage.bodyMemory(size),
   };
 
   constructor(

@@ -37,9 +37,11 @@ export interface BodyFiles {
    * written). On failure no part of it may be left behind. `owned`: nothing else refers to the
    * body's memory (it was joined from the chunks), so it may be taken rather than copied.
    */
-  writeMatching(temp: string, body: Buffer, expected: Digests, owned: boolean): Promise<{ file?: string; digests: Digests & { sha256: string } }>;
+  writeMatching(temp: string, body: Uint8Array, expected: Digests, owned: boolean): Promise<{ file?: string; digests: Digests & { sha256: string } }>;
   /** A stream to `temp` hashed with sha256 and `algorithms` as it is written. */
   stream(temp: string, algorithms: readonly DigestAlgorithm[], events: HashingFileStreamEvents): HashingFileStream;
+  /** Memory to join a body of `size` bytes in before {@link writeMatching} takes it (owned); new memory without it. */
+  bodyMemory?(size: number): Uint8Array;
 }
 
 const atTempPath: BodyFiles = {
@@ -140,7 +142,7 @@ export class VerifyingFileWriter {
     verifySize(this.expected.size, size, this.what);
     if (this.file === undefined) {
       const owned = this.chunks.length !== 1;
-      const body = owned ? Buffer.concat(this.chunks, size) : this.chunks[0]!;
+      const body = owned ? this.joined(size) : this.chunks[0]!;
       this.chunks = [];
       this.temp.created = true;
       const { file, digests } = await this.files.writeMatching(this.temp.path, body, this.expected.digests, owned).catch((error: Error) => {
@@ -166,6 +168,17 @@ export class VerifyingFileWriter {
     const file = this.file;
     if (file !== undefined) await file.destroy();
     else if (this.temp.created) await fs.promises.rm(this.temp.path, { force: true });
+  }
+
+  /** The chunks joined in memory of their own. */
+  private joined(size: number): Uint8Array {
+    const body = this.files.bodyMemory?.(size) ?? new Uint8Array(size);
+    let offset = 0;
+    for (const chunk of this.chunks) {
+      body.set(chunk, offset);
+      offset += chunk.length;
+    }
+    return body;
   }
 
   private openStream(): void {

@@ -14,6 +14,7 @@ import {
 } from '@tributary/plugin-api';
 import { digestsMatch, digestsOf } from './body-digests.js';
 import type { HashingFileStream, HashingFileStreamEvents } from './hashing-file-stream.js';
+import { BOUNDED_WRITES_FS } from './page-cache-writes.js';
 import { safeRelativePath } from './safe-relative-path.js';
 import { SmallFileWriter } from './small-file-writer.js';
 import { guard, storageError } from './storage-error.js';
@@ -108,6 +109,11 @@ export class ArtifactStorage {
   async stageVerifiedBody(scopeId: string, sha256: string, body: Uint8Array, options: { readonly transfer?: boolean } = {}): Promise<string> {
     const file = await this.stage(scopeId, sha256, (staging) => this.smallFiles.write(staging, body, options).then(() => true));
     return file!;
+  }
+
+  /** Memory to gather a body of `size` bytes in before staging it with `transfer` (see {@link SmallFileWriter.bodyMemory}). */
+  bodyMemory(size: number): Uint8Array {
+    return this.smallFiles.bodyMemory(size);
   }
 
   /**
@@ -232,7 +238,7 @@ export class ArtifactStorage {
           await pipeline(
             createReadStream(source, { highWaterMark: READ_CHUNK }),
             digestingPassThrough(digests),
-            createWriteStream(staged, { flags: 'wx' }),
+            createWriteStream(staged, { flags: 'wx', fs: BOUNDED_WRITES_FS }),
           );
         }
       });

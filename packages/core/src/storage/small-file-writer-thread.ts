@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { DigestAlgorithm, Digests } from '@tributary/plugin-api';
 import { digestsMatch, digestsOf } from './body-digests.js';
+import { WRITE_BYTES, writeAllSync } from './page-cache-writes.js';
 import type { WriterAnswer, WriterJob, WriterReply, WriterThreadData } from './writer-thread-protocol.js';
 
 /**
@@ -23,6 +24,7 @@ const streams = new Map<number, OpenStream | Error>();
 
 port.on('message', (jobs: readonly WriterJob[]) => {
   const answers: WriterAnswer[] = [];
+  const memory: ArrayBuffer[] = [];
   for (const job of jobs) {
     try {
       answers.push(run(job));
@@ -30,20 +32,21 @@ port.on('message', (jobs: readonly WriterJob[]) => {
       const failure = error as NodeJS.ErrnoException;
       answers.push([-job.id, failure.code ?? '', failure.message ?? String(error)]);
     }
+    if ('recycle' in job && job.recycle) memory.push(job.body);
   }
-  port.postMessage(answers satisfies WriterReply);
+  port.postMessage({ answers, memory } satisfies WriterReply, memory);
 });
 
 function run(job: WriterJob): WriterAnswer {
   switch (job.op) {
     case 'write':
-      writeWhole(job.file, new Uint8Array(job.body));
+      writeWhole(job.file, new Uint8Array(job.body, 0, job.length));
       return [job.id];
     case 'rename':
       fs.renameSync(job.from, job.to);
       return [job.id];
     case 'write-hashed': {
-      const body = new Uint8Array(job.body);
+      const body = new Uint8Array(job.body, 0, job.length);
       const digests = digestsOf(body, job.expected);
       const matches = digestsMatch(job.expected, digests);
       // a body that does not match is never written: its owner reports the mismatch
@@ -64,14 +67,19 @@ function run(job: WriterJob): WriterAnswer {
     case 'append': {
       const stream = openStream(job.stream);
       const chunk = job.slab >= 0 ? new Uint8Array(shared!.slabs, job.slab * shared!.slabBytes, job.length) : new Uint8Array(job.body!, 0, job.length);
-      try {
-        for (let offset = 0; offset < chunk.length; ) offset += fs.writeSync(stream.fd, chunk, offset, chunk.length - offset);
-      } catch (error) {
-        fs.closeSync(stream.fd);
-        streams.set(job.stream, error as Error);
-        throw error;
+      // each piece hashed right after it is written, while it is still in the cache
+      for (let offset = 0; offset < chunk.length; ) {
+        const piece = chunk.subarray(offset, offset + WRITE_BYTES);
+        try {
+          writeAllSync(stream.fd, piece);
+        } catch (error) {
+          fs.closeSync(stream.fd);
+          streams.set(job.stream, error as Error);
+          throw error;
+        }
+        for (const [, hashing] of stream.hashes) hashing.update(piece);
+        offset += piece.length;
       }
-      for (const [, hashing] of stream.hashes) hashing.update(chunk);
       return [job.id];
     }
     case 'end': {
@@ -103,7 +111,7 @@ function openStream(id: number): OpenStream {
 function writeWhole(file: string, body: Uint8Array): void {
   const fd = openCreatingDir(file);
   try {
-    for (let offset = 0; offset < body.length; ) offset += fs.writeSync(fd, body, offset, body.length - offset);
+    writeAllSync(fd, body);
   } catch (error) {
     fs.closeSync(fd);
     fs.rmSync(file, { force: true });

@@ -5,9 +5,11 @@ import { Worker } from 'node:worker_threads';
 import type { DigestAlgorithm, Digests } from '@tributary/plugin-api';
 import { builtThreadScript } from '../thread-script.js';
 import { digestsMatch, digestsOf } from './body-digests.js';
+import { BodyMemory } from './body-memory.js';
 import { LocalHashingFileStream, type HashingFileStream, type HashingFileStreamEvents } from './hashing-file-stream.js';
+import { writeAll } from './page-cache-writes.js';
 import { SLAB_BYTES, ThreadHashingFileStream, type Slab, type WriterThreadChannel } from './thread-hashing-file-stream.js';
-import type { WriterJob, WriterReply, WriterThreadData, WriterValue } from './writer-thread-protocol.js';
+import type { MovedBody, WriterJob, WriterReply, WriterThreadData, WriterValue } from './writer-thread-protocol.js';
 
 const debug = debuglog('tributary:storage');
 /** Slabs of the memory shared with the threads: enough for a dozen streams at their bound (see ThreadHashingFileStream). */
@@ -65,6 +67,8 @@ export class SmallFileWriter {
     },
     streamId: () => this.nextStream++,
   };
+  /** Memory whole bodies are gathered in and moved to the threads, which send it back. */
+  private readonly memory = new BodyMemory();
   /** Woken when nothing is pending any more (close waits for it). */
   private drained: (() => void)[] = [];
 
@@ -115,9 +119,18 @@ export class SmallFileWriter {
    * to the thread instead of copied (the caller's view is then empty).
    */
   write(file: string, body: Uint8Array, options: { readonly transfer?: boolean } = {}): Promise<void> {
-    if (this.soonHere() || !this.threadUsable()) return writeWhole(file, body);
-    const memory = movable(body, options.transfer === true);
-    return this.enqueue((id) => ({ id, op: 'write', file, body: memory })).then(() => undefined);
+    if (this.soonHere() || !this.threadUsable()) return this.returning(writeWhole(file, body), body, options.transfer);
+    const moved = this.movable(body, options.transfer === true);
+    return this.enqueue((id) => ({ id, op: 'write', file, ...moved })).then(() => undefined);
+  }
+
+  /**
+   * `size` bytes of memory to gather a body in before handing it to {@link write} or
+   * {@link writeHashed} with `transfer`: memory the threads gave back, so that a body costs no new
+   * memory (see {@link BodyMemory}).
+   */
+  bodyMemory(size: number): Uint8Array<ArrayBuffer> {
+    return this.memory.take(size);
   }
 
   /**
@@ -126,9 +139,9 @@ export class SmallFileWriter {
    * it is all there or, on failure, not at all. `transfer` as for {@link write}.
    */
   writeHashed(file: string, body: Uint8Array, expected: Digests, options: { readonly transfer?: boolean } = {}): Promise<HashedWrite> {
-    if (this.soonHere() || !this.threadUsable()) return writeHashedHere(file, body, expected);
-    const memory = movable(body, options.transfer === true);
-    return this.enqueue((id) => ({ id, op: 'write-hashed', file, body: memory, expected })).then((value) => ({
+    if (this.soonHere() || !this.threadUsable()) return this.returning(writeHashedHere(file, body, expected), body, options.transfer);
+    const moved = this.movable(body, options.transfer === true);
+    return this.enqueue((id) => ({ id, op: 'write-hashed', file, expected, ...moved })).then((value) => ({
       digests: value!.digests,
       written: value!.written === true,
     }));
@@ -264,7 +277,8 @@ export class SmallFileWriter {
   }
 
   private settle(reply: WriterReply): void {
-    for (const answer of reply) {
+    for (const memory of reply.memory) this.memory.give(memory);
+    for (const answer of reply.answers) {
       const id = answer[0];
       const waiter = this.pending.get(Math.abs(id));
       this.pending.delete(Math.abs(id));
@@ -312,29 +326,49 @@ export class SmallFileWriter {
     // the fs calls below keep the process alive; the threads need not, nor need close() wait
     if (this.pending.size === 0) this.nothingPending();
     runJobHere(job).then(
-      (value) => waiter?.resolve(value),
-      (error: Error) => waiter?.reject(error),
+      (value) => {
+        if ('recycle' in job && job.recycle) this.memory.give(job.body);
+        waiter?.resolve(value);
+      },
+      (error: Error) => {
+        if ('recycle' in job && job.recycle) this.memory.give(job.body);
+        waiter?.reject(error);
+      },
     );
   }
-}
 
-/**
- * The caller's body as memory to move to the thread: its own memory when it gives the body up and
- * the body spans all of it, else a copy (a view into memory others use would be detached by a move).
- */
-function movable(body: Uint8Array, transfer: boolean): ArrayBuffer {
-  if (transfer && body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer) return body.buffer;
-  const copy = new Uint8Array(body.length);
-  copy.set(body);
-  return copy.buffer;
+  /**
+   * The caller's body as memory to move to a thread: the caller's own when it gives the body up
+   * and it is memory of {@link bodyMemory} (it comes back) or spans all of its memory; else a copy
+   * in memory of {@link bodyMemory} (a view into memory others use would be detached by a move).
+   */
+  private movable(body: Uint8Array, transfer: boolean): MovedBody {
+    const buffer = body.buffer;
+    if (transfer && body.byteOffset === 0) {
+      if (this.memory.owns(buffer)) return { body: buffer, length: body.length, recycle: true };
+      if (body.byteLength === buffer.byteLength && buffer instanceof ArrayBuffer) return { body: buffer, length: body.length };
+    }
+    const copy = this.memory.take(body.length);
+    copy.set(body);
+    return { body: copy.buffer, length: body.length, ...(this.memory.owns(copy.buffer) ? { recycle: true as const } : {}) };
+  }
+
+  /** `written`, after which a body the caller gave up goes back to {@link bodyMemory} if it came from there. */
+  private returning<T>(written: Promise<T>, body: Uint8Array, transfer: boolean | undefined): Promise<T> {
+    const buffer = body.buffer;
+    if (transfer !== true || !this.memory.owns(buffer)) return written;
+    const giveBack = () => this.memory.give(buffer);
+    written.then(giveBack, giveBack);
+    return written;
+  }
 }
 
 async function runJobHere(job: WriterJob): Promise<WriterValue | undefined> {
   switch (job.op) {
     case 'write':
-      return writeWhole(job.file, new Uint8Array(job.body)).then(() => undefined);
+      return writeWhole(job.file, new Uint8Array(job.body, 0, job.length)).then(() => undefined);
     case 'write-hashed':
-      return writeHashedHere(job.file, new Uint8Array(job.body), job.expected);
+      return writeHashedHere(job.file, new Uint8Array(job.body, 0, job.length), job.expected);
     case 'rename':
       return fs.promises.rename(job.from, job.to).then(() => undefined);
     case 'abort':
@@ -367,14 +401,7 @@ export function writeWhole(file: string, body: Uint8Array): Promise<void> {
           else resolve();
         });
       };
-      const writeFrom = (offset: number): void => {
-        if (offset >= body.length) return finish(null);
-        fs.write(fd, body, offset, body.length - offset, null, (writeError, written) => {
-          if (writeError) return finish(writeError);
-          writeFrom(offset + written);
-        });
-      };
-      writeFrom(0);
+      writeAll(fd, body, finish);
     });
   });
 }
