@@ -65,12 +65,18 @@ export abstract class Stage {
    * Content from the previous stage in batches of at least `minSize`, except that a partial batch
    * is yielded when the input ends, or when nothing more is ready and someone awaits the future
    * of content inside the batch.
+   *
+   * `options.firstBatch`: the first batch is yielded at that many instead. A stage whose work
+   * starts the slow part of a sync (downloads) lets the first content through while the rest is
+   * still being read: a repository smaller than a batch would otherwise download nothing until
+   * its whole metadata is parsed.
    */
-  async *batches(minSize: number = DEFAULT_BATCH_SIZE): AsyncGenerator<DeclarativeContent[]> {
+  async *batches(minSize: number = DEFAULT_BATCH_SIZE, options: { readonly firstBatch?: number } = {}): AsyncGenerator<DeclarativeContent[]> {
     const input = this.input;
     if (!input) return;
     const awaited = futureAwaitedSignal();
     let batch: DeclarativeContent[] = [];
+    let size = Math.min(minSize, options.firstBatch ?? minSize);
     // Whether content in `batch` has an awaited future. Checked as content arrives and rescanned only
     // when somebody starts awaiting a future, so a slow input does not cost a batch scan per item.
     let holdsAwaited = false;
@@ -83,10 +89,11 @@ export abstract class Stage {
       if (next !== undefined) {
         batch.push(next);
         if (next.awaited) holdsAwaited = true;
-        if (batch.length >= minSize) {
+        if (batch.length >= size) {
           yield batch;
           batch = [];
           holdsAwaited = false;
+          size = minSize;
         }
         continue;
       }
@@ -95,6 +102,7 @@ export abstract class Stage {
         yield batch;
         batch = [];
         holdsAwaited = false;
+        size = minSize;
         continue;
       }
       const generation = awaited.generation;

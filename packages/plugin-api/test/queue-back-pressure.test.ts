@@ -96,3 +96,35 @@ describe('Stage.putAll', () => {
     for (const future of futures) await expect(future).rejects.toMatchObject({ code: ErrorCodes.SYNC_CANCELLED });
   });
 });
+
+describe('Stage.batches firstBatch', () => {
+  class Batches extends Stage {
+    readonly sizes: number[] = [];
+    constructor(private readonly options: { minSize: number; firstBatch?: number }) {
+      super('Batches');
+    }
+    override async run(): Promise<void> {
+      const { minSize, firstBatch } = this.options;
+      for await (const batch of this.batches(minSize, firstBatch === undefined ? {} : { firstBatch })) this.sizes.push(batch.length);
+    }
+  }
+
+  const batchSizes = async (count: number, options: { minSize: number; firstBatch?: number }): Promise<number[]> => {
+    const input = new ContentQueue<DeclarativeContent>(1000);
+    for (let i = 0; i < count; i++) await input.put(new DeclarativeContent({ typeId: 't', key: { i } }));
+    input.close();
+    const stage = new Batches(options);
+    stage.connect(input, undefined, new AbortController().signal);
+    await stage.run();
+    return stage.sizes;
+  };
+
+  it('yields the first batch at firstBatch items and the others at minSize', async () => {
+    expect(await batchSizes(250, { minSize: 100, firstBatch: 8 })).toEqual([8, 100, 100, 42]);
+  });
+
+  it('without it, or with one larger than minSize, every batch is minSize', async () => {
+    expect(await batchSizes(250, { minSize: 100 })).toEqual([100, 100, 50]);
+    expect(await batchSizes(250, { minSize: 100, firstBatch: 500 })).toEqual([100, 100, 50]);
+  });
+});

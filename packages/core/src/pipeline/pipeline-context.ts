@@ -47,6 +47,12 @@ export interface PipelineProgress {
 }
 
 /** The batch size of `ctx`, checked. */
+/**
+ * The first batch of the stages before ArtifactDownloader (see Stage.batches): downloads start on
+ * the first content an importer passes on, not once a whole batch of it is parsed.
+ */
+export const FIRST_BATCH_SIZE = 32;
+
 export function batchSizeOf(ctx: PipelineContext): number {
   return positiveInteger(ctx.batchSize ?? DEFAULT_BATCH_SIZE, 'batchSize');
 }

@@ -1,5 +1,5 @@
 import { Stage, type ArtifactRecord, type DeclarativeArtifact, type DeclarativeContent, type DigestAlgorithm } from '@tributary/plugin-api';
-import { batchSizeOf, type PipelineContext } from './pipeline-context.js';
+import { batchSizeOf, FIRST_BATCH_SIZE, type PipelineContext } from './pipeline-context.js';
 
 /**
  * sha256 first (the artifact's identity in storage), then the strongest other digest. A match
@@ -26,7 +26,7 @@ export class QueryExistingArtifacts extends Stage {
   }
 
   override async run(): Promise<void> {
-    for await (const batch of this.batches(batchSizeOf(this.ctx))) {
+    for await (const batch of this.batches(batchSizeOf(this.ctx), { firstBatch: FIRST_BATCH_SIZE })) {
       const live = batch.filter((dc) => !dc.resolved);
       const byAlgorithm = new Map<DigestAlgorithm, Map<string, Lookup[]>>();
       for (const dc of live) {

@@ -1,5 +1,5 @@
 import { Stage, type DeclarativeContent, type ExistingUnit, type UnitInput, type UnitRef } from '@tributary/plugin-api';
-import { batchSizeOf, type PipelineContext } from './pipeline-context.js';
+import { batchSizeOf, FIRST_BATCH_SIZE, type PipelineContext } from './pipeline-context.js';
 import type { ResyncService } from '../resync/resync-service.js';
 import { expectedUnitInput } from './expected-unit-input.js';
 
@@ -39,7 +39,7 @@ export class QueryExistingContents extends Stage {
 
   override async run(): Promise<void> {
     const unchangedLookup = this.skipUnchanged ? this.ctx.resync : undefined;
-    for await (const batch of this.batches(batchSizeOf(this.ctx))) {
+    for await (const batch of this.batches(batchSizeOf(this.ctx), { firstBatch: FIRST_BATCH_SIZE })) {
       let live = batch.filter((dc) => !dc.resolved);
       if (unchangedLookup && (await unchangedLookup.mayFindUnchanged())) {
         const before = live.length;

@@ -1,4 +1,4 @@
-import type { DeclarativeContent, DownloadPolicy } from '@tributary/plugin-api';
+import { Stage, type DeclarativeContent, type DownloadPolicy } from '@tributary/plugin-api';
 import { defaultStages, runPipeline } from '../../src/pipeline/index';
 import { sha256Of, type MemoryFetcher } from './memory-fetcher';
 import { PipelineSync } from './pipeline-sync';
@@ -35,6 +35,25 @@ describe('the default pipeline (RepoConduit and ResyncService over SQLite)', () 
     expect((await sync.remotes()).size).toBe(10);
     const f3 = await sync.artifactsOf('file', { relativePath: 'f3', sha256: sha256Of('body of f3') });
     expect(f3).toEqual({ f3: sha256Of('body of f3') });
+  });
+
+  it('immediate: downloads start on the first content passed on, before the importer has passed on a whole batch', async () => {
+    const upstream = upstreamOf(80);
+    const fetcher = sync.fetcher(new Map(Object.entries(upstream).map(([n, body]) => [`${BASE}${n}`, body])));
+    const contents = Object.entries(upstream).map(([n, body]) => fileContent(n, body));
+    // an importer still reading its metadata: the rest comes only once a download has begun
+    class SlowReader extends Stage {
+      override async run(): Promise<void> {
+        await this.putAll(contents.slice(0, 40));
+        await fetcher.started(1);
+        await this.putAll(contents.slice(40));
+      }
+    }
+    // the default batch size (500): without a smaller first batch this would wait forever
+    const ctx = sync.context({ fetcher, settings: { policy: 'immediate', mirror: false } });
+    await runPipeline({ stages: [new SlowReader(), ...defaultStages(ctx)], plugin: 'file', repository: 'r', signal: sync.signal });
+    expect(fetcher.requested).toHaveLength(80);
+    expect(await sync.associatedCount()).toBe(80);
   });
 
   it('on_demand: downloads nothing and records a remote artifact with expected digests for every file', async () => {

@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { createReadStream } from 'node:fs';
 import {
   DeclarativeContent,
@@ -229,6 +230,9 @@ export class RpmFirstStage extends Stage {
     // parsed on a thread of its own (unless small), while this one runs the pipeline on the batches before
     for await (const packages of readPackageEntriesInThread(file, { ...this.readOptions, details, ...(thread ? { thread } : {}) })) {
       await this.putAll(contentsOf(packages));
+      // Read here, the chunks follow each other without a turn of the event loop: one lets the
+      // stages after this one (catalog lookups, the first downloads) start while the rest is parsed.
+      await nextTurn();
     }
     this.ctx.log.info(`primary: ${emitted} packages${excluded.total > 0 ? `; the filters left out ${excluded.total} (${excluded})` : ''}`);
     if (droppedCount > 0) {
