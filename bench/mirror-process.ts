@@ -15,10 +15,10 @@ export const TRIBUTARY = path.resolve(process.env.BENCH_TRIBUTARY ?? path.join(_
  * Wall seconds of one process from spawn to exit; rejects (with its stderr) when it fails, unless
  * `anyExit` (start-up timings of a build whose `--version` was still a usage error).
  */
-export function timeProcess(command: string, args: readonly string[], anyExit = false): Promise<number> {
+export function timeProcess(command: string, args: readonly string[], anyExit = false, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
-    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       if (stderr.length < 4000) stderr += chunk;
@@ -30,6 +30,16 @@ export function timeProcess(command: string, args: readonly string[], anyExit = 
       else reject(new Error(`${command} ${args.join(' ')} exited with ${code}: ${stderr.trim()}`));
     });
   });
+}
+
+/**
+ * This environment without NODE_EXTRA_CA_CERTS. Node reads that file and parses it, with its own
+ * root certificates, when any process starts, before a line of the program runs, TLS or not; the
+ * Python tool compared with does not, and the mirror scenario never uses TLS.
+ */
+export function withoutExtraCaCerts(): NodeJS.ProcessEnv {
+  const { NODE_EXTRA_CA_CERTS: _ignored, ...env } = process.env;
+  return env;
 }
 
 /** Whether `dnf reposync` (dnf-plugins-core) can run here. */

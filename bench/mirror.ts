@@ -20,6 +20,10 @@
  * and one curl process fetching every file with 5 connections, the download floor. Prints each
  * round and the median ratio tributary / reposync (goal ≤ 1.0).
  *
+ * NODE_EXTRA_CA_CERTS, if set, is left out of the mirror rounds' environment (both tools; the
+ * bench says what it costs): node parses that file at every start, TLS or not, and dnf does not
+ * read it. BENCH_KEEP_ENV=1 keeps it.
+ *
  * Start-up: `tributary --version` and `tributary repo list` on a home with 10 repositories,
  * median of 20 runs each, interleaved with `node -e 0` (goal ≤ 4×).
  */
@@ -30,13 +34,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { goalsLine, runBenchmark } from './bench-process.js';
 import { buildMirrorRepo } from './mirror-repo-builder.js';
-import { curlArgs, median, reposyncArgs, reposyncAvailable, timeProcess, TRIBUTARY, tributarySyncArgs } from './mirror-process.js';
+import { curlArgs, median, reposyncArgs, reposyncAvailable, timeProcess, TRIBUTARY, tributarySyncArgs, withoutExtraCaCerts } from './mirror-process.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const STARTUP_RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 20);
 const CURL_CONNECTIONS = 5;
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
+/** The environment of the timed processes of the mirror scenario (see withoutExtraCaCerts). */
+const MIRROR_ENV = process.env.BENCH_KEEP_ENV === '1' ? process.env : withoutExtraCaCerts();
 const s = (seconds: number) => `${seconds.toFixed(2)} s`;
 
 async function startServer(dir: string): Promise<{ url: string; server: ChildProcess }> {
@@ -63,7 +69,7 @@ async function mirrorScenario(label: string, count: number, size: number, reposy
       if (reposync) {
         const dir = path.join(scratch, `reposync-${round}`);
         const cache = path.join(scratch, `dnf-cache-${round}`);
-        dnfSeconds = await timeProcess('dnf', reposyncArgs(url, dir, cache));
+        dnfSeconds = await timeProcess('dnf', reposyncArgs(url, dir, cache), false, MIRROR_ENV);
         const got = readdirSync(dir).filter((f) => f.endsWith('.rpm')).length;
         if (got !== count) throw new Error(`reposync fetched ${got} of ${count} packages`);
         reposyncTimes.push(dnfSeconds);
@@ -72,7 +78,7 @@ async function mirrorScenario(label: string, count: number, size: number, reposy
         lastDnf = { dir, cache };
       }
       const home = path.join(scratch, `home-${round}`);
-      const seconds = await timeProcess(process.execPath, tributarySyncArgs(url, home));
+      const seconds = await timeProcess(process.execPath, tributarySyncArgs(url, home), false, MIRROR_ENV);
       tributaryTimes.push(seconds);
       line += `${reposync ? ',' : ''} tributary ${s(seconds)}`;
       if (dnfSeconds !== undefined) {
@@ -92,11 +98,11 @@ async function mirrorScenario(label: string, count: number, size: number, reposy
     for (let round = 1; round <= ROUNDS; round++) {
       let line = `no-change round ${round}:`;
       if (reposync && lastDnf) {
-        const d = await timeProcess('dnf', reposyncArgs(url, lastDnf.dir, lastDnf.cache));
+        const d = await timeProcess('dnf', reposyncArgs(url, lastDnf.dir, lastDnf.cache), false, MIRROR_ENV);
         resyncD.push(d);
         line += ` reposync ${s(d)},`;
       }
-      const t = await timeProcess(process.execPath, tributarySyncArgs(url, lastHome));
+      const t = await timeProcess(process.execPath, tributarySyncArgs(url, lastHome), false, MIRROR_ENV);
       resyncT.push(t);
       log(`${line} tributary ${s(t)}`);
     }
@@ -104,7 +110,7 @@ async function mirrorScenario(label: string, count: number, size: number, reposy
     if (reposync) goals.push([`${label} no-change`, median(resyncT) <= median(resyncD)]);
 
     const floorDir = path.join(scratch, 'curl');
-    const floor = await timeProcess('curl', curlArgs(url, files, floorDir, CURL_CONNECTIONS));
+    const floor = await timeProcess('curl', curlArgs(url, files, floorDir, CURL_CONNECTIONS), false, MIRROR_ENV);
     rmSync(floorDir, { recursive: true, force: true });
     log(`floor: one curl process fetching all ${files.length} files, ${CURL_CONNECTIONS} connections: ${s(floor)}`);
   } finally {
@@ -141,12 +147,29 @@ async function startupScenario(goals: [string, boolean][]): Promise<void> {
   }
 }
 
+/** Says what NODE_EXTRA_CA_CERTS, when set, costs a node process here, and how the mirror rounds run. */
+async function extraCaCertsNote(): Promise<void> {
+  if (process.env.NODE_EXTRA_CA_CERTS === undefined) return;
+  const withIt: number[] = [];
+  const without: number[] = [];
+  for (let run = 0; run < 10; run++) {
+    withIt.push(await timeProcess(process.execPath, ['-e', '0']));
+    without.push(await timeProcess(process.execPath, ['-e', '0'], false, withoutExtraCaCerts()));
+  }
+  const ms = (values: number[]) => `${(median(values) * 1000).toFixed(0)} ms`;
+  log(
+    `\nNODE_EXTRA_CA_CERTS is set: node -e 0 takes ${ms(withIt)} with it, ${ms(without)} without (medians of 10); ` +
+      (MIRROR_ENV === process.env ? 'the mirror rounds keep it (BENCH_KEEP_ENV=1)' : 'the mirror rounds run both tools without it (BENCH_KEEP_ENV=1 keeps it)'),
+  );
+}
+
 async function main(): Promise<void> {
   const goals: [string, boolean][] = [];
   log(`bench:mirror — ${TRIBUTARY}, ${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, node ${process.version}`);
   if (process.env.BENCH_SKIP_STARTUP !== '1') await startupScenario(goals);
   if (process.env.BENCH_SKIP_MIRROR !== '1') {
     const reposync = await reposyncAvailable();
+    await extraCaCertsNote();
     if (!reposync) log('\ndnf reposync is not available (on Debian: apt-get install dnf-plugins-core): timing tributary alone, beside the curl floor');
     await mirrorScenario('400 × 256 KiB', 400, 256 << 10, reposync, goals);
     await mirrorScenario('40 × 4 MiB', 40, 4 << 20, reposync, goals);
