@@ -12,7 +12,6 @@ import type {
 } from '@tributary/plugin-api';
 import type { ArtifactStorage } from '../storage/artifact-storage.js';
 import { safeRelativePath } from '../storage/safe-relative-path.js';
-import { BOUNDED_WRITES_FS } from '../storage/page-cache-writes.js';
 import { digestingPassThrough, StreamingDigests } from '../storage/streaming-digests.js';
 import type { ContentStore, PublicationEntry, RepositoryRecord, RepoUnitView } from '../store/content-store.js';
 
@@ -91,7 +90,7 @@ export class PublicationBuilder<Options> implements PublishContext<Options> {
     const temp = this.storage.tempFilePath(this.scopeId, 'generated');
     const source = typeof content === 'string' || content instanceof Uint8Array ? Readable.from([Buffer.from(content)]) : Readable.from(content);
     try {
-      await pipeline(source, digestingPassThrough(digests), createWriteStream(temp, { flags: 'wx', fs: BOUNDED_WRITES_FS }), { signal: this.signal });
+      await pipeline(source, digestingPassThrough(digests), createWriteStream(temp, { flags: 'wx' }), { signal: this.signal });
     } catch (error) {
       await rm(temp, { force: true });
       throw error;

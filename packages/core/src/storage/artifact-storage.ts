@@ -14,7 +14,6 @@ import {
 } from '@tributary/plugin-api';
 import { digestsMatch, digestsOf } from './body-digests.js';
 import type { HashingFileStream, HashingFileStreamEvents } from './hashing-file-stream.js';
-import { BOUNDED_WRITES_FS } from './page-cache-writes.js';
 import { safeRelativePath } from './safe-relative-path.js';
 import { SmallFileWriter } from './small-file-writer.js';
 import { guard, storageError } from './storage-error.js';
@@ -238,7 +237,7 @@ export class ArtifactStorage {
           await pipeline(
             createReadStream(source, { highWaterMark: READ_CHUNK }),
             digestingPassThrough(digests),
-            createWriteStream(staged, { flags: 'wx', fs: BOUNDED_WRITES_FS }),
+            createWriteStream(staged, { flags: 'wx' }),
           );
         }
       });

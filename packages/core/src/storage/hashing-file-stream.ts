@@ -1,7 +1,6 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import type { DigestAlgorithm, Digests } from '@tributary/plugin-api';
-import { BOUNDED_WRITES_FS } from './page-cache-writes.js';
 import { StreamingDigests } from './streaming-digests.js';
 
 /**
@@ -49,7 +48,7 @@ export class LocalHashingFileStream implements HashingFileStream {
     const expected: Digests = {};
     for (const algorithm of algorithms) expected[algorithm] = '';
     this.digests = new StreamingDigests(expected);
-    this.stream = createWriteStream(file, { highWaterMark: HIGH_WATER_MARK, fs: BOUNDED_WRITES_FS });
+    this.stream = createWriteStream(file, { highWaterMark: HIGH_WATER_MARK });
     this.stream.on('error', (error) => {
       if (this.failure !== undefined) return;
       this.failure = error;

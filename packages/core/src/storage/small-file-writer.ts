@@ -7,7 +7,6 @@ import { builtThreadScript } from '../thread-script.js';
 import { digestsMatch, digestsOf } from './body-digests.js';
 import { BodyMemory } from './body-memory.js';
 import { LocalHashingFileStream, type HashingFileStream, type HashingFileStreamEvents } from './hashing-file-stream.js';
-import { writeAll } from './page-cache-writes.js';
 import { SLAB_BYTES, ThreadHashingFileStream, type Slab, type WriterThreadChannel } from './thread-hashing-file-stream.js';
 import type { MovedBody, WriterJob, WriterReply, WriterThreadData, WriterValue } from './writer-thread-protocol.js';
 
@@ -401,7 +400,14 @@ export function writeWhole(file: string, body: Uint8Array): Promise<void> {
           else resolve();
         });
       };
-      writeAll(fd, body, finish);
+      const writeFrom = (offset: number): void => {
+        if (offset >= body.length) return finish(null);
+        fs.write(fd, body, offset, body.length - offset, null, (writeError, written) => {
+          if (writeError) return finish(writeError);
+          writeFrom(offset + written);
+        });
+      };
+      writeFrom(0);
     });
   });
 }
