@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { limitHeapHeadroom, SERVE_HEAP_GROWING_PERCENT, SYNC_HEAP_GROWING_PERCENT } from '../host/heap-headroom.js';
+import { loadBuiltinsFirst } from './builtins-first.js';
 import { runCli } from './run-cli.js';
 import { DEFAULT_PROGRESS_SECONDS } from './sync-progress.js';
 import { skipWasmTierUp } from './wasm-tier-up.js';
@@ -7,6 +8,8 @@ import { skipWasmTierUp } from './wasm-tier-up.js';
 // `serve` (and any command naming a repository `serve`) runs for long: it keeps optimised wasm, and
 // a heap headroom of its own (see SERVE_HEAP_GROWING_PERCENT)
 const serving = process.argv.slice(2).includes('serve');
+// before the flags: built-ins loaded after them miss node's code cache (see loadBuiltinsFirst)
+loadBuiltinsFirst(process.argv.slice(2));
 limitHeapHeadroom(serving ? SERVE_HEAP_GROWING_PERCENT : SYNC_HEAP_GROWING_PERCENT);
 if (!serving) skipWasmTierUp();
 
