@@ -4,8 +4,8 @@ import { isBuiltin } from 'node:module';
  * Node's own modules load from a code cache built into the node binary, and V8 refuses that cache
  * once a V8 flag has changed at run time (it is checked against a hash of the flags): after
  * `limitHeapHeadroom` or `skipWasmTierUp` each built-in a command loads is compiled from source,
- * three times as slow (six of a sync's took 41–48 ms against 13). So the `tributary` command loads
- * the built-ins it will need first, then sets the flags.
+ * several times as slow (docs/performance.md). So the `tributary` command loads the built-ins it
+ * will need first, then sets the flags.
  */
 const STORE_BUILTINS = ['crypto', 'worker_threads', 'fs/promises', 'stream', 'stream/promises', 'diagnostics_channel'];
 /** What a command that downloads or serves loads besides (undici, zlib, fastify's needs). */
