@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { runCli } from '../src/cli/run-cli';
 
@@ -15,9 +15,18 @@ describe('tributary --version', () => {
     expect(await run(['--version'])).toEqual({ code: 0, stdout: `tributary ${version}\n`, stderr: '' });
   });
 
+  it('after global options too (--home, --json), opening no store', async () => {
+    const { version } = JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+    const home = path.join(__dirname, 'no-such-home');
+    expect(await run(['--home', home, '--json', '--version'])).toEqual({ code: 0, stdout: `tributary ${version}\n`, stderr: '' });
+    expect(existsSync(home)).toBe(false);
+  });
+
   it('a command\'s --version N is still the repository version, not this', async () => {
-    const result = await run(['units', '--version']);
-    expect(result.code).toBe(2);
-    expect(result.stderr).toContain('TRIBUTARY_ERR_USAGE');
+    for (const argv of [['units', '--version'], ['--home', 'h', 'units', 'r', '--version']]) {
+      const result = await run(argv);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('TRIBUTARY_ERR_USAGE');
+    }
   });
 });

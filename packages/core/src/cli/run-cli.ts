@@ -45,6 +45,20 @@ function hostVersion(): string {
 }
 
 /**
+ * True for `tributary [global options] --version`: `--version` last and no command before it (a
+ * command's `--version N` names a repository version).
+ */
+function asksForVersion(argv: readonly string[]): boolean {
+  if (argv[argv.length - 1] !== '--version') return false;
+  if (argv.length === 1) return true;
+  try {
+    return parseCommandLine(argv.slice(0, -1)).positionals.length === 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Runs the `tributary` command line and returns its exit code (0 success, 1 failure, 2 usage).
  * Everything goes through `io`, so tests run it in-process. A reader that goes away (`| head`)
  * ends the command quietly: output stops, nothing is printed about it, and the exit code is the
@@ -55,7 +69,7 @@ export async function runCli(argv: readonly string[], rawIo: CliIo = processIo()
   let json = argv.includes('--json');
   let host: Host | undefined;
   try {
-    if (argv.length === 1 && argv[0] === '--version') {
+    if (asksForVersion(argv)) {
       io.stdout.write(`tributary ${hostVersion()}\n`);
       return 0;
     }
