@@ -118,7 +118,7 @@ export class SmallFileWriter {
    * to the thread instead of copied (the caller's view is then empty).
    */
   write(file: string, body: Uint8Array, options: { readonly transfer?: boolean } = {}): Promise<void> {
-    if (this.soonHere() || !this.threadUsable()) return this.returning(writeWhole(file, body), body, options.transfer);
+    if (this.soonHere() || !this.threadUsable()) return this.returning(writeWhole(file, body), body.buffer, options.transfer);
     const moved = this.movable(body, options.transfer === true);
     return this.enqueue((id) => ({ id, op: 'write', file, ...moved })).then(() => undefined);
   }
@@ -138,7 +138,7 @@ export class SmallFileWriter {
    * it is all there or, on failure, not at all. `transfer` as for {@link write}.
    */
   writeHashed(file: string, body: Uint8Array, expected: Digests, options: { readonly transfer?: boolean } = {}): Promise<HashedWrite> {
-    if (this.soonHere() || !this.threadUsable()) return this.returning(writeHashedHere(file, body, expected), body, options.transfer);
+    if (this.soonHere() || !this.threadUsable()) return this.returning(writeHashedHere(file, body, expected), body.buffer, options.transfer);
     const moved = this.movable(body, options.transfer === true);
     return this.enqueue((id) => ({ id, op: 'write-hashed', file, expected, ...moved })).then((value) => ({
       digests: value!.digests,
@@ -324,15 +324,10 @@ export class SmallFileWriter {
     this.pending.delete(job.id);
     // the fs calls below keep the process alive; the threads need not, nor need close() wait
     if (this.pending.size === 0) this.nothingPending();
-    runJobHere(job).then(
-      (value) => {
-        if ('recycle' in job && job.recycle) this.memory.give(job.body);
-        waiter?.resolve(value);
-      },
-      (error: Error) => {
-        if ('recycle' in job && job.recycle) this.memory.give(job.body);
-        waiter?.reject(error);
-      },
+    const done = runJobHere(job);
+    (job.op === 'write' || job.op === 'write-hashed' ? this.returning(done, job.body, job.recycle) : done).then(
+      (value) => waiter?.resolve(value),
+      (error: Error) => waiter?.reject(error),
     );
   }
 
@@ -352,11 +347,10 @@ export class SmallFileWriter {
     return { body: copy.buffer, length: body.length, ...(this.memory.owns(copy.buffer) ? { recycle: true as const } : {}) };
   }
 
-  /** `written`, after which a body the caller gave up goes back to {@link bodyMemory} if it came from there. */
-  private returning<T>(written: Promise<T>, body: Uint8Array, transfer: boolean | undefined): Promise<T> {
-    const buffer = body.buffer;
-    if (transfer !== true || !this.memory.owns(buffer)) return written;
-    const giveBack = () => this.memory.give(buffer);
+  /** `written`, after which a body's memory given up goes back to {@link bodyMemory} if it came from there. */
+  private returning<T>(written: Promise<T>, memory: ArrayBufferLike, givenUp: boolean | undefined): Promise<T> {
+    if (givenUp !== true || !this.memory.owns(memory)) return written;
+    const giveBack = () => this.memory.give(memory);
     written.then(giveBack, giveBack);
     return written;
   }

@@ -52,11 +52,11 @@ export interface SqliteWorkerStore extends ForwardedMethods {}
  * ends the thread; an idle store does not keep the process alive.
  *
  * With `threadAfterMs` the catalog starts on the calling thread, answering the same requests
- * through the same {@link CatalogDispatch}, and moves once it has been busy for that long: the
- * thread starts and opens the file while calls go on here; then, between two calls, this side
- * commits its pending writes and hands its open versions and publications over
- * ({@link SqliteContentStore.handOver}), and every later call goes to the thread. A thread that
- * fails to start leaves the catalog here.
+ * through the same {@link CatalogDispatch}, and moves once it has been busy for that long (or a
+ * stream reads a second page): the thread starts and opens the file while calls made meanwhile
+ * wait; then, in one turn, this side commits its pending writes and hands its open versions and
+ * publications over ({@link SqliteContentStore.handOver}), and the waiting calls and every later
+ * one go to the thread. A thread that fails to start leaves the catalog here.
  *
  * @example
  * ```ts
