@@ -12,3 +12,4 @@ export * from './stage.js';
 export * from './unit-key.js';
 export * from './relative-path.js';
 export * from './canonical-json.js';
+export * from './threads.js';

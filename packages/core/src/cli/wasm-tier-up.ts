@@ -1,4 +1,4 @@
-import { setFlagsFromString } from 'node:v8';
+import { changeV8Flag } from '@tributary/plugin-api';
 
 /**
  * Keeps WebAssembly on the code of V8's baseline compiler (`--liftoff-only`) for the rest of the
@@ -10,5 +10,5 @@ import { setFlagsFromString } from 'node:v8';
  */
 export function skipWasmTierUp(): void {
   if (process.execArgv.some((arg) => /^--(no-)?(liftoff|wasm)/.test(arg))) return;
-  setFlagsFromString('--liftoff-only');
+  changeV8Flag('liftoff-only', '--liftoff-only', ['--no-liftoff-only', '--wasm-tier-up', '--wasm-dynamic-tiering']);
 }

@@ -1,4 +1,4 @@
-import { setFlagsFromString } from 'node:v8';
+import { changeV8Flag } from '@tributary/plugin-api';
 import type { StoreSpec } from '../store/open-store.js';
 
 /**
@@ -35,7 +35,7 @@ export const SERVE_HEAP_GROWING_PERCENT = 400;
 export function limitHeapHeadroom(percent: number = SYNC_HEAP_GROWING_PERCENT): void {
   if (process.execArgv.some((arg) => arg.startsWith('--heap-growing-percent') || arg.startsWith('--heap_growing_percent'))) return;
   if (!Number.isSafeInteger(percent) || percent <= 0) throw new RangeError(`heap growing percent must be a positive integer, got ${percent}`);
-  setFlagsFromString(`--heap-growing-percent=${percent}`);
+  changeV8Flag('heap-growing-percent', `--heap-growing-percent=${percent}`, ['--heap-growing-percent=0']);
 }
 
 /**

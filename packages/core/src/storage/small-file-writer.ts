@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { debuglog } from 'node:util';
-import { Worker } from 'node:worker_threads';
-import type { DigestAlgorithm, Digests } from '@tributary/plugin-api';
+import type { Worker } from 'node:worker_threads';
+import { startThread, type DigestAlgorithm, type Digests } from '@tributary/plugin-api';
 import { builtThreadScript } from '../thread-script.js';
 import { digestsMatch, digestsOf } from './body-digests.js';
 import { BodyMemory } from './body-memory.js';
@@ -194,7 +194,7 @@ export class SmallFileWriter {
       this.freeSlabs = Array.from({ length: SHARED_SLABS }, (_, i) => SHARED_SLABS - 1 - i);
       const workerData: WriterThreadData = { slabs: this.shared, slabBytes: SLAB_BYTES };
       for (let i = 0; i < Math.max(1, this.threads); i++) {
-        const worker = new Worker(this.script, { workerData });
+        const worker = startThread(this.script, { workerData });
         worker.unref();
         worker.once('online', () => {
           if (!this.workers.includes(worker)) return;

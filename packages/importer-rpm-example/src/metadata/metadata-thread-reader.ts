@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
-import { ErrorCodes, errorFromData, TributaryError } from '@tributary/plugin-api';
+import type { Worker } from 'node:worker_threads';
+import { ErrorCodes, errorFromData, startThread, TributaryError } from '@tributary/plugin-api';
 import type { MetadataFile, ReadMetadataOptions } from './metadata-file.js';
 import { readMetadataItems } from './metadata-items.js';
 import type {
@@ -55,7 +55,7 @@ export interface StartedMetadataThread {
  */
 export function startMetadataThread(script: string | undefined = threadScript()): StartedMetadataThread | undefined {
   if (script === undefined) return undefined;
-  const worker = new Worker(script, { workerData: null });
+  const worker = startThread(script, { workerData: null });
   const exited = exitOf(worker);
   let earlyError: Error | undefined;
   let exitCode: number | undefined;
@@ -134,7 +134,7 @@ export async function* readInThread<T>(
     return;
   }
   const task: MetadataThreadTask = { kind, file, maxBytes: options.maxBytes, batchSize: options.batchSize ?? 256, window: options.window ?? 4, ...(options.details ? { details: options.details } : {}) };
-  const worker = started?.worker ?? new Worker(script!, { workerData: task });
+  const worker = started?.worker ?? startThread(script!, { workerData: task });
   const exited = started?.exited ?? exitOf(worker);
   if (started) worker.postMessage({ kind: 'task', task } satisfies MetadataThreadStart);
   const inbox: MetadataThreadMessage[] = [];

@@ -3,9 +3,8 @@ import { once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { constants as zlib, crc32, createDeflateRaw, deflateRawSync, type DeflateRaw, type ZlibOptions } from 'node:zlib';
-import type { DigestAlgorithm, DigestName, PublishContext } from '@tributary/plugin-api';
+import { startThread, type DigestAlgorithm, type DigestName, type PublishContext } from '@tributary/plugin-api';
 import { crc32Combine } from './crc32-combine.js';
 import { ZSTD_LEVEL } from './zstd-encoder.js';
 
@@ -305,7 +304,7 @@ interface ThreadResult {
  */
 function hashInThread(algorithm: DigestAlgorithm, head: Buffer, file: string, foot: Buffer, zstd?: { binding: string; level: number; out: string }): Promise<ThreadResult> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(HASH_THREAD, { eval: true, workerData: { algorithm, head, path: file, foot, zstd } });
+    const worker = startThread(HASH_THREAD, { eval: true, workerData: { algorithm, head, path: file, foot, zstd } });
     let result: ThreadResult | undefined;
     worker.once('message', (message: ThreadResult) => (result = message));
     worker.once('error', reject);

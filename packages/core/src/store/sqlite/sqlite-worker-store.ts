@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
-import { ErrorCodes, errorData, errorFromData, TributaryError, type RepoUnitKey } from '@tributary/plugin-api';
+import type { Worker } from 'node:worker_threads';
+import { ErrorCodes, errorData, errorFromData, startThread, TributaryError, type RepoUnitKey } from '@tributary/plugin-api';
 import type { CatalogUnit, ContentStore, ProvenanceStore, RepoUnitView, StoreStats, UnitWrite, VersionChange } from '../content-store.js';
 import { fingerprintUnits } from '../unit-columns.js';
 import type { CatalogCursor, DiffCursor, OpenWork, SqliteContentStoreOptions } from './sqlite-content-store.js';
@@ -315,7 +315,7 @@ export class SqliteWorkerStore implements ContentStore {
   }
 
   private startThread(): Worker {
-    const worker = new Worker(workerScript(), { workerData: { file: this.file, options: catalogOptions(this.options) } });
+    const worker = startThread(workerScript(), { workerData: { file: this.file, options: catalogOptions(this.options) } });
     worker.unref();
     worker.on('message', (reply: WorkerReply) => this.settle(reply));
     worker.on('error', (error) => this.fail(worker, error));

@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { debuglog } from 'node:util';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startThread } from '@tributary/plugin-api';
 import { builtThreadScript } from '../../../thread-script.js';
 
 const debug = debuglog('tributary:sqlite');
@@ -81,7 +82,7 @@ export class SqliteCheckpointer {
       this.giveUp(`the checkpoint thread's script is missing next to ${__filename}`);
       return undefined;
     }
-    const worker = new Worker(script, { workerData: { file: this.file } });
+    const worker = startThread(script, { workerData: { file: this.file } });
     // a checkpoint is never a reason to keep the process alive
     worker.unref();
     worker.on('message', (reply: CheckpointReply) => this.settle(reply));
