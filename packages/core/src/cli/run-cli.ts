@@ -11,7 +11,7 @@ import { DEFAULT_PROGRESS_SECONDS } from './sync-progress.js';
 
 // The host, the stores, the downloader (undici) and the commands are required when a command runs,
 // not when this module loads: `--version`, `--help` and usage errors then cost little more than
-// Node's own start (issue 25). `require`, not `import()`, so the tests' CommonJS transform keeps it.
+// Node's own start (issue 25). `require`, not a dynamic import, so the tests' CommonJS transform keeps it.
 const lazyCommands = () => require('./commands.js') as typeof import('./commands.js');
 const lazyCreateHost = () => require('../host/create-host.js') as typeof import('../host/create-host.js');
 const lazyOpenStore = () => require('../store/open-store.js') as typeof import('../store/open-store.js');

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { canonicalJson } from '@tributary/plugin-api';
 import type { ValidateFunction } from 'ajv';
+import { cacheBaseDir, trustedCacheDir } from './cache-dir.js';
 
 /** Bumped when what is cached changes shape, so files of an older layout are not read. */
 const LAYOUT = 1;
@@ -87,14 +88,8 @@ export class SchemaCache {
   /** The directory exists, is this user's and no one else may write to it (checked once it exists). */
   private usable(): boolean {
     if (this.trusted !== undefined) return this.trusted;
-    let stat: fs.Stats;
-    try {
-      stat = fs.statSync(this.dir);
-    } catch {
-      return false; // not there yet: write() creates it
-    }
-    const uid = process.getuid?.();
-    this.trusted = stat.isDirectory() && (uid === undefined || stat.uid === uid) && (stat.mode & 0o022) === 0;
+    if (!fs.existsSync(this.dir)) return false; // not there yet: write() creates it
+    this.trusted = trustedCacheDir(this.dir, { create: false });
     return this.trusted;
   }
 }
@@ -105,13 +100,6 @@ export class SchemaCache {
  * there is no home directory.
  */
 export function schemaCacheDir(env: NodeJS.ProcessEnv): string | undefined {
-  const chosen = env.TRIBUTARY_CACHE_DIR;
-  if (chosen === 'off') return undefined;
-  let base = chosen || (env.XDG_CACHE_HOME ? path.join(env.XDG_CACHE_HOME, 'tributary') : undefined);
-  if (!base) {
-    const home = env.HOME;
-    if (!home) return undefined;
-    base = path.join(home, '.cache', 'tributary');
-  }
-  return path.join(path.resolve(base), 'schemas');
+  const base = cacheBaseDir(env);
+  return base === undefined ? undefined : path.join(base, 'schemas');
 }
