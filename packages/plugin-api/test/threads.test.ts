@@ -3,9 +3,10 @@ import type { Worker } from 'node:worker_threads';
 
 /**
  * `cachedDataVersionTag()` is the hash V8 checks node's built-in code cache against (V8's version,
- * its flags, the CPU): equal to the process's tag before any change, a thread loads from the cache.
+ * its flags, the CPU): equal to the process's tag with the flag at its default, a thread loads
+ * from the cache. (Taken per test: other test files in this process may have changed other flags.)
  */
-const DEFAULT_TAG = cachedDataVersionTag();
+let DEFAULT_TAG = 0;
 const SET = '--heap-growing-percent=150';
 const RESET = ['--heap-growing-percent=0'];
 
@@ -31,6 +32,10 @@ const firstMessage = (worker: Worker): Promise<unknown> => new Promise((resolve)
 const exited = (worker: Worker): Promise<number> => new Promise((resolve) => worker.once('exit', resolve));
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+beforeEach(() => {
+  for (const flag of RESET) setFlagsFromString(flag);
+  DEFAULT_TAG = cachedDataVersionTag();
+});
 afterEach(() => {
   for (const flag of RESET) setFlagsFromString(flag);
 });
