@@ -36,11 +36,11 @@ interface ModuleInternals {
 /**
  * Keeps V8's compiled code of the CommonJS modules a process loads, in `dir`, and compiles them
  * from it in later processes: node 20 compiles every module from source at every start (node 22's
- * `module.enableCompileCache` does what this does), and for a command such as a sync that is
- * about a tenth of its time before the first download.
+ * `module.enableCompileCache` does what this does), about a tenth of a small sync's time.
  *
  * The code is taken at the end of the process, so it holds the functions that ran, not only the
- * top level. Each file is named by the module's path and holds a hash of the source it was
+ * top level; a module is kept once, and functions only later processes run are compiled from
+ * source in each (hence a set per command, see {@link enableCliCompileCache}). Each file is named by the module's path and holds a hash of the source it was
  * compiled from; V8 checks its own version, flags and CPU (the files are kept per
  * `cachedDataVersionTag()`). A changed source, or code V8 refuses, is compiled from source and
  * kept anew; a failure to read or write the directory only means no cache.
