@@ -120,6 +120,33 @@ exports.later = require('./dynamic.js');
     expect(run(dir, path.join(modules, 'entry.js')).stats).toEqual({ hits: 3, misses: 0, written: 0 });
   });
 
+  it('a process that keeps code removes what no process kept for 30 days, and leaves the rest', () => {
+    run(dir, path.join(modules, 'entry.js'));
+    const [set] = fs.readdirSync(dir);
+    const old = (Date.now() - 31 * 86_400_000) / 1000;
+    const oldSet = path.join(dir, 'v1-0');
+    fs.mkdirSync(oldSet);
+    fs.writeFileSync(path.join(oldSet, 'gone.bin'), 'x');
+    fs.utimesSync(path.join(oldSet, 'gone.bin'), old, old);
+    const oldFile = path.join(dir, set!, 'moved-install.bin');
+    fs.writeFileSync(oldFile, 'x');
+    fs.utimesSync(oldFile, old, old);
+    const recent = path.join(dir, set!, 'recent.bin');
+    fs.writeFileSync(recent, 'x');
+
+    // nothing compiled afresh: nothing written, nothing pruned
+    expect(run(dir, path.join(modules, 'entry.js')).stats).toEqual({ hits: 3, misses: 0, written: 0 });
+    expect(fs.existsSync(oldFile)).toBe(true);
+
+    const entry = path.join(modules, 'entry.js');
+    fs.writeFileSync(entry, fs.readFileSync(entry, 'utf8').replace('version: 1', 'version: 2'));
+    expect(run(dir, entry).stats).toEqual({ hits: 2, misses: 1, written: 1 });
+    expect(fs.existsSync(oldFile)).toBe(false);
+    expect(fs.existsSync(oldSet)).toBe(false);
+    expect(fs.existsSync(recent)).toBe(true);
+    expect(run(dir, entry).stats).toEqual({ hits: 3, misses: 0, written: 0 });
+  });
+
   it('uses no directory that others may write to', () => {
     fs.mkdirSync(dir, { mode: 0o700 });
     fs.chmodSync(dir, 0o777);
@@ -137,13 +164,13 @@ exports.later = require('./dynamic.js');
     );
   });
 
-  it('the CLI keeps a set per command under TRIBUTARY_CACHE_DIR, and none with TRIBUTARY_CACHE_DIR=off', () => {
+  it('the CLI keeps a set for the light commands under TRIBUTARY_CACHE_DIR, and none with TRIBUTARY_CACHE_DIR=off', () => {
     const home = path.join(root, 'home');
     const env = { ...process.env, TRIBUTARY_CACHE_DIR: path.join(root, 'cli-cache'), NODE_DEBUG: 'tributary:compile-cache' };
     const list = () => spawnSync(process.execPath, [CLI, '--home', home, 'repo', 'list'], { env, encoding: 'utf8' });
     const first = list();
     expect(first.status).toBe(0);
-    expect(fs.readdirSync(path.join(root, 'cli-cache', 'code'))).toEqual(['repo']);
+    expect(fs.readdirSync(path.join(root, 'cli-cache', 'code'))).toEqual(['other']);
     const second = list();
     expect(second.stdout).toBe(first.stdout);
     expect(second.stderr).toMatch(/: [1-9]\d* modules from kept code, 0 compiled, 0 kept/);

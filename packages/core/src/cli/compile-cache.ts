@@ -12,6 +12,8 @@ const debug = debuglog('tributary:compile-cache');
 
 /** Bumped when the files' layout changes, so files of an older one are not read. */
 const LAYOUT = 1;
+/** Kept code no process wrote for this many days is removed (see CompileCache.prune). */
+const STALE_DAYS = 30;
 /** The sha1 of the source a file's code was compiled from, ahead of V8's data. */
 const SOURCE_HASH_BYTES = 20;
 
@@ -40,7 +42,7 @@ interface ModuleInternals {
  *
  * The code is taken at the end of the process, so it holds the functions that ran, not only the
  * top level; a module is kept once, and functions only later processes run are compiled from
- * source in each (hence a set per command, see {@link enableCliCompileCache}). Each file is named by the module's path and holds a hash of the source it was
+ * source in each (hence a set per kind of command, see {@link enableCliCompileCache}). Each file is named by the module's path and holds a hash of the source it was
  * compiled from; V8 checks its own version, flags and CPU (the files are kept per
  * `cachedDataVersionTag()`). A changed source, or code V8 refuses, is compiled from source and
  * kept anew; a failure to read or write the directory only means no cache.
@@ -91,7 +93,37 @@ export class CompileCache {
     const before = fresh.filter((entry) => entry.tag !== now);
     // compiled before the command changed V8's flags (see changeV8Flag)
     if (before.length > 0) (require('@tributary/plugin-api') as typeof import('@tributary/plugin-api')).withDefaultV8Flags(() => write(before));
+    if (fresh.length > 0) this.prune();
     debug('%s: %d modules from kept code, %d compiled, %d kept', this.dir, this.hits, this.misses, this.written);
+  }
+
+  /**
+   * Removes what no process kept for {@link STALE_DAYS}: files of modules no longer loaded from
+   * there (an old install's paths, a changed module's), and the sets of flags and V8 versions
+   * no longer run. Done by a process that wrote, so a run that only reads pays nothing; a file
+   * still in use but kept that long ago is compiled and kept again.
+   */
+  private prune(): void {
+    const before = Date.now() - STALE_DAYS * 86_400_000;
+    const stale = (entry: string): boolean => {
+      try {
+        return fs.statSync(entry).mtimeMs < before;
+      } catch {
+        return false;
+      }
+    };
+    try {
+      for (const set of fs.readdirSync(this.dir)) {
+        const setDir = path.join(this.dir, set);
+        for (const name of fs.readdirSync(setDir)) {
+          const file = path.join(setDir, name);
+          if (stale(file)) fs.rmSync(file, { force: true });
+        }
+        if (fs.readdirSync(setDir).length === 0) fs.rmdirSync(setDir);
+      }
+    } catch {
+      // another process pruning, or a directory that cannot be read: next time
+    }
   }
 
   private write(file: string, sourceHash: Buffer, script: vm.Script): void {
@@ -179,16 +211,18 @@ function requireFor(module: Module, modules: ModuleInternals): NodeJS.Require {
   return require;
 }
 
+/** Commands that load a set of modules of their own; every other command shares the set `other`. */
+const OWN_SETS: ReadonlySet<string> = new Set(['sync', 'serve', 'publish', 'export']);
+
 /**
- * The `tributary` command's {@link CompileCache}: in `code/COMMAND` of the CLI's cache directory
- * ({@link cacheBaseDir}; none with `TRIBUTARY_CACHE_DIR=off`), a set per command, since a module's
- * code is kept with the functions the first process to load it ran.
+ * The `tributary` command's {@link CompileCache}: in `code/SET` of the CLI's cache directory
+ * ({@link cacheBaseDir}; none with `TRIBUTARY_CACHE_DIR=off`). A module's code is kept with the
+ * functions the first process to load it ran, so the commands that run much of their own (a
+ * sync, serving) have a set each, and the light commands share one.
  */
 export function enableCliCompileCache(args: readonly string[], env: NodeJS.ProcessEnv): CompileCache | undefined {
   const base = cacheBaseDir(env);
   if (base === undefined) return undefined;
   const word = commandWord(args);
-  const command = word !== undefined && /^[a-z][a-z-]{0,31}$/.test(word) ? word : 'other';
-  return CompileCache.enable(path.join(base, 'code', command));
+  return CompileCache.enable(path.join(base, 'code', word !== undefined && OWN_SETS.has(word) ? word : 'other'));
 }
-
