@@ -97,9 +97,11 @@ export class ContentQueue<T> {
    *
    * Woken by the first new item, it lets the producer run on until it blocks before returning, so
    * the reader then finds many items at once instead of waking once per item: that hand-off is
-   * most of the cost of moving content between stages.
+   * most of the cost of moving content between stages. `options.letProducersRun: false` returns
+   * at once instead: for a reader whose first content starts slow work (downloads), which would
+   * otherwise wait for a turn of every stage before it, each parsing on (see Stage.batches).
    */
-  async waitReady(wake?: Promise<unknown>): Promise<void> {
+  async waitReady(wake?: Promise<unknown>, options: { readonly letProducersRun?: boolean } = {}): Promise<void> {
     // checked first: after the abort the queue no longer wakes anyone, so a new waiter would hang
     this.throwIfAborted();
     if (this.ready) return;
@@ -122,7 +124,7 @@ export class ContentQueue<T> {
       if (index >= 0) this.getters.splice(index, 1);
     }
     this.throwIfAborted();
-    if (itemArrived && !this.closed && this.size < this.capacity) {
+    if (itemArrived && options.letProducersRun !== false && !this.closed && this.size < this.capacity) {
       await letProducersRun();
       this.throwIfAborted();
     }

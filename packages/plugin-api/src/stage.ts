@@ -4,6 +4,8 @@ import { futureAwaitedSignal } from './declarative.js';
 
 /** Default minimum batch size of `batches()`. */
 export const DEFAULT_BATCH_SIZE = 500;
+/** How a stage waits for its first content: handed over at once (see ContentQueue.waitReady). */
+const EAGER = { letProducersRun: false } as const;
 
 /**
  * One station of the sync pipeline. Subclass it and implement `run()`: read with `items()` or
@@ -46,18 +48,23 @@ export abstract class Stage {
     this.abortSignal = signal;
   }
 
-  /** Content from the previous stage, one at a time. */
+  /**
+   * Content from the previous stage, one at a time. The first comes as soon as it is there; later,
+   * a reader that waited lets the previous stage run on first, so that it finds many at once.
+   */
   async *items(): AsyncGenerator<DeclarativeContent> {
     const input = this.input;
     if (!input) return;
+    let first = true;
     for (;;) {
       const next = input.poll();
       if (next === QUEUE_END) return;
       if (next !== undefined) {
+        first = false;
         yield next;
         continue;
       }
-      await input.waitReady();
+      await input.waitReady(undefined, first ? EAGER : undefined);
     }
   }
 
@@ -66,9 +73,11 @@ export abstract class Stage {
    * is yielded when the input ends, or when nothing more is ready and someone awaits the future
    * of content inside the batch.
    *
-   * `options.firstBatch`: the first batch is yielded at that many instead. A stage whose work
-   * starts the slow part of a sync (downloads) lets the first content through while the rest is
-   * still being read: a repository smaller than a batch would otherwise download nothing until
+   * `options.firstBatch`: the first batch is yielded at that many instead, and as soon as it is
+   * there (without the turn a waiting reader otherwise gives the stage before it); each later
+   * batch at twice the size of the one before, up to `minSize`. A stage whose
+   * work starts the slow part of a sync (downloads) lets the first content through while the rest
+   * is still being read: a repository smaller than a batch would otherwise download nothing until
    * its whole metadata is parsed.
    */
   async *batches(minSize: number = DEFAULT_BATCH_SIZE, options: { readonly firstBatch?: number } = {}): AsyncGenerator<DeclarativeContent[]> {
@@ -77,6 +86,7 @@ export abstract class Stage {
     const awaited = futureAwaitedSignal();
     let batch: DeclarativeContent[] = [];
     let size = Math.min(minSize, options.firstBatch ?? minSize);
+    let eager: typeof EAGER | undefined = options.firstBatch !== undefined ? EAGER : undefined;
     // Whether content in `batch` has an awaited future. Checked as content arrives and rescanned only
     // when somebody starts awaiting a future, so a slow input does not cost a batch scan per item.
     let holdsAwaited = false;
@@ -93,7 +103,10 @@ export abstract class Stage {
           yield batch;
           batch = [];
           holdsAwaited = false;
-          size = minSize;
+          // after a first batch, twice as many each time up to minSize: the downloads the first
+          // started are fed while the rest is read, not left to wait for a whole batch
+          size = Math.min(minSize, size * 2);
+          eager = undefined;
         }
         continue;
       }
@@ -109,12 +122,12 @@ export abstract class Stage {
       if (batch.length > 0) {
         const wake = awaited.next();
         try {
-          await input.waitReady(wake.promise);
+          await input.waitReady(wake.promise, eager);
         } finally {
           wake.cancel();
         }
       } else {
-        await input.waitReady();
+        await input.waitReady(undefined, eager);
       }
       // rescan when a future was awaited meanwhile (generation is undefined in an older shared copy)
       const futureAwaited = generation === undefined || awaited.generation !== generation;

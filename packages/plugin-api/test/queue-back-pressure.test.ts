@@ -119,8 +119,42 @@ describe('Stage.batches firstBatch', () => {
     return stage.sizes;
   };
 
-  it('yields the first batch at firstBatch items and the others at minSize', async () => {
-    expect(await batchSizes(250, { minSize: 100, firstBatch: 8 })).toEqual([8, 100, 100, 42]);
+  it('yields the first batch at firstBatch items, then each twice the one before up to minSize', async () => {
+    expect(await batchSizes(250, { minSize: 100, firstBatch: 8 })).toEqual([8, 16, 32, 64, 100, 30]);
+  });
+
+  /**
+   * A producer that puts one item, then another after a turn of the event loop, and the order in
+   * which the producer's turn and the consumer's first item come.
+   */
+  const firstHandOver = async (consume: (stage: Stage) => AsyncIterable<unknown>): Promise<string[]> => {
+    const events: string[] = [];
+    const input = new ContentQueue<DeclarativeContent>(100);
+    class Consumer extends Stage {
+      override async run(): Promise<void> {
+        for await (const got of consume(this)) events.push(`got ${Array.isArray(got) ? got.length : 1}`);
+      }
+    }
+    const stage = new Consumer();
+    stage.connect(input, undefined, new AbortController().signal);
+    const consuming = stage.run();
+    await settle(); // the consumer waits for its first item
+    void input.put(new DeclarativeContent({ typeId: 't', key: { i: 0 } }));
+    await new Promise((resolve) => setImmediate(resolve));
+    events.push('producer turn');
+    await input.put(new DeclarativeContent({ typeId: 't', key: { i: 1 } }));
+    input.close();
+    await consuming;
+    return events;
+  };
+
+  it('hands the first content over at once, without the turn a waiting reader gives the producer later', async () => {
+    // items(): the first item before the producer's next turn
+    expect((await firstHandOver((stage) => (stage as unknown as { items(): AsyncIterable<unknown> }).items()))[0]).toBe('got 1');
+    // batches with firstBatch 1: the first batch likewise
+    expect((await firstHandOver((stage) => (stage as unknown as { batches(min: number, o: object): AsyncIterable<unknown> }).batches(10, { firstBatch: 1 })))[0]).toBe('got 1');
+    // without firstBatch, the reader lets the producer run on first and takes both at once
+    expect(await firstHandOver((stage) => (stage as unknown as { batches(min: number): AsyncIterable<unknown> }).batches(10))).toEqual(['producer turn', 'got 2']);
   });
 
   it('without it, or with one larger than minSize, every batch is minSize', async () => {

@@ -39,8 +39,8 @@ export class PipelineQueue extends ContentQueue<DeclarativeContent> {
     return this.ready ? super.get() : this.counting('consumer', () => super.get());
   }
 
-  override waitReady(wake?: Promise<unknown>): Promise<void> {
-    return this.ready ? super.waitReady(wake) : this.counting('consumer', () => super.waitReady(wake));
+  override waitReady(wake?: Promise<unknown>, options?: { readonly letProducersRun?: boolean }): Promise<void> {
+    return this.ready ? super.waitReady(wake, options) : this.counting('consumer', () => super.waitReady(wake, options));
   }
 
   override put(item: DeclarativeContent): Promise<void> {
