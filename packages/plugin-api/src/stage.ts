@@ -75,10 +75,10 @@ export abstract class Stage {
    *
    * `options.firstBatch`: the first batch is yielded at that many instead, and as soon as it is
    * there (without the turn a waiting reader otherwise gives the stage before it); each later
-   * batch at twice the size of the one before, up to `minSize`. A stage whose
-   * work starts the slow part of a sync (downloads) lets the first content through while the rest
-   * is still being read: a repository smaller than a batch would otherwise download nothing until
-   * its whole metadata is parsed.
+   * batch at twice the size of the one before, up to `minSize`. A stage whose work starts the slow
+   * part of a sync (downloads) lets the first content through while the rest is still being read:
+   * a repository smaller than a batch would otherwise download nothing until its whole metadata
+   * is parsed.
    */
   async *batches(minSize: number = DEFAULT_BATCH_SIZE, options: { readonly firstBatch?: number } = {}): AsyncGenerator<DeclarativeContent[]> {
     const input = this.input;
@@ -116,6 +116,7 @@ export abstract class Stage {
         batch = [];
         holdsAwaited = false;
         size = minSize;
+        eager = undefined;
         continue;
       }
       const generation = awaited.generation;
