@@ -35,7 +35,8 @@ Global options:
   --json          machine-readable output (units: one JSON object per line)
   --plugin P      load a third-party importer (package name or path); 'file' and 'rpm' are bundled
 
-Compiled importer schemas (schemas/) and the compiled code of the CLI's modules (code/) are kept in
+Compiled importer schemas (schemas/), and the compiled code of the CLI's modules and the files their
+requires resolved to (code/), are kept in
 $TRIBUTARY_CACHE_DIR, else $XDG_CACHE_HOME/tributary or ~/.cache/tributary (TRIBUTARY_CACHE_DIR=off keeps none).
 
 'tributary COMMAND --help' (or 'tributary help COMMAND') shows a command's options and their defaults;

@@ -7,6 +7,7 @@ import { debuglog } from 'node:util';
 import vm from 'node:vm';
 import { cacheBaseDir, trustedCacheDir } from '../host/cache-dir.js';
 import { commandWord } from './command-word.js';
+import { ResolveCache } from './resolve-cache.js';
 
 const debug = debuglog('tributary:compile-cache');
 
@@ -215,14 +216,17 @@ function requireFor(module: Module, modules: ModuleInternals): NodeJS.Require {
 const OWN_SETS: ReadonlySet<string> = new Set(['sync', 'serve', 'publish', 'export']);
 
 /**
- * The `tributary` command's {@link CompileCache}: in `code/SET` of the CLI's cache directory
- * ({@link cacheBaseDir}; none with `TRIBUTARY_CACHE_DIR=off`). A module's code is kept with the
- * functions the first process to load it ran, so the commands that run much of their own (a
- * sync, serving) have a set each, and the light commands share one.
+ * The `tributary` command's {@link CompileCache} and {@link ResolveCache}: in `code/SET` of the
+ * CLI's cache directory ({@link cacheBaseDir}; none with `TRIBUTARY_CACHE_DIR=off`). A module's
+ * code is kept with the functions the first process to load it ran, so the commands that run much
+ * of their own (a sync, serving) have a set each, and the light commands share one.
  */
 export function enableCliCompileCache(args: readonly string[], env: NodeJS.ProcessEnv): CompileCache | undefined {
   const base = cacheBaseDir(env);
   if (base === undefined) return undefined;
   const word = commandWord(args);
-  return CompileCache.enable(path.join(base, 'code', word !== undefined && OWN_SETS.has(word) ? word : 'other'));
+  const dir = path.join(base, 'code', word !== undefined && OWN_SETS.has(word) ? word : 'other');
+  const cache = CompileCache.enable(dir);
+  if (cache !== undefined) ResolveCache.enable(dir);
+  return cache;
 }
