@@ -56,4 +56,38 @@ describe("filelists and other matched to primary's packages by pkgId", () => {
     expect(matched).toBeLessThan(20);
     expect(problem).toMatch(new RegExp(`${20 - matched} package\\(s\\) of primary have no entry`));
   });
+
+  test('the first batch is asked for when the join is made, so the file opens while primary does', async () => {
+    const asked: string[] = [];
+    async function* reader(): AsyncGenerator<PackageDetails[]> {
+      asked.push('first batch');
+      yield* filelists([1]);
+    }
+    const join = new PackageDetailsJoin('filelists', 'f', reader());
+    expect(asked).toEqual(['first batch']);
+    expect((await join.take(id(1)))?.files?.[0]).toEqual(['/usr/bin/p1']);
+    expect(await join.finish()).toBeUndefined();
+  });
+
+  test("a file that fails before its first batch is taken fails the reading that takes it, and closing unread leaves no unhandled error", async () => {
+    async function* broken(): AsyncGenerator<PackageDetails[]> {
+      await Promise.resolve();
+      throw new Error('filelists: bad gzip');
+    }
+    const taken = new PackageDetailsJoin('filelists', 'f', broken());
+    await new Promise((resolve) => setImmediate(resolve));
+    await expect(taken.take(id(1))).rejects.toThrow('filelists: bad gzip');
+
+    const unhandled: unknown[] = [];
+    const note = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', note);
+    try {
+      const closed = new PackageDetailsJoin('filelists', 'f', broken());
+      await closed.close();
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('unhandledRejection', note);
+    }
+    expect(unhandled).toEqual([]);
+  });
 });

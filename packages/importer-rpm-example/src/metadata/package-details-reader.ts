@@ -58,13 +58,19 @@ export class PackageDetailsJoin {
   private missing = 0;
   private unmatched = 0;
   private matched = 0;
+  /** The first batch, asked for at once: the file opens and decompresses while primary does. */
+  private ahead: Promise<IteratorResult<PackageDetails[]>> | undefined;
 
   constructor(
     private readonly kind: PackageDetailsKind,
     private readonly href: string,
     private readonly reader: AsyncGenerator<PackageDetails[]>,
     private readonly maxWaitingChars = MAX_WAITING_CHARS,
-  ) {}
+  ) {
+    this.ahead = reader.next();
+    // its failure reaches whoever reads next; unread (primary failed first), it is not unhandled
+    this.ahead.catch(() => undefined);
+  }
 
   /** The entry of `pkgId` if it is next in the batch read or waiting already (no reading). */
   ready(pkgId: string): PackageDetails | undefined {
@@ -98,7 +104,7 @@ export class PackageDetailsJoin {
         this.wait(details);
       }
       if (this.ended || budget <= 0) break;
-      const read = await this.reader.next();
+      const read = await this.read();
       if (read.done) this.ended = true;
       else {
         this.batch = read.value;
@@ -115,7 +121,7 @@ export class PackageDetailsJoin {
     this.batch = [];
     this.next = 0;
     while (!this.ended) {
-      const next = await this.reader.next();
+      const next = await this.read();
       if (next.done) this.ended = true;
       else this.unmatched += next.value.length;
     }
@@ -133,7 +139,14 @@ export class PackageDetailsJoin {
 
   /** Closes the file early (the reading stopped). */
   async close(): Promise<void> {
+    this.ahead = undefined;
     await this.reader.return(undefined);
+  }
+
+  private read(): Promise<IteratorResult<PackageDetails[]>> {
+    const ahead = this.ahead;
+    this.ahead = undefined;
+    return ahead ?? this.reader.next();
   }
 
   private wait(details: PackageDetails): void {
