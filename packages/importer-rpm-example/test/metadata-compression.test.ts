@@ -22,13 +22,16 @@ describe('decompressed metadata reaches the parser', () => {
     ['gzip', (bytes: Buffer) => gzipSync(bytes)],
     ['zstd', (bytes: Buffer) => execFileSync('zstd', ['-q', '-c', '-19'], { input: bytes, maxBuffer: 1 << 26 })],
     ['none', (bytes: Buffer) => bytes],
-  ] as [MetadataCompression, (bytes: Buffer) => Buffer][])('%s: whole, in order, in pieces of at most 64 KiB', async (compression, compress) => {
+  ] as [MetadataCompression, (bytes: Buffer) => Buffer][])('%s: whole, in order, in pieces of at most 64 KiB, the first of at most 16 KiB', async (compression, compress) => {
     const file = path.join(work, `data.${compression}`);
     await writeFile(file, compress(original));
     const pieces: Buffer[] = [];
     for await (const piece of readDecompressed(file, { source: file, compression, maxBytes: 1 << 30, expectedSize: original.length })) pieces.push(piece);
     expect(Buffer.concat(pieces).equals(original)).toBe(true);
     expect(Math.max(...pieces.map((p) => p.length))).toBeLessThanOrEqual(64 * 1024);
+    // the parser has the first packages to pass on after a quarter of a piece
+    expect(pieces[0]!.length).toBeGreaterThan(0);
+    expect(pieces[0]!.length).toBeLessThanOrEqual(16 * 1024);
     expect(pieces.length).toBeGreaterThanOrEqual(Math.ceil(original.length / (64 * 1024)));
   });
 });

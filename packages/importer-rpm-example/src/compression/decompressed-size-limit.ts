@@ -10,6 +10,8 @@ export interface DecompressedSizeLimitOptions {
   readonly maxBytes: number;
   /** Larger chunks are passed on in pieces of this many bytes (views, not copies). */
   readonly maxChunkBytes?: number;
+  /** The first piece passed on is at most this many bytes (so what reads it has something sooner). */
+  readonly firstChunkBytes?: number;
 }
 
 /**
@@ -21,6 +23,7 @@ export interface DecompressedSizeLimitOptions {
 export class DecompressedSizeLimit extends Transform {
   private total = 0;
   private readonly limit: number;
+  private first = true;
 
   constructor(private readonly options: DecompressedSizeLimitOptions) {
     // chunks are read one by one: a byte-mode reader would join the pieces it finds buffered again
@@ -48,12 +51,21 @@ export class DecompressedSizeLimit extends Transform {
       );
       return;
     }
+    let start = 0;
+    if (this.first) {
+      this.first = false;
+      const firstPiece = this.options.firstChunkBytes;
+      if (firstPiece !== undefined && chunk.length > firstPiece) {
+        this.push(chunk.subarray(0, firstPiece));
+        start = firstPiece;
+      }
+    }
     const piece = this.options.maxChunkBytes ?? chunk.length;
-    if (chunk.length <= piece) {
+    if (start === 0 && chunk.length <= piece) {
       callback(null, chunk);
       return;
     }
-    for (let start = 0; start < chunk.length; start += piece) this.push(chunk.subarray(start, start + piece));
+    for (; start < chunk.length; start += piece) this.push(chunk.subarray(start, start + piece));
     callback();
   }
 

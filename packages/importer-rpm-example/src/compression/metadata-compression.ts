@@ -44,6 +44,12 @@ const EXTENSIONS: ReadonlyArray<readonly [string, MetadataCompression | 'unsuppo
  * Per-chunk costs are small beside parsing 64 KiB.
  */
 const OUTPUT_CHUNK = 64 * 1024;
+/**
+ * The first piece of a file's output is smaller: a small repository's packages are parsed on the
+ * stage's thread as chunks come, and the first of them reach the pipeline (and their downloads
+ * start) after a quarter of the cold parsing.
+ */
+const FIRST_OUTPUT_CHUNK = 16 * 1024;
 
 /**
  * xz streams needing more memory than this are refused rather than decoded: the most any xz preset
@@ -144,7 +150,7 @@ export interface DecompressOptions {
  */
 export async function* readDecompressed(file: string, options: DecompressOptions): AsyncGenerator<Buffer> {
   // whatever the decompressor's chunks, the parser gets pieces whose text stays out of V8's large objects
-  const limiter = new DecompressedSizeLimit({ source: options.source, expectedSize: options.expectedSize, maxBytes: options.maxBytes, maxChunkBytes: OUTPUT_CHUNK });
+  const limiter = new DecompressedSizeLimit({ source: options.source, expectedSize: options.expectedSize, maxBytes: options.maxBytes, maxChunkBytes: OUTPUT_CHUNK, firstChunkBytes: FIRST_OUTPUT_CHUNK });
   const source = createReadStream(file, { highWaterMark: options.chunkSize ?? 256 * 1024 });
   pipeline([source, ...decompressionStreams(options.compression), limiter], () => undefined);
   const output = limiter;
