@@ -73,9 +73,10 @@ export abstract class Stage {
    * is yielded when the input ends, or when nothing more is ready and someone awaits the future
    * of content inside the batch.
    *
-   * `options.firstBatch`: the first batch is yielded at that many instead, and as soon as it is
-   * there (without the turn a waiting reader otherwise gives the stage before it); each later
-   * batch at twice the size of the one before, up to `minSize`. A stage whose work starts the slow
+   * `options.firstBatch`: the first batch is yielded at that many instead, or with what is there
+   * once the stage before pauses, and as soon as it is there (without the turn a waiting reader
+   * otherwise gives the stage before it); each later batch at twice `firstBatch`, and so on up to
+   * `minSize`. A stage whose work starts the slow
    * part of a sync (downloads) lets the first content through while the rest is still being read:
    * a repository smaller than a batch would otherwise download nothing until its whole metadata
    * is parsed.
@@ -111,6 +112,15 @@ export abstract class Stage {
         continue;
       }
       // nothing ready right now
+      if (eager !== undefined && batch.length > 0) {
+        // a first batch is not held for more while the stage before is busy (parsing the next chunk)
+        yield batch;
+        batch = [];
+        holdsAwaited = false;
+        size = Math.min(minSize, size * 2);
+        eager = undefined;
+        continue;
+      }
       if (holdsAwaited) {
         yield batch;
         batch = [];

@@ -157,6 +157,26 @@ describe('Stage.batches firstBatch', () => {
     expect(await firstHandOver((stage) => (stage as unknown as { batches(min: number): AsyncIterable<unknown> }).batches(10))).toEqual(['producer turn', 'got 2']);
   });
 
+  it('hands a first batch short of firstBatch over once the stage before pauses (busy reading what comes next)', async () => {
+    const events: string[] = [];
+    const input = new ContentQueue<DeclarativeContent>(100);
+    class Consumer extends Stage {
+      override async run(): Promise<void> {
+        for await (const batch of this.batches(100, { firstBatch: 8 })) events.push(`got ${batch.length}`);
+      }
+    }
+    const stage = new Consumer();
+    stage.connect(input, undefined, new AbortController().signal);
+    const consuming = stage.run();
+    for (let i = 0; i < 3; i++) void input.put(new DeclarativeContent({ typeId: 't', key: { i } }));
+    await new Promise((resolve) => setImmediate(resolve));
+    events.push('producer turn');
+    for (let i = 3; i < 8; i++) void input.put(new DeclarativeContent({ typeId: 't', key: { i } }));
+    input.close();
+    await consuming;
+    expect(events).toEqual(['got 3', 'producer turn', 'got 5']);
+  });
+
   it('without it, or with one larger than minSize, every batch is minSize', async () => {
     expect(await batchSizes(250, { minSize: 100 })).toEqual([100, 100, 50]);
     expect(await batchSizes(250, { minSize: 100, firstBatch: 500 })).toEqual([100, 100, 50]);

@@ -237,7 +237,7 @@ describe('default pipeline over RepoConduit + SQLite + ArtifactStorage + Downloa
     const calls = countStoreCalls('upsertUnits', 'findUnits', 'findArtifacts', 'associate', 'markSeen');
     const again = await t.host.sync('r', { importer: 'list', url: upstream.url, config: upstream.listing() as never, policy: 'immediate', force: true, mirror: true });
     expect(again.report).toMatchObject({ added: {}, updated: {}, removed: {} });
-    expect(calls).toEqual({ upsertUnits: 0, findUnits: 0, findArtifacts: 0, associate: 0, markSeen: 5 }); // 30 units in batches of 7
+    expect(calls).toEqual({ upsertUnits: 0, findUnits: 0, findArtifacts: 0, associate: 0, markSeen: 6 }); // 30 units: the first alone (the first stage pauses after each put), then batches of 7
     expect(upstream.requests).toHaveLength(0);
     expect(await units()).toEqual(before);
   });
@@ -346,7 +346,7 @@ describe('default pipeline over RepoConduit + SQLite + ArtifactStorage + Downloa
       const again = await syncSourced({ force: true });
       expect(again.report).toMatchObject({ added: {}, updated: {}, removed: {} });
       expect(again.report.finishedEarly).toBeUndefined();
-      expect(calls).toEqual({ upsertUnits: 0, findUnits: 0, findArtifacts: 0, associate: 0, markSeen: 5 }); // 30 units in batches of 7
+      expect(calls).toEqual({ upsertUnits: 0, findUnits: 0, findArtifacts: 0, associate: 0, markSeen: 6 }); // 30 units: the first alone (the first stage pauses after each put), then batches of 7
       expect(reads.sources).toHaveBeenCalledTimes(1);
       expect(reads.fingerprints).not.toHaveBeenCalled();
       expect(await units()).toEqual(before);
@@ -449,7 +449,7 @@ describe('default pipeline over RepoConduit + SQLite + ArtifactStorage + Downloa
       const calls = countStoreCalls('upsertUnits', 'associate', 'markSeen');
       await syncSourced({ force: true });
       expect(reads.fingerprints).not.toHaveBeenCalled();
-      expect(calls).toEqual({ upsertUnits: 0, associate: 0, markSeen: 5 });
+      expect(calls).toEqual({ upsertUnits: 0, associate: 0, markSeen: 6 }); // the first alone, then batches of 7
     });
   });
 

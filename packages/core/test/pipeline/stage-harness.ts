@@ -2,13 +2,13 @@ import { DeclarativeContent, Stage, SyncFailedError, type DeclarativeContentInit
 import { runPipeline } from '../../src/pipeline/index';
 import { sha256Of } from './memory-fetcher';
 
-/** A first stage that puts the given content, in order. */
+/** A first stage that puts the given content, in order, as one batch (as an importer puts what it parsed). */
 export class ListSource extends Stage {
   constructor(private readonly contents: readonly DeclarativeContent[]) {
     super('ListSource');
   }
   override async run(): Promise<void> {
-    for (const dc of this.contents) await this.put(dc);
+    await this.putAll(this.contents);
   }
 }
 
