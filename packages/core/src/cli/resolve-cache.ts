@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import fs from 'node:fs';
 import Module, { isBuiltin } from 'node:module';
 import path from 'node:path';
@@ -10,7 +11,6 @@ const debug = debuglog('tributary:compile-cache');
 const LAYOUT = 1;
 /** Where in the cache directory the file lives: a directory of its own, as CompileCache's sets are. */
 const SUBDIR = `paths-v${LAYOUT}`;
-const FILE = 'resolved.json';
 
 export interface ResolveCacheStats {
   /** Requests answered from kept resolutions, and requests node resolved (none kept, or they no longer held). */
@@ -72,7 +72,8 @@ export class ResolveCache {
    */
   static enable(dir: string): ResolveCache | undefined {
     if (!trustedCacheDir(dir)) return undefined;
-    const cache = new ResolveCache(path.join(dir, SUBDIR, FILE));
+    // a file per node version and options, so that processes run differently do not overwrite each other's
+    const cache = new ResolveCache(path.join(dir, SUBDIR, `${hash('sha1', resolutionContext()).slice(0, 16)}.json`));
     cache.load();
     cache.install();
     process.once('exit', () => cache.keep());
