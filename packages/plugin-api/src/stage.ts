@@ -97,52 +97,41 @@ export abstract class Stage {
         if (batch.length > 0) yield batch;
         return;
       }
+      let nextSize: number;
       if (next !== undefined) {
         batch.push(next);
         if (next.awaited) holdsAwaited = true;
-        if (batch.length >= size) {
-          yield batch;
-          batch = [];
-          holdsAwaited = false;
-          // after a first batch, twice as many each time up to minSize: the downloads the first
-          // started are fed while the rest is read, not left to wait for a whole batch
-          size = Math.min(minSize, size * 2);
-          eager = undefined;
-        }
-        continue;
-      }
-      // nothing ready right now
-      if (eager !== undefined && batch.length > 0) {
-        // a first batch is not held for more while the stage before is busy (parsing the next chunk)
-        yield batch;
-        batch = [];
-        holdsAwaited = false;
-        size = Math.min(minSize, size * 2);
-        eager = undefined;
-        continue;
-      }
-      if (holdsAwaited) {
-        yield batch;
-        batch = [];
-        holdsAwaited = false;
-        size = minSize;
-        eager = undefined;
-        continue;
-      }
-      const generation = awaited.generation;
-      if (batch.length > 0) {
-        const wake = awaited.next();
-        try {
-          await input.waitReady(wake.promise, eager);
-        } finally {
-          wake.cancel();
-        }
+        if (batch.length < size) continue;
+        // after a first batch, twice as many each time up to minSize: the downloads the first
+        // started are fed while the rest is read, not left to wait for a whole batch
+        nextSize = Math.min(minSize, size * 2);
+      } else if (eager !== undefined && batch.length > 0) {
+        // nothing more ready: a first batch is not held while the stage before is busy (parsing its next chunk)
+        nextSize = Math.min(minSize, size * 2);
+      } else if (holdsAwaited) {
+        nextSize = minSize;
       } else {
-        await input.waitReady(undefined, eager);
+        const generation = awaited.generation;
+        if (batch.length > 0) {
+          const wake = awaited.next();
+          try {
+            await input.waitReady(wake.promise, eager);
+          } finally {
+            wake.cancel();
+          }
+        } else {
+          await input.waitReady(undefined, eager);
+        }
+        // rescan when a future was awaited meanwhile (generation is undefined in an older shared copy)
+        const futureAwaited = generation === undefined || awaited.generation !== generation;
+        if (batch.length > 0 && futureAwaited) holdsAwaited = batch.some((dc) => dc.awaited);
+        continue;
       }
-      // rescan when a future was awaited meanwhile (generation is undefined in an older shared copy)
-      const futureAwaited = generation === undefined || awaited.generation !== generation;
-      if (batch.length > 0 && futureAwaited) holdsAwaited = batch.some((dc) => dc.awaited);
+      yield batch;
+      batch = [];
+      holdsAwaited = false;
+      size = nextSize;
+      eager = undefined;
     }
   }
 
