@@ -248,6 +248,27 @@ describe('ArtifactStorage', () => {
     await crashedHost.close();
   });
 
+  test('a scope is renamed before it is removed, so one whose removal stopped half-way is garbage to the next sweep, whoever owned it', async () => {
+    const dir = await storage.createScope('finished-sync', 'repo-1');
+    await fs.writeFile(path.join(dir, 'manifest.copy'), 'x');
+    // the removal fails half-way (as a process killed during it would stop): what is left has the dropped name
+    const rm = jest.spyOn(fs, 'rm').mockRejectedValueOnce(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
+    try {
+      await expect(storage.dropScope('finished-sync')).rejects.toThrow();
+    } finally {
+      rm.mockRestore();
+    }
+    expect(await fs.readdir(path.join(storage.root, 'tmp'))).toEqual(['.dropped-finished-sync']);
+    await storage.createScope('other-repo-sync', 'repo-2');
+    const asked: string[] = [];
+    expect(await storage.sweepLeftovers(({ scopeId }) => (asked.push(scopeId), false))).toEqual({ scopes: 1, stagedFiles: 0 });
+    expect(asked).toEqual(['other-repo-sync']);
+    expect(await fs.readdir(path.join(storage.root, 'tmp'))).toEqual(['other-repo-sync']);
+    await storage.dropScope('other-repo-sync');
+    expect(await fs.readdir(path.join(storage.root, 'tmp'))).toEqual([]);
+    await expect(storage.createScope('.dropped-x', 'repo-1')).rejects.toMatchObject({ code: ErrorCodes.PATH_UNSAFE });
+  });
+
   test('openRead of a missing artifact fails with TRIBUTARY_ERR_ARTIFACT_MISSING', async () => {
     const error = await rejection(async () => {
       for await (const _chunk of storage.openRead(sha256('never stored'))) void _chunk;

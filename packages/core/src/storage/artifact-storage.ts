@@ -203,7 +203,17 @@ export class ArtifactStorage {
       leftovers.push(file);
     }
     await this.removeFiles(leftovers);
-    await guard(`remove scratch directory ${dir}`, () => fs.rm(dir, { recursive: true, force: true }));
+    // renamed first: a process stopped while removing it leaves a name that says it is garbage
+    // ({@link sweepLeftovers}), not a scope that lost its owner file and that no sync would claim
+    const dropped = path.join(this.tmpDir, `${DROPPED_PREFIX}${path.basename(dir)}`);
+    try {
+      await fs.rename(dir, dropped);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      await guard(`remove scratch directory ${dir}`, () => fs.rm(dir, { recursive: true, force: true }));
+      return;
+    }
+    await guard(`remove scratch directory ${dropped}`, () => fs.rm(dropped, { recursive: true, force: true }));
   }
 
   /**
@@ -345,8 +355,14 @@ export class ArtifactStorage {
     const deadTags = new Set<string>();
     const liveTags = new Set<string>();
     const now = Date.now();
+    let dropped = 0;
     for (const name of await listDirectory(this.tmpDir)) {
       const entry = path.join(this.tmpDir, name);
+      if (name.startsWith(DROPPED_PREFIX)) {
+        // a scope whose removal stopped half-way (dropScope); its owner may be removing it still
+        if (await fs.rm(entry, { recursive: true, force: true }).then(() => true, () => false)) dropped++;
+        continue;
+      }
       const owner = await fs.readFile(path.join(entry, OWNER_FILE), 'utf8').catch(() => undefined);
       // how long a scope idled matters only for one that names no owner: no need to list the others
       const newest = owner === undefined ? await newestChange(entry) : now;
@@ -356,7 +372,7 @@ export class ArtifactStorage {
         deadTags.add(scopeTag(name));
       } else liveTags.add(scopeTag(name));
     }
-    if (deadTags.size === 0 && !options.strayParts) return { scopes: 0, stagedFiles: 0 };
+    if (deadTags.size === 0 && !options.strayParts) return { scopes: dropped, stagedFiles: 0 };
     const cutoff = now - (options.strayAfterMs ?? Number.POSITIVE_INFINITY);
     const leftovers: string[] = [];
     for (const name of await listDirectory(this.artifactsDir)) {
@@ -375,7 +391,7 @@ export class ArtifactStorage {
         }
       }
     }
-    return { scopes: deadTags.size, stagedFiles: await this.removeFiles(leftovers) };
+    return { scopes: deadTags.size + dropped, stagedFiles: await this.removeFiles(leftovers) };
   }
 
   /** Unlinks files, a few at a time; returns how many existed. */
@@ -411,6 +427,11 @@ export class ArtifactStorage {
   }
 
   private scopeDir(scopeId: string): string {
+    if (scopeId.startsWith(DROPPED_PREFIX)) {
+      throw new TributaryError(ErrorCodes.PATH_UNSAFE, `scope id ${JSON.stringify(scopeId)} is refused: '${DROPPED_PREFIX}' names scratch directories being removed`, {
+        details: { path: scopeId, reason: 'reserved' },
+      });
+    }
     return path.join(this.tmpDir, singleSegment(scopeId, 'scope id'));
   }
 
@@ -475,6 +496,8 @@ function singleSegment(id: string, what: string): string {
 
 /** The file in a scope's scratch directory naming the repository whose sync it belongs to. */
 const OWNER_FILE = '.owner';
+/** The name a scope's directory takes while dropScope removes it; no scope id may start with it. */
+const DROPPED_PREFIX = '.dropped-';
 
 /** What a staged file's name says of the scope that staged it. */
 function scopeTag(scopeId: string): string {
