@@ -5,7 +5,7 @@ import path from 'node:path';
 import { cachedDataVersionTag } from 'node:v8';
 import { debuglog } from 'node:util';
 import vm from 'node:vm';
-import { cacheBaseDir, trustedCacheDir } from '../host/cache-dir.js';
+import { cacheBaseDir, trustedCacheDir, writeCacheFile } from '../host/cache-dir.js';
 import { commandWord } from './command-word.js';
 import { ResolveCache } from './resolve-cache.js';
 
@@ -128,17 +128,8 @@ export class CompileCache {
   }
 
   private write(file: string, sourceHash: Buffer, script: vm.Script): void {
-    try {
-      const data = script.createCachedData();
-      if (data.length === 0) return;
-      fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-      const temp = `${file}.${process.pid}.tmp`;
-      fs.writeFileSync(temp, Buffer.concat([sourceHash, data]), { mode: 0o600 });
-      fs.renameSync(temp, file);
-      this.written++;
-    } catch {
-      // a cache that cannot be written is no cache
-    }
+    const data = script.createCachedData();
+    if (data.length > 0 && writeCacheFile(file, Buffer.concat([sourceHash, data]))) this.written++;
   }
 
   private install(): void {

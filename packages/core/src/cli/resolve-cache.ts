@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import Module, { isBuiltin } from 'node:module';
 import path from 'node:path';
 import { debuglog } from 'node:util';
-import { trustedCacheDir } from '../host/cache-dir.js';
+import { trustedCacheDir, writeCacheFile } from '../host/cache-dir.js';
 
 const debug = debuglog('tributary:compile-cache');
 
@@ -100,15 +100,7 @@ export class ResolveCache {
       stamps[where] = stamp;
     }
     const kept: KeptFile = { layout: LAYOUT, context: resolutionContext(), stamps, resolved: Object.fromEntries(this.resolved) };
-    try {
-      fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
-      const temp = `${this.file}.${process.pid}.tmp`;
-      fs.writeFileSync(temp, JSON.stringify(kept), { mode: 0o600 });
-      fs.renameSync(temp, this.file);
-      this.written = true;
-    } catch {
-      // a cache that cannot be written is no cache
-    }
+    this.written = writeCacheFile(this.file, JSON.stringify(kept));
   }
 
   /** Takes the kept resolutions if every stamp they were made under still holds. */

@@ -32,3 +32,20 @@ export function trustedCacheDir(dir: string, options: { readonly create?: boolea
   const uid = process.getuid?.();
   return stat.isDirectory() && (uid === undefined || stat.uid === uid) && (stat.mode & 0o022) === 0;
 }
+
+/**
+ * Writes a cache file whole or not at all (a temporary name, then a rename), readable only by this
+ * user, creating its directory (0700). False when it could not: a cache that cannot be written is no cache.
+ */
+export function writeCacheFile(file: string, data: string | Uint8Array): boolean {
+  const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(temp, data, { mode: 0o600 });
+    fs.renameSync(temp, file);
+    return true;
+  } catch {
+    fs.rmSync(temp, { force: true });
+    return false;
+  }
+}

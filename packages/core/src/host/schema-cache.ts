@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { canonicalJson } from '@tributary/plugin-api';
 import type { ValidateFunction } from 'ajv';
-import { cacheBaseDir, trustedCacheDir } from './cache-dir.js';
+import { cacheBaseDir, trustedCacheDir, writeCacheFile } from './cache-dir.js';
 
 /** Bumped when what is cached changes shape, so files of an older layout are not read. */
 const LAYOUT = 1;
@@ -73,9 +73,7 @@ export class SchemaCache {
     try {
       fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
       if (!this.usable()) return;
-      const temp = `${this.file(key, suffix)}.${process.pid}.${Math.random().toString(36).slice(2)}`;
-      fs.writeFileSync(temp, text, { mode: 0o600 });
-      fs.renameSync(temp, this.file(key, suffix));
+      writeCacheFile(this.file(key, suffix), text);
     } catch {
       // a cache that cannot be written is no cache
     }
