@@ -76,10 +76,9 @@ export abstract class Stage {
    * `options.firstBatch`: the first batch is yielded at that many instead, or with what is there
    * once the stage before pauses, and as soon as it is there (without the turn a waiting reader
    * otherwise gives the stage before it); each later batch at twice `firstBatch`, and so on up to
-   * `minSize`. A stage whose work starts the slow
-   * part of a sync (downloads) lets the first content through while the rest is still being read:
-   * a repository smaller than a batch would otherwise download nothing until its whole metadata
-   * is parsed.
+   * `minSize`. A stage whose work starts the slow part of a sync (downloads) lets the first content
+   * through while the rest is still being read: a repository smaller than a batch would otherwise
+   * download nothing until its whole metadata is parsed.
    */
   async *batches(minSize: number = DEFAULT_BATCH_SIZE, options: { readonly firstBatch?: number } = {}): AsyncGenerator<DeclarativeContent[]> {
     const input = this.input;
@@ -115,7 +114,7 @@ export abstract class Stage {
         if (batch.length > 0) {
           const wake = awaited.next();
           try {
-            await input.waitReady(wake.promise, eager);
+            await input.waitReady(wake.promise);
           } finally {
             wake.cancel();
           }

@@ -20,9 +20,10 @@ const HOST_BATCH_SIZE = 100;
  * upstream into an empty repository, during which the kit samples the live heap (a full GC, then
  * `heapUsed`) at the importer's 1st, 2nd, 4th, 8th… emission (put, saveUnits, …) and every 150 ms
  * or so, on a host whose store batches are small (100 units). The growth is the largest rise of a
- * sample over the lowest before it, starting from the live heap before the sync, once settled. The emission samples make the rule deterministic: an importer
- * that builds every unit before emitting any holds them all at its first emission, however busy the
- * machine (a timer alone can miss that moment).
+ * sample over the lowest before it, starting from the live heap before the sync, once settled.
+ * The emission samples make the rule deterministic: an importer that builds every unit before
+ * emitting any holds them all at its first emission, however busy the machine (a timer alone can
+ * miss that moment).
  * Garbage does not count, so the measure does not depend on when V8 chooses to collect: a streaming
  * importer holds a few pages and a queue's worth of content, one that buffers holds every unit.
  */

@@ -43,9 +43,9 @@ interface ModuleInternals {
  *
  * The code is taken at the end of the process, so it holds the functions that ran, not only the
  * top level; a module is kept once, and functions only later processes run are compiled from
- * source in each (hence a set per kind of command, see {@link enableCliCompileCache}). Each file is named by the module's path and holds a hash of the source it was
- * compiled from; V8 checks its own version, flags and CPU (the files are kept per
- * `cachedDataVersionTag()`). A changed source, or code V8 refuses, is compiled from source and
+ * source in each (hence a set per kind of command, see {@link enableCliCompileCache}). Each file
+ * is named by the module's path and holds a hash of the source it was compiled from; V8 checks its
+ * own version, flags and CPU (the files are kept per `cachedDataVersionTag()`). A changed source, or code V8 refuses, is compiled from source and
  * kept anew; a failure to read or write the directory only means no cache.
  *
  * Code in these files is run, so the directory must be this user's and writable by no one else
